@@ -1,0 +1,60 @@
+"""regulars: know and keep your regular customers.
+
+From a business's own order history: who is new, who comes back, who is a regular, who is
+loyal, who is drifting away and who is lost — each label with the evidence behind it.
+
+The public API is what ``__all__`` lists; everything else may change without notice.
+Anywhere a table is expected, a file path or a pandas, polars or pyarrow table is accepted.
+
+>>> import regulars
+>>> settings = regulars.load_settings(database_url="sqlite:///shop.db")  # doctest: +SKIP
+>>> regulars.import_file("orders", "orders.csv", settings=settings)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from regulars.analytics.params import MapParams
+from regulars.bootstrap import ReadOptions, import_file, load_settings, open_store
+from regulars.config import Settings
+from regulars.domain.errors import (
+    AnalysisError,
+    ConfigError,
+    FileFormatError,
+    InputError,
+    MissingColumnError,
+    Problem,
+    RegularsError,
+    RejectedFileError,
+    StoreError,
+)
+from regulars.domain.tables import SPECS, Kind
+from regulars.services.importing import ImportReport
+
+try:
+    __version__ = version("regulars")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "SPECS",
+    "AnalysisError",
+    "ConfigError",
+    "FileFormatError",
+    "ImportReport",
+    "InputError",
+    "Kind",
+    "MapParams",
+    "MissingColumnError",
+    "Problem",
+    "ReadOptions",
+    "RegularsError",
+    "RejectedFileError",
+    "Settings",
+    "StoreError",
+    "__version__",
+    "import_file",
+    "load_settings",
+    "open_store",
+]
