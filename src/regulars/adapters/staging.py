@@ -1,0 +1,691 @@
+"""DuckDB staging: read a foreign file, type and validate it, and plan what a store import adds.
+
+Every step is a set-based SQL statement over the whole file, never a Python loop over rows,
+so a 10-million-row export validates in seconds. Problems carry the data row (from 1), the
+file line when it is known, the column as the file names it, the raw value and a message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
+from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
+from regulars.i18n import _
+from regulars.services.ports import Blacklist
+
+FORMATS = ("csv", "tsv", "ws", "parquet", "jsonl")
+_SUFFIX_FORMAT = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "ws",
+    ".dat": "ws",
+    ".ws": "ws",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_TRUE = ("1", "true", "t", "yes", "y", "да", "д", "jah", "j")
+_FALSE = ("0", "false", "f", "no", "n", "нет", "н", "ei", "e")
+_NULL = "\x00"  # stands for a missing value inside hashed content
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a foreign file. Every field has a sensible default for our own exports."""
+
+    format: str | None = None
+    """csv, tsv, ws (whitespace-separated text), parquet or jsonl; None: from the suffix."""
+    delimiter: str | None = None
+    header: bool | None = None
+    """Whether the first line names the columns; None: yes for CSV/TSV, detected for text."""
+    columns: tuple[str, ...] = ()
+    """Names for the columns of a file without a header."""
+    encoding: str = "utf-8"
+    mapping: dict[str, str] = field(default_factory=dict)
+    """Our column name -> the file's column name (``--map ordered_at=date``)."""
+    date_format: str | None = None
+    """strptime format of dates in text files (``%Y%m%d``); None: ISO 8601."""
+    decimal_comma: bool = False
+    currency: str | None = None
+    """Currency of orders that do not say (``orders.currency``)."""
+
+
+def detect_format(path: Path, given: str | None) -> str:
+    if given:
+        if given not in FORMATS:
+            raise FileFormatError(
+                _("{path}: unknown format '{fmt}' (use one of: {formats})").format(
+                    path=path, fmt=given, formats=", ".join(FORMATS)
+                )
+            )
+        return given
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".zst"):
+        suffixes = suffixes[:-1]
+    fmt = _SUFFIX_FORMAT.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise FileFormatError(
+            _("{path}: cannot tell the format from the name; pass --format ({formats})").format(
+                path=path, formats=", ".join(FORMATS)
+            )
+        )
+    return fmt
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def normalise_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    v = value.strip().lower()
+    return v if "@" in v else None
+
+
+def normalise_phone(value: str | None, default_country: str) -> str | None:
+    """Digits only, with the country code: '8 (912) 345-67-89' -> '79123456789'."""
+    if value is None:
+        return None
+    digits = re.sub(r"\D", "", value)
+    if value.strip().startswith("00"):
+        digits = digits[2:]
+    if len(digits) == 11 and digits.startswith("8"):  # Russian trunk prefix
+        digits = "7" + digits[1:]
+    elif not value.strip().startswith(("+", "00")) and len(digits) <= 8:
+        digits = default_country + digits
+    return digits if len(digits) >= 7 else None
+
+
+# The same rules in SQL, so that whole files normalise in one pass.
+def _email_sql(col: str) -> str:
+    return f"CASE WHEN strpos(lower(trim({col})), '@') > 0 THEN lower(trim({col})) END"
+
+
+def _phone_sql(col: str, default_country: str) -> str:
+    d = f"regexp_replace({col}, '\\D', '', 'g')"
+    t = f"trim({col})"
+    body = (
+        f"CASE WHEN starts_with({t}, '00') THEN substr({d}, 3) "
+        f"WHEN length({d}) = 11 AND starts_with({d}, '8') THEN '7' || substr({d}, 2) "
+        f"WHEN NOT starts_with({t}, '+') AND length({d}) <= 8 "
+        f"THEN {_lit(default_country)} || {d} ELSE {d} END"
+    )
+    return f"CASE WHEN length({body}) >= 7 THEN {body} END"
+
+
+@dataclass
+class Checked:
+    """The outcome of reading and validating one file."""
+
+    rows_read: int
+    problems: list[Problem]
+    total_problems: int
+    ignored_columns: list[str]
+
+
+class Staging:
+    """A private DuckDB database holding one file on its way into the store."""
+
+    def __init__(self, *, default_phone_country: str = "372") -> None:
+        self.con = duckdb.connect()
+        self._tmp = tempfile.TemporaryDirectory(prefix="regulars-")
+        self.default_phone_country = default_phone_country
+        self.path: Path | None = None
+        self.source_names: dict[str, str] = {}  # our column -> file's column
+        self._ws_width: int | None = None
+
+    def close(self) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _utf8(self, path: Path, encoding: str) -> Path:
+        """DuckDB reads UTF-8; other encodings (cp1251 exports) are transcoded once."""
+        try:
+            codecs.lookup(encoding)
+        except LookupError as e:
+            raise FileFormatError(
+                _("{path}: unknown encoding '{enc}'").format(path=path, enc=encoding)
+            ) from e
+        if codecs.lookup(encoding).name in ("utf-8", "ascii"):
+            return path
+        out = Path(self._tmp.name) / (path.stem + ".utf8" + path.suffix)
+        try:
+            with (
+                path.open("r", encoding=encoding, newline="") as src,
+                out.open("w", encoding="utf-8", newline="") as dst,
+            ):
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+        except UnicodeDecodeError as e:
+            raise FileFormatError(
+                _("{path}: not valid {enc} text ({err})").format(path=path, enc=encoding, err=e)
+            ) from e
+        return out
+
+    def read(self, path: Path, opts: ReadOptions) -> list[str]:
+        """Load ``path`` into the staging table ``raw``; return the file's column names."""
+        if not path.exists():
+            raise FileFormatError(_("{path}: no such file").format(path=path))
+        self.path = path
+        fmt = detect_format(path, opts.format)
+        src = _lit(str(path))
+        try:
+            if fmt in ("csv", "tsv"):
+                src = _lit(str(self._utf8(path, opts.encoding)))
+                self._read_delimited(src, fmt, opts)
+            elif fmt == "ws":
+                src = _lit(str(self._utf8(path, opts.encoding)))
+                self._read_whitespace(src, opts)
+            elif fmt == "parquet":
+                self.con.execute(
+                    f"CREATE TABLE raw AS SELECT row_number() OVER () AS _row, "
+                    f"NULL::BIGINT AS _line, * FROM read_parquet({src})"
+                )
+            else:
+                src = _lit(str(self._utf8(path, opts.encoding)))
+                self.con.execute(
+                    f"CREATE TABLE raw AS SELECT row_number() OVER () AS _row, "
+                    f"row_number() OVER () AS _line, * "
+                    f"FROM read_json({src}, format='newline_delimited')"
+                )
+        except duckdb.Error as e:
+            raise FileFormatError(
+                _("{path}: cannot be read as {fmt}: {err}").format(
+                    path=path, fmt=fmt, err=str(e).splitlines()[0]
+                )
+            ) from e
+        names = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'raw' "
+                "AND column_name NOT IN ('_row', '_line', '_width') ORDER BY column_index"
+            ).fetchall()
+        ]
+        return names
+
+    def _read_delimited(self, src: str, fmt: str, opts: ReadOptions) -> None:
+        header = True if opts.header is None else opts.header
+        args = ["all_varchar=true", f"header={str(header).lower()}"]
+        delim = opts.delimiter or ("\t" if fmt == "tsv" else None)
+        if delim:
+            args.append(f"delim={_lit(delim)}")
+        if opts.columns:
+            args.append("names=[" + ", ".join(_lit(c) for c in opts.columns) + "]")
+        self.con.execute(
+            f"CREATE TABLE raw AS SELECT row_number() OVER () AS _row, "
+            f"row_number() OVER () + {int(header)} AS _line, * "
+            f"FROM read_csv({src}, {', '.join(args)})"
+        )
+
+    def _read_whitespace(self, src: str, opts: ReadOptions) -> None:
+        self.con.execute(
+            f"CREATE TEMP TABLE _lines AS SELECT row_number() OVER () AS _line, "
+            f"string_split_regex(trim(l), '\\s+') AS tok FROM read_csv({src}, "
+            f"columns={{'l': 'VARCHAR'}}, delim='\\x01', quote='', escape='', "
+            f"header=false, auto_detect=false)"
+        )
+        self.con.execute("DELETE FROM _lines WHERE tok IS NULL OR tok = ['']")
+        rows = self.con.execute("SELECT tok FROM _lines ORDER BY _line LIMIT 1").fetchall()
+        first = rows[0] if rows else None
+        if first is None:
+            raise FileFormatError(_("{path}: the file is empty").format(path=self.path))
+        tokens: list[str] = first[0]
+        header = opts.header
+        if header is None:
+            # a header names columns; a data line of an export has numbers or dates in it
+            header = not opts.columns and not any(re.search(r"\d", t) for t in tokens)
+        width = self.con.execute("SELECT max(len(tok)) FROM _lines").fetchall()[0][0]
+        if opts.columns:
+            names = list(opts.columns)
+        elif header:
+            names = tokens
+        else:
+            names = [f"column{i}" for i in range(1, width + 1)]
+        if header:
+            self.con.execute(
+                "DELETE FROM _lines WHERE _line = (SELECT min(_line) FROM _lines)"
+            )
+        cols = ", ".join(f"tok[{i}] AS {_q(n)}" for i, n in enumerate(names, 1))
+        self.con.execute(
+            f"CREATE TABLE raw AS SELECT row_number() OVER (ORDER BY _line) AS _row, _line, "
+            f"{cols}, len(tok) AS _width FROM _lines ORDER BY _line"
+        )
+        self._ws_width = len(names)
+
+    # -- typing and validation ---------------------------------------------------------------
+
+    def _source_types(self) -> dict[str, str]:
+        return {
+            r[0]: r[1]
+            for r in self.con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'raw'"
+            ).fetchall()
+        }
+
+    def resolve_columns(
+        self, spec: TableSpec, file_columns: Sequence[str], opts: ReadOptions
+    ) -> tuple[dict[str, str], list[str]]:
+        """Match our columns to the file's: explicit mapping first, then by name (any case)."""
+        by_lower = {c.strip().lower(): c for c in file_columns}
+        found: dict[str, str] = {}
+        unknown_targets = [t for t in opts.mapping if t not in spec.names]
+        if unknown_targets:
+            raise FileFormatError(
+                _("--map names {cols}, which {kind} do not have (columns: {known})").format(
+                    cols=", ".join(unknown_targets), kind=spec.kind, known=", ".join(spec.names)
+                )
+            )
+        for col in spec.columns:
+            source = opts.mapping.get(col.name)
+            if source is not None:
+                actual = by_lower.get(source.strip().lower())
+                if actual is None:
+                    raise MissingColumnError(
+                        str(self.path),
+                        source,
+                        list(file_columns),
+                        _("{path}: --map {target}={source}: the file has no column '{source}' "
+                          "(it has: {cols})").format(
+                            path=self.path, target=col.name, source=source,
+                            cols=", ".join(file_columns),
+                        ),
+                    )
+                found[col.name] = actual
+            elif col.name in by_lower:
+                found[col.name] = by_lower[col.name]
+        for col in spec.columns:
+            if col.required and col.name not in found:
+                raise MissingColumnError(
+                    str(self.path),
+                    col.name,
+                    list(file_columns),
+                    _("{path}: required column '{col}' is missing (the file has: {cols}); "
+                      "map it with --map {col}=<file column>").format(
+                        path=self.path, col=col.name, cols=", ".join(file_columns)
+                    ),
+                )
+        used = set(found.values())
+        ignored = [c for c in file_columns if c not in used]
+        self.source_names = found
+        return found, ignored
+
+    def _typed_expr(self, spec: TableSpec, name: str, src_type: str, opts: ReadOptions) -> str:
+        col = spec.column(name)
+        s = _q(self.source_names[name])
+        text = src_type == "VARCHAR"
+        t = f"nullif(trim({s}), '')" if text else s
+        typ = col.type
+        if typ in (ColumnType.ID, ColumnType.TEXT):
+            return t if text else f"CAST({s} AS VARCHAR)"
+        if typ in (ColumnType.TIMESTAMP, ColumnType.DATE):
+            target = "TIMESTAMP" if typ is ColumnType.TIMESTAMP else "DATE"
+            if opts.date_format and (text or not src_type.startswith(("TIMESTAMP", "DATE"))):
+                v = t if text else f"CAST({s} AS VARCHAR)"
+                return f"CAST(try_strptime({v}, {_lit(opts.date_format)}) AS {target})"
+            return f"TRY_CAST({t} AS {target})"
+        if typ is ColumnType.MONEY:
+            if not text:
+                return f"TRY_CAST({s} AS DECIMAL(18,4))"
+            v = f"regexp_replace({t}, '[\\s\\x{{00a0}}\\x{{202f}}]', '', 'g')"
+            if opts.decimal_comma:
+                v = f"replace({v}, ',', '.')"
+            return f"TRY_CAST({v} AS DECIMAL(18,4))"
+        if typ is ColumnType.INTEGER:
+            return f"TRY_CAST({t} AS BIGINT)"
+        if typ is ColumnType.BOOLEAN:
+            v = f"lower({t})" if text else f"lower(CAST({s} AS VARCHAR))"
+            trues = ", ".join(_lit(x) for x in _TRUE)
+            falses = ", ".join(_lit(x) for x in _FALSE)
+            return f"CASE WHEN {v} IN ({trues}) THEN true WHEN {v} IN ({falses}) THEN false END"
+        # LIST: any of ; | , separates values; stored ';'-joined, trimmed, no empties
+        v = t if text else f"CAST({s} AS VARCHAR)"
+        return (
+            f"nullif(array_to_string(list_filter(list_transform("
+            f"string_split_regex({v}, '[;|,]'), lambda x: trim(x)), lambda x: x <> ''), ';'), '')"
+        )
+
+    def _problem_message(self, typ: ColumnType, opts: ReadOptions) -> str:
+        if typ in (ColumnType.TIMESTAMP, ColumnType.DATE):
+            if opts.date_format:
+                return _("unparseable date (expected format {fmt})").format(fmt=opts.date_format)
+            return _("unparseable date (expected YYYY-MM-DD, or pass --date-format)")
+        if typ is ColumnType.MONEY:
+            hint = "" if opts.decimal_comma else _(" (for 12,50 pass --decimal-comma)")
+            return _("not a number") + hint
+        if typ is ColumnType.INTEGER:
+            return _("not a whole number")
+        if typ is ColumnType.BOOLEAN:
+            return _("not a yes/no value")
+        return _("invalid value")
+
+    def check(self, spec: TableSpec, opts: ReadOptions, *, max_problems: int) -> Checked:
+        """Build the typed table ``typed`` and the table ``problems`` for one file.
+
+        ``typed`` briefly keeps each raw value beside its typed one (``_raw_<column>``) so
+        that every check is one scan of one table; the raw columns are dropped afterwards.
+        """
+        types = self._source_types()
+        selects = ["_row", "_line"]
+        raw_cols: list[str] = []
+        conditions: list[tuple[str, str, str]] = []  # (our column, SQL condition, message)
+        for col in spec.columns:
+            name = col.name
+            if name not in self.source_names:
+                selects.append(f"NULL AS {_q(name)}")
+                continue
+            src = self.source_names[name]
+            expr = self._typed_expr(spec, name, types[src], opts)
+            if col.choices:
+                expr = f"lower({expr})"
+            if name == "currency" and opts.currency:
+                expr = f"coalesce({expr}, {_lit(opts.currency)})"
+            raw = _q("_raw_" + name)
+            raw_cols.append(raw)
+            selects += [f"{expr} AS {_q(name)}", f"CAST({_q(src)} AS VARCHAR) AS {raw}"]
+            typed = _q(name)
+            present = f"nullif(trim({raw}), '') IS NOT NULL"
+            if col.required:
+                conditions.append((name, f"NOT ({present})", _("missing value")))
+            if col.type not in (ColumnType.ID, ColumnType.TEXT, ColumnType.LIST):
+                conditions.append(
+                    (name, f"{present} AND {typed} IS NULL", self._problem_message(col.type, opts))
+                )
+            if col.non_negative:
+                msg = _("negative amount") if col.type is ColumnType.MONEY else _("negative number")
+                conditions.append((name, f"{typed} < 0", msg))
+            if col.min_value is not None and col.max_value is not None:
+                msg = _("must be between {lo} and {hi}").format(lo=col.min_value, hi=col.max_value)
+                conditions.append(
+                    (name, f"{typed} NOT BETWEEN {col.min_value} AND {col.max_value}", msg)
+                )
+            if col.choices:
+                choices = ", ".join(_lit(c) for c in col.choices)
+                msg = _("must be one of: {choices}").format(choices=", ".join(col.choices))
+                conditions.append((name, f"{typed} NOT IN ({choices})", msg))
+        if self._ws_width:
+            # a whitespace line with more fields than the header names
+            conditions.append(
+                ("", f"_width > {self._ws_width}",
+                 _("more fields than columns ({n})").format(n=self._ws_width))
+            )
+            selects.append("_width")
+        self.con.execute(f"CREATE OR REPLACE TABLE typed AS SELECT {', '.join(selects)} FROM raw")
+        self.con.execute(
+            "CREATE OR REPLACE TABLE problems (_row BIGINT, _line BIGINT, col VARCHAR, "
+            "value VARCHAR, message VARCHAR)"
+        )
+        for name, cond, msg in conditions:
+            src = self.source_names.get(name, name)
+            label = src if src == name else f"{src} ({name})"
+            value = _q("_raw_" + name) if name else "NULL"
+            self.add_problems(
+                f"SELECT _row, _line, {_lit(label)}, {value}, {_lit(msg)} FROM typed WHERE {cond}"
+            )
+        drop = raw_cols + (["_width"] if self._ws_width else [])
+        for c in drop:
+            self.con.execute(f"ALTER TABLE typed DROP COLUMN {c}")
+        rows = self._count("raw")
+        self.con.execute("DROP TABLE raw")
+        problems, total = self.problem_list(max_problems)
+        return Checked(rows, problems, total, ignored_columns=[])
+
+    def add_problems(self, sql: str) -> None:
+        """Add problems found by a query yielding (_row, _line, col, value, message)."""
+        self.con.execute(f"INSERT INTO problems {sql}")
+
+    def problem_list(self, limit: int) -> tuple[list[Problem], int]:
+        total = self.con.execute("SELECT count(*) FROM problems").fetchall()[0][0]
+        rows = self.con.execute(
+            "SELECT _row, _line, col, value, message FROM problems "
+            "ORDER BY _row, col LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [Problem(r[0], r[2], r[3], r[4], r[1]) for r in rows], int(total)
+
+    # -- identity and content ----------------------------------------------------------------
+
+    def add_identity(self, spec: TableSpec, id_given: bool) -> None:
+        """Add ``row_hash`` (content fingerprint) and, when the file has no ids, derive them.
+
+        A derived id hashes the row's content and its occurrence among identical rows, so the
+        same file, or a newer export repeating the same rows, yields the same ids.
+        """
+        content = [n for n in spec.names if n != spec.id_column]
+        canon = ", ".join(
+            f"coalesce(CAST({_q(n)} AS VARCHAR), {_lit(_NULL)})" for n in content
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE typed AS SELECT *, "
+            f"md5(concat_ws({_lit(_SEP)}, {canon})) AS row_hash FROM typed"
+        )
+        if id_given:
+            return
+        prefix = spec.kind.value[0].upper()
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE typed AS SELECT * REPLACE ("
+            f"{_lit(prefix)} || '-' || substr(md5(row_hash || {_lit(_SEP)} || CAST("
+            f"row_number() OVER (PARTITION BY row_hash ORDER BY _row) AS VARCHAR)), 1, 20) "
+            f"AS {_q(spec.id_column)}) FROM typed"
+        )
+
+    def dedupe_in_file(self, spec: TableSpec) -> int:
+        """Keep the first of identical rows; report an id reused with other content."""
+        idc = _q(spec.id_column)
+        label = self.source_names.get(spec.id_column, spec.id_column)
+        self.add_problems(
+            f"SELECT t._row, t._line, {_lit(label)}, t.{idc}, "
+            f"format({_lit(_('id appears again with different content (first at row {}))'))}, "
+            f"f.first_row) FROM typed t JOIN (SELECT {idc}, min(_row) AS first_row, "
+            f"arg_min(row_hash, _row) AS first_hash FROM typed GROUP BY {idc}) f USING ({idc}) "
+            f"WHERE t.row_hash <> f.first_hash"
+        )
+        before = self._count("typed")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE typed AS SELECT * FROM typed "
+            f"QUALIFY row_number() OVER (PARTITION BY {idc} ORDER BY _row) = 1"
+        )
+        return before - self._count("typed")
+
+    def _count(self, table: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def normalise_contacts(self) -> None:
+        """Customers: add the normalised e-mail and phone that find one person twice."""
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE typed AS SELECT *, {_email_sql('email')} AS email_norm, "
+            f"{_phone_sql('phone', self.default_phone_country)} AS phone_norm FROM typed"
+        )
+
+    def drop_where(self, condition: str) -> int:
+        before = self._count("typed")
+        self.con.execute(f"DELETE FROM typed WHERE {condition}")
+        return before - self._count("typed")
+
+    def query(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def count(self, table: str) -> int:
+        return self._count(table)
+
+    def batches(self, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        reader = self.con.sql(sql).to_arrow_reader(batch_rows)
+        yield from reader
+
+    # -- resolving against the store ---------------------------------------------------------
+
+    def apply_blacklist(self, kind: Kind, entries: Blacklist) -> int:
+        """Drop rows of known junk leads: by e-mail or phone (customers) and by customer id."""
+        self.register("_bl_ids", pa.table({"v": pa.array(sorted(entries.ids), pa.string())}))
+        conds = []
+        if kind is Kind.CUSTOMERS:
+            self.register("_bl_em", pa.table({"v": pa.array(sorted(entries.emails), pa.string())}))
+            self.register("_bl_ph", pa.table({"v": pa.array(sorted(entries.phones), pa.string())}))
+            conds += [
+                "email_norm IN (SELECT v FROM _bl_em)",
+                "phone_norm IN (SELECT v FROM _bl_ph)",
+            ]
+        for col in ("customer_id", "referrer_id", "referee_id"):
+            if col in SPECS[kind].names:
+                conds.append(f"{col} IN (SELECT v FROM _bl_ids)")
+        return self.drop_where(" OR ".join(conds)) if conds else 0
+
+    def resolve_aliases(self, column: str, aliases: pa.Table) -> None:
+        """Point references to merged duplicate cards at the card they were merged into."""
+        if aliases.num_rows == 0:
+            return
+        self.register("_aliases", aliases)
+        self.con.execute(
+            f"UPDATE typed SET {_q(column)} = a.customer_id FROM _aliases a "
+            f"WHERE typed.{_q(column)} = a.alias_id"
+        )
+
+    def against_store(self, spec: TableSpec, existing: pa.Table) -> tuple[int, pa.Array]:
+        """Compare with what the store holds.
+
+        Rows already present with the same content are dropped (a re-import adds nothing);
+        an id present with other content is a problem. Customers created from orders (stubs)
+        are completed by a customer file, not in conflict with it: their ids are returned.
+        """
+        idc = _q(spec.id_column)
+        self.register("_existing", existing)
+        label = self.source_names.get(spec.id_column, spec.id_column)
+        stub = "AND NOT e.stub" if "stub" in existing.column_names else ""
+        msg = _("id is already in the store with different content")
+        self.add_problems(
+            f"SELECT t._row, t._line, {_lit(label)}, t.{idc}, {_lit(msg)} FROM typed t "
+            f"JOIN _existing e ON e.id = t.{idc} WHERE e.row_hash <> t.row_hash {stub}"
+        )
+        stubs = pa.array([], pa.string())
+        if stub:
+            stubs = self.query(
+                f"SELECT t.{idc} AS id FROM typed t JOIN _existing e ON e.id = t.{idc} "
+                f"WHERE e.stub AND e.row_hash <> t.row_hash"
+            ).column("id").combine_chunks()
+        present = self.drop_where(
+            f"{idc} IN (SELECT e.id FROM _existing e JOIN typed t ON e.id = t.{idc} "
+            f"WHERE e.row_hash = t.row_hash)"
+        )
+        return present, stubs
+
+    def check_references(self, column: str, known: pa.Table, message: str) -> None:
+        """A problem for every row whose ``column`` names nothing in ``known.id``."""
+        self.register("_known", known)
+        label = self.source_names.get(column, column)
+        self.add_problems(
+            f"SELECT _row, _line, {_lit(label)}, {_q(column)}, {_lit(message)} FROM typed "
+            f"WHERE {_q(column)} IS NOT NULL AND {_q(column)} NOT IN (SELECT id FROM _known)"
+        )
+
+    def missing_references(self, column: str, known: pa.Table) -> pa.Array:
+        self.register("_known", known)
+        return (
+            self.query(
+                f"SELECT DISTINCT {_q(column)} AS id FROM typed WHERE {_q(column)} NOT IN "
+                f"(SELECT id FROM _known) ORDER BY 1"
+            )
+            .column("id")
+            .combine_chunks()
+        )
+
+    def check_self_referrals(self) -> None:
+        label = self.source_names.get("referee_id", "referee_id")
+        msg = _("a customer cannot refer themselves")
+        self.add_problems(
+            f"SELECT _row, _line, {_lit(label)}, referee_id, {_lit(msg)} FROM typed "
+            f"WHERE referrer_id = referee_id"
+        )
+
+    def contact_matches(self, store_contacts: pa.Table) -> pa.Table:
+        """Cards (in this file or the store) sharing a normalised e-mail or phone with another.
+
+        Returns ``customer_id, key_type, key, in_store, stub, created_at, _row``: the input of
+        the merge rule, which is small however large the file is.
+        """
+        self.register("_contacts", store_contacts)
+        return self.query(
+            """
+            WITH cards AS (
+                SELECT customer_id, email_norm, phone_norm, false AS in_store, false AS stub,
+                       created_at, _row FROM typed
+                UNION ALL
+                SELECT customer_id, email_norm, phone_norm, true, stub, NULL::TIMESTAMP, NULL
+                FROM _contacts WHERE customer_id NOT IN (SELECT customer_id FROM typed)
+            ),
+            keys AS (
+                SELECT customer_id, 'email' AS key_type, email_norm AS key, in_store, stub,
+                       created_at, _row FROM cards WHERE email_norm IS NOT NULL
+                UNION ALL
+                SELECT customer_id, 'phone', phone_norm, in_store, stub, created_at, _row
+                FROM cards WHERE phone_norm IS NOT NULL
+            )
+            SELECT * FROM keys WHERE (key_type, key) IN (
+                SELECT key_type, key FROM keys GROUP BY ALL
+                HAVING count(DISTINCT customer_id) > 1)
+            ORDER BY key_type, key, customer_id
+            """
+        )
+
+    def drop_ids(self, spec: TableSpec, ids: pa.Array) -> int:
+        if len(ids) == 0:
+            return 0
+        self.register("_drop", pa.table({"id": ids}))
+        return self.drop_where(f"{_q(spec.id_column)} IN (SELECT id FROM _drop)")
+
+    def rows_for_store(
+        self, spec: TableSpec, import_id: int, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        cols = [_q(n) for n in spec.names]
+        if spec.kind is Kind.CUSTOMERS:
+            cols += ["email_norm", "phone_norm", "false AS stub"]
+        cols += ["row_hash", f"{int(import_id)} AS import_id"]
+        # typed columns that were absent from the file are NULL of no type: give them theirs
+        casts = {n: _DUCK_TYPES[spec.column(n).type] for n in spec.names}
+        select = ", ".join(
+            f"CAST({c} AS {casts[c.strip(chr(34))]}) AS {c}" if c.strip('"') in casts else c
+            for c in cols
+        )
+        yield from self.batches(f"SELECT {select} FROM typed ORDER BY _row", batch_rows)
+
+
+_DUCK_TYPES = {
+    ColumnType.ID: "VARCHAR",
+    ColumnType.TEXT: "VARCHAR",
+    ColumnType.LIST: "VARCHAR",
+    ColumnType.TIMESTAMP: "TIMESTAMP",
+    ColumnType.DATE: "DATE",
+    ColumnType.MONEY: "DECIMAL(18,4)",
+    ColumnType.INTEGER: "BIGINT",
+    ColumnType.BOOLEAN: "BOOLEAN",
+}

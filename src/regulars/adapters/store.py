@@ -1,0 +1,286 @@
+"""The store: SQLite by default, PostgreSQL when the URL says so.
+
+SQLAlchemy owns the schema (Alembic migrations) and single-entity access; whole tables move as
+Arrow through ADBC drivers (C bulk inserts on SQLite, binary COPY on PostgreSQL), because
+pushing millions of rows through the ORM, or even through Python tuples, is many times slower.
+A bulk write is one database transaction: either all of an import lands, or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from regulars.adapters import migrate
+from regulars.adapters.orm import INPUT_TABLES, customer_merges, imports
+from regulars.domain.errors import StoreError
+from regulars.domain.tables import SPECS, ColumnType, Kind
+from regulars.i18n import _
+
+# SQLAlchemy's own text format for DateTime on SQLite, so ORM reads of bulk rows work.
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"  # Arrow prints microseconds with %S
+
+
+def _redacted(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def create_engine(url: str) -> sa.Engine:
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ModuleNotFoundError) as e:
+        raise StoreError(
+            _("cannot use the store at {url}: {err}").format(url=_redacted(url), err=e)
+        ) from e
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
+
+
+class SqlStore:
+    """The business's store at ``url`` (a SQLAlchemy URL)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.dialect = self.engine.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(
+                _("unsupported database '{d}': use SQLite or PostgreSQL").format(d=self.dialect)
+            )
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.display_url!r})"
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password."""
+        return _redacted(self.url)
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create or upgrade the schema to this version (idempotent)."""
+        try:
+            if migrate.current_revision(self.engine) != migrate.head_revision():
+                migrate.upgrade(self.engine)
+        except sa.exc.OperationalError as e:
+            raise StoreError(
+                _("cannot open the store at {url}: {err}").format(
+                    url=_redacted(self.url), err=str(e.orig).strip()
+                )
+            ) from e
+
+    # -- Arrow access through ADBC -----------------------------------------------------------
+
+    def _adbc(self, *, autocommit: bool = False) -> Any:
+        url = sa.engine.make_url(self.url)
+        if self.dialect == "sqlite":
+            import adbc_driver_sqlite.dbapi as sqlite_dbapi
+
+            if not url.database or url.database == ":memory:":
+                raise StoreError(_("an in-memory SQLite store cannot be shared; use a file"))
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite_dbapi.connect(url.database, autocommit=autocommit)
+            cur = conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+            return conn
+        try:
+            import adbc_driver_postgresql.dbapi as pg_dbapi
+        except ModuleNotFoundError as e:  # pragma: no cover - the [postgres] extra
+            raise StoreError(_("PostgreSQL needs: pip install 'regulars[postgres]'")) from e
+        uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return pg_dbapi.connect(uri)
+
+    def read_arrow(self, sql: str) -> pa.Table:
+        conn = self._adbc()
+        try:
+            cur = conn.cursor()
+            cur.execute(sql)
+            table: pa.Table = cur.fetch_arrow_table()
+            cur.close()
+            return table
+        finally:
+            conn.close()
+
+    def _typed(self, sql: str, schema: pa.Schema) -> pa.Table:
+        # SQLite cannot type the columns of an empty result; the contract can
+        return self.read_arrow(sql).cast(schema)
+
+    def existing_keys(self, kind: Kind) -> pa.Table:
+        """``id, row_hash`` (and ``stub`` for customers) of every row of ``kind``."""
+        spec = SPECS[kind]
+        fields = [("id", pa.string()), ("row_hash", pa.string())]
+        if kind is Kind.CUSTOMERS:
+            fields.append(("stub", pa.bool_()))
+        cols = ", ".join([f"{spec.id_column} AS id"] + [f[0] for f in fields[1:]])
+        return self._typed(f"SELECT {cols} FROM {kind.value}", pa.schema(fields))
+
+    def ids(self, kind: Kind) -> pa.Table:
+        return self._typed(
+            f"SELECT {SPECS[kind].id_column} AS id FROM {kind.value}",
+            pa.schema([("id", pa.string())]),
+        )
+
+    def customer_contacts(self) -> pa.Table:
+        return self._typed(
+            "SELECT customer_id, email_norm, phone_norm, stub FROM customers "
+            "WHERE email_norm IS NOT NULL OR phone_norm IS NOT NULL",
+            pa.schema(
+                [("customer_id", pa.string()), ("email_norm", pa.string()),
+                 ("phone_norm", pa.string()), ("stub", pa.bool_())]
+            ),
+        )
+
+    def aliases(self) -> pa.Table:
+        return self._typed(
+            "SELECT alias_id, customer_id FROM customer_merges",
+            pa.schema([("alias_id", pa.string()), ("customer_id", pa.string())]),
+        )
+
+    def read_table(self, kind: Kind) -> pa.Table:
+        """A whole input table with the contract's columns and Arrow types."""
+        spec = SPECS[kind]
+        table = self.read_arrow(f"SELECT {', '.join(spec.names)} FROM {kind.value}")
+        if self.dialect != "sqlite":
+            return table
+        # SQLite hands back text and doubles; give analytics the contract's types
+        for col in spec.columns:
+            i = table.schema.get_field_index(col.name)
+            arr = table.column(i)
+            if col.type is ColumnType.TIMESTAMP:
+                arr = pc.cast(arr.cast(pa.string()), pa.timestamp("us"))
+            elif col.type is ColumnType.DATE:
+                arr = pc.cast(arr.cast(pa.string()), pa.date32())
+            elif col.type is ColumnType.BOOLEAN:
+                arr = pc.cast(arr, pa.bool_())
+            elif col.type is ColumnType.MONEY:
+                arr = pc.cast(arr, pa.float64())
+            elif col.type is ColumnType.INTEGER:
+                arr = pc.cast(arr, pa.int64())
+            elif col.type in (ColumnType.ID, ColumnType.TEXT, ColumnType.LIST):
+                arr = pc.cast(arr, pa.string())
+            table = table.set_column(i, col.name, arr)
+        return table
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table, for summaries."""
+        with self.engine.connect() as conn:
+            tables = {k.value: t for k, t in INPUT_TABLES.items()}
+            tables["customer_merges"] = customer_merges
+            return {
+                name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+                for name, t in tables.items()
+            }
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[StoreWrite]:
+        """One transaction for one import: committed by ``commit()``, else rolled back."""
+        # SQLite: the transaction is ours (BEGIN IMMEDIATE), so two importers queue for the
+        # write lock instead of one failing halfway
+        conn = self._adbc(autocommit=self.dialect == "sqlite")
+        write = StoreWrite(conn, self.dialect)
+        try:
+            write.begin()
+            yield write
+        finally:
+            if not write.committed:
+                write.rollback()
+            conn.close()
+
+
+class StoreWrite:
+    """Writes inside one open transaction."""
+
+    def __init__(self, conn: Any, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.cur = conn.cursor()
+        self.committed = False
+
+    def _ph(self, i: int) -> str:
+        return "?" if self.dialect == "sqlite" else f"${i}"
+
+    def begin(self) -> None:
+        if self.dialect == "sqlite":
+            self.cur.execute("PRAGMA synchronous=NORMAL")
+            self.cur.execute("BEGIN IMMEDIATE")
+        else:
+            self.cur.execute("LOCK TABLE imports IN EXCLUSIVE MODE")
+
+    def rollback(self) -> None:
+        if self.dialect == "sqlite":
+            self.cur.execute("ROLLBACK")
+        else:
+            self.conn.rollback()
+
+    def next_import_id(self) -> int:
+        self.cur.execute("SELECT coalesce(max(id), 0) + 1 FROM imports")
+        row = self.cur.fetchone()
+        return int(row[0])
+
+    def add_import(self, record: dict[str, Any]) -> None:
+        cols = [c.name for c in imports.columns]
+        table = pa.Table.from_pylist([{c: record[c] for c in cols}])
+        self.append_table("imports", table)
+
+    def delete_stubs(self, ids: pa.Array) -> None:
+        if len(ids) == 0:
+            return
+        self.cur.executemany(
+            f"DELETE FROM customers WHERE customer_id = {self._ph(1)} AND stub",
+            pa.table({"id": ids}),
+        )
+
+    def append(self, kind: Kind, batches: Iterable[pa.RecordBatch]) -> int:
+        n = 0
+        for batch in batches:
+            self.append_table(kind.value, pa.Table.from_batches([batch]))
+            n += batch.num_rows
+        return n
+
+    def append_table(self, name: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if self.dialect == "sqlite":
+            table = _sqlite_friendly(table)
+        self.cur.adbc_ingest(name, table, mode="append")
+
+    def commit(self) -> None:
+        if self.dialect == "sqlite":
+            self.cur.execute("COMMIT")
+        else:
+            self.conn.commit()
+        self.committed = True
+
+
+def _sqlite_friendly(table: pa.Table) -> pa.Table:
+    """SQLite stores what SQLAlchemy would: timestamps as text, decimals as numbers."""
+    for i, f in enumerate(table.schema):
+        arr = table.column(i)
+        if pa.types.is_timestamp(f.type):
+            arr = pc.strftime(arr, format=SQLITE_DATETIME)
+        elif pa.types.is_date(f.type):
+            arr = pc.strftime(arr, format="%Y-%m-%d")
+        elif pa.types.is_decimal(f.type):
+            arr = pc.cast(arr, pa.float64())
+        else:
+            continue
+        table = table.set_column(i, f.name, arr)
+    return table

@@ -1,0 +1,349 @@
+"""Import one file of one kind (DOMAIN §2) into the store: all of it, or nothing.
+
+The steps, each over the whole file at once:
+
+1. read the file (CSV, TSV, whitespace-separated text, Parquet, JSON Lines; any encoding);
+2. match columns (``--map``), type every value and collect every problem with its row and column;
+3. give rows without an id a stable derived one, fingerprint every row's content;
+4. drop exact duplicates in the file; a reused id with other content is a problem;
+5. drop blacklisted junk leads; merge duplicate customer cards on normalised e-mail/phone;
+6. compare with the store: what is there already is skipped, an id with other content is a
+   problem, and references (return → order, invoice → customer, …) must resolve;
+7. if there is any problem, reject the whole file with a report; otherwise write it in one
+   transaction (unless this is a dry run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from regulars.domain.errors import FileFormatError, Problem, RejectedFileError
+from regulars.domain.tables import SPECS, Kind
+from regulars.i18n import _, ngettext
+from regulars.services.ports import Staging, Store
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; ``total`` 0 means unknown."""
+
+
+@dataclass(frozen=True)
+class Blacklist:
+    """Known junk leads: e-mails, phones and customer ids, already normalised."""
+
+    emails: frozenset[str] = frozenset()
+    phones: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.emails) + len(self.phones) + len(self.ids)
+
+
+@dataclass(frozen=True)
+class Merge:
+    alias_id: str
+    customer_id: str
+    reason: str
+    matched_value: str
+
+
+@dataclass
+class ImportReport:
+    """What an import read, found and changed."""
+
+    kind: Kind
+    path: str
+    rows_read: int = 0
+    rows_added: int = 0
+    rows_already_present: int = 0
+    rows_duplicate_in_file: int = 0
+    rows_blacklisted: int = 0
+    customers_created: int = 0
+    customers_completed: int = 0
+    merges: list[Merge] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    import_id: int | None = None
+
+    def summary(self) -> str:
+        verb = _("would add") if self.dry_run else _("added")
+        parts = [
+            ngettext("{n} row read", "{n} rows read", self.rows_read).format(n=self.rows_read),
+            f"{verb} {self.rows_added}",
+            _("{n} already in the store").format(n=self.rows_already_present),
+        ]
+        if self.rows_duplicate_in_file:
+            parts.append(_("{n} exact duplicates skipped").format(n=self.rows_duplicate_in_file))
+        if self.rows_blacklisted:
+            parts.append(_("{n} blacklisted skipped").format(n=self.rows_blacklisted))
+        if self.customers_created:
+            parts.append(_("{n} customers created from orders").format(n=self.customers_created))
+        if self.customers_completed:
+            parts.append(_("{n} customer cards completed").format(n=self.customers_completed))
+        if self.merges:
+            parts.append(_("{n} duplicate cards merged").format(n=len(self.merges)))
+        return f"{self.kind}: " + ", ".join(parts)
+
+
+def read_blacklist(path: Path, *, normalise_email: Callable[[str], str | None],
+                   normalise_phone: Callable[[str], str | None]) -> Blacklist:
+    """One entry a line: an e-mail, a phone, or a customer id; ``email:``/``phone:``/``id:``
+    prefixes make the kind explicit; ``#`` starts a comment."""
+    emails: set[str] = set()
+    phones: set[str] = set()
+    ids: set[str] = set()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise FileFormatError(_("blacklist {path}: {err}").format(path=path, err=e)) from e
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        kind, _sep, value = line.partition(":")
+        if kind in ("email", "phone", "id") and value:
+            line = value.strip()
+        else:
+            kind = "email" if "@" in line else ("phone" if line.lstrip("+").replace(
+                " ", "").replace("-", "").replace("(", "").replace(")", "").isdigit()
+                and len(line) >= 7 else "id")
+        if kind == "email" and (email := normalise_email(line)):
+            emails.add(email)
+        elif kind == "phone" and (p := normalise_phone(line)):
+            phones.add(p)
+        else:
+            ids.add(line)
+    return Blacklist(frozenset(emails), frozenset(phones), frozenset(ids))
+
+
+def plan_merges(matches: pa.Table) -> list[Merge]:
+    """The merge rule: cards sharing a normalised e-mail or phone are one person.
+
+    Cards connected through any chain of shared keys form one group. The group keeps the card
+    already in the store (a real one before one created from an order; the smallest id among
+    several), else the file's earliest-created card (then the first in the file). Every other
+    card of the file in the group becomes an alias of the kept one.
+    """
+    rows = matches.to_pylist()
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    info: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        by_key.setdefault((r["key_type"], r["key"]), []).append(r)
+        info.setdefault(r["customer_id"], r)
+    for group in by_key.values():
+        first = find(group[0]["customer_id"])
+        for r in group[1:]:
+            other = find(r["customer_id"])
+            if other != first:
+                parent[other] = first
+    members: dict[str, list[str]] = {}
+    for cid in info:
+        members.setdefault(find(cid), []).append(cid)
+
+    def rank(cid: str) -> tuple[Any, ...]:
+        r = info[cid]
+        created = r["created_at"] or datetime.max
+        return (not r["in_store"], bool(r["stub"]), created, r["_row"] or 0, cid)
+
+    reason_for: dict[str, tuple[str, str]] = {}
+    for (key_type, key), group in by_key.items():
+        for r in group:
+            reason_for.setdefault(r["customer_id"], (key_type, key))
+    merges = []
+    for group_ids in members.values():
+        keep = min(group_ids, key=rank)
+        for cid in sorted(group_ids):
+            if cid != keep and not info[cid]["in_store"]:
+                key_type, key = reason_for[cid]
+                merges.append(Merge(cid, keep, key_type, key))
+    return merges
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def import_file(
+    *,
+    store: Store,
+    staging: Staging,
+    kind: Kind,
+    path: Path,
+    options: Any,
+    max_problems: int = 20,
+    batch_rows: int = 100_000,
+    blacklist: Blacklist | None = None,
+    strict_customers: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate ``path`` as a table of ``kind`` and, unless ``dry_run``, add it to ``store``.
+
+    Raises
+    ------
+    RejectedFileError
+        when any row has a problem; nothing is written. ``problems`` lists the first
+        ``max_problems`` by row, ``total`` counts them all.
+    FileFormatError, MissingColumnError
+        when the file cannot be read or lacks a required column.
+    """
+    spec = SPECS[kind]
+    report = ImportReport(kind=kind, path=str(path), dry_run=dry_run)
+    step = progress or (lambda _stage, _done, _total: None)
+
+    def reject_if_problems() -> None:
+        problems, total = staging.problem_list(max_problems)
+        if total:
+            raise RejectedFileError(path, problems, total, rejection_message(path, problems, total))
+
+    step(_("reading"), 0, 0)
+    file_columns = staging.read(path, options)
+    found, report.ignored_columns = staging.resolve_columns(spec, file_columns, options)
+    report.columns = found
+    step(_("validating"), 0, 0)
+    checked = staging.check(spec, options, max_problems=max_problems)
+    report.rows_read = checked.rows_read
+    if checked.rows_read == 0:
+        raise FileFormatError(_("{path}: no data rows").format(path=path))
+    store.ensure_schema()
+    if checked.total_problems:
+        reject_if_problems()
+
+    id_given = spec.id_column in found
+    staging.add_identity(spec, id_given)
+    report.rows_duplicate_in_file = staging.dedupe_in_file(spec)
+    if kind is Kind.CUSTOMERS:
+        staging.normalise_contacts()
+    if blacklist:
+        report.rows_blacklisted = staging.apply_blacklist(kind, blacklist)
+
+    aliases = store.aliases()
+    for col in ("customer_id", "referrer_id", "referee_id"):
+        if col in spec.names and kind is not Kind.CUSTOMERS:
+            staging.resolve_aliases(col, aliases)
+
+    stubs = pa.array([], pa.string())
+    if kind is Kind.CUSTOMERS:
+        # a card merged before is already known under the card it was merged into
+        alias_ids = aliases.column("alias_id").combine_chunks()
+        report.rows_already_present += staging.drop_ids(spec, alias_ids)
+    present, stubs = staging.against_store(spec, store.existing_keys(kind))
+    report.rows_already_present += present
+    report.customers_completed = len(stubs)
+
+    new_customers = pa.array([], pa.string())
+    if kind is Kind.CUSTOMERS:
+        report.merges = plan_merges(staging.contact_matches(store.customer_contacts()))
+        staging.drop_ids(spec, pa.array([m.alias_id for m in report.merges], pa.string()))
+    elif kind is Kind.RETURNS:
+        unknown_order = _("return for an unknown order")
+        staging.check_references("order_id", store.ids(Kind.ORDERS), unknown_order)
+    else:
+        known = store.ids(Kind.CUSTOMERS)
+        refs = [r for r in spec.references if r.kind is Kind.CUSTOMERS]
+        for ref in refs:
+            if ref.creates_missing and not strict_customers:
+                new_customers = staging.missing_references(ref.column, known)
+            else:
+                staging.check_references(ref.column, known, _("unknown customer"))
+        if kind is Kind.REFERRALS:
+            staging.check_self_referrals()
+    reject_if_problems()
+
+    report.rows_added = staging.count("typed")
+    report.customers_created = len(new_customers)
+    if dry_run:
+        return report
+
+    with store.writing() as write:
+        import_id = write.next_import_id()
+        report.import_id = import_id
+        write.add_import(
+            {
+                "id": import_id,
+                "kind": kind.value,
+                "source": str(path.resolve()),
+                "sha256": _sha256(path),
+                "started_at": datetime.now(UTC).replace(tzinfo=None),
+                "rows_read": report.rows_read,
+                "rows_added": report.rows_added,
+                "rows_already_present": report.rows_already_present,
+                "rows_duplicate_in_file": report.rows_duplicate_in_file,
+                "rows_blacklisted": report.rows_blacklisted,
+                "customers_created": report.customers_created,
+                "customers_merged": len(report.merges),
+            }
+        )
+        write.delete_stubs(stubs)
+        written = 0
+        for batch in staging.rows_for_store(spec, import_id, batch_rows):
+            written += write.append(kind, [batch])
+            step(_("writing"), written, report.rows_added)
+        if len(new_customers):
+            write.append_table("customers", stub_customers(new_customers, import_id))
+        if report.merges:
+            now = datetime.now(UTC).replace(tzinfo=None)
+            write.append_table(
+                "customer_merges",
+                pa.Table.from_pylist(
+                    [
+                        {"alias_id": m.alias_id, "customer_id": m.customer_id,
+                         "reason": m.reason, "matched_value": m.matched_value,
+                         "merged_at": now, "import_id": import_id}
+                        for m in report.merges
+                    ]
+                ),
+            )
+        write.commit()
+    return report
+
+
+def stub_customers(ids: pa.Array, import_id: int) -> pa.Table:
+    """Cards for customers known only from their orders, completed by a later customer file."""
+    n = len(ids)
+    return pa.table(
+        {
+            "customer_id": ids,
+            "stub": pa.array([True] * n),
+            "row_hash": pa.array(["stub"] * n),
+            "import_id": pa.array([import_id] * n, pa.int32()),
+        }
+    )
+
+
+def rejection_message(path: Path, problems: list[Problem], total: int) -> str:
+    head = ngettext(
+        "{path}: rejected, {n} problem found; nothing was written",
+        "{path}: rejected, {n} problems found; nothing was written",
+        total,
+    ).format(path=path, n=total)
+    lines = [head]
+    for p in problems:
+        where = _("row {row}").format(row=p.row)
+        if p.line is not None:
+            where += _(" (line {line})").format(line=p.line)
+        value = "" if p.value is None else f" {p.value!r}"
+        col = f", {_('column')} {p.column}" if p.column else ""
+        lines.append(f"  {where}{col}:{value} {p.message}")
+    if total > len(problems):
+        lines.append(_("  … and {n} more").format(n=total - len(problems)))
+    return "\n".join(lines)
