@@ -1,0 +1,275 @@
+"""The ``regulars`` command line (Typer + Rich).
+
+Exit codes: 0 success; 1 the input was rejected (a report lists the problems); 2 a usage,
+configuration or file-format error; 3 the store cannot be used.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import rich.progress
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from regulars import bootstrap
+from regulars.domain.errors import (
+    ConfigError,
+    InputError,
+    RegularsError,
+    RejectedFileError,
+    StoreError,
+)
+from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
+from regulars.entrypoints.cli.config_cmd import config_app
+from regulars.i18n import _
+from regulars.services.importing import Progress
+
+app = typer.Typer(
+    name="regulars",
+    help=_("Know and keep your regular customers: who is new, regular, loyal, drifting or lost, "
+           "and why."),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_app, name="config")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help=_("The business's TOML settings (default ./regulars.toml)."),
+                 dir_okay=False),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help=_("Store URL (default sqlite:///regulars.db, "
+                                          "or REGULARS_DATABASE_URL)."), show_default=False),
+]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]{_('error')}:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn regulars' errors into a message and an exit code; anything else is a bug."""
+    try:
+        yield
+    except RejectedFileError as e:
+        err.print(str(e), highlight=False, markup=False)
+        raise typer.Exit(1) from e
+    except (ConfigError, InputError) as e:
+        fail(str(e), 2)
+    except StoreError as e:
+        fail(str(e), 3)
+    except RegularsError as e:
+        fail(str(e), 2)
+
+
+def settings_from(config: Path | None, database_url: str | None) -> bootstrap.Settings:
+    overrides = {"database_url": database_url} if database_url else {}
+    return bootstrap.load_settings(config, **overrides)
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        target, sep, source = pair.partition("=")
+        if not sep or not target.strip() or not source.strip():
+            raise typer.BadParameter(
+                _("'{pair}': expected OUR_COLUMN=FILE_COLUMN, e.g. ordered_at=date").format(
+                    pair=pair),
+                param_hint="--map",
+            )
+        mapping[target.strip()] = source.strip()
+    return mapping
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    with rich.progress.Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:
+        task = bar.add_task(_("starting"), total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total or None)
+
+        yield report
+
+
+@app.command("import")
+def import_command(
+    kind: Annotated[Kind, typer.Argument(help=_("What the file holds."), case_sensitive=False)],
+    file: Annotated[Path, typer.Argument(help=_("CSV, TSV, whitespace-separated text, Parquet "
+                                                "or JSON Lines."), dir_okay=False)],
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help=_("OUR_COLUMN=FILE_COLUMN, repeatable: --map ordered_at=date."))] = None,
+    date_format: Annotated[str | None, typer.Option(
+        help=_("strptime format of dates, e.g. %Y%m%d or %d.%m.%Y (default ISO 8601)."))] = None,
+    decimal_comma: Annotated[bool, typer.Option(
+        "--decimal-comma", help=_("Amounts are written 12,50."))] = False,
+    encoding: Annotated[str, typer.Option(help=_("Text encoding, e.g. cp1251."))] = "utf-8",
+    currency: Annotated[str | None, typer.Option(
+        help=_("Currency of orders that do not say (default from settings)."))] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help=_("csv, tsv, ws, parquet or jsonl (default: from the file name)."))
+    ] = None,
+    delimiter: Annotated[str | None, typer.Option(help=_("Field separator of a CSV file."))
+                         ] = None,
+    header: Annotated[bool | None, typer.Option(
+        "--header/--no-header", help=_("Whether the first line names the columns."),
+        show_default=False)] = None,
+    columns: Annotated[str | None, typer.Option(
+        help=_("Comma-separated names for the columns of a file without a header."))] = None,
+    blacklist: Annotated[Path | None, typer.Option(
+        help=_("File of junk leads (e-mails, phones, customer ids) to leave out."),
+        dir_okay=False)] = None,
+    strict_customers: Annotated[bool, typer.Option(
+        help=_("Reject orders of customers the store does not know, instead of creating "
+               "their cards."))] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help=_("Validate and report; write nothing."))] = False,
+    max_errors: Annotated[int | None, typer.Option(
+        help=_("How many problems to list when a file is rejected."))] = None,
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Load one file of customers, orders, returns, invoices, interactions, feedback or
+    referrals into the store: all of it, or, if any row is wrong, nothing."""
+    with handled():
+        settings = settings_from(config, database_url)
+        if max_errors is not None:
+            settings = settings.model_copy(
+                update={"import_": settings.import_.model_copy(update={"max_errors": max_errors})}
+            )
+        options = bootstrap.ReadOptions(
+            format=fmt, delimiter=delimiter, header=header,
+            columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
+            encoding=encoding, mapping=parse_mapping(map_ or []), date_format=date_format,
+            decimal_comma=decimal_comma, currency=currency or settings.currency,
+        )
+        with progress_bar(sys.stderr.isatty()) as progress:
+            report = bootstrap.import_file(
+                kind, file, settings=settings, options=options, blacklist=blacklist,
+                dry_run=dry_run, strict_customers=strict_customers, progress=progress,
+            )
+        if report.ignored_columns:
+            out.print(_("ignored columns: {cols}").format(cols=", ".join(report.ignored_columns)),
+                      style="dim", highlight=False)
+        for m in report.merges[:10]:
+            out.print(_("merged {alias} into {cid} (same {reason}: {value})").format(
+                alias=m.alias_id, cid=m.customer_id, reason=m.reason, value=m.matched_value),
+                highlight=False)
+        if len(report.merges) > 10:
+            out.print(_("… and {n} more merges").format(n=len(report.merges) - 10))
+        prefix = _("dry run, nothing written") + ": " if dry_run else ""
+        out.print(prefix + report.summary(), highlight=False)
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Option("--out", help=_("Directory to write the tables to."),
+                                          file_okay=False)],
+    customers: Annotated[int, typer.Option(min=10, help=_("Customers to simulate."))] = 2000,
+    seed: Annotated[int, typer.Option(help=_("Same seed, same business."))] = 42,
+    fmt: Annotated[str, typer.Option("--format", help=_("csv or parquet."))] = "csv",
+    force: Annotated[bool, typer.Option(help=_("Overwrite a non-empty directory."))] = False,
+) -> None:
+    """Write a realistic synthetic business (every table of the domain) and its ground truth."""
+    with handled():
+        paths = write_demo_files(out_dir, customers=customers, seed=seed, fmt=fmt, force=force)
+        table = Table(title=_("demo business written to {dir}").format(dir=out_dir))
+        table.add_column(_("table"))
+        table.add_column(_("file"))
+        for name, path in paths.items():
+            table.add_row(name, str(path))
+        out.print(table)
+
+
+def write_demo_files(
+    out_dir: Path, *, customers: int, seed: int, fmt: str, force: bool
+) -> dict[str, Path]:
+    from regulars.analytics.synthetic import DemoSpec
+    from regulars.services.demo import write_demo
+
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter(_("use csv or parquet"), param_hint="--format")
+    with progress_bar(sys.stderr.isatty()) as progress:
+        tick = None
+        if progress is not None:
+            def tick(done: int, total: int) -> None:
+                progress(_("generating"), done, total)
+        return write_demo(out_dir, DemoSpec(customers=customers, seed=seed), fmt=fmt,  # type: ignore[arg-type]
+                          progress=tick, overwrite=force)
+
+
+@app.command("demo")
+def demo(
+    customers: Annotated[int, typer.Option(min=10, help=_("Customers to simulate."))] = 2000,
+    seed: Annotated[int, typer.Option(help=_("Same seed, same business."))] = 42,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help=_("Where the demo's files go."),
+                                           file_okay=False)] = Path("demo-business"),
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """The main job on the embedded defaults: generate a demo business, import it into the
+    store (SQLite by default) and show what it looks like."""
+    with handled():
+        settings = settings_from(config, database_url)
+        out.rule(_("regulars demo"))
+        paths = write_demo_files(data_dir, customers=customers, seed=seed, fmt="csv", force=True)
+        out.print(_("generated a business of {n} customers in {dir}/").format(
+            n=customers, dir=data_dir), highlight=False)
+        for kind in IMPORT_ORDER:
+            with progress_bar(sys.stderr.isatty()) as progress:
+                report = bootstrap.import_file(kind, paths[kind.value], settings=settings,
+                                               progress=progress)
+            out.print("  " + report.summary(), highlight=False)
+        show_store(settings)
+
+
+def show_store(settings: bootstrap.Settings) -> None:
+    store = bootstrap.open_store(settings)
+    store.ensure_schema()
+    counts = store.counts()
+    table = Table(title=_("store {url}").format(url=store.display_url))
+    table.add_column(_("table"))
+    table.add_column(_("rows"), justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    out.print(table)
+
+
+@app.command("status")
+def status(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
+    """Show what the store holds."""
+    with handled():
+        show_store(settings_from(config, database_url))
+
+
+@app.command("tables")
+def tables() -> None:
+    """List the input tables and their columns (required ones in bold)."""
+    for kind in IMPORT_ORDER:
+        spec = SPECS[kind]
+        cols = ", ".join(f"[bold]{c.name}[/]" if c.required else c.name for c in spec.columns)
+        out.print(f"[cyan]{kind}[/]: {cols}")
+
+
+def main() -> None:  # pragma: no cover - console script
+    app()

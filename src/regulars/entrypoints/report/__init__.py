@@ -1,0 +1,698 @@
+"""A self-contained HTML report of the portfolio: one file that opens anywhere, offline.
+
+No script, no web font, no stylesheet or image is fetched: the CSS is inlined and every chart
+is an inline SVG drawn in Python, each with a table of its numbers beside it. Every piece of
+data is HTML-escaped; every sentence goes through :func:`regulars.i18n._`.
+
+    html = render_report(portfolio, at_risk_rows, title="Café Aroma", as_of=as_of)
+    Path("report.html").write_text(html, encoding="utf-8")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from html import escape
+from typing import Any
+
+from regulars.analytics.portfolio import (
+    FLOW_STATES,
+    Concentration,
+    LadderFlow,
+    Portfolio,
+    movement,
+)
+from regulars.entrypoints.report import charts
+from regulars.entrypoints.report.style import CSS
+from regulars.i18n import _
+
+__all__ = ["headline_sentences", "render_report"]
+
+RUNG_COLOURS = {
+    "prospect": "#cbd5e1",
+    "newcomer": "#93c5fd",
+    "returning": "#60a5fa",
+    "regular": "#3b82f6",
+    "loyal": "#1d4ed8",
+    "advocate": "#1e3a8a",
+}
+STATUS_COLOURS = {
+    "active": "#16a34a",
+    "lapsing": "#f59e0b",
+    "lost": "#dc2626",
+    "won_back": "#2563eb",
+}
+MOVEMENT_COLOURS = {
+    "up": "#16a34a",
+    "down": "#f59e0b",
+    "became_lost": "#dc2626",
+    "won_back": "#2563eb",
+    "new": "#7c3aed",
+}
+NEUTRAL = "#94a3b8"
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+# --------------------------------------------------------------------------------------------
+# labels and formats
+
+
+def _rung_labels() -> dict[str, str]:
+    return {
+        "prospect": _("prospect"),
+        "newcomer": _("newcomer"),
+        "returning": _("returning"),
+        "regular": _("regular"),
+        "loyal": _("loyal"),
+        "advocate": _("advocate"),
+        "absent": _("not yet known"),
+        "lost": _("lost"),
+    }
+
+
+def _status_labels() -> dict[str, str]:
+    return {
+        "active": _("active"),
+        "lapsing": _("lapsing"),
+        "lost": _("lost"),
+        "won_back": _("won back"),
+    }
+
+
+def _signal_labels() -> dict[str, str]:
+    return {
+        "shrinking_orders": _("shrinking orders"),
+        "widening_gaps": _("widening gaps"),
+        "overdue": _("overdue"),
+        "slower_payments": _("slower payments"),
+        "dropped_addons": _("dropped add-ons"),
+        "complaints": _("complaints and returns"),
+        "complaints_and_returns": _("complaints and returns"),
+        "unresponsive": _("unresponsive"),
+        "detractor": _("detractor"),
+        "churn_risk": _("churn risk"),
+        "review_relationship": _("review the relationship"),
+    }
+
+
+def _label(labels: Mapping[str, str], code: str | None) -> str:
+    if code is None:
+        return "—"
+    return labels.get(code, code.replace("_", " "))
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _pct0(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f}"
+
+
+def _day(value: date | datetime) -> str:
+    return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+
+
+def _table(
+    caption: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric_from: int = 1,
+) -> str:
+    """A table of already-escaped cells; columns from ``numeric_from`` on are right-aligned."""
+
+    def cls(i: int) -> str:
+        return ' class="num"' if i >= numeric_from else ""
+
+    head = "".join(f'<th scope="col"{cls(i)}>{h}</th>' for i, h in enumerate(header))
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<th scope="row">{c}</th>' if i == 0 else f"<td{cls(i)}>{c}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def _section(section_id: str, heading: str, lead: str, body: str) -> str:
+    lead_html = f'<p class="lead">{_e(lead)}</p>' if lead else ""
+    return (
+        f'<section id="{_e(section_id)}" aria-labelledby="{_e(section_id)}-h">'
+        f'<h2 id="{_e(section_id)}-h">{_e(heading)}</h2>{lead_html}{body}</section>'
+    )
+
+
+def _pair(chart: str, table: str) -> str:
+    return f'<div class="pair"><figure>{chart}</figure><div>{table}</div></div>'
+
+
+def _badge(ok: bool, yes: str, no: str, *, bad: str = "bad") -> str:
+    return (
+        f'<span class="badge good">{_e(yes)}</span>'
+        if ok
+        else f'<span class="badge {bad}">{_e(no)}</span>'
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# headlines and key figures
+
+
+def headline_sentences(portfolio: Portfolio) -> list[str]:
+    """The few sentences that open the report (translated, not yet escaped)."""
+    p = portfolio
+    out: list[str] = []
+    rev = p.revenue
+    if rev.buyers:
+        out.append(
+            _(
+                "{regulars} of {buyers} buyers ({share}) are regulars; "
+                "they bring {revenue_share} of revenue."
+            ).format(
+                regulars=rev.regulars,
+                buyers=rev.buyers,
+                share=_pct(rev.regulars_customer_share),
+                revenue_share=_pct(rev.regulars_revenue_share),
+            )
+        )
+        template = (
+            _(
+                "Loyal customers are {customers} of buyers and bring {revenue} of sales: "
+                "the Pareto check passes."
+            )
+            if rev.pareto_passed
+            else _(
+                "Loyal customers are {customers} of buyers and bring {revenue} of sales: "
+                "the Pareto check (at most {max_customers} of buyers, more than {min_revenue} "
+                "of sales) does not pass."
+            )
+        )
+        out.append(
+            template.format(
+                customers=_pct(rev.loyal_customer_share),
+                revenue=_pct(rev.loyal_revenue_share),
+                max_customers=_pct0(rev.pareto_customer_share),
+                min_revenue=_pct0(rev.pareto_revenue_share),
+            )
+        )
+    c = p.concentration
+    if c.customers:
+        if c.alert:
+            out.append(
+                _(
+                    "Concentration alert: customer {customer} brought {share} of the revenue "
+                    "of the last {days} days."
+                ).format(
+                    customer=c.largest_customer_id,
+                    share=_pct(c.largest_share),
+                    days=(c.window.end - c.window.start).days,
+                )
+            )
+        else:
+            out.append(
+                _(
+                    "No single customer brings {alert} or more of the trailing revenue; "
+                    "the ten largest bring {top10}."
+                ).format(alert=_pct0(c.alert_share), top10=_pct(c.top10_share))
+            )
+    r = p.retention
+    if r.crr is not None:
+        out.append(
+            _("Customer retention over the period: {crr}; churn: {churn}.").format(
+                crr=_pct(r.crr / 100), churn=_pct(r.churn_rate)
+            )
+        )
+    if p.nps is not None and p.nps.score is not None:
+        out.append(
+            _("NPS {score} from {responses} responses.").format(
+                score=_signed(p.nps.score), responses=p.nps.responses
+            )
+        )
+    return out
+
+
+def _kpis(p: Portfolio) -> str:
+    m, rev, r = p.metrics, p.revenue, p.retention
+    cards: list[tuple[str, str, str]] = [
+        (_("Customers"), _num(m.customers), _("{buyers} buyers").format(buyers=_num(m.buyers))),
+        (
+            _("Regulars"),
+            _pct(m.regulars_share),
+            _("{n} customers, of buyers").format(n=_num(m.regulars)),
+        ),
+        (_("Revenue from regulars"), _pct(rev.regulars_revenue_share), _("of all revenue")),
+        (_("Revenue from loyal"), _pct(rev.loyal_revenue_share), _("loyal and advocates")),
+        (_("Repeat-purchase rate"), _pct(m.repeat_purchase_rate), _("buyers with 2+ orders")),
+        (_("Average order value"), _num(m.average_order_value, 2), _("revenue / orders")),
+        (_("Purchase frequency"), _num(m.purchase_frequency, 2), _("orders per buyer")),
+        (
+            _("Tenure of regulars"),
+            _num(m.regulars_average_tenure_days),
+            _("days since the first order, on average"),
+        ),
+        (
+            _("Customer retention (CRR)"),
+            _pct(r.crr / 100 if r.crr is not None else None),
+            _("over the period"),
+        ),
+        (_("Churn rate"), _pct(r.churn_rate), _("over the period")),
+    ]
+    if p.nps is not None:
+        cards.append(
+            (_("NPS"), _signed(p.nps.score), _("{n} responses").format(n=_num(p.nps.responses)))
+        )
+    html = "".join(
+        f'<div class="kpi"><div class="label">{_e(label)}</div>'
+        f'<div class="value">{_e(value)}</div><div class="note">{_e(note)}</div></div>'
+        for label, value, note in cards
+    )
+    checks = (
+        f"<p>{_e(_('Pareto check'))}: "
+        f"{_badge(rev.pareto_passed, _('passes'), _('does not pass'), bad='warn')} · "
+        f"{_e(_('Concentration'))}: "
+        f"{_badge(not p.concentration.alert, _('no alert'), _('alert'))}</p>"
+    )
+    return _section(
+        "summary",
+        _("Key figures"),
+        _("As of the report date; period figures cover the period."),
+        f'<div class="kpis">{html}</div>{checks}',
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+def _ladder(p: Portfolio) -> str:
+    labels = _rung_labels()
+    items = p.ladder.items
+    rows = [
+        (
+            labels[s.label],
+            s.customers,
+            f"{_num(s.customers)} · {_pct(s.share)}",
+            RUNG_COLOURS.get(s.label, NEUTRAL),
+        )
+        for s in items
+    ]
+    chart = charts.funnel(
+        "chart-ladder",
+        _("The loyalty ladder"),
+        _("Customers on each rung, from prospect to advocate."),
+        rows,
+    )
+    table = _table(
+        _("Customers and revenue by rung"),
+        [
+            _e(_("Rung")),
+            _e(_("Customers")),
+            _e(_("Share")),
+            _e(_("Revenue")),
+            _e(_("Revenue share")),
+        ],
+        (
+            [
+                _e(labels[s.label]),
+                _e(_num(s.customers)),
+                _e(_pct(s.share)),
+                _e(_num(s.revenue)),
+                _e(_pct(s.revenue_share)),
+            ]
+            for s in items
+        ),
+    )
+    return _section(
+        "ladder",
+        _("The loyalty ladder"),
+        _("Who is new, who comes back, who is a regular, who is loyal."),
+        _pair(chart, table),
+    )
+
+
+def _statuses(p: Portfolio) -> str:
+    rungs, statuses = _rung_labels(), _status_labels()
+    ct = p.status_by_rung
+    chart = charts.stacked_bars(
+        "chart-status",
+        _("Activity status by rung"),
+        _("For each rung, the share of customers active, lapsing, lost and won back."),
+        [(rungs[r], ct.counts[i]) for i, r in enumerate(ct.rows)],
+        [(statuses[s], STATUS_COLOURS[s]) for s in ct.columns],
+        percent=_pct0,
+    )
+    table = _table(
+        _("Customers by rung and status"),
+        [_e(_("Rung"))] + [_e(statuses[s]) for s in ct.columns] + [_e(_("Total"))],
+        (
+            [_e(rungs[r])] + [_e(_num(n)) for n in ct.counts[i]] + [_e(_num(sum(ct.counts[i])))]
+            for i, r in enumerate(ct.rows)
+        ),
+    )
+    totals = _table(
+        _("Customers by status"),
+        [_e(_("Status")), _e(_("Customers")), _e(_("Share")), _e(_("Revenue"))],
+        (
+            [_e(statuses[s.label]), _e(_num(s.customers)), _e(_pct(s.share)), _e(_num(s.revenue))]
+            for s in p.statuses.items
+        ),
+    )
+    return _section(
+        "status",
+        _("Activity status"),
+        _("Independent of the rung: is each customer ordering within their own rhythm?"),
+        _pair(chart, table + totals),
+    )
+
+
+def _flow_colour(a: int, b: int) -> str:
+    return MOVEMENT_COLOURS.get(movement(FLOW_STATES[a], FLOW_STATES[b]), NEUTRAL)
+
+
+def _flow(flow: LadderFlow | None) -> str:
+    heading = _("Ladder flow between two dates")
+    lead = _("Who moved up, who moved down, who fell off the ladder, who came back.")
+    if flow is None:
+        note = _("The flow needs the customer map at an earlier date; none was given.")
+        return _section("flow", heading, lead, f'<p class="empty">{_e(note)}</p>')
+    labels = _rung_labels()
+    states = [
+        (labels[s], RUNG_COLOURS.get(s, STATUS_COLOURS["lost"] if s == "lost" else NEUTRAL))
+        for s in FLOW_STATES
+    ]
+    flows = {(i, j): n for i, row in enumerate(flow.matrix.counts) for j, n in enumerate(row) if n}
+    chart = charts.sankey(
+        "chart-flow",
+        heading,
+        _("Customers by rung at the earlier date (left) and the later date (right)."),
+        states,
+        flows,
+        band_colour=_flow_colour,
+        left_heading=_("before"),
+        right_heading=_("after"),
+    )
+    summary = _table(
+        _("Movements"),
+        [_e(_("Movement")), _e(_("Customers"))],
+        (
+            [_e(name), _e(_num(n))]
+            for name, n in (
+                (_("moved up"), flow.moved_up),
+                (_("moved down"), flow.moved_down),
+                (_("stayed on their rung"), flow.stayed),
+                (_("became lost (off the ladder)"), flow.became_lost),
+                (_("won back"), flow.won_back),
+                (_("still lost"), flow.still_lost),
+                (_("new entrants"), flow.new_entrants),
+                (_("left the customer list"), flow.left_map),
+            )
+        ),
+    )
+    used = [
+        i
+        for i, s in enumerate(FLOW_STATES)
+        if sum(flow.matrix.counts[i]) or sum(r[i] for r in flow.matrix.counts)
+    ]
+    matrix = _table(
+        _("From (rows) → to (columns)"),
+        [_e(_("From \\ to"))] + [_e(labels[FLOW_STATES[j]]) for j in used],
+        (
+            [_e(labels[FLOW_STATES[i]])] + [_e(_num(flow.matrix.counts[i][j])) for j in used]
+            for i in used
+        ),
+    )
+    return _section("flow", heading, lead, _pair(chart, summary + matrix))
+
+
+def _concentration(c: Concentration, customer_share: float) -> str:
+    points = [(pt.customer_share, pt.revenue_share) for pt in c.curve]
+    at_marker = charts.interpolate(points, customer_share) if len(points) > 1 else None
+    marker_text = _("top {customers}: {revenue} of revenue").format(
+        customers=_pct0(customer_share), revenue=_pct(at_marker)
+    )
+    chart = charts.pareto_curve(
+        "chart-pareto",
+        _("Pareto curve"),
+        _(
+            "Cumulative share of revenue against the cumulative share of customers, "
+            "largest customers first; the dashed diagonal is an even split."
+        ),
+        points,
+        x_label=_("share of customers"),
+        y_label=_("share of revenue"),
+        marker_x=customer_share,
+        marker_text=marker_text,
+        percent=_pct0,
+    )
+    alert = _badge(not c.alert, _("below the alert"), _("alert"))
+    rows = [
+        [_e(_("Window")), _e(f"{_day(c.window.start)} – {_day(c.window.end)}")],
+        [_e(_("Customers with orders")), _e(_num(c.customers))],
+        [_e(_("Revenue")), _e(_num(c.total_revenue))],
+        [_e(_("Largest customer")), _e(c.largest_customer_id or "—")],
+        [_e(_("Largest customer's share")), f"{_e(_pct(c.largest_share))} {alert}"],
+        [_e(_("Alert at")), _e(_pct0(c.alert_share))],
+        [_e(_("Top 10 share")), _e(_pct(c.top10_share))],
+        [
+            _e(_("Top {customers} share").format(customers=_pct0(customer_share))),
+            _e(_pct(at_marker)),
+        ],
+        [_e(_("HHI (0–10,000)")), _e(_num(c.hhi_points))],
+        [_e(_("HHI (0–1)")), _e(_num(c.hhi, 4))],
+    ]
+    table = _table(_("Concentration"), [_e(_("Measure")), _e(_("Value"))], rows)
+    return _section(
+        "concentration",
+        _("Concentration and the Pareto curve"),
+        _("Revenue of the trailing window: don't put all eggs in one basket."),
+        _pair(chart, table),
+    )
+
+
+def _cohorts(p: Portfolio) -> str:
+    heading = _("Cohort retention")
+    lead = _("Share of each month's new customers who ordered again one, two, … months later.")
+    cohorts = p.cohorts.cohorts
+    if not cohorts:
+        return _section("cohorts", heading, lead, f'<p class="empty">{_e(_("No orders yet."))}</p>')
+    columns = [f"+{k}" for k in range(p.cohorts.months + 1)]
+    rows = [f"{c.month} · {c.size}" for c in cohorts]
+    chart = charts.heatmap(
+        "chart-cohorts",
+        heading,
+        _(
+            "Rows: month of first order and cohort size; columns: months since; cells: share "
+            "of the cohort ordering that month."
+        ),
+        rows,
+        columns,
+        values=[c.retention for c in cohorts],
+        percent=_pct0,
+        not_observed=_("not yet observed"),
+    )
+    table = _table(
+        heading,
+        [_e(_("Cohort")), _e(_("Customers"))] + [_e(c) for c in columns],
+        ([_e(c.month), _e(_num(c.size))] + [_e(_pct(v)) for v in c.retention] for c in cohorts),
+    )
+    details = f"<details><summary>{_e(_('The numbers'))}</summary>{table}</details>"
+    return _section("cohorts", heading, lead, f"<figure>{chart}</figure>{details}")
+
+
+def _row_value(row: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if row.get(key) is not None:
+            return row[key]
+    return None
+
+
+def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
+    heading = _("Customers at risk")
+    lead = _("Ranked by the revenue at stake, with the evidence behind each signal.")
+    if not rows:
+        return _section(
+            "at-risk",
+            heading,
+            lead,
+            f'<p class="empty">{_e(_("No customer shows a warning signal."))}</p>',
+        )
+
+    def stake(row: Mapping[str, Any]) -> float:
+        value = _row_value(row, "revenue_at_stake", "revenue")
+        return float(value) if value is not None else 0.0
+
+    ranked = sorted(rows, key=lambda r: (-stake(r), str(r.get("customer_id", ""))))[:limit]
+    top = max(stake(r) for r in ranked) or 1.0
+    rungs, statuses, signals = _rung_labels(), _status_labels(), _signal_labels()
+    body = []
+    for i, row in enumerate(ranked, start=1):
+        name = _row_value(row, "name")
+        who = _e(row.get("customer_id", ""))
+        if name is not None:
+            who = f"{_e(name)}<br><small>{who}</small>"
+        chips = "".join(
+            f'<span class="chip">{_e(_label(signals, str(s)))}</span>'
+            for s in row.get("signals") or ()
+        )
+        sentences = _row_value(row, "sentences", "evidence") or ()
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        evidence = "".join(f"<li>{_e(s)}</li>" for s in sentences)
+        bar = f'<div class="bar"><span style="width:{100 * stake(row) / top:.1f}%"></span></div>'
+        body.append(
+            [
+                _e(i),
+                who,
+                f"{_e(_label(rungs, row.get('rung')))} · {_e(_label(statuses, row.get('status')))}",
+                f"{_e(_num(stake(row)))}{bar}",
+                chips,
+                f'<ul class="evidence">{evidence}</ul>' if evidence else "",
+            ]
+        )
+    table = _table(
+        _("Customers at risk, largest revenue at stake first"),
+        [
+            _e(_("#")),
+            _e(_("Customer")),
+            _e(_("Rung · status")),
+            _e(_("Revenue at stake")),
+            _e(_("Signals")),
+            _e(_("Evidence")),
+        ],
+        body,
+        numeric_from=99,
+    )
+    more = ""
+    if len(rows) > limit:
+        more = f'<p class="empty">{_e(_("{n} more not shown.").format(n=len(rows) - limit))}</p>'
+    return _section("at-risk", heading, lead, table + more)
+
+
+def _glossary(p: Portfolio) -> str:
+    params = p.params
+    entries = [
+        (
+            _("Regular"),
+            _("a customer with at least {n} orders.").format(n=params.get("regular_min_orders", 3)),
+        ),
+        (
+            _("Loyal"),
+            _("a regular with at least {n} pieces of evidence of attachment.").format(
+                n=params.get("loyal_min_evidence", 2)
+            ),
+        ),
+        (
+            _("CRR"),
+            _(
+                "(E − N) / S × 100: S active at the start of the period, E at its end, "
+                "N new customers during it."
+            ),
+        ),
+        (
+            _("Active"),
+            _("ordered within the last {days} days.").format(days=params.get("lost_max_days", 365)),
+        ),
+        (
+            _("NPS"),
+            _(
+                "% promoters ({promoter}–10) − % detractors (0–{detractor}) of the period's "
+                "responses."
+            ).format(
+                promoter=params.get("promoter_min_nps", 9),
+                detractor=params.get("detractor_max_nps", 6),
+            ),
+        ),
+        (_("HHI"), _("sum of squared revenue shares; above 2,500 is highly concentrated.")),
+    ]
+    body = "".join(f"<dt>{_e(t)}</dt><dd>{_e(d)}</dd>" for t, d in entries)
+    return _section("glossary", _("Definitions"), "", f'<dl class="glossary">{body}</dl>')
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def render_report(
+    portfolio: Portfolio,
+    at_risk_rows: Sequence[Mapping[str, Any]],
+    *,
+    title: str,
+    as_of: date | datetime,
+    sentences: Sequence[str] | None = None,
+    lang: str = "en",
+    max_at_risk: int = 50,
+) -> str:
+    """Render the portfolio as one self-contained HTML page.
+
+    Parameters
+    ----------
+    portfolio
+        The result of :func:`regulars.analytics.portfolio.portfolio`.
+    at_risk_rows
+        One mapping per customer at risk with ``customer_id``, ``rung``, ``status``,
+        ``revenue`` (or ``revenue_at_stake``, preferred for ranking when present), ``signals``
+        (codes) and ``sentences`` (or ``evidence``): the evidence sentences, already
+        translated. An optional ``name`` is shown above the id.
+    title
+        The page title, e.g. the business's name.
+    as_of
+        The date the figures describe.
+    sentences
+        Headline sentences for the top of the page; None builds them from the portfolio
+        (:func:`headline_sentences`).
+    lang
+        The page's language tag.
+    max_at_risk
+        At most this many customers at risk are listed.
+    """
+    p = portfolio
+    headlines = headline_sentences(p) if sentences is None else list(sentences)
+    headline_html = (
+        '<ul class="headlines">' + "".join(f"<li>{_e(s)}</li>" for s in headlines) + "</ul>"
+        if headlines
+        else ""
+    )
+    meta = _("As of {as_of} · period {start} – {end}").format(
+        as_of=_day(as_of), start=_day(p.period.start), end=_day(p.period.end)
+    )
+    sections = [
+        _kpis(p),
+        _ladder(p),
+        _statuses(p),
+        _flow(p.flow),
+        _concentration(p.concentration, float(p.params.get("pareto_customer_share", 0.2))),
+        _cohorts(p),
+        _at_risk(at_risk_rows, max_at_risk),
+        _glossary(p),
+    ]
+    footer = _("Generated by regulars. Figures as of {as_of}.").format(as_of=_day(as_of))
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{_e(lang)}"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="generator" content="regulars">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head>"
+        f'<body><main><header class="report"><h1>{_e(title)}</h1>'
+        f'<p class="meta">{_e(meta)}</p>{headline_html}</header>'
+        + "".join(sections)
+        + f"<footer>{_e(footer)}</footer></main></body></html>\n"
+    )
