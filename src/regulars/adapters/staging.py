@@ -397,7 +397,8 @@ class Staging:
         for col in spec.columns:
             name = col.name
             if name not in self.source_names:
-                selects.append(f"NULL AS {_q(name)}")
+                default = _lit(opts.currency) if name == "currency" and opts.currency else "NULL"
+                selects.append(f"{default} AS {_q(name)}")
                 continue
             src = self.source_names[name]
             expr = self._typed_expr(spec, name, types[src], opts)

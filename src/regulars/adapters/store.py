@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from regulars.adapters import migrate
-from regulars.adapters.orm import INPUT_TABLES, customer_merges, imports
+from regulars.adapters.orm import INPUT_TABLES, customer_merges, imports, metadata
 from regulars.domain.errors import StoreError
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.i18n import _
@@ -33,7 +33,8 @@ def _redacted(url: str) -> str:
 
 def create_engine(url: str) -> sa.Engine:
     try:
-        engine = sa.create_engine(url)
+        # schema work and counts are brief; bulk work goes through ADBC, so no pool to leak
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     except (sa.exc.ArgumentError, ModuleNotFoundError) as e:
         raise StoreError(
             _("cannot use the store at {url}: {err}").format(url=_redacted(url), err=e)
@@ -258,6 +259,8 @@ class StoreWrite:
     def append_table(self, name: str, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        # binary COPY wants each column exactly as the table declares it (int4 is not int8)
+        table = table.cast(arrow_schema(name, table.column_names))
         if self.dialect == "sqlite":
             table = _sqlite_friendly(table)
         self.cur.adbc_ingest(name, table, mode="append")
@@ -268,6 +271,29 @@ class StoreWrite:
         else:
             self.conn.commit()
         self.committed = True
+
+
+def _arrow_type(column: sa.Column[Any]) -> pa.DataType:
+    t = column.type
+    if isinstance(t, sa.Boolean):
+        return pa.bool_()
+    if isinstance(t, sa.BigInteger):
+        return pa.int64()
+    if isinstance(t, sa.Integer):
+        return pa.int32()
+    if isinstance(t, sa.Numeric):
+        return pa.decimal128(t.precision or 18, t.scale or 4)
+    if isinstance(t, sa.DateTime):
+        return pa.timestamp("us")
+    if isinstance(t, sa.Date):
+        return pa.date32()
+    return pa.string()
+
+
+def arrow_schema(table_name: str, columns: list[str]) -> pa.Schema:
+    """The Arrow schema of ``columns`` of a store table, from its SQLAlchemy definition."""
+    table = metadata.tables[table_name]
+    return pa.schema([(c, _arrow_type(table.c[c])) for c in columns])
 
 
 def _sqlite_friendly(table: pa.Table) -> pa.Table:

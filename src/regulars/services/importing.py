@@ -224,9 +224,8 @@ def import_file(
     report.rows_read = checked.rows_read
     if checked.rows_read == 0:
         raise FileFormatError(_("{path}: no data rows").format(path=path))
+    # rows with bad values stay in for the checks below, so one report lists every problem
     store.ensure_schema()
-    if checked.total_problems:
-        reject_if_problems()
 
     id_given = spec.id_column in found
     staging.add_identity(spec, id_given)
