@@ -65,7 +65,7 @@ def _rung_labels() -> dict[str, str]:
         "regular": _("regular"),
         "loyal": _("loyal"),
         "advocate": _("advocate"),
-        "absent": _("not yet known"),
+        "absent": _("not in the list"),
         "lost": _("lost"),
     }
 
