@@ -1,0 +1,75 @@
+"""Fixtures shared by every test: a throwaway database on SQLite or PostgreSQL.
+
+`sqlite_url` is always available. `postgres_url` needs a server named by
+REGULARS_TEST_POSTGRES_URL (scripts/test starts a throwaway one when the
+PostgreSQL binaries are installed) and is skipped without it. Each test gets a
+database of its own, so tests and xdist workers never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import URL, make_url
+
+POSTGRES_URL_ENV = "REGULARS_TEST_POSTGRES_URL"
+
+
+def _libpq_url(url: URL) -> str:
+    """The same URL without SQLAlchemy's `+driver`, as psycopg wants it."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLAlchemy URL to an empty SQLite file of this test's own."""
+    return f"sqlite:///{tmp_path / 'regulars.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A SQLAlchemy URL to an empty PostgreSQL database of this test's own.
+
+    The database is created from the server named by REGULARS_TEST_POSTGRES_URL
+    and dropped afterwards, even if the test left connections open.
+    """
+    server = os.environ.get(POSTGRES_URL_ENV)
+    if not server:
+        pytest.skip(
+            f"{POSTGRES_URL_ENV} is not set: run scripts/test with PostgreSQL installed "
+            f"(apt-get install postgresql) or set it to postgresql+psycopg://USER@HOST:PORT/DB"
+        )
+    base = make_url(server)
+    name = f"regulars_t_{uuid.uuid4().hex[:16]}"
+    # CREATE/DROP DATABASE cannot run inside a transaction.
+    with psycopg.connect(_libpq_url(base), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_libpq_url(base), autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on SQLite and once (marked `postgres`) on PostgreSQL."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that ask for postgres_url directly get the marker too, so that
+    # `-m "not postgres"` leaves out everything that needs a server.
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
