@@ -94,7 +94,9 @@ def test_a_newer_overlapping_export_adds_only_what_is_new(tmp_path, settings):
 
 def test_an_id_already_stored_with_other_content_is_reported_not_overwritten(tmp_path, settings):
     regulars.import_file("orders", write(tmp_path / "a.csv", ORDERS), settings=settings)
-    changed = write(tmp_path / "b.csv", ORDERS.replace("O2,C1,2024-02-05 10:00,20", "O2,C1,2024-02-05 10:00,25"))
+    changed = write(
+        tmp_path / "b.csv", ORDERS.replace("O2,C1,2024-02-05 10:00,20", "O2,C1,2024-02-05 10:00,25")
+    )
     with pytest.raises(RejectedFileError) as e:
         regulars.import_file("orders", changed, settings=settings)
     [p] = e.value.problems
@@ -130,8 +132,10 @@ def test_planted_errors_reject_the_whole_file_naming_row_and_column(tmp_path, se
 
 
 def test_a_duplicate_id_with_other_content_in_one_file_is_a_problem(tmp_path, settings):
-    f = write(tmp_path / "dup.csv",
-              "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\nO1,C1,2024-01-05,2\n")
+    f = write(
+        tmp_path / "dup.csv",
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\nO1,C1,2024-01-05,2\n",
+    )
     with pytest.raises(RejectedFileError) as e:
         regulars.import_file("orders", f, settings=settings)
     [p] = e.value.problems
@@ -139,8 +143,10 @@ def test_a_duplicate_id_with_other_content_in_one_file_is_a_problem(tmp_path, se
 
 
 def test_exact_duplicate_rows_in_one_file_are_counted_once(tmp_path, settings):
-    f = write(tmp_path / "dup.csv",
-              "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\nO1,C1,2024-01-05,1\n")
+    f = write(
+        tmp_path / "dup.csv",
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\nO1,C1,2024-01-05,1\n",
+    )
     report = regulars.import_file("orders", f, settings=settings)
     assert (report.rows_added, report.rows_duplicate_in_file) == (1, 1)
 
@@ -164,13 +170,19 @@ def test_a_missing_required_column_names_the_column_and_how_to_map_it(tmp_path, 
 
 def test_a_return_for_an_unknown_order_is_rejected(tmp_path, settings):
     regulars.import_file("orders", write(tmp_path / "o.csv", ORDERS), settings=settings)
-    f = write(tmp_path / "r.csv", "return_id,order_id,returned_at,amount\nR1,O1,2024-01-09,5\n"
-              "R2,O99,2024-01-09,5\n")
+    f = write(
+        tmp_path / "r.csv",
+        "return_id,order_id,returned_at,amount\nR1,O1,2024-01-09,5\nR2,O99,2024-01-09,5\n",
+    )
     with pytest.raises(RejectedFileError) as e:
         regulars.import_file("returns", f, settings=settings)
     [p] = e.value.problems
-    assert (p.row, p.column, p.value, p.message) == (2, "order_id", "O99",
-                                                     "return for an unknown order")
+    assert (p.row, p.column, p.value, p.message) == (
+        2,
+        "order_id",
+        "O99",
+        "return for an unknown order",
+    )
     assert open_store(settings).counts()["returns"] == 0
 
 
@@ -201,8 +213,9 @@ def test_orders_of_unknown_customers_create_cards_that_a_customer_file_completes
 
 def test_strict_customers_rejects_orders_of_unknown_customers(tmp_path, settings):
     with pytest.raises(RejectedFileError) as e:
-        regulars.import_file("orders", write(tmp_path / "o.csv", ORDERS), settings=settings,
-                             strict_customers=True)
+        regulars.import_file(
+            "orders", write(tmp_path / "o.csv", ORDERS), settings=settings, strict_customers=True
+        )
     assert {p.message for p in e.value.problems} == {"unknown customer"}
 
 
@@ -216,8 +229,9 @@ C5,Vera,vera@example.com,,2023-01-01
 
 
 def test_duplicate_customers_are_merged_on_normalised_email_and_phone(tmp_path, settings):
-    report = regulars.import_file("customers", write(tmp_path / "c.csv", CUSTOMERS),
-                                  settings=settings)
+    report = regulars.import_file(
+        "customers", write(tmp_path / "c.csv", CUSTOMERS), settings=settings
+    )
     merges = sorted((m.alias_id, m.customer_id, m.reason) for m in report.merges)
     assert merges == [("C2", "C1", "email"), ("C4", "C3", "phone")]
     assert [r["customer_id"] for r in table(settings, Kind.CUSTOMERS)] == ["C1", "C3", "C5"]
@@ -236,7 +250,8 @@ def test_duplicate_customers_are_merged_on_normalised_email_and_phone(tmp_path, 
 def test_a_new_card_matching_a_stored_customer_is_merged_into_it(tmp_path, settings):
     regulars.import_file("customers", write(tmp_path / "c.csv", CUSTOMERS), settings=settings)
     report = regulars.import_file(
-        "customers", write(tmp_path / "c2.csv", "customer_id,email\nC9,VERA@example.com\n"),
+        "customers",
+        write(tmp_path / "c2.csv", "customer_id,email\nC9,VERA@example.com\n"),
         settings=settings,
     )
     assert [(m.alias_id, m.customer_id) for m in report.merges] == [("C9", "C5")]
@@ -244,15 +259,17 @@ def test_a_new_card_matching_a_stored_customer_is_merged_into_it(tmp_path, setti
 
 def test_blacklisted_junk_leads_are_left_out(tmp_path, settings):
     bl = write(tmp_path / "junk.txt", "# known junk\nvera@example.com\nid:C1\n")
-    report = regulars.import_file("customers", write(tmp_path / "c.csv", CUSTOMERS),
-                                  settings=settings, blacklist=bl)
+    report = regulars.import_file(
+        "customers", write(tmp_path / "c.csv", CUSTOMERS), settings=settings, blacklist=bl
+    )
     assert report.rows_blacklisted == 2
     assert "C5" not in [r["customer_id"] for r in table(settings, Kind.CUSTOMERS)]
 
 
 def test_dry_run_validates_and_writes_nothing(tmp_path, settings):
-    report = regulars.import_file("orders", write(tmp_path / "o.csv", ORDERS), settings=settings,
-                                  dry_run=True)
+    report = regulars.import_file(
+        "orders", write(tmp_path / "o.csv", ORDERS), settings=settings, dry_run=True
+    )
     assert report.rows_added == 3 and report.dry_run
     assert open_store(settings).counts()["orders"] == 0
 
@@ -261,9 +278,16 @@ def test_cp1251_semicolon_decimal_comma_exports_from_accounting_systems(tmp_path
     text = "Клиент;Дата;Сумма;Канал\nК-1;05.01.2024;1 234,50;магазин\n"
     f = write(tmp_path / "1c.csv", text, encoding="cp1251")
     opts = regulars.ReadOptions(
-        encoding="cp1251", delimiter=";", decimal_comma=True, date_format="%d.%m.%Y",
-        mapping={"customer_id": "Клиент", "ordered_at": "Дата", "amount": "Сумма",
-                 "channel": "Канал"},
+        encoding="cp1251",
+        delimiter=";",
+        decimal_comma=True,
+        date_format="%d.%m.%Y",
+        mapping={
+            "customer_id": "Клиент",
+            "ordered_at": "Дата",
+            "amount": "Сумма",
+            "channel": "Канал",
+        },
         currency="RUB",
     )
     regulars.import_file("orders", f, settings=settings, options=opts)
@@ -275,15 +299,17 @@ def test_cp1251_semicolon_decimal_comma_exports_from_accounting_systems(tmp_path
 
 def test_tsv_jsonl_parquet_and_dataframes_import_alike(tmp_path, database_url):
     rows = [{"order_id": "O1", "customer_id": "C1", "ordered_at": "2024-01-05", "amount": 10.5}]
-    tsv = write(tmp_path / "o.tsv", "order_id\tcustomer_id\tordered_at\tamount\n"
-                "O1\tC1\t2024-01-05\t10.5\n")
+    tsv = write(
+        tmp_path / "o.tsv", "order_id\tcustomer_id\tordered_at\tamount\nO1\tC1\t2024-01-05\t10.5\n"
+    )
     jsonl = write(tmp_path / "o.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
     parquet = tmp_path / "o.parquet"
     pq.write_table(pa.Table.from_pylist(rows), parquet)
     results = []
     for i, source in enumerate([tsv, jsonl, parquet, pa.Table.from_pylist(rows)]):
         settings = regulars.load_settings(
-            database_url=database_url.replace(".db", f"{i}.db") if "sqlite" in database_url
+            database_url=database_url.replace(".db", f"{i}.db")
+            if "sqlite" in database_url
             else database_url
         )
         report = regulars.import_file("orders", source, settings=settings)

@@ -1,0 +1,108 @@
+"""The import command as a user runs it: the installed console script, in a working directory."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CDNOW_LIKE = (
+    "   00001 19970101  1   11.77\n"
+    "00002 19970112  2   \t89.00\n"
+    "00001 19970101  1   11.77\n"
+    "00003 19970102  5   57.77\n"
+)
+
+
+def regulars(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("regulars")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGULARS_")}
+    return subprocess.run(
+        [str(exe), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def dump(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT * FROM orders ORDER BY order_id").fetchall()
+
+
+CDNOW_ARGS = (
+    "--map",
+    "customer_id=column1",
+    "--map",
+    "ordered_at=column2",
+    "--map",
+    "quantity=column3",
+    "--map",
+    "amount=column4",
+    "--date-format",
+    "%Y%m%d",
+    "--currency",
+    "USD",
+)
+
+
+def test_a_foreign_export_imported_twice_gives_the_same_store(tmp_path):
+    (tmp_path / "CDNOW_sample.txt").write_text(CDNOW_LIKE)
+    first = regulars(tmp_path, "import", "orders", "CDNOW_sample.txt", *CDNOW_ARGS)
+    assert first.returncode == 0, first.stderr
+    assert "added 4" in first.stdout
+    before = dump(tmp_path / "regulars.db")
+    second = regulars(tmp_path, "import", "orders", "CDNOW_sample.txt", *CDNOW_ARGS)
+    assert second.returncode == 0, second.stderr
+    assert "added 0" in second.stdout and "4 already in the store" in second.stdout
+    assert dump(tmp_path / "regulars.db") == before
+
+
+def test_a_rejected_file_exits_non_zero_names_row_and_column_and_writes_nothing(tmp_path):
+    (tmp_path / "bad.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,10\nO2,C1,05/01/2024,10\n"
+    )
+    result = regulars(tmp_path, "import", "orders", "bad.csv")
+    assert result.returncode == 1
+    assert "row 2 (line 3), column ordered_at: '05/01/2024' unparseable date" in result.stderr
+    assert "nothing was written" in result.stderr
+    if (tmp_path / "regulars.db").exists():
+        assert dump(tmp_path / "regulars.db") == []
+
+
+def test_dry_run_reports_what_would_be_added(tmp_path):
+    (tmp_path / "o.csv").write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\n")
+    result = regulars(tmp_path, "import", "orders", "o.csv", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "dry run, nothing written" in result.stdout and "would add 1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("import", "orders", "missing.csv"), "no such file"),
+        (("import", "orders", "o.csv", "--map", "ordered_at"), "OUR_COLUMN=FILE_COLUMN"),
+        (("import", "orders", "o.csv", "--map", "colour=date"), "colour"),
+        (("import", "widgets", "o.csv"), "widgets"),
+    ],
+)
+def test_usage_errors_exit_with_2_and_say_what_is_wrong(tmp_path, args, message):
+    (tmp_path / "o.csv").write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\n")
+    result = regulars(tmp_path, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_bad_setting_in_regulars_toml_is_named(tmp_path):
+    (tmp_path / "regulars.toml").write_text("[analysis]\nregular_min_order = 4\n")
+    (tmp_path / "o.csv").write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\n")
+    result = regulars(tmp_path, "import", "orders", "o.csv")
+    assert result.returncode == 2
+    assert "regular_min_order" in result.stderr and "regulars.toml" in result.stderr
