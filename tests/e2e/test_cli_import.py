@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,20 +13,6 @@ CDNOW_LIKE = (
     "00001 19970101  1   11.77\n"
     "00003 19970102  5   57.77\n"
 )
-
-
-def regulars(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).with_name("regulars")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGULARS_")}
-    return subprocess.run(
-        [str(exe), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def dump(db: Path) -> list[tuple[object, ...]]:
@@ -53,7 +36,7 @@ CDNOW_ARGS = (
 )
 
 
-def test_a_foreign_export_imported_twice_gives_the_same_store(tmp_path):
+def test_a_foreign_export_imported_twice_gives_the_same_store(regulars, tmp_path):
     (tmp_path / "CDNOW_sample.txt").write_text(CDNOW_LIKE)
     first = regulars(tmp_path, "import", "orders", "CDNOW_sample.txt", *CDNOW_ARGS)
     assert first.returncode == 0, first.stderr
@@ -65,7 +48,7 @@ def test_a_foreign_export_imported_twice_gives_the_same_store(tmp_path):
     assert dump(tmp_path / "regulars.db") == before
 
 
-def test_a_rejected_file_exits_non_zero_names_row_and_column_and_writes_nothing(tmp_path):
+def test_a_rejected_file_exits_non_zero_names_row_and_column_and_writes_nothing(regulars, tmp_path):
     (tmp_path / "bad.csv").write_text(
         "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,10\nO2,C1,05/01/2024,10\n"
     )
@@ -77,7 +60,7 @@ def test_a_rejected_file_exits_non_zero_names_row_and_column_and_writes_nothing(
         assert dump(tmp_path / "regulars.db") == []
 
 
-def test_dry_run_reports_what_would_be_added(tmp_path):
+def test_dry_run_reports_what_would_be_added(regulars, tmp_path):
     (tmp_path / "o.csv").write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\n")
     result = regulars(tmp_path, "import", "orders", "o.csv", "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -93,14 +76,14 @@ def test_dry_run_reports_what_would_be_added(tmp_path):
         (("import", "widgets", "o.csv"), "widgets"),
     ],
 )
-def test_usage_errors_exit_with_2_and_say_what_is_wrong(tmp_path, args, message):
+def test_usage_errors_exit_with_2_and_say_what_is_wrong(regulars, tmp_path, args, message):
     (tmp_path / "o.csv").write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\n")
     result = regulars(tmp_path, *args)
     assert result.returncode == 2
     assert message in result.stderr
 
 
-def test_a_bad_setting_in_regulars_toml_is_named(tmp_path):
+def test_a_bad_setting_in_regulars_toml_is_named(regulars, tmp_path):
     (tmp_path / "regulars.toml").write_text("[analysis]\nregular_min_order = 4\n")
     (tmp_path / "o.csv").write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\n")
     result = regulars(tmp_path, "import", "orders", "o.csv")
