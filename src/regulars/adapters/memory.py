@@ -80,7 +80,7 @@ class FakeWrite:
         self.pending = dict(store.tables)
 
     def next_import_id(self) -> int:
-        return self.pending["imports"].num_rows + 1
+        return int(self.pending["imports"].num_rows) + 1
 
     def add_import(self, record: dict[str, Any]) -> None:
         self.append_table("imports", pa.Table.from_pylist([record]))
