@@ -1,0 +1,332 @@
+"""The customer map (issue 3): one row per customer with rung, status, signals, traits, RFM and
+the evidence behind every label.
+
+Output columns (``CustomerMap.customers``):
+
+``customer_id, orders, first_order_at, last_order_at, revenue, avg_order_value,
+typical_gap_days, days_since_last_order, rung, status, signals, traits, rfm_r, rfm_f, rfm_m,
+rfm_segment, evidence``
+
+- ``rung``: ``prospect | newcomer | returning | regular | loyal | advocate`` (DOMAIN §3).
+- ``status``: ``active | lapsing | lost | won_back``; null for prospects (DOMAIN §4).
+- ``signals``, ``traits``: array<string> of codes (see :mod:`regulars.analytics.signals`,
+  :mod:`regulars.analytics.traits`), in a fixed order.
+- ``evidence``: a JSON string: an array of objects, one for the rung, one for the status (not
+  for prospects) and one per raised signal and trait. Each has ``about`` (``rung``,
+  ``status``, ``signal``, ``trait``) and ``code``, plus the facts that decided it. Numbers are
+  JSON numbers (days are fractional days), unknown values are ``null``.
+
+Evidence keys of the rung and status (signals and traits: see their modules):
+
+- rung ``prospect``: ``orders``; ``newcomer`` / ``returning``: ``orders``,
+  ``regular_min_orders``; ``regular`` / ``loyal`` / ``advocate``: ``orders``, ``evidence``
+  (attachment codes found, see :mod:`regulars.analytics.ladder`), ``evidence_needed``,
+  ``frequency_per_year``, ``median_frequency_per_year``, ``avg_order_value``,
+  ``median_avg_order_value``, ``tenure_days`` and, when available, ``full_price_share``,
+  ``addon_orders``, ``latest_nps``, ``referrals``.
+- status (every code): ``typical_gap_days``, ``gap_source`` (``own`` | ``base``),
+  ``days_since_last_order``; ``active``: + ``lapsing_after_days``; ``lapsing``: +
+  ``lapsing_after_days``, ``lost_after_days``; ``lost``: + ``lost_after_days``, ``by`` (the
+  first that holds of ``rhythm`` / ``max_days`` / ``p_alive``) and ``p_alive`` when given;
+  ``won_back``: + ``longest_gap_days``, ``lost_after_days``.
+
+``CustomerMap.not_evaluated`` maps every signal / trait (and ``loyal:<evidence>``,
+``advocate``, ``review_relationship:<reason>``) that could not be computed for lack of a table
+or column to the reason. A label there is absent from every row because it was not looked
+at, not because it is false.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from regulars.analytics import facts
+from regulars.analytics._findings import (
+    Context,
+    codes_array,
+    evidence_json,
+    evidence_slots,
+    flag,
+    one_of,
+    with_json_text,
+)
+from regulars.analytics._inputs import as_of_datetime, f64, has, ident, not_after, require
+from regulars.analytics.facts import DEFAULT_PARAMS
+from regulars.analytics.ladder import rung, status_findings, with_rhythm
+from regulars.analytics.params import MapParams
+from regulars.analytics.signals import signal_findings
+from regulars.analytics.traits import ranks, trait_findings
+
+COLUMNS = (
+    "customer_id",
+    "orders",
+    "first_order_at",
+    "last_order_at",
+    "revenue",
+    "avg_order_value",
+    "typical_gap_days",
+    "days_since_last_order",
+    "rung",
+    "status",
+    "signals",
+    "traits",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "rfm_segment",
+    "evidence",
+)
+
+_COUNTS = (
+    "referrals",
+    "returns",
+    "recent_returns",
+    "returned_recent_orders",
+    "returned_earlier_orders",
+    "feedback_complaints",
+    "recent_feedback_complaints",
+    "logged_complaints",
+    "recent_logged_complaints",
+    "service_recent",
+    "service_earlier",
+    "offers_considered",
+    "offers_unanswered",
+    "overdue_invoices",
+    "invoices_considered",
+    "invoices_paid",
+    "delay_increases",
+    "dropped_addons",
+    "categories",
+)
+
+
+@dataclass(frozen=True)
+class CustomerMap:
+    """The customer map: an Ibis table (unexecuted) and what could not be evaluated."""
+
+    customers: ir.Table
+    not_evaluated: dict[str, str] = field(default_factory=dict)
+    as_of: datetime | None = None
+    params: MapParams = field(default_factory=MapParams)
+
+    def to_arrow(self) -> Any:
+        """Execute on the table's backend (DuckDB for memtables) and return a pyarrow Table."""
+        return self.customers.to_pyarrow()
+
+
+def customer_map(
+    orders: ir.Table,
+    *,
+    as_of: datetime | date,
+    params: MapParams = DEFAULT_PARAMS,
+    customers: ir.Table | None = None,
+    returns: ir.Table | None = None,
+    invoices: ir.Table | None = None,
+    interactions: ir.Table | None = None,
+    feedback: ir.Table | None = None,
+    referrals: ir.Table | None = None,
+    p_alive: ir.Table | None = None,
+) -> CustomerMap:
+    """Build the customer map of every customer known at ``as_of``.
+
+    Parameters
+    ----------
+    orders
+        ``customer_id, ordered_at, amount`` and optionally ``order_id, discount_amount, cost,
+        new_products, categories, addons`` (DOMAIN §2). Orders after ``as_of`` are ignored.
+    as_of
+        The moment the map describes (a date means its midnight; naive datetimes are UTC).
+    params
+        Every threshold (``MapParams`` defaults are DOMAIN's).
+    customers
+        ``customer_id`` (and optionally ``created_at``): customers without orders appear as
+        ``prospect``.
+    returns, invoices, interactions, feedback, referrals
+        Optional tables of DOMAIN §2; each enables more signals and traits.
+    p_alive
+        ``customer_id, p_alive``: a model's probability that the customer is still active
+        (BG/NBD, Pareto/NBD). Enables ``lost`` by model and ``churn_risk``.
+
+    Returns
+    -------
+    CustomerMap
+        ``.customers`` has the columns of :data:`COLUMNS`; ``.not_evaluated`` names what was
+        skipped and why.
+    """
+    rows = facts.order_rows(orders, as_of=as_of, params=params)
+    needs_cutoffs = interactions is not None or returns is not None
+    per_customer = facts.facts_from_rows(
+        rows, as_of=as_of, params=params, with_cutoffs=needs_cutoffs
+    )
+    base = facts.base_from(per_customer, rows)
+    base = base.select(**{f"base_{c}": base[c] for c in base.columns})
+    base = with_json_text(
+        base,
+        {
+            "base_median_frequency_per_year": 2,
+            "base_median_avg_order_value": 2,
+            "base_median_revenue": 2,
+        },
+    )
+
+    missing: dict[str, str] = {}
+    _note_order_columns(orders, missing)
+    t = spine = _spine(per_customer, customers, as_of)
+
+    cutoffs = per_customer.select(
+        "customer_id", "orders", "last2_start_ts",
+        *(["recent_start_ts"] if needs_cutoffs else []),
+    )
+    if has(orders, "addons"):
+        t = _attach(t, facts.addon_facts(orders, cutoffs, as_of=as_of, params=params))
+    if has(orders, "categories"):
+        t = _attach(t, facts.category_facts(orders, as_of=as_of))
+    if feedback is None:
+        for c in ("latest_nps", "recent_feedback_complaints"):
+            missing[c] = "no feedback table given"
+    else:
+        if not has(feedback, "nps"):
+            missing["latest_nps"] = "the feedback table has no nps column"
+        if not has(feedback, "complaint"):
+            missing["recent_feedback_complaints"] = "the feedback table has no complaint column"
+        t = _attach(t, facts.feedback_facts(feedback, as_of=as_of, params=params))
+    if interactions is None:
+        for c in ("offers_considered", "service_recent", "recent_logged_complaints"):
+            missing[c] = "no interactions table given"
+    else:
+        if not has(interactions, "responded_at"):
+            missing["offers_considered"] = "the interactions table has no responded_at column"
+        t = _attach(
+            t, facts.interaction_facts(interactions, cutoffs, as_of=as_of, params=params)
+        )
+    if returns is None:
+        missing["returns"] = "no returns table given"
+    elif not has(orders, "order_id"):
+        missing["returns"] = "orders have no order_id column, so returns cannot be linked"
+    else:
+        t = _attach(t, facts.return_facts(returns, orders, cutoffs, as_of=as_of, params=params))
+    if invoices is None:
+        missing["overdue_invoices"] = "no invoices table given"
+    elif not has(invoices, "paid_at"):
+        missing["overdue_invoices"] = "the invoices table has no paid_at column"
+    else:
+        t = _attach(t, facts.invoice_facts(invoices, as_of=as_of, params=params))
+    if referrals is None:
+        missing["referrals"] = "no referrals table given"
+    else:
+        t = _attach(t, facts.referral_facts(referrals, as_of=as_of))
+    if p_alive is None:
+        missing["p_alive"] = "no p_alive table given"
+    else:
+        t = _attach(t, facts.p_alive_facts(p_alive))
+
+    t = t.fill_null({c: 0 for c in _COUNTS if c in t.columns})
+    t = _attach(t, ranks(spine, params, prospects=customers is not None))
+    t = t.cross_join(base)
+    t = _with_issues(t, missing)
+    t = with_rhythm(t, params)
+
+    ctx = Context(t, params, missing)
+    rung_code, rung_found, rung_skipped = rung(ctx)
+    status_found = status_findings(ctx)
+    signal_found, signal_skipped = signal_findings(ctx)
+    trait_found, trait_skipped = trait_findings(ctx)
+    # conditions become columns first, so that the arrays and the evidence read them instead
+    # of re-evaluating (Ibis keeps a select boundary when inlining would grow the query)
+    labelled = [*signal_found, *trait_found]
+    t = t.mutate(
+        rung=rung_code, **{f"__{f.about}_{f.code}": flag(f.raised) for f in labelled}
+    )
+    rung_found = [replace(f, raised=t.rung == f.code) for f in rung_found]
+    signal_found = [replace(f, raised=t[f"__{f.about}_{f.code}"]) for f in signal_found]
+    trait_found = [replace(f, raised=t[f"__{f.about}_{f.code}"]) for f in trait_found]
+    slots = [
+        one_of(rung_found),
+        one_of(status_found),
+        *evidence_slots(signal_found),
+        *evidence_slots(trait_found),
+    ]
+    out = t.select(
+        *COLUMNS[:8],
+        rung=t.rung,
+        status=t.status,
+        signals=codes_array(signal_found),
+        traits=codes_array(trait_found),
+        rfm_r=t.rfm_r,
+        rfm_f=t.rfm_f,
+        rfm_m=t.rfm_m,
+        rfm_segment=t.rfm_segment,
+        evidence=evidence_json(slots),
+    )
+    not_evaluated = {**rung_skipped, **signal_skipped, **trait_skipped}
+    return CustomerMap(out, not_evaluated, as_of_datetime(as_of), params)
+
+
+def _note_order_columns(orders: ir.Table, missing: dict[str, str]) -> None:
+    for fact, column in (
+        ("discounted_orders", "discount_amount"),
+        ("new_product_orders", "new_products"),
+        ("addon_orders", "addons"),
+        ("dropped_addons", "addons"),
+        ("categories", "categories"),
+    ):
+        if not has(orders, column):
+            missing[fact] = f"orders have no {column} column"
+
+
+def _spine(facts: ir.Table, customers: ir.Table | None, as_of: datetime | date) -> ir.Table:
+    """Customers with orders, plus known customers without orders (prospects)."""
+    if customers is None:
+        return facts
+    require(customers, "customers", ("customer_id",))
+    known = customers
+    if has(customers, "created_at"):
+        known = customers.filter(
+            customers.created_at.isnull() | not_after(customers.created_at, as_of)
+        )
+    ids = known.select(customer_id=ident(known.customer_id)).distinct()
+    prospects = ids.anti_join(facts, "customer_id")
+    nulls: dict[str, ir.Value] = {}
+    for name, dtype in facts.schema().items():
+        if name == "customer_id":
+            continue
+        if name == "orders":
+            nulls[name] = ibis.literal(0, type=dtype)
+        elif name == "revenue":
+            nulls[name] = ibis.literal(0.0, type=dtype)
+        else:
+            nulls[name] = ibis.null(dtype)
+    prospects = prospects.select("customer_id", **nulls)
+    return facts.union(prospects)
+
+
+def _attach(t: ir.Table, side: ir.Table) -> ir.Table:
+    """Left-join a per-customer table on customer_id, keeping one customer_id column."""
+    j = t.left_join(side, "customer_id")
+    extra = [side[c] for c in side.columns if c != "customer_id"]
+    return j.select(*[t[c] for c in t.columns], *extra)
+
+
+def _with_issues(t: ir.Table, missing: dict[str, str]) -> ir.Table:
+    """Complaints and returns per customer and per order of the base, for the problem trait
+    (needs any one source)."""
+    parts = [c for c in ("feedback_complaints", "logged_complaints", "returns") if c in t.columns]
+    if not parts:
+        sources = ("returns", "recent_feedback_complaints", "recent_logged_complaints")
+        missing["issues"] = "; ".join(dict.fromkeys(missing[c] for c in sources if c in missing))
+        return t
+    total: ir.IntegerValue = ibis.literal(0, type="int64")
+    for c in parts:
+        total = total + t[c].fill_null(0)
+    t = t.mutate(issues=total)
+    buyers = t.filter(t.orders > 0)
+    rate = buyers.aggregate(
+        base_issues_per_order=buyers.issues.sum().cast("float64")
+        / buyers.orders.sum().cast("float64").nullif(f64(0.0))
+    )
+    return t.cross_join(with_json_text(rate, {"base_issues_per_order": 4}))

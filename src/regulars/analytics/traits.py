@@ -1,0 +1,253 @@
+"""Traits beside the rung (DOMAIN §6) and RFM scores with named segments.
+
+Evidence keys per trait code (``about`` = ``"trait"``, plus ``code``):
+
+- ``golden``: ``revenue``, ``revenue_rank`` (1 = largest), ``revenue_share``,
+  ``cumulative_share`` (share of revenue of this customer and all larger ones), ``share`` (the
+  ``golden_revenue_share`` threshold). Golden customers are the smallest set of largest
+  customers that together make ``golden_revenue_share`` of revenue.
+- ``small``: ``revenue``, ``revenue_rank``, ``cumulative_share_from_bottom`` (this customer and
+  all smaller ones), ``share`` (``small_revenue_share``).
+- ``discount_driven``: ``discounted_orders``, ``orders``, ``discounted_share``, ``min_share``.
+- ``innovator``: ``new_product_orders``, ``orders``, ``new_product_share``, ``min_share``.
+- ``focused``: ``categories``, ``category`` (the single one, else null), ``orders``,
+  ``max_categories``.
+- ``diverse``: ``categories``, ``min_categories``.
+- ``problem``: ``issues`` (complaints + returns), ``orders``, ``issues_per_order``,
+  ``base_issues_per_order``, ``factor``.
+- ``promoter`` / ``passive`` / ``detractor``: ``latest_nps``.
+
+RFM: ``rfm_r`` from days since the last order (most recent = best), ``rfm_f`` from orders,
+``rfm_m`` from revenue, each ``1..rfm_bins`` (best = ``rfm_bins``) by ``ntile`` with
+``customer_id`` as the unique tie-breaker (Ibis' ntile is 0-based). ``rfm_segment`` reads the
+R × F grid (:data:`RFM_GRID`; with another ``rfm_bins`` the scores are first spread evenly
+onto 1–5, lowest to 1 and highest to 5). Every one of the 25 cells has exactly one segment and
+every segment has a cell, unlike the widely copied 11-segment R·F·M table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from regulars.analytics import _json
+from regulars.analytics._findings import Context, Finding, flag
+from regulars.analytics._inputs import f64
+from regulars.analytics.params import MapParams
+
+TRAITS = (
+    "golden",
+    "small",
+    "discount_driven",
+    "innovator",
+    "focused",
+    "diverse",
+    "problem",
+    "promoter",
+    "passive",
+    "detractor",
+)
+
+RFM_SEGMENTS = (
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose_them",
+    "hibernating",
+    "lost",
+)
+
+# rows: R score 5 (most recent) .. 1; columns: F score 1 .. 5
+_GRID_ROWS = {
+    5: ("new", "potential_loyalist", "potential_loyalist", "champions", "champions"),
+    4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "loyal"),
+    3: ("about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"),
+    2: ("hibernating", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
+    1: ("lost", "hibernating", "at_risk", "at_risk", "cant_lose_them"),
+}
+RFM_GRID: dict[tuple[int, int], str] = {
+    (r, f): seg for r, row in _GRID_ROWS.items() for f, seg in enumerate(row, start=1)
+}
+"""The segment of every (R, F) cell of the 5 × 5 grid."""
+
+
+def rfm_segment_of(r: int, f: int, bins: int = 5) -> str:
+    """The segment of one (R, F) pair of scores in ``1..bins`` (Python mirror of the SQL)."""
+    return RFM_GRID[(_to5(r, bins), _to5(f, bins))]
+
+
+def _to5(score: int, bins: int) -> int:
+    if bins <= 1:
+        return 3
+    # 1 -> 1, bins -> 5, evenly between, rounding half up (integer arithmetic, as in SQL)
+    return ((score - 1) * 8 + (bins - 1)) // (2 * (bins - 1)) + 1
+
+
+def ranks(spine: ir.Table, params: MapParams, *, prospects: bool = True) -> ir.Table:
+    """Revenue rank and RFM scores per customer: ``customer_id, revenue_rank,
+    revenue_cum_before, rfm_r, rfm_f, rfm_m, rfm_segment``.
+
+    ``spine`` needs ``customer_id, orders, revenue, last_ts``. It is narrowed to those columns
+    before the windows (each window sorts and carries every column it is given). When the
+    spine may hold ``prospects``, windows are partitioned by whether the customer has orders,
+    so prospects never take a quantile slot; their scores are null.
+    """
+    bins = params.rfm_bins
+    t = spine.select(
+        "customer_id", "orders", "revenue", "last_ts", has_orders=flag(spine.orders > 0)
+    )
+    part = [t.has_orders] if prospects else []
+    by_revenue = ibis.window(group_by=part, order_by=[t.revenue.desc(), t.customer_id])
+    by_recency = ibis.window(group_by=part, order_by=[t.last_ts.desc(), t.customer_id])
+    by_orders = ibis.window(group_by=part, order_by=[t.orders.desc(), t.customer_id])
+    cum = ibis.window(
+        group_by=part, order_by=[t.revenue.desc(), t.customer_id], rows=(None, 0)
+    )
+
+    def score(window: Any) -> ir.IntegerValue:
+        return ibis.ifelse(
+            t.has_orders, bins - ibis.ntile(bins).over(window), ibis.null("int64")
+        )
+
+    r = t.select(
+        "customer_id",
+        revenue_rank=ibis.row_number().over(by_revenue) + 1,
+        revenue_cum_before=t.revenue.sum().over(cum) - t.revenue,
+        rfm_r=score(by_recency),
+        rfm_f=score(by_orders),
+        rfm_m=score(by_revenue),
+    )
+    return r.mutate(rfm_segment=rfm_segment(r.rfm_r, r.rfm_f, bins))
+
+
+def rfm_segment(r: ir.IntegerValue, f: ir.IntegerValue, bins: int = 5) -> ir.StringValue:
+    """The segment of the (R, F) scores as an expression (null when a score is null)."""
+
+    def to5(score: ir.IntegerValue) -> ir.IntegerValue:
+        if bins == 5:
+            return score
+        if bins <= 1:
+            return ibis.ifelse(score.isnull(), ibis.null("int64"), 3)
+        return ((score - 1) * 8 + (bins - 1)) // (2 * (bins - 1)) + 1
+
+    key = to5(r) * 10 + to5(f)
+    return key.cases(*[(rr * 10 + ff, seg) for (rr, ff), seg in RFM_GRID.items()])
+
+
+def trait_findings(ctx: Context) -> tuple[list[Finding], dict[str, str]]:
+    """The findings of every trait that can be evaluated, and why the others cannot."""
+    t, p = ctx.t, ctx.params
+    found: list[Finding] = []
+    skipped: dict[str, str] = {}
+    n = t.orders.cast("float64")
+    total = t.base_revenue.cast("float64")
+    has_orders = flag(t.orders > 0)
+
+    golden = has_orders & flag(t.revenue > f64(0.0)) & flag(
+        t.revenue_cum_before < f64(p.golden_revenue_share) * total
+    )
+    found.append(Finding("trait", "golden", golden, (
+        ("revenue", t.revenue),
+        ("revenue_rank", t.revenue_rank),
+        ("revenue_share", _json.Num(t.revenue / total.nullif(f64(0.0)), 4)),
+        ("cumulative_share",
+         _json.Num((t.revenue_cum_before + t.revenue) / total.nullif(f64(0.0)), 4)),
+        ("share", p.golden_revenue_share),
+    )))
+    from_bottom = total - t.revenue_cum_before
+    small = has_orders & flag(from_bottom <= f64(p.small_revenue_share) * total)
+    found.append(Finding("trait", "small", small, (
+        ("revenue", t.revenue),
+        ("revenue_rank", t.revenue_rank),
+        ("cumulative_share_from_bottom", _json.Num(from_bottom / total.nullif(f64(0.0)), 4)),
+        ("share", p.small_revenue_share),
+    )))
+
+    why = ctx.lacks("discounted_orders")
+    if why:
+        skipped["discount_driven"] = why
+    else:
+        share = t.discounted_orders.cast("float64") / n.nullif(f64(0.0))
+        found.append(Finding(
+            "trait", "discount_driven", flag(share > f64(p.discount_driven_min_share)), (
+                ("discounted_orders", t.discounted_orders),
+                ("orders", t.orders),
+                ("discounted_share", _json.Num(share, 4)),
+                ("min_share", p.discount_driven_min_share),
+            )))
+
+    why = ctx.lacks("new_product_orders")
+    if why:
+        skipped["innovator"] = why
+    else:
+        share = t.new_product_orders.cast("float64") / n.nullif(f64(0.0))
+        found.append(Finding(
+            "trait", "innovator",
+            flag(t.new_product_orders > 0) & flag(share >= f64(p.innovator_min_share)), (
+                ("new_product_orders", t.new_product_orders),
+                ("orders", t.orders),
+                ("new_product_share", _json.Num(share, 4)),
+                ("min_share", p.innovator_min_share),
+            )))
+
+    why = ctx.lacks("categories")
+    if why:
+        skipped["focused"] = why
+        skipped["diverse"] = why
+    else:
+        focused = flag(
+            (t.orders >= p.regular_min_orders)
+            & (t.categories >= 1)
+            & (t.categories <= p.focused_max_categories)
+        )
+        found.append(Finding("trait", "focused", focused, (
+            ("categories", t.categories),
+            ("category", t.only_category),
+            ("orders", t.orders),
+            ("max_categories", p.focused_max_categories),
+        )))
+        found.append(Finding(
+            "trait", "diverse", flag(t.categories >= p.diverse_min_categories), (
+                ("categories", t.categories),
+                ("min_categories", p.diverse_min_categories),
+            )))
+
+    why = ctx.lacks("issues")
+    if why:
+        skipped["problem"] = why
+    else:
+        rate = t.issues.cast("float64") / n.nullif(f64(0.0))
+        problem = has_orders & flag(t.issues > 0) & flag(
+            rate > f64(p.problem_rate_factor) * t.base_issues_per_order
+        )
+        found.append(Finding("trait", "problem", problem, (
+            ("issues", t.issues),
+            ("orders", t.orders),
+            ("issues_per_order", _json.Num(rate, 4)),
+            ("base_issues_per_order", ctx.base("base_issues_per_order", 4)),
+            ("factor", p.problem_rate_factor),
+        )))
+
+    why = ctx.lacks("latest_nps")
+    if why:
+        for code in ("promoter", "passive", "detractor"):
+            skipped[code] = why
+    else:
+        nps = t.latest_nps
+        bands = (
+            ("promoter", flag(nps >= p.promoter_min_nps)),
+            ("passive", flag((nps >= p.passive_min_nps) & (nps < p.promoter_min_nps))),
+            ("detractor", flag(nps < p.passive_min_nps)),
+        )
+        for code, cond in bands:
+            found.append(Finding("trait", code, cond, (("latest_nps", nps),)))
+    return found, skipped
+
+
