@@ -16,7 +16,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from regulars.analytics.params import MapParams
-from regulars.bootstrap import ReadOptions, import_file, load_settings, open_store
+from regulars.bootstrap import ReadOptions, analyze, import_file, load_settings, open_store
 from regulars.config import Settings
 from regulars.domain.errors import (
     AnalysisError,
@@ -54,6 +54,7 @@ __all__ = [
     "Settings",
     "StoreError",
     "__version__",
+    "analyze",
     "import_file",
     "load_settings",
     "open_store",

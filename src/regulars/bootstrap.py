@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from regulars.adapters.engines import DuckDBEngine, PostgresEngine
 from regulars.adapters.frames import as_arrow, is_frame
-from regulars.adapters.staging import ReadOptions, Staging, normalise_email, normalise_phone
+from regulars.adapters.staging import (
+    ReadOptions,
+    Staging,
+    normalise_email,
+    normalise_phone,
+    typed_table,
+)
 from regulars.adapters.store import SqlStore
+from regulars.analytics.portfolio import Period
 from regulars.config import Settings, load_settings
-from regulars.domain.tables import Kind
-from regulars.services import importing
+from regulars.domain.errors import AnalysisError, RejectedFileError
+from regulars.domain.tables import SPECS, Kind
+from regulars.i18n import _
+from regulars.services import analysis, importing
 
-__all__ = ["ReadOptions", "Settings", "import_file", "load_settings", "open_store"]
+__all__ = [
+    "ReadOptions",
+    "Settings",
+    "analyze",
+    "import_file",
+    "load_settings",
+    "load_table",
+    "open_store",
+]
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -73,3 +93,128 @@ def import_file(
             dry_run=dry_run,
             progress=progress,
         )
+
+
+def load_table(
+    kind: Kind | str,
+    source: Path | str | Any,
+    *,
+    settings: Settings | None = None,
+    options: ReadOptions | None = None,
+) -> pa.Table:
+    """A file (or frame) of ``kind``, validated exactly as an import would, as an Arrow table.
+
+    Raises :class:`~regulars.domain.errors.RejectedFileError` with every problem found.
+    """
+    settings = settings or load_settings()
+    kind = Kind(kind)
+    spec = SPECS[kind]
+    if is_frame(source):
+        with tempfile.TemporaryDirectory(prefix="regulars-") as tmp:
+            file = Path(tmp) / f"{kind.value}.parquet"
+            pq.write_table(as_arrow(source), file)
+            return load_table(kind, file, settings=settings, options=options)
+    options = options or ReadOptions(currency=settings.currency)
+    path = Path(source)
+    with Staging(default_phone_country=settings.import_.default_phone_country) as staging:
+        columns = staging.read(path, options)
+        found, _ignored = staging.resolve_columns(spec, columns, options)
+        staging.check(spec, options, max_problems=settings.import_.max_errors)
+        staging.add_identity(spec, spec.id_column in found)
+        staging.dedupe_in_file(spec)
+        problems, total = staging.problem_list(settings.import_.max_errors)
+        if total:
+            raise RejectedFileError(path, problems, total,
+                                    importing.rejection_message(path, problems, total))
+        return typed_table(staging, spec)
+
+
+def analyze(
+    orders: Any = None,
+    customers: Any = None,
+    returns: Any = None,
+    invoices: Any = None,
+    interactions: Any = None,
+    feedback: Any = None,
+    referrals: Any = None,
+    *,
+    as_of: date | datetime | None = None,
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+    period: tuple[date, date] | None = None,
+    flow_from: date | datetime | None = None,
+    engine: str = "duckdb",
+) -> analysis.Analysis:
+    """The customer map and portfolio: from files or frames, or, with no ``orders``, the store.
+
+    Parameters
+    ----------
+    orders, customers, returns, invoices, interactions, feedback, referrals
+        Each a file path or a pandas, polars or pyarrow table with the columns of DOMAIN §2
+        (``regulars tables`` lists them). Only ``orders`` is required; each other table makes
+        more signals possible, and the result says which were not evaluated and why.
+    as_of
+        The date to analyse as of (a date means the end of that day). Default: the day of
+        the last order.
+    config
+        Settings (thresholds in ``config.analysis``); default: :func:`load_settings`.
+    engine
+        ``"duckdb"`` (default) or ``"postgres"``, which computes in-database on the store's
+        tables (needs a PostgreSQL store and no file arguments).
+    """
+    settings = config or load_settings()
+    given = {
+        Kind.ORDERS: orders, Kind.CUSTOMERS: customers, Kind.RETURNS: returns,
+        Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
+        Kind.REFERRALS: referrals,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if given and Kind.ORDERS not in given:
+        raise AnalysisError(_("orders are needed for an analysis"))
+    if engine == "postgres":
+        if given:
+            raise AnalysisError(_("the postgres engine analyses the store; give no files"))
+        pg = PostgresEngine(settings.database_url)
+        tables = {k: pg.stored(k) for k in Kind}
+        try:
+            return _run(tables, settings, as_of, period, flow_from)
+        finally:
+            pg.close()
+    if engine != "duckdb":
+        raise AnalysisError(_("unknown engine '{e}': use duckdb or postgres").format(e=engine))
+    if given:
+        arrow = {k: load_table(k, v, settings=settings,
+                               options=options if k is Kind.ORDERS else None)
+                 for k, v in given.items()}
+    else:
+        store = open_store(settings)
+        store.ensure_schema()
+        arrow = {k: store.read_table(k) for k in Kind}
+        if arrow[Kind.ORDERS].num_rows == 0:
+            raise AnalysisError(
+                _("the store at {url} holds no orders: import some, or give files").format(
+                    url=store.display_url))
+    duck = DuckDBEngine()
+    tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
+    return _run(tables, settings, as_of, period, flow_from)
+
+
+def _moment(d: date | datetime | None) -> datetime | None:
+    if d is None or isinstance(d, datetime):
+        return d
+    return analysis.end_of_day(d)
+
+
+def _run(
+    tables: dict[Kind, Any],
+    settings: Settings,
+    as_of: date | datetime | None,
+    period: tuple[date, date] | None,
+    flow_from: date | datetime | None,
+) -> analysis.Analysis:
+    span = None
+    if period is not None:
+        start, end = period
+        span = Period(datetime.combine(start, datetime.min.time()), analysis.end_of_day(end))
+    return analysis.analyze(tables, params=settings.analysis, as_of=_moment(as_of),
+                            period=span, flow_from=_moment(flow_from))

@@ -690,3 +690,10 @@ _DUCK_TYPES = {
     ColumnType.INTEGER: "BIGINT",
     ColumnType.BOOLEAN: "BOOLEAN",
 }
+
+
+def typed_table(staging: Staging, spec: TableSpec) -> pa.Table:
+    """The validated rows of the staged file, with the contract's columns and types."""
+    casts = ", ".join(f"CAST({_q(n)} AS {_DUCK_TYPES[spec.column(n).type]}) AS {_q(n)}"
+                      for n in spec.names)
+    return staging.query(f"SELECT {casts} FROM typed ORDER BY _row")

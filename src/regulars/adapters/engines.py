@@ -1,0 +1,67 @@
+"""Where analytics runs: DuckDB in process (default), or PostgreSQL over the store's tables.
+
+Analytics is written once as Ibis expressions; an engine only says where the input tables are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import sqlalchemy as sa
+
+from regulars.domain.errors import StoreError
+from regulars.domain.tables import SPECS, Kind
+from regulars.i18n import _
+
+
+class DuckDBEngine:
+    """An in-process DuckDB database holding the tables handed to it."""
+
+    name = "duckdb"
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.con: Any = ibis.duckdb.connect()
+        if threads:
+            self.con.raw_sql(f"SET threads = {int(threads)}")
+
+    def table(self, name: str, data: pa.Table) -> Any:
+        # a zero-copy view of the Arrow table; ibis' create_table would copy it through an
+        # API DuckDB 2.0 deprecates
+        self.con.con.register(name, data)
+        return self.con.table(name)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+
+class PostgresEngine:
+    """Computes in-database on the store's own tables (nothing is copied out first)."""
+
+    name = "postgres"
+
+    def __init__(self, url: str) -> None:
+        u = sa.engine.make_url(url)
+        if u.get_backend_name() != "postgresql":
+            raise StoreError(_("the PostgreSQL engine needs a postgresql:// store URL"))
+        try:
+            self.con: Any = ibis.postgres.connect(
+                host=u.host or "localhost", port=u.port or 5432, user=u.username,
+                password=u.password, database=u.database,
+            )
+        except Exception as e:  # the driver's own error types vary
+            raise StoreError(_("cannot reach PostgreSQL: {err}").format(err=e)) from e
+
+    def table(self, name: str, data: pa.Table) -> Any:
+        return self.con.create_table(name, data, temp=True, overwrite=True)
+
+    def stored(self, kind: Kind) -> Any:
+        """A store table, in place, with the contract's columns."""
+        t = self.con.table(kind.value)
+        # the same input contract as Arrow tables on DuckDB: every column nullable
+        return t.select(*[t[n].cast(t[n].type().copy(nullable=True)).name(n)
+                          for n in SPECS[kind].names])
+
+    def close(self) -> None:
+        self.con.disconnect()

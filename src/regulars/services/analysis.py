@@ -1,0 +1,178 @@
+"""Analyse a business: the customer map (DOMAIN §3–§6) and the portfolio (§5, §7), as of a date.
+
+Input tables come validated (from files through the importer's checks, or from the store);
+this use case cuts them at the as-of date, runs analytics on the chosen engine, and adds a
+sentence a shop owner understands to every piece of structured evidence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from regulars.analytics.customer_map import customer_map
+from regulars.analytics.params import MapParams
+from regulars.analytics.portfolio import Period, Portfolio, portfolio
+from regulars.domain.errors import AnalysisError
+from regulars.domain.tables import Kind
+from regulars.i18n import _
+from regulars.services.explain import evidence_sentences
+
+# the column that dates each table's events, for cutting history at the as-of date
+TIME_COLUMN: dict[Kind, str] = {
+    Kind.ORDERS: "ordered_at",
+    Kind.RETURNS: "returned_at",
+    Kind.INVOICES: "due_at",
+    Kind.INTERACTIONS: "at",
+    Kind.FEEDBACK: "at",
+    Kind.REFERRALS: "at",
+    Kind.CUSTOMERS: "created_at",
+}
+
+
+def end_of_day(d: date) -> datetime:
+    """A date given as as-of means the whole of that day."""
+    return datetime.combine(d, time.max)
+
+
+@dataclass
+class Frame:
+    """A table that converts to whatever the caller works with."""
+
+    arrow: pa.Table
+
+    def to_arrow(self) -> pa.Table:
+        return self.arrow
+
+    def to_pandas(self) -> Any:
+        return self.arrow.to_pandas()
+
+    def to_polars(self) -> Any:
+        import polars as pl
+
+        return pl.from_arrow(self.arrow)
+
+    def __len__(self) -> int:
+        return int(self.arrow.num_rows)
+
+
+@dataclass
+class Analysis:
+    """The result of :func:`analyze`."""
+
+    as_of: datetime
+    customers: Frame
+    """One row per customer: rung, status, signals, traits, RFM and evidence."""
+    portfolio: Portfolio
+    """The base as a whole: ladder, statuses, revenue split, concentration, NPS, CRR, …"""
+    not_evaluated: dict[str, str] = field(default_factory=dict)
+    """Signals and traits that could not be computed, and why (a missing table, say)."""
+    as_of_source: str = "given"
+
+    def portfolio_frame(self) -> Frame:
+        """The portfolio's figures as a long table (section, key, value)."""
+        rows: list[dict[str, str]] = []
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, Mapping):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            elif isinstance(value, list):
+                rows.append({"key": prefix, "value": json.dumps(value, default=str)})
+            else:
+                rows.append({"key": prefix, "value": "" if value is None else str(value)})
+
+        walk("", self.portfolio.to_dict())
+        return Frame(pa.Table.from_pylist(rows, schema=pa.schema(
+            [("key", pa.string()), ("value", pa.string())])))
+
+
+def _cut(kind: Kind, table: Any, at: datetime) -> Any:
+    col = TIME_COLUMN[kind]
+    if col not in table.columns:
+        return table
+    return table.filter(table[col].isnull() | (table[col] <= at))
+
+
+def _count(table: Any) -> int:
+    # scalars come back through Arrow: ibis' execute() goes through pandas
+    return int(table.count().to_pyarrow().as_py())
+
+
+def default_as_of(orders: Any) -> datetime:
+    last = orders.ordered_at.max().to_pyarrow().as_py()
+    if last is None:
+        raise AnalysisError(_("there are no orders to analyse"))
+    return end_of_day(last.date())
+
+
+def analyze(
+    tables: Mapping[Kind, Any],
+    *,
+    params: MapParams,
+    as_of: datetime | None = None,
+    period: Period | None = None,
+    flow_from: datetime | None = None,
+) -> Analysis:
+    """The customer map and the portfolio of the business in ``tables`` as of ``as_of``.
+
+    ``tables`` are Ibis tables on one engine (DuckDB in process, or PostgreSQL over the
+    store), with the contract's columns. ``as_of`` defaults to the end of the day of the last
+    order, so that an export analysed later tells the same story; ``flow_from`` (default a
+    year earlier) is the date the ladder flow compares with.
+    """
+    if Kind.ORDERS not in tables:
+        raise AnalysisError(_("orders are needed for an analysis"))
+    source = "given"
+    if as_of is None:
+        as_of = default_as_of(tables[Kind.ORDERS])
+        source = "last order"
+    inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
+    if _count(inputs[Kind.ORDERS]) == 0:
+        raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
+
+    def the_map(at: datetime, source_tables: Mapping[Kind, Any]) -> Any:
+        return customer_map(
+            source_tables[Kind.ORDERS],
+            as_of=at,
+            params=params,
+            customers=source_tables.get(Kind.CUSTOMERS),
+            returns=source_tables.get(Kind.RETURNS),
+            invoices=source_tables.get(Kind.INVOICES),
+            interactions=source_tables.get(Kind.INTERACTIONS),
+            feedback=source_tables.get(Kind.FEEDBACK),
+            referrals=source_tables.get(Kind.REFERRALS),
+        )
+
+    current = the_map(as_of, inputs)
+    # every portfolio figure reads the map: compute it once, in the engine, not once per figure
+    now_map = current.customers.cache()
+    customers = now_map.to_pyarrow()
+    flow_from = flow_from or as_of - timedelta(days=365)
+    earlier = {k: _cut(k, t, flow_from) for k, t in inputs.items()}
+    previous = None
+    if _count(earlier[Kind.ORDERS]):
+        previous = the_map(flow_from, earlier).customers.cache()
+    result = portfolio(
+        now_map,
+        inputs[Kind.ORDERS],
+        as_of=as_of,
+        params=params,
+        feedback=inputs.get(Kind.FEEDBACK),
+        period=period,
+        previous_map=previous,
+    )
+    return Analysis(as_of, Frame(add_sentences(customers)), result,
+                    dict(current.not_evaluated), source)
+
+
+def add_sentences(customers: pa.Table) -> pa.Table:
+    """Beside the structured evidence (JSON), the same facts as sentences."""
+    texts = [evidence_sentences(json.loads(e) if e else []) for e in
+             customers.column("evidence").to_pylist()]
+    return customers.append_column("evidence_text", pa.array(texts, pa.list_(pa.string())))
