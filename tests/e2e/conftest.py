@@ -29,7 +29,7 @@ def run_regulars(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def regulars() -> Cli:
     return run_regulars
 

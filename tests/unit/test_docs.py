@@ -53,3 +53,15 @@ def test_setting_has_a_description(setting: object) -> None:
 
 def test_every_analysis_threshold_has_a_docstring() -> None:
     assert set(MapParams.field_docs()) == set(MapParams.names())
+
+
+def test_cli_reference_is_the_programs_own_help() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "gen_cli_docs", ROOT / "scripts" / "gen_cli_docs.py"
+    )
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == gen.render(), (
+        "docs/cli.md is out of date: run python scripts/gen_cli_docs.py"
+    )

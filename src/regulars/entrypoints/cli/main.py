@@ -9,9 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import rich.progress
 import typer
 from rich.console import Console
@@ -28,7 +32,9 @@ from regulars.domain.errors import (
 )
 from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
 from regulars.entrypoints.cli.config_cmd import config_app
+from regulars.entrypoints.cli.summary import at_risk, print_summary
 from regulars.i18n import _
+from regulars.services import analysis
 from regulars.services.importing import Progress
 
 app = typer.Typer(
@@ -241,6 +247,22 @@ def demo(
                                                progress=progress)
             out.print("  " + report.summary(), highlight=False)
         show_store(settings)
+        with err.status(_("analysing…")):
+            result = bootstrap.analyze(config=settings)
+        print_summary(out, result)
+        html = data_dir / "report.html"
+        write_report(result, html)
+        out.print(_("the full report: {f}").format(f=html.resolve()), highlight=False)
+
+
+def write_report(result: analysis.Analysis, path: Path) -> None:
+    from regulars.entrypoints.report import render_report
+
+    path.write_text(
+        render_report(result.portfolio, at_risk(result.customers.arrow, 50),
+                      title=_("Customer map"), as_of=result.as_of),
+        encoding="utf-8",
+    )
 
 
 def show_store(settings: bootstrap.Settings) -> None:
@@ -269,6 +291,125 @@ def tables() -> None:
         spec = SPECS[kind]
         cols = ", ".join(f"[bold]{c.name}[/]" if c.required else c.name for c in spec.columns)
         out.print(f"[cyan]{kind}[/]: {cols}")
+
+
+def files_by_kind(files: list[str]) -> dict[str, Path]:
+    """``KIND=path``, a path named after its kind (``orders.csv``), or a directory of such
+    files; a single unnamed file is the orders."""
+    found: dict[str, Path] = {}
+    kinds = [k.value for k in Kind]
+
+    def kind_of(path: Path) -> str | None:
+        stem = path.name.split(".")[0].lower()
+        return next((k for k in kinds if stem == k or stem.startswith(k + "_")
+                     or stem.startswith(k + "-")), None)
+
+    for item in files:
+        kind, sep, rest = item.partition("=")
+        if sep and kind in kinds:
+            found[kind] = Path(rest)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if (k := kind_of(child)) and k not in found:
+                    found[k] = child
+            continue
+        k = kind_of(path) or ("orders" if len(files) == 1 else None)
+        if k is None:
+            raise typer.BadParameter(
+                _("{f}: say which table it is, e.g. orders={f}").format(f=item),
+                param_hint="FILES")
+        found[k] = path
+    return found
+
+
+def parse_period(text: str | None) -> tuple[date, date] | None:
+    if not text:
+        return None
+    a, sep, b = text.partition("..")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
+    except ValueError as e:
+        raise typer.BadParameter(_("expected START..END, e.g. 2024-01-01..2024-12-31"),
+                                 param_hint="--period") from e
+
+
+def write_customers(result: analysis.Analysis, path: Path) -> None:
+    table = result.customers.to_arrow()
+    if path.suffix.lower() == ".parquet":
+        pq.write_table(table, path)
+    elif path.suffix.lower() == ".csv":
+        # CSV has no lists: codes and sentences are joined with "; "
+        for name in ("signals", "traits", "evidence_text"):
+            i = table.schema.get_field_index(name)
+            joined = pc.binary_join(table.column(i), "; ")
+            table = table.set_column(i, name, joined)
+        pacsv.write_csv(table, path)
+    else:
+        raise typer.BadParameter(_("write .parquet or .csv"), param_hint="--out")
+
+
+@app.command("analyze")
+def analyze_command(
+    files: Annotated[list[str] | None, typer.Argument(
+        help=_("Files to analyse instead of the store: KIND=path, files named after their "
+               "kind (orders.csv, customers.parquet, …), or a directory of them."),
+        show_default=False)] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help=_("Analyse as of this date (YYYY-MM-DD); default the day of the last order."))
+    ] = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help=_("Write the customer map to a .parquet or .csv file."), dir_okay=False)
+    ] = None,
+    report: Annotated[Path | None, typer.Option(
+        help=_("Write a self-contained HTML report."), dir_okay=False)] = None,
+    period: Annotated[str | None, typer.Option(
+        help=_("Period for CRR, churn and NPS: START..END (default the last 365 days)."))
+    ] = None,
+    flow_from: Annotated[str | None, typer.Option(
+        help=_("Compare the ladder with this date (default a year before as-of)."))] = None,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help=_("For the orders file: OUR_COLUMN=FILE_COLUMN, repeatable."))] = None,
+    date_format: Annotated[str | None, typer.Option(
+        help=_("For the orders file: strptime format of dates."))] = None,
+    decimal_comma: Annotated[bool, typer.Option("--decimal-comma")] = False,
+    encoding: Annotated[str, typer.Option(help=_("For the orders file."))] = "utf-8",
+    header: Annotated[bool | None, typer.Option("--header/--no-header",
+                                                show_default=False)] = None,
+    engine: Annotated[str, typer.Option(
+        help=_("duckdb (default), or postgres to compute in-database on a PostgreSQL store."))
+    ] = "duckdb",
+    top: Annotated[int, typer.Option(help=_("Customers at risk to list."))] = 10,
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """The customer map: rung, status, signals and traits of every customer, with evidence,
+    and how the base is doing."""
+    with handled():
+        settings = settings_from(config, database_url)
+        paths = files_by_kind(files or [])
+        options = bootstrap.ReadOptions(
+            header=header, encoding=encoding, mapping=parse_mapping(map_ or []),
+            date_format=date_format, decimal_comma=decimal_comma, currency=settings.currency)
+        try:
+            moment = date.fromisoformat(as_of) if as_of else None
+            since = date.fromisoformat(flow_from) if flow_from else None
+        except ValueError as e:
+            raise typer.BadParameter(_("expected a date YYYY-MM-DD"), param_hint="--as-of") from e
+        with err.status(_("analysing…")):
+            result = bootstrap.analyze(
+                **paths, as_of=moment, config=settings,
+                options=options, period=parse_period(period), flow_from=since, engine=engine)
+        print_summary(out, result, top=top)
+        if out_file:
+            write_customers(result, out_file)
+            out.print(_("customer map written to {f}").format(f=out_file), highlight=False)
+        if report:
+            write_report(result, report)
+            out.print(_("report written to {f}").format(f=report), highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -1,0 +1,124 @@
+"""The terminal summary of an analysis (Rich), and the customers-at-risk ranking it shows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+from rich.console import Console
+from rich.table import Table
+
+from regulars.i18n import _
+from regulars.services.analysis import Analysis
+
+RISK_SIGNALS = frozenset({"shrinking_orders", "widening_gaps", "overdue", "slower_payments",
+                          "dropped_addons", "complaints_returns", "unresponsive", "detractor",
+                          "churn_risk"})
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def money(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.2f}"
+
+
+def revenue_at_stake(row: dict[str, Any]) -> float:
+    """What a year of this customer is worth at their own rhythm: average order × orders a
+    year (365 / typical gap). It ranks whom to call first."""
+    gap = row.get("typical_gap_days") or 365.0
+    return float(row.get("avg_order_value") or 0.0) * 365.0 / max(float(gap), 1.0)
+
+
+def at_risk(customers: pa.Table, limit: int | None = None) -> list[dict[str, Any]]:
+    """Customers still worth keeping who show they may leave: lapsing, or active with a
+    warning signal. Lost customers are not at risk any more: they are for win-back."""
+    cols = ["customer_id", "rung", "status", "revenue", "avg_order_value", "typical_gap_days",
+            "signals", "evidence", "evidence_text"]
+    rows = customers.select(cols).to_pylist()
+    risky = [
+        r for r in rows
+        if r["status"] == "lapsing"
+        or (r["status"] in ("active", "won_back") and RISK_SIGNALS & set(r["signals"] or []))
+    ]
+    for r in risky:
+        r["revenue_at_stake"] = revenue_at_stake(r)
+        # why they are at risk: the status and the signals, not the rung or traits
+        items = json.loads(r.pop("evidence") or "[]")
+        r["sentences"] = [
+            text for item, text in zip(items, r.pop("evidence_text") or [], strict=False)
+            if item.get("about") == "signal"
+            or (item.get("about") == "status" and item.get("code") != "active")
+        ]
+    risky.sort(key=lambda r: (-r["revenue_at_stake"], r["customer_id"]))
+    return risky[:limit] if limit else risky
+
+
+def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
+    p = result.portfolio
+    source = _(" (the day of the last order; --as-of to change)") if (
+        result.as_of_source == "last order") else ""
+    console.rule(_("customer map as of {d}").format(d=result.as_of.date()) + source)
+
+    ladder = Table(title=_("the loyalty ladder"))
+    for col in (_("rung"), _("customers"), _("share"), _("revenue share")):
+        ladder.add_column(col, justify="left" if col == _("rung") else "right")
+    for s in p.ladder.items:
+        ladder.add_row(s.label, f"{s.customers:,}", pct(s.share), pct(s.revenue_share))
+
+    statuses = ["active", "lapsing", "lost", "won_back"]
+    cross = Table(title=_("status by rung"))
+    cross.add_column(_("rung"))
+    for st in statuses:
+        cross.add_column(st, justify="right")
+    for rung in ("newcomer", "returning", "regular", "loyal", "advocate"):
+        cross.add_row(rung, *[f"{p.status_by_rung.count(rung, st):,}" for st in statuses])
+    console.print(ladder, cross)
+
+    m, rev, conc, nps, ret = p.metrics, p.revenue, p.concentration, p.nps, p.retention
+    figures = Table(title=_("the base"), show_header=False)
+    figures.add_column()
+    figures.add_column(justify="right")
+    rows = [
+        (_("customers (buyers)"), f"{m.customers:,} ({m.buyers:,})"),
+        (_("repeat-purchase rate"), pct(m.repeat_purchase_rate)),
+        (_("average order value"), money(m.average_order_value)),
+        (_("orders per buyer"), "–" if m.purchase_frequency is None
+         else f"{m.purchase_frequency:.2f}"),
+        (_("regulars: share of buyers / of revenue"),
+         f"{pct(rev.regulars_customer_share)} / {pct(rev.regulars_revenue_share)}"),
+        (_("loyal: share of buyers / of revenue"),
+         f"{pct(rev.loyal_customer_share)} / {pct(rev.loyal_revenue_share)}"),
+        (_("Pareto check (loyal ≤ {c} of buyers, > {r} of sales)").format(
+            c=pct(rev.pareto_customer_share), r=pct(rev.pareto_revenue_share)),
+         _("passed") if rev.pareto_passed else _("not met")),
+        (_("largest customer's share of the last 12 months"),
+         f"{pct(conc.largest_share)}" + (" ⚠ " + _("concentration alert") if conc.alert else "")),
+        (_("top-10 share / HHI"), f"{pct(conc.top10_share)} / "
+         + ("–" if conc.hhi_points is None else f"{conc.hhi_points:,.0f}")),
+        (_("NPS ({n} answers)").format(n=nps.responses if nps else 0),
+         "–" if nps is None or nps.score is None else f"{nps.score:.0f}"),
+        (_("CRR {a} – {b}").format(a=ret.period.start.date(), b=ret.period.end.date()),
+         "–" if ret.crr is None else f"{ret.crr:.1f} %"),
+        (_("churn rate"), pct(ret.churn_rate)),
+    ]
+    for k, v in rows:
+        figures.add_row(k, v)
+    console.print(figures)
+
+    if result.not_evaluated:
+        console.print(_("not evaluated:"), style="bold")
+        for code, why in sorted(result.not_evaluated.items()):
+            console.print(f"  {code}: {why}", style="dim", highlight=False)
+
+    risky = at_risk(result.customers.arrow, top)
+    if risky:
+        table = Table(title=_("customers at risk, by revenue at stake (top {n})").format(n=top))
+        for col in (_("customer"), _("rung · status"), _("a year's revenue"), _("why")):
+            table.add_column(col)
+        for r in risky:
+            table.add_row(r["customer_id"], f"{r['rung']} · {r['status']}",
+                          money(r["revenue_at_stake"]), "\n".join(r["sentences"][:3]))
+        console.print(table)

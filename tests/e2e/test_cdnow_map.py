@@ -1,0 +1,93 @@
+"""A real public data set in its own format, analysed through the CLI: the rung and status counts
+must match an independent computation (pandas, written from DOMAIN §3-§4, not from our code).
+
+CDNOW has orders only: no discounts, add-ons, NPS or referrals, so "loyal" rests on the three
+attachment signs the orders themselves show (frequency and average order above the base's
+medians, tenure of a year) and nobody can be an advocate.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import datetime
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+DAY = 86_400.0
+
+
+def independent(path) -> tuple[Counter[str], Counter[str]]:
+    df = pd.read_csv(path, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    df["at"] = pd.to_datetime(df["date"], format="%Y%m%d")
+    df = df.sort_values(["customer_id", "at", "dollar_value"], kind="stable")
+    as_of = datetime.combine(df["at"].max().date(), datetime.max.time())
+    as_of_s = (pd.Timestamp(as_of) - pd.Timestamp(0)).total_seconds()
+    df["s"] = (df["at"] - pd.Timestamp(0)).dt.total_seconds()
+    df["gap"] = df.groupby("customer_id")["s"].diff() / DAY
+    c = df.groupby("customer_id").agg(
+        orders=("s", "size"),
+        first=("s", "min"),
+        last=("s", "max"),
+        revenue=("dollar_value", "sum"),
+        own_gap=("gap", "median"),
+        max_gap=("gap", "max"),
+    )
+    base_gap = df["gap"].median()  # every gap between consecutive orders, all customers
+    c["aov"] = c["revenue"] / c["orders"]
+    c["tenure"] = (as_of_s - c["first"]) / DAY
+    c["since"] = (as_of_s - c["last"]) / DAY
+    c["freq"] = c["orders"] * 365.25 / c["tenure"].clip(lower=1.0)
+    own = (c["orders"] - 1 >= 2) & (c["own_gap"] > 0)
+    c["typical"] = c["own_gap"].where(own, base_gap)
+
+    lost_after = (3 * c["typical"]).clip(upper=365.0)
+    lost = (c["since"] > 3 * c["typical"]) | (c["since"] > 365)
+    lapsing = c["since"] > 1.5 * c["typical"]
+    was_lost = c["max_gap"].fillna(-1) > lost_after
+    # one status each, by urgency: lost, then lapsing (drifting now, even after a comeback),
+    # then won back, then active
+    status = pd.Series("active", index=c.index)
+    status[was_lost] = "won_back"
+    status[lapsing] = "lapsing"
+    status[lost] = "lost"
+
+    signs = (
+        (c["freq"] > c["freq"].median()).astype(int)
+        + (c["aov"] > c["aov"].median()).astype(int)
+        + (c["tenure"] >= 365).astype(int)
+    )
+    rung = pd.Series("newcomer", index=c.index)
+    rung[c["orders"] == 2] = "returning"
+    rung[c["orders"] >= 3] = "regular"
+    rung[(c["orders"] >= 3) & (signs >= 2)] = "loyal"
+    return Counter(rung), Counter(status)
+
+
+def test_cdnow_rungs_and_statuses_match_an_independent_computation(
+    regulars, tmp_path, cdnow_master
+):
+    shutil.copy(cdnow_master, tmp_path / "CDNOW_master.txt")
+    result = regulars(
+        tmp_path,
+        "analyze",
+        "orders=CDNOW_master.txt",
+        "--map",
+        "ordered_at=date",
+        "--map",
+        "amount=dollar_value",
+        "--date-format",
+        "%Y%m%d",
+        "--out",
+        "map.parquet",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "as of 1998-06-30" in result.stdout
+    got = pq.read_table(tmp_path / "map.parquet").to_pandas()
+    assert len(got) == 23_570
+    rungs, statuses = independent(tmp_path / "CDNOW_master.txt")
+    assert Counter(got["rung"]) == rungs
+    assert Counter(got["status"]) == statuses
+    # and the map says what it could not look at for lack of tables
+    assert "not evaluated" in result.stdout and "slower_payments" in result.stdout
