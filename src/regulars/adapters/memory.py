@@ -78,6 +78,7 @@ class FakeWrite:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
         self.pending = dict(store.tables)
+        self.text_times = False
 
     def next_import_id(self) -> int:
         return int(self.pending["imports"].num_rows) + 1

@@ -441,7 +441,11 @@ class Staging:
             "CREATE OR REPLACE TABLE problems (_row BIGINT, _line BIGINT, col VARCHAR, "
             "value VARCHAR, message VARCHAR)"
         )
-        for name, cond, msg in conditions:
+        # one scan answers "is anything wrong?"; the per-check scans run only if so
+        anything_wrong = bool(conditions) and self._exists(
+            "typed", " OR ".join(f"coalesce({c}, false)" for _n, c, _m in conditions)
+        )
+        for name, cond, msg in conditions if anything_wrong else []:
             src = self.source_names.get(name, name)
             label = src if src == name else f"{src} ({name})"
             value = _q("_raw_" + name) if name else "NULL"
@@ -495,9 +499,17 @@ class Staging:
             f"AS {_q(spec.id_column)}) FROM typed"
         )
 
-    def dedupe_in_file(self, spec: TableSpec) -> int:
-        """Keep the first of identical rows; report an id reused with other content."""
+    def dedupe_in_file(self, spec: TableSpec, *, ids_derived: bool = False) -> int:
+        """Keep the first of identical rows; report an id reused with other content.
+
+        Derived ids are unique by construction, and most exports repeat no id: then there is
+        nothing to sort, and the cost is one aggregate.
+        """
         idc = _q(spec.id_column)
+        if ids_derived or not self._exists(
+            f"(SELECT {idc} FROM typed GROUP BY {idc} HAVING count(*) > 1)", "true"
+        ):
+            return 0
         label = self.source_names.get(spec.id_column, spec.id_column)
         self.add_problems(
             f"SELECT t._row, t._line, {_lit(label)}, t.{idc}, "
@@ -512,6 +524,10 @@ class Staging:
             f"QUALIFY row_number() OVER (PARTITION BY {idc} ORDER BY _row) = 1"
         )
         return before - self._count("typed")
+
+    def _exists(self, table: str, condition: str) -> bool:
+        rows = self.con.execute(f"SELECT 1 FROM {table} WHERE {condition} LIMIT 1").fetchall()
+        return bool(rows)
 
     def _count(self, table: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
@@ -665,18 +681,32 @@ class Staging:
         return self.drop_where(f"{_q(spec.id_column)} IN (SELECT id FROM _drop)")
 
     def rows_for_store(
-        self, spec: TableSpec, import_id: int, batch_rows: int
+        self, spec: TableSpec, import_id: int, batch_rows: int, *, text_times: bool = False
     ) -> Iterator[pa.RecordBatch]:
+        """The rows to add, with the store's extra columns, in file order.
+
+        ``text_times``: timestamps and dates as the text SQLAlchemy keeps in SQLite, formatted
+        here in parallel rather than row by row on the way out.
+        """
         cols = [_q(n) for n in spec.names]
         if spec.kind is Kind.CUSTOMERS:
             cols += ["email_norm", "phone_norm", "false AS stub"]
         cols += ["row_hash", f"{int(import_id)} AS import_id"]
         # typed columns that were absent from the file are NULL of no type: give them theirs
         casts = {n: _DUCK_TYPES[spec.column(n).type] for n in spec.names}
-        select = ", ".join(
-            f"CAST({c} AS {casts[c.strip(chr(34))]}) AS {c}" if c.strip('"') in casts else c
-            for c in cols
-        )
+
+        def out(c: str) -> str:
+            name = c.strip('"')
+            if name not in casts:
+                return c
+            typed = f"CAST({c} AS {casts[name]})"
+            if text_times and casts[name] == "TIMESTAMP":
+                return f"strftime({typed}, '%Y-%m-%d %H:%M:%S.%f') AS {c}"
+            if text_times and casts[name] == "DATE":
+                return f"strftime({typed}, '%Y-%m-%d') AS {c}"
+            return f"{typed} AS {c}"
+
+        select = ", ".join(out(c) for c in cols)
         yield from self.batches(f"SELECT {select} FROM typed ORDER BY _row", batch_rows)
 
 

@@ -214,6 +214,7 @@ class StoreWrite:
         self.dialect = dialect
         self.cur = conn.cursor()
         self.committed = False
+        self.text_times = dialect == "sqlite"
 
     def _ph(self, i: int) -> str:
         return "?" if self.dialect == "sqlite" else f"${i}"
@@ -259,10 +260,11 @@ class StoreWrite:
     def append_table(self, name: str, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        # binary COPY wants each column exactly as the table declares it (int4 is not int8)
-        table = table.cast(arrow_schema(name, table.column_names))
         if self.dialect == "sqlite":
             table = _sqlite_friendly(table)
+        else:
+            # binary COPY wants each column exactly as the table declares it (int4 is not int8)
+            table = table.cast(arrow_schema(name, table.column_names))
         self.cur.adbc_ingest(name, table, mode="append")
 
     def commit(self) -> None:

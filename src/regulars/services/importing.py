@@ -229,7 +229,7 @@ def import_file(
 
     id_given = spec.id_column in found
     staging.add_identity(spec, id_given)
-    report.rows_duplicate_in_file = staging.dedupe_in_file(spec)
+    report.rows_duplicate_in_file = staging.dedupe_in_file(spec, ids_derived=not id_given)
     if kind is Kind.CUSTOMERS:
         staging.normalise_contacts()
     if blacklist:
@@ -294,7 +294,8 @@ def import_file(
         )
         write.delete_stubs(stubs)
         written = 0
-        for batch in staging.rows_for_store(spec, import_id, batch_rows):
+        for batch in staging.rows_for_store(spec, import_id, batch_rows,
+                                            text_times=write.text_times):
             written += write.append(kind, [batch])
             step(_("writing"), written, report.rows_added)
         if len(new_customers):
