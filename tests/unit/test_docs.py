@@ -18,10 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
 
 
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gen_config_docs", ROOT / "scripts" / "gen_config_docs.py"
-    )
+def load_generator(name: str = "gen_config_docs") -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -56,12 +54,7 @@ def test_every_analysis_threshold_has_a_docstring() -> None:
 
 
 def test_cli_reference_is_the_programs_own_help() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "gen_cli_docs", ROOT / "scripts" / "gen_cli_docs.py"
-    )
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_generator("gen_cli_docs")
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == gen.render(), (
         "docs/cli.md is out of date: run python scripts/gen_cli_docs.py"
     )
