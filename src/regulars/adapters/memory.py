@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from regulars.adapters.orm import INPUT_TABLES, customer_merges, imports
-from regulars.adapters.store import arrow_schema
+from regulars.adapters.store import AppendsBatches, arrow_schema
 from regulars.domain.tables import SPECS, Kind
 
 
@@ -74,7 +74,7 @@ class FakeStore:
         yield write
 
 
-class FakeWrite:
+class FakeWrite(AppendsBatches):
     def __init__(self, store: FakeStore) -> None:
         self.store = store
         self.pending = dict(store.tables)
@@ -90,13 +90,6 @@ class FakeWrite:
         t = self.pending["customers"]
         drop = pc.and_(pc.is_in(t["customer_id"], ids), t["stub"])
         self.pending["customers"] = t.filter(pc.invert(drop))
-
-    def append(self, kind: Kind, batches: Iterable[pa.RecordBatch]) -> int:
-        n = 0
-        for b in batches:
-            self.append_table(kind.value, pa.Table.from_batches([b]))
-            n += b.num_rows
-        return n
 
     def append_table(self, name: str, table: pa.Table) -> None:
         current = self.pending[name]

@@ -206,7 +206,21 @@ class SqlStore:
             conn.close()
 
 
-class StoreWrite:
+class AppendsBatches:
+    """``append`` in terms of ``append_table``, for every implementation of the write port."""
+
+    def append_table(self, name: str, table: pa.Table) -> None:
+        raise NotImplementedError
+
+    def append(self, kind: Kind, batches: Iterable[pa.RecordBatch]) -> int:
+        n = 0
+        for batch in batches:
+            self.append_table(kind.value, pa.Table.from_batches([batch]))
+            n += batch.num_rows
+        return n
+
+
+class StoreWrite(AppendsBatches):
     """Writes inside one open transaction."""
 
     def __init__(self, conn: Any, dialect: str) -> None:
@@ -249,13 +263,6 @@ class StoreWrite:
             f"DELETE FROM customers WHERE customer_id = {self._ph(1)} AND stub",
             pa.table({"id": ids}),
         )
-
-    def append(self, kind: Kind, batches: Iterable[pa.RecordBatch]) -> int:
-        n = 0
-        for batch in batches:
-            self.append_table(kind.value, pa.Table.from_batches([batch]))
-            n += batch.num_rows
-        return n
 
     def append_table(self, name: str, table: pa.Table) -> None:
         if table.num_rows == 0:
