@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from regulars.adapters.engines import DuckDBEngine, PostgresEngine
@@ -104,29 +105,58 @@ def load_table(
 ) -> pa.Table:
     """A file (or frame) of ``kind``, validated exactly as an import would, as an Arrow table.
 
+    Customers sharing a normalised e-mail or phone are folded into one card, as on import.
     Raises :class:`~regulars.domain.errors.RejectedFileError` with every problem found.
     """
-    settings = settings or load_settings()
-    kind = Kind(kind)
+    return _load(Kind(kind), source, settings or load_settings(), options)[0]
+
+
+_NO_CONTACTS = pa.schema([("customer_id", pa.string()), ("email_norm", pa.string()),
+                          ("phone_norm", pa.string()), ("stub", pa.bool_())]).empty_table()
+
+
+def _load(
+    kind: Kind, source: Any, settings: Settings, options: ReadOptions | None
+) -> tuple[pa.Table, list[importing.Merge]]:
     spec = SPECS[kind]
     if is_frame(source):
         with tempfile.TemporaryDirectory(prefix="regulars-") as tmp:
             file = Path(tmp) / f"{kind.value}.parquet"
             pq.write_table(as_arrow(source), file)
-            return load_table(kind, file, settings=settings, options=options)
+            return _load(kind, file, settings, options)
     options = options or ReadOptions(currency=settings.currency)
     path = Path(source)
+    merges: list[importing.Merge] = []
     with Staging(default_phone_country=settings.import_.default_phone_country) as staging:
         columns = staging.read(path, options)
         found, _ignored = staging.resolve_columns(spec, columns, options)
         staging.check(spec, options, max_problems=settings.import_.max_errors)
         staging.add_identity(spec, spec.id_column in found)
-        staging.dedupe_in_file(spec)
+        staging.dedupe_in_file(spec, ids_derived=spec.id_column not in found)
         problems, total = staging.problem_list(settings.import_.max_errors)
         if total:
             raise RejectedFileError(path, problems, total,
                                     importing.rejection_message(path, problems, total))
-        return typed_table(staging, spec)
+        if kind is Kind.CUSTOMERS:
+            staging.normalise_contacts()
+            merges = importing.plan_merges(staging.contact_matches(_NO_CONTACTS))
+            staging.drop_ids(spec, pa.array([m.alias_id for m in merges], pa.string()))
+        return typed_table(staging, spec), merges
+
+
+def _fold_merged(table: pa.Table, merges: list[importing.Merge]) -> pa.Table:
+    """Point references to a merged card at the card it was merged into."""
+    if not merges:
+        return table
+    aliases = pa.array([m.alias_id for m in merges], pa.string())
+    targets = pa.array([m.customer_id for m in merges], pa.string())
+    for name in ("customer_id", "referrer_id", "referee_id"):
+        if name in table.column_names:
+            col = table.column(name)
+            mapped = pc.take(targets, pc.index_in(col, value_set=aliases))
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pc.coalesce(mapped, col))
+    return table
 
 
 def analyze(
@@ -183,9 +213,10 @@ def analyze(
     if engine != "duckdb":
         raise AnalysisError(_("unknown engine '{e}': use duckdb or postgres").format(e=engine))
     if given:
-        arrow = {k: load_table(k, v, settings=settings,
-                               options=options if k is Kind.ORDERS else None)
-                 for k, v in given.items()}
+        loaded = {k: _load(k, v, settings, options if k is Kind.ORDERS else None)
+                  for k, v in given.items()}
+        merges = loaded[Kind.CUSTOMERS][1] if Kind.CUSTOMERS in loaded else []
+        arrow = {k: _fold_merged(t, merges) for k, (t, _m) in loaded.items()}
     else:
         store = open_store(settings)
         store.ensure_schema()
