@@ -14,8 +14,10 @@ One run:
 4. the same on a fresh PostgreSQL database: on the server of ``--postgres-url`` /
    ``REGULARS_BENCH_POSTGRES_URL`` (a database is created there and dropped afterwards), else
    on a throwaway cluster started from the local PostgreSQL binaries, else skipped;
-5. prints the machine and a table of wall time, rows/s, peak RSS and the ratio to the DuckDB
-   read.
+5. prints the machine and a Markdown table of wall time, rows/s, peak RSS, CPU time and the
+   ratio to the DuckDB read. ``--repeat N`` runs 3 and 4 N times, on fresh stores, and keeps the
+   fastest of each step; ``--wait-idle`` waits for a quiet CPU before each step, and the
+   "others' CPU s" column shows how much other processes used anyway.
 
 Every step runs in its own child process; its peak RSS is that process's own high-water mark
 (``os.wait4``), so the steps' peaks never mix. Wall time is ``time.perf_counter`` around the
@@ -163,8 +165,10 @@ class _StageTimer:
             (sq, "writing", "write: other"),
         ]
         for owner, name, label in plan:
-            setattr(owner, name, self._timed(getattr(owner, name), label))
-        st.rows_for_store = self._timed_iter(st.rows_for_store, "write: rows out of DuckDB")
+            if hasattr(owner, name):  # the importer may have moved on; time what is there
+                setattr(owner, name, self._timed(getattr(owner, name), label))
+        st.rows_for_store = self._timed_iter(st.rows_for_store,  # type: ignore[method-assign]
+                                             "write: rows out of DuckDB")
 
     def exclusive(self, total: float) -> dict[str, float]:
         times = dict(self.times)
@@ -355,7 +359,7 @@ class Postgres:
     def drop_database(self, url: str) -> None:
         import sqlalchemy as sa
 
-        name = sa.engine.make_url(url).database
+        name = str(sa.engine.make_url(url).database)
         self._admin(f"DROP DATABASE IF EXISTS {name}")
         self.databases.remove(name)
 
@@ -380,8 +384,8 @@ class Postgres:
 
 
 def machine() -> list[str]:
-    import adbc_driver_postgresql
-    import adbc_driver_sqlite
+    from importlib.metadata import version
+
     import adbc_driver_sqlite.dbapi
     import duckdb
     import pyarrow
@@ -399,7 +403,8 @@ def machine() -> list[str]:
         conn = adbc_driver_sqlite.dbapi.connect(str(Path(tmp) / "v.db"))
         cur = conn.cursor()
         cur.execute("SELECT sqlite_version()")
-        adbc_sqlite = cur.fetchone()[0]
+        row = cur.fetchone()
+        adbc_sqlite = row[0] if row else "?"
         cur.close()
         conn.close()
     import sqlite3
@@ -415,9 +420,9 @@ def machine() -> list[str]:
         f"CPU: {model}, {cores} logical cores ({usable} usable)",
         f"RAM: {mem_kb / 2**20:.1f} GiB; {platform.platform()}",
         f"Python {platform.python_version()}, duckdb {duckdb.__version__}, "
-        f"pyarrow {pyarrow.__version__}, adbc-driver-sqlite {adbc_driver_sqlite.__version__} "
+        f"pyarrow {pyarrow.__version__}, adbc-driver-sqlite {version('adbc-driver-sqlite')} "
         f"(SQLite {adbc_sqlite}; Python's sqlite3 {sqlite3.sqlite_version}), "
-        f"adbc-driver-postgresql {adbc_driver_postgresql.__version__}",
+        f"adbc-driver-postgresql {version('adbc-driver-postgresql')}",
         f"regulars at commit {git or '?'}",
     ]
 
