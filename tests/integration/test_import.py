@@ -327,3 +327,10 @@ def test_self_referral_is_rejected(tmp_path, settings):
     assert [(p.row, p.message) for p in e.value.problems] == [
         (1, "a customer cannot refer themselves")
     ]
+
+
+def test_a_new_sqlite_store_may_live_in_a_folder_that_does_not_exist_yet(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new' / 'folder' / 'shop.db'}"
+    settings = regulars.load_settings(database_url=url)
+    report = regulars.import_file("orders", write(tmp_path / "o.csv", ORDERS), settings=settings)
+    assert report.rows_added == 3

@@ -56,6 +56,10 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        database = sa.engine.make_url(url).database
+        if url.startswith("sqlite") and database and database != ":memory:":
+            # a new store may live in a folder that does not exist yet
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url)
         self.dialect = self.engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
