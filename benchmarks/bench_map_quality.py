@@ -20,10 +20,10 @@ For every seed, one run:
 
 Then, to find the causes of the misses:
 
-- ``lost`` and ``lapsing`` once more against a truth that follows DOMAIN §4 for persons with
-  fewer than two gaps (the base's median gap, which the generator's truth leaves out: it only
-  applies the 365-day rule to them), with the base's median gap recomputed from the order file
-  in DuckDB, independently of the map;
+- the statuses against what happened next (no truth flag: an outcome): the store analysed
+  once more as of ``--horizon`` days (365) before the end, and each status of that earlier map
+  scored against whether the person ordered again by the end (a ``lost`` person who never
+  came back was rightly called lost);
 - the rung against the archetype (no truth flag: informational), with ``loyal`` recounted for
   3, 4 and 5 pieces of attachment evidence from the map's own evidence;
 - for every label under 0.8 precision or recall, its false positives and false negatives by
@@ -44,7 +44,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 AIM = ("shrinking_orders", "slower_payments", "lost")
 AIM_PRECISION = 0.8
+HORIZON_DAYS = 365  # the outcome view: statuses as of this many days before the end
 WEAK = 0.8  # labels under this precision or recall get an error breakdown
 
 Row = dict[str, Any]  # the map's row, with "ev": {(about, code): evidence object}
@@ -135,12 +136,16 @@ LABELS: tuple[Label, ...] = (
         "promoter", "discount_driven", "innovator", "focused", "diverse")),
 )
 
-# lost / lapsing against a truth that applies DOMAIN §4's base-gap rule to 1-2-order persons
-DOMAIN_LABELS: tuple[Label, ...] = (
-    Label("lapsing", "status", _status("lapsing"), _flag("domain_lapsing"),
-          "truth, 1-2 orders on the base's median gap", _by("status", "lapsing")),
-    Label("lost", "status", _status("lost"), _flag("domain_lost"),
-          "truth, 1-2 orders on the base's median gap", _by("status", "lost")),
+# The earlier map's statuses against what happened next (an outcome, not a rule).
+OUTCOME_LABELS: tuple[Label, ...] = (
+    Label("lost", "status", _status("lost"), _flag("gone"), "no order in the next horizon",
+          _by("status", "lost")),
+    Label("lapsing", "status", _status("lapsing"), _flag("gone"),
+          "no order in the next horizon", _by("status", "lapsing")),
+    Label("active", "status", _status("active"), lambda t: not t["gone"],
+          "ordered again within the horizon"),
+    Label("won_back", "status", _status("won_back"), lambda t: not t["gone"],
+          "ordered again within the horizon"),
 )
 
 
@@ -200,7 +205,7 @@ class Run:
     base_median_gap: float
     seconds: dict[str, float]
     scores: list[Score]
-    domain_scores: list[Score]
+    outcome_scores: list[Score]
     archetype_scores: list[Score]
     not_evaluated: dict[str, str]
 
@@ -224,9 +229,9 @@ def score(labels: tuple[Label, ...], pairs: list[tuple[Row, Row]]) -> list[Score
     return scores
 
 
-def gap_facts(orders: Path, truth: Path, as_of: datetime) -> tuple[float, dict[str, Row]]:
-    """The base's median gap and, per person, gaps and days since the last order, computed
-    from the files in DuckDB (duplicate cards' orders go to their person), not by the map."""
+def base_gap(orders: Path, truth: Path, as_of: datetime) -> float:
+    """The base's median gap, computed from the files in DuckDB (duplicate cards' orders go to
+    their person), not by the map."""
     import duckdb
 
     con = duckdb.connect()
@@ -241,22 +246,7 @@ def gap_facts(orders: Path, truth: Path, as_of: datetime) -> tuple[float, dict[s
                epoch(ordered_at - lag(ordered_at) OVER (PARTITION BY pid ORDER BY ordered_at))
                    / 86400.0 AS gap
         FROM o""", [str(orders), str(truth)])
-    base = float(con.execute("SELECT quantile_cont(gap, 0.5) FROM g").fetchone()[0])
-    rows = con.execute(f"""
-        SELECT pid, count(*) AS orders, count(gap) AS gaps,
-               epoch(TIMESTAMP '{at}' - max(ordered_at)) / 86400.0 AS days_since
-        FROM g GROUP BY pid""").fetchall()
-    return base, {pid: {"orders": n, "gaps": k, "days_since": d} for pid, n, k, d in rows}
-
-
-def domain_truth(t: Row, g: Row | None, base_gap: float, params: Any) -> tuple[bool, bool]:
-    """(lost, lapsing) of DOMAIN §4 without the model: the generator's truth for persons with
-    two or more gaps, the base's median gap for the others."""
-    if g is None or g["gaps"] >= params.min_gaps_for_own_rhythm:
-        return bool(t["is_lost"]), bool(t["is_lapsing"])
-    days = g["days_since"]
-    lost = days > params.lost_max_days or days > params.lost_gap_factor * base_gap
-    return lost, not lost and days > params.lapsing_gap_factor * base_gap
+    return float(con.execute("SELECT quantile_cont(gap, 0.5) FROM g").fetchone()[0])
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -272,7 +262,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def run_seed(customers: int, seed: int, overrides: dict[str, Any], keep: bool) -> Run:
+def run_seed(customers: int, seed: int, overrides: dict[str, Any], keep: bool,
+             horizon: int) -> Run:
     import pyarrow.parquet as pq
 
     import regulars
@@ -308,12 +299,13 @@ def run_seed(customers: int, seed: int, overrides: dict[str, Any], keep: bool) -
         t0 = time.perf_counter()
         analysis = regulars.analyze(config=settings, as_of=spec.end)
         seconds["analyze"] = time.perf_counter() - t0
-        the_map = analysis.customers.to_arrow().select(
-            ["customer_id", "orders", "rung", "status", "signals", "traits", "evidence"]
-        ).to_pylist()
+        columns = ["customer_id", "orders", "rung", "status", "signals", "traits", "evidence"]
+        the_map = analysis.customers.to_arrow().select(columns).to_pylist()
+        earlier = regulars.analyze(config=settings, as_of=spec.end - timedelta(days=horizon))
+        before = earlier.customers.to_arrow().select(columns).to_pylist()
         truth = pq.read_table(paths[TRUTH]).to_pylist()
         orders = pq.read_metadata(paths["orders"]).num_rows
-        base_gap, gaps = gap_facts(paths["orders"], paths[TRUTH], as_of)
+        base = base_gap(paths["orders"], paths[TRUTH], as_of)
         if keep:
             print(f"  kept {work}")
 
@@ -327,17 +319,24 @@ def run_seed(customers: int, seed: int, overrides: dict[str, Any], keep: bool) -
     if merged != len(truth) - len(canonical):
         print(f"  NOTE: the import merged {merged} cards; the truth has "
               f"{len(truth) - len(canonical)} duplicate cards")
-    params = settings.analysis
     pairs = []
     for cid, t in canonical.items():
         m = by_id[cid]
-        m["ev"] = {(e["about"], e["code"]): e for e in json.loads(m["evidence"] or "[]")}
-        lost, lapsing = domain_truth(t, gaps.get(cid), base_gap, params)
-        pairs.append((m, {**t, "orders": m["orders"], "domain_lost": lost,
-                          "domain_lapsing": lapsing}))
-    return Run(seed, len(canonical), len(truth), orders, base_gap, seconds,
-               score(LABELS, pairs), score(DOMAIN_LABELS, pairs),
+        m["ev"] = _evidence(m)
+        pairs.append((m, {**t, "orders": m["orders"]}))
+    outcome = []  # persons who had ordered by the earlier date: did they order again?
+    for m in before:
+        if m["orders"]:
+            m["ev"] = _evidence(m)
+            gone = by_id[m["customer_id"]]["orders"] == m["orders"]
+            outcome.append((m, {**canonical[m["customer_id"]], "gone": gone}))
+    return Run(seed, len(canonical), len(truth), orders, base, seconds,
+               score(LABELS, pairs), score(OUTCOME_LABELS, outcome),
                score(ARCHETYPE_LABELS, pairs), dict(analysis.not_evaluated))
+
+
+def _evidence(m: Row) -> dict[tuple[str, str], Any]:
+    return {(e["about"], e["code"]): e for e in json.loads(m["evidence"] or "[]")}
 
 
 def _f(x: float | None) -> str:
@@ -409,9 +408,9 @@ def aim(run: Run) -> list[str]:
         holds = s.precision is not None and s.precision >= AIM_PRECISION
         ok &= holds
         extra = ""
-        d = next((x for x in run.domain_scores if x.label.name == name), None)
+        d = next((x for x in run.outcome_scores if x.label.name == name), None)
         if d is not None:
-            extra = f" (against the DOMAIN §4 truth: {_f(d.precision)})"
+            extra = f" (against the outcome a year later: {_f(d.precision)})"
         lines.append(f"- {name}: precision {_f(s.precision)} {'≥' if holds else '<'} "
                      f"{AIM_PRECISION}: {'holds' if holds else 'FAILS'}{extra}")
     lines.append(f"- aim (precision ≥ {AIM_PRECISION} for {', '.join(AIM)} against the "
@@ -428,7 +427,7 @@ def side_by_side(runs: list[Run]) -> list[str]:
         v = [x for x in xs if x is not None]
         return f"{max(v) - min(v):.3f}" if len(v) > 1 else "–"
 
-    groups = [("", "scores"), (" (DOMAIN §4 truth)", "domain_scores"),
+    groups = [("", "scores"), (" (outcome)", "outcome_scores"),
               (" (archetype)", "archetype_scores")]
     for suffix, attr in groups:
         for i, s0 in enumerate(getattr(runs[0], attr)):
@@ -484,6 +483,9 @@ def main() -> None:
                              "(repeatable; default: DOMAIN's thresholds)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the generated files and the store under benchmarks/data/")
+    parser.add_argument("--horizon", type=int, default=HORIZON_DAYS, metavar="DAYS",
+                        help="the outcome view: statuses as of DAYS before the end, scored "
+                             "against whether the person ordered again by the end")
     parser.add_argument("--json", type=Path, help="also write the scores to this file")
     args = parser.parse_args()
     overrides = parse_overrides(args.overrides)
@@ -494,7 +496,7 @@ def main() -> None:
     runs: list[Run] = []
     for seed in args.seed:
         print(f"seed {seed}: {args.customers:,} customers")
-        runs.append(run_seed(args.customers, seed, overrides, args.keep))
+        runs.append(run_seed(args.customers, seed, overrides, args.keep, args.horizon))
 
     print()
     print(f"## Customer map against the generator's truth, {datetime.now():%Y-%m-%d %H:%M}")
@@ -516,15 +518,16 @@ def main() -> None:
         print()
         print("\n".join(table(run.scores)))
         print()
-        print("`lost` and `lapsing` against a truth that judges persons with fewer than two "
-              "gaps on the base's median gap, as DOMAIN §4 says:")
+        print(f"The statuses of the map as of {args.horizon} days before the end against what "
+              "happened next (no truth flag: an outcome; the won_back archetype's pause of "
+              "400-500 days makes some of them lost then and back by the end):")
         print()
-        print("\n".join(table(run.domain_scores, with_against=True)))
+        print("\n".join(table(run.outcome_scores, with_against=True)))
         print()
         print("The rung against the archetype (no truth flag; informational):")
         print()
         print("\n".join(table(run.archetype_scores, with_against=True)))
-        weak = breakdown(run.scores + run.domain_scores + run.archetype_scores)
+        weak = breakdown(run.scores + run.outcome_scores + run.archetype_scores)
         if weak:
             print()
             print(f"Under {WEAK} precision or recall, the errors by archetype and evidence:")
@@ -549,7 +552,7 @@ def main() -> None:
             "runs": [{"seed": r.seed, "persons": r.persons, "cards": r.cards,
                       "orders": r.orders, "base_median_gap_days": r.base_median_gap,
                       "seconds": r.seconds, "scores": _scores_json(r.scores),
-                      "domain_scores": _scores_json(r.domain_scores),
+                      "outcome_scores": _scores_json(r.outcome_scores),
                       "archetype_scores": _scores_json(r.archetype_scores)} for r in runs],
         }, indent=2), encoding="utf-8")
 

@@ -245,3 +245,16 @@ def test_status_thresholds_come_from_params():
                     params=params)
     assert got["A"]["status"] == "active"  # 52 < 2 × 30
     assert got["B"]["ev"][("status", "active")]["gap_source"] == "own"
+
+
+def test_a_comeback_older_than_the_won_back_window_is_simply_active():
+    # gaps 30, 30, 140 (ended 400 days ago), then 30-day gaps: the comeback is older than 365
+    spec = {"OLD": [(630, 10), (600, 10), (570, 10), (430, 10), (400, 10), (370, 10),
+                    (340, 10), (310, 10), (280, 10), (250, 10), (220, 10), (190, 10),
+                    (160, 10), (130, 10), (100, 10), (70, 10), (40, 10), (10, 10)]}
+    got, _ = mapped(orders_of(spec))
+    assert got["OLD"]["status"] == "active"
+    got, _ = mapped(orders_of(spec), params=MapParams(won_back_within_days=450))
+    ev = got["OLD"]["ev"][("status", "won_back")]
+    assert (ev["longest_gap_days"], ev["lost_after_days"], ev["came_back_within_days"]) == (
+        140, 90, 450)

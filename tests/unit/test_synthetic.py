@@ -337,12 +337,19 @@ def test_status_truth_follows_the_order_history(orders: pd.DataFrame, truth: pd.
     recency = (END - last).dt.total_seconds() / 86_400
     gaps = orders.assign(gap=g.diff().dt.total_seconds() / 86_400).groupby("person")["gap"]
     median, count = gaps.median(), g.size()
-    lost = (recency > 365) | ((count >= 3) & (recency > 3 * median))
-    lapsing = (count >= 3) & ~lost & (recency > 1.5 * median)
+    # DOMAIN §4: fewer than 2 gaps -> the base's median over every gap of every person
+    base = orders.assign(gap=g.diff().dt.total_seconds() / 86_400)["gap"].median()
+    typical = median.where(count >= 3, base)
+    lost = (recency > 365) | (recency > 3 * typical)
+    lapsing = ~lost & (recency > 1.5 * typical)
+    recent = orders["ordered_at"] > END - pd.Timedelta(days=365)
+    comeback = orders.assign(gap=g.diff().dt.total_seconds() / 86_400)[recent]
+    comeback = comeback.groupby("person")["gap"].max().reindex(last.index)
+    was_lost = comeback > np.minimum(3 * typical, 365)
     persons = truth.loc[last.index]
     assert lost.equals(persons["is_lost"].rename(lost.name))
     assert lapsing.equals(persons["is_lapsing"].rename(lapsing.name))
-    assert (gaps.max() > 365).equals(persons["won_back"].rename("gap"))
+    assert (was_lost & ~lost & ~lapsing).equals(persons["won_back"].rename(lost.name))
 
 
 def test_drifting_and_churned_gaps_widen_and_others_do_not_end_on_a_long_one(

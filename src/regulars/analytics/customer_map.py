@@ -28,7 +28,8 @@ Evidence keys of the rung and status (signals and traits: see their modules):
   ``days_since_last_order``; ``active``: + ``lapsing_after_days``; ``lapsing``: +
   ``lapsing_after_days``, ``lost_after_days``; ``lost``: + ``lost_after_days``, ``by`` (the
   first that holds of ``rhythm`` / ``max_days`` / ``p_alive``) and ``p_alive`` when given;
-  ``won_back``: + ``longest_gap_days``, ``lost_after_days``.
+  ``won_back``: + ``longest_gap_days`` (the longest gap ended by an order in the last
+  ``came_back_within_days``), ``lost_after_days``, ``came_back_within_days``.
 
 ``CustomerMap.not_evaluated`` maps every signal / trait (and ``loyal:<evidence>``,
 ``advocate``, ``review_relationship:<reason>``) that could not be computed for lack of a table

@@ -124,7 +124,8 @@ def customer_facts(
     - ``customer_id, orders, first_order_at, last_order_at, first_ts, last_ts, revenue,
       avg_order_value, tenure_days`` (first order to as-of), ``days_since_last_order``;
     - ``frequency_per_year``: orders per year of tenure (tenure floored at one day);
-    - ``n_gaps, own_median_gap`` (exact median of the gaps), ``max_gap, last_gap, gap_xsum``
+    - ``n_gaps, own_median_gap`` (exact median of the gaps), ``max_gap, last_gap, gap_xsum``,
+      ``comeback_gap`` (the longest gap ended by an order in the last ``won_back_within_days``)
       (Σ position × gap) and ``gap_trend``: least-squares slope of the gaps against their
       position, days per order; the open gap since the last order joins as a last point when
       it is already longer than the last closed gap;
@@ -157,6 +158,9 @@ def facts_from_rows(
         "revenue": rows.amount.sum(),
         "own_median_gap": rows.gap_days.median(),
         "max_gap": rows.gap_days.max(),
+        "comeback_gap": rows.gap_days.max(
+            where=rows.ts > f64(as_of_epoch(as_of) - params.won_back_within_days * 86_400.0)
+        ),
         "gap_xsum": (rows.rn.cast("float64") * rows.gap_days).sum(),
         "recent_sum": rows.amount.sum(where=rows.in_recent),
         "recent_decreases": rows.ts.count(

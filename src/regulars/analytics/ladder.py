@@ -81,7 +81,7 @@ def with_rhythm(t: ir.Table, params: MapParams) -> ir.Table:
     )
     t = t.mutate(
         is_lost=t.lost_by_rhythm | t.lost_by_max_days | t.lost_by_model,
-        was_lost=flag(t.max_gap > t.lost_after_days),
+        was_lost=flag(t.comeback_gap > t.lost_after_days),
     )
     lapsing = flag(days > t.lapsing_after_days)
     status = ibis.cases(
@@ -120,8 +120,9 @@ def status_findings(ctx: Context) -> list[Finding]:
                  ("lost_after_days", t.lost_after_days))),
         Finding("status", "lost", t.status == "lost", tuple(lost_fields)),
         Finding("status", "won_back", t.status == "won_back",
-                (*common, ("longest_gap_days", t.max_gap),
-                 ("lost_after_days", t.lost_after_days))),
+                (*common, ("longest_gap_days", t.comeback_gap),
+                 ("lost_after_days", t.lost_after_days),
+                 ("came_back_within_days", ctx.params.won_back_within_days))),
     ]
 
 

@@ -40,6 +40,8 @@ class MapParams:
     """Model probability alive below which a customer is lost (when predictions exist)."""
     min_gaps_for_own_rhythm: int = 2
     """Gaps a customer needs before their own median gap is used instead of the base's."""
+    won_back_within_days: int = 365
+    """Days a comeback (an order after a gap past the lost threshold) counts as 'won back'."""
 
     # §5 signals
     shrinking_orders_window: int = 3

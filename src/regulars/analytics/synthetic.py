@@ -92,11 +92,13 @@ where they should be):
 
 ``is_lost`` / ``is_lapsing``
     DOMAIN §4 without the model part: lost when the last order is more than 365 days before the
-    end, or (3+ orders) more than 3 median gaps; lapsing when not lost and more than 1.5 median
-    gaps. Customers with fewer than 3 orders are judged on the base's median gap in DOMAIN §4;
-    the truth does not model that and applies only the 365-day rule to them.
+    end, or more than 3 typical gaps; lapsing when not lost and more than 1.5 typical gaps. The
+    typical gap is the person's median gap from 3 orders (2 gaps) on, else the base's median
+    over every gap of every person.
 ``won_back``
-    a gap of more than 365 days between two orders.
+    neither lost nor lapsing now, and an order in the last 365 days ended a gap longer than the
+    lost rule (3 typical gaps, at most 365 days). The ``won_back`` archetype's pause of 400-500
+    days, ended within that year, makes every one of them won back.
 ``complaints_returns``
     a return, a complaint interaction or a feedback complaint in the last 90 days.
 ``detractor`` / ``promoter``
@@ -851,8 +853,12 @@ class _Chunk:
             g[lg], g[sg] = g[sg].copy(), g[lg].copy()
             t[later_idx] = t[self.ostart[pid[later_idx]]] + _seg_cumsum(g, gcount)
 
-        # the won-back pause: every order from the comeback on moves later
-        n1 = np.clip(np.rint(n * rng.uniform(0.3, 0.6, p)), 2, np.maximum(n - 2, 2))
+        # the won-back pause: every order from the comeback on moves later; the comeback is
+        # the first order (from the third on) in the last 300 days before the pause ends, so
+        # that it falls within the won-back window (365 days) of the end
+        n1 = np.maximum(n - 1, 2)
+        late = won[pid] & (k >= 2) & (t > (horizon - 300.0)[pid])
+        np.minimum.at(n1, pid[late], k[late])
         t = t + np.where(won[pid] & (k >= n1[pid]), pause[pid], 0.0)
 
         self.t = cal.business_hours(np.clip(t, 0.0, d - 1e-6))
@@ -1282,16 +1288,22 @@ class _Chunk:
         gap = t[later] - t[later - 1]
         gp = pid[later]
         med = _seg_median(gap, gp, p)
-        max_gap = np.zeros(p)
-        if gap.size:
-            np.maximum.at(max_gap, gp, gap)
         last_t = np.zeros(p)
         last_t[self.has] = t[self.last[self.has]]
         recency = d - last_t
+        # DOMAIN §4 with MapParams' defaults: the own median gap from two gaps on, else the
+        # base's median over every gap of every customer
         own = n >= 3
+        base_med = float(np.median(gap)) if gap.size else np.nan
+        typical = np.where(own, med, base_med)
+        comeback = np.zeros(p)  # the longest gap ended within the won-back window
+        recent = t[later] > d - 365.0
+        if recent.any():
+            np.maximum.at(comeback, gp[recent], gap[recent])
         with np.errstate(invalid="ignore"):
-            lost = self.has & ((recency > 365.0) | (own & (recency > 3.0 * med)))
-            lapsing = own & ~lost & (recency > 1.5 * med)
+            lost = self.has & ((recency > 365.0) | (recency > 3.0 * typical))
+            lapsing = self.has & ~lost & (recency > 1.5 * typical)
+            was_lost = self.has & (comeback > np.minimum(3.0 * typical, 365.0))
         since = d - 90.0
         complaints = (
             _any_per(self.pid[self.ret_order], self.ret_at > since, p)
@@ -1318,7 +1330,7 @@ class _Chunk:
         flags = {
             "is_lost": lost,
             "is_lapsing": lapsing,
-            "won_back": max_gap > 365.0,
+            "won_back": was_lost & ~lost & ~lapsing,
             "widening_gaps": np.isin(arch, (DRIFTING, CHURNED)),
             "shrinking_orders": arch == B2B_SHRINKING,
             "slower_payments": arch == B2B_SHRINKING,

@@ -89,8 +89,10 @@ def _status(e: Item) -> str:
             why = _("{r}; lost after {m} days").format(r=_rhythm(e),
                                                        m=_days(e.get("lost_after_days")))
         return _("Lost: last order {d} days ago, {why}.").format(d=since, why=why)
-    return _("Won back: once away for {g} days (lost after {m}), now buying again.").format(
-        g=_days(e.get("longest_gap_days")), m=_days(e.get("lost_after_days")))
+    return _("Won back: came back within the last {w} days after {g} days away (lost after "
+             "{m}), and buying again.").format(
+        w=e.get("came_back_within_days"), g=_days(e.get("longest_gap_days")),
+        m=_days(e.get("lost_after_days")))
 
 
 def _signal(e: Item) -> str:
