@@ -147,9 +147,10 @@ def _table(
         + "</tr>"
         for row in rows
     )
+    # a wide table (the flow matrix) scrolls inside its card instead of overflowing the page
     return (
-        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table>"
+        f'<div class="scroll"><table><caption>{_e(caption)}</caption><thead><tr>{head}</tr>'
+        f"</thead><tbody>{body}</tbody></table></div>"
     )
 
 

@@ -34,7 +34,8 @@ section > p.lead { margin: 0 0 14px; color: var(--muted); }
 figure { margin: 0; }
 svg.chart { max-width: 100%; height: auto; display: block; }
 table { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
-table + table { margin-top: 16px; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.scroll + .scroll { margin-top: 16px; }
 caption { text-align: left; color: var(--muted); font-size: 0.8rem; padding-bottom: 6px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left;
          vertical-align: top; }
