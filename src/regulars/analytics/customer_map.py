@@ -31,6 +31,13 @@ Evidence keys of the rung and status (signals and traits: see their modules):
   ``won_back``: + ``longest_gap_days`` (the longest gap ended by an order in the last
   ``came_back_within_days``), ``lost_after_days``, ``came_back_within_days``.
 
+``CustomerMap.baseline`` is a one-row table of the base-level figures the rules compared every
+customer with (medians, the base's median gap, complaints per order, the RFM bucket edges, the
+golden and small revenue thresholds). Executed and handed back as ``customer_map(...,
+baseline=row)`` it recomputes a few customers as the full map placed them, without the rest of
+the base (the live map): only ``revenue_rank`` and the cumulative revenue shares are then
+unknown (null), and golden and small are judged by the frozen revenue thresholds.
+
 ``CustomerMap.not_evaluated`` maps every signal / trait (and ``loyal:<evidence>``,
 ``advocate``, ``review_relationship:<reason>``) that could not be computed for lack of a table
 or column to the reason. A label there is absent from every row because it was not looked
@@ -39,12 +46,14 @@ at, not because it is false.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from regulars.analytics import facts
 from regulars.analytics._findings import (
@@ -61,7 +70,7 @@ from regulars.analytics.facts import DEFAULT_PARAMS
 from regulars.analytics.ladder import rung, status_findings, with_rhythm
 from regulars.analytics.params import MapParams
 from regulars.analytics.signals import signal_findings
-from regulars.analytics.traits import ranks, trait_findings
+from regulars.analytics.traits import RANK_EDGES, frozen_ranks, rank_edges, ranks, trait_findings
 
 COLUMNS = (
     "customer_id",
@@ -106,6 +115,35 @@ _COUNTS = (
 )
 
 
+_BASE_COLUMNS = (
+    "base_customers",
+    "base_orders",
+    "base_revenue",
+    "base_median_frequency_per_year",
+    "base_median_avg_order_value",
+    "base_median_revenue",
+    "base_median_gap_days",
+)
+_BASE_JSON = {
+    "base_median_frequency_per_year": 2,
+    "base_median_avg_order_value": 2,
+    "base_median_revenue": 2,
+}
+
+
+def baseline_schema(params: MapParams) -> pa.Schema:
+    """The columns of ``CustomerMap.baseline`` (and of a ``baseline`` row handed back)."""
+    ints = {"base_customers", "base_orders"}
+    names = [
+        *_BASE_COLUMNS,
+        "base_issues_per_order",
+        *(f"{score}_edge_{k}" for score, _ in RANK_EDGES for k in range(2, params.rfm_bins + 1)),
+        "golden_min_revenue",
+        "small_max_revenue",
+    ]
+    return pa.schema([(n, pa.int64() if n in ints else pa.float64()) for n in names])
+
+
 @dataclass(frozen=True)
 class CustomerMap:
     """The customer map: an Ibis table (unexecuted) and what could not be evaluated."""
@@ -114,6 +152,8 @@ class CustomerMap:
     not_evaluated: dict[str, str] = field(default_factory=dict)
     as_of: datetime | None = None
     params: MapParams = field(default_factory=MapParams)
+    baseline: ir.Table | None = None
+    """One row: the base-level figures to freeze (see the module docstring)."""
 
     def to_arrow(self) -> Any:
         """Execute on the table's backend (DuckDB for memtables) and return a pyarrow Table."""
@@ -132,6 +172,7 @@ def customer_map(
     feedback: ir.Table | None = None,
     referrals: ir.Table | None = None,
     p_alive: ir.Table | None = None,
+    baseline: Mapping[str, Any] | None = None,
 ) -> CustomerMap:
     """Build the customer map of every customer known at ``as_of``.
 
@@ -152,6 +193,9 @@ def customer_map(
     p_alive
         ``customer_id, p_alive``: a model's probability that the customer is still active
         (BG/NBD, Pareto/NBD). Enables ``lost`` by model and ``churn_risk``.
+    baseline
+        A row of ``CustomerMap.baseline`` from an earlier full map: compare these customers
+        with that base instead of with each other (for recomputing a few customers).
 
     Returns
     -------
@@ -164,16 +208,17 @@ def customer_map(
     per_customer = facts.facts_from_rows(
         rows, as_of=as_of, params=params, with_cutoffs=needs_cutoffs
     )
-    base = facts.base_from(per_customer, rows)
-    base = base.select(**{f"base_{c}": base[c] for c in base.columns})
-    base = with_json_text(
-        base,
-        {
-            "base_median_frequency_per_year": 2,
-            "base_median_avg_order_value": 2,
-            "base_median_revenue": 2,
-        },
-    )
+    frozen = None
+    if baseline is None:
+        base = facts.base_from(per_customer, rows)
+        base = base.select(**{f"base_{c}": base[c] for c in base.columns})
+    else:
+        schema = baseline_schema(params)
+        frozen = ibis.memtable(
+            pa.Table.from_pylist([{n: baseline.get(n) for n in schema.names}], schema=schema)
+        )
+        base = frozen.select(*_BASE_COLUMNS)
+    base = with_json_text(base, _BASE_JSON)
 
     missing: dict[str, str] = {}
     _note_order_columns(orders, missing)
@@ -227,9 +272,12 @@ def customer_map(
         t = _attach(t, facts.p_alive_facts(p_alive))
 
     t = t.fill_null({c: 0 for c in _COUNTS if c in t.columns})
-    t = _attach(t, ranks(spine, params, prospects=customers is not None))
+    if frozen is None:
+        t = _attach(t, ranks(spine, params, prospects=customers is not None))
+    else:
+        t = _attach(t, frozen_ranks(spine, params, frozen))
     t = t.cross_join(base)
-    t = _with_issues(t, missing)
+    t = _with_issues(t, missing, baseline)
     t = with_rhythm(t, params)
 
     ctx = Context(t, params, missing)
@@ -265,7 +313,26 @@ def customer_map(
         evidence=evidence_json(slots),
     )
     not_evaluated = {**rung_skipped, **signal_skipped, **trait_skipped}
-    return CustomerMap(out, not_evaluated, as_of_datetime(as_of), params)
+    return CustomerMap(out, not_evaluated, as_of_datetime(as_of), params,
+                       _baseline(t, params) if frozen is None else frozen)
+
+
+def _baseline(t: ir.Table, params: MapParams) -> ir.Table:
+    """The one-row table of figures that freeze this map's base (``CustomerMap.baseline``)."""
+    schema = baseline_schema(params)
+    aggs: dict[str, ir.Value] = {c: t[c].max() for c in _BASE_COLUMNS}
+    aggs["base_issues_per_order"] = (
+        t.base_issues_per_order.max() if "base_issues_per_order" in t.columns
+        else ibis.null("float64")
+    )
+    aggs.update(rank_edges(t, params.rfm_bins))
+    aggs["golden_min_revenue"] = t.revenue.cast("float64").min(where=t["__trait_golden"])
+    aggs["small_max_revenue"] = t.revenue.cast("float64").max(where=t["__trait_small"])
+    row = t.aggregate(**aggs)
+    return row.select(*[
+        row[n].cast("int64" if pa.types.is_integer(schema.field(n).type) else "float64")
+        for n in schema.names
+    ])
 
 
 def _note_order_columns(orders: ir.Table, missing: dict[str, str]) -> None:
@@ -313,9 +380,11 @@ def _attach(t: ir.Table, side: ir.Table) -> ir.Table:
     return j.select(*[t[c] for c in t.columns], *extra)
 
 
-def _with_issues(t: ir.Table, missing: dict[str, str]) -> ir.Table:
+def _with_issues(
+    t: ir.Table, missing: dict[str, str], baseline: Mapping[str, Any] | None = None
+) -> ir.Table:
     """Complaints and returns per customer and per order of the base, for the problem trait
-    (needs any one source)."""
+    (needs any one source); with a frozen ``baseline`` the base's rate is the baseline's."""
     parts = [c for c in ("feedback_complaints", "logged_complaints", "returns") if c in t.columns]
     if not parts:
         sources = ("returns", "recent_feedback_complaints", "recent_logged_complaints")
@@ -325,6 +394,11 @@ def _with_issues(t: ir.Table, missing: dict[str, str]) -> ir.Table:
     for c in parts:
         total = total + t[c].fill_null(0)
     t = t.mutate(issues=total)
+    if baseline is not None:
+        frozen = baseline.get("base_issues_per_order")
+        rate = ibis.memtable(pa.table({"base_issues_per_order": pa.array(
+            [None if frozen is None else float(frozen)], pa.float64())}))
+        return t.cross_join(with_json_text(rate, {"base_issues_per_order": 4}))
     buyers = t.filter(t.orders > 0)
     rate = buyers.aggregate(
         base_issues_per_order=buyers.issues.sum().cast("float64")

@@ -127,6 +127,51 @@ def ranks(spine: ir.Table, params: MapParams, *, prospects: bool = True) -> ir.T
     return r.mutate(rfm_segment=rfm_segment(r.rfm_r, r.rfm_f, bins))
 
 
+RANK_EDGES = (("rfm_r", "last_ts"), ("rfm_f", "orders"), ("rfm_m", "revenue"))
+"""Each RFM score and the spine column it ranks."""
+
+
+def rank_edges(ranked: ir.Table, bins: int) -> dict[str, ir.Value]:
+    """Aggregates of a ranked spine (``ranks`` joined to ``last_ts, orders, revenue``) that
+    freeze the ranking for :func:`frozen_ranks`: per score and per bucket 2..bins, the smallest
+    value in that bucket (``<score>_edge_<k>``)."""
+    out: dict[str, ir.Value] = {}
+    for score, column in RANK_EDGES:
+        for k in range(2, bins + 1):
+            out[f"{score}_edge_{k}"] = ranked[column].cast("float64").min(
+                where=ranked[score] == k
+            )
+    return out
+
+
+def frozen_ranks(spine: ir.Table, params: MapParams, baseline: ir.Table) -> ir.Table:
+    """:func:`ranks` against a frozen baseline (one row with the ``rank_edges`` and
+    ``golden_min_revenue, small_max_revenue``) instead of the customers in ``spine``: for
+    recomputing a few customers as the full map would place them. ``revenue_rank`` and
+    ``revenue_cum_before`` are null (they need every customer); golden and small are judged
+    by the frozen revenue thresholds."""
+    bins = params.rfm_bins
+    t = spine.select("customer_id", "orders", "revenue", "last_ts").cross_join(baseline)
+    has_orders = flag(t.orders > 0)
+
+    def score(name: str, column: str) -> ir.IntegerValue:
+        value = t[column].cast("float64")
+        total: ir.IntegerValue = ibis.literal(1, type="int64")
+        for k in range(2, bins + 1):
+            total = total + flag(value >= t[f"{name}_edge_{k}"]).cast("int64")
+        return ibis.ifelse(has_orders, total, ibis.null("int64"))
+
+    r = t.select(
+        "customer_id",
+        revenue_rank=ibis.null("int64"),
+        revenue_cum_before=ibis.null("float64"),
+        golden_min_revenue=t.golden_min_revenue,
+        small_max_revenue=t.small_max_revenue,
+        **{name: score(name, column) for name, column in RANK_EDGES},
+    )
+    return r.mutate(rfm_segment=rfm_segment(r.rfm_r, r.rfm_f, bins))
+
+
 def rfm_segment(r: ir.IntegerValue, f: ir.IntegerValue, bins: int = 5) -> ir.StringValue:
     """The segment of the (R, F) scores as an expression (null when a score is null)."""
 
@@ -150,25 +195,35 @@ def trait_findings(ctx: Context) -> tuple[list[Finding], dict[str, str]]:
     total = t.base_revenue.cast("float64")
     has_orders = flag(t.orders > 0)
 
-    golden = has_orders & flag(t.revenue > f64(0.0)) & flag(
-        t.revenue_cum_before < f64(p.golden_revenue_share) * total
+    frozen = "golden_min_revenue" in t.columns  # judged against a frozen baseline
+    golden = has_orders & flag(t.revenue > f64(0.0)) & (
+        flag(t.revenue >= t.golden_min_revenue) if frozen
+        else flag(t.revenue_cum_before < f64(p.golden_revenue_share) * total)
     )
-    found.append(Finding("trait", "golden", golden, (
+    golden_fields: list[_json.Field] = [
         ("revenue", t.revenue),
         ("revenue_rank", t.revenue_rank),
         ("revenue_share", _json.Num(t.revenue / total.nullif(f64(0.0)), 4)),
         ("cumulative_share",
          _json.Num((t.revenue_cum_before + t.revenue) / total.nullif(f64(0.0)), 4)),
         ("share", p.golden_revenue_share),
-    )))
+    ]
     from_bottom = total - t.revenue_cum_before
-    small = has_orders & flag(from_bottom <= f64(p.small_revenue_share) * total)
-    found.append(Finding("trait", "small", small, (
+    small = has_orders & (
+        flag(t.revenue <= t.small_max_revenue) if frozen
+        else flag(from_bottom <= f64(p.small_revenue_share) * total)
+    )
+    small_fields: list[_json.Field] = [
         ("revenue", t.revenue),
         ("revenue_rank", t.revenue_rank),
         ("cumulative_share_from_bottom", _json.Num(from_bottom / total.nullif(f64(0.0)), 4)),
         ("share", p.small_revenue_share),
-    )))
+    ]
+    if frozen:
+        golden_fields.append(("min_revenue", t.golden_min_revenue))
+        small_fields.append(("max_revenue", t.small_max_revenue))
+    found.append(Finding("trait", "golden", golden, tuple(golden_fields)))
+    found.append(Finding("trait", "small", small, tuple(small_fields)))
 
     why = ctx.lacks("discounted_orders")
     if why:

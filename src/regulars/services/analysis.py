@@ -73,6 +73,17 @@ class Analysis:
     not_evaluated: dict[str, str] = field(default_factory=dict)
     """Signals and traits that could not be computed, and why (a missing table, say)."""
     as_of_source: str = "given"
+    baseline_table: Any = field(default=None, repr=False)
+    """The unexecuted one-row baseline of the map (see :meth:`baseline`)."""
+
+    def baseline(self) -> dict[str, Any]:
+        """The base-level figures this map compared every customer with, to recompute a few
+        customers later as this map would place them (:func:`refresh_customers`). Runs the
+        base's part of the map once more (about a map's time at scale)."""
+        if self.baseline_table is None:
+            raise AnalysisError(_("this analysis has no baseline to freeze"))
+        rows: list[dict[str, Any]] = self.baseline_table.to_pyarrow().to_pylist()
+        return rows[0]
 
     def portfolio_frame(self) -> Frame:
         """The portfolio's figures as a long table (section, key, value)."""
@@ -168,7 +179,36 @@ def analyze(
         previous_map=previous,
     )
     return Analysis(as_of, Frame(add_sentences(customers)), result,
-                    dict(current.not_evaluated), source)
+                    dict(current.not_evaluated), source, current.baseline)
+
+
+def refresh_customers(
+    tables: Mapping[Kind, Any],
+    *,
+    baseline: Mapping[str, Any],
+    params: MapParams,
+    as_of: datetime,
+) -> Frame:
+    """The map rows of the customers in ``tables`` (every table already narrowed to them, on
+    one engine), each placed against a frozen ``baseline`` (:meth:`Analysis.baseline`) as the
+    full map placed them: the live map's step after an order, a return or an event arrives.
+    The revenue rank and cumulative revenue shares are not known this way (null)."""
+    if Kind.ORDERS not in tables:
+        raise AnalysisError(_("orders are needed for an analysis"))
+    inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
+    m = customer_map(
+        inputs[Kind.ORDERS],
+        as_of=as_of,
+        params=params,
+        customers=inputs.get(Kind.CUSTOMERS),
+        returns=inputs.get(Kind.RETURNS),
+        invoices=inputs.get(Kind.INVOICES),
+        interactions=inputs.get(Kind.INTERACTIONS),
+        feedback=inputs.get(Kind.FEEDBACK),
+        referrals=inputs.get(Kind.REFERRALS),
+        baseline=baseline,
+    )
+    return Frame(add_sentences(m.to_arrow()))
 
 
 def add_sentences(customers: pa.Table) -> pa.Table:
