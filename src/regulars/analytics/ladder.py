@@ -18,9 +18,10 @@ Status: the typical gap is the customer's own exact median gap when they have at
 ``min_gaps_for_own_rhythm`` gaps and it is positive (several orders at one instant are no
 rhythm), else the base's median gap. ``lost`` when days since the last order exceed
 ``lost_gap_factor`` typical gaps or ``lost_max_days``, or ``p_alive < lost_p_alive``;
-``lapsing`` above ``lapsing_gap_factor`` typical gaps; ``won_back`` when some past gap exceeded
-the lost threshold (same typical gap, same ``lost_max_days``) and the customer is not lost now;
-else ``active``. Prospects have no status.
+``lapsing`` above ``lapsing_gap_factor`` typical gaps; ``won_back`` when an order within the
+last ``won_back_within_days`` ended a gap longer than the lost threshold (same typical gap, same
+``lost_max_days``) and the customer is neither lost nor lapsing now; else ``active``.
+Prospects have no status.
 """
 
 from __future__ import annotations
