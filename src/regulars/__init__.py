@@ -16,7 +16,16 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from regulars.analytics.params import MapParams
-from regulars.bootstrap import ReadOptions, analyze, import_file, load_settings, open_store
+from regulars.bootstrap import (
+    ReadOptions,
+    analyze,
+    import_file,
+    load_settings,
+    loyalty_programme,
+    open_loyalty,
+    open_store,
+    sync_points,
+)
 from regulars.config import Settings
 from regulars.domain.errors import (
     AnalysisError,
@@ -29,8 +38,15 @@ from regulars.domain.errors import (
     RejectedFileError,
     StoreError,
 )
+from regulars.domain.loyalty import (
+    InsufficientPointsError,
+    LoyaltyError,
+    Purchase,
+    ReferralRefusedError,
+)
 from regulars.domain.tables import SPECS, Kind
 from regulars.services.importing import ImportReport
+from regulars.services.loyalty import LoyaltyService, Statement
 
 try:
     __version__ = version("regulars")
@@ -44,18 +60,27 @@ __all__ = [
     "FileFormatError",
     "ImportReport",
     "InputError",
+    "InsufficientPointsError",
     "Kind",
+    "LoyaltyError",
+    "LoyaltyService",
     "MapParams",
     "MissingColumnError",
     "Problem",
+    "Purchase",
     "ReadOptions",
+    "ReferralRefusedError",
     "RegularsError",
     "RejectedFileError",
     "Settings",
+    "Statement",
     "StoreError",
     "__version__",
     "analyze",
     "import_file",
     "load_settings",
+    "loyalty_programme",
+    "open_loyalty",
     "open_store",
+    "sync_points",
 ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,6 +29,11 @@ from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing
 
+if TYPE_CHECKING:
+    from regulars.domain.loyalty.programme import Programme
+    from regulars.services.loyalty import LoyaltyService
+    from regulars.services.loyalty.sync import SyncReport
+
 __all__ = [
     "ReadOptions",
     "Settings",
@@ -35,7 +41,10 @@ __all__ = [
     "import_file",
     "load_settings",
     "load_table",
+    "loyalty_programme",
+    "open_loyalty",
     "open_store",
+    "sync_points",
 ]
 
 
@@ -249,3 +258,56 @@ def _run(
         span = Period(datetime.combine(start, datetime.min.time()), analysis.end_of_day(end))
     return analysis.analyze(tables, params=settings.analysis, as_of=_moment(as_of),
                             period=span, flow_from=_moment(flow_from))
+
+
+# --- the loyalty programme (DOMAIN §8) ---------------------------------------------------------
+
+
+def loyalty_programme(settings: Settings) -> Programme:
+    """The programme ``[loyalty]`` of ``settings`` defines, in the business's time zone unless
+    the section names its own."""
+    from datetime import time
+
+    from regulars.domain.loyalty.programme import Programme
+
+    data = settings.loyalty.model_dump(mode="python")
+    data["timezone"] = data.get("timezone") or settings.timezone
+    start = data.pop("effective_from", None)
+    programme = Programme.from_dict(data)
+    if start is not None:
+        moment = datetime.combine(start, time(0), tzinfo=programme.tz)
+        programme = dataclasses.replace(programme, effective_from=moment)
+    return programme
+
+
+def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500) -> LoyaltyService:
+    """The loyalty services over the store of ``settings`` (schema brought up to date)."""
+    from regulars.adapters.loyalty_store import SqlLoyaltyStore
+    from regulars.services.loyalty import LoyaltyService
+
+    store = SqlLoyaltyStore(settings.database_url)
+    store.ensure_schema()
+    country = settings.import_.default_phone_country
+    return LoyaltyService(store, loyalty_programme(settings), clock=clock, chunk=chunk,
+                          normalise_email=normalise_email,
+                          normalise_phone=lambda v: normalise_phone(v, country))
+
+
+def sync_points(settings: Settings, *, enrol: bool = False,
+                service: LoyaltyService | None = None) -> SyncReport:
+    """Accrue the store's imported orders and returns in the programme (idempotent); with
+    ``enrol``, enrol the store's customers first."""
+    from regulars.services.loyalty.sync import sync
+
+    own = service is None
+    service = service or open_loyalty(settings)
+    store = open_store(settings)
+    try:
+        store.ensure_schema()
+        return sync(service, orders=store.read_table(Kind.ORDERS),
+                    returns=store.read_table(Kind.RETURNS),
+                    customers=store.read_table(Kind.CUSTOMERS) if enrol else None,
+                    enrol=enrol)
+    finally:
+        if own:
+            service.close()

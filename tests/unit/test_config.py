@@ -241,7 +241,8 @@ def test_an_unknown_key_in_the_file_names_the_key_and_the_file(isolated: Path) -
         ("curency = 'USD'\n", "curency"),
         ("[imports]\nmax_errors = 1\n", "imports"),
         ("[import]\nmax_error = 1\n", "import.max_error"),
-        ("[loyalty]\npoints = 1\n", "loyalty"),
+        ("[loyalty]\npoints = 1\n", "loyalty.points"),
+        ("[rewards]\npoints = 1\n", "rewards"),
     ],
 )
 def test_every_unknown_key_is_an_error(isolated: Path, text: str, key: str) -> None:
@@ -442,7 +443,7 @@ def test_config_init_writes_a_file_that_parses_back_to_the_defaults(isolated: Pa
     assert result.exit_code == 0, result.output
     written = isolated / "regulars.toml"
     data = tomllib.loads(written.read_text(encoding="utf-8"))
-    assert set(data) == {"database_url", "currency", "timezone", "import", "analysis"}
+    assert set(data) == {"database_url", "currency", "timezone", "import", "analysis", "loyalty"}
     assert set(data["analysis"]) == set(MapParams.names())
     assert "blacklist" not in data["import"]  # unset by default: written commented out
     settings = load_settings()

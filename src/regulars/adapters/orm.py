@@ -118,3 +118,7 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(model.Order, INPUT_TABLES[Kind.ORDERS])
     mapper_registry.map_imperatively(model.CustomerMerge, customer_merges)
     mapper_registry.map_imperatively(model.ImportBatch, imports)
+
+
+# the loyalty programme's tables on this metadata
+from regulars.adapters import loyalty_store as _loyalty_store  # noqa: E402, F401

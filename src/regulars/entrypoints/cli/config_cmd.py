@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -145,7 +147,11 @@ def _display(value: Any) -> str:
 
 def _as_json(v: SettingValue) -> dict[str, Any]:
     def plain(value: Any) -> Any:
-        return str(value) if isinstance(value, Path) else value
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, BaseModel):  # an item of a list setting ([loyalty] tiers, …)
+            return value.model_dump(mode="json", exclude_none=True)
+        return str(value) if isinstance(value, Path | Decimal) else value
 
     return {
         "key": v.key,

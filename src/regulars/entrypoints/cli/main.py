@@ -32,6 +32,7 @@ from regulars.domain.errors import (
 )
 from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
 from regulars.entrypoints.cli.config_cmd import config_app
+from regulars.entrypoints.cli.points import points_app
 from regulars.entrypoints.cli.summary import at_risk, print_summary
 from regulars.i18n import _
 from regulars.services import analysis
@@ -45,6 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(config_app, name="config")
+app.add_typer(points_app, name="points")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

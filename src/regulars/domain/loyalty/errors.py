@@ -1,0 +1,66 @@
+"""The loyalty programme's errors, under :class:`~regulars.domain.errors.RegularsError`.
+
+::
+
+    RegularsError
+    └── LoyaltyError                 a loyalty operation cannot be done as asked
+        ├── UnknownMemberError       no member with that id (or not enrolled)
+        ├── ConsentRequiredError     the member has not opted in
+        ├── InsufficientPointsError  the balance does not cover the redemption
+        ├── IdempotencyConflictError a key was reused for a different request
+        ├── UnknownOrderError        a return or release names an order never accrued
+        ├── RewardError              unknown reward, tier too low, bad or used coupon
+        ├── ReferralRefusedError     self-referral, cap reached, …; carries ``reason``
+        └── StoredValueError         top-up with the card itself, overdraft, over-refund
+
+Every message is user-facing (goes through ``_()`` where it is built, in the services).
+"""
+
+from __future__ import annotations
+
+from regulars.domain.errors import RegularsError
+
+
+class LoyaltyError(RegularsError):
+    """A loyalty operation cannot be done as asked."""
+
+
+class UnknownMemberError(LoyaltyError):
+    """No enrolled member has that id."""
+
+
+class ConsentRequiredError(LoyaltyError):
+    """The member has not opted in to the programme."""
+
+
+class InsufficientPointsError(LoyaltyError):
+    """The available balance does not cover what was asked."""
+
+    def __init__(self, message: str, *, balance: int, needed: int) -> None:
+        super().__init__(message)
+        self.balance = balance
+        self.needed = needed
+
+
+class IdempotencyConflictError(LoyaltyError):
+    """An idempotency key (or external reference) was reused for a different request."""
+
+
+class UnknownOrderError(LoyaltyError):
+    """The order was never accrued."""
+
+
+class RewardError(LoyaltyError):
+    """The reward or coupon cannot be used as asked."""
+
+
+class ReferralRefusedError(LoyaltyError):
+    """A referral was refused; ``reason`` is a :class:`RefusalReason` value."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StoredValueError(LoyaltyError):
+    """A stored-value card operation is not allowed."""

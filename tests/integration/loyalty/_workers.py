@@ -1,0 +1,56 @@
+"""Functions run in separate processes by the concurrency tests (picklable, top level)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from regulars.adapters.loyalty_store import SqlLoyaltyStore
+from regulars.domain.loyalty import InsufficientPointsError, Programme, Reward, RewardKind
+from regulars.services.loyalty import LoyaltyService
+
+PROGRAMME = Programme(
+    release="immediately",  # type: ignore[arg-type]
+    rewards=(Reward("r100", "100-point reward", RewardKind.DISCOUNT_COUPON, 100,
+                    value=Decimal(5)),),
+)
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def service(url: str) -> LoyaltyService:
+    return LoyaltyService(SqlLoyaltyStore(url), PROGRAMME, clock=lambda: NOW)
+
+
+def redeem(url: str, member: str, key: str, barrier: Any, results: Any) -> None:
+    """Wait at the barrier, then redeem; report ``ok:<coupon>:<replayed>``, ``refused`` or
+    the error."""
+    try:
+        svc = service(url)
+        svc.versions()  # connect and read the programme before the race starts
+        barrier.wait()
+        try:
+            r = svc.redeem(member, "r100", key=key)
+            outcome = f"ok:{r.coupon_code}:{int(r.replayed)}"
+        except InsufficientPointsError:
+            outcome = "refused"
+        svc.store.dispose()  # type: ignore[attr-defined]
+    except BaseException as e:  # the test shows it
+        outcome = f"error:{e!r}"
+    results.put(outcome)
+
+
+def race(url: str, member: str, keys: list[str]) -> list[str]:
+    """Redeem once per key, each from its own process, all released at the same moment."""
+    ctx = mp.get_context("fork")  # a forked child needs no second import of regulars
+    barrier = ctx.Barrier(len(keys))
+    results = ctx.SimpleQueue()
+    procs = [ctx.Process(target=redeem, args=(url, member, k, barrier, results))
+             for k in keys]
+    for p in procs:
+        p.start()
+    outcomes = [results.get() for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    return outcomes

@@ -1,0 +1,101 @@
+"""``regulars points …`` against a real store, configured by a regulars.toml [loyalty]."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from regulars import bootstrap
+from regulars.entrypoints.cli.main import app
+
+runner = CliRunner()
+
+TOML = """
+timezone = "Europe/Tallinn"
+
+[loyalty]
+release = "immediately"
+bonus_sign_up = 0
+tiers = [{name = "base", threshold = 0}, {name = "vip", threshold = 1000, multiplier = 2}]
+rewards = [{code = "r100", name = "Coupon", kind = "discount_coupon", points = 100, value = 5}]
+"""
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch):
+    for name in list(__import__("os").environ):
+        if name.upper().startswith("REGULARS_") and name != "REGULARS_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "regulars.toml").write_text(TOML, encoding="utf-8")
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, ["points", *args, "--database-url", database_url])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_a_day_at_the_till(cli):
+    assert "enrolled M1" in cli("enrol", "M1", "--email", "m1@example.com")
+    assert "120 points" in cli("accrue", "O1", "M1", "120.50", "--category", "coffee")
+    assert "nothing changed" in cli("accrue", "O1", "M1", "120.50", "--category", "coffee")
+    assert "other content" in cli("accrue", "O1", "M1", "99", code=1)
+    out = json.loads(cli("redeem", "M1", "r100", "--key", "till-1", "--json"))
+    assert out["balance_after"] == 20 and out["coupon_code"]
+    assert "used on order" in cli("coupon", out["coupon_code"], "--order", "O2")
+    assert "not enough" not in cli("adjust", "M1", "5", "--reason", "sorry", "--actor", "anna",
+                                   "--key", "a1")
+    assert "10 points taken back" in cli("return", "R1", "O1", "10.05")
+    statement = json.loads(cli("statement", "M1", "--json"))
+    assert statement["balance"] == 15 and statement["tier"] == "base"
+    assert "balances" in cli("check")
+
+
+def test_refusals_exit_1_with_a_readable_message(cli):
+    cli("enrol", "M1")
+    out = cli("redeem", "M1", "r100", "--key", "k", code=1)
+    assert "0 points available; 100 needed" in out
+    assert "no member ghost" in cli("statement", "ghost", code=1)
+    assert "reason and an actor" in cli("adjust", "M1", "5", "--reason", " ", "--actor", "x",
+                                        "--key", "k2", code=1)
+
+
+def test_bad_amounts_are_usage_errors(cli):
+    cli("enrol", "M1")
+    cli("accrue", "O1", "M1", "twelve", code=2)
+
+
+def test_sync_accrues_the_imported_orders_and_returns_once(cli, tmp_path, database_url):
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,email,consent_email\nC1,c1@example.com,true\nC2,c2@example.com,false\n",
+        encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2026-01-05 10:00:00,100.00\n"
+        "O2,C1,2026-01-06 10:00:00,50.00\nO3,C2,2026-01-07 10:00:00,70.00\n"
+        "O4,C3,2026-01-07 11:00:00,10.00\n", encoding="utf-8")
+    (tmp_path / "returns.csv").write_text(
+        "return_id,order_id,returned_at,amount\nR1,O1,2026-01-08 10:00:00,50.00\n",
+        encoding="utf-8")
+    settings = bootstrap.load_settings(database_url=database_url)
+    for kind in ("customers", "orders", "returns"):
+        bootstrap.import_file(kind, tmp_path / f"{kind}.csv", settings=settings)
+    first = json.loads(cli("sync", "--enrol", "--json"))
+    assert (first["enrolled"], first["orders_accrued"], first["orders_skipped"]) == (3, 1 + 1, 2)
+    assert (first["points_earned"], first["points_reversed"]) == (150, 50)
+    again = json.loads(cli("sync", "--json"))
+    assert (again["orders_accrued"], again["orders_already_accrued"], again["returns_recorded"]
+            ) == (0, 2, 0)
+    statement = json.loads(cli("statement", "C1", "--json"))
+    assert statement["balance"] == 100
+    assert "balances" in cli("check")
+
+
+def test_rewards_and_help(cli):
+    assert "r100" in cli("rewards")
+    result = runner.invoke(app, ["points", "--help"])
+    assert result.exit_code == 0 and "statement" in result.output
