@@ -27,7 +27,7 @@ from regulars.config import Settings, load_settings
 from regulars.domain.errors import AnalysisError, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
-from regulars.services import analysis, importing
+from regulars.services import analysis, importing, predictions
 
 if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
@@ -311,3 +311,97 @@ def sync_points(settings: Settings, *, enrol: bool = False,
     finally:
         if own:
             service.close()
+
+
+# --- predictions (issue 4) -----------------------------------------------------------------
+
+
+def _orders_for_models(orders: Any, settings: Settings, options: ReadOptions | None
+                       ) -> pa.Table:
+    """The orders of a file or frame (validated as on import), or of the store."""
+    if orders is not None:
+        return _load(Kind.ORDERS, orders, settings, options)[0]
+    store = open_store(settings)
+    store.ensure_schema()
+    table = store.read_table(Kind.ORDERS)
+    if table.num_rows == 0:
+        raise AnalysisError(_("the store at {url} holds no orders: import some, or give files")
+                            .format(url=store.display_url))
+    return table
+
+
+def evaluate_models(
+    orders: Any = None,
+    *,
+    calibration_end: date,
+    observation_end: date | None = None,
+    models: tuple[str, ...] = ("pareto_nbd", "mbg_nbd", "bg_nbd"),
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+) -> Any:
+    """Fit each model on the orders up to ``calibration_end`` and compare its predictions with
+    what the customers did up to ``observation_end`` (default: the day of the last order).
+
+    Returns a :class:`regulars.analytics.models.ModelsEvaluation`.
+    """
+    import dataclasses as dc
+
+    from regulars.analytics.models import ModelError, compare_models
+    from regulars.analytics.models import evaluate_models as evaluate
+
+    settings = config or load_settings()
+    table = _orders_for_models(orders, settings, options)
+    if observation_end is None:
+        last = pc.max(table.column("ordered_at")).as_py()
+        observation_end = last.date()
+
+    def run(names: tuple[str, ...], penalty: float) -> Any:
+        return evaluate(table.column("customer_id"), table.column("ordered_at"),
+                        calibration_end=calibration_end, observation_end=observation_end,
+                        models=names, penalty=penalty)
+
+    try:
+        result = run(models, 0.0)
+    except ModelError:
+        result = None
+    failed = models if result is None else tuple(result.failures)
+    if failed:
+        # as for the map: a model that does not converge gets a second try with a small
+        # L2 penalty (predictions.RETRY_PENALTY), and says so in its row
+        try:
+            retried = run(failed, predictions.RETRY_PENALTY)
+        except ModelError as exc:
+            if result is None:
+                raise AnalysisError(str(exc)) from exc
+        else:
+            kept = [] if result is None else result.evaluations
+            evaluations = kept + retried.evaluations
+            result = dc.replace(retried, evaluations=evaluations,
+                                comparison=compare_models([e.model for e in evaluations]),
+                                failures=retried.failures)
+    return result
+
+
+def fit_models(
+    orders: Any = None,
+    *,
+    as_of: date | datetime | None = None,
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+) -> predictions.Fitted:
+    """The customer-base models the map would use (``[analysis] prediction_model``), fitted
+    on the orders up to ``as_of`` (default: the end of the day of the last order)."""
+    from regulars.analytics.models import ModelError
+
+    settings = config or load_settings()
+    table = _orders_for_models(orders, settings, options)
+    duck = DuckDBEngine()
+    try:
+        t = duck.table("input_orders", table)
+        moment = _moment(as_of) or analysis.default_as_of(t)
+        cut = t.filter(t.ordered_at <= moment)
+        return predictions.fit_and_predict(cut, as_of=moment, params=settings.analysis)
+    except ModelError as exc:
+        raise AnalysisError(str(exc)) from exc
+    finally:
+        duck.close()

@@ -11,6 +11,7 @@ import ast
 import inspect
 import itertools
 from dataclasses import dataclass, fields
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,18 @@ class MapParams:
     """Complaints and returns per order above this many times the base's rate: 'problem'."""
     rfm_bins: int = 5
     """R, F and M scores run from 1 to this many (quantiles)."""
+
+    # §4, §5, §7 predictions (issue 4)
+    predictions: bool = True
+    """Fit a customer-base model: p_alive, expected orders, next order, CLV, value at risk."""
+    prediction_model: Literal["pareto_nbd", "mbg_nbd", "bg_nbd"] = "pareto_nbd"
+    """Transaction model: pareto_nbd (one-time buyers can leave), mbg_nbd or bg_nbd."""
+    prediction_horizon_days: int = 90
+    """Days ahead for the expected number of orders (expected_orders_<days>d)."""
+    clv_months: int = 12
+    """Months of future value summed into CLV and value at risk."""
+    clv_monthly_discount_rate: float = 0.01
+    """Monthly discount rate of CLV (0.01 is about 12.7 % a year)."""
 
     # §7 NPS bands
     promoter_min_nps: int = 9

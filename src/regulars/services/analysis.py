@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import ibis
 import pyarrow as pa
 
 from regulars.analytics.customer_map import customer_map
+from regulars.analytics.models import ModelError
 from regulars.analytics.params import MapParams
 from regulars.analytics.portfolio import Period, Portfolio, portfolio
 from regulars.domain.errors import AnalysisError
 from regulars.domain.tables import Kind
 from regulars.i18n import _
+from regulars.services import predictions as models
 from regulars.services.explain import evidence_sentences
 
 # the column that dates each table's events, for cutting history at the as-of date
@@ -75,6 +78,10 @@ class Analysis:
     as_of_source: str = "given"
     baseline_table: Any = field(default=None, repr=False)
     """The unexecuted one-row baseline of the map (see :meth:`baseline`)."""
+    predictions: models.Fitted | None = None
+    """The fitted customer-base models behind ``p_alive`` and the other prediction columns
+    (None when predictions are off or the data could not support a model: see
+    ``not_evaluated["predictions"]``)."""
 
     def baseline(self) -> dict[str, Any]:
         """The base-level figures this map compared every customer with, to recompute a few
@@ -147,8 +154,9 @@ def analyze(
     if _count(inputs[Kind.ORDERS]) == 0:
         raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
 
-    def the_map(at: datetime, source_tables: Mapping[Kind, Any]) -> Any:
-        return customer_map(
+    def the_map(at: datetime, source_tables: Mapping[Kind, Any]) -> tuple[Any, Any]:
+        fitted, why = _predict(source_tables[Kind.ORDERS], at, params)
+        m = customer_map(
             source_tables[Kind.ORDERS],
             as_of=at,
             params=params,
@@ -158,9 +166,16 @@ def analyze(
             interactions=source_tables.get(Kind.INTERACTIONS),
             feedback=source_tables.get(Kind.FEEDBACK),
             referrals=source_tables.get(Kind.REFERRALS),
+            p_alive=None if fitted is None else ibis.memtable(models.p_alive_table(fitted)),
         )
+        if why is not None:
+            m.not_evaluated["predictions"] = why
+            if "churn_risk" in m.not_evaluated:
+                m.not_evaluated["churn_risk"] = _("no model of who is still a customer: "
+                                                  "{why}").format(why=why)
+        return m, fitted
 
-    current = the_map(as_of, inputs)
+    current, fitted = the_map(as_of, inputs)
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
     customers = now_map.to_pyarrow()
@@ -168,7 +183,9 @@ def analyze(
     earlier = {k: _cut(k, t, flow_from) for k, t in inputs.items()}
     previous = None
     if _count(earlier[Kind.ORDERS]):
-        previous = the_map(flow_from, earlier).customers.cache()
+        # the earlier map is judged the same way (a model as of then), so that the flow
+        # compares like with like
+        previous = the_map(flow_from, earlier)[0].customers.cache()
     result = portfolio(
         now_map,
         inputs[Kind.ORDERS],
@@ -178,8 +195,22 @@ def analyze(
         period=period,
         previous_map=previous,
     )
-    return Analysis(as_of, Frame(add_sentences(customers)), result,
-                    dict(current.not_evaluated), source, current.baseline)
+    customers = add_sentences(customers)
+    if fitted is not None:
+        customers = models.join_predictions(customers, models.map_columns(fitted, params))
+    return Analysis(as_of, Frame(customers), result, dict(current.not_evaluated), source,
+                    current.baseline, fitted)
+
+
+def _predict(orders: Any, at: datetime, params: MapParams) -> tuple[models.Fitted | None,
+                                                                      str | None]:
+    """The fitted models as of ``at``, or why there are none."""
+    if not params.predictions:
+        return None, _("predictions are switched off (analysis.predictions)")
+    try:
+        return models.fit_and_predict(orders, as_of=at, params=params), None
+    except ModelError as exc:
+        return None, str(exc)
 
 
 def refresh_customers(

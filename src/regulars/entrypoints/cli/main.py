@@ -262,7 +262,9 @@ def write_report(result: analysis.Analysis, path: Path) -> None:
 
     path.write_text(
         render_report(result.portfolio, at_risk(result.customers.arrow, 50),
-                      title=_("Customer map"), as_of=result.as_of),
+                      title=_("Customer map"), as_of=result.as_of,
+                      predictions=None if result.predictions is None
+                      else result.predictions.describe()),
         encoding="utf-8",
     )
 
@@ -416,3 +418,6 @@ def analyze_command(
 
 def main() -> None:  # pragma: no cover - console script
     app()
+
+
+from regulars.entrypoints.cli import models_cmd as _models  # noqa: E402, F401  (regulars models)

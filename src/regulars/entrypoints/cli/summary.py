@@ -34,9 +34,15 @@ def revenue_at_stake(row: dict[str, Any]) -> float:
 
 def at_risk(customers: pa.Table, limit: int | None = None) -> list[dict[str, Any]]:
     """Customers still worth keeping who show they may leave: lapsing, or active with a
-    warning signal. Lost customers are not at risk any more: they are for win-back."""
+    warning signal. Lost customers are not at risk any more: they are for win-back.
+
+    Ranked by ``value_at_risk`` when the map has predictions (issue 4), else by the revenue
+    at stake (a year at the customer's own rhythm)."""
     cols = ["customer_id", "rung", "status", "revenue", "avg_order_value", "typical_gap_days",
             "signals", "evidence", "evidence_text"]
+    by_model = "value_at_risk" in customers.column_names
+    if by_model:
+        cols.append("value_at_risk")
     rows = customers.select(cols).to_pylist()
     risky = [
         r for r in rows
@@ -52,7 +58,8 @@ def at_risk(customers: pa.Table, limit: int | None = None) -> list[dict[str, Any
             if item.get("about") == "signal"
             or (item.get("about") == "status" and item.get("code") != "active")
         ]
-    risky.sort(key=lambda r: (-r["revenue_at_stake"], r["customer_id"]))
+    key = "value_at_risk" if by_model else "revenue_at_stake"
+    risky.sort(key=lambda r: (-(r[key] or 0.0), r["customer_id"]))
     return risky[:limit] if limit else risky
 
 
@@ -113,12 +120,25 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
         for code, why in sorted(result.not_evaluated.items()):
             console.print(f"  {code}: {why}", style="dim", highlight=False)
 
+    if result.predictions is not None:
+        model = result.predictions.transactions
+        console.print(_("predictions: {m} fitted on {n} customers (log-likelihood {ll})"
+                        ).format(m=model.title, n=f"{model.n_customers or 0:,.0f}",
+                                 ll=f"{model.log_likelihood or 0:,.1f}"), highlight=False)
+        for note in result.predictions.notes:
+            console.print(f"  {note}", style="dim", highlight=False)
+
     risky = at_risk(result.customers.arrow, top)
     if risky:
-        table = Table(title=_("customers at risk, by revenue at stake (top {n})").format(n=top))
-        for col in (_("customer"), _("rung · status"), _("a year's revenue"), _("why")):
+        by_model = "value_at_risk" in risky[0]
+        title = (_("customers at risk, by value at risk (top {n})") if by_model else
+                 _("customers at risk, by revenue at stake (top {n})")).format(n=top)
+        table = Table(title=title)
+        for col in (_("customer"), _("rung · status"),
+                    _("value at risk") if by_model else _("a year's revenue"), _("why")):
             table.add_column(col)
         for r in risky:
             table.add_row(r["customer_id"], f"{r['rung']} · {r['status']}",
-                          money(r["revenue_at_stake"]), "\n".join(r["sentences"][:3]))
+                          money(r["value_at_risk" if by_model else "revenue_at_stake"]),
+                          "\n".join(r["sentences"][:3]))
         console.print(table)

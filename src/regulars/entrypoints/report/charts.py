@@ -369,3 +369,124 @@ def heatmap(
                 )
             )
     return svg(chart_id, title, desc, width, height, body="".join(parts))
+
+
+def _legend(series: Sequence[tuple[str, str]], x: float, y: float) -> tuple[list[str], float]:
+    parts = []
+    for name, colour in series:
+        parts.append(f'<rect x="{_f(x)}" y="{_f(y - 6)}" width="12" height="12" rx="2"'
+                     f' fill="{colour}"/>')
+        parts.append(_label(x + 17, y, name, size=11, color=MUTED))
+        x += 17 + _text_width(name, 11) + 18
+    return parts, x
+
+
+def _nice_max(value: float) -> float:
+    """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** len(str(int(value))) / 10 if value >= 1 else 1.0
+    while power > value:
+        power /= 10
+    for step in (1, 2, 5, 10):
+        if step * power >= value:
+            return float(step * power)
+    return float(10 * power)
+
+
+def paired_bars(
+    chart_id: str,
+    title: str,
+    desc: str,
+    groups: Sequence[tuple[str, Sequence[float | None]]],
+    series: Sequence[tuple[str, str]],
+    *,
+    x_label: str,
+    y_label: str,
+    number: Callable[[float], str],
+) -> str:
+    """Vertical bars side by side per group (e.g. actual and predicted per bucket); a missing
+    value (None) draws no bar."""
+    left, top, plot_h, legend_h = 56.0, 30.0, 220.0, 24.0
+    group_w = max(48.0, 14.0 * len(series) + 24)
+    width = left + group_w * len(groups) + 16
+    height = top + plot_h + 44
+    present = [float(v) for _, vs in groups for v in vs if v is not None]
+    peak = _nice_max(max(present, default=0.0))
+    parts, _x = _legend(series, left, legend_h / 2 + 2)
+
+    def py(v: float) -> float:
+        return top + plot_h * (1 - v / peak)
+
+    for k in range(5):
+        v = peak * k / 4
+        parts.append(f'<line x1="{_f(left)}" y1="{_f(py(v))}" x2="{_f(width - 16)}"'
+                     f' y2="{_f(py(v))}" stroke="{GRID}"/>')
+        parts.append(_label(left - 6, py(v), number(v), anchor="end", size=10, color=MUTED))
+    bar_w = (group_w - 16) / max(len(series), 1)
+    for i, (label, values) in enumerate(groups):
+        x0 = left + i * group_w + 8
+        for j, ((name, colour), value) in enumerate(zip(series, values, strict=True)):
+            if value is None:
+                continue
+            parts.append(
+                f'<rect x="{_f(x0 + j * bar_w)}" y="{_f(py(value))}" width="{_f(bar_w - 2)}"'
+                f' height="{_f(top + plot_h - py(value))}" fill="{colour}">'
+                f"<title>{_e(label)} · {_e(name)}: {_e(number(value))}</title></rect>"
+            )
+        parts.append(_label(x0 + (group_w - 16) / 2, top + plot_h + 12, label, anchor="middle",
+                            size=10.5, color=MUTED))
+    parts.append(_label(left + (width - left) / 2, top + plot_h + 32, x_label, anchor="middle",
+                        size=11, color=MUTED))
+    parts.append(
+        f'<text transform="translate(14 {_f(top + plot_h / 2)}) rotate(-90)"'
+        f' text-anchor="middle" font-size="11" fill="{MUTED}">{_e(y_label)}</text>'
+    )
+    return svg(chart_id, title, desc, width, height, body="".join(parts))
+
+
+def lines(
+    chart_id: str,
+    title: str,
+    desc: str,
+    xs: Sequence[float],
+    series: Sequence[tuple[str, str, Sequence[float]]],
+    *,
+    x_label: str,
+    y_label: str,
+    number: Callable[[float], str],
+) -> str:
+    """Lines over a shared x axis (e.g. cumulative actual and predicted over time); the first
+    series is drawn solid, the others dashed."""
+    left, top, plot_w, plot_h = 64.0, 30.0, 420.0, 220.0
+    width, height = left + plot_w + 24, top + plot_h + 44
+    x_max = max(xs, default=1.0) or 1.0
+    peak = _nice_max(max((v for _, _, vs in series for v in vs), default=0.0))
+    parts, _x = _legend([(name, colour) for name, colour, _ in series], left, 13)
+
+    def px(x: float) -> float:
+        return left + plot_w * x / x_max
+
+    def py(v: float) -> float:
+        return top + plot_h * (1 - v / peak)
+
+    for k in range(5):
+        v = peak * k / 4
+        parts.append(f'<line x1="{_f(left)}" y1="{_f(py(v))}" x2="{_f(left + plot_w)}"'
+                     f' y2="{_f(py(v))}" stroke="{GRID}"/>')
+        parts.append(_label(left - 6, py(v), number(v), anchor="end", size=10, color=MUTED))
+        x = x_max * k / 4
+        parts.append(_label(px(x), top + plot_h + 12, number(x), anchor="middle", size=10,
+                            color=MUTED))
+    for i, (name, colour, values) in enumerate(series):
+        coords = " ".join(f"{_f(px(x))},{_f(py(v))}" for x, v in zip(xs, values, strict=True))
+        dash = "" if i == 0 else ' stroke-dasharray="6 4"'
+        parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}"'
+                     f' stroke-width="2.2"{dash}><title>{_e(name)}</title></polyline>')
+    parts.append(_label(left + plot_w / 2, top + plot_h + 32, x_label, anchor="middle",
+                        size=11, color=MUTED))
+    parts.append(
+        f'<text transform="translate(14 {_f(top + plot_h / 2)}) rotate(-90)"'
+        f' text-anchor="middle" font-size="11" fill="{MUTED}">{_e(y_label)}</text>'
+    )
+    return svg(chart_id, title, desc, width, height, body="".join(parts))

@@ -1,0 +1,211 @@
+"""Predictions for the customer map (issue 4): fit the customer-base models on the orders up to
+the as-of date and give every customer P(alive), expected orders, the next order date, CLV and
+value at risk.
+
+The model is ``analysis.prediction_model`` (Pareto/NBD by default, MBG/NBD when it cannot be
+fitted; see :mod:`regulars.analytics.models` for why not BG/NBD). Order value comes from a
+Gamma-Gamma spend model when one can be fitted (it needs repeat buyers whose spend varies),
+else from each customer's own average order. When the data does not support a model (too few
+customers, nobody bought twice) the map says so under ``not_evaluated`` instead of guessing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from regulars.analytics.models import (
+    FALLBACK_MODEL,
+    CustomerSummary,
+    GammaGamma,
+    ModelError,
+    ModelWarning,
+    TransactionModel,
+    fit_transactions,
+    model_to_dict,
+    predict_customers,
+    summarize,
+)
+from regulars.analytics.params import MapParams
+from regulars.i18n import _
+
+MIN_CUSTOMERS = 20
+"""Fewer customers with an order than this, and no model is fitted."""
+MIN_REPEAT_BUYERS = 5
+"""Fewer customers who ordered twice than this, and no model is fitted."""
+RETRY_PENALTY = 1e-3
+"""The L2 penalty (on the log-parameters) of the second try when a model does not converge:
+data in which hardly anyone leaves, or whose spend hardly varies, drives a parameter to
+infinity; the penalty keeps it finite and changes a well-identified fit very little."""
+MAP_COLUMNS = ("p_alive", "expected_orders", "next_order_expected_at", "clv", "value_at_risk")
+"""The prediction columns added to the customer map (``expected_orders`` is named after the
+horizon: ``expected_orders_90d`` by default)."""
+
+
+def orders_column(params: MapParams) -> str:
+    """The name of the expected-orders column for the configured horizon."""
+    return f"expected_orders_{params.prediction_horizon_days}d"
+
+
+@dataclass
+class Fitted:
+    """The models behind one map's predictions, and the predictions per customer."""
+
+    as_of: datetime
+    transactions: TransactionModel
+    spend: GammaGamma | None
+    table: pa.Table
+    """``customer_id`` and the prediction columns (see :data:`MAP_COLUMNS`)."""
+    notes: list[str] = field(default_factory=list)
+    """What the reader should know (a fallback model, no spend model and why)."""
+
+    def describe(self) -> dict[str, Any]:
+        """The fitted models as plain data (for the report, JSON output and saving)."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "transactions": model_to_dict(self.transactions),
+            "spend": None if self.spend is None else model_to_dict(self.spend),
+            "notes": list(self.notes),
+        }
+
+
+def _orders_arrow(orders: Any) -> pa.Table:
+    """``customer_id, ordered_at, amount`` of an Ibis orders table, executed to Arrow."""
+    t = orders.select(
+        customer_id=orders.customer_id.cast("string"),
+        ordered_at=orders.ordered_at.cast("timestamp"),
+        amount=orders.amount.cast("float64"),
+    )
+    return t.to_pyarrow()
+
+
+def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams) -> Fitted:
+    """Summarise the orders (an Ibis table, already cut at ``as_of``), fit the models and
+    predict every customer with an order.
+
+    Raises
+    ------
+    ModelError
+        The data cannot support a model; the message says why and what would.
+    """
+    data = _orders_arrow(orders)
+    valid = pc.and_(pc.is_valid(data["customer_id"]), pc.is_valid(data["ordered_at"]))
+    data = data.filter(valid)
+    if data.num_rows == 0:
+        raise ModelError(_("there are no orders to fit a model on"))
+    summary = summarize(data["customer_id"], data["ordered_at"],
+                        pc.fill_null(data["amount"], 0.0), as_of=as_of)
+    _check_enough(summary)
+    notes: list[str] = []
+    model = fit_with_retry(summary, params.prediction_model, notes)
+    spend = _spend_model(summary, notes)
+    table = predict_customers(
+        summary, model, spend,
+        horizon_days=float(params.prediction_horizon_days),
+        clv_months=params.clv_months,
+        monthly_discount_rate=params.clv_monthly_discount_rate,
+    )
+    label = f"{float(params.prediction_horizon_days):g}".replace(".", "_")
+    table = table.rename_columns([
+        orders_column(params) if c == f"expected_orders_{label}d" else c
+        for c in table.column_names
+    ])
+    return Fitted(as_of, model, spend, table, notes)
+
+
+def fit_with_retry(summary: CustomerSummary, name: str, notes: list[str]) -> TransactionModel:
+    """Fit ``name``; if it does not converge, once more with :data:`RETRY_PENALTY`; then the
+    fallback model the same way. What happened goes into ``notes``; the first error is raised
+    when nothing can be fitted."""
+    attempts = [(name, 0.0), (name, RETRY_PENALTY)]
+    if name != FALLBACK_MODEL:
+        attempts += [(FALLBACK_MODEL, 0.0), (FALLBACK_MODEL, RETRY_PENALTY)]
+    first: ModelError | None = None
+    for model_name, penalty in attempts:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ModelWarning)
+                model = fit_transactions(summary, model_name, fallback=None, penalty=penalty)
+        except ModelError as exc:
+            first = first or exc
+            continue
+        notes += [str(w.message) for w in caught if issubclass(w.category, ModelWarning)]
+        if model_name != name:
+            notes.append(_("{wanted} could not be fitted ({why}); {used} was used instead")
+                         .format(wanted=name, why=first, used=model_name))
+        if penalty:
+            notes.append(_("the {m} fit needed an L2 penalty of {p} to converge").format(
+                m=model.title, p=penalty))
+        return model
+    assert first is not None
+    raise first
+
+
+def _check_enough(summary: CustomerSummary) -> None:
+    customers = len(summary)
+    repeat = int((summary.frequency > 0).sum())
+    if customers < MIN_CUSTOMERS:
+        raise ModelError(_("{n} customers with an order are too few to fit a model (at least "
+                           "{m} are needed)").format(n=customers, m=MIN_CUSTOMERS))
+    if repeat < MIN_REPEAT_BUYERS:
+        raise ModelError(_("only {n} customers ordered on more than one day; a model needs at "
+                           "least {m} repeat buyers to tell who is still a customer").format(
+                               n=repeat, m=MIN_REPEAT_BUYERS))
+
+
+def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | None:
+    repeat = summary.frequency > 0
+    if int(repeat.sum()) < MIN_REPEAT_BUYERS:
+        notes.append(_("too few repeat buyers for a spend model; order values are each "
+                       "customer's own average"))
+        return None
+    error: ModelError | None = None
+    # a spend that hardly varies within customers drives p to infinity: a small L2 penalty on
+    # the log-parameters keeps the fit finite (and changes a well-identified fit very little)
+    for penalty in (0.0, RETRY_PENALTY):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ModelWarning)
+                spend = GammaGamma.fit(summary.frequency, summary.monetary_value,
+                                       penalty=penalty)
+        except ModelError as exc:
+            error = error or exc
+            continue
+        notes += [str(w.message) for w in caught if issubclass(w.category, ModelWarning)]
+        if penalty:
+            notes.append(_("the spend model needed an L2 penalty of {p} to converge").format(
+                p=penalty))
+        return spend
+    notes.append(_("no spend model ({why}); order values are each customer's own "
+                   "average").format(why=error))
+    return None
+
+
+def map_columns(fitted: Fitted, params: MapParams) -> pa.Table:
+    """``customer_id`` and the five columns the customer map shows."""
+    names = ["customer_id", "p_alive", orders_column(params), "next_order_expected_at", "clv",
+             "value_at_risk"]
+    return fitted.table.select(names)
+
+
+def p_alive_table(fitted: Fitted) -> pa.Table:
+    """``customer_id, p_alive``: what the map's rules read (lost by model, churn risk)."""
+    return fitted.table.select(["customer_id", "p_alive"])
+
+
+def join_predictions(customers: pa.Table, predictions: pa.Table) -> pa.Table:
+    """The map's rows with the prediction columns appended (null for customers without an
+    order, who have nothing to predict from)."""
+    names = [c for c in predictions.column_names if c != "customer_id"]
+    index = {cid: i for i, cid in enumerate(predictions.column("customer_id").to_pylist())}
+    take = pa.array([index.get(cid) for cid in customers.column("customer_id").to_pylist()],
+                    pa.int64())
+    out = customers
+    for name in names:
+        out = out.append_column(name, predictions.column(name).take(take))
+    return out
