@@ -31,6 +31,8 @@ from regulars.services import analysis, importing, predictions
 
 if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
+    from regulars.services.api import ApiServices
+    from regulars.services.api.keys import KeyRing
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
 
@@ -42,6 +44,8 @@ __all__ = [
     "load_settings",
     "load_table",
     "loyalty_programme",
+    "open_api",
+    "open_keys",
     "open_loyalty",
     "open_store",
     "sync_points",
@@ -258,6 +262,123 @@ def _run(
         span = Period(datetime.combine(start, datetime.min.time()), analysis.end_of_day(end))
     return analysis.analyze(tables, params=settings.analysis, as_of=_moment(as_of),
                             period=span, flow_from=_moment(flow_from))
+
+
+# -- the HTTP API (issue 6) -------------------------------------------------------------------
+
+
+def _api_as_of(settings: Settings, as_of: datetime | None) -> datetime | None:
+    """The moment the served map describes: given, now, or (None) the last order's day."""
+    if as_of is not None:
+        return as_of
+    if settings.api.map_as_of == "now":
+        from datetime import UTC
+
+        return datetime.now(UTC).replace(tzinfo=None)
+    return None
+
+
+def compute_customer_map(settings: Settings, as_of: datetime | None = None, *,
+                         tables: dict[Kind, pa.Table] | None = None,
+                         threads: int | None = None) -> tuple[pa.Table, datetime]:
+    """The customer map of everyone in the store (no portfolio), as ``analyze`` computes it.
+
+    ``tables``: the store's input tables when the caller has read them already.
+    """
+    from regulars.analytics.customer_map import customer_map
+
+    arrow = tables if tables is not None else _stored_tables(settings)
+    at = _api_as_of(settings, as_of)
+    if arrow[Kind.ORDERS].num_rows == 0:
+        return pa.table({"customer_id": pa.array([], pa.string())}), at or datetime.min
+    duck = DuckDBEngine(threads=threads)
+    try:
+        ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
+        at = at or analysis.default_as_of(ibis_tables[Kind.ORDERS])
+        cut = {k: t.filter(t[c].isnull() | (t[c] <= at)) if (c := analysis.TIME_COLUMN[k])
+               in t.columns else t for k, t in ibis_tables.items()}
+        m = customer_map(
+            cut[Kind.ORDERS], as_of=at, params=settings.analysis,
+            customers=cut[Kind.CUSTOMERS], returns=cut[Kind.RETURNS],
+            invoices=cut[Kind.INVOICES], interactions=cut[Kind.INTERACTIONS],
+            feedback=cut[Kind.FEEDBACK], referrals=cut[Kind.REFERRALS])
+        return analysis.add_sentences(m.customers.to_pyarrow()), at
+    finally:
+        duck.close()
+
+
+def _stored_tables(settings: Settings) -> dict[Kind, pa.Table]:
+    store = open_store(settings)
+    store.ensure_schema()
+    return {k: store.read_table(k) for k in Kind}
+
+
+def full_analysis(settings: Settings, as_of: datetime | None = None, *,
+                  tables: dict[Kind, pa.Table] | None = None) -> analysis.Analysis:
+    """:func:`analyze` of the store, on tables the caller may have read already."""
+    arrow = tables if tables is not None else _stored_tables(settings)
+    if arrow[Kind.ORDERS].num_rows == 0:
+        raise AnalysisError(_("the store holds no orders yet"))
+    duck = DuckDBEngine()
+    try:
+        ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
+        return _run(ibis_tables, settings, _api_as_of(settings, as_of), None, None)
+    finally:
+        duck.close()
+
+
+def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
+    """The HTTP API's services on the store of ``settings`` (schema brought up to date)."""
+    from regulars.adapters.api_store import SqlApiStore
+    from regulars.adapters.webhook_http import HttpSender
+    from regulars.services.api import ApiServices, RateLimiter
+    from regulars.services.api.ingest import Ingest
+    from regulars.services.api.keys import KeyRing
+    from regulars.services.api.live import LiveMap
+    from regulars.services.api.webhooks import Webhooks
+
+    store = SqlApiStore(settings.database_url)
+    store.ensure_schema()
+    api = settings.api
+    webhooks = Webhooks(store, HttpSender(), max_attempts=api.webhook_max_attempts,
+                        backoff=api.webhook_backoff_seconds)
+
+    def tables() -> dict[Kind, pa.Table]:
+        return {k: store.read_table(k) for k in Kind}
+
+    def compute_map(as_of: datetime | None) -> tuple[pa.Table, datetime]:
+        # one DuckDB thread: the live map runs beside the requests it follows
+        return compute_customer_map(settings, as_of, tables=tables(), threads=1)
+
+    def full_compute(as_of: datetime | None
+                     ) -> tuple[pa.Table, datetime, dict[str, Any], dict[str, str]]:
+        result = full_analysis(settings, as_of, tables=tables())
+        return (result.customers.to_arrow(), result.as_of, result.portfolio.to_dict(),
+                dict(result.not_evaluated))
+
+    live = LiveMap(store, compute_map, on_events=webhooks.publish)
+    country = settings.import_.default_phone_country
+    ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,
+                    normalise_phone=lambda v: normalise_phone(v, country),
+                    on_change=live.touch if api.live_map else None)
+    services = ApiServices(
+        store=store, keys=KeyRing(store), ingest=ingest, live=live, webhooks=webhooks,
+        limiter=RateLimiter(api.rate_limit, api.rate_burst),
+        full_compute=full_compute, compute_map=compute_map,
+        max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map)
+    if start_workers:
+        services.start()
+    return services
+
+
+def open_keys(settings: Settings) -> KeyRing:
+    """The API keys of the store of ``settings`` (for ``regulars keys``)."""
+    from regulars.adapters.api_store import SqlApiStore
+    from regulars.services.api.keys import KeyRing
+
+    store = SqlApiStore(settings.database_url)
+    store.ensure_schema()
+    return KeyRing(store, ttl=0.0)
 
 
 # --- the loyalty programme (DOMAIN §8) ---------------------------------------------------------

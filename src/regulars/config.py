@@ -62,6 +62,7 @@ __all__ = [
     "CONFIG_ENV_VAR",
     "DEFAULT_CONFIG_FILE",
     "ENV_PREFIX",
+    "ApiSettings",
     "ConfigError",
     "ImportSettings",
     "LoyaltySettings",
@@ -129,6 +130,61 @@ class ImportSettings(BaseModel):
         if not (value.isascii() and value.isdigit() and 1 <= len(value) <= 3 and value[0] != "0"):
             raise ValueError(_("must be the digits of a calling code, such as 372"))
         return value
+
+
+class ApiSettings(BaseModel):
+    """The ``[api]`` section: the HTTP API of ``regulars serve``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="Address `regulars serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `regulars serve` listens on.")
+    rate_limit: float = Field(
+        default=100.0,
+        gt=0,
+        description="Requests per second one API key may make on average (429 beyond it).",
+    )
+    rate_burst: int = Field(
+        default=200,
+        ge=1,
+        description="Requests one API key may make at once above its average rate.",
+    )
+    max_body_bytes: int = Field(
+        default=4_000_000,
+        ge=1024,
+        description="Largest request body accepted, in bytes (413 beyond it).",
+    )
+    max_batch: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Most records one ingest request may carry.",
+    )
+    map_as_of: str = Field(
+        default="now",
+        pattern="^(now|last_order)$",
+        description=(
+            "The moment the served customer map describes: `now` (a live business) or "
+            "`last_order` (the end of the day of the last order, as `regulars analyze`)."
+        ),
+    )
+    live_map: bool = Field(
+        default=True,
+        description=(
+            "Recompute the customers an ingest touched in a background worker (off: only "
+            "`POST /v1/map/rebuild` refreshes the map)."
+        ),
+    )
+    webhook_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Delivery attempts of one webhook event before it is given up.",
+    )
+    webhook_backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Wait before the first retry of a webhook; doubles with every attempt.",
+    )
 
 
 # --- [loyalty]: the loyalty programme (DOMAIN §8) ----------------------------------------------
@@ -447,6 +503,10 @@ class Settings(BaseSettings):
         default_factory=ImportSettings,
         alias="import",
         description="The [import] section.",
+    )
+    api: ApiSettings = Field(
+        default_factory=ApiSettings,
+        description="The [api] section: the HTTP API.",
     )
     analysis: MapParams = Field(
         default_factory=MapParams,

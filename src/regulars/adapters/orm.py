@@ -120,5 +120,6 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(model.ImportBatch, imports)
 
 
-# the loyalty programme's tables on this metadata
+# the HTTP API's tables (keys, audit, idempotency, map snapshot, webhooks) on this metadata
+from regulars.adapters import api_store as _api_store  # noqa: E402, F401
 from regulars.adapters import loyalty_store as _loyalty_store  # noqa: E402, F401

@@ -420,4 +420,6 @@ def main() -> None:  # pragma: no cover - console script
     app()
 
 
+from regulars.entrypoints.cli import keys as _keys  # noqa: E402, F401  (regulars keys)
 from regulars.entrypoints.cli import models_cmd as _models  # noqa: E402, F401  (regulars models)
+from regulars.entrypoints.cli import serve as _serve  # noqa: E402, F401  (regulars serve)

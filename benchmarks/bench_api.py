@@ -1,0 +1,243 @@
+"""Benchmark: the HTTP API on PostgreSQL, with a real HTTP client on loopback.
+
+    .venv/bin/python benchmarks/bench_api.py --postgres-url postgresql+psycopg://USER@HOST:PORT/DB
+    .venv/bin/python benchmarks/bench_api.py --customers 2000 --singles 2000   # a quick run
+
+One run:
+
+1. creates a fresh database on the server of ``--postgres-url`` (or
+   ``REGULARS_BENCH_POSTGRES_URL``) and imports a demo business of ``--customers`` customers
+   into it with the importer (the base the live map recomputes against);
+2. starts ``regulars serve`` on it in a child process (uvicorn, one worker; rate limit
+   lifted; live map on) and creates an ``integration`` key with ``regulars keys create``;
+3. single orders: ``--singles`` ``POST /v1/orders`` of one new order each, each with an
+   ``Idempotency-Key``, from ``--concurrency`` client threads → orders/s;
+4. batches: ``--batches`` requests of 1,000 new orders each, from 2 client threads → orders/s;
+5. latency: single orders paced at ``--rate`` requests/s for ``--seconds`` (open loop: each
+   request is sent at its scheduled time by a pool of threads) → p50 / p95 / p99 / max;
+6. live map lag: after one more order of a customer, the time until ``GET /v1/customers/{id}``
+   shows it.
+
+Prints the machine and a Markdown table. The server and the client share the machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).with_name("regulars")
+
+
+def regulars(*args: str, env: dict[str, str]) -> str:
+    out = subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env,
+                         check=True, timeout=3600)
+    return out.stdout
+
+
+def new_database(server: str) -> tuple[str, str]:
+    base = make_url(server)
+    name = f"regulars_bench_api_{uuid.uuid4().hex[:8]}"
+    libpq = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return base.set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_database(server: str, name: str) -> None:
+    libpq = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+
+
+def order(i: int, customer: str, tag: str) -> dict[str, Any]:
+    return {"order_id": f"{tag}{i:07d}", "customer_id": customer,
+            "ordered_at": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00",
+            "amount": f"{10 + i % 90}.{i % 100:02d}"}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--postgres-url", default=os.environ.get("REGULARS_BENCH_POSTGRES_URL"))
+    ap.add_argument("--customers", type=int, default=20_000)
+    ap.add_argument("--singles", type=int, default=5_000)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--batches", type=int, default=30)
+    ap.add_argument("--rate", type=float, default=100.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--port", type=int, default=8931)
+    ap.add_argument("--no-live", action="store_true", help="serve with the live map off")
+    args = ap.parse_args()
+    if not args.postgres_url:
+        print("give --postgres-url or REGULARS_BENCH_POSTGRES_URL", file=sys.stderr)
+        return 2
+
+    url, name = new_database(args.postgres_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGULARS_")}
+    env.update(REGULARS_DATABASE_URL=url, REGULARS_API__RATE_LIMIT="1000000",
+               REGULARS_API__RATE_BURST="1000000", REGULARS_API__MAP_AS_OF="last_order",
+               REGULARS_API__LIVE_MAP="false" if args.no_live else "true")
+    server = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="regulars-bench-api-") as tmp:
+            demo = Path(tmp) / "demo"
+            t0 = time.perf_counter()
+            regulars("demo-data", "--out", str(demo), "--customers", str(args.customers),
+                     env=env)
+            for kind in ("customers", "orders", "returns", "invoices", "interactions",
+                         "feedback", "referrals"):
+                regulars("import", kind, str(demo / f"{kind}.csv"), env=env)
+            print(f"base of {args.customers:,} customers imported in "
+                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            key_out = regulars("keys", "create", "--role", "integration", env=env)
+            key = re.search(r"rgl_\S+", key_out).group(0)  # type: ignore[union-attr]
+            reader_out = regulars("keys", "create", "--role", "readonly", env=env)
+            reader = re.search(r"rgl_\S+", reader_out).group(0)  # type: ignore[union-attr]
+            server = subprocess.Popen(
+                [str(BIN), "serve", "--port", str(args.port), "--log-level", "warning"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp)
+            base = f"http://127.0.0.1:{args.port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not start")
+                time.sleep(0.2)
+            # the first full map is built in the background at start: let it finish
+            while httpx.get(f"{base}/v1/health", timeout=30).json()["map_customers"] == 0:
+                time.sleep(0.5)
+            rows = run(base, key, reader, args)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        drop_database(args.postgres_url, name)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}, PostgreSQL on loopback; {args.customers:,} customers "
+          f"in the base")
+    print("| measure | value |\n|---|---:|")
+    for label, value in rows:
+        print(f"| {label} | {value} |")
+    return 0
+
+
+def run(base: str, key: str, reader: str, args: argparse.Namespace) -> list[tuple[str, str]]:
+    headers = {"Authorization": f"Bearer {key}"}
+    local = threading.local()
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "c"):
+            local.c = httpx.Client(base_url=base, headers=headers, timeout=60)
+        return local.c  # type: ignore[no-any-return]
+
+    def post_single(i: int, tag: str) -> float:
+        o = order(i, f"C{1 + i % args.customers:06d}", tag)
+        t = time.perf_counter()
+        r = client().post("/v1/orders", json=o, headers={"Idempotency-Key": o["order_id"]})
+        took = time.perf_counter() - t
+        assert r.status_code == 201, r.text
+        return took
+
+    rows: list[tuple[str, str]] = []
+    # warm up connections and the server
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        list(pool.map(lambda i: post_single(i, "W"), range(200)))
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        lat = list(pool.map(lambda i: post_single(i, "S"), range(args.singles)))
+    wall = time.perf_counter() - t
+    rows.append((f"single POST /v1/orders, {args.concurrency} clients: orders/s",
+                 f"{args.singles / wall:,.0f}"))
+    rows.append(("… latency p50 / p99 under that load (ms)",
+                 f"{percentile(lat, 50) * 1000:.1f} / {percentile(lat, 99) * 1000:.1f}"))
+
+    def post_batch(b: int) -> None:
+        batch = [order(b * 1000 + j, f"C{1 + (b * 1000 + j) % args.customers:06d}", "B")
+                 for j in range(1000)]
+        r = client().post("/v1/orders", json=batch, headers={"Idempotency-Key": f"batch-{b}"})
+        assert r.status_code == 201, r.text
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(post_batch, range(args.batches)))
+    wall = time.perf_counter() - t
+    rows.append(("batches of 1,000, 2 clients: orders/s", f"{args.batches * 1000 / wall:,.0f}"))
+
+    n = int(args.rate * args.seconds)
+    paced: list[float] = []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.5
+
+    def scheduled(i: int) -> None:
+        delay = start + i / args.rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        took = post_single(i, "P")
+        with lock:
+            paced.append(took)
+
+    with ThreadPoolExecutor(64) as pool:
+        list(pool.map(scheduled, range(n)))
+    rows.append((f"single POST at {args.rate:.0f} req/s for {args.seconds:.0f} s: "
+                 "p50 / p95 / p99 / max (ms)",
+                 " / ".join(f"{percentile(paced, p) * 1000:.1f}" for p in (50, 95, 99))
+                 + f" / {max(paced) * 1000:.1f}"))
+
+    # live map lag: one more order, then poll the card until it shows it
+    time.sleep(3)  # let the worker drain what the runs above touched
+    cid = "C000001"
+    rh = {"Authorization": f"Bearer {reader}"}
+    before = httpx.get(f"{base}/v1/customers/{cid}", headers=rh, timeout=30).json()
+    n_before = (before.get("facts") or {}).get("orders") or 0
+    t = time.perf_counter()
+    r = httpx.post(f"{base}/v1/orders", headers=headers, timeout=30,
+                   json=order(9_999_999, cid, "L"))
+    assert r.status_code == 201
+    lag = None
+    while time.perf_counter() - t < 120:
+        card = httpx.get(f"{base}/v1/customers/{cid}", headers=rh, timeout=30).json()
+        if ((card.get("facts") or {}).get("orders") or 0) > n_before:
+            lag = time.perf_counter() - t
+            break
+        time.sleep(0.05)
+    if args.no_live:
+        return rows
+    rows.append(("live map: order sent → customer card updated (s)",
+                 f"{lag:.2f}" if lag is not None else "> 120"))
+    rows.append(("(median single latency over all runs, ms)",
+                 f"{statistics.median(lat + paced) * 1000:.1f}"))
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

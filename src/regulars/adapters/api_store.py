@@ -1,0 +1,536 @@
+"""The HTTP API's tables and its store: keys, audit log, idempotency, the customer-map snapshot
+and webhooks, on the same ``metadata`` as :mod:`regulars.adapters.orm` (migration 0003).
+
+Single requests are small: they go through SQLAlchemy Core on a pooled engine, not through
+the importer's staging (which costs a DuckDB database and a Parquet file per call). On SQLite a
+write transaction starts with ``BEGIN IMMEDIATE`` so writers queue for the lock instead of one
+failing when it upgrades a read lock; on PostgreSQL the unique keys of the rows themselves
+decide which of two concurrent writers wins (the other gets :class:`DuplicateError`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from regulars.adapters.orm import INPUT_TABLES, customer_merges, metadata
+from regulars.domain.tables import SPECS, ColumnType, Kind
+from regulars.services.api.ports import CustomerFilter, DuplicateError, StoredResponse
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    sa.Column("replaced_by", sa.String(32), nullable=True),
+)
+
+api_audit = sa.Table(
+    "api_audit",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False, index=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+)
+
+# the primary key is what makes two concurrent retries of one request write once
+api_idempotency = sa.Table(
+    "api_idempotency",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("idempotency_key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+)
+
+map_customers = sa.Table(
+    "map_customers",
+    metadata,
+    sa.Column("customer_id", sa.String(), primary_key=True),
+    sa.Column("orders", sa.BigInteger(), nullable=False),
+    sa.Column("first_order_at", sa.DateTime(), nullable=True),
+    sa.Column("last_order_at", sa.DateTime(), nullable=True),
+    sa.Column("revenue", sa.Float(), nullable=True),
+    sa.Column("avg_order_value", sa.Float(), nullable=True),
+    sa.Column("typical_gap_days", sa.Float(), nullable=True),
+    sa.Column("days_since_last_order", sa.Float(), nullable=True),
+    sa.Column("rung", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=True, index=True),
+    sa.Column("signals", sa.Text(), nullable=False),
+    sa.Column("traits", sa.Text(), nullable=False),
+    sa.Column("rfm_r", sa.Integer(), nullable=True),
+    sa.Column("rfm_f", sa.Integer(), nullable=True),
+    sa.Column("rfm_m", sa.Integer(), nullable=True),
+    sa.Column("rfm_segment", sa.String(32), nullable=True, index=True),
+    sa.Column("evidence", sa.Text(), nullable=False),
+    sa.Column("evidence_text", sa.Text(), nullable=False),
+    sa.Column("as_of", sa.DateTime(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+)
+
+map_state = sa.Table(
+    "map_state",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("as_of", sa.DateTime(), nullable=False),
+    sa.Column("built_at", sa.DateTime(), nullable=False),
+    sa.Column("customers", sa.BigInteger(), nullable=False),
+    sa.Column("portfolio", sa.Text(), nullable=False),
+    sa.Column("not_evaluated", sa.Text(), nullable=False),
+)
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("events", sa.Text(), nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+)
+
+webhook_outbox = sa.Table(
+    "webhook_outbox",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.String(32), nullable=False, index=True),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(), nullable=True, index=True),
+    sa.Column("delivered_at", sa.DateTime(), nullable=True),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("outbox_id", sa.Integer(), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("duration_ms", sa.Float(), nullable=False),
+)
+
+API_TABLES = (api_keys, api_audit, api_idempotency, map_customers, map_state,
+              webhook_subscriptions, webhook_outbox, webhook_deliveries)
+
+CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
+ORDERS = INPUT_TABLES[Kind.ORDERS]
+RETURNS = INPUT_TABLES[Kind.RETURNS]
+
+# personal data of a card (DOMAIN §2) and of what hangs off it; erasure clears these
+_PERSONAL = ("name", "email", "phone", "birthday", "attributes", "email_norm", "phone_norm")
+
+
+def _engines(url: str) -> tuple[sa.Engine, sa.Engine]:
+    """A writer engine and a reader engine on ``url``, both pooled."""
+    if not url.startswith("sqlite"):
+        engine = sa.create_engine(url, pool_size=8, max_overflow=16)
+        return engine, engine
+
+    def sqlite(begin: str | None) -> sa.Engine:
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                  poolclass=sa.pool.QueuePool, pool_size=8, max_overflow=16)
+
+        @sa.event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we say BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            conn.exec_driver_sql(begin or "BEGIN")
+
+        return engine
+
+    return sqlite("BEGIN IMMEDIATE"), sqlite(None)
+
+
+def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:
+    text = str(e.orig).lower()
+    return "unique" in text or "duplicate key" in text or "primary key" in text
+
+
+class SqlApiTx:
+    """One write transaction (see :class:`regulars.services.api.ports.ApiTx`)."""
+
+    def __init__(self, conn: sa.Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.committed = False
+
+    def get_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        t = api_idempotency
+        row = self.conn.execute(
+            sa.select(t.c.request_hash, t.c.status, t.c.body).where(
+                t.c.key_id == key_id, t.c.idempotency_key == idempotency_key)
+        ).first()
+        if row is None:
+            return None
+        return StoredResponse(row.request_hash, int(row.status), row.body, row.status != 0)
+
+    def claim(self, key_id: str, idempotency_key: str, request_hash: str) -> None:
+        self.insert("api_idempotency", [{
+            "key_id": key_id, "idempotency_key": idempotency_key, "request_hash": request_hash,
+            "status": 0, "body": "", "created_at": _now()}])
+
+    def keep_response(self, key_id: str, idempotency_key: str, status: int, body: str) -> None:
+        t = api_idempotency
+        self.conn.execute(
+            t.update().where(t.c.key_id == key_id, t.c.idempotency_key == idempotency_key)
+            .values(status=status, body=body))
+
+    def audit(self, *, key_id: str, action: str, subject: str, status: int,
+              detail: Mapping[str, Any]) -> None:
+        self.conn.execute(api_audit.insert().values(
+            at=_now(), key_id=key_id, action=action, subject=subject[:1000], status=status,
+            detail=json.dumps(detail, default=str)))
+
+    def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        if not ids:
+            return {}
+        t = INPUT_TABLES[kind]
+        idc = t.primary_key.columns.values()[0]
+        stub = t.c.stub if kind is Kind.CUSTOMERS else sa.false()
+        rows = self.conn.execute(
+            sa.select(idc, t.c.row_hash, stub).where(idc.in_(list(ids)))).all()
+        return {r[0]: (r[1], bool(r[2])) for r in rows}
+
+    def aliases(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        t = customer_merges
+        rows = self.conn.execute(
+            sa.select(t.c.alias_id, t.c.customer_id).where(t.c.alias_id.in_(list(ids)))).all()
+        return {r[0]: r[1] for r in rows}
+
+    def contacts(self, emails: Sequence[str], phones: Sequence[str]) -> list[dict[str, Any]]:
+        if not emails and not phones:
+            return []
+        c = CUSTOMERS.c
+        cond = sa.or_(c.email_norm.in_(list(emails)), c.phone_norm.in_(list(phones)))
+        rows = self.conn.execute(
+            sa.select(c.customer_id, c.email_norm, c.phone_norm, c.stub).where(cond)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def order_customers(self, order_ids: Sequence[str]) -> dict[str, str]:
+        if not order_ids:
+            return {}
+        rows = self.conn.execute(
+            sa.select(ORDERS.c.order_id, ORDERS.c.customer_id)
+            .where(ORDERS.c.order_id.in_(list(order_ids)))).all()
+        return {r[0]: r[1] for r in rows}
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        try:
+            self.conn.execute(metadata.tables[table].insert(), [dict(r) for r in rows])
+        except sa.exc.IntegrityError as e:
+            if _is_unique_violation(e):
+                raise DuplicateError(str(e.orig)) from e
+            raise
+
+    def update_customer(self, customer_id: str, values: Mapping[str, Any]) -> None:
+        self.conn.execute(CUSTOMERS.update().where(CUSTOMERS.c.customer_id == customer_id)
+                          .values(**values))
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.committed = True
+
+
+class SqlApiStore:
+    """The API's view of the store at ``url`` (the port ``services.api.ports.ApiStore``)."""
+
+    def __init__(self, url: str) -> None:
+        from regulars.adapters.store import SqlStore  # store.py imports orm, which imports us
+
+        self.store = SqlStore(url)  # creates a SQLite file's folder, checks the dialect
+        self.dialect = self.store.dialect
+        self.writer, self.reader = _engines(url)
+
+    def close(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+    def ensure_schema(self) -> None:
+        self.store.ensure_schema()
+
+    @contextmanager
+    def begin(self) -> Iterator[SqlApiTx]:
+        try:
+            with self.writer.connect() as conn:
+                conn.begin()
+                tx = SqlApiTx(conn, self.dialect)
+                try:
+                    yield tx
+                finally:
+                    if not tx.committed:
+                        conn.rollback()
+        except sa.exc.IntegrityError as e:
+            # a unique key hit at commit time (deferred) is a lost race too
+            if _is_unique_violation(e):
+                raise DuplicateError(str(e.orig)) from e
+            raise
+
+    def read_table(self, kind: Kind) -> pa.Table:
+        """A whole input table as Arrow, typed as :meth:`SqlStore.read_table` types it.
+
+        On SQLite it is read through this process's own SQLite (pysqlite), not ADBC's: two
+        copies of SQLite in one process must not have one database open at once, as each
+        drops the other's POSIX locks on close ("disk I/O error", sqlite.org/howtocorrupt).
+        """
+        if self.dialect != "sqlite":
+            return self.store.read_table(kind)
+        spec = SPECS[kind]
+        cols = ", ".join(spec.names)
+        with self.reader.connect() as conn:
+            rows = conn.exec_driver_sql(f"SELECT {cols} FROM {kind.value}").fetchall()
+        arrays = []
+        for i, col in enumerate(spec.columns):
+            values = [r[i] for r in rows]
+            t = col.type
+            if t is ColumnType.TIMESTAMP:
+                arr = pc.cast(pa.array(values, pa.string()), pa.timestamp("us"))
+            elif t is ColumnType.DATE:
+                arr = pc.cast(pa.array(values, pa.string()), pa.date32())
+            elif t is ColumnType.BOOLEAN:
+                arr = pa.array([None if v is None else bool(v) for v in values], pa.bool_())
+            elif t is ColumnType.MONEY:
+                arr = pa.array([None if v is None else float(v) for v in values], pa.float64())
+            elif t is ColumnType.INTEGER:
+                arr = pa.array(values, pa.int64())
+            else:
+                arr = pa.array(values, pa.string())
+            arrays.append(arr)
+        return pa.table(arrays, names=list(spec.names))
+
+    def _read(self, stmt: sa.Executable) -> list[dict[str, Any]]:
+        with self.reader.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def _write(self, *stmts: sa.Executable) -> int:
+        n = 0
+        with self.writer.begin() as conn:
+            for stmt in stmts:
+                n += conn.execute(stmt).rowcount or 0
+        return n
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def add_key(self, record: Mapping[str, Any]) -> None:
+        self._write(api_keys.insert().values(**record))
+
+    def get_key(self, key_id: str) -> dict[str, Any] | None:
+        rows = self._read(sa.select(api_keys).where(api_keys.c.key_id == key_id))
+        return rows[0] if rows else None
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return self._read(sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id))
+
+    def update_key(self, key_id: str, values: Mapping[str, Any]) -> None:
+        self._write(api_keys.update().where(api_keys.c.key_id == key_id).values(**values))
+
+    # -- the customer map snapshot -----------------------------------------------------------
+
+    def replace_map(self, rows: Sequence[Mapping[str, Any]], state: Mapping[str, Any]) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(map_customers.delete())
+            for i in range(0, len(rows), 5000):
+                conn.execute(map_customers.insert(), [dict(r) for r in rows[i:i + 5000]])
+            conn.execute(map_state.delete())
+            conn.execute(map_state.insert().values(id=1, **state))
+
+    def upsert_map_rows(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not rows:
+            return {}
+        ids = [r["customer_id"] for r in rows]
+        with self.writer.begin() as conn:
+            before = {r["customer_id"]: dict(r) for r in conn.execute(
+                sa.select(map_customers).where(map_customers.c.customer_id.in_(ids))).mappings()}
+            conn.execute(map_customers.delete().where(map_customers.c.customer_id.in_(ids)))
+            conn.execute(map_customers.insert(), [dict(r) for r in rows])
+        return before
+
+    def map_state(self) -> dict[str, Any] | None:
+        rows = self._read(sa.select(map_state).where(map_state.c.id == 1))
+        return rows[0] if rows else None
+
+    def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]:
+        m, c = map_customers, CUSTOMERS
+        stmt = (sa.select(m, c.c.name, c.c.email, c.c.manager)
+                .select_from(m.outerjoin(c, c.c.customer_id == m.c.customer_id)))
+        conds: list[sa.ColumnElement[bool]] = []
+        if f.rung:
+            conds.append(m.c.rung == f.rung)
+        if f.status:
+            conds.append(m.c.status == f.status)
+        if f.rfm_segment:
+            conds.append(m.c.rfm_segment == f.rfm_segment)
+        if f.signal:
+            conds.append(m.c.signals.contains(json.dumps(f.signal), autoescape=True))
+        if f.trait:
+            conds.append(m.c.traits.contains(json.dumps(f.trait), autoescape=True))
+        if f.manager:
+            conds.append(c.c.manager == f.manager)
+        if f.text:
+            needle = f.text.lower()
+            conds.append(sa.or_(
+                sa.func.lower(m.c.customer_id).contains(needle, autoescape=True),
+                sa.func.lower(c.c.name).contains(needle, autoescape=True),
+                sa.func.lower(c.c.email).contains(needle, autoescape=True)))
+        if f.after is not None:
+            conds.append(m.c.customer_id > f.after)
+        stmt = stmt.where(*conds).order_by(m.c.customer_id).limit(f.limit)
+        return self._read(stmt)
+
+    def resolve_alias(self, customer_id: str) -> str:
+        t = customer_merges
+        rows = self._read(sa.select(t.c.customer_id).where(t.c.alias_id == customer_id))
+        return str(rows[0]["customer_id"]) if rows else customer_id
+
+    def customer_card(self, customer_id: str) -> dict[str, Any] | None:
+        profile = self._read(sa.select(*_public(CUSTOMERS)).where(
+            CUSTOMERS.c.customer_id == customer_id))
+        if not profile:
+            return None
+        row = self._read(sa.select(map_customers).where(
+            map_customers.c.customer_id == customer_id))
+        orders = self._read(sa.select(*_public(ORDERS)).where(
+            ORDERS.c.customer_id == customer_id).order_by(ORDERS.c.ordered_at, ORDERS.c.order_id))
+        returns = self._read(sa.select(*_public(RETURNS)).join(
+            ORDERS, ORDERS.c.order_id == RETURNS.c.order_id).where(
+            ORDERS.c.customer_id == customer_id).order_by(RETURNS.c.returned_at))
+        return {"profile": profile[0], "map": row[0] if row else None, "orders": orders,
+                "returns": returns}
+
+    def customer_rows(self, customer_id: str) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for kind, t in INPUT_TABLES.items():
+            if kind is Kind.RETURNS:
+                stmt = sa.select(*_public(t)).join(ORDERS, ORDERS.c.order_id == t.c.order_id)\
+                    .where(ORDERS.c.customer_id == customer_id)
+            elif kind is Kind.REFERRALS:
+                stmt = sa.select(*_public(t)).where(sa.or_(
+                    t.c.referrer_id == customer_id, t.c.referee_id == customer_id))
+            else:
+                stmt = sa.select(*_public(t)).where(t.c.customer_id == customer_id)
+            out[kind.value] = self._read(stmt)
+        merges = customer_merges
+        out["customer_merges"] = self._read(sa.select(merges).where(
+            merges.c.customer_id == customer_id))
+        out["customer_map"] = self._read(sa.select(map_customers).where(
+            map_customers.c.customer_id == customer_id))
+        return out
+
+    def erase_customer(self, customer_id: str, *, key_id: str, at: datetime) -> dict[str, int]:
+        fb = INPUT_TABLES[Kind.FEEDBACK]
+        with self.writer.begin() as conn:
+            # row_hash is kept: a later re-import of the old file finds the card "already
+            # present" and skips it instead of bringing the personal data back
+            n_cards = conn.execute(CUSTOMERS.update().where(
+                CUSTOMERS.c.customer_id == customer_id).values(
+                **dict.fromkeys(_PERSONAL))).rowcount
+            n_feedback = conn.execute(fb.update().where(
+                fb.c.customer_id == customer_id, fb.c.text.is_not(None)).values(
+                text=None)).rowcount
+            n_merges = conn.execute(customer_merges.update().where(
+                customer_merges.c.customer_id == customer_id).values(
+                matched_value="(erased)")).rowcount
+            counts = {"customers": n_cards or 0, "feedback_texts": n_feedback or 0,
+                      "merge_keys": n_merges or 0}
+            conn.execute(api_audit.insert().values(
+                at=at, key_id=key_id, action="POST /v1/customers/{id}/erase",
+                subject=customer_id, status=200, detail=json.dumps(counts)))
+        return counts
+
+    def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self._read(sa.select(api_audit).order_by(api_audit.c.id.desc()).limit(limit))
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def add_subscription(self, record: Mapping[str, Any]) -> None:
+        self._write(webhook_subscriptions.insert().values(**record))
+
+    def list_subscriptions(self) -> list[dict[str, Any]]:
+        return self._read(sa.select(webhook_subscriptions).order_by(
+            webhook_subscriptions.c.created_at, webhook_subscriptions.c.id))
+
+    def delete_subscription(self, sub_id: str) -> bool:
+        t = webhook_subscriptions
+        return self._write(t.delete().where(t.c.id == sub_id)) > 0
+
+    def enqueue_events(self, events: Sequence[Mapping[str, Any]]) -> int:
+        if not events:
+            return 0
+        with self.writer.begin() as conn:
+            conn.execute(webhook_outbox.insert(), [dict(e) for e in events])
+        return len(events)
+
+    def due_deliveries(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        o, s = webhook_outbox, webhook_subscriptions
+        return self._read(
+            sa.select(o, s.c.url, s.c.secret).join(s, s.c.id == o.c.subscription_id)
+            .where(o.c.state == "pending", o.c.next_attempt_at <= now)
+            .order_by(o.c.next_attempt_at, o.c.id).limit(limit))
+
+    def record_delivery(self, outbox_id: int, *, attempt: int, at: datetime,
+                        status_code: int | None, error: str | None, duration_ms: float,
+                        state: str, next_attempt_at: datetime | None) -> None:
+        o = webhook_outbox
+        self._write(
+            webhook_deliveries.insert().values(
+                outbox_id=outbox_id, attempt=attempt, at=at, status_code=status_code,
+                error=error, duration_ms=duration_ms),
+            o.update().where(o.c.id == outbox_id).values(
+                attempts=attempt, state=state, next_attempt_at=next_attempt_at,
+                delivered_at=at if state == "delivered" else None))
+
+    def deliveries(self, outbox_id: int | None = None) -> list[dict[str, Any]]:
+        d = webhook_deliveries
+        stmt = sa.select(d).order_by(d.c.id)
+        if outbox_id is not None:
+            stmt = stmt.where(d.c.outbox_id == outbox_id)
+        return self._read(stmt)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return self._read(sa.select(webhook_outbox).order_by(webhook_outbox.c.id))
+
+
+def _public(t: sa.Table) -> list[sa.Column[Any]]:
+    """A table's columns without the store's bookkeeping."""
+    hidden = {"row_hash", "import_id", "email_norm", "phone_norm"}
+    return [c for c in t.columns if c.name not in hidden]
+
+
+def _now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC).replace(tzinfo=None)

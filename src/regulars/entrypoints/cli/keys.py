@@ -1,0 +1,87 @@
+"""``regulars keys create | list | rotate | revoke``: API keys of the HTTP API.
+
+Registered on ``main.app`` when imported (the last lines of ``main.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from regulars import bootstrap
+from regulars.entrypoints.cli.main import (
+    ConfigOpt,
+    DatabaseOpt,
+    app,
+    handled,
+    out,
+    settings_from,
+)
+from regulars.i18n import _
+from regulars.services.api.keys import Role
+
+keys_app = typer.Typer(help=_("API keys of the HTTP API: create, list, rotate, revoke."),
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _show_new(key: str, role: str, key_id: str) -> None:
+    out.print(_("API key {id} ({role}); shown this once, keep it safe:").format(
+        id=key_id, role=role), highlight=False)
+    out.print(key, highlight=False, markup=False)
+
+
+@keys_app.command("create")
+def create(
+    role: Annotated[Role, typer.Option(help=_("What the key may do."), case_sensitive=False)],
+    name: Annotated[str, typer.Option(help=_("Who or what uses it, e.g. 'till 1'."))] = "",
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create a key and print it once (the store keeps only its hash)."""
+    with handled():
+        ring = bootstrap.open_keys(settings_from(config, database_url))
+        key, record = ring.create(role, name)
+        _show_new(key, record["role"], record["key_id"])
+
+
+@keys_app.command("list")
+def list_keys(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
+    """List keys (never the keys themselves)."""
+    with handled():
+        ring = bootstrap.open_keys(settings_from(config, database_url))
+        table = Table()
+        for col in (_("key id"), _("role"), _("name"), _("created"), _("revoked")):
+            table.add_column(col)
+        for r in ring.list():
+            table.add_row(r["key_id"], r["role"], r["name"], f"{r['created_at']:%Y-%m-%d %H:%M}",
+                          f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")
+        out.print(table)
+
+
+@keys_app.command("rotate")
+def rotate(
+    key_id: Annotated[str, typer.Argument(help=_("The key id (from `regulars keys list`)."))],
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Replace a key with a new one of the same role; the old one stops working."""
+    with handled():
+        ring = bootstrap.open_keys(settings_from(config, database_url))
+        key, record = ring.rotate(key_id)
+        _show_new(key, record["role"], record["key_id"])
+
+
+@keys_app.command("revoke")
+def revoke(
+    key_id: Annotated[str, typer.Argument(help=_("The key id (from `regulars keys list`)."))],
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Stop a key from working (a running server notices within 2 seconds)."""
+    with handled():
+        ring = bootstrap.open_keys(settings_from(config, database_url))
+        ring.revoke(key_id)
+        out.print(_("API key {id} revoked").format(id=key_id), highlight=False)

@@ -1,0 +1,183 @@
+"""The FastAPI application: ``create_app(settings)``; ``regulars serve`` runs it with uvicorn.
+
+Routes are plain (``def``) functions: the store is reached through blocking drivers, so
+Starlette runs them in its thread pool. The live-map and webhook workers are threads started
+with the application and stopped with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from regulars import __version__, bootstrap
+from regulars.config import Settings
+from regulars.entrypoints.http import problems
+from regulars.entrypoints.http.deps import Services
+from regulars.entrypoints.http.routers import admin, customers, ingest, portfolio
+from regulars.entrypoints.http.schemas import Health
+from regulars.i18n import _
+from regulars.services.api import ApiServices
+
+log = logging.getLogger("regulars.api")
+
+
+class BodyLimit:
+    """Refuses bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.limit
+            except ValueError:
+                too_big = False
+            if too_big:
+                await self._refuse(scope, send)
+                return
+            # the server enforces Content-Length: the body cannot be longer
+            await self.app(scope, receive, send)
+            return
+        # a streamed body (no Content-Length) is read here, up to the limit, then replayed
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        await self.app(scope, _replay([{"type": "http.request", "body": body,
+                                        "more_body": False}], receive), send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = json.dumps({
+            "type": "/problems/too-large", "title": "Content too large", "status": 413,
+            "detail": _("the request body is larger than {n} bytes").format(n=self.limit),
+            "instance": scope.get("path"),
+        }).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", problems.MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def create_app(settings: Settings | None = None, *, services: ApiServices | None = None,
+               rebuild_on_start: bool = True) -> FastAPI:
+    """The API on the store of ``settings`` (default: :func:`regulars.load_settings`)."""
+    settings = settings or bootstrap.load_settings()
+    api = services or bootstrap.open_api(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        api.start()
+        if rebuild_on_start:
+            threading.Thread(target=_first_map, args=(api,), name="regulars-first-map",
+                             daemon=True).start()
+        try:
+            yield
+        finally:
+            api.stop()
+
+    app = FastAPI(
+        title="regulars",
+        version=__version__,
+        summary=_("Know and keep your regular customers: send orders from a shop or till, "
+                  "read the customer map."),
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.services = api
+    app.state.settings = settings
+    problems.install(app)
+    app.add_middleware(BodyLimit, limit=api.max_body_bytes)
+
+    @app.get("/v1/health", response_model=Health, tags=["health"], summary="Is it up?")
+    def health(services: Services) -> Any:
+        state = services.store.map_state()
+        return {"status": "ok", "version": __version__, "database": services.store.dialect,
+                "map_as_of": state["as_of"] if state else None,
+                "map_customers": state["customers"] if state else 0}
+
+    for router in (ingest.router, customers.router, portfolio.router, admin.router):
+        app.include_router(router)
+    return app
+
+
+@contextmanager
+def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
+            log_level: str = "warning") -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread; yields its base URL (tests, benchmarks).
+
+    ``port`` 0 takes a free one. The server (and the app's workers) stop on exit.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                              name="regulars-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def _first_map(api: ApiServices) -> None:
+    """Build the snapshot when there is none yet and the store has orders."""
+    if api.store.map_state() is not None:
+        return
+    try:
+        api.rebuild_map()
+    except Exception as e:  # no orders yet, say: the first ingest or a rebuild makes one
+        log.info("no customer map built at start: %s", e)

@@ -1,0 +1,68 @@
+"""FastAPI dependencies, as ``Annotated`` aliases: the services, and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from regulars.entrypoints.http.problems import Problem
+from regulars.i18n import _
+from regulars.services.api import ApiServices, retry_after
+from regulars.services.api.keys import ApiKey, Permission, allowed
+
+bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer rgl_…")
+header_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: rgl_…")
+
+
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+Services = Annotated[ApiServices, Depends(get_services)]
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="regulars"'}
+
+
+def authenticated(
+    services: Services,
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    api_key: Annotated[str | None, Security(header_key)] = None,
+) -> ApiKey:
+    presented = credentials.credentials if credentials else api_key
+    if not presented:
+        raise Problem(401, _("send an API key: Authorization: Bearer <key> or X-API-Key"),
+                      headers=_CHALLENGE)
+    key = services.keys.verify(presented)
+    if key is None:
+        raise Problem(401, _("unknown or revoked API key"), headers=_CHALLENGE)
+    wait = services.limiter.take(key.key_id)
+    if wait:
+        raise Problem(429, _("rate limit of this API key exceeded; retry later"),
+                      headers={"Retry-After": str(retry_after(wait))})
+    request.state.key = key
+    return key
+
+
+def require(permission: Permission) -> Any:
+    """A dependency admitting the roles granted ``permission`` (403 for the others)."""
+
+    def check(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
+        if not allowed(key.role, permission):
+            raise Problem(403, _("the role {role} may not {what}").format(
+                role=key.role.value, what=permission.value.replace("_", " ")))
+        return key
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+Ingester = Annotated[ApiKey, require(Permission.INGEST)]
+Reader = Annotated[ApiKey, require(Permission.READ_CUSTOMERS)]
+PortfolioReader = Annotated[ApiKey, require(Permission.READ_PORTFOLIO)]
+Exporter = Annotated[ApiKey, require(Permission.EXPORT)]
+Eraser = Annotated[ApiKey, require(Permission.ERASE)]
+Admin = Annotated[ApiKey, require(Permission.ADMIN)]

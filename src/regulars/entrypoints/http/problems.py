@@ -1,0 +1,167 @@
+"""Every error as ``application/problem+json`` (RFC 9457), FastAPI's own included.
+
+``type`` is a relative URI naming the kind of problem (documented in docs/http-api.md);
+validation problems add ``errors: [{field, message, index}]``, ``index`` being the record's
+position in a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from regulars.domain.errors import (
+    AnalysisError,
+    InputError,
+    RegularsError,
+    StoreError,
+)
+from regulars.i18n import _
+from regulars.services.api.ingest import IdempotencyConflictError, RejectedRecordsError
+from regulars.services.api.keys import UnknownKeyError
+
+log = logging.getLogger("regulars.api")
+
+MEDIA_TYPE = "application/problem+json"
+
+TITLES = {
+    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
+    413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+    429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+}
+SLUGS = {
+    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+    405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
+    422: "validation", 429: "rate-limited", 500: "internal", 503: "unavailable",
+}
+
+
+class Problem(Exception):  # noqa: N818 - raised to answer, not an error of ours
+    """Raise to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str | None = None, *, slug: str | None = None,
+                 errors: Sequence[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail or "")
+        self.status = status
+        self.detail = detail
+        self.slug = slug
+        self.errors = list(errors) if errors is not None else None
+        self.headers = headers
+
+
+def problem_response(status: int, *, instance: str | None, detail: str | None = None,
+                     slug: str | None = None, errors: Sequence[dict[str, Any]] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug or SLUGS.get(status, 'error')}",
+        "title": _(TITLES.get(status, "Error")),
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = list(errors)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+    """FastAPI's validation errors as ``{field, message, index}``."""
+    out = []
+    for e in raw:
+        loc = list(e.get("loc", ()))
+        where = loc[0] if loc else "body"
+        rest = loc[1:]
+        index = None
+        if e.get("type") == "json_invalid":  # loc holds the character position
+            rest = []
+        elif where == "body":
+            if rest and rest[0] in ("one", "many"):  # the one-or-many tag of ingest bodies
+                rest = rest[1:]
+            if rest and isinstance(rest[0], int):
+                index, rest = rest[0], rest[1:]
+            # the tag of the event type a record was checked against
+            if rest and isinstance(rest[0], str) and rest[0] in (
+                    "feedback", "interaction", "referral", "invoice", "abandoned_cart"):
+                rest = rest[1:]
+        name = ".".join(str(p) for p in rest) if rest else str(where)
+        if where in ("query", "path", "header") and rest:
+            name = f"{where}.{name}"
+        item: dict[str, Any] = {"field": name, "message": str(e.get("msg", ""))}
+        if index is not None:
+            item["index"] = index
+        out.append(item)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, instance=request.url.path, detail=exc.detail,
+                                slug=exc.slug, errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc.errors())
+        return problem_response(422, instance=request.url.path,
+                                detail=_("the request does not match the schema"),
+                                errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(exc.status_code, instance=request.url.path,
+                                detail=str(exc.detail) if exc.detail else None, headers=headers)
+
+    @app.exception_handler(RejectedRecordsError)
+    async def _rejected(request: Request, exc: RejectedRecordsError) -> JSONResponse:
+        errors = [{"field": p.column, "message": p.message, "index": p.row,
+                   **({"value": p.value} if p.value is not None else {})}
+                  for p in exc.problems]
+        return problem_response(409 if exc.conflict else 422, instance=request.url.path,
+                                detail=str(exc), errors=errors,
+                                slug="conflict" if exc.conflict else "rejected")
+
+    @app.exception_handler(IdempotencyConflictError)
+    async def _idempotency(request: Request, exc: IdempotencyConflictError) -> JSONResponse:
+        return problem_response(409, instance=request.url.path, detail=str(exc),
+                                slug="idempotency-conflict")
+
+    @app.exception_handler(UnknownKeyError)
+    async def _key(request: Request, exc: UnknownKeyError) -> JSONResponse:
+        return problem_response(404, instance=request.url.path, detail=str(exc))
+
+    @app.exception_handler(AnalysisError)
+    async def _analysis(request: Request, exc: AnalysisError) -> JSONResponse:
+        return problem_response(409, instance=request.url.path, detail=str(exc),
+                                slug="analysis")
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> JSONResponse:
+        return problem_response(422, instance=request.url.path, detail=str(exc))
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError) -> JSONResponse:
+        log.error("store error: %s", exc)
+        return problem_response(503, instance=request.url.path, detail=str(exc))
+
+    @app.exception_handler(RegularsError)
+    async def _regulars(request: Request, exc: RegularsError) -> JSONResponse:
+        return problem_response(400, instance=request.url.path, detail=str(exc))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, instance=request.url.path,
+                                detail=_("an unexpected error; it has been logged"))

@@ -1,0 +1,106 @@
+"""``POST /v1/customers | orders | returns | events``: one record or a batch, exactly once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel
+
+from regulars.domain.tables import Kind
+from regulars.entrypoints.http.deps import Ingester, Services
+from regulars.entrypoints.http.problems import Problem
+from regulars.entrypoints.http.schemas import (
+    CustomersBody,
+    EventsBody,
+    IngestOut,
+    OrdersBody,
+    ProblemOut,
+    ReturnsBody,
+    event_record,
+)
+from regulars.i18n import _
+from regulars.services.api.ingest import request_hash
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255,
+    description="Send the same key with a retry: the first response is replayed, and a "
+                "different body under the same key is refused (409).")]
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ProblemOut, "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": IngestOut, "description": "Nothing new: every record was already stored."},
+    **_PROBLEMS,
+}
+
+
+def _ingest(services: Services, request: Request, response: Response, key_id: str,
+            records: list[tuple[Kind, dict[str, Any]]], raw: list[Any],
+            idempotency_key: str | None) -> dict[str, Any]:
+    if not records:
+        raise Problem(422, _("no records in the request"),
+                      errors=[{"field": "body", "message": _("send at least one record")}])
+    if len(records) > services.max_batch:
+        raise Problem(413, _("at most {n} records per request").format(n=services.max_batch),
+                      errors=[{"field": "body", "message": _("too many records")}])
+    path = request.url.path
+    status, body = services.ingest.run(
+        records, key_id=key_id, action=f"POST {path}", idempotency_key=idempotency_key,
+        fingerprint=request_hash("POST", path, raw))
+    response.status_code = status
+    return body
+
+
+def _many(body: Any) -> list[BaseModel]:
+    return list(body) if isinstance(body, list) else [body]
+
+
+def _plain(kind: Kind, body: Any) -> tuple[list[tuple[Kind, dict[str, Any]]], list[Any]]:
+    items = _many(body)
+    return ([(kind, m.model_dump()) for m in items],
+            [m.model_dump(mode="json") for m in items])
+
+
+@router.post("/customers", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             summary="Add or update customers")
+def post_customers(body: CustomersBody, key: Ingester, services: Services, request: Request,
+                   response: Response, idempotency_key: IdempotencyKey = None) -> Any:
+    """Customer cards: new ones are added (merged into an existing card sharing a normalised
+    e-mail or phone), cards created from orders are completed, and changed cards updated."""
+    records, raw = _plain(Kind.CUSTOMERS, body)
+    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)
+
+
+@router.post("/orders", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             summary="Add orders")
+def post_orders(body: OrdersBody, key: Ingester, services: Services, request: Request,
+                response: Response, idempotency_key: IdempotencyKey = None) -> Any:
+    """Orders; an order of a customer not known yet creates that customer's card."""
+    records, raw = _plain(Kind.ORDERS, body)
+    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)
+
+
+@router.post("/returns", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             summary="Add returns")
+def post_returns(body: ReturnsBody, key: Ingester, services: Services, request: Request,
+                 response: Response, idempotency_key: IdempotencyKey = None) -> Any:
+    """Returns of orders already sent."""
+    records, raw = _plain(Kind.RETURNS, body)
+    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)
+
+
+@router.post("/events", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             summary="Add feedback, interactions, referrals, invoices, abandoned carts")
+def post_events(body: EventsBody, key: Ingester, services: Services, request: Request,
+                response: Response, idempotency_key: IdempotencyKey = None) -> Any:
+    """Events, told apart by ``type``: ``feedback`` (NPS, CSAT, complaints), ``interaction``
+    (offers, calls, support…), ``referral``, ``invoice`` (B2B), ``abandoned_cart``."""
+    items = _many(body)
+    records = [event_record(m) for m in items]
+    raw = [m.model_dump(mode="json") for m in items]
+    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)

@@ -1,0 +1,58 @@
+"""The base as a whole: portfolio metrics, the ladder flow, and the map snapshot itself."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from regulars.entrypoints.http.deps import Admin, PortfolioReader, Services
+from regulars.entrypoints.http.problems import Problem
+from regulars.entrypoints.http.routers.ingest import _PROBLEMS
+from regulars.entrypoints.http.schemas import MapState, RebuildIn
+from regulars.i18n import _
+from regulars.services.api.ports import ApiStore
+
+router = APIRouter(prefix="/v1", tags=["portfolio"])
+
+
+def _state(store: ApiStore) -> dict[str, Any]:
+    state = store.map_state()
+    if state is None:
+        raise Problem(404, _("no customer map yet: an admin builds it with POST /v1/map/rebuild"),
+                      slug="no-map")
+    return state
+
+
+@router.get("/portfolio", responses=_PROBLEMS, summary="Portfolio metrics")
+def portfolio(key: PortfolioReader, services: Services) -> dict[str, Any]:
+    """Ladder, statuses, revenue split, concentration, NPS, CRR, cohorts… as of the last full
+    rebuild of the map (DOMAIN §7)."""
+    result: dict[str, Any] = json.loads(_state(services.store)["portfolio"])
+    return result
+
+
+@router.get("/ladder/flow", responses=_PROBLEMS, summary="Ladder flow")
+def ladder_flow(key: PortfolioReader, services: Services) -> dict[str, Any]:
+    """Who moved up, down, off the ladder and back between a year before and the map's date."""
+    data = json.loads(_state(services.store)["portfolio"])
+    return {"as_of": data.get("as_of"), "flow": data.get("flow"), "ladder": data.get("ladder")}
+
+
+@router.get("/map", response_model=MapState, responses=_PROBLEMS, summary="The served map")
+def map_state(key: PortfolioReader, services: Services) -> Any:
+    return _state(services.store)
+
+
+@router.post("/map/rebuild", response_model=MapState, responses=_PROBLEMS,
+             summary="Recompute the whole map")
+def rebuild(key: Admin, services: Services,
+            body: Annotated[RebuildIn | None, Body()] = None) -> Any:
+    """Recompute every customer and the portfolio (needed after a configuration change)."""
+    state = services.rebuild_map(body.as_of if body else None)
+    with services.store.begin() as tx:
+        tx.audit(key_id=key.key_id, action="POST /v1/map/rebuild", subject="map",
+                 status=200, detail={"as_of": state["as_of"], "customers": state["customers"]})
+        tx.commit()
+    return state

@@ -1,0 +1,299 @@
+"""Request and response models. Ingest models are generated from the column contract
+(``regulars.domain.tables``), so the API accepts exactly the columns an import does."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    create_model,
+)
+
+from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
+    """The annotation and default of one column's field."""
+    col = spec.column(name)
+    t = col.type
+    desc = col.description or None
+    kw: dict[str, Any] = {"description": desc}
+    typ: Any
+    if t is ColumnType.ID:
+        typ = Id
+    elif t is ColumnType.TEXT:
+        typ = Literal[col.choices] if col.choices else Text
+    elif t is ColumnType.LIST:
+        typ = list[Annotated[str, StringConstraints(max_length=200)]] | Text
+    elif t is ColumnType.TIMESTAMP:
+        typ = datetime
+    elif t is ColumnType.DATE:
+        typ = date
+    elif t is ColumnType.MONEY:
+        typ = Decimal
+        kw["max_digits"] = 18
+        kw["decimal_places"] = 4
+        if col.non_negative:
+            kw["ge"] = 0
+        else:
+            kw["ge"] = Decimal("-99999999999999")
+        kw["le"] = Decimal("99999999999999")
+    elif t is ColumnType.INTEGER:
+        typ = int
+        kw["ge"] = col.min_value if col.min_value is not None else (
+            0 if col.non_negative else -(2**53))
+        kw["le"] = col.max_value if col.max_value is not None else 2**53
+    else:
+        typ = bool
+    required = col.required or (name == spec.id_column and not spec.derived_id)
+    if required:
+        return typ, Field(..., **kw)
+    return typ | None, Field(None, **kw)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def record_model(kind: Kind, name: str, *, extra: dict[str, Any] | None = None,
+                 drop: tuple[str, ...] = ()) -> type[BaseModel]:
+    spec = SPECS[kind]
+    fields: dict[str, Any] = {n: _python_type(spec, n) for n in spec.names if n not in drop}
+    fields.update(extra or {})
+    model: type[BaseModel] = create_model(name, __base__=_Record, **fields)
+    model.__doc__ = f"One row of the {kind.value} table (DOMAIN §2)."
+    return model
+
+
+CustomerIn = record_model(Kind.CUSTOMERS, "CustomerIn")
+OrderIn = record_model(Kind.ORDERS, "OrderIn")
+ReturnIn = record_model(Kind.RETURNS, "ReturnIn")
+
+
+def _event(kind: Kind, name: str, tag: str) -> type[BaseModel]:
+    return record_model(kind, name, extra={"type": (Literal[tag], Field(...))})
+
+
+FeedbackEvent = _event(Kind.FEEDBACK, "FeedbackEvent", "feedback")
+InteractionEvent = _event(Kind.INTERACTIONS, "InteractionEvent", "interaction")
+ReferralEvent = _event(Kind.REFERRALS, "ReferralEvent", "referral")
+InvoiceEvent = _event(Kind.INVOICES, "InvoiceEvent", "invoice")
+
+
+class AbandonedCartEvent(_Record):
+    """A cart left without an order: stored as an incoming interaction of kind ``event``
+    with outcome ``abandoned_cart``."""
+
+    type: Literal["abandoned_cart"]
+    event_id: Id | None = None
+    customer_id: Id
+    at: datetime
+    channel: Text = "web"
+
+
+EventIn = Annotated[
+    FeedbackEvent | InteractionEvent | ReferralEvent | InvoiceEvent | AbandonedCartEvent,  # type: ignore[valid-type]
+    Field(discriminator="type"),
+]
+
+EVENT_KINDS: dict[str, Kind] = {
+    "feedback": Kind.FEEDBACK, "interaction": Kind.INTERACTIONS, "referral": Kind.REFERRALS,
+    "invoice": Kind.INVOICES, "abandoned_cart": Kind.INTERACTIONS,
+}
+
+
+def _shape(value: Any) -> str:
+    return "many" if isinstance(value, list) else "one"
+
+
+def one_or_many(model: Any) -> Any:
+    """A body that is one record, or a JSON array of them."""
+    return Annotated[
+        Annotated[model, Tag("one")] | Annotated[list[model], Tag("many")],
+        Discriminator(_shape),
+    ]
+
+
+CustomersBody = one_or_many(CustomerIn)
+OrdersBody = one_or_many(OrderIn)
+ReturnsBody = one_or_many(ReturnIn)
+EventsBody = one_or_many(EventIn)
+
+
+def event_record(event: BaseModel) -> tuple[Kind, dict[str, Any]]:
+    """The input table row an event becomes."""
+    data = event.model_dump()
+    tag = data.pop("type")
+    if tag == "abandoned_cart":
+        data = {"interaction_id": data["event_id"], "customer_id": data["customer_id"],
+                "at": data["at"], "channel": data["channel"], "direction": "in",
+                "kind": "event", "outcome": "abandoned_cart"}
+    return EVENT_KINDS[tag], data
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_utc)]
+"""A moment in an answer: the store keeps UTC without an offset; answers say ``Z``."""
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    index: int | None = None
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class Merge(BaseModel):
+    alias_id: str
+    customer_id: str
+    reason: str
+
+
+class IngestOut(BaseModel):
+    received: int
+    added: int
+    already_present: int
+    duplicates_in_request: int
+    customers_created: int
+    customers_updated: int
+    merged: list[Merge]
+    ids: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    database: str
+    map_as_of: Moment | None
+    map_customers: int
+
+
+class CustomerSummary(BaseModel):
+    customer_id: str
+    name: str | None
+    email: str | None
+    manager: str | None
+    rung: str
+    status: str | None
+    signals: list[str]
+    traits: list[str]
+    rfm_segment: str | None
+    orders: int
+    revenue: float | None
+    last_order_at: Moment | None
+    days_since_last_order: float | None
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerSummary]
+    next_cursor: str | None
+
+
+class CustomerCard(BaseModel):
+    customer_id: str
+    profile: dict[str, Any]
+    rung: str | None
+    status: str | None
+    signals: list[str]
+    traits: list[str]
+    rfm: dict[str, Any] | None
+    facts: dict[str, Any] | None
+    evidence: list[dict[str, Any]]
+    evidence_text: list[str]
+    map_as_of: Moment | None
+    orders: list[dict[str, Any]]
+
+
+class CustomerExport(BaseModel):
+    customer_id: str
+    exported_at: Moment
+    tables: dict[str, list[dict[str, Any]]]
+
+
+class Erased(BaseModel):
+    customer_id: str
+    erased: dict[str, int]
+
+
+class MapState(BaseModel):
+    as_of: Moment
+    built_at: Moment
+    customers: int
+
+
+class RebuildIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: datetime | None = None
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["admin", "manager", "integration", "readonly"]
+    name: Text = ""
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    role: str
+    created_at: Moment
+    revoked_at: Moment | None
+    replaced_by: str | None
+
+
+class NewKey(BaseModel):
+    key: str = Field(description="The key itself: shown this once, stored only as a hash.")
+    record: KeyOut
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+    events: list[Literal["rung_changed", "status_changed", "signal_raised", "tier_changed",
+                         "points_expiring"]] = Field(min_length=1)
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    created_at: Moment
+    secret: str | None = Field(None, description="Only in the answer to the subscription.")
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: Moment
+    key_id: str
+    action: str
+    subject: str
+    status: int
+    detail: str

@@ -1,0 +1,79 @@
+"""The use cases behind the HTTP API: keys, ingest, the served map, privacy, webhooks.
+
+:class:`ApiServices` holds them wired together (``regulars.bootstrap.open_api`` builds it);
+the web layer (``regulars.entrypoints.http``) only translates HTTP to these calls and back.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from regulars.services.api.ingest import Ingest
+from regulars.services.api.keys import KeyRing
+from regulars.services.api.live import ComputeMap, LiveMap, rebuild
+from regulars.services.api.ports import ApiStore
+from regulars.services.api.webhooks import Webhooks
+
+FullCompute = Callable[[datetime | None], tuple[Any, datetime, dict[str, Any], dict[str, str]]]
+
+
+class RateLimiter:
+    """A token bucket per API key: ``rate`` requests a second on average, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+def retry_after(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
+
+
+@dataclass
+class ApiServices:
+    """Everything the HTTP layer calls, built once per server."""
+
+    store: ApiStore
+    keys: KeyRing
+    ingest: Ingest
+    live: LiveMap
+    webhooks: Webhooks
+    limiter: RateLimiter
+    full_compute: FullCompute
+    compute_map: ComputeMap
+    max_batch: int = 1000
+    max_body_bytes: int = 4_000_000
+    live_enabled: bool = True
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def rebuild_map(self, as_of: datetime | None = None) -> dict[str, Any]:
+        return rebuild(self.store, self.full_compute, as_of)
+
+    def start(self) -> None:
+        if self.live_enabled:
+            self.live.start()
+        self.webhooks.start()
+
+    def stop(self) -> None:
+        self.live.stop()
+        self.webhooks.stop()

@@ -1,0 +1,108 @@
+"""Reading the served customer map, and the privacy rights: export and erasure."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from regulars.domain.errors import InputError
+from regulars.i18n import _
+from regulars.services.api.ports import ApiStore, CustomerFilter
+
+_JSON_COLUMNS = ("signals", "traits", "evidence", "evidence_text")
+
+
+def encode_cursor(customer_id: str) -> str:
+    return base64.urlsafe_b64encode(customer_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                 validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = ""
+    if not value:
+        raise InputError(_("invalid cursor: pass next_cursor of the previous page"))
+    return value
+
+
+def map_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``map_customers`` row with its JSON columns decoded."""
+    out = dict(row)
+    for c in _JSON_COLUMNS:
+        if c in out and isinstance(out[c], str):
+            out[c] = json.loads(out[c])
+    return out
+
+
+def list_customers(store: ApiStore, f: CustomerFilter, cursor: str | None
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of customers and the cursor of the next page (None on the last)."""
+    after = decode_cursor(cursor) if cursor else None
+    want = f.limit
+    rows = store.list_customers(CustomerFilter(**{**f.__dict__, "after": after,
+                                                  "limit": want + 1}))
+    more = len(rows) > want
+    rows = rows[:want]
+    items = []
+    for r in rows:
+        e = map_entry(r)
+        items.append({k: e[k] for k in (
+            "customer_id", "name", "email", "manager", "rung", "status", "signals", "traits",
+            "rfm_segment", "orders", "revenue", "last_order_at", "days_since_last_order")})
+    return items, (encode_cursor(rows[-1]["customer_id"]) if more and rows else None)
+
+
+def card(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
+    cid = store.resolve_alias(customer_id)
+    found = store.customer_card(cid)
+    if found is None:
+        return None
+    m = map_entry(found["map"]) if found["map"] else None
+    returns_by_order: dict[str, list[dict[str, Any]]] = {}
+    for r in found["returns"]:
+        returns_by_order.setdefault(r["order_id"], []).append(r)
+    timeline = [{**o, "returns": returns_by_order.get(o["order_id"], [])}
+                for o in found["orders"]]
+    return {
+        "customer_id": cid,
+        "profile": found["profile"],
+        "rung": m["rung"] if m else None,
+        "status": m["status"] if m else None,
+        "signals": m["signals"] if m else [],
+        "traits": m["traits"] if m else [],
+        "rfm": ({"r": m["rfm_r"], "f": m["rfm_f"], "m": m["rfm_m"],
+                 "segment": m["rfm_segment"]} if m else None),
+        "facts": ({k: m[k] for k in ("orders", "revenue", "avg_order_value",
+                                     "typical_gap_days", "days_since_last_order",
+                                     "first_order_at", "last_order_at")} if m else None),
+        "evidence": m["evidence"] if m else [],
+        "evidence_text": m["evidence_text"] if m else [],
+        "map_as_of": m["as_of"] if m else None,
+        "orders": timeline,
+    }
+
+
+def export(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
+    """Everything the store holds about one customer (the right of access)."""
+    cid = store.resolve_alias(customer_id)
+    rows = store.customer_rows(cid)
+    if not rows["customers"]:
+        return None
+    rows["customer_map"] = [map_entry(r) for r in rows["customer_map"]]
+    return {"customer_id": cid, "exported_at": datetime.now(UTC).replace(tzinfo=None),
+            "tables": rows}
+
+
+def erase(store: ApiStore, customer_id: str, *, key_id: str) -> dict[str, Any] | None:
+    """Remove the personal data of one customer; orders, amounts and aggregates stay."""
+    cid = store.resolve_alias(customer_id)
+    if not store.customer_rows(cid)["customers"]:
+        return None
+    counts = store.erase_customer(cid, key_id=key_id,
+                                  at=datetime.now(UTC).replace(tzinfo=None))
+    return {"customer_id": cid, "erased": counts}

@@ -1,0 +1,434 @@
+"""Ingest over HTTP: customers, orders, returns and events, one record or a batch, exactly once.
+
+The rules are the importer's (:mod:`regulars.services.importing`), applied to a few records
+in one short transaction instead of a file through DuckDB staging:
+
+- every record is typed by the column contract (``regulars.domain.tables``); ids missing from
+  a record are derived from its content as the importer derives them, and the content
+  fingerprint (``row_hash``) is the importer's, so a file holding the same rows later finds
+  them "already present";
+- a record already in the store with the same content is skipped; the same id with other
+  content is a problem (customers are the exception: a card is updated, as a CRM expects);
+- references must resolve (a return's order, an event's customer); an order of an unknown
+  customer creates that customer's card; a card sharing a normalised e-mail or phone with
+  another is merged into it, as on import;
+- any problem rejects the whole request and nothing is written.
+
+``Idempotency-Key``: the key is claimed in the same transaction as the rows, on a unique key,
+so two concurrent retries cannot both write; the response is kept and replayed for the same
+body, and a different body under the same key is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from regulars.domain.errors import InputError, Problem
+from regulars.domain.tables import IMPORT_ORDER, SPECS, ColumnType, Kind, TableSpec
+from regulars.i18n import _
+from regulars.services.api.ports import ApiStore, ApiTx, DuplicateError
+from regulars.services.importing import plan_merges
+
+_NULL = "\x00"  # the importer's stand-ins inside hashed content (adapters/staging.py)
+_SEP = "\x1f"
+_LIST_SPLIT = re.compile(r"[;|,]")
+
+
+class RejectedRecordsError(InputError):
+    """Records failed validation; nothing was written. ``problems`` name index and field."""
+
+    def __init__(self, problems: list[Problem], message: str, *, conflict: bool = False):
+        super().__init__(message)
+        self.problems = problems
+        self.conflict = conflict
+
+
+class IdempotencyConflictError(InputError):
+    """An ``Idempotency-Key`` reused with another request body."""
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    added: int = 0
+    already_present: int = 0
+    duplicates_in_request: int = 0
+    customers_created: int = 0
+    customers_updated: int = 0
+    merged: list[dict[str, str]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "received": self.received, "added": self.added,
+            "already_present": self.already_present,
+            "duplicates_in_request": self.duplicates_in_request,
+            "customers_created": self.customers_created,
+            "customers_updated": self.customers_updated, "merged": self.merged,
+            "ids": self.ids,
+        }
+
+
+# -- turning records into store rows --------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    v = str(value).strip()
+    return v or None
+
+
+def _list(value: Any) -> str | None:
+    parts: Iterable[Any] = value if isinstance(value, list | tuple) else (
+        [] if value is None else _LIST_SPLIT.split(str(value)))
+    kept = [s for s in (str(p).strip() for p in parts) if s]
+    return ";".join(kept) or None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment: datetime = value
+        if moment.tzinfo is not None:  # the store keeps UTC without an offset
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return moment
+    if isinstance(value, date):
+        return datetime.combine(value, datetime.min.time())
+    raise TypeError(value)
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    d = Decimal(str(value)).quantize(Decimal("0.0001"))
+    return d + Decimal("0.0000")  # no negative zero
+
+
+def canonical(spec: TableSpec, record: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    """A record's values as the store keeps them (the importer's typing rules)."""
+    row: dict[str, Any] = {}
+    for col in spec.columns:
+        v = record.get(col.name)
+        t = col.type
+        if t in (ColumnType.ID, ColumnType.TEXT):
+            v = _text(v)
+            if v is not None and col.choices:
+                v = v.lower()
+        elif t is ColumnType.LIST:
+            v = _list(v)
+        elif t is ColumnType.TIMESTAMP:
+            v = _timestamp(v)
+        elif t is ColumnType.DATE:
+            v = v.date() if isinstance(v, datetime) else v
+        elif t is ColumnType.MONEY:
+            v = _money(v)
+        elif t is ColumnType.INTEGER:
+            v = None if v is None else int(v)
+        elif t is ColumnType.BOOLEAN:
+            v = None if v is None else bool(v)
+        row[col.name] = v
+    if spec.kind is Kind.ORDERS and row.get("currency") is None:
+        row["currency"] = currency
+    return row
+
+
+def _render(value: Any) -> str:
+    """A value as DuckDB's CAST(... AS VARCHAR) writes it, for the importer's fingerprint."""
+    if value is None:
+        return _NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value:.4f}"
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        if value.microsecond:
+            text += "." + f"{value.microsecond:06d}".rstrip("0")
+        return text
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def row_hash(spec: TableSpec, row: Mapping[str, Any]) -> str:
+    content = _SEP.join(_render(row[n]) for n in spec.names if n != spec.id_column)
+    return hashlib.md5(content.encode(), usedforsecurity=False).hexdigest()
+
+
+def derived_id(spec: TableSpec, fingerprint: str, occurrence: int) -> str:
+    """The importer's id for a row without one: content and occurrence among equal rows."""
+    digest = hashlib.md5(f"{fingerprint}{_SEP}{occurrence}".encode(),
+                         usedforsecurity=False).hexdigest()
+    return f"{spec.kind.value[0].upper()}-{digest[:20]}"
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
+    """The fingerprint of a request for ``Idempotency-Key``: the same JSON, however spaced."""
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canon}".encode()).hexdigest()
+
+
+# -- the use case ---------------------------------------------------------------------------
+
+
+Normaliser = Callable[[str | None], str | None]
+
+
+class Ingest:
+    """Writes records of one kind for one API key (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: ApiStore,
+        *,
+        currency: str,
+        normalise_email: Normaliser,
+        normalise_phone: Normaliser,
+        on_change: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.currency = currency
+        self.normalise_email = normalise_email
+        self.normalise_phone = normalise_phone
+        self.on_change = on_change
+
+    def run(
+        self,
+        records: Sequence[tuple[Kind, Mapping[str, Any]]],
+        *,
+        key_id: str,
+        action: str,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> tuple[int, dict[str, Any]]:
+        """Write ``(kind, record)`` pairs in one transaction; return ``(status, body)``.
+
+        ``ids`` in the body are the records' ids in request order (derived ones included);
+        problems name each record by its position in the request.
+
+        Raises
+        ------
+        RejectedRecordsError
+            any record has a problem (nothing written).
+        IdempotencyConflictError
+            ``idempotency_key`` was used with another body.
+        """
+        for _attempt in range(5):
+            try:
+                with self.store.begin() as tx:
+                    if idempotency_key:
+                        kept = tx.get_response(key_id, idempotency_key)
+                        if kept is not None:
+                            if kept.request_hash != fingerprint:
+                                raise IdempotencyConflictError(_(
+                                    "Idempotency-Key {key!r} was used with another request"
+                                ).format(key=idempotency_key))
+                            return kept.status, json.loads(kept.body)
+                        tx.claim(key_id, idempotency_key, fingerprint)
+                    result = IngestResult(received=len(records), ids=[""] * len(records))
+                    for kind in IMPORT_ORDER:
+                        at = [i for i, (k, _r) in enumerate(records) if k is kind]
+                        if at:
+                            self._write(tx, kind, [records[i][1] for i in at], at, result)
+                    status = 201 if result.added or result.customers_updated else 200
+                    body = result.body()
+                    tx.audit(key_id=key_id, action=action,
+                             subject=", ".join(result.ids[:20]), status=status,
+                             detail=body)
+                    if idempotency_key:
+                        tx.keep_response(key_id, idempotency_key, status,
+                                         json.dumps(body, default=str))
+                    tx.commit()
+            except DuplicateError:
+                # a concurrent request wrote the same key or row first: look again
+                continue
+            if self.on_change and result.touched:
+                self.on_change(result.touched)
+            return status, body
+        raise RejectedRecordsError(
+            [], _("the request kept colliding with concurrent writes; retry it"), conflict=True)
+
+    # -- per kind ----------------------------------------------------------------------------
+
+    def _write(self, tx: ApiTx, kind: Kind, records: Sequence[Mapping[str, Any]],
+               positions: Sequence[int], result: IngestResult) -> None:
+        spec = SPECS[kind]
+        problems: list[Problem] = []
+        rows: list[dict[str, Any]] = []
+        index: list[int] = []  # position in the request of each row kept
+        seen: dict[str, str] = {}
+        occurrences: dict[str, int] = {}
+        idc = spec.id_column
+        for i, record in zip(positions, records, strict=True):
+            row = canonical(spec, record, self.currency)
+            if kind is Kind.CUSTOMERS:
+                row["email_norm"] = self.normalise_email(row["email"])
+                row["phone_norm"] = self.normalise_phone(row["phone"])
+                row["stub"] = False
+            row["row_hash"] = h = row_hash(spec, row)
+            if row[idc] is None:
+                occurrences[h] = occurrences.get(h, 0) + 1
+                row[idc] = derived_id(spec, h, occurrences[h])
+            result.ids[i] = row[idc]
+            if row[idc] in seen:
+                if seen[row[idc]] != h:
+                    problems.append(Problem(i, idc, row[idc], _(
+                        "id appears again with different content in this request")))
+                result.duplicates_in_request += 1
+                continue
+            seen[row[idc]] = h
+            rows.append(row)
+            index.append(i)
+        if problems:
+            raise _rejected(problems)
+
+        if kind is Kind.CUSTOMERS:
+            self._customers(tx, rows, index, result)
+            return
+        for col in ("customer_id", "referrer_id", "referee_id"):
+            if col in spec.names:
+                aliases = tx.aliases(sorted({r[col] for r in rows}))
+                for r in rows:
+                    r[col] = aliases.get(r[col], r[col])
+        existing = tx.existing(kind, [r[idc] for r in rows])
+        new_rows, new_index = [], []
+        for r, i in zip(rows, index, strict=True):
+            found = existing.get(r[idc])
+            if found is None:
+                new_rows.append(r)
+                new_index.append(i)
+            elif found[0] == r["row_hash"]:
+                result.already_present += 1
+            else:
+                problems.append(Problem(i, idc, r[idc], _(
+                    "already in the store with different content")))
+        if problems:
+            raise _rejected(problems, conflict=True)
+
+        if kind is Kind.RETURNS:
+            owners = tx.order_customers(sorted({r["order_id"] for r in new_rows}))
+            for r, i in zip(new_rows, new_index, strict=True):
+                if r["order_id"] not in owners:
+                    problems.append(Problem(i, "order_id", r["order_id"],
+                                            _("return for an unknown order")))
+            result.touched |= {owners[r["order_id"]] for r in rows if r["order_id"] in owners}
+        else:
+            refs = [c for c in ("customer_id", "referrer_id", "referee_id") if c in spec.names]
+            wanted = sorted({r[c] for r in new_rows for c in refs})
+            known = {k for k, (_h, _s) in tx.existing(Kind.CUSTOMERS, wanted).items()}
+            missing = [c for c in wanted if c not in known]
+            if kind is Kind.ORDERS:
+                if missing:
+                    tx.insert(Kind.CUSTOMERS.value, [
+                        {"customer_id": c, "stub": True, "row_hash": "stub"} for c in missing])
+                    result.customers_created += len(missing)
+            else:
+                for r, i in zip(new_rows, new_index, strict=True):
+                    for c in refs:
+                        if r[c] not in known:
+                            problems.append(Problem(i, c, r[c], _("unknown customer")))
+                    if kind is Kind.REFERRALS and r["referrer_id"] == r["referee_id"]:
+                        problems.append(Problem(i, "referee_id", r["referee_id"],
+                                                _("a customer cannot refer themselves")))
+            result.touched |= {r[c] for r in rows for c in refs}
+        if problems:
+            raise _rejected(problems)
+        tx.insert(kind.value, new_rows)
+        result.added += len(new_rows)
+
+    def _customers(self, tx: ApiTx, rows: list[dict[str, Any]], index: list[int],
+                   result: IngestResult) -> None:
+        aliases = tx.aliases([r["customer_id"] for r in rows])
+        existing = tx.existing(Kind.CUSTOMERS, [r["customer_id"] for r in rows])
+        cards: list[tuple[int, dict[str, Any]]] = []  # new cards, and stubs being completed
+        for r, i in zip(rows, index, strict=True):
+            cid = r["customer_id"]
+            if cid in aliases:
+                result.already_present += 1
+                continue
+            found = existing.get(cid)
+            if found is None or found[1]:
+                cards.append((i, r))
+            elif found[0] == r["row_hash"]:
+                result.already_present += 1
+            else:  # an API client updates a card it sent before
+                tx.update_customer(cid, {k: v for k, v in r.items() if k != "customer_id"})
+                result.customers_updated += 1
+                result.touched.add(cid)
+        merges = plan_merges(self._contact_matches(tx, cards))
+        merged = {m.alias_id for m in merges}
+        now = datetime.now(UTC).replace(tzinfo=None)
+        tx.insert("customer_merges", [
+            {"alias_id": m.alias_id, "customer_id": m.customer_id, "reason": m.reason,
+             "matched_value": m.matched_value, "merged_at": now, "import_id": None}
+            for m in merges])
+        result.merged += [{"alias_id": m.alias_id, "customer_id": m.customer_id,
+                          "reason": m.reason} for m in merges]
+        new = []
+        for _i, r in cards:
+            cid = r["customer_id"]
+            if cid in merged:
+                continue
+            if cid in existing:  # a stub created by an order: now a full card
+                tx.update_customer(cid, {k: v for k, v in r.items() if k != "customer_id"})
+                result.customers_updated += 1
+            else:
+                new.append(r)
+            result.touched.add(cid)
+        tx.insert(Kind.CUSTOMERS.value, new)
+        result.added += len(new)
+        result.touched |= {m.customer_id for m in merges}
+
+    @staticmethod
+    def _contact_matches(tx: ApiTx, cards: list[tuple[int, dict[str, Any]]]) -> pa.Table:
+        """The importer's ``contact_matches`` for a few cards (see ``plan_merges``)."""
+        ids = {r["customer_id"] for _i, r in cards}
+        emails = sorted({r["email_norm"] for _i, r in cards if r["email_norm"]})
+        phones = sorted({r["phone_norm"] for _i, r in cards if r["phone_norm"]})
+        entries: list[dict[str, Any]] = []
+        for i, r in cards:
+            for key_type in ("email", "phone"):
+                if r[f"{key_type}_norm"]:
+                    entries.append({"customer_id": r["customer_id"], "key_type": key_type,
+                                    "key": r[f"{key_type}_norm"], "in_store": False,
+                                    "stub": False, "created_at": r["created_at"],
+                                    "_row": i + 1})
+        for c in tx.contacts(emails, phones) if cards else []:
+            if c["customer_id"] in ids:
+                continue
+            for key_type in ("email", "phone"):
+                if c[f"{key_type}_norm"]:
+                    entries.append({"customer_id": c["customer_id"], "key_type": key_type,
+                                    "key": c[f"{key_type}_norm"], "in_store": True,
+                                    "stub": bool(c["stub"]), "created_at": None, "_row": None})
+        holders: dict[tuple[str, str], set[str]] = {}
+        for e in entries:
+            holders.setdefault((e["key_type"], e["key"]), set()).add(e["customer_id"])
+        shared = [e for e in entries if len(holders[(e["key_type"], e["key"])]) > 1]
+        shared.sort(key=lambda e: (e["key_type"], e["key"], e["customer_id"]))
+        schema = pa.schema([("customer_id", pa.string()), ("key_type", pa.string()),
+                            ("key", pa.string()), ("in_store", pa.bool_()),
+                            ("stub", pa.bool_()), ("created_at", pa.timestamp("us")),
+                            ("_row", pa.int64())])
+        return pa.Table.from_pylist(shared, schema=schema)
+
+
+def _rejected(problems: list[Problem], *, conflict: bool = False) -> RejectedRecordsError:
+    n = len(problems)
+    return RejectedRecordsError(
+        problems,
+        _("{n} record(s) rejected; nothing was written").format(n=n),
+        conflict=conflict,
+    )

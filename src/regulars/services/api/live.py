@@ -1,0 +1,248 @@
+"""The served customer map: a persisted snapshot, rebuilt in full and kept live after ingests.
+
+A full rebuild (``regulars serve`` on an empty snapshot, ``POST /v1/map/rebuild``) runs the
+whole analysis and replaces the snapshot (``map_customers``, ``map_state``).
+
+The live path: every ingest hands the customers it touched to :class:`LiveMap`, whose
+background worker (one thread) coalesces them and calls :func:`refresh_customers` — the one
+place to swap when the analytics can recompute a few customers against frozen base
+statistics. Until then it recomputes the map of the whole base and writes only the touched
+customers' rows, so a refresh costs one map computation however many customers it covers
+(see docs/http-api.md for the measured lag). Changes of rung, status and new signals become
+webhook events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from regulars.services.api.ports import ApiStore
+
+log = logging.getLogger("regulars.api.live")
+
+# (as_of or None for the configured default) -> (the map of every customer, its as-of)
+ComputeMap = Callable[[datetime | None], tuple[pa.Table, datetime]]
+EventSink = Callable[[list[dict[str, Any]]], object]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def map_rows(customers: pa.Table, as_of: datetime) -> list[dict[str, Any]]:
+    """Rows of ``map_customers`` from the customer map (lists and evidence as JSON text)."""
+    now = _now()
+    rows = []
+    for r in customers.to_pylist():
+        rows.append({
+            "customer_id": r["customer_id"],
+            "orders": int(r["orders"] or 0),
+            "first_order_at": r["first_order_at"],
+            "last_order_at": r["last_order_at"],
+            "revenue": _float(r["revenue"]),
+            "avg_order_value": _float(r["avg_order_value"]),
+            "typical_gap_days": _float(r["typical_gap_days"]),
+            "days_since_last_order": _float(r["days_since_last_order"]),
+            "rung": r["rung"],
+            "status": r["status"],
+            "signals": json.dumps(list(r["signals"] or [])),
+            "traits": json.dumps(list(r["traits"] or [])),
+            "rfm_r": r["rfm_r"],
+            "rfm_f": r["rfm_f"],
+            "rfm_m": r["rfm_m"],
+            "rfm_segment": r["rfm_segment"],
+            "evidence": r["evidence"] or "[]",
+            "evidence_text": json.dumps(list(r.get("evidence_text") or [])),
+            "as_of": as_of,
+            "updated_at": now,
+        })
+    return rows
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def changes(before: Mapping[str, Mapping[str, Any]], after: Iterable[Mapping[str, Any]],
+            ) -> list[dict[str, Any]]:
+    """Webhook events (``rung_changed``, ``status_changed``, ``signal_raised``) of a refresh."""
+    events: list[dict[str, Any]] = []
+    at = _now().isoformat()
+    for new in after:
+        cid = new["customer_id"]
+        old = before.get(cid)
+        old_rung = old["rung"] if old else None
+        old_status = old["status"] if old else None
+        if new["rung"] != old_rung:
+            events.append(_event("rung_changed", cid, at, {"from": old_rung, "to": new["rung"]}))
+        if new["status"] != old_status:
+            events.append(_event("status_changed", cid, at,
+                                 {"from": old_status, "to": new["status"]}))
+        raised = set(json.loads(new["signals"])) - set(json.loads(old["signals"]) if old else [])
+        if raised:
+            evidence = {e.get("code"): e for e in json.loads(new["evidence"])
+                        if e.get("about") == "signal"}
+            for code in sorted(raised):
+                events.append(_event("signal_raised", cid, at,
+                                     {"signal": code, "evidence": evidence.get(code)}))
+    return events
+
+
+def _event(kind: str, customer_id: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"id": uuid.uuid4().hex, "type": kind, "created_at": at,
+            "customer_id": customer_id, "data": data}
+
+
+def rebuild(store: ApiStore, compute: Callable[[datetime | None], tuple[pa.Table, datetime,
+                                                                        dict[str, Any],
+                                                                        dict[str, str]]],
+            as_of: datetime | None = None) -> dict[str, Any]:
+    """Recompute the whole map and portfolio and replace the snapshot; returns its state."""
+    customers, moment, portfolio, not_evaluated = compute(as_of)
+    rows = map_rows(customers, moment)
+    state = {"as_of": moment, "built_at": _now(), "customers": len(rows),
+             "portfolio": json.dumps(portfolio, default=str),
+             "not_evaluated": json.dumps(not_evaluated)}
+    store.replace_map(rows, state)
+    return state
+
+
+def refresh_customers(store: ApiStore, compute: ComputeMap, ids: set[str],
+                      as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Recompute the rows of ``ids``, write them, and return the events of what changed.
+
+    The one function to swap for an incremental recompute against frozen base statistics.
+    """
+    customers, moment = compute(as_of)
+    mask = pc.is_in(customers.column("customer_id"),
+                            value_set=pa.array(sorted(ids), pa.string()))
+    rows = map_rows(customers.filter(mask), moment)
+    before = store.upsert_map_rows(rows)
+    return changes(before, rows)
+
+
+@dataclass
+class LiveStats:
+    refreshes: int = 0
+    customers: int = 0
+    last_seconds: float = 0.0
+    last_lag_seconds: float = 0.0
+    errors: int = 0
+    lags: list[float] = field(default_factory=list)
+
+
+class LiveMap:
+    """The background worker that keeps touched customers' rows current (one thread)."""
+
+    def __init__(self, store: ApiStore, compute: ComputeMap, *,
+                 on_events: EventSink | None = None, min_interval: float = 0.5) -> None:
+        self.store = store
+        # a refresh costs one map computation however many customers it covers: under a
+        # stream of orders, waiting a little between refreshes leaves the CPU to requests
+        self.min_interval = min_interval
+        self.compute = compute
+        self.on_events = on_events
+        self.stats = LiveStats()
+        self._pending: dict[str, float] = {}  # customer -> when first touched
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def touch(self, ids: set[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for cid in ids:
+                self._pending.setdefault(cid, now)
+            self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="regulars-live-map",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until every touched customer is refreshed (tests, benchmarks)."""
+        if self._thread is None:
+            self.run_once()
+            return True
+        return self._idle.wait(timeout)
+
+    def run_once(self) -> int:
+        with self._lock:
+            batch, self._pending = self._pending, {}
+        if not batch:
+            self._idle.set()
+            return 0
+        started = time.monotonic()
+        try:
+            events = refresh_customers(self.store, self.compute, set(batch))
+        except Exception:  # keep serving; the next ingest or a rebuild retries
+            log.exception("live map refresh failed")
+            self.stats.errors += 1
+            with self._lock:
+                for cid, t in batch.items():
+                    self._pending.setdefault(cid, t)
+            return 0
+        done = time.monotonic()
+        self.stats.refreshes += 1
+        self.stats.customers += len(batch)
+        self.stats.last_seconds = done - started
+        self.stats.last_lag_seconds = done - min(batch.values())
+        self.stats.lags = [*self.stats.lags[-999:], self.stats.last_lag_seconds]
+        if events and self.on_events:
+            self.on_events(events)
+        with self._lock:
+            if not self._pending:
+                self._idle.set()
+        return len(batch)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            started = time.monotonic()
+            self.run_once()
+            rest = self.min_interval - (time.monotonic() - started)
+            if rest > 0:
+                self._stop.wait(rest)
+
+
+def events_for(subscriptions: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]],
+               ) -> list[dict[str, Any]]:
+    """Outbox rows: one per event and subscription that asked for its type."""
+    now = _now()
+    rows = []
+    for sub in subscriptions:
+        wanted = set(str(sub["events"]).split(","))
+        for e in events:
+            if e["type"] in wanted:
+                rows.append({"subscription_id": sub["id"], "event": e["type"],
+                             "payload": json.dumps(e, default=str), "created_at": now,
+                             "state": "pending", "attempts": 0, "next_attempt_at": now,
+                             "delivered_at": None})
+    return rows

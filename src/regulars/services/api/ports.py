@@ -1,0 +1,101 @@
+"""The port the HTTP API's use cases need from the store, as Protocols (bootstrap wires them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from regulars.domain.tables import Kind
+
+
+class DuplicateError(Exception):
+    """A unique key was written by someone else first (a concurrent retry): look again."""
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """The response kept for an ``Idempotency-Key``."""
+
+    request_hash: str
+    status: int
+    body: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    rung: str | None = None
+    status: str | None = None
+    signal: str | None = None
+    trait: str | None = None
+    rfm_segment: str | None = None
+    manager: str | None = None
+    text: str | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+class ApiTx(Protocol):
+    """One write transaction of the API: rolled back unless ``commit()`` is called."""
+
+    def get_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
+    def claim(self, key_id: str, idempotency_key: str, request_hash: str) -> None:
+        """Take the key, or raise :class:`DuplicateError` when another request has it."""
+    def keep_response(self, key_id: str, idempotency_key: str, status: int, body: str) -> None:
+        ...
+    def audit(self, *, key_id: str, action: str, subject: str, status: int,
+              detail: Mapping[str, Any]) -> None: ...
+    def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        """``id -> (row_hash, stub)`` of the rows of ``kind`` among ``ids``."""
+    def aliases(self, ids: Sequence[str]) -> dict[str, str]: ...
+    def contacts(self, emails: Sequence[str], phones: Sequence[str]) -> list[dict[str, Any]]:
+        """Cards (``customer_id, email_norm, phone_norm, stub``) sharing an e-mail or phone."""
+    def order_customers(self, order_ids: Sequence[str]) -> dict[str, str]: ...
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Raises :class:`DuplicateError` when a row's key exists already."""
+    def update_customer(self, customer_id: str, values: Mapping[str, Any]) -> None: ...
+    def commit(self) -> None: ...
+
+
+class ApiStore(Protocol):
+    """The store as the API sees it: transactions, keys, the map snapshot, webhooks."""
+
+    dialect: str
+
+    def ensure_schema(self) -> None: ...
+    def begin(self) -> AbstractContextManager[ApiTx]: ...
+
+    # keys
+    def add_key(self, record: Mapping[str, Any]) -> None: ...
+    def get_key(self, key_id: str) -> dict[str, Any] | None: ...
+    def list_keys(self) -> list[dict[str, Any]]: ...
+    def update_key(self, key_id: str, values: Mapping[str, Any]) -> None: ...
+
+    # the customer map snapshot
+    def replace_map(self, rows: Sequence[Mapping[str, Any]], state: Mapping[str, Any]) -> None:
+        ...
+    def upsert_map_rows(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Write these rows; return the rows they replaced (by customer id)."""
+    def map_state(self) -> dict[str, Any] | None: ...
+    def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]: ...
+    def customer_card(self, customer_id: str) -> dict[str, Any] | None: ...
+    def resolve_alias(self, customer_id: str) -> str: ...
+    def customer_rows(self, customer_id: str) -> dict[str, list[dict[str, Any]]]: ...
+    def erase_customer(self, customer_id: str, *, key_id: str, at: datetime) -> dict[str, int]:
+        ...
+    def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    # webhooks
+    def add_subscription(self, record: Mapping[str, Any]) -> None: ...
+    def list_subscriptions(self) -> list[dict[str, Any]]: ...
+    def delete_subscription(self, sub_id: str) -> bool: ...
+    def enqueue_events(self, events: Sequence[Mapping[str, Any]]) -> int: ...
+    def due_deliveries(self, now: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def record_delivery(self, outbox_id: int, *, attempt: int, at: datetime,
+                        status_code: int | None, error: str | None, duration_ms: float,
+                        state: str, next_attempt_at: datetime | None) -> None: ...
+    def deliveries(self, outbox_id: int | None = None) -> list[dict[str, Any]]: ...
+    def outbox(self) -> list[dict[str, Any]]: ...

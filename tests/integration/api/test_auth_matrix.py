@@ -1,0 +1,106 @@
+"""Every endpoint refuses what it must: no key or a bad key (401), the wrong role (403)."""
+
+from __future__ import annotations
+
+import pytest
+
+from regulars.entrypoints.http import create_app
+
+ALL = {"admin", "manager", "integration", "readonly"}
+READERS = {"admin", "manager", "readonly"}
+
+ORDER = {"order_id": "M1", "customer_id": "C1", "ordered_at": "2024-01-01T00:00:00",
+         "amount": 1}
+# (method, path, json body, roles admitted)
+ENDPOINTS = [
+    ("POST", "/v1/customers", {"customer_id": "C1"}, {"admin", "integration"}),
+    ("POST", "/v1/orders", ORDER, {"admin", "integration"}),
+    ("POST", "/v1/returns", {"order_id": "M1", "returned_at": "2024-01-02T00:00:00",
+                             "amount": 1}, {"admin", "integration"}),
+    ("POST", "/v1/events", {"type": "feedback", "customer_id": "C1",
+                            "at": "2024-01-02T00:00:00", "nps": 9}, {"admin", "integration"}),
+    ("GET", "/v1/customers", None, READERS),
+    ("GET", "/v1/customers/C1", None, READERS),
+    ("GET", "/v1/customers/C1/export", None, {"admin", "manager"}),
+    ("POST", "/v1/customers/C1/erase", None, {"admin"}),
+    ("GET", "/v1/portfolio", None, READERS),
+    ("GET", "/v1/ladder/flow", None, READERS),
+    ("GET", "/v1/map", None, READERS),
+    ("POST", "/v1/map/rebuild", None, {"admin"}),
+    ("GET", "/v1/keys", None, {"admin"}),
+    ("POST", "/v1/keys", {"role": "readonly"}, {"admin"}),
+    ("POST", "/v1/keys/0000000000000000/rotate", None, {"admin"}),
+    ("POST", "/v1/keys/0000000000000000/revoke", None, {"admin"}),
+    ("GET", "/v1/webhooks", None, {"admin"}),
+    ("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["rung_changed"]},
+     {"admin"}),
+    ("DELETE", "/v1/webhooks/nope", None, {"admin"}),
+    ("GET", "/v1/webhooks/deliveries", None, {"admin"}),
+    ("GET", "/v1/audit", None, {"admin"}),
+]
+PUBLIC = {("GET", "/v1/health")}
+
+
+def _template(path: str) -> str:
+    return (path.replace("/C1", "/{customer_id}").replace("/0000000000000000", "/{key_id}")
+            .replace("/nope", "/{sub_id}"))
+
+
+def test_the_matrix_covers_every_route_of_the_api(sqlite_url):
+    from regulars import bootstrap
+
+    settings = bootstrap.load_settings(database_url=sqlite_url)
+    app = create_app(settings, rebuild_on_start=False)
+    routes = {(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops}
+    covered = {(m, _template(p)) for m, p, _b, _r in ENDPOINTS} | PUBLIC
+    assert routes == covered
+    app.state.services.store.close()
+
+
+@pytest.mark.parametrize(("method", "path", "body", "admitted"), ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p, _b, _a in ENDPOINTS])
+def test_endpoint_refuses_missing_bad_and_unprivileged_keys(call, keys, method, path, body,
+                                                            admitted):
+    kw = {"json": body} if body is not None else {}
+    for role in (None, "rgl_0123456789abcdef_not-a-real-secret", "garbage"):
+        r = call(role, method, path, **kw)
+        assert r.status_code == 401, (role, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    for role in sorted(ALL - admitted):
+        r = call(role, method, path, **kw)
+        assert r.status_code == 403, (role, r.text)
+        assert r.json()["type"] == "/problems/forbidden"
+    for role in sorted(admitted):
+        r = call(role, method, path, **kw)
+        assert r.status_code not in (401, 403), (role, r.text)
+
+
+def test_a_revoked_or_rotated_key_is_refused(call, client, keys, services):
+    key_id = keys["readonly"].split("_")[1]
+    assert call("readonly", "GET", "/v1/customers").status_code == 200
+    r = call("admin", "POST", f"/v1/keys/{key_id}/rotate")
+    assert r.status_code == 200
+    new_key = r.json()["key"]
+    assert call("readonly", "GET", "/v1/customers").status_code == 401
+    assert call(new_key, "GET", "/v1/customers").status_code == 200
+    new_id = r.json()["record"]["key_id"]
+    assert call("admin", "POST", f"/v1/keys/{new_id}/revoke").status_code == 200
+    assert call(new_key, "GET", "/v1/customers").status_code == 401
+    listed = {k["key_id"]: k for k in call("admin", "GET", "/v1/keys").json()}
+    assert listed[key_id]["replaced_by"] == new_id
+    assert listed[new_id]["revoked_at"] is not None
+    assert all("secret_hash" not in k for k in listed.values())
+
+
+def test_keys_are_stored_hashed(services, keys):
+    for key in keys.values():
+        _prefix, key_id, secret = key.split("_", 2)
+        record = services.store.get_key(key_id)
+        assert secret not in str(record)
+        assert len(record["secret_hash"]) == 64
+
+
+def test_the_x_api_key_header_works_too(client, keys):
+    r = client.get("/v1/customers", headers={"X-API-Key": keys["readonly"]})
+    assert r.status_code == 200

@@ -1,0 +1,68 @@
+"""Every error is application/problem+json (RFC 9457); size and rate limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import order
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["status"] == status and body["type"].startswith("/problems/")
+    assert body["title"] and body["instance"]
+    return body
+
+
+def test_unknown_routes_methods_and_ids_are_problems(call):
+    assert_problem(call("readonly", "GET", "/v1/nothing"), 404)
+    assert_problem(call("readonly", "PUT", "/v1/customers"), 405)
+    assert_problem(call("readonly", "GET", "/v1/customers/NOBODY"), 404)
+    assert_problem(call("readonly", "GET", "/v1/portfolio"), 404)  # no map built yet
+
+
+def test_query_validation_names_the_parameter(call):
+    body = assert_problem(call("readonly", "GET", "/v1/customers",
+                               params={"limit": 0, "rung": "vip"}), 422)
+    assert {e["field"] for e in body["errors"]} == {"query.limit", "query.rung"}
+    assert_problem(call("readonly", "GET", "/v1/customers", params={"cursor": "@@"}), 422)
+
+
+def test_malformed_json_is_a_problem(call):
+    body = assert_problem(call("integration", "POST", "/v1/orders", content=b"{oops",
+                               headers={"content-type": "application/json"}), 422)
+    assert body["errors"] == [{"field": "body", "message": "JSON decode error"}]
+
+
+@pytest.fixture
+def api_overrides():
+    # one token every 5 s: the test's requests never earn a new one, however slow the machine
+    return {"max_body_bytes": 2048, "rate_limit": 0.2, "rate_burst": 10}
+
+
+def test_bodies_over_the_limit_are_refused_with_413(call):
+    big = [order(i) for i in range(40)]
+    assert_problem(call("integration", "POST", "/v1/orders", json=big), 413)
+
+    def chunks():  # no Content-Length: counted while it streams
+        for _ in range(10):
+            yield b" " * 1000
+
+    assert_problem(call("integration", "POST", "/v1/orders", content=chunks(),
+                        headers={"content-type": "application/json"}), 413)
+    assert call("integration", "POST", "/v1/orders", json=order(1)).status_code == 201
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(call):
+    codes = [call("readonly", "GET", "/v1/customers").status_code for _ in range(10)]
+    assert codes == [200] * 10
+    r = call("readonly", "GET", "/v1/customers")
+    body = assert_problem(r, 429)
+    assert int(r.headers["retry-after"]) >= 1 and body["type"] == "/problems/rate-limited"
+    assert int(r.headers["retry-after"]) <= 5
+    # other keys are not affected (the refill is tested in tests/unit/api)
+    assert call("manager", "GET", "/v1/customers").status_code == 200
