@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
@@ -314,15 +315,41 @@ def _stored_tables(settings: Settings) -> dict[Kind, pa.Table]:
 
 
 def full_analysis(settings: Settings, as_of: datetime | None = None, *,
-                  tables: dict[Kind, pa.Table] | None = None) -> analysis.Analysis:
-    """:func:`analyze` of the store, on tables the caller may have read already."""
+                  tables: dict[Kind, pa.Table] | None = None,
+                  with_baseline: bool = False) -> analysis.Analysis:
+    """:func:`analyze` of the store, on tables the caller may have read already; with
+    ``with_baseline`` the map's baseline is frozen (computed) before the engine closes."""
     arrow = tables if tables is not None else _stored_tables(settings)
     if arrow[Kind.ORDERS].num_rows == 0:
         raise AnalysisError(_("the store holds no orders yet"))
     duck = DuckDBEngine()
     try:
         ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
-        return _run(ibis_tables, settings, _api_as_of(settings, as_of), None, None)
+        result = _run(ibis_tables, settings, _api_as_of(settings, as_of), None, None)
+        if with_baseline:
+            result.baseline()
+        return result
+    finally:
+        duck.close()
+
+
+def refresh_map(settings: Settings, tables: dict[Kind, pa.Table], frozen: dict[str, Any],
+                as_of: datetime | None, snapshot_as_of: datetime) -> tuple[pa.Table, datetime]:
+    """The map rows of the customers in ``tables`` (the store's rows about them only),
+    recomputed against the ``frozen`` baseline of the last full map (``{"base": ...,
+    "models": ...}``): the live map's step, whose cost follows the customers touched."""
+    duck = DuckDBEngine(threads=1)
+    try:
+        ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in tables.items()}
+        at = _api_as_of(settings, as_of)
+        if at is None:  # "last_order": the snapshot's day, or a later order's
+            last = pc.max(tables[Kind.ORDERS].column("ordered_at")).as_py()
+            at = max(snapshot_as_of, analysis.end_of_day(last.date())) if last else (
+                snapshot_as_of)
+        frame = analysis.refresh_customers(ibis_tables, baseline=frozen["base"],
+                                           params=settings.analysis, as_of=at,
+                                           saved_models=frozen.get("models"))
+        return frame.to_arrow(), at
     finally:
         duck.close()
 
@@ -346,15 +373,24 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     def tables() -> dict[Kind, pa.Table]:
         return {k: store.read_table(k) for k in Kind}
 
-    def compute_map(as_of: datetime | None) -> tuple[pa.Table, datetime]:
+    def compute_map(ids: set[str] | None, as_of: datetime | None
+                    ) -> tuple[pa.Table, datetime]:
         # one DuckDB thread: the live map runs beside the requests it follows
+        state = store.map_state()
+        if ids and state is not None and state.get("baseline"):
+            frozen = json.loads(state["baseline"])
+            touched = sorted(ids)
+            rows = {k: store.read_rows(k, touched) for k in Kind}
+            return refresh_map(settings, rows, frozen, as_of, state["as_of"])
         return compute_customer_map(settings, as_of, tables=tables(), threads=1)
 
-    def full_compute(as_of: datetime | None
-                     ) -> tuple[pa.Table, datetime, dict[str, Any], dict[str, str]]:
-        result = full_analysis(settings, as_of, tables=tables())
+    def full_compute(as_of: datetime | None) -> tuple[
+            pa.Table, datetime, dict[str, Any], dict[str, str], dict[str, Any] | None]:
+        result = full_analysis(settings, as_of, tables=tables(), with_baseline=True)
+        models = None if result.predictions is None else result.predictions.describe()
+        frozen = {"base": result.baseline(), "models": models}
         return (result.customers.to_arrow(), result.as_of, result.portfolio.to_dict(),
-                dict(result.not_evaluated))
+                dict(result.not_evaluated), frozen)
 
     live = LiveMap(store, compute_map, on_events=webhooks.publish)
     country = settings.import_.default_phone_country

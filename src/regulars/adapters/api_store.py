@@ -94,6 +94,9 @@ map_state = sa.Table(
     sa.Column("customers", sa.BigInteger(), nullable=False),
     sa.Column("portfolio", sa.Text(), nullable=False),
     sa.Column("not_evaluated", sa.Text(), nullable=False),
+    # JSON: the base-level figures of the last full map (CustomerMap.baseline), which the
+    # live map recomputes touched customers against
+    sa.Column("baseline", sa.Text(), nullable=True),
 )
 
 webhook_subscriptions = sa.Table(
@@ -313,24 +316,25 @@ class SqlApiStore:
         cols = ", ".join(spec.names)
         with self.reader.connect() as conn:
             rows = conn.exec_driver_sql(f"SELECT {cols} FROM {kind.value}").fetchall()
-        arrays = []
-        for i, col in enumerate(spec.columns):
-            values = [r[i] for r in rows]
-            t = col.type
-            if t is ColumnType.TIMESTAMP:
-                arr = pc.cast(pa.array(values, pa.string()), pa.timestamp("us"))
-            elif t is ColumnType.DATE:
-                arr = pc.cast(pa.array(values, pa.string()), pa.date32())
-            elif t is ColumnType.BOOLEAN:
-                arr = pa.array([None if v is None else bool(v) for v in values], pa.bool_())
-            elif t is ColumnType.MONEY:
-                arr = pa.array([None if v is None else float(v) for v in values], pa.float64())
-            elif t is ColumnType.INTEGER:
-                arr = pa.array(values, pa.int64())
-            else:
-                arr = pa.array(values, pa.string())
-            arrays.append(arr)
-        return pa.table(arrays, names=list(spec.names))
+        return _arrow(kind, [tuple(r) for r in rows])
+
+    def read_rows(self, kind: Kind, customer_ids: Sequence[str]) -> pa.Table:
+        """The rows of an input table that concern these customers (returns through their
+        orders, referrals they made), typed as :meth:`read_table` types them: what the live
+        map recomputes a few customers from."""
+        t = INPUT_TABLES[kind]
+        cols = [t.c[name] for name in SPECS[kind].names]
+        ids = list(customer_ids)
+        if kind is Kind.RETURNS:
+            stmt = sa.select(*cols).join(ORDERS, ORDERS.c.order_id == t.c.order_id).where(
+                ORDERS.c.customer_id.in_(ids))
+        elif kind is Kind.REFERRALS:
+            stmt = sa.select(*cols).where(t.c.referrer_id.in_(ids))
+        else:
+            stmt = sa.select(*cols).where(t.c.customer_id.in_(ids))
+        with self.reader.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(stmt)]
+        return _arrow(kind, rows)
 
     def _read(self, stmt: sa.Executable) -> list[dict[str, Any]]:
         with self.reader.connect() as conn:
@@ -522,6 +526,33 @@ class SqlApiStore:
 
     def outbox(self) -> list[dict[str, Any]]:
         return self._read(sa.select(webhook_outbox).order_by(webhook_outbox.c.id))
+
+
+def _arrow(kind: Kind, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
+    """Rows of an input table (in contract column order) as Arrow, typed as the store's ADBC
+    reads type them (SQLite hands back times as text, PostgreSQL as datetimes)."""
+    spec = SPECS[kind]
+    arrays = []
+    for i, col in enumerate(spec.columns):
+        values = [r[i] for r in rows]
+        t = col.type
+        text = any(isinstance(v, str) for v in values)
+        if t is ColumnType.TIMESTAMP:
+            arr = (pc.cast(pa.array(values, pa.string()), pa.timestamp("us")) if text
+                   else pa.array(values, pa.timestamp("us")))
+        elif t is ColumnType.DATE:
+            arr = (pc.cast(pa.array(values, pa.string()), pa.date32()) if text
+                   else pa.array(values, pa.date32()))
+        elif t is ColumnType.BOOLEAN:
+            arr = pa.array([None if v is None else bool(v) for v in values], pa.bool_())
+        elif t is ColumnType.MONEY:
+            arr = pa.array([None if v is None else float(v) for v in values], pa.float64())
+        elif t is ColumnType.INTEGER:
+            arr = pa.array(values, pa.int64())
+        else:
+            arr = pa.array(values, pa.string())
+        arrays.append(arr)
+    return pa.table(arrays, names=list(spec.names))
 
 
 def _public(t: sa.Table) -> list[sa.Column[Any]]:

@@ -83,14 +83,19 @@ class Analysis:
     (None when predictions are off or the data could not support a model: see
     ``not_evaluated["predictions"]``)."""
 
+    _baseline_row: dict[str, Any] | None = field(default=None, init=False, repr=False)
+
     def baseline(self) -> dict[str, Any]:
         """The base-level figures this map compared every customer with, to recompute a few
         customers later as this map would place them (:func:`refresh_customers`). Runs the
-        base's part of the map once more (about a map's time at scale)."""
-        if self.baseline_table is None:
-            raise AnalysisError(_("this analysis has no baseline to freeze"))
-        rows: list[dict[str, Any]] = self.baseline_table.to_pyarrow().to_pylist()
-        return rows[0]
+        base's part of the map once more (about a map's time at scale), on the engine the
+        analysis ran on, which must still be open; the result is kept."""
+        if self._baseline_row is None:
+            if self.baseline_table is None:
+                raise AnalysisError(_("this analysis has no baseline to freeze"))
+            rows: list[dict[str, Any]] = self.baseline_table.to_pyarrow().to_pylist()
+            self._baseline_row = rows[0]
+        return self._baseline_row
 
     def portfolio_frame(self) -> Frame:
         """The portfolio's figures as a long table (section, key, value)."""
@@ -219,14 +224,23 @@ def refresh_customers(
     baseline: Mapping[str, Any],
     params: MapParams,
     as_of: datetime,
+    saved_models: Mapping[str, Any] | None = None,
 ) -> Frame:
     """The map rows of the customers in ``tables`` (every table already narrowed to them, on
     one engine), each placed against a frozen ``baseline`` (:meth:`Analysis.baseline`) as the
     full map placed them: the live map's step after an order, a return or an event arrives.
-    The revenue rank and cumulative revenue shares are not known this way (null)."""
+    The revenue rank and cumulative revenue shares are not known this way (null).
+
+    ``saved_models`` (``Fitted.describe()`` of the full map) predicts these customers with
+    the models fitted on the whole base, so that P(alive) still decides lost and churn risk.
+    """
     if Kind.ORDERS not in tables:
         raise AnalysisError(_("orders are needed for an analysis"))
     inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
+    predicted = None
+    if saved_models is not None and params.predictions:
+        predicted = models.predict_with(saved_models, inputs[Kind.ORDERS], as_of=as_of,
+                                        params=params)
     m = customer_map(
         inputs[Kind.ORDERS],
         as_of=as_of,
@@ -237,9 +251,16 @@ def refresh_customers(
         interactions=inputs.get(Kind.INTERACTIONS),
         feedback=inputs.get(Kind.FEEDBACK),
         referrals=inputs.get(Kind.REFERRALS),
+        p_alive=None if predicted is None else ibis.memtable(
+            predicted.select(["customer_id", "p_alive"])),
         baseline=baseline,
     )
-    return Frame(add_sentences(m.to_arrow()))
+    customers = add_sentences(m.to_arrow())
+    if predicted is not None:
+        names = ["customer_id", "p_alive", models.orders_column(params),
+                 "next_order_expected_at", "clv", "value_at_risk"]
+        customers = models.join_predictions(customers, predicted.select(names))
+    return Frame(customers)
 
 
 def add_sentences(customers: pa.Table) -> pa.Table:

@@ -27,6 +27,7 @@ from regulars.analytics.models import (
     ModelWarning,
     TransactionModel,
     fit_transactions,
+    model_from_dict,
     model_to_dict,
     predict_customers,
     summarize,
@@ -104,18 +105,7 @@ def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams) -> Fitte
     notes: list[str] = []
     model = fit_with_retry(summary, params.prediction_model, notes)
     spend = _spend_model(summary, notes)
-    table = predict_customers(
-        summary, model, spend,
-        horizon_days=float(params.prediction_horizon_days),
-        clv_months=params.clv_months,
-        monthly_discount_rate=params.clv_monthly_discount_rate,
-    )
-    label = f"{float(params.prediction_horizon_days):g}".replace(".", "_")
-    table = table.rename_columns([
-        orders_column(params) if c == f"expected_orders_{label}d" else c
-        for c in table.column_names
-    ])
-    return Fitted(as_of, model, spend, table, notes)
+    return Fitted(as_of, model, spend, _predict(summary, model, spend, params), notes)
 
 
 def fit_with_retry(summary: CustomerSummary, name: str, notes: list[str]) -> TransactionModel:
@@ -184,6 +174,43 @@ def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | Non
     notes.append(_("no spend model ({why}); order values are each customer's own "
                    "average").format(why=error))
     return None
+
+
+def predict_with(saved: Any, orders: Any, *, as_of: datetime, params: MapParams
+                 ) -> pa.Table | None:
+    """Predictions for the customers of ``orders`` (an Ibis table) from models fitted earlier
+    on the whole base (``Fitted.describe()``), renamed as :func:`fit_and_predict` names them;
+    None when there is no transaction model or no order."""
+    if not saved or not saved.get("transactions"):
+        return None
+    data = _orders_arrow(orders)
+    data = data.filter(pc.and_(pc.is_valid(data["customer_id"]), pc.is_valid(data["ordered_at"])))
+    if data.num_rows == 0:
+        return None
+    model = model_from_dict(saved["transactions"])
+    spend = model_from_dict(saved["spend"]) if saved.get("spend") else None
+    if not isinstance(model, TransactionModel) or not (
+            spend is None or isinstance(spend, GammaGamma)):
+        raise ModelError(_("the saved models are not a transaction model and a spend model"))
+    summary = summarize(data["customer_id"], data["ordered_at"],
+                        pc.fill_null(data["amount"], 0.0), as_of=as_of,
+                        time_unit=model.time_unit)
+    return _predict(summary, model, spend, params)
+
+
+def _predict(summary: CustomerSummary, model: TransactionModel, spend: GammaGamma | None,
+             params: MapParams) -> pa.Table:
+    table = predict_customers(
+        summary, model, spend,
+        horizon_days=float(params.prediction_horizon_days),
+        clv_months=params.clv_months,
+        monthly_discount_rate=params.clv_monthly_discount_rate,
+    )
+    label = f"{float(params.prediction_horizon_days):g}".replace(".", "_")
+    return table.rename_columns([
+        orders_column(params) if c == f"expected_orders_{label}d" else c
+        for c in table.column_names
+    ])
 
 
 def map_columns(fitted: Fitted, params: MapParams) -> pa.Table:

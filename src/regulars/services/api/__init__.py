@@ -9,18 +9,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from regulars.services.api.ingest import Ingest
 from regulars.services.api.keys import KeyRing
-from regulars.services.api.live import ComputeMap, LiveMap, rebuild
+from regulars.services.api.live import ComputeMap, FullCompute, LiveMap, rebuild
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.webhooks import Webhooks
-
-FullCompute = Callable[[datetime | None], tuple[Any, datetime, dict[str, Any], dict[str, str]]]
 
 
 class RateLimiter:

@@ -4,12 +4,13 @@ A full rebuild (``regulars serve`` on an empty snapshot, ``POST /v1/map/rebuild`
 whole analysis and replaces the snapshot (``map_customers``, ``map_state``).
 
 The live path: every ingest hands the customers it touched to :class:`LiveMap`, whose
-background worker (one thread) coalesces them and calls :func:`refresh_customers` — the one
-place to swap when the analytics can recompute a few customers against frozen base
-statistics. Until then it recomputes the map of the whole base and writes only the touched
-customers' rows, so a refresh costs one map computation however many customers it covers
-(see docs/http-api.md for the measured lag). Changes of rung, status and new signals become
-webhook events.
+background worker (one thread) coalesces them and calls :func:`refresh_customers`. A rebuild
+keeps the map's frozen baseline (the base's medians, base gap, RFM edges, golden and small
+thresholds, and the fitted prediction models) in ``map_state``; a refresh reads only the
+touched customers' rows and recomputes them against it, so its cost follows the customers
+touched, not the size of the base. Without a baseline (no rebuild yet) it falls back to
+computing the whole base's map. Changes of rung, status and new signals become webhook
+events.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ from regulars.services.api.ports import ApiStore
 
 log = logging.getLogger("regulars.api.live")
 
-# (as_of or None for the configured default) -> (the map of every customer, its as-of)
-ComputeMap = Callable[[datetime | None], tuple[pa.Table, datetime]]
+# (the customers to recompute, or None for everyone; as_of or None for the configured
+# default) -> (map rows including at least those customers, its as-of)
+ComputeMap = Callable[[set[str] | None, datetime | None], tuple[pa.Table, datetime]]
+# as_of -> (every customer's map, its as-of, portfolio, not evaluated, baseline to freeze)
+FullCompute = Callable[[datetime | None], tuple[pa.Table, datetime, dict[str, Any],
+                                                dict[str, str], dict[str, Any] | None]]
 EventSink = Callable[[list[dict[str, Any]]], object]
 
 
@@ -104,27 +109,24 @@ def _event(kind: str, customer_id: str, at: str, data: dict[str, Any]) -> dict[s
             "customer_id": customer_id, "data": data}
 
 
-def rebuild(store: ApiStore, compute: Callable[[datetime | None], tuple[pa.Table, datetime,
-                                                                        dict[str, Any],
-                                                                        dict[str, str]]],
+def rebuild(store: ApiStore, compute: FullCompute,
             as_of: datetime | None = None) -> dict[str, Any]:
-    """Recompute the whole map and portfolio and replace the snapshot; returns its state."""
-    customers, moment, portfolio, not_evaluated = compute(as_of)
+    """Recompute the whole map and portfolio and replace the snapshot (with the baseline the
+    live map recomputes against); returns its state."""
+    customers, moment, portfolio, not_evaluated, baseline = compute(as_of)
     rows = map_rows(customers, moment)
     state = {"as_of": moment, "built_at": _now(), "customers": len(rows),
              "portfolio": json.dumps(portfolio, default=str),
-             "not_evaluated": json.dumps(not_evaluated)}
+             "not_evaluated": json.dumps(not_evaluated),
+             "baseline": None if baseline is None else json.dumps(baseline)}
     store.replace_map(rows, state)
     return state
 
 
 def refresh_customers(store: ApiStore, compute: ComputeMap, ids: set[str],
                       as_of: datetime | None = None) -> list[dict[str, Any]]:
-    """Recompute the rows of ``ids``, write them, and return the events of what changed.
-
-    The one function to swap for an incremental recompute against frozen base statistics.
-    """
-    customers, moment = compute(as_of)
+    """Recompute the rows of ``ids``, write them, and return the events of what changed."""
+    customers, moment = compute(ids, as_of)
     mask = pc.is_in(customers.column("customer_id"),
                             value_set=pa.array(sorted(ids), pa.string()))
     rows = map_rows(customers.filter(mask), moment)

@@ -1,0 +1,84 @@
+"""The live map recomputes only the customers an ingest touched, against the baseline the last
+rebuild froze, and places them as a full rebuild does."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+from typing import Any
+
+import pytest
+
+from regulars import bootstrap
+from regulars.analytics.synthetic import DemoSpec, generate_business
+from regulars.domain.tables import SPECS, Kind
+
+I = "integration"  # noqa: E741
+SPEC = DemoSpec(customers=300, seed=3)
+
+
+@pytest.fixture
+def api_overrides() -> dict[str, Any]:
+    return {"live_map": True}
+
+
+def _text(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, list):
+        return ";".join(v)
+    return v if isinstance(v, (bool, str)) else str(v)
+
+
+def served(services: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for cid in ids:
+        card = services.store.customer_card(cid)
+        rows[cid] = card["map"]
+    return rows
+
+
+def test_touched_customers_are_recomputed_alone_and_land_where_a_rebuild_puts_them(
+        call, services, api_settings, monkeypatch):
+    data = generate_business(SPEC)
+    # over HTTP, as a shop would (an import from this process would open the SQLite file
+    # through a second copy of SQLite: see adapters/api_store.py)
+    for kind, path in (("customers", "/v1/customers"), ("orders", "/v1/orders"),
+                       ("returns", "/v1/returns")):
+        names = SPECS[Kind(kind)].names
+        rows = [{k: _text(v) for k, v in r.items() if k in names and v is not None}
+                for r in data[kind].to_pylist()]
+        for start in range(0, len(rows), 1000):
+            r = call(I, "POST", path, json=rows[start:start + 1000])
+            assert r.status_code in (200, 201), r.text[:1000]
+    state = services.rebuild_map()
+    assert json.loads(services.store.map_state()["baseline"])["base"]["base_median_gap_days"] > 0
+    assert state["customers"] > 250
+
+    # five customers order again on the last day of the history
+    buyers = sorted({r["customer_id"] for r in data["orders"].to_pylist()})[:5]
+    day = datetime.combine(SPEC.end, time(12, 0)).isoformat()
+    orders = [{"order_id": f"LIVE{i}", "customer_id": cid, "ordered_at": day,
+               "amount": "99.00"} for i, cid in enumerate(buyers)]
+    assert call(I, "POST", "/v1/orders", json=orders).status_code in (200, 201)
+
+    recomputed: list[int] = []
+    real = bootstrap.refresh_map
+
+    def spy(settings: Any, tables: Any, frozen: Any, as_of: Any, snapshot: Any) -> Any:
+        recomputed.append(tables[Kind.ORDERS].num_rows)
+        return real(settings, tables, frozen, as_of, snapshot)
+
+    monkeypatch.setattr(bootstrap, "refresh_map", spy)
+    assert services.live.flush(120)
+    # one refresh, from the touched customers' own orders only
+    everyone = data["orders"].num_rows + len(orders)
+    assert len(recomputed) == 1 and 0 < recomputed[0] < everyone / 10
+    live = served(services, buyers)
+
+    services.rebuild_map()
+    full = served(services, buyers)
+    for cid in buyers:
+        assert live[cid]["orders"] == full[cid]["orders"]
+        for column in ("rung", "status", "signals", "traits", "revenue"):
+            assert live[cid][column] == full[cid][column], (cid, column)
