@@ -16,7 +16,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from regulars.analytics.customer_map import customer_map
+from regulars.analytics.customer_map import CustomerMap, customer_map
 from regulars.analytics.models import ModelError
 from regulars.analytics.params import MapParams
 from regulars.analytics.portfolio import Period, Portfolio, portfolio
@@ -161,18 +161,8 @@ def analyze(
 
     def the_map(at: datetime, source_tables: Mapping[Kind, Any]) -> tuple[Any, Any]:
         fitted, why = _predict(source_tables[Kind.ORDERS], at, params)
-        m = customer_map(
-            source_tables[Kind.ORDERS],
-            as_of=at,
-            params=params,
-            customers=source_tables.get(Kind.CUSTOMERS),
-            returns=source_tables.get(Kind.RETURNS),
-            invoices=source_tables.get(Kind.INVOICES),
-            interactions=source_tables.get(Kind.INTERACTIONS),
-            feedback=source_tables.get(Kind.FEEDBACK),
-            referrals=source_tables.get(Kind.REFERRALS),
-            p_alive=None if fitted is None else ibis.memtable(models.p_alive_table(fitted)),
-        )
+        m = _map_of(source_tables, at, params, None if fitted is None
+                    else models.p_alive_table(fitted))
         if why is not None:
             m.not_evaluated["predictions"] = why
             if "churn_risk" in m.not_evaluated:
@@ -205,6 +195,25 @@ def analyze(
         customers = models.join_predictions(customers, models.map_columns(fitted, params))
     return Analysis(as_of, Frame(customers), result, dict(current.not_evaluated), source,
                     current.baseline, fitted)
+
+
+def _map_of(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
+            p_alive: pa.Table | None = None,
+            baseline: Mapping[str, Any] | None = None) -> CustomerMap:
+    """The customer map of the given tables (Ibis, one engine), as of ``at``."""
+    return customer_map(
+        tables[Kind.ORDERS],
+        as_of=at,
+        params=params,
+        customers=tables.get(Kind.CUSTOMERS),
+        returns=tables.get(Kind.RETURNS),
+        invoices=tables.get(Kind.INVOICES),
+        interactions=tables.get(Kind.INTERACTIONS),
+        feedback=tables.get(Kind.FEEDBACK),
+        referrals=tables.get(Kind.REFERRALS),
+        p_alive=None if p_alive is None else ibis.memtable(p_alive),
+        baseline=baseline,
+    )
 
 
 def _predict(orders: Any, at: datetime, params: MapParams) -> tuple[models.Fitted | None,
@@ -241,20 +250,8 @@ def refresh_customers(
     if saved_models is not None and params.predictions:
         predicted = models.predict_with(saved_models, inputs[Kind.ORDERS], as_of=as_of,
                                         params=params)
-    m = customer_map(
-        inputs[Kind.ORDERS],
-        as_of=as_of,
-        params=params,
-        customers=inputs.get(Kind.CUSTOMERS),
-        returns=inputs.get(Kind.RETURNS),
-        invoices=inputs.get(Kind.INVOICES),
-        interactions=inputs.get(Kind.INTERACTIONS),
-        feedback=inputs.get(Kind.FEEDBACK),
-        referrals=inputs.get(Kind.REFERRALS),
-        p_alive=None if predicted is None else ibis.memtable(
-            predicted.select(["customer_id", "p_alive"])),
-        baseline=baseline,
-    )
+    m = _map_of(inputs, as_of, params, None if predicted is None
+                else predicted.select(["customer_id", "p_alive"]), baseline)
     customers = add_sentences(m.to_arrow())
     if predicted is not None:
         names = ["customer_id", "p_alive", models.orders_column(params),

@@ -11,14 +11,8 @@ import typer
 from rich.table import Table
 
 from regulars import bootstrap
-from regulars.entrypoints.cli.main import (
-    ConfigOpt,
-    DatabaseOpt,
-    app,
-    handled,
-    out,
-    settings_from,
-)
+from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
+from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.i18n import _
 from regulars.services.api.keys import Role
 

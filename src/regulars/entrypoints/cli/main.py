@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import rich.progress
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,6 +30,7 @@ from regulars.domain.errors import (
     StoreError,
 )
 from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
+from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out
 from regulars.entrypoints.cli.config_cmd import config_app
 from regulars.entrypoints.cli.points import points_app
 from regulars.entrypoints.cli.summary import at_risk, print_summary
@@ -47,24 +47,6 @@ app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(points_app, name="points")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", help=_("The business's TOML settings (default ./regulars.toml)."),
-                 dir_okay=False),
-]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option("--database-url", help=_("Store URL (default sqlite:///regulars.db, "
-                                          "or REGULARS_DATABASE_URL)."), show_default=False),
-]
-
-
-def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]{_('error')}:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
 
 
 @contextmanager

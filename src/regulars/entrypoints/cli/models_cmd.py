@@ -11,16 +11,8 @@ import typer
 from rich.table import Table
 
 from regulars import bootstrap
-from regulars.entrypoints.cli.main import (
-    ConfigOpt,
-    DatabaseOpt,
-    app,
-    err,
-    handled,
-    out,
-    parse_mapping,
-    settings_from,
-)
+from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, out
+from regulars.entrypoints.cli.main import app, handled, parse_mapping, settings_from
 from regulars.i18n import _
 
 models_app = typer.Typer(

@@ -13,16 +13,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from regulars import bootstrap
 from regulars.domain.errors import ConfigError, InputError, RegularsError, StoreError
 from regulars.domain.loyalty.errors import LoyaltyError
 from regulars.domain.loyalty.ledger import Purchase
+from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out
 from regulars.i18n import _
 from regulars.services.loyalty import LoyaltyService
 from regulars.services.loyalty.results import to_json
@@ -33,19 +33,6 @@ points_app = typer.Typer(
            "rewards and statements."),
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", help=_("The business's TOML settings (default ./regulars.toml)."),
-                 dir_okay=False),
-]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option("--database-url", help=_("Store URL (default sqlite:///regulars.db, "
-                                          "or REGULARS_DATABASE_URL)."), show_default=False),
-]
 AtOpt = Annotated[
     str | None,
     typer.Option("--at", help=_("When, as ISO 8601 (local time of the programme unless it "
@@ -54,9 +41,7 @@ AtOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help=_("Print JSON."))]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]{_('error')}:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
+_fail = fail
 
 
 @contextmanager

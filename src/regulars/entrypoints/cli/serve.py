@@ -6,14 +6,8 @@ from typing import Annotated
 
 import typer
 
-from regulars.entrypoints.cli.main import (
-    ConfigOpt,
-    DatabaseOpt,
-    app,
-    handled,
-    out,
-    settings_from,
-)
+from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
+from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.i18n import _
 
 
