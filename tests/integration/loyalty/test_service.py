@@ -131,10 +131,15 @@ def test_expiry_is_idempotent_and_expiring_soon_is_shown(make_service, clock):
     service.spend("M", 30, key="s1")  # from the soonest-expiring lot
     assert service.statement("M").expiring_soon == 70
     clock.advance(days=25)
+    # past the expiry, before the expiry run: the statement no longer counts those points
+    # as spendable (as a redemption would not), and says they await the run
+    s = service.statement("M")
+    assert (s.balance, s.expired_unswept) == (50, 70)
     first = service.expire_due()
     assert (first.items, first.points) == (1, 70)
     assert service.expire_due().items == 0
-    assert service.statement("M").balance == 50
+    s = service.statement("M")
+    assert (s.balance, s.expired_unswept) == (50, 0)
     assert service.verify() == []
 
 

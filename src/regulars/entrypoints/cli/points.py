@@ -428,6 +428,9 @@ def statement(
             return
         out.print(_("[bold]{m}[/]: {b} points available, {p} pending").format(
             m=s.member_id, b=s.balance, p=s.pending))
+        if s.expired_unswept:
+            out.print(_("{n} points have expired (written off at the next `regulars points "
+                        "expire`)").format(n=s.expired_unswept), highlight=False)
         if s.debt or s.deficit:
             out.print(_("owed back: {d}; written off: {f}").format(d=s.debt, f=s.deficit))
         for day, n in s.expiring:

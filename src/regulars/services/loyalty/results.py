@@ -247,3 +247,7 @@ class Statement:
     stored_value: Decimal
     coupons: tuple[str, ...] = ()
     history: tuple[StatementLine, ...] = field(default=())
+    expired_unswept: int = 0
+    """Points whose expiry has passed but which the expiry run (``regulars points expire``)
+    has not written off yet; they are no longer in ``balance``, which is what can be spent
+    now."""

@@ -1105,6 +1105,9 @@ class LoyaltyService:
             member = self._member(tx, member_id, lock=False)
             account = self._account(tx, member)
             soon = account.expiring(when, when + timedelta(days=prog.expiring_soon_days))
+            # lots past their expiry that no expiry run has written off yet: not spendable
+            unswept = member.balance + member.debt - sum(
+                lot.remaining for lot in account.spendable(when))
             since = when - timedelta(days=prog.tier_window_days)
             qualifying = _qualifying(prog, tx.accrual_history([member_id], since), when)
             entries = tx.entries(member_id, limit=history)
@@ -1116,8 +1119,10 @@ class LoyaltyService:
             by_day[(prog.local(expiry) - timedelta(microseconds=1)).date().isoformat()] += n
         tier = prog.tier(member.tier)
         nxt, missing = next_tier(prog, tier.name, qualifying)
+        unswept = max(0, unswept)
         return Statement(
-            member_id, when, member.balance, member.pending, member.debt, member.deficit,
+            member_id, when, member.balance - unswept, member.pending, member.debt,
+            member.deficit,
             sum(by_day.values()), tuple(sorted(by_day.items())), tier.name, tier.multiplier,
             tier.discount_percent, tier.perks, prog.tier_basis.value, qualifying,
             nxt.name if nxt else None, missing, member.tier_period_end, member.referral_code,
@@ -1126,6 +1131,7 @@ class LoyaltyService:
                   for c in coupons),
             tuple(StatementLine(e.at, e.kind.value, e.points, e.pending, e.reason, e.actor,
                                 e.ref) for e in entries),
+            unswept,
         )
 
     def verify(self) -> list[str]:
