@@ -22,7 +22,6 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 _SERIES_MAX_Z = 0.9
-_SERIES_MAX_LOG_PEAK = 300.0
 _SERIES_MAX_TERMS = 5000
 _EPS = 1e-16
 
@@ -54,7 +53,8 @@ def hyp_series(
     """``log G`` and the logarithmic derivatives ``∂G/∂k / G``, ``∂G/∂b / G``, ``∂G/∂z / G``.
 
     ``G(k, b, z) = Σ_n (b)_n/n! z^n/(k+n) = 2F1(k, b; k+1; z) / k`` for ``k > 0``, ``b > 0``,
-    ``0 <= z < 1``.
+    ``0 <= z < 1``. Summed after Euler's transformation (see :func:`_series`); rows with
+    ``z > 0.9`` (slow convergence) go to quadrature.
     """
     k, b, z = np.broadcast_arrays(
         np.asarray(k, np.float64), np.asarray(b, np.float64), np.asarray(z, np.float64)
@@ -64,16 +64,11 @@ def hyp_series(
     d_k = np.empty(n_rows)
     d_b = np.empty(n_rows)
     d_z = np.empty(n_rows)
-    with np.errstate(divide="ignore"):
-        log_peak = -b * np.log1p(-z)
-    use_series = (z <= _SERIES_MAX_Z) & (log_peak <= _SERIES_MAX_LOG_PEAK)
+    use_series = z <= _SERIES_MAX_Z
     idx = np.flatnonzero(use_series)
     if idx.size:
-        g, gk, gb, gz = _series(k[idx], b[idx], z[idx])
-        log_g[idx] = np.log(g)
-        d_k[idx] = gk / g
-        d_b[idx] = gb / g
-        d_z[idx] = gz / g
+        lg, lk, lb, lz = _series(k[idx], b[idx], z[idx])
+        log_g[idx], d_k[idx], d_b[idx], d_z[idx] = lg, lk, lb, lz
     rest = np.flatnonzero(~use_series)
     if rest.size:
         lg, lk, lb, lz = _fallback(k[rest], b[rest], z[rest])
@@ -84,7 +79,88 @@ def hyp_series(
 def _series(
     k: FloatArray, b: FloatArray, z: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The four sums, term by term; rows leave the loop as soon as their tail is negligible."""
+    """``log G`` and its log-derivatives from Euler's transformation
+
+        2F1(k, b; k+1; z) = (1-z)^(1-b) 2F1(1, c; k+1; z),   c = k + 1 - b,
+
+    whose series ``H = Σ_n t_n``, ``t_n = Π_{j<n} (c+j)/(k+1+j) · z^n``, has positive terms
+    falling from the first (ratio below ``z``; the untransformed series first climbs a hump of
+    height ``(1-z)^-b``, hundreds of terms when ``b = r + x`` is large). Needs ``c > 0``, i.e.
+    ``b < k + 1`` (the Pareto/NBD's ``b`` is ``s + 1`` or ``r + x``, ``k = r + s + x``); rows
+    with ``c <= 0`` go to the untransformed series. Rows leave the loop as soon as their tail
+    is negligible.
+    """
+    c = k + 1.0 - b
+    bad = c <= 0
+    if np.any(bad):  # pragma: no cover - not reached by the Pareto/NBD likelihood
+        o1, o2, o3, o4 = (np.empty(k.shape[0]) for _ in range(4))
+        good = ~bad
+        for dst, src in zip((o1, o2, o3, o4), _series(k[good], b[good], z[good]), strict=True):
+            dst[good] = src
+        for dst, src in zip((o1, o2, o3, o4), _plain_series(k[bad], b[bad], z[bad]),
+                            strict=True):
+            dst[bad] = src
+        return o1, o2, o3, o4
+    n_rows = k.shape[0]
+    out_h = np.empty(n_rows)
+    out_hk = np.empty(n_rows)
+    out_hb = np.empty(n_rows)
+    out_hz = np.empty(n_rows)
+    rows = np.arange(n_rows)
+    k1 = k + 1.0
+    zz = z
+    h = np.ones(n_rows)  # Σ t_n (t_0 = 1)
+    hk = np.zeros(n_rows)  # Σ t_n ∂log t_n/∂k,  ∂log t_n/∂k = Σ_{j<n} 1/(c+j) - 1/(k+1+j)
+    hb = np.zeros(n_rows)  # Σ t_n ∂log t_n/∂b,  ∂log t_n/∂b = -Σ_{j<n} 1/(c+j)
+    hz = np.zeros(n_rows)  # Σ n t_n  (= z ∂H/∂z)
+    term = np.ones(n_rows)
+    sum_c = np.zeros(n_rows)
+    sum_k = np.zeros(n_rows)
+    tail_factor = zz / (1.0 - zz)
+    for n in range(_SERIES_MAX_TERMS):
+        inv_c = 1.0 / (c + n)
+        inv_k = 1.0 / (k1 + n)
+        term *= (c + n) * inv_k * zz  # t_(n+1)
+        sum_c += inv_c
+        sum_k += inv_k
+        h += term
+        hk += term * (sum_c - sum_k)
+        hb -= term * sum_c
+        hz += term * (n + 1)
+        if n % 8 != 7:
+            continue
+        # terms fall at a ratio below z: the tail of every sum is below
+        # t_n (1 + Σ1/c + n) z/(1-z) (the weights grow at most like n)
+        done = term * (n + 2.0 + sum_c) * tail_factor <= _EPS * h
+        if done.any():
+            fin = rows[done]
+            out_h[fin], out_hk[fin], out_hb[fin], out_hz[fin] = h[done], hk[done], hb[done], hz[
+                done]
+            keep = ~done
+            if not keep.any():
+                break
+            rows, c, k1, zz, tail_factor = rows[keep], c[keep], k1[keep], zz[keep], tail_factor[
+                keep]
+            h, hk, hb, hz = h[keep], hk[keep], hb[keep], hz[keep]
+            term, sum_c, sum_k = term[keep], sum_c[keep], sum_k[keep]
+    else:  # pragma: no cover
+        raise FloatingPointError("hypergeometric series did not converge")
+    # G = (1-z)^(1-b) H / k: ∂log G/∂k = Hk/H - 1/k (c moves with k), ∂log G/∂b = -log(1-z)
+    # + Hb/H, ∂log G/∂z = (b-1)/(1-z) + Hz/(z H)
+    log1m_z = np.log1p(-z)
+    log_g = (1.0 - b) * log1m_z + np.log(out_h) - np.log(k)
+    d_k = out_hk / out_h - 1.0 / k
+    d_b = out_hb / out_h - log1m_z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_z = (b - 1.0) / (1.0 - z) + np.where(z > 0, out_hz / (np.where(z > 0, z, 1.0) * out_h),
+                                               (k + 1.0 - b) / (k + 1.0))
+    return log_g, d_k, d_b, d_z
+
+
+def _plain_series(
+    k: FloatArray, b: FloatArray, z: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:  # pragma: no cover - see _series
+    """``log G`` and its log-derivatives from the untransformed series."""
     n_rows = k.shape[0]
     out_g = np.empty(n_rows)
     out_gk = np.empty(n_rows)
@@ -97,7 +173,6 @@ def _series(
     gz = np.zeros(n_rows)
     term = np.ones(n_rows)  # c_n z^n
     harm = np.zeros(n_rows)  # ψ(b+n) − ψ(b) = Σ_{j<n} 1/(b+j)
-    dterm = np.ones(n_rows)  # n c_n z^(n-1) / (b + n - 1), updated below
     for n in range(1, _SERIES_MAX_TERMS + 1):
         bn = b + (n - 1)
         dterm = term * bn  # n c_n z^(n-1) = c_(n-1) z^(n-1) (b+n-1)
@@ -110,7 +185,6 @@ def _series(
         gb += t0 * harm
         gz += dterm * inv
         ratio = (b + n) / (n + 1) * z
-        # a geometric bound on the tail once the terms shrink
         tail = t0 * (1.0 + harm + n)
         done = (ratio < 0.99) & (tail <= _EPS * g * (1.0 - ratio))
         if n % 4 and not done.all():
@@ -121,11 +195,11 @@ def _series(
             out_gb[fin], out_gz[fin] = gb[done], gz[done]
             keep = ~done
             if not keep.any():
-                return out_g, out_gk, out_gb, out_gz
+                return np.log(out_g), out_gk / out_g, out_gb / out_g, out_gz / out_g
             rows, k, b, z = rows[keep], k[keep], b[keep], z[keep]
             g, gk, gb, gz = g[keep], gk[keep], gb[keep], gz[keep]
             term, harm = term[keep], harm[keep]
-    raise FloatingPointError("hypergeometric series did not converge")  # pragma: no cover
+    raise FloatingPointError("hypergeometric series did not converge")
 
 
 def _tanh_sinh_nodes(step: float = 0.04, half_width: float = 3.3) -> tuple[FloatArray, FloatArray,

@@ -12,13 +12,17 @@ purchase is Lomax: ``P(wait > t | alive) = ((α+T)/(α+T+t))^(r+x)``.
 
 from __future__ import annotations
 
+import math
+import warnings
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Any, Self
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
 from regulars.analytics.models._base import (
     Data,
+    FitOutcome,
     FittedModel,
     FloatArray,
     ModelError,
@@ -35,6 +39,10 @@ if TYPE_CHECKING:
     from regulars.analytics.models.summary import CustomerSummary
 
 _TOL = 1e-9
+_WARM_START_ROWS = 50_000
+"""Above this many distinct (x, t_x, T) rows a fit starts from a fit on a random subsample of
+about this many rows, whose Hessian then drives fixed-Hessian Newton steps on all rows."""
+_WARM_START_SEED = 20261122
 
 
 def validate_rfm(
@@ -78,6 +86,26 @@ class TransactionModel(FittedModel):
         ``data`` is ``(x, t_x, T)`` or what :meth:`_prepare` made of it."""
 
     @classmethod
+    def _loglik_sum(
+        cls, theta: FloatArray, data: Data, weights: FloatArray
+    ) -> tuple[float, FloatArray]:
+        """``Σ w·ll`` and ``Σ w·∇ll`` over the prepared rows (models override this with a
+        version that never builds the rows × params gradient)."""
+        ll, grad = cls._loglik(theta, data)
+        return float(np.einsum("i,i->", weights, ll)), np.einsum("i,ij->j", weights, grad)
+
+    _has_hessian: ClassVar[bool] = False
+    """Whether :meth:`_loglik_hess` is implemented (an analytic Hessian)."""
+
+    @classmethod
+    def _loglik_hess(
+        cls, theta: FloatArray, data: Data, weights: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray]:
+        """``Σ w·ll``, ``Σ w·∇ll`` and ``Σ w·∇²ll`` in the natural parameters (models with
+        ``_has_hessian``)."""
+        raise NotImplementedError
+
+    @classmethod
     def _prepare(cls, x: FloatArray, t_x: FloatArray, T: FloatArray) -> Data:
         """Data-only work done once per fit (factorising columns)."""
         return prepare_rfm(x, t_x, T)
@@ -102,9 +130,11 @@ class TransactionModel(FittedModel):
 
     @classmethod
     def _initial(cls, x: FloatArray, T: FloatArray, w: FloatArray) -> FloatArray:
-        """Starting values: r = 1, α the mean time per repeat purchase, others neutral."""
-        scale = float(w @ T) / max(float(w @ x), 1.0)
-        return np.array([1.0, max(scale, 1e-6), 1.0, 1.0 if cls.name == "pareto_nbd" else 3.0])
+        """Starting values: r = 1, α the mean time per repeat purchase, others neutral (for
+        Pareto/NBD β = α, where its hypergeometric term is cheapest)."""
+        scale = max(float(np.einsum("i,i->", w, T)) / max(float(np.einsum("i,i->", w, x)), 1.0),
+                    1e-6)
+        return np.array([1.0, scale, 1.0, math.sqrt(scale) if cls.name == "pareto_nbd" else 3.0])
 
     # --- fitting ---------------------------------------------------------------------------
 
@@ -159,13 +189,48 @@ class TransactionModel(FittedModel):
             )
         if not np.any(age[keep] > 0):
             raise ModelError("Every customer's age T is 0: the as-of date is their first order.")
-        (ux, ut, uT), uw, _ = compress((x[keep], t_x[keep], age[keep]), w[keep])
+        if not keep.all():
+            x, t_x, age, w = x[keep], t_x[keep], age[keep], w[keep]
+        (ux, ut, uT), uw, _ = compress((x, t_x, age), w, inverse=False)
         start = cls._initial(ux, uT, uw)
         if initial is not None:
             start = np.array([initial[k] for k in cls.param_names], dtype=np.float64)
+        hessian0 = None
+        warm_iterations = 0
+        if initial is None and ux.shape[0] > _WARM_START_ROWS:
+            warm = cls._warm_start(ux, ut, uT, uw, start, penalty)
+            if warm is not None:
+                start, hessian0, warm_iterations = warm.params, warm.hessian, warm.iterations
         data = cls._prepare(ux, ut, uT)
-        outcome = maximise(cls._loglik, data, uw, start, cls.param_names, cls.title, penalty)
+        outcome = maximise(cls._loglik, data, uw, start, cls.param_names, cls.title, penalty,
+                           loglik_sum=cls._loglik_sum, hessian0=hessian0,
+                           loglik_hess=cls._loglik_hess if cls._has_hessian else None)
+        if warm_iterations:
+            outcome = replace(outcome, iterations=outcome.iterations + warm_iterations)
         return cls._from_outcome(outcome, float(w.sum()), time_unit, penalty)
+
+    @classmethod
+    def _warm_start(
+        cls, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray, start: FloatArray,
+        penalty: float,
+    ) -> FitOutcome | None:
+        """A fit on a random subsample of the distinct rows (each kept with the same
+        probability, weights unchanged, so the weighted sample is unbiased): its parameters
+        are close to the full fit's and its Hessian to the full Hessian. ``None`` if it
+        fails (the full fit then starts cold)."""
+        rng = np.random.default_rng(_WARM_START_SEED)
+        keep = rng.random(x.shape[0]) < _WARM_START_ROWS / x.shape[0]
+        if not np.any(x[keep] > 0):
+            return None
+        data = cls._prepare(x[keep], t_x[keep], T[keep])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outcome = maximise(cls._loglik, data, w[keep], start, cls.param_names,
+                                   cls.title, penalty, loglik_sum=cls._loglik_sum, rough=True)
+        except ModelError:
+            return None
+        return outcome if outcome.hessian is not None else None
 
     @classmethod
     def fit_summary(cls, summary: CustomerSummary, **kwargs: Any) -> Self:

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special  # type: ignore[import-untyped]
 
-from regulars.analytics.models._base import Data, FloatArray, factorize
+from regulars.analytics.models._base import CHUNK, Data, FloatArray, dot, factorize
 from regulars.analytics.models._special import expm1_ratio, hyp_series, log1mexp
 from regulars.analytics.models._transactions import TransactionModel, prepare_rfm
 
@@ -53,6 +53,40 @@ def _prepare_pairs(x: FloatArray, t_x: FloatArray, T: FloatArray) -> Data:
     return (*base, pair_x, pair_tau, pair_idx.reshape(-1).astype(np.intp))
 
 
+def _pair_terms(
+    theta: FloatArray, data: Data, gradient: bool
+) -> tuple[FloatArray, FloatArray | None]:
+    """Per distinct (x, τ) pair: ``log E(τ)`` (E the term of A₀ at τ, so that
+    ``s/k · A₀ = s (E(t_x) - E(T))``) and, if asked, its gradient in (r, α, s, β) as a
+    pairs × 4 array."""
+    r, alpha, s, beta = (float(v) for v in theta)
+    pair_x, pair_tau = data[9], data[10]
+    case_alpha = alpha >= beta
+    m_big = alpha if case_alpha else beta
+    gap = abs(alpha - beta)
+    k_pair = r + s + pair_x
+    b_pair = np.full(pair_x.shape[0], s + 1.0) if case_alpha else r + pair_x
+    z = gap / (m_big + pair_tau)
+    log_g, d_k, d_b, d_z = hyp_series(k_pair, b_pair, z)
+    log_m = np.log(m_big + pair_tau)
+    log_e = -k_pair * log_m + log_g
+    if not gradient:
+        return log_e, None
+    inv_m = 1.0 / (m_big + pair_tau)
+    g_pair = np.empty((pair_x.shape[0], 4))
+    if case_alpha:
+        g_pair[:, 0] = -log_m + d_k
+        g_pair[:, 2] = -log_m + d_k + d_b
+        g_pair[:, 1] = -k_pair * inv_m + d_z * (beta + pair_tau) * inv_m * inv_m
+        g_pair[:, 3] = -d_z * inv_m
+    else:
+        g_pair[:, 0] = -log_m + d_k + d_b
+        g_pair[:, 2] = -log_m + d_k
+        g_pair[:, 1] = -d_z * inv_m
+        g_pair[:, 3] = -k_pair * inv_m + d_z * (alpha + pair_tau) * inv_m * inv_m
+    return log_e, g_pair
+
+
 def _terms(
     theta: FloatArray, data: Data, gradient: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
@@ -61,49 +95,103 @@ def _terms(
     r, alpha, s, beta = (float(v) for v in theta)
     x = data[0]
     big_tu, big_ti = data[7], data[8]
-    pair_x, pair_tau, pair_idx = data[9], data[10], data[11]
+    pair_idx = data[11]
     p = r + x
     log_aT = np.log(alpha + big_tu)[big_ti]
     log_bT = np.log(beta + big_tu)[big_ti]
     big_a = -p * log_aT - s * log_bT
     n = x.shape[0]
-    case_alpha = alpha >= beta
-    m_big = alpha if case_alpha else beta
-    gap = abs(alpha - beta)
-    # per distinct (x, τ) pair
-    k_pair = r + s + pair_x
-    b_pair = np.full(pair_x.shape[0], s + 1.0) if case_alpha else r + pair_x
-    z = gap / (m_big + pair_tau)
-    log_g, d_k, d_b, d_z = hyp_series(k_pair, b_pair, z)
-    log_m = np.log(m_big + pair_tau)
-    log_e = (-k_pair * log_m + log_g)[pair_idx]  # log E(τ) at t_x (first n) and T (last n)
+    log_e_pair, g_pair = _pair_terms(theta, data, gradient)
+    log_e = log_e_pair[pair_idx]  # log E(τ) at t_x (first n) and T (last n)
     delta = log_e[n:] - log_e[:n]  # log E(T) - log E(t_x) <= 0
     log_j = log_e[:n] + log1mexp(delta)
     big_b = np.log(s) + log_j
-    if not gradient:
+    if g_pair is None:
         return big_a, big_b, None
-    # d log E(τ) / d(r, α, s, β), per pair
-    inv_m = 1.0 / (m_big + pair_tau)
-    if case_alpha:
-        g_r = -log_m + d_k
-        g_s = -log_m + d_k + d_b
-        g_alpha = -k_pair * inv_m + d_z * (beta + pair_tau) * inv_m * inv_m
-        g_beta = -d_z * inv_m
-    else:
-        g_r = -log_m + d_k + d_b
-        g_s = -log_m + d_k
-        g_alpha = -d_z * inv_m
-        g_beta = -k_pair * inv_m + d_z * (alpha + pair_tau) * inv_m * inv_m
     rho = np.exp(delta)
     one_minus = -np.expm1(delta)
     safe = one_minus > 0
     denom = np.where(safe, one_minus, 1.0)
     grad_b = np.empty((n, 4))
-    for col, g_pair in enumerate((g_r, g_alpha, g_s, g_beta)):
-        g = g_pair[pair_idx]
+    for col in range(4):
+        g = g_pair[:, col][pair_idx]
         grad_b[:, col] = np.where(safe, (g[:n] - rho * g[n:]) / denom, 0.0)
     grad_b[:, 2] += 1.0 / s
     return big_a, big_b, grad_b
+
+
+def _pareto_sum(theta: FloatArray, data: Data, weights: FloatArray) -> tuple[float, FloatArray]:
+    """``Σ w·ll`` and ``Σ w·∇ll``: :meth:`ParetoNBD._loglik` arranged for speed (sums of terms
+    of x alone, of T alone or of one (x, τ) pair are taken over per-value weight totals; the
+    per-row passes run block by block, in cache)."""
+    r, alpha, s, beta = (float(v) for v in theta)
+    xu, xi, big_tu, big_ti = data[3], data[4], data[7], data[8]
+    pair_idx = data[11]
+    n = xi.shape[0]
+    n_x, n_T, n_pairs = xu.shape[0], big_tu.shape[0], data[9].shape[0]
+    log_aT_u = np.log(alpha + big_tu)
+    log_bT_u = np.log(beta + big_tu)
+    log_s = np.log(s)
+    rx_u = r + xu
+    log_e_pair, g_pair = _pair_terms(theta, data, gradient=True)
+    assert g_pair is not None
+    w_x = np.zeros(n_x)
+    qa_T = np.zeros(n_T)
+    qax_T = np.zeros(n_T)
+    per_pair = np.zeros(n_pairs)
+    sum_lse = sum_qb = 0.0
+    for lo in range(0, n, CHUNK):
+        hi = min(lo + CHUNK, n)
+        cx, cT, cw = xi[lo:hi], big_ti[lo:hi], weights[lo:hi]
+        pt, pT = pair_idx[lo:hi], pair_idx[n + lo:n + hi]
+        w_x += np.bincount(cx, weights=cw, minlength=n_x)
+        big_a = rx_u[cx] * log_aT_u[cT]
+        big_a += s * log_bT_u[cT]
+        np.negative(big_a, out=big_a)
+        log_et = log_e_pair[pt]
+        delta = log_e_pair[pT]
+        delta -= log_et  # log E(T) - log E(t_x) <= 0
+        big_b = log1mexp(delta)
+        big_b += log_et
+        big_b += log_s
+        # log(e^A + e^B) and the share of B, without overflow (B = -inf when t_x = T)
+        gap = big_b - big_a
+        e = np.abs(gap)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        q_b = np.where(gap >= 0, 1.0, e)
+        e += 1.0
+        q_b /= e
+        np.log(e, out=e)
+        np.maximum(big_a, big_b, out=big_a)
+        big_a += e
+        sum_lse += dot(cw, big_a)
+        q_b *= cw  # weight of the died-in-(t_x, T] term
+        sum_qb += float(q_b.sum())
+        q_a = cw - q_b
+        qa_T += np.bincount(cT, weights=q_a, minlength=n_T)
+        q_a *= xu[cx]
+        qax_T += np.bincount(cT, weights=q_a, minlength=n_T)
+        # B's gradient: (g(t_x) - ρ g(T)) / (1 - ρ) with ρ = exp(delta), summed per pair
+        one_minus = np.expm1(delta)
+        np.negative(one_minus, out=one_minus)
+        u = np.divide(q_b, one_minus, out=np.zeros(hi - lo), where=one_minus > 0)
+        np.exp(delta, out=delta)
+        delta *= u
+        per_pair += np.bincount(pt, weights=u, minlength=n_pairs)
+        per_pair -= np.bincount(pT, weights=delta, minlength=n_pairs)
+    total = float(w_x.sum())
+    ll = float(w_x @ (special.gammaln(r + xu) - special.gammaln(r) + r * np.log(alpha)
+                      + s * np.log(beta))) + sum_lse
+    grad = np.array([
+        float(w_x @ (special.digamma(r + xu) - special.digamma(r) + np.log(alpha)))
+        - float(qa_T @ log_aT_u),
+        total * r / alpha - float((r * qa_T + qax_T) @ (1.0 / (alpha + big_tu))),
+        total * np.log(beta) - float(qa_T @ log_bT_u) + sum_qb / s,
+        total * s / beta - s * float(qa_T @ (1.0 / (beta + big_tu))),
+    ])
+    grad += np.einsum("i,ij->j", per_pair, g_pair)
+    return ll, grad
 
 
 class ParetoNBD(TransactionModel):
@@ -137,6 +225,14 @@ class ParetoNBD(TransactionModel):
         grad[:, 2] += np.log(beta) - w_a * np.log(beta + big_tu)[big_ti]
         grad[:, 3] += s / beta - w_a * s * (1.0 / (beta + big_tu))[big_ti]
         return ll, grad
+
+    @classmethod
+    def _loglik_sum(
+        cls, theta: FloatArray, data: Data, weights: FloatArray
+    ) -> tuple[float, FloatArray]:
+        if len(data) == 3:
+            data = cls._prepare(*data)
+        return _pareto_sum(theta, data, weights)
 
     def _log_p_alive(self, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
         big_a, big_b, _ = _terms(self.theta, self._prepare(x, t_x, T), gradient=False)
