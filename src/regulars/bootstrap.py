@@ -362,6 +362,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     from regulars.services.api.ingest import Ingest
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.live import LiveMap
+    from regulars.services.api.loyalty import LoyaltyApi
     from regulars.services.api.webhooks import Webhooks
 
     store = SqlApiStore(settings.database_url)
@@ -393,15 +394,20 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
                 dict(result.not_evaluated), frozen)
 
     live = LiveMap(store, compute_map, on_events=webhooks.publish)
+    # the loyalty store is SQLAlchemy on pysqlite, as the API store's own engines: on SQLite
+    # no second copy of SQLite (ADBC) has the file open while the server runs
+    loyalty = LoyaltyApi(open_loyalty(settings), store, publish=webhooks.publish)
     country = settings.import_.default_phone_country
     ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,
                     normalise_phone=lambda v: normalise_phone(v, country),
-                    on_change=live.touch if api.live_map else None)
+                    on_change=live.touch if api.live_map else None,
+                    accrue=loyalty.accrue_ingested)
     services = ApiServices(
         store=store, keys=KeyRing(store), ingest=ingest, live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
         full_compute=full_compute, compute_map=compute_map,
-        max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map)
+        max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map,
+        loyalty=loyalty)
     if start_workers:
         services.start()
     return services

@@ -8,6 +8,7 @@ from regulars.entrypoints.http import create_app
 
 ALL = {"admin", "manager", "integration", "readonly"}
 READERS = {"admin", "manager", "readonly"}
+POINTS_READERS = ALL  # balances, tiers, referral codes: a till reads them too
 
 ORDER = {"order_id": "M1", "customer_id": "C1", "ordered_at": "2024-01-01T00:00:00",
          "amount": 1}
@@ -37,13 +38,24 @@ ENDPOINTS = [
     ("DELETE", "/v1/webhooks/nope", None, {"admin"}),
     ("GET", "/v1/webhooks/deliveries", None, {"admin"}),
     ("GET", "/v1/audit", None, {"admin"}),
+    ("GET", "/v1/customers/C1/points", None, POINTS_READERS),
+    ("GET", "/v1/customers/C1/tier", None, POINTS_READERS),
+    ("POST", "/v1/customers/C1/membership", {"consent": True}, {"admin", "integration"}),
+    ("POST", "/v1/customers/C1/redemptions", {"reward": "discount-5"},
+     {"admin", "integration"}),
+    ("POST", "/v1/customers/C1/points/adjustments", {"points": 5, "reason": "goodwill"},
+     {"admin", "manager"}),
+    ("POST", "/v1/loyalty/quote", {"amount": "10"}, {"admin", "integration"}),
+    ("GET", "/v1/loyalty/rewards", None, POINTS_READERS),
+    ("GET", "/v1/referrals/RNOPE", None, POINTS_READERS),
+    ("POST", "/v1/loyalty/run", None, {"admin"}),
 ]
 PUBLIC = {("GET", "/v1/health")}
 
 
 def _template(path: str) -> str:
     return (path.replace("/C1", "/{customer_id}").replace("/0000000000000000", "/{key_id}")
-            .replace("/nope", "/{sub_id}"))
+            .replace("/nope", "/{sub_id}").replace("/RNOPE", "/{code}"))
 
 
 def test_the_matrix_covers_every_route_of_the_api(sqlite_url):

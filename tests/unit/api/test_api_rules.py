@@ -77,7 +77,11 @@ def test_verified_keys_are_cached_for_the_ttl():
 
 def test_roles_grant_what_the_issue_says():
     assert GRANTS[Role.ADMIN] == frozenset(Permission)
-    assert GRANTS[Role.INTEGRATION] == {Permission.INGEST}
+    assert GRANTS[Role.INTEGRATION] == {Permission.INGEST, Permission.READ_POINTS,
+                                        Permission.QUOTE_POINTS, Permission.REDEEM_POINTS,
+                                        Permission.ENROL_MEMBERS}
+    assert Permission.ADJUST_POINTS in GRANTS[Role.MANAGER]
+    assert Permission.ADJUST_POINTS not in GRANTS[Role.INTEGRATION] | GRANTS[Role.READONLY]
     assert Permission.INGEST not in GRANTS[Role.MANAGER] | GRANTS[Role.READONLY]
     assert Permission.ERASE not in GRANTS[Role.MANAGER]
 

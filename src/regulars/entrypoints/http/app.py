@@ -23,7 +23,7 @@ from regulars import __version__, bootstrap
 from regulars.config import Settings
 from regulars.entrypoints.http import problems
 from regulars.entrypoints.http.deps import Services
-from regulars.entrypoints.http.routers import admin, customers, ingest, portfolio
+from regulars.entrypoints.http.routers import admin, customers, ingest, loyalty, portfolio
 from regulars.entrypoints.http.schemas import Health
 from regulars.i18n import _
 from regulars.services.api import ApiServices
@@ -138,7 +138,8 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
                 "map_as_of": state["as_of"] if state else None,
                 "map_customers": state["customers"] if state else 0}
 
-    for router in (ingest.router, customers.router, portfolio.router, admin.router):
+    for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
+                   admin.router):
         app.include_router(router)
     return app
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
+from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
@@ -186,6 +187,9 @@ class IngestOut(BaseModel):
     customers_updated: int
     merged: list[Merge]
     ids: list[str]
+    points: list[PointsLine] | None = Field(
+        None, description="Points earned by the orders (or taken back by the returns) of "
+                          "loyalty members; absent when none of them is a member.")
 
 
 class Health(BaseModel):
@@ -230,6 +234,8 @@ class CustomerCard(BaseModel):
     evidence_text: list[str]
     map_as_of: Moment | None
     orders: list[dict[str, Any]]
+    points: PointsStatement | None = Field(
+        None, description="The points statement, when the customer is a loyalty member.")
 
 
 class CustomerExport(BaseModel):

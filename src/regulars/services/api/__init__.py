@@ -1,4 +1,5 @@
-"""The use cases behind the HTTP API: keys, ingest, the served map, privacy, webhooks.
+"""The use cases behind the HTTP API: keys, ingest, the served map, privacy, webhooks and
+the loyalty programme.
 
 :class:`ApiServices` holds them wired together (``regulars.bootstrap.open_api`` builds it);
 the web layer (``regulars.entrypoints.http``) only translates HTTP to these calls and back.
@@ -16,6 +17,7 @@ from typing import Any
 from regulars.services.api.ingest import Ingest
 from regulars.services.api.keys import KeyRing
 from regulars.services.api.live import ComputeMap, FullCompute, LiveMap, rebuild
+from regulars.services.api.loyalty import LoyaltyApi
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.webhooks import Webhooks
 
@@ -61,6 +63,7 @@ class ApiServices:
     max_batch: int = 1000
     max_body_bytes: int = 4_000_000
     live_enabled: bool = True
+    loyalty: LoyaltyApi | None = None  # the loyalty programme (its service: .service)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def rebuild_map(self, as_of: datetime | None = None) -> dict[str, Any]:
@@ -74,3 +77,5 @@ class ApiServices:
     def stop(self) -> None:
         self.live.stop()
         self.webhooks.stop()
+        if self.loyalty is not None:
+            self.loyalty.close()  # its pooled connections; it reopens them if used again

@@ -67,6 +67,8 @@ class IngestResult:
     merged: list[dict[str, str]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    # the orders and returns of the request as stored (new and already present), for accrual
+    stored: dict[Kind, list[dict[str, Any]]] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
         return {
@@ -184,6 +186,8 @@ def request_hash(method: str, path: str, body: Any) -> str:
 
 
 Normaliser = Callable[[str | None], str | None]
+# (orders, returns) as stored -> one line per order or return that earned or lost points
+Accrue = Callable[[list[dict[str, Any]], list[dict[str, Any]]], list[dict[str, Any]]]
 
 
 class Ingest:
@@ -197,8 +201,10 @@ class Ingest:
         normalise_email: Normaliser,
         normalise_phone: Normaliser,
         on_change: Callable[[set[str]], None] | None = None,
+        accrue: Accrue | None = None,
     ) -> None:
         self.store = store
+        self.accrue = accrue
         self.currency = currency
         self.normalise_email = normalise_email
         self.normalise_phone = normalise_phone
@@ -228,37 +234,74 @@ class Ingest:
         for _attempt in range(5):
             try:
                 with self.store.begin() as tx:
-                    if idempotency_key:
-                        kept = tx.get_response(key_id, idempotency_key)
-                        if kept is not None:
-                            if kept.request_hash != fingerprint:
-                                raise IdempotencyConflictError(_(
-                                    "Idempotency-Key {key!r} was used with another request"
-                                ).format(key=idempotency_key))
-                            return kept.status, json.loads(kept.body)
-                        tx.claim(key_id, idempotency_key, fingerprint)
-                    result = IngestResult(received=len(records), ids=[""] * len(records))
-                    for kind in IMPORT_ORDER:
-                        at = [i for i, (k, _r) in enumerate(records) if k is kind]
-                        if at:
-                            self._write(tx, kind, [records[i][1] for i in at], at, result)
-                    status = 201 if result.added or result.customers_updated else 200
-                    body = result.body()
-                    tx.audit(key_id=key_id, action=action,
-                             subject=", ".join(result.ids[:20]), status=status,
-                             detail=body)
-                    if idempotency_key:
-                        tx.keep_response(key_id, idempotency_key, status,
-                                         json.dumps(body, default=str))
-                    tx.commit()
+                    kept = tx.get_response(key_id, idempotency_key) if idempotency_key \
+                        else None
+                    if kept is not None:
+                        if kept.request_hash != fingerprint:
+                            raise IdempotencyConflictError(_(
+                                "Idempotency-Key {key!r} was used with another request"
+                            ).format(key=idempotency_key))
+                    else:
+                        if idempotency_key:
+                            tx.claim(key_id, idempotency_key, fingerprint)
+                        result = IngestResult(received=len(records), ids=[""] * len(records))
+                        for kind in IMPORT_ORDER:
+                            at = [i for i, (k, _r) in enumerate(records) if k is kind]
+                            if at:
+                                self._write(tx, kind, [records[i][1] for i in at], at, result)
+                        status = 201 if result.added or result.customers_updated else 200
+                        body = result.body()
+                        tx.audit(key_id=key_id, action=action,
+                                 subject=", ".join(result.ids[:20]), status=status,
+                                 detail=body)
+                        if idempotency_key:
+                            tx.keep_response(key_id, idempotency_key, status,
+                                             json.dumps(body, default=str))
+                        tx.commit()
             except DuplicateError:
                 # a concurrent request wrote the same key or row first: look again
                 continue
-            if self.on_change and result.touched:
+            if kept is not None:
+                # accrual is keyed by order and return id: a replay accrues what an
+                # interrupted first request may have left undone, and nothing twice
+                replayed: dict[str, Any] = json.loads(kept.body)
+                return kept.status, self._with_points(
+                    replayed, self._replayed_rows(records, replayed))
+            answer = self._with_points(body, result.stored)  # points first: the live map
+            if self.on_change and result.touched:  # then refreshes after the accrual
                 self.on_change(result.touched)
-            return status, body
+            return status, answer
         raise RejectedRecordsError(
             [], _("the request kept colliding with concurrent writes; retry it"), conflict=True)
+
+    def _with_points(self, body: dict[str, Any],
+                     stored: Mapping[Kind, list[dict[str, Any]]]) -> dict[str, Any]:
+        """The answer with the points the request's orders earned (or returns took back).
+
+        Accrual runs after the ingest committed, in the loyalty store's own transaction; it
+        is keyed by order and return id, so running it again for a retry changes nothing.
+        """
+        if self.accrue is None or not (stored.get(Kind.ORDERS) or stored.get(Kind.RETURNS)):
+            return body
+        lines = self.accrue(stored.get(Kind.ORDERS, []), stored.get(Kind.RETURNS, []))
+        return {**body, "points": lines} if lines else body
+
+    def _replayed_rows(self, records: Sequence[tuple[Kind, Mapping[str, Any]]],
+                       body: Mapping[str, Any]) -> dict[Kind, list[dict[str, Any]]]:
+        """The orders and returns of a replayed request as they were stored."""
+        if self.accrue is None:
+            return {}
+        ids = list(body.get("ids") or [])
+        out: dict[Kind, list[dict[str, Any]]] = {}
+        for i, (kind, record) in enumerate(records):
+            if kind not in (Kind.ORDERS, Kind.RETURNS) or i >= len(ids):
+                continue
+            row = canonical(SPECS[kind], record, self.currency)
+            row[SPECS[kind].id_column] = ids[i]
+            if kind is Kind.ORDERS:
+                row["customer_id"] = self.store.resolve_alias(row["customer_id"])
+            out.setdefault(kind, []).append(row)
+        return out
 
     # -- per kind ----------------------------------------------------------------------------
 
@@ -316,6 +359,8 @@ class Ingest:
                     "already in the store with different content")))
         if problems:
             raise _rejected(problems, conflict=True)
+        if kind in (Kind.ORDERS, Kind.RETURNS):
+            result.stored.setdefault(kind, []).extend(rows)
 
         if kind is Kind.RETURNS:
             owners = tx.order_customers(sorted({r["order_id"] for r in new_rows}))

@@ -26,9 +26,10 @@ PREFIX = "rgl"
 
 class Role(StrEnum):
     ADMIN = "admin"  # programme configuration, keys, webhooks, map rebuild, erasure
-    MANAGER = "manager"  # read customers, export them (and, with loyalty, adjust points)
-    INTEGRATION = "integration"  # a shop or till: send customers, orders, returns, events
-    READONLY = "readonly"  # read customers and the portfolio
+    MANAGER = "manager"  # read customers, export them, read and adjust points
+    INTEGRATION = "integration"  # a shop or till: send customers, orders, returns, events;
+    # read balances, quote, redeem, enrol members
+    READONLY = "readonly"  # read customers, the portfolio and balances
 
 
 class Permission(StrEnum):
@@ -37,15 +38,24 @@ class Permission(StrEnum):
     READ_PORTFOLIO = "read_portfolio"
     EXPORT = "export"
     ERASE = "erase"
+    READ_POINTS = "read_points"  # balances, statements, tier progress, referral codes
+    QUOTE_POINTS = "quote_points"
+    REDEEM_POINTS = "redeem_points"
+    ENROL_MEMBERS = "enrol_members"
+    ADJUST_POINTS = "adjust_points"
     ADMIN = "admin"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.MANAGER: frozenset({Permission.READ_CUSTOMERS, Permission.READ_PORTFOLIO,
-                             Permission.EXPORT}),
-    Role.INTEGRATION: frozenset({Permission.INGEST}),
-    Role.READONLY: frozenset({Permission.READ_CUSTOMERS, Permission.READ_PORTFOLIO}),
+                             Permission.EXPORT, Permission.READ_POINTS,
+                             Permission.ADJUST_POINTS}),
+    Role.INTEGRATION: frozenset({Permission.INGEST, Permission.READ_POINTS,
+                                 Permission.QUOTE_POINTS, Permission.REDEEM_POINTS,
+                                 Permission.ENROL_MEMBERS}),
+    Role.READONLY: frozenset({Permission.READ_CUSTOMERS, Permission.READ_PORTFOLIO,
+                              Permission.READ_POINTS}),
 }
 
 

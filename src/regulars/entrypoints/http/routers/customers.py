@@ -48,11 +48,13 @@ def list_customers(
 @router.get("/{customer_id}", response_model=CustomerCard, responses=_PROBLEMS,
             summary="The customer card")
 def get_customer(customer_id: CustomerId, key: Reader, services: Services) -> Any:
-    """Profile, rung, status, signals and traits with their evidence, RFM, and the orders
-    (with their returns) in time order."""
+    """Profile, rung, status, signals and traits with their evidence, RFM, the orders
+    (with their returns) in time order, and the points statement of a loyalty member."""
     found = customers.card(services.store, customer_id)
     if found is None:
         raise Problem(404, _("no customer {id}").format(id=customer_id))
+    if services.loyalty is not None:
+        found["points"] = services.loyalty.card_points(found["customer_id"])
     return found
 
 

@@ -67,6 +67,7 @@ def _plain(kind: Kind, body: Any) -> tuple[list[tuple[Kind, dict[str, Any]]], li
 
 
 @router.post("/customers", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             response_model_exclude_unset=True,
              summary="Add or update customers")
 def post_customers(body: CustomersBody, key: Ingester, services: Services, request: Request,
                    response: Response, idempotency_key: IdempotencyKey = None) -> Any:
@@ -77,6 +78,7 @@ def post_customers(body: CustomersBody, key: Ingester, services: Services, reque
 
 
 @router.post("/orders", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             response_model_exclude_unset=True,
              summary="Add orders")
 def post_orders(body: OrdersBody, key: Ingester, services: Services, request: Request,
                 response: Response, idempotency_key: IdempotencyKey = None) -> Any:
@@ -86,6 +88,7 @@ def post_orders(body: OrdersBody, key: Ingester, services: Services, request: Re
 
 
 @router.post("/returns", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             response_model_exclude_unset=True,
              summary="Add returns")
 def post_returns(body: ReturnsBody, key: Ingester, services: Services, request: Request,
                  response: Response, idempotency_key: IdempotencyKey = None) -> Any:
@@ -95,6 +98,7 @@ def post_returns(body: ReturnsBody, key: Ingester, services: Services, request: 
 
 
 @router.post("/events", status_code=201, response_model=IngestOut, responses=RESPONSES,
+             response_model_exclude_unset=True,
              summary="Add feedback, interactions, referrals, invoices, abandoned carts")
 def post_events(body: EventsBody, key: Ingester, services: Services, request: Request,
                 response: Response, idempotency_key: IdempotencyKey = None) -> Any:

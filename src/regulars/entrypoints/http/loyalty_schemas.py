@@ -1,0 +1,233 @@
+"""Request and response models of the loyalty endpoints (``routers/loyalty.py``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# a moment in an answer (the store keeps naive UTC): always with its offset
+Moment = Annotated[datetime, AfterValidator(_utc)]
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18,
+                                 decimal_places=4)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# -- requests --------------------------------------------------------------------------------
+
+
+class MembershipIn(_In):
+    """Enrolment: ``consent`` is the customer's opt-in (without it, orders earn nothing)."""
+
+    consent: bool
+    email: Annotated[str, StringConstraints(max_length=320)] | None = Field(
+        None, description="To refuse self-referrals (the same e-mail as the referrer).")
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    birthday: date | None = None
+    referral_code: Code | None = Field(None, description="A friend's referral code.")
+    payment_fingerprint: Short | None = Field(
+        None, description="A payment card's fingerprint, to refuse self-referrals.")
+
+
+class RedemptionIn(_In):
+    reward: Code = Field(description="A reward code of the catalogue (GET /v1/loyalty/rewards).")
+
+
+class AdjustmentIn(_In):
+    points: int = Field(ge=-10_000_000, le=10_000_000,
+                        description="Points to add (positive) or take (negative), not 0.")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=1000)]
+
+
+class QuoteLine(_In):
+    amount: Money
+    category: Short | None = None
+    sku: Short | None = None
+    quantity: int = Field(1, ge=1, le=1_000_000)
+
+
+class QuoteIn(_In):
+    """An order as it would be sent to ``POST /v1/orders`` (only what points depend on)."""
+
+    customer_id: Short | None = Field(
+        None, description="A member (their tier, club and caps apply); absent or unknown: a "
+                          "member of the lowest tier.")
+    amount: Money
+    ordered_at: datetime | None = Field(None, description="Default: now.")
+    categories: list[Short] | Short = Field(
+        default_factory=list, description="Categories (a list, or `;`-separated text).")
+    quantity: int | None = Field(None, ge=0, le=1_000_000)
+    lines: list[QuoteLine] = Field(default_factory=list, max_length=1000)
+
+
+class RunIn(_In):
+    at: datetime | None = Field(None, description="Default: now.")
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+class Expiring(BaseModel):
+    last_day: date
+    points: int
+
+
+class HistoryLine(BaseModel):
+    at: Moment
+    kind: str
+    points: int
+    pending: int
+    reason: str
+    actor: str
+    ref: str
+
+
+class PointsStatement(BaseModel):
+    """A member's statement: what can be spent, what is pending, what expires soon, the tier
+    and the progress to the next one, and the latest ledger entries."""
+
+    member_id: str
+    as_of: Moment
+    balance: int = Field(description="Spendable points (negative while a debt is repaid).")
+    pending: int = Field(description="Points waiting for their orders' return window.")
+    debt: int
+    deficit: int
+    expiring_soon: int
+    expiring: list[Expiring]
+    tier: str
+    tier_multiplier: Decimal
+    tier_discount_percent: Decimal
+    tier_perks: list[str]
+    tier_basis: str
+    qualifying: Decimal
+    next_tier: str | None
+    to_next_tier: Decimal
+    tier_period_end: Moment | None
+    referral_code: str | None
+    club_until: Moment | None
+    stored_value: Decimal
+    coupons: list[str]
+    history: list[HistoryLine]
+
+
+class TierInfo(BaseModel):
+    name: str
+    threshold: Decimal
+    multiplier: Decimal
+    discount_percent: Decimal
+    perks: list[str]
+
+
+class TierProgress(BaseModel):
+    customer_id: str
+    as_of: Moment
+    tier: str
+    multiplier: Decimal
+    discount_percent: Decimal
+    perks: list[str]
+    basis: str
+    window_days: int
+    qualifying: Decimal
+    next_tier: str | None
+    to_next_tier: Decimal
+    period_end: Moment | None
+    tiers: list[TierInfo]
+    history: list[dict[str, object]]
+
+
+class QuoteOut(BaseModel):
+    customer_id: str | None
+    member: bool
+    points: int
+    uncapped: int
+    factors: list[str]
+    capped_by: str | None
+    tier: str
+    programme_version: int
+    status: str = Field(description="`pending` until the return window closes, or "
+                                    "`available`.")
+    available_at: Moment | None
+    note: str | None
+
+
+class Membership(BaseModel):
+    member_id: str
+    referral_code: str
+    enrolled_at: Moment
+    consent: bool
+    referred_by: str | None
+    bonus_points: int
+    replayed: bool
+
+
+class Redemption(BaseModel):
+    member_id: str
+    points: int
+    balance_after: int
+    reward: str | None
+    coupon_code: str | None
+    valid_until: Moment | None
+    replayed: bool = Field(description="True when this answers a retry (nothing spent again).")
+
+
+class Adjustment(BaseModel):
+    member_id: str
+    points: int
+    balance_after: int
+    reason: str
+    actor: str
+    replayed: bool
+
+
+class Referral(BaseModel):
+    code: str | None
+    customer_id: str
+    referrals: int
+    referrals_left: int | None
+    usable: bool
+    referee_points: int
+    referrer_points: int
+
+
+class RewardOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    points: int
+    value: Decimal
+    percent: Decimal
+    valid_days: int
+    min_tier: str | None
+
+
+class RunOut(BaseModel):
+    as_of: Moment
+    released_lots: int
+    released_points: int
+    expired_lots: int
+    expired_points: int
+    tier_changes: list[str]
+
+
+class PointsLine(BaseModel):
+    """What one order earned (or one return took back) in an ingest request."""
+
+    id: str
+    customer_id: str
+    points: int
+    status: str = Field(description="`pending`, `available` (an order) or `reversed` (a return).")
+    replayed: bool

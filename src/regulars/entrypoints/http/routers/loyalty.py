@@ -1,0 +1,203 @@
+"""The loyalty programme: statements, tier progress, quotes, redemptions, enrolment,
+manual adjustments, referral codes, the rewards catalogue and the periodic run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from regulars.domain.loyalty.errors import (
+    ConsentRequiredError,
+    IdempotencyConflictError,
+    InsufficientPointsError,
+    LoyaltyError,
+    ReferralRefusedError,
+    RewardError,
+    UnknownMemberError,
+)
+from regulars.entrypoints.http.deps import (
+    Admin,
+    MemberEnroller,
+    PointsAdjuster,
+    PointsQuoter,
+    PointsReader,
+    PointsRedeemer,
+    Services,
+)
+from regulars.entrypoints.http.loyalty_schemas import (
+    Adjustment,
+    AdjustmentIn,
+    Membership,
+    MembershipIn,
+    PointsStatement,
+    QuoteIn,
+    QuoteOut,
+    Redemption,
+    RedemptionIn,
+    Referral,
+    RewardOut,
+    RunIn,
+    RunOut,
+    TierProgress,
+)
+from regulars.entrypoints.http.problems import Problem
+from regulars.entrypoints.http.routers.ingest import _PROBLEMS, IdempotencyKey
+from regulars.i18n import _
+from regulars.services.api import ApiServices
+from regulars.services.api.loyalty import LoyaltyApi
+
+router = APIRouter(prefix="/v1", tags=["loyalty"])
+CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
+Code = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _programme(services: ApiServices) -> LoyaltyApi:
+    if services.loyalty is None:
+        raise Problem(503, _("the loyalty programme is not available on this server"))
+    return services.loyalty
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    """The loyalty services' refusals as problem documents."""
+    try:
+        yield
+    except UnknownMemberError as e:
+        raise Problem(404, str(e), slug="not-a-member") from e
+    except InsufficientPointsError as e:
+        raise Problem(409, str(e), slug="insufficient-points", errors=[
+            {"field": "balance", "message": _("{balance} points available, {needed} needed")
+             .format(balance=e.balance, needed=e.needed)}]) from e
+    except IdempotencyConflictError as e:
+        raise Problem(409, str(e), slug="idempotency-conflict") from e
+    except ConsentRequiredError as e:
+        raise Problem(409, str(e), slug="no-consent") from e
+    except ReferralRefusedError as e:
+        raise Problem(422, str(e), slug="referral-refused",
+                      errors=[{"field": "referral_code", "message": e.reason}]) from e
+    except RewardError as e:
+        raise Problem(422, str(e), slug="rejected") from e
+    except LoyaltyError as e:
+        raise Problem(422, str(e), slug="rejected") from e
+
+
+# a write sent again with the same key answers the first one, with 200 instead of 201
+_REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The same request again: the first answer, marked replayed."}}
+
+@router.get("/customers/{customer_id}/points", response_model=PointsStatement,
+            responses=_PROBLEMS, summary="A member's points statement")
+def points(customer_id: CustomerId, key: PointsReader, services: Services,
+           history: Annotated[int, Query(ge=0, le=500,
+                                         description="Ledger entries to show.")] = 20) -> Any:
+    """Balance (spendable), pending (waiting for the return window), what expires soon, the
+    tier and the progress to the next one, coupons not used yet, and the latest entries."""
+    with _answers():
+        return _programme(services).statement(customer_id, history=history)
+
+
+@router.get("/customers/{customer_id}/tier", response_model=TierProgress,
+            responses=_PROBLEMS, summary="A member's tier and progress to the next one")
+def tier(customer_id: CustomerId, key: PointsReader, services: Services) -> Any:
+    """Qualification is spend or points earned in the rolling window, never the balance."""
+    with _answers():
+        return _programme(services).tier(customer_id)
+
+
+@router.post("/customers/{customer_id}/membership", response_model=Membership,
+             status_code=201, responses={**_PROBLEMS, **_REPLAYED}, summary="Enrol a customer")
+def enrol(customer_id: CustomerId, body: MembershipIn, key: MemberEnroller,
+          services: Services, response: Response) -> Any:
+    """Enrolment is keyed by the customer: sending the same enrolment again answers the
+    first one (200); another one for a member is a 409. A friend's ``referral_code`` is
+    checked now (self-referral, the referrer's cap) and rewarded when the first qualifying
+    order completes."""
+    with _answers():
+        done = _programme(services).enrol(
+            customer_id, key_id=key.key_id, consent=body.consent, email=body.email,
+            phone=body.phone, birthday=body.birthday, referral_code=body.referral_code,
+            payment_fingerprint=body.payment_fingerprint)
+    if done["replayed"]:
+        response.status_code = 200
+    return done
+
+
+@router.post("/customers/{customer_id}/redemptions", response_model=Redemption,
+             status_code=201, responses={**_PROBLEMS, **_REPLAYED}, summary="Redeem a reward")
+def redeem(customer_id: CustomerId, body: RedemptionIn, key: PointsRedeemer,
+           services: Services, response: Response,
+           idempotency_key: IdempotencyKey = None) -> Any:
+    """Spends the reward's points and issues its single-use coupon, in one transaction
+    holding the member's lock. With an ``Idempotency-Key`` a retry answers the same coupon
+    (200, ``replayed``) and spends nothing; another body under the key is a 409. A balance
+    that does not cover the reward is a 409 ``insufficient-points``."""
+    with _answers():
+        done = _programme(services).redeem(customer_id, body.reward, key_id=key.key_id,
+                                           idempotency_key=idempotency_key)
+    if done["replayed"]:
+        response.status_code = 200
+    return done
+
+
+@router.post("/customers/{customer_id}/points/adjustments", response_model=Adjustment,
+             status_code=201, responses={**_PROBLEMS, **_REPLAYED},
+             summary="Adjust a balance by hand")
+def adjust(customer_id: CustomerId, body: AdjustmentIn, key: PointsAdjuster,
+           services: Services, response: Response,
+           idempotency_key: IdempotencyKey = None) -> Any:
+    """A ledger entry with its reason; the actor is the API key. A deduction cannot take
+    more than the spendable balance."""
+    if body.points == 0:
+        raise Problem(422, _("an adjustment of 0 points changes nothing"),
+                      errors=[{"field": "points", "message": _("must not be 0")}])
+    with _answers():
+        done = _programme(services).adjust(
+            customer_id, body.points, reason=body.reason, key_id=key.key_id,
+            key_name=key.name, idempotency_key=idempotency_key)
+    if done["replayed"]:
+        response.status_code = 200
+    return done
+
+
+@router.post("/loyalty/quote", response_model=QuoteOut, responses=_PROBLEMS,
+             summary="The points an order would earn")
+def quote(body: QuoteIn, key: PointsQuoter, services: Services) -> Any:
+    """Nothing is written. The member's tier, club, the multipliers and the caps of the
+    order's day apply; the order's own id is not needed."""
+    cats = body.categories if isinstance(body.categories, list) else [
+        c.strip() for c in body.categories.split(";") if c.strip()]
+    with _answers():
+        return _programme(services).quote(
+            customer_id=body.customer_id, amount=body.amount, ordered_at=body.ordered_at,
+            categories=cats, quantity=body.quantity,
+            lines=[ln.model_dump() for ln in body.lines])
+
+
+@router.get("/loyalty/rewards", response_model=list[RewardOut], responses=_PROBLEMS,
+            summary="The rewards catalogue")
+def rewards(key: PointsReader, services: Services) -> Any:
+    return _programme(services).rewards()
+
+
+@router.get("/referrals/{code}", response_model=Referral, responses=_PROBLEMS,
+            summary="Look up a referral code")
+def referral(code: Code, key: PointsReader, services: Services) -> Any:
+    """Whose code it is, how many referrals it has made and has left, and whether it can be
+    used now."""
+    found = _programme(services).referral(code)
+    if found is None:
+        raise Problem(404, _("referral code {code} is not known").format(code=code))
+    return found
+
+
+@router.post("/loyalty/run", response_model=RunOut, responses=_PROBLEMS,
+             summary="Release, expire and review tiers now")
+def run(key: Admin, services: Services, body: RunIn | None = None) -> Any:
+    """The programme's periodic work (as ``regulars points release``, ``expire`` and
+    ``tiers``): points whose return window closed become spendable, due lots expire, tiers
+    are reviewed. Idempotent; tier changes are sent as ``tier_changed`` webhooks."""
+    with _answers():
+        return _programme(services).run(key_id=key.key_id, at=body.at if body else None)

@@ -1,0 +1,296 @@
+"""The loyalty programme over HTTP: statements, quotes, redemptions, enrolment, adjustments,
+referral lookup, tier progress, and the accrual of orders and returns received by ingest.
+
+Accrual happens **within the ingest request**, after the ingest transaction has committed (a
+second, short transaction of the loyalty store: on SQLite two write transactions cannot nest).
+The loyalty service is keyed by order id and return id, so accruing a retried or replayed
+request again changes nothing; when the accrual itself fails the request answers with an
+error, and the client's retry (the ingest is then a replay) accrues what is missing.
+
+Writes are keyed by the caller's ``Idempotency-Key`` (namespaced by the API key), recorded by
+the loyalty service under a UNIQUE constraint with its result: a retry returns the first
+result, another body under the same key is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from regulars.domain.loyalty.codes import normalise_code
+from regulars.domain.loyalty.errors import LoyaltyError, UnknownMemberError
+from regulars.domain.loyalty.ledger import Line, Purchase, quote
+from regulars.domain.loyalty.programme import aware
+from regulars.i18n import _
+from regulars.services.api.ports import ApiStore
+from regulars.services.loyalty import LoyaltyService
+from regulars.services.loyalty.results import Statement
+
+log = logging.getLogger("regulars.api.loyalty")
+
+EventSink = Callable[[list[dict[str, Any]]], object]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A store moment (naive UTC) or a request's (aware) as an aware instant."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event(kind: str, customer_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"id": uuid.uuid4().hex, "type": kind,
+            "created_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),
+            "customer_id": customer_id, "data": data}
+
+
+def operation_key(key_id: str, idempotency_key: str | None) -> str:
+    """The loyalty operation key of an API write: the caller's ``Idempotency-Key`` under
+    the API key that sent it, or a fresh one (no retry protection) without it."""
+    if idempotency_key:
+        return f"api:{key_id}:{idempotency_key}"
+    return f"api:{key_id}:{uuid.uuid4().hex}"
+
+
+def statement_body(s: Statement) -> dict[str, Any]:
+    """A statement as the API answers it."""
+    body = asdict(s)
+    body["expiring"] = [{"last_day": day, "points": n} for day, n in s.expiring]
+    body["tier_perks"] = list(s.tier_perks)
+    body["coupons"] = list(s.coupons)
+    body["history"] = [asdict(line) for line in s.history]
+    return body
+
+
+class LoyaltyApi:
+    """The loyalty use cases as the HTTP API calls them (``ApiServices.loyalty``)."""
+
+    def __init__(self, service: LoyaltyService, store: ApiStore, *,
+                 publish: EventSink | None = None) -> None:
+        self.service = service
+        self.store = store
+        self.publish = publish
+
+    def close(self) -> None:
+        self.service.close()
+
+    def member_id(self, customer_id: str) -> str:
+        """The card a customer id names (an id merged into another card names that card)."""
+        return self.store.resolve_alias(customer_id)
+
+    def _audit(self, key_id: str, action: str, subject: str, detail: Mapping[str, Any],
+               status: int = 200) -> None:
+        with self.store.begin() as tx:
+            tx.audit(key_id=key_id, action=action, subject=subject, status=status,
+                     detail=detail)
+            tx.commit()
+
+    def _tier_events(self, changes: Iterable[tuple[str, str | None, str | None, str]]) -> None:
+        events = [_event("tier_changed", mid, {"from": old, "to": new, "change": how})
+                  for mid, old, new, how in changes if old != new]
+        if events and self.publish is not None:
+            try:
+                self.publish(events)
+            except Exception:  # the points are written: a lost notification is logged
+                log.exception("could not queue tier_changed events")
+
+    # -- accrual on ingest ------------------------------------------------------------------
+
+    def accrue_ingested(self, orders: Sequence[Mapping[str, Any]],
+                        returns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Accrue stored orders and take back points for stored returns (rows as ingest
+        stores them); members only. Returns one line per order or return of a member."""
+        lines: list[dict[str, Any]] = []
+        if orders:
+            lines += self._accrue(orders)
+        for r in returns:
+            try:
+                res = self.service.record_return(
+                    str(r["return_id"]), str(r["order_id"]), Decimal(str(r["amount"])),
+                    returned_at=_utc(r.get("returned_at")))
+            except LoyaltyError:
+                continue  # an order that earned nothing, a conflicting re-send: no points
+            lines.append({"id": res.return_id, "customer_id": res.member_id,
+                          "points": -res.points_reversed, "status": "reversed",
+                          "replayed": res.replayed})
+        return lines
+
+    def _accrue(self, orders: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        ids = {str(o["customer_id"]) for o in orders}
+        with self.service.store.reading() as tx:
+            members = tx.members(ids)  # a read first: most ingests are of non-members
+        wanted = [o for o in orders if o["customer_id"] in members
+                  and members[o["customer_id"]].consent]
+        if not wanted:
+            return []
+        purchases = [Purchase(
+            order_id=str(o["order_id"]), member_id=str(o["customer_id"]),
+            ordered_at=_utc(o["ordered_at"]) or _now(),
+            amount=Decimal(str(o["amount"])).normalize(),
+            categories=tuple(c.strip() for c in str(o.get("categories") or "").split(";")
+                             if c.strip()),
+            quantity=o.get("quantity")) for o in wanted]
+        purchases.sort(key=lambda p: (p.ordered_at, p.order_id))
+        results = self.service.accrue_many(purchases, skip_unknown=True)
+        self._tier_events((r.member_id, r.tier_before, r.tier_after, "upgrade")
+                          for r in results if not r.replayed and r.status != "skipped")
+        return [{"id": r.order_id, "customer_id": r.member_id, "points": r.points,
+                 "status": r.status, "replayed": r.replayed}
+                for r in results if r.status != "skipped"]
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def statement(self, customer_id: str, history: int = 20) -> dict[str, Any]:
+        """Raises :class:`UnknownMemberError` for a customer who is not a member."""
+        return statement_body(self.service.statement(self.member_id(customer_id),
+                                                     history=history))
+
+    def card_points(self, customer_id: str) -> dict[str, Any] | None:
+        """The statement shown on the customer card, or None for a non-member."""
+        try:
+            return self.statement(customer_id, history=10)
+        except UnknownMemberError:
+            return None
+
+    def tier(self, customer_id: str) -> dict[str, Any]:
+        """Tier, its benefits, the qualification so far, the next tier and its history."""
+        s = self.service.statement(self.member_id(customer_id), history=0)
+        prog = self.service.programme
+        return {
+            "customer_id": s.member_id, "as_of": s.as_of, "tier": s.tier,
+            "multiplier": s.tier_multiplier, "discount_percent": s.tier_discount_percent,
+            "perks": list(s.tier_perks), "basis": s.tier_basis,
+            "window_days": prog.tier_window_days, "qualifying": s.qualifying,
+            "next_tier": s.next_tier, "to_next_tier": s.to_next_tier,
+            "period_end": s.tier_period_end,
+            "tiers": [{"name": t.name, "threshold": t.threshold, "multiplier": t.multiplier,
+                       "discount_percent": t.discount_percent, "perks": list(t.perks)}
+                      for t in prog.tiers],
+            "history": [{k: v for k, v in h.items() if k != "member_id"}
+                        for h in self.service.tier_history(s.member_id)],
+        }
+
+    def referral(self, code: str) -> dict[str, Any] | None:
+        """Who a referral code belongs to and how many referrals it has left (None: unknown)."""
+        with self.service.store.reading() as tx:
+            member = tx.member_by_code(normalise_code(code))
+            if member is None:
+                return None
+            made = tx.count_referrals(member.member_id)
+        cap = self.service.programme.max_referrals_per_referrer
+        left = None if cap is None else max(cap - made, 0)
+        return {"code": member.referral_code, "customer_id": member.member_id,
+                "referrals": made, "referrals_left": left,
+                "usable": member.consent and (left is None or left > 0),
+                "referee_points": self.service.programme.referee_points,
+                "referrer_points": self.service.programme.referrer_points}
+
+    def quote(self, *, customer_id: str | None, amount: Decimal, ordered_at: datetime | None,
+              categories: Sequence[str] = (), quantity: int | None = None,
+              lines: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+        """The points an order would earn now, for this member (or a new member at the
+        lowest tier): tier, club, multipliers and caps applied; nothing is written."""
+        service = self.service
+        at = aware(ordered_at) if ordered_at is not None else service.now()
+        version = service.version_at(at)
+        prog = version.programme
+        mid = self.member_id(customer_id) if customer_id else None
+        member = None
+        used = budget = 0
+        with service.store.reading() as tx:
+            if mid is not None:
+                member = tx.members([mid]).get(mid)
+            if member is not None and prog.cap_points_per_member is not None:
+                start = prog.period_start(at, prog.cap_period)
+                used = tx.earned_since([member.member_id], start).get(member.member_id, 0)
+            if prog.budget_points is not None:
+                start = prog.period_start(at, prog.budget_period)
+                budget = sum(tx.earned_since(None, start).values())
+        purchase = Purchase(
+            order_id="quote", member_id=mid or "", ordered_at=at, amount=amount,
+            lines=tuple(Line(Decimal(str(ln["amount"])), ln.get("category"), ln.get("sku"),
+                             int(ln.get("quantity") or 1)) for ln in lines),
+            categories=tuple(categories), quantity=quantity)
+        tier = prog.tier(member.tier if member is not None else None)
+        q = quote(prog, purchase, tier=tier,
+                  in_club=member.in_club(at) if member is not None else False,
+                  member_used_in_period=used, budget_used_in_period=budget)
+        earns = member is None or member.consent
+        return {
+            "customer_id": mid, "member": member is not None,
+            "points": q.points if earns else 0, "uncapped": q.uncapped, "factors": list(q.factors),
+            "capped_by": q.capped_by, "tier": tier.name, "programme_version": version.number,
+            "status": "available" if prog.release.value == "immediately" else "pending",
+            "available_at": prog.available_at(at) if earns else None,
+            "note": None if earns else _("the member has not opted in: orders earn nothing"),
+        }
+
+    def rewards(self) -> list[dict[str, Any]]:
+        return [{"code": r.code, "name": r.name, "kind": r.kind.value, "points": r.points,
+                 "value": r.value, "percent": r.percent, "valid_days": r.valid_days,
+                 "min_tier": r.min_tier} for r in self.service.programme.rewards]
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def enrol(self, customer_id: str, *, key_id: str, consent: bool,
+              email: str | None = None, phone: str | None = None,
+              birthday: date | None = None, referral_code: str | None = None,
+              payment_fingerprint: str | None = None) -> dict[str, Any]:
+        mid = self.member_id(customer_id)
+        r = self.service.enrol(mid, consent=consent, email=email, phone=phone,
+                               birthday=birthday, referral_code=referral_code,
+                               payment_fingerprint=payment_fingerprint)
+        body = asdict(r)
+        self._audit(key_id, "POST /v1/customers/{id}/membership", mid,
+                    {"consent": consent, "referred_by": r.referred_by,
+                     "bonus_points": r.bonus_points, "replayed": r.replayed},
+                    201 if not r.replayed else 200)
+        return body
+
+    def redeem(self, customer_id: str, reward: str, *, key_id: str,
+               idempotency_key: str | None) -> dict[str, Any]:
+        mid = self.member_id(customer_id)
+        r = self.service.redeem(mid, reward, key=operation_key(key_id, idempotency_key))
+        self._audit(key_id, "POST /v1/customers/{id}/redemptions", mid,
+                    {"reward": reward, "points": r.points, "coupon": r.coupon_code,
+                     "replayed": r.replayed}, 200 if r.replayed else 201)
+        return asdict(r)
+
+    def adjust(self, customer_id: str, points: int, *, reason: str, key_id: str,
+               key_name: str, idempotency_key: str | None) -> dict[str, Any]:
+        mid = self.member_id(customer_id)
+        actor = f"api-key:{key_id}" + (f" ({key_name})" if key_name else "")
+        r = self.service.adjust(mid, points, reason=reason, actor=actor,
+                                key=operation_key(key_id, idempotency_key))
+        self._audit(key_id, "POST /v1/customers/{id}/points/adjustments", mid,
+                    {"points": points, "reason": reason, "replayed": r.replayed},
+                    200 if r.replayed else 201)
+        return asdict(r)
+
+    def run(self, *, key_id: str, at: datetime | None = None) -> dict[str, Any]:
+        """The programme's periodic work: release points whose return window closed, expire
+        due lots, review tiers (downgrades after the period and grace). Idempotent."""
+        when = aware(at) if at is not None else self.service.now()
+        released = self.service.release_due(when)
+        expired = self.service.expire_due(when)
+        reviewed = self.service.review_tiers(when)
+        changes = []
+        for detail in reviewed.details:  # "member: from → to"
+            mid, _sep, move = detail.rpartition(": ")
+            old, _arrow, new = move.partition(" → ")
+            changes.append((mid, old, new, "review"))
+        self._tier_events(changes)
+        body = {"as_of": when, "released_lots": released.items,
+                "released_points": released.points, "expired_lots": expired.items,
+                "expired_points": expired.points, "tier_changes": list(reviewed.details)}
+        self._audit(key_id, "POST /v1/loyalty/run", "", body)
+        return body
