@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from regulars.adapters import loyalty_store as loyalty
 from regulars.adapters.orm import INPUT_TABLES, customer_merges, metadata
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.services.api.ports import CustomerFilter, DuplicateError, StoredResponse
@@ -452,6 +453,12 @@ class SqlApiStore:
             merges.c.customer_id == customer_id))
         out["customer_map"] = self._read(sa.select(map_customers).where(
             map_customers.c.customer_id == customer_id))
+        # the loyalty programme's records of this member
+        for t in LOYALTY_BY_MEMBER:
+            out[t.name] = self._read(sa.select(t).where(t.c.member_id == customer_id))
+        refs = loyalty.loyalty_referrals
+        out[refs.name] = self._read(sa.select(refs).where(sa.or_(
+            refs.c.referrer_id == customer_id, refs.c.referee_id == customer_id)))
         return out
 
     def erase_customer(self, customer_id: str, *, key_id: str, at: datetime) -> dict[str, int]:
@@ -468,8 +475,19 @@ class SqlApiStore:
             n_merges = conn.execute(customer_merges.update().where(
                 customer_merges.c.customer_id == customer_id).values(
                 matched_value="(erased)")).rowcount
+            members = loyalty.loyalty_members
+            n_member = conn.execute(members.update().where(
+                members.c.member_id == customer_id).values(
+                email_norm=None, phone_norm=None, payment_fingerprint=None,
+                birthday=None)).rowcount
+            accruals = loyalty.loyalty_accruals
+            n_payments = conn.execute(accruals.update().where(
+                accruals.c.member_id == customer_id,
+                accruals.c.payment_fingerprint.is_not(None)).values(
+                payment_fingerprint=None)).rowcount
             counts = {"customers": n_cards or 0, "feedback_texts": n_feedback or 0,
-                      "merge_keys": n_merges or 0}
+                      "merge_keys": n_merges or 0, "loyalty_members": n_member or 0,
+                      "payment_fingerprints": n_payments or 0}
             conn.execute(api_audit.insert().values(
                 at=at, key_id=key_id, action="POST /v1/customers/{id}/erase",
                 subject=customer_id, status=200, detail=json.dumps(counts)))
@@ -526,6 +544,13 @@ class SqlApiStore:
 
     def outbox(self) -> list[dict[str, Any]]:
         return self._read(sa.select(webhook_outbox).order_by(webhook_outbox.c.id))
+
+
+# loyalty tables keyed by member, exported with the customer (referrals: either side)
+LOYALTY_BY_MEMBER = (loyalty.loyalty_members, loyalty.loyalty_ledger, loyalty.loyalty_lots,
+                     loyalty.loyalty_accruals, loyalty.loyalty_tier_history,
+                     loyalty.loyalty_coupons, loyalty.loyalty_punches,
+                     loyalty.loyalty_club_payments, loyalty.loyalty_card_entries)
 
 
 def _arrow(kind: Kind, rows: Sequence[tuple[Any, ...]]) -> pa.Table:

@@ -66,10 +66,18 @@ def test_export_holds_everything_and_erase_keeps_the_money(call, services):
     call(I, "POST", "/v1/events", json={"type": "feedback", "customer_id": "A",
                                         "at": "2024-03-01T00:00:00", "nps": 4,
                                         "text": "call me on 5551234"})
+    member = call(I, "POST", "/v1/customers/A/membership",
+                  json={"consent": True, "email": "alice@example.com", "birthday": "1990-05-01"})
+    assert member.status_code == 201, member.text
     call("admin", "POST", "/v1/map/rebuild")
     export = call("manager", "GET", "/v1/customers/A/export").json()
     tables = export["tables"]
     assert tables["customers"][0]["email"] == "alice@example.com"
+    # the loyalty programme's records come with it
+    assert tables["loyalty_members"][0]["email_norm"] == "alice@example.com"
+    assert str(tables["loyalty_members"][0]["birthday"]).startswith("1990-05-01")
+    ledger = tables["loyalty_ledger"]
+    assert ledger
     assert len(tables["orders"]) == 5 and tables["feedback"][0]["text"]
     assert tables["customer_map"][0]["rung"] == "regular"
     revenue_before = tables["customer_map"][0]["revenue"]
@@ -79,6 +87,10 @@ def test_export_holds_everything_and_erase_keeps_the_money(call, services):
     card = after["customers"][0]
     assert (card["name"], card["email"], card["phone"]) == (None, None, None)
     assert after["feedback"][0]["text"] is None and after["feedback"][0]["nps"] == 4
+    # the member's contact data is gone, the points ledger (money's worth) is kept
+    assert (after["loyalty_members"][0]["email_norm"], after["loyalty_members"][0]["birthday"]
+            ) == (None, None)
+    assert after["loyalty_ledger"] == ledger
     assert [o["amount"] for o in after["orders"]] == [o["amount"] for o in tables["orders"]]
     call("admin", "POST", "/v1/map/rebuild")
     assert call("readonly", "GET", "/v1/customers/A").json()["facts"]["revenue"] == (
