@@ -63,3 +63,18 @@ def test_dry_run_commits_nothing(tmp_path):
     f.write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,1\n")
     report = run(store, Kind.ORDERS, f, dry_run=True)
     assert report.rows_added == 1 and store.commits == 0
+
+
+def test_rows_with_an_empty_id_get_a_derived_one_and_a_repeat_adds_nothing(tmp_path):
+    store = FakeStore()
+    f = tmp_path / "o.csv"
+    f.write_text("order_id,customer_id,ordered_at,amount\n"
+                 "O1,C1,2024-01-01,1\n,C2,2024-01-02,2\n ,C3,2024-01-03,3\n")
+    first = run(store, Kind.ORDERS, f)
+    assert first.rows_added == 3
+    ids = set(store.tables["orders"].column("order_id").to_pylist())
+    derived = ids - {"O1"}
+    assert "O1" in ids and len(derived) == 2
+    assert all(i.startswith("O-") and len(i) == 22 for i in derived)
+    again = run(store, Kind.ORDERS, f)
+    assert (again.rows_added, again.rows_already_present) == (0, 3)

@@ -489,14 +489,22 @@ class Staging:
             f"CREATE OR REPLACE TABLE typed AS SELECT *, "
             f"md5(concat_ws({_lit(_SEP)}, {canon})) AS row_hash FROM typed"
         )
-        if id_given:
-            return
         prefix = spec.kind.value[0].upper()
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE typed AS SELECT * REPLACE ("
+        derived = (
             f"{_lit(prefix)} || '-' || substr(md5(row_hash || {_lit(_SEP)} || CAST("
-            f"row_number() OVER (PARTITION BY row_hash ORDER BY _row) AS VARCHAR)), 1, 20) "
-            f"AS {_q(spec.id_column)}) FROM typed"
+            f"row_number() OVER (PARTITION BY row_hash ORDER BY _row) AS VARCHAR)), 1, 20)"
+        )
+        idc = _q(spec.id_column)
+        if id_given:
+            # a file with an id column may still leave some ids empty: those rows get a
+            # derived id, as rows of a file without the column do
+            if not self._exists(f"(SELECT 1 FROM typed WHERE {idc} IS NULL "
+                                f"OR trim(CAST({idc} AS VARCHAR)) = '')", "true"):
+                return
+            derived = (f"CASE WHEN {idc} IS NULL OR trim(CAST({idc} AS VARCHAR)) = '' "
+                       f"THEN {derived} ELSE {idc} END")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE typed AS SELECT * REPLACE ({derived} AS {idc}) FROM typed"
         )
 
     def dedupe_in_file(self, spec: TableSpec, *, ids_derived: bool = False) -> int:
