@@ -16,8 +16,10 @@ def _utc(value: datetime) -> datetime:
 # a moment in an answer (the store keeps naive UTC): always with its offset
 Moment = Annotated[datetime, AfterValidator(_utc)]
 
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                        pattern=NO_NUL)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18,
                                  decimal_places=4)]
 
@@ -33,9 +35,9 @@ class MembershipIn(_In):
     """Enrolment: ``consent`` is the customer's opt-in (without it, orders earn nothing)."""
 
     consent: bool
-    email: Annotated[str, StringConstraints(max_length=320)] | None = Field(
+    email: Annotated[str, StringConstraints(max_length=320, pattern=NO_NUL)] | None = Field(
         None, description="To refuse self-referrals (the same e-mail as the referrer).")
-    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] | None = None
     birthday: date | None = None
     referral_code: Code | None = Field(None, description="A friend's referral code.")
     payment_fingerprint: Short | None = Field(
@@ -50,7 +52,7 @@ class AdjustmentIn(_In):
     points: int = Field(ge=-10_000_000, le=10_000_000,
                         description="Points to add (positive) or take (negative), not 0.")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=1000)]
+                                             max_length=1000, pattern=NO_NUL)]
 
 
 class QuoteLine(_In):

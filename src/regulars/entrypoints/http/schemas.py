@@ -21,8 +21,11 @@ from pydantic import (
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=10_000)]
+# no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before)
+NO_NUL = r"^[^\x00]*$"
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                      pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 
 
 def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
@@ -37,7 +40,7 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     elif t is ColumnType.TEXT:
         typ = Literal[col.choices] if col.choices else Text
     elif t is ColumnType.LIST:
-        typ = list[Annotated[str, StringConstraints(max_length=200)]] | Text
+        typ = list[Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]] | Text
     elif t is ColumnType.TIMESTAMP:
         typ = datetime
     elif t is ColumnType.DATE:

@@ -18,8 +18,8 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 Rung = Literal["prospect", "newcomer", "returning", "regular", "loyal", "advocate"]
 Status = Literal["active", "lapsing", "lost", "won_back"]
-Short = Annotated[str | None, Query(min_length=1, max_length=100)]
-CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
+Short = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
+CustomerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 
 
 @router.get("", response_model=CustomerPage, responses=_PROBLEMS, summary="List customers")
@@ -32,10 +32,10 @@ def list_customers(
     trait: Short = None,
     rfm_segment: Short = None,
     manager: Short = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
                                    description="Text in the id, name or e-mail.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=400,
+    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[^\x00]*$",
                                         description="next_cursor of the previous page.")] = None,
 ) -> Any:
     """Customers of the served map, by id, filtered; ``next_cursor`` pages on."""

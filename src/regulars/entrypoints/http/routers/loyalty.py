@@ -50,7 +50,7 @@ from regulars.services.api import ApiServices
 from regulars.services.api.loyalty import LoyaltyApi
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
-CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Code = Annotated[str, Path(min_length=1, max_length=64)]
 
 
