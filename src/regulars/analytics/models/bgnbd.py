@@ -165,7 +165,33 @@ def bg_family(
     return ll, grad, hess
 
 
-class BetaGeo(TransactionModel):
+class BetaGeoFamily(TransactionModel):
+    """What BG/NBD and MBG/NBD share: the summed likelihood, its gradient and its analytic
+    Hessian (:func:`bg_family`), told apart by ``modified``."""
+
+    modified: ClassVar[bool] = False
+    _has_hessian: ClassVar[bool] = True
+
+    @classmethod
+    def _loglik_hess(
+        cls, theta: FloatArray, data: Data, weights: FloatArray
+    ) -> tuple[float, FloatArray, FloatArray]:
+        if len(data) == 3:
+            data = cls._prepare(*data)
+        ll, grad, hess = bg_family(theta, data, weights, cls.modified, hessian=True)
+        assert hess is not None
+        return ll, grad, hess
+
+    @classmethod
+    def _loglik_sum(
+        cls, theta: FloatArray, data: Data, weights: FloatArray
+    ) -> tuple[float, FloatArray]:
+        if len(data) == 3:
+            data = cls._prepare(*data)
+        return bg_family_sum(theta, data, weights, modified=cls.modified)
+
+
+class BetaGeo(BetaGeoFamily):
     """The BG/NBD model, parameters ``r, alpha, a, b``."""
 
     name: ClassVar[str] = "bg_nbd"
@@ -206,26 +232,6 @@ class BetaGeo(TransactionModel):
         grad[:, 3] = ((psi_ab + special.digamma(b + xu) - special.digamma(b) - psi_abx)[xi]
                       - w4 * (1.0 / bx1_u)[xi])
         return ll, grad
-
-    _has_hessian: ClassVar[bool] = True
-
-    @classmethod
-    def _loglik_hess(
-        cls, theta: FloatArray, data: Data, weights: FloatArray
-    ) -> tuple[float, FloatArray, FloatArray]:
-        if len(data) == 3:
-            data = cls._prepare(*data)
-        ll, grad, hess = bg_family(theta, data, weights, False, hessian=True)
-        assert hess is not None
-        return ll, grad, hess
-
-    @classmethod
-    def _loglik_sum(
-        cls, theta: FloatArray, data: Data, weights: FloatArray
-    ) -> tuple[float, FloatArray]:
-        if len(data) == 3:
-            data = cls._prepare(*data)
-        return bg_family_sum(theta, data, weights, modified=False)
 
     def _log_p_alive(self, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
         r, alpha, a, b = (float(v) for v in self.theta)

@@ -28,13 +28,14 @@ import numpy as np
 from scipy import special  # type: ignore[import-untyped]
 
 from regulars.analytics.models._base import Data, FloatArray
-from regulars.analytics.models._transactions import TransactionModel, arrival_time_of
-from regulars.analytics.models.bgnbd import bg_family, bg_family_sum
+from regulars.analytics.models._transactions import arrival_time_of
+from regulars.analytics.models.bgnbd import BetaGeoFamily
 
 
-class ModifiedBetaGeo(TransactionModel):
+class ModifiedBetaGeo(BetaGeoFamily):
     """The MBG/NBD model, parameters ``r, alpha, a, b``."""
 
+    modified: ClassVar[bool] = True
     name: ClassVar[str] = "mbg_nbd"
     title: ClassVar[str] = "MBG/NBD"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
@@ -70,26 +71,6 @@ class ModifiedBetaGeo(TransactionModel):
         grad[:, 3] = ((psi_ab + special.digamma(b + xu + 1) - special.digamma(b) - psi_abx)[xi]
                       - w4 * (1.0 / (b + xu))[xi])
         return ll, grad
-
-    _has_hessian: ClassVar[bool] = True
-
-    @classmethod
-    def _loglik_hess(
-        cls, theta: FloatArray, data: Data, weights: FloatArray
-    ) -> tuple[float, FloatArray, FloatArray]:
-        if len(data) == 3:
-            data = cls._prepare(*data)
-        ll, grad, hess = bg_family(theta, data, weights, True, hessian=True)
-        assert hess is not None
-        return ll, grad, hess
-
-    @classmethod
-    def _loglik_sum(
-        cls, theta: FloatArray, data: Data, weights: FloatArray
-    ) -> tuple[float, FloatArray]:
-        if len(data) == 3:
-            data = cls._prepare(*data)
-        return bg_family_sum(theta, data, weights, modified=True)
 
     def _log_p_alive(self, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
         r, alpha, a, b = (float(v) for v in self.theta)
