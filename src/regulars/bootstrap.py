@@ -286,8 +286,6 @@ def compute_customer_map(settings: Settings, as_of: datetime | None = None, *,
 
     ``tables``: the store's input tables when the caller has read them already.
     """
-    from regulars.analytics.customer_map import customer_map
-
     arrow = tables if tables is not None else _stored_tables(settings)
     at = _api_as_of(settings, as_of)
     if arrow[Kind.ORDERS].num_rows == 0:
@@ -295,15 +293,7 @@ def compute_customer_map(settings: Settings, as_of: datetime | None = None, *,
     duck = DuckDBEngine(threads=threads)
     try:
         ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
-        at = at or analysis.default_as_of(ibis_tables[Kind.ORDERS])
-        cut = {k: t.filter(t[c].isnull() | (t[c] <= at)) if (c := analysis.TIME_COLUMN[k])
-               in t.columns else t for k, t in ibis_tables.items()}
-        m = customer_map(
-            cut[Kind.ORDERS], as_of=at, params=settings.analysis,
-            customers=cut[Kind.CUSTOMERS], returns=cut[Kind.RETURNS],
-            invoices=cut[Kind.INVOICES], interactions=cut[Kind.INTERACTIONS],
-            feedback=cut[Kind.FEEDBACK], referrals=cut[Kind.REFERRALS])
-        return analysis.add_sentences(m.customers.to_pyarrow()), at
+        return analysis.customer_rows(ibis_tables, params=settings.analysis, as_of=at)
     finally:
         duck.close()
 

@@ -159,18 +159,7 @@ def analyze(
     if _count(inputs[Kind.ORDERS]) == 0:
         raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
 
-    def the_map(at: datetime, source_tables: Mapping[Kind, Any]) -> tuple[Any, Any]:
-        fitted, why = _predict(source_tables[Kind.ORDERS], at, params)
-        m = _map_of(source_tables, at, params, None if fitted is None
-                    else models.p_alive_table(fitted))
-        if why is not None:
-            m.not_evaluated["predictions"] = why
-            if "churn_risk" in m.not_evaluated:
-                m.not_evaluated["churn_risk"] = _("no model of who is still a customer: "
-                                                  "{why}").format(why=why)
-        return m, fitted
-
-    current, fitted = the_map(as_of, inputs)
+    current, fitted = _map_predicted(inputs, as_of, params)
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
     customers = now_map.to_pyarrow()
@@ -180,7 +169,7 @@ def analyze(
     if _count(earlier[Kind.ORDERS]):
         # the earlier map is judged the same way (a model as of then), so that the flow
         # compares like with like
-        previous = the_map(flow_from, earlier)[0].customers.cache()
+        previous = _map_predicted(earlier, flow_from, params)[0].customers.cache()
     result = portfolio(
         now_map,
         inputs[Kind.ORDERS],
@@ -190,11 +179,40 @@ def analyze(
         period=period,
         previous_map=previous,
     )
+    customers = _rows(customers, fitted, params)
+    return Analysis(as_of, Frame(customers), result, dict(current.not_evaluated), source,
+                    current.baseline, fitted)
+
+
+def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
+                  as_of: datetime | None = None) -> tuple[pa.Table, datetime]:
+    """The customer map's rows as :func:`analyze` gives them (evidence sentences and
+    predictions included), without the portfolio: for serving the map of a whole store."""
+    as_of = as_of or default_as_of(tables[Kind.ORDERS])
+    inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
+    m, fitted = _map_predicted(inputs, as_of, params)
+    return _rows(m.to_arrow(), fitted, params), as_of
+
+
+def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) -> pa.Table:
+    """The executed map with its evidence sentences and, when fitted, the predictions."""
     customers = add_sentences(customers)
     if fitted is not None:
         customers = models.join_predictions(customers, models.map_columns(fitted, params))
-    return Analysis(as_of, Frame(customers), result, dict(current.not_evaluated), source,
-                    current.baseline, fitted)
+    return customers
+
+
+def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams
+                   ) -> tuple[CustomerMap, models.Fitted | None]:
+    """The map as of ``at`` with the models fitted as of then (or why there are none)."""
+    fitted, why = _predict(tables[Kind.ORDERS], at, params)
+    m = _map_of(tables, at, params, None if fitted is None else models.p_alive_table(fitted))
+    if why is not None:
+        m.not_evaluated["predictions"] = why
+        if "churn_risk" in m.not_evaluated:
+            m.not_evaluated["churn_risk"] = _("no model of who is still a customer: "
+                                              "{why}").format(why=why)
+    return m, fitted
 
 
 def _map_of(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
