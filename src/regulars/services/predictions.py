@@ -76,13 +76,15 @@ class Fitted:
 
 
 def _orders_arrow(orders: Any) -> pa.Table:
-    """``customer_id, ordered_at, amount`` of an Ibis orders table, executed to Arrow."""
+    """``customer_id, ordered_at, amount`` of an Ibis orders table, executed to Arrow, rows
+    without a customer or a time left out."""
     t = orders.select(
         customer_id=orders.customer_id.cast("string"),
         ordered_at=orders.ordered_at.cast("timestamp"),
         amount=orders.amount.cast("float64"),
     )
-    return t.to_pyarrow()
+    data = t.to_pyarrow()
+    return data.filter(pc.and_(pc.is_valid(data["customer_id"]), pc.is_valid(data["ordered_at"])))
 
 
 def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams) -> Fitted:
@@ -95,8 +97,6 @@ def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams) -> Fitte
         The data cannot support a model; the message says why and what would.
     """
     data = _orders_arrow(orders)
-    valid = pc.and_(pc.is_valid(data["customer_id"]), pc.is_valid(data["ordered_at"]))
-    data = data.filter(valid)
     if data.num_rows == 0:
         raise ModelError(_("there are no orders to fit a model on"))
     summary = summarize(data["customer_id"], data["ordered_at"],
@@ -184,7 +184,6 @@ def predict_with(saved: Any, orders: Any, *, as_of: datetime, params: MapParams
     if not saved or not saved.get("transactions"):
         return None
     data = _orders_arrow(orders)
-    data = data.filter(pc.and_(pc.is_valid(data["customer_id"]), pc.is_valid(data["ordered_at"])))
     if data.num_rows == 0:
         return None
     model = model_from_dict(saved["transactions"])
