@@ -130,6 +130,16 @@ class KeyRing:
             return None
         return ApiKey(key_id, record["name"], Role(record["role"]))
 
+    def needs_lookup(self, presented: str) -> bool:
+        """Whether :meth:`verify` would read the store (no fresh cached record): the HTTP
+        layer verifies cached keys on its event loop and the others in a worker thread."""
+        parsed = parse(presented)
+        if parsed is None:
+            return False
+        with self._lock:
+            hit = self._cache.get(parsed[0])
+        return hit is None or time.monotonic() - hit[0] >= self.ttl
+
     def _record(self, key_id: str) -> dict[str, Any] | None:
         now = time.monotonic()
         with self._lock:
