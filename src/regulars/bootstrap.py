@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
+    from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
 
@@ -45,6 +46,7 @@ __all__ = [
     "load_settings",
     "load_table",
     "loyalty_programme",
+    "notify_expiring",
     "open_api",
     "open_keys",
     "open_loyalty",
@@ -386,7 +388,8 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     live = LiveMap(store, compute_map, on_events=webhooks.publish)
     # the loyalty store is SQLAlchemy on pysqlite, as the API store's own engines: on SQLite
     # no second copy of SQLite (ADBC) has the file open while the server runs
-    loyalty = LoyaltyApi(open_loyalty(settings), store, publish=webhooks.publish)
+    loyalty = LoyaltyApi(open_loyalty(settings), store, publish=webhooks.publish,
+                         notice_days=api.points_expiring_notice_days)
     country = settings.import_.default_phone_country
     ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,
                     normalise_phone=lambda v: normalise_phone(v, country),
@@ -397,10 +400,34 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
         full_compute=full_compute, compute_map=compute_map,
         max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map,
-        loyalty=loyalty)
+        loyalty=loyalty, expiry_notices=expiry_notice_worker(settings, loyalty))
     if start_workers:
         services.start()
     return services
+
+
+def expiry_notice_worker(settings: Settings, loyalty: LoyaltyApi) -> ExpiryNoticeWorker | None:
+    """The server's periodic ``points_expiring`` run (an ``ExpiryNoticeWorker``), or None
+    when ``[api] points_expiring_check_minutes`` is 0."""
+    from regulars.services.api.loyalty import ExpiryNoticeWorker
+
+    minutes = settings.api.points_expiring_check_minutes
+    if not minutes:
+        return None
+    return ExpiryNoticeWorker(loyalty.notify_expiring, interval=minutes * 60.0)
+
+
+def notify_expiring(settings: Settings, *, at: datetime | None = None,
+                    within_days: int | None = None) -> dict[str, Any]:
+    """Queue the ``points_expiring`` webhooks due now (``regulars points notify-expiring``):
+    the server's delivery worker sends them. See ``LoyaltyApi.notify_expiring``."""
+    services = open_api(settings)
+    try:
+        loyalty: LoyaltyApi = services.loyalty  # type: ignore[assignment]  # open_api sets it
+        return loyalty.notify_expiring(at=at, within_days=within_days)
+    finally:
+        services.stop()
+        services.store.close()  # type: ignore[attr-defined]
 
 
 def open_keys(settings: Settings) -> KeyRing:

@@ -185,6 +185,24 @@ class ApiSettings(BaseModel):
         gt=0,
         description="Wait before the first retry of a webhook; doubles with every attempt.",
     )
+    points_expiring_notice_days: int = Field(
+        default=14,
+        ge=1,
+        le=3650,
+        description=(
+            "A `points_expiring` webhook is sent once per member and expiry date when available "
+            "points expire within this many days."
+        ),
+    )
+    points_expiring_check_minutes: int = Field(
+        default=60,
+        ge=0,
+        description=(
+            "How often `regulars serve` looks for points about to expire (and once at start); "
+            "0 turns the check off (`POST /v1/loyalty/expiry-notices` or `regulars points "
+            "notify-expiring` still send them)."
+        ),
+    )
 
 
 # --- [loyalty]: the loyalty programme (DOMAIN §8) ----------------------------------------------

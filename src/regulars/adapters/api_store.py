@@ -550,7 +550,8 @@ class SqlApiStore:
 LOYALTY_BY_MEMBER = (loyalty.loyalty_members, loyalty.loyalty_ledger, loyalty.loyalty_lots,
                      loyalty.loyalty_accruals, loyalty.loyalty_tier_history,
                      loyalty.loyalty_coupons, loyalty.loyalty_punches,
-                     loyalty.loyalty_club_payments, loyalty.loyalty_card_entries)
+                     loyalty.loyalty_club_payments, loyalty.loyalty_card_entries,
+                     loyalty.loyalty_expiry_notices)
 
 
 def _arrow(kind: Kind, rows: Sequence[tuple[Any, ...]]) -> pa.Table:

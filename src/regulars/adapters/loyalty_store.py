@@ -13,6 +13,9 @@ created by migration ``0002_loyalty`` and are written only inside a
 Every external reference is a primary key or a UNIQUE constraint — orders accrued, operation
 keys, ledger entry refs, coupon codes and their sources — so a retry can never be counted
 twice, whatever the service layer above does. Instants are stored as naive UTC.
+
+``loyalty_expiry_notices`` (migration ``0005_expiry_notices``) records the ``points_expiring``
+notices sent, one per member and expiry instant.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from regulars.services.loyalty.ports import (
     Accrual,
     Coupon,
     DuplicateKey,
+    ExpiringPoints,
     Operation,
     ReferralRecord,
 )
@@ -215,6 +219,18 @@ loyalty_draws = sa.Table(
     sa.Column("eligible", sa.BigInteger(), nullable=False),
     sa.Column("eligible_digest", sa.String(64), nullable=False),
     sa.Column("winners", sa.Text(), nullable=False),
+)
+
+# one row per (member, expiry instant) a points_expiring notice was sent for (migration 0005):
+# the primary key is what makes the notice go out once, whatever runs it and however often
+loyalty_expiry_notices = sa.Table(
+    "loyalty_expiry_notices", metadata,
+    sa.Column("member_id", sa.String(), primary_key=True),
+    sa.Column("expires_at", sa.DateTime(), primary_key=True),
+    sa.Column("points", _Points, nullable=False),
+    sa.Column("balance", _Points, nullable=False),
+    sa.Column("notice_id", sa.String(32), nullable=False),
+    sa.Column("notified_at", sa.DateTime(), nullable=False),
 )
 
 
@@ -653,6 +669,67 @@ class SqlLoyaltyTx:
         stmt = sa.select(t.c.member_id).where(
             t.c.remaining > 0, t.c.expires_at <= _db(at)).distinct().order_by(t.c.member_id)
         return [r[0] for r in self._rows(stmt)]
+
+    def expiring_points(self, at: datetime, until: datetime) -> list[ExpiringPoints]:
+        """Per member and expiry instant: the available points expiring after ``at`` up to
+        ``until`` that no notice was recorded for, with the member's spendable balance at
+        ``at``; by member, then expiry.
+
+        One grouped query over the range of the ``expires_at`` index, whatever the number of
+        members; the balances are summed for the members found only."""
+        lots, notices, members = loyalty_lots, loyalty_expiry_notices, loyalty_members
+        now, end = _db(at), _db(until)
+        noticed = sa.exists().where(notices.c.member_id == lots.c.member_id,
+                                    notices.c.expires_at == lots.c.expires_at)
+        due = (sa.select(lots.c.member_id, lots.c.expires_at,
+                         sa.func.sum(lots.c.remaining).label("points"))
+               .where(lots.c.state == LotState.AVAILABLE.value, lots.c.remaining > 0,
+                      lots.c.expires_at > now, lots.c.expires_at <= end, ~noticed)
+               .group_by(lots.c.member_id, lots.c.expires_at)).cte("due")
+        s = loyalty_lots.alias("s")
+        spendable = (sa.select(s.c.member_id, sa.func.sum(s.c.remaining).label("points"))
+                     .where(s.c.state == LotState.AVAILABLE.value, s.c.remaining > 0,
+                            sa.or_(s.c.expires_at.is_(None), s.c.expires_at > now),
+                            s.c.member_id.in_(sa.select(due.c.member_id)))
+                     .group_by(s.c.member_id)).subquery("spendable")
+        stmt = (sa.select(due.c.member_id, due.c.expires_at, due.c.points,
+                          spendable.c.points - members.c.debt, members.c.consent)
+                .join(members, members.c.member_id == due.c.member_id)
+                .join(spendable, spendable.c.member_id == due.c.member_id)
+                .order_by(due.c.member_id, due.c.expires_at))
+        return [ExpiringPoints(r[0], _utc(r[1]), int(r[2]), int(r[3]),  # type: ignore[arg-type]
+                               bool(r[4])) for r in self._rows(stmt)]
+
+    def expiry_notices(self, member_ids: Iterable[str],
+                       after: datetime) -> set[tuple[str, datetime]]:
+        """(member, expiry instant) of the notices recorded for these members about points
+        expiring after ``after``."""
+        t = loyalty_expiry_notices
+        out: set[tuple[str, datetime]] = set()
+        for chunk in self._chunks(sorted(set(member_ids))):
+            out.update((r[0], _utc(r[1])) for r in self._rows(  # type: ignore[misc]
+                sa.select(t.c.member_id, t.c.expires_at).where(
+                    _in(t.c.member_id, chunk, self.dialect), t.c.expires_at > _db(after))))
+        return out
+
+    def add_expiry_notices(self, notices: Sequence[ExpiringPoints], at: datetime) -> None:
+        """Record notices; a (member, expiry) recorded already raises :class:`DuplicateKey`
+        (when the transaction ends)."""
+        if notices:
+            self.conn.execute(loyalty_expiry_notices.insert(), [
+                {"member_id": n.member_id, "expires_at": _db(n.expires_at), "points": n.points,
+                 "balance": n.balance, "notice_id": n.notice_id, "notified_at": _db(at)}
+                for n in notices])
+
+    def delete_expiry_notices(self, notices: Sequence[ExpiringPoints]) -> None:
+        """Forget notices recorded by the same run (their events could not be queued)."""
+        t = loyalty_expiry_notices
+        if notices:
+            self.conn.execute(t.delete().where(t.c.member_id == sa.bindparam("b_m"),
+                                               t.c.expires_at == sa.bindparam("b_x"),
+                                               t.c.notice_id == sa.bindparam("b_id")),
+                              [{"b_m": n.member_id, "b_x": _db(n.expires_at),
+                                "b_id": n.notice_id} for n in notices])
 
     def ledger_sums(self) -> dict[str, tuple[int, int, int]]:
         """Per member: Σ points, Σ pending, Σ deficit over the whole ledger."""

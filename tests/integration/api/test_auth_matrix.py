@@ -49,6 +49,7 @@ ENDPOINTS = [
     ("GET", "/v1/loyalty/rewards", None, POINTS_READERS),
     ("GET", "/v1/referrals/RNOPE", None, POINTS_READERS),
     ("POST", "/v1/loyalty/run", None, {"admin"}),
+    ("POST", "/v1/loyalty/expiry-notices", None, {"admin", "manager"}),
 ]
 PUBLIC = {("GET", "/v1/health")}
 

@@ -288,6 +288,48 @@ def expire(
             n=r.items, p=r.points, m=r.members))
 
 
+@points_app.command("notify-expiring")
+def notify_expiring(
+    within: Annotated[int | None, typer.Option(
+        "--within", min=1, max=3650, metavar="DAYS",
+        help=_("Points expiring within this many days (default from settings: "
+               "api.points_expiring_notice_days, 14)."), show_default=False)] = None,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Queue a points_expiring webhook per member and expiry date (each is sent once, ever).
+
+    `regulars serve` delivers them, and runs this check itself every
+    api.points_expiring_check_minutes. Nothing is sent while no webhook subscribes to
+    points_expiring.
+    """
+    overrides = {"database_url": database_url} if database_url else {}
+    with _handled():
+        settings = bootstrap.load_settings(config, **overrides)
+        when = None
+        if at:
+            try:
+                when = datetime.fromisoformat(at)
+            except ValueError:
+                raise typer.BadParameter(_("expected ISO 8601, e.g. 2026-03-01T12:00"),
+                                         param_hint="--at") from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=bootstrap.loyalty_programme(settings).tz)
+        r = bootstrap.notify_expiring(settings, at=when, within_days=within)
+    if as_json:
+        typer.echo(json.dumps(r, ensure_ascii=False, indent=2, default=str))
+        return
+    if not r["subscribers"]:
+        out.print(_("no webhook subscribes to points_expiring: nothing sent"), highlight=False)
+        return
+    out.print(_("{n} points_expiring notices queued for {m} members ({p} points expiring "
+                "by {until})").format(n=r["sent"], m=r["members"], p=r["points"],
+                                      until=r["until"].isoformat(timespec="minutes")),
+              highlight=False)
+
+
 @points_app.command("tiers")
 def tiers(
     at: AtOpt = None,

@@ -22,7 +22,11 @@ def serve(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs); builds the customer map if there is none."""
+    """Serve the HTTP API (OpenAPI docs at /docs); builds the customer map if there is none.
+
+    It also delivers webhooks and checks hourly for points about to expire
+    (api.points_expiring_check_minutes).
+    """
     import uvicorn
 
     from regulars.entrypoints.http import create_app
@@ -34,4 +38,9 @@ def serve(
         bind_port = port or settings.api.port
         out.print(_("regulars API on http://{host}:{port} (docs: /docs)").format(
             host=bind_host, port=bind_port), highlight=False)
+        if settings.api.points_expiring_check_minutes:
+            out.print(_("points_expiring notices: checked at start and every {n} minutes "
+                        "(points expiring within {d} days)").format(
+                n=settings.api.points_expiring_check_minutes,
+                d=settings.api.points_expiring_notice_days), highlight=False)
         uvicorn.run(app, host=bind_host, port=bind_port, log_level=log_level)

@@ -80,6 +80,13 @@ class RunIn(_In):
     at: datetime | None = Field(None, description="Default: now.")
 
 
+class ExpiryNoticesIn(_In):
+    at: datetime | None = Field(None, description="The start of the window; default: now.")
+    within_days: int | None = Field(
+        None, ge=1, le=3650,
+        description="The window, in days; default: `[api] points_expiring_notice_days`.")
+
+
 # -- responses -------------------------------------------------------------------------------
 
 
@@ -233,3 +240,17 @@ class PointsLine(BaseModel):
     points: int
     status: str = Field(description="`pending`, `available` (an order) or `reversed` (a return).")
     replayed: bool
+
+
+class ExpiryNoticesOut(BaseModel):
+    """What a run of the ``points_expiring`` notices sent."""
+
+    as_of: Moment
+    until: Moment = Field(description="Points expiring after `as_of` and up to this moment.")
+    within_days: int
+    subscribers: int = Field(description="Webhook subscriptions to `points_expiring` (none: "
+                                         "nothing is sent, nothing recorded).")
+    sent: int = Field(description="Notices queued now: one per member and expiry date, never "
+                                  "one sent before.")
+    members: int
+    points: int = Field(description="The points those notices are about.")

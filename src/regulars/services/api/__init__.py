@@ -1,5 +1,5 @@
 """The use cases behind the HTTP API: keys, ingest, the served map, privacy, webhooks and
-the loyalty programme.
+the loyalty programme (with its periodic ``points_expiring`` notices).
 
 :class:`ApiServices` holds them wired together (``regulars.bootstrap.open_api`` builds it);
 the web layer (``regulars.entrypoints.http``) only translates HTTP to these calls and back.
@@ -17,7 +17,7 @@ from typing import Any
 from regulars.services.api.ingest import Ingest
 from regulars.services.api.keys import KeyRing
 from regulars.services.api.live import ComputeMap, FullCompute, LiveMap, rebuild
-from regulars.services.api.loyalty import LoyaltyApi
+from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.webhooks import Webhooks
 
@@ -64,6 +64,7 @@ class ApiServices:
     max_body_bytes: int = 4_000_000
     live_enabled: bool = True
     loyalty: LoyaltyApi | None = None  # the loyalty programme (its service: .service)
+    expiry_notices: ExpiryNoticeWorker | None = None  # the periodic points_expiring run
     extras: dict[str, Any] = field(default_factory=dict)
 
     def rebuild_map(self, as_of: datetime | None = None) -> dict[str, Any]:
@@ -73,8 +74,12 @@ class ApiServices:
         if self.live_enabled:
             self.live.start()
         self.webhooks.start()
+        if self.expiry_notices is not None:
+            self.expiry_notices.start()
 
     def stop(self) -> None:
+        if self.expiry_notices is not None:
+            self.expiry_notices.stop()
         self.live.stop()
         self.webhooks.stop()
         if self.loyalty is not None:

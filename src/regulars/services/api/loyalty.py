@@ -10,15 +10,20 @@ error, and the client's retry (the ingest is then a replay) accrues what is miss
 Writes are keyed by the caller's ``Idempotency-Key`` (namespaced by the API key), recorded by
 the loyalty service under a UNIQUE constraint with its result: a retry returns the first
 result, another body under the same key is refused.
+
+``points_expiring`` webhooks (:meth:`LoyaltyApi.notify_expiring`) go out once per member and
+expiry instant: the loyalty service records each notice before it is queued, so neither a
+second run nor a restart sends it again. :class:`ExpiryNoticeWorker` runs it in the server.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,11 +34,14 @@ from regulars.domain.loyalty.programme import aware
 from regulars.i18n import _
 from regulars.services.api.ports import ApiStore
 from regulars.services.loyalty import LoyaltyService
-from regulars.services.loyalty.results import Statement
+from regulars.services.loyalty.ports import ExpiringPoints
+from regulars.services.loyalty.results import NoticeResult, Statement
 
 log = logging.getLogger("regulars.api.loyalty")
 
 EventSink = Callable[[list[dict[str, Any]]], object]
+
+POINTS_EXPIRING = "points_expiring"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -75,10 +83,11 @@ class LoyaltyApi:
     """The loyalty use cases as the HTTP API calls them (``ApiServices.loyalty``)."""
 
     def __init__(self, service: LoyaltyService, store: ApiStore, *,
-                 publish: EventSink | None = None) -> None:
+                 publish: EventSink | None = None, notice_days: int = 14) -> None:
         self.service = service
         self.store = store
         self.publish = publish
+        self.notice_days = notice_days  # the window of the points_expiring notices
 
     def close(self) -> None:
         self.service.close()
@@ -294,3 +303,81 @@ class LoyaltyApi:
                 "expired_points": expired.points, "tier_changes": list(reviewed.details)}
         self._audit(key_id, "POST /v1/loyalty/run", "", body)
         return body
+
+    # -- notices of points about to expire ---------------------------------------------------
+
+    def notify_expiring(self, *, key_id: str | None = None, at: datetime | None = None,
+                        within_days: int | None = None) -> dict[str, Any]:
+        """Queue one ``points_expiring`` webhook per member and expiry instant of the
+        available points that expire after ``at`` (default now) and at most ``within_days``
+        (default ``[api] points_expiring_notice_days``) days later. Each is sent once, ever:
+        a run finds the notices sent before and skips them. While no subscription wants
+        ``points_expiring`` nothing is recorded, so the notices wait for the first one."""
+        days = within_days if within_days is not None else self.notice_days
+        when = aware(at) if at is not None else self.service.now()
+        subscribers = sum(1 for sub in self.store.list_subscriptions()
+                          if POINTS_EXPIRING in str(sub["events"]).split(","))
+        if subscribers and self.publish is not None:
+            result = self.service.notify_expiring(self._send_notices, at=when,
+                                                  within_days=days)
+        else:
+            result = NoticeResult(when, when + timedelta(days=days))
+        body = {"as_of": result.as_of, "until": result.until, "within_days": days,
+                "subscribers": subscribers, "sent": result.notices, "members": result.members,
+                "points": result.points}
+        if key_id is not None:
+            self._audit(key_id, "POST /v1/loyalty/expiry-notices", "", body)
+        elif result.notices:
+            log.info("queued %d points_expiring notices (%d points)", result.notices,
+                     result.points)
+        return body
+
+    def _send_notices(self, notices: Sequence[ExpiringPoints]) -> None:
+        # an error here reaches the loyalty service, which forgets the batch's records
+        if self.publish is None:
+            raise LoyaltyError(_("no webhooks to send the notices through"))
+        self.publish([self.expiring_event(n) for n in notices])
+
+    def expiring_event(self, n: ExpiringPoints) -> dict[str, Any]:
+        """The ``points_expiring`` event of a notice (its id is the notice's)."""
+        expires = aware(n.expires_at)
+        last_day = (self.service.programme.local(expires) - timedelta(microseconds=1)).date()
+        data = {"member_id": n.member_id, "points": n.points,
+                "expires_at": expires.isoformat(), "last_day": last_day.isoformat(),
+                "balance": n.balance, "consent": n.consent}
+        return _event(POINTS_EXPIRING, n.member_id, data) | {"id": n.notice_id}
+
+
+class ExpiryNoticeWorker:
+    """Runs ``run`` (the ``points_expiring`` notices) in a thread of the server: once when it
+    starts, then every ``interval`` seconds until it is stopped. A failed run is logged; the
+    next one retries what it could not send."""
+
+    def __init__(self, run: Callable[[], object], interval: float) -> None:
+        self.run = run
+        self.interval = interval
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="regulars-expiry-notices",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run()
+            except Exception:
+                log.exception("the points_expiring notices failed; the next run retries")
+            self.runs += 1
+            self._stop.wait(self.interval)

@@ -1,5 +1,6 @@
 """The loyalty programme's use cases: enrol, earn, return, release, redeem, expire, adjust,
-tiers, referrals, rewards, club, stored value, offers and statements."""
+tiers, referrals, rewards, club, stored value, offers, statements and the notices of points
+about to expire."""
 
 from regulars.services.loyalty.results import (
     AccrualResult,
@@ -10,6 +11,7 @@ from regulars.services.loyalty.results import (
     CouponUse,
     DrawResult,
     EnrolResult,
+    NoticeResult,
     RedemptionResult,
     ReturnResult,
     RunResult,
@@ -28,6 +30,7 @@ __all__ = [
     "DrawResult",
     "EnrolResult",
     "LoyaltyService",
+    "NoticeResult",
     "RedemptionResult",
     "ReturnResult",
     "RunResult",

@@ -168,6 +168,19 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class NoticeResult:
+    """A run of the ``points_expiring`` notices: the window it looked at (``as_of``, then up
+    to ``until``) and the notices it sent (one per member and expiry), to how many members,
+    about how many points."""
+
+    as_of: datetime
+    until: datetime
+    notices: int = 0
+    members: int = 0
+    points: int = 0
+
+
+@dataclass(frozen=True)
 class CouponUse:
     code: str
     member_id: str

@@ -1,5 +1,6 @@
 """The loyalty programme: statements, tier progress, quotes, redemptions, enrolment,
-manual adjustments, referral codes, the rewards catalogue and the periodic run."""
+manual adjustments, referral codes, the rewards catalogue, the periodic run and the notices
+of points about to expire."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from regulars.entrypoints.http.deps import (
 from regulars.entrypoints.http.loyalty_schemas import (
     Adjustment,
     AdjustmentIn,
+    ExpiryNoticesIn,
+    ExpiryNoticesOut,
     Membership,
     MembershipIn,
     PointsStatement,
@@ -201,3 +204,18 @@ def run(key: Admin, services: Services, body: RunIn | None = None) -> Any:
     are reviewed. Idempotent; tier changes are sent as ``tier_changed`` webhooks."""
     with _answers():
         return _programme(services).run(key_id=key.key_id, at=body.at if body else None)
+
+
+@router.post("/loyalty/expiry-notices", response_model=ExpiryNoticesOut, responses=_PROBLEMS,
+             summary="Send the points_expiring webhooks due now")
+def expiry_notices(key: PointsAdjuster, services: Services,
+                   body: ExpiryNoticesIn | None = None) -> Any:
+    """Queues one ``points_expiring`` webhook per member and expiry date of the available
+    points that expire within ``within_days`` (default ``[api] points_expiring_notice_days``)
+    of ``at`` (default now). A notice is sent once, ever: this run skips those sent before
+    (by the server's hourly check, an earlier call, ``regulars points notify-expiring``).
+    With no subscription to ``points_expiring`` nothing is sent and nothing recorded."""
+    with _answers():
+        return _programme(services).notify_expiring(
+            key_id=key.key_id, at=body.at if body else None,
+            within_days=body.within_days if body else None)

@@ -1,0 +1,229 @@
+"""Notices of points about to expire (``points_expiring``), through the loyalty service on a
+real store (SQLite, and PostgreSQL when available): which points, once per member and expiry,
+never again — not on a second run, a restart, a concurrent run, or a run at an earlier time.
+
+The programme here runs in UTC with ``expiry_days = 30`` and points available at once, so a
+lot earned on day D expires at 00:00 UTC of D + 31 days (``Programme.expires_at``)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from regulars.adapters.loyalty_store import SqlLoyaltyStore
+from regulars.domain.loyalty import LoyaltyError
+from regulars.domain.loyalty.programme import Release
+from regulars.services.loyalty import LoyaltyService
+from regulars.services.loyalty.ports import ExpiringPoints
+
+from .conftest import Clock, order, programme
+
+RULES = {"timezone": "UTC", "expiry_days": 30, "release": Release.IMMEDIATELY,
+         "bonus_sign_up": 0}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+RUN_AT = utc(2026, 3, 25)  # the window of 14 days ends at 2026-04-08 00:00
+
+
+class Outbox:
+    """Collects what a run hands over (the real ``send`` queues webhooks)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[ExpiringPoints] = []
+        self.fail = fail
+        self.lock = threading.Lock()
+
+    def __call__(self, notices) -> None:
+        if self.fail:
+            raise OSError("the outbox is down")
+        with self.lock:
+            self.sent += notices
+
+    def keys(self) -> list[tuple[str, datetime, int, int]]:
+        return [(n.member_id, n.expires_at, n.points, n.balance) for n in self.sent]
+
+
+def earn(service: LoyaltyService, clock: Clock, member: str, order_id: str, points: int,
+         at: datetime) -> None:
+    clock.at = at
+    service.accrue(order(order_id, member, points, at))
+
+
+@pytest.fixture
+def book(make_service, clock) -> LoyaltyService:
+    """Four members whose lots expire inside, outside and before the window of RUN_AT."""
+    service = make_service(**RULES)
+    for m in ("A", "B", "C", "D"):
+        service.enrol(m)
+    earn(service, clock, "A", "A1", 100, utc(2026, 3, 2, 10))  # expires 04-02 00:00
+    earn(service, clock, "A", "A2", 50, utc(2026, 3, 7, 9))  # 04-07
+    earn(service, clock, "A", "A3", 30, utc(2026, 3, 22, 18))  # 04-22: outside the window
+    earn(service, clock, "B", "B1", 200, utc(2026, 3, 2, 11))  # 04-02, but all spent below
+    earn(service, clock, "C", "C1", 80, utc(2026, 3, 2, 12))  # 04-02, 30 spent below
+    earn(service, clock, "D", "D0", 60, utc(2026, 2, 1, 12))  # 03-04: expired before RUN_AT
+    earn(service, clock, "D", "D1", 40, utc(2026, 3, 8, 12))  # 04-08 00:00: the window's end
+    clock.at = utc(2026, 3, 10)
+    service.spend("B", 200, key="b-pays")
+    service.spend("C", 30, key="c-pays")
+    clock.at = RUN_AT
+    return service
+
+
+EXPECTED = [  # (member, expires_at, points expiring, spendable balance at RUN_AT)
+    ("A", utc(2026, 4, 2), 100, 180),
+    ("A", utc(2026, 4, 7), 50, 180),
+    ("C", utc(2026, 4, 2), 50, 50),
+    ("D", utc(2026, 4, 8), 40, 40),  # the 60 points of D0 expired: not in the balance
+]
+
+
+def test_finds_the_available_points_expiring_within_the_window_per_member_and_date(book):
+    found = book.expiring_points(RUN_AT, within_days=14)
+    assert [(n.member_id, n.expires_at, n.points, n.balance) for n in found] == EXPECTED
+    assert all(n.consent for n in found)
+
+
+def test_the_window_starts_after_the_moment_and_ends_with_its_last_instant(book):
+    # a day shorter: D1 (04-08 00:00) is out
+    assert [n.member_id for n in book.expiring_points(RUN_AT, within_days=13)] == [
+        "A", "A", "C"]
+    # from A2's very expiry instant: A2 is out, D1 in, A3 (04-22) one day past 04-21
+    later = book.expiring_points(utc(2026, 4, 7), within_days=14)
+    assert [(n.member_id, n.expires_at, n.points) for n in later] == [
+        ("D", utc(2026, 4, 8), 40)]
+    assert [n.member_id for n in book.expiring_points(utc(2026, 4, 7), within_days=15)] == [
+        "A", "D"]
+
+
+def test_sends_one_notice_per_member_and_expiry_date_and_never_again(book):
+    outbox = Outbox()
+    result = book.notify_expiring(outbox, at=RUN_AT, within_days=14)
+    assert outbox.keys() == EXPECTED
+    assert (result.notices, result.members, result.points) == (4, 3, 240)
+    assert result.until == utc(2026, 4, 8)
+    assert len({n.notice_id for n in outbox.sent}) == 4 and all(outbox.sent[0].notice_id)
+
+    again = book.notify_expiring(outbox, at=RUN_AT, within_days=14)
+    assert again.notices == 0 and len(outbox.sent) == 4
+    # five days later the window holds A3 as well; only A3 is new
+    later = book.notify_expiring(outbox, at=utc(2026, 4, 10), within_days=14)
+    assert (later.notices, later.points) == (1, 30)
+    # A's lots of 04-02 and 04-07 have expired by then (not swept yet): only A3 is spendable
+    assert outbox.keys()[-1] == ("A", utc(2026, 4, 22), 30, 30)
+    assert book.expiring_points(utc(2026, 4, 10), within_days=14) == []
+
+
+def test_a_restarted_service_on_the_same_store_sends_nothing_twice(book, database_url, clock):
+    first = Outbox()
+    book.notify_expiring(first, at=RUN_AT, within_days=14)
+    book.close()
+    fresh_store = SqlLoyaltyStore(database_url)
+    try:
+        restarted = LoyaltyService(fresh_store, programme(**RULES), clock=clock)
+        second = Outbox()
+        assert restarted.notify_expiring(second, at=RUN_AT, within_days=14).notices == 0
+        assert second.sent == []
+    finally:
+        fresh_store.dispose()
+
+
+def test_spending_the_points_after_a_notice_does_not_bring_it_back(book, clock):
+    book.notify_expiring(Outbox(), at=RUN_AT, within_days=14)
+    book.spend("A", 20, key="a-pays")  # from the soonest-expiring lot (04-02)
+    outbox = Outbox()
+    assert book.notify_expiring(outbox, at=RUN_AT, within_days=14).notices == 0
+
+
+def test_a_failed_send_forgets_its_notices_so_the_next_run_sends_them(book):
+    with pytest.raises(OSError):
+        book.notify_expiring(Outbox(fail=True), at=RUN_AT, within_days=14)
+    outbox = Outbox()
+    assert book.notify_expiring(outbox, at=RUN_AT, within_days=14).notices == 4
+    assert outbox.keys() == EXPECTED
+
+
+def test_small_batches_send_the_same_notices(book):
+    outbox = Outbox()
+    assert book.notify_expiring(outbox, at=RUN_AT, within_days=14, chunk=1).notices == 4
+    assert outbox.keys() == EXPECTED
+
+
+def test_concurrent_runs_send_each_notice_once(book, database_url, clock):
+    outbox = Outbox()
+    stores = [SqlLoyaltyStore(database_url) for _ in range(4)]
+    services = [LoyaltyService(s, programme(**RULES), clock=clock) for s in stores]
+    for s in services:
+        s.versions()  # record nothing new: the same programme as the book's
+    barrier = threading.Barrier(len(services))
+    errors: list[BaseException] = []
+
+    def run(service: LoyaltyService) -> None:
+        try:
+            barrier.wait()
+            service.notify_expiring(outbox, at=RUN_AT, within_days=14, chunk=1)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for s in stores:
+        s.dispose()
+    assert errors == []
+    assert sorted(outbox.keys()) == sorted(EXPECTED)
+
+
+def test_pending_points_are_not_announced(make_service, clock):
+    # released after 14 days but expiring after 10: they can never be spent
+    service = make_service(timezone="UTC", expiry_days=9, release=Release.AFTER_DAYS,
+                           bonus_sign_up=0)
+    service.enrol("P")
+    earn(service, clock, "P", "P1", 100, utc(2026, 3, 2, 10))  # pending; expires 03-12
+    assert service.expiring_points(utc(2026, 3, 5), within_days=14) == []
+
+
+def test_a_window_under_one_day_is_refused(book):
+    with pytest.raises(LoyaltyError):
+        book.notify_expiring(Outbox(), at=RUN_AT, within_days=0)
+
+
+_members = itertools.count()
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(earned=st.lists(st.integers(0, 60), min_size=1, max_size=5),
+       runs=st.lists(st.integers(0, 120), min_size=1, max_size=6),
+       window=st.integers(1, 30))
+def test_notices_never_repeat_whatever_the_run_times(make_service, clock, earned, runs,
+                                                     window):
+    service = make_service(**RULES)
+    member = f"H{next(_members)}"
+    service.enrol(member)
+    base = utc(2026, 1, 1, 12)
+    points_by_expiry: dict[datetime, int] = {}
+    for i, day in enumerate(earned):
+        at = base + timedelta(days=day)
+        earn(service, clock, member, f"{member}-{i}", 10 + i, at)
+        expiry = utc(at.year, at.month, at.day) + timedelta(days=31)
+        points_by_expiry[expiry] = points_by_expiry.get(expiry, 0) + 10 + i
+    outbox = Outbox()
+    for day in runs:  # in any order: a run may look at an earlier moment than the last one
+        service.notify_expiring(outbox, at=base + timedelta(days=day), within_days=window)
+    mine = [(n.expires_at, n.points) for n in outbox.sent if n.member_id == member]
+    assert len(mine) == len({e for e, _p in mine})  # never twice for one expiry
+    moments = [base + timedelta(days=d) for d in runs]
+    due = {e for e in points_by_expiry
+           if any(t < e <= t + timedelta(days=window) for t in moments)}
+    assert dict(mine) == {e: points_by_expiry[e] for e in due}
