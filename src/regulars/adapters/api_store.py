@@ -84,6 +84,14 @@ map_customers = sa.Table(
     sa.Column("evidence_text", sa.Text(), nullable=False),
     sa.Column("as_of", sa.DateTime(), nullable=False),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
+    # the predictions (null when the map was built without them); expected_orders covers
+    # the next expected_orders_days days
+    sa.Column("p_alive", sa.Float(), nullable=True),
+    sa.Column("expected_orders", sa.Float(), nullable=True),
+    sa.Column("expected_orders_days", sa.Integer(), nullable=True),
+    sa.Column("next_order_expected_at", sa.DateTime(), nullable=True),
+    sa.Column("clv", sa.Float(), nullable=True),
+    sa.Column("value_at_risk", sa.Float(), nullable=True),
 )
 
 map_state = sa.Table(

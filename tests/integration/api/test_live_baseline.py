@@ -55,6 +55,25 @@ def test_touched_customers_are_recomputed_alone_and_land_where_a_rebuild_puts_th
     state = services.rebuild_map()
     assert json.loads(services.store.map_state()["baseline"])["base"]["base_median_gap_days"] > 0
     assert state["customers"] > 250
+    # the card carries the predictions, the same as `regulars analyze` makes of the same data
+    import regulars
+
+    result = regulars.analyze(data["orders"], customers=data["customers"],
+                              returns=data["returns"])
+    expected = {r["customer_id"]: r for r in result.customers.to_arrow().to_pylist()}
+    some = sorted(expected)[:20]
+    assert sum(expected[c]["p_alive"] is not None for c in some) >= 10
+    for cid in some:
+        card = call("readonly", "GET", f"/v1/customers/{cid}").json()
+        got, want = card["predictions"], expected[cid]
+        if want["p_alive"] is None:  # no orders: nothing to predict from
+            assert got is None, cid
+            continue
+        assert got is not None and got["expected_orders_days"] == 90, cid
+        assert got["p_alive"] == pytest.approx(want["p_alive"], rel=1e-6, abs=1e-9)
+        assert got["expected_orders"] == pytest.approx(want["expected_orders_90d"], rel=1e-6)
+        assert got["clv"] == pytest.approx(want["clv"], rel=1e-6, abs=1e-9)
+        assert got["value_at_risk"] == pytest.approx(want["value_at_risk"], rel=1e-6, abs=1e-9)
 
     # five customers order again on the last day of the history
     buyers = sorted({r["customer_id"] for r in data["orders"].to_pylist()})[:5]
@@ -83,3 +102,8 @@ def test_touched_customers_are_recomputed_alone_and_land_where_a_rebuild_puts_th
         assert live[cid]["orders"] == full[cid]["orders"]
         for column in ("rung", "status", "signals", "traits", "revenue"):
             assert live[cid][column] == full[cid][column], (cid, column)
+        # the live row is predicted with the models the rebuild froze; the next rebuild
+        # refits them on the five new orders too, which moves P(alive) only a little
+        assert live[cid]["p_alive"] is not None and full[cid]["p_alive"] is not None
+        assert abs(live[cid]["p_alive"] - full[cid]["p_alive"]) < 0.05, cid
+        assert live[cid]["expected_orders_days"] == 90

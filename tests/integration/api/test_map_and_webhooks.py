@@ -189,3 +189,11 @@ def test_a_delivery_that_never_succeeds_is_given_up(services):
     assert [(o["state"], o["attempts"]) for o in outbox] == [("failed", 3)]
     assert all(d["status_code"] is None and d["error"] for d in services.store.deliveries())
     assert sub["secret"].startswith("whsec_")
+
+
+def test_the_card_has_no_predictions_when_the_base_is_too_small_for_a_model(call):
+    business(call)  # two buyers: below the 20 customers a model needs
+    assert call("admin", "POST", "/v1/map/rebuild").status_code == 200
+    card = call("readonly", "GET", "/v1/customers/A").json()
+    assert card["predictions"] is None
+    assert "predictions" in call("admin", "GET", "/v1/map").json()["not_evaluated"]

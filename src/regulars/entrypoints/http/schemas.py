@@ -224,6 +224,18 @@ class CustomerPage(BaseModel):
     next_cursor: str | None
 
 
+class Predictions(BaseModel):
+    p_alive: float = Field(description="The probability that the customer still buys.")
+    expected_orders: float | None = Field(
+        description="Orders expected in the next expected_orders_days days.")
+    expected_orders_days: int | None
+    next_order_expected_at: Moment | None = Field(
+        description="When the next order is expected, if the customer is alive.")
+    clv: float | None = Field(description="Lifetime value over the configured months.")
+    value_at_risk: float | None = Field(
+        description="(1 − p_alive) × the value the customer would bring if still active.")
+
+
 class CustomerCard(BaseModel):
     customer_id: str
     profile: dict[str, Any]
@@ -233,6 +245,9 @@ class CustomerCard(BaseModel):
     traits: list[str]
     rfm: dict[str, Any] | None
     facts: dict[str, Any] | None
+    predictions: Predictions | None = Field(
+        None, description="The customer's predictions (docs/predictions.md), when the map "
+                          "was built with them.")
     evidence: list[dict[str, Any]]
     evidence_text: list[str]
     map_as_of: Moment | None
@@ -256,6 +271,9 @@ class MapState(BaseModel):
     as_of: Moment
     built_at: Moment
     customers: int
+    not_evaluated: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the map could not evaluate (signals, predictions), and why.")
 
 
 class RebuildIn(BaseModel):

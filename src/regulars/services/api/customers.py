@@ -80,11 +80,21 @@ def card(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
         "facts": ({k: m[k] for k in ("orders", "revenue", "avg_order_value",
                                      "typical_gap_days", "days_since_last_order",
                                      "first_order_at", "last_order_at")} if m else None),
+        "predictions": _predictions(m),
         "evidence": m["evidence"] if m else [],
         "evidence_text": m["evidence_text"] if m else [],
         "map_as_of": m["as_of"] if m else None,
         "orders": timeline,
     }
+
+
+def _predictions(m: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The card's predictions, when the map was built with them (P(alive) is always there
+    then)."""
+    if not m or m.get("p_alive") is None:
+        return None
+    return {k: m.get(k) for k in ("p_alive", "expected_orders", "expected_orders_days",
+                                  "next_order_expected_at", "clv", "value_at_risk")}
 
 
 def export(store: ApiStore, customer_id: str) -> dict[str, Any] | None:

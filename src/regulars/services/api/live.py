@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ import pyarrow.compute as pc
 from regulars.services.api.ports import ApiStore
 
 log = logging.getLogger("regulars.api.live")
+_EXPECTED = re.compile(r"expected_orders_(\d+)d")
 
 # (the customers to recompute, or None for everyone; as_of or None for the configured
 # default) -> (map rows including at least those customers, its as-of)
@@ -48,6 +50,7 @@ def _now() -> datetime:
 def map_rows(customers: pa.Table, as_of: datetime) -> list[dict[str, Any]]:
     """Rows of ``map_customers`` from the customer map (lists and evidence as JSON text)."""
     now = _now()
+    horizon = _horizon(customers.schema.names)
     rows = []
     for r in customers.to_pylist():
         rows.append({
@@ -71,8 +74,24 @@ def map_rows(customers: pa.Table, as_of: datetime) -> list[dict[str, Any]]:
             "evidence_text": json.dumps(list(r.get("evidence_text") or [])),
             "as_of": as_of,
             "updated_at": now,
+            "p_alive": _float(r.get("p_alive")),
+            "expected_orders": (None if horizon is None
+                                else _float(r.get(f"expected_orders_{horizon}d"))),
+            "expected_orders_days": horizon,
+            "next_order_expected_at": r.get("next_order_expected_at"),
+            "clv": _float(r.get("clv")),
+            "value_at_risk": _float(r.get("value_at_risk")),
         })
     return rows
+
+
+def _horizon(columns: Sequence[str]) -> int | None:
+    """The horizon in days of the map's ``expected_orders_<N>d`` column (None without one)."""
+    for name in columns:
+        found = _EXPECTED.fullmatch(name)
+        if found:
+            return int(found.group(1))
+    return None
 
 
 def _float(v: Any) -> float | None:

@@ -42,7 +42,15 @@ def ladder_flow(key: PortfolioReader, services: Services) -> dict[str, Any]:
 
 @router.get("/map", response_model=MapState, responses=_PROBLEMS, summary="The served map")
 def map_state(key: PortfolioReader, services: Services) -> Any:
-    return _state(services.store)
+    """When the map was built, as of when, for how many customers, and what it could not
+    evaluate (and why)."""
+    return _public(_state(services.store))
+
+
+def _public(state: dict[str, Any]) -> dict[str, Any]:
+    not_evaluated = state.get("not_evaluated")
+    return {**state, "not_evaluated": json.loads(not_evaluated) if isinstance(
+        not_evaluated, str) else (not_evaluated or {})}
 
 
 @router.post("/map/rebuild", response_model=MapState, responses=_PROBLEMS,
@@ -55,4 +63,4 @@ def rebuild(key: Admin, services: Services,
         tx.audit(key_id=key.key_id, action="POST /v1/map/rebuild", subject="map",
                  status=200, detail={"as_of": state["as_of"], "customers": state["customers"]})
         tx.commit()
-    return state
+    return _public(state)
