@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -325,25 +326,64 @@ def full_analysis(settings: Settings, as_of: datetime | None = None, *,
         duck.close()
 
 
+class LiveEngine:
+    """The live worker's DuckDB connection, kept between refreshes with the refresh query
+    compiled once (:class:`analysis.CompiledRefresh`); one refresh at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._open: tuple[DuckDBEngine, analysis.CompiledRefresh] | None = None
+
+    def session(self) -> tuple[DuckDBEngine, analysis.CompiledRefresh]:
+        """The connection and its compiled query (opened on first use; hold ``lock``)."""
+        if self._open is None:
+            duck = DuckDBEngine(threads=1)  # the live map runs beside the requests it follows
+            self._open = duck, analysis.CompiledRefresh(register=duck.table, run=duck.run_sql)
+        return self._open
+
+    def close(self) -> None:
+        with self.lock:
+            if self._open is not None:
+                self._open[0].close()
+                self._open = None
+
+
 def refresh_map(settings: Settings, tables: dict[Kind, pa.Table], frozen: dict[str, Any],
-                as_of: datetime | None, snapshot_as_of: datetime) -> tuple[pa.Table, datetime]:
+                as_of: datetime | None, snapshot_as_of: datetime,
+                live: LiveEngine | None = None) -> tuple[pa.Table, datetime]:
     """The map rows of the customers in ``tables`` (the store's rows about them only),
     recomputed against the ``frozen`` baseline of the last full map (``{"base": ...,
-    "models": ...}``): the live map's step, whose cost follows the customers touched."""
-    duck = DuckDBEngine(threads=1)
-    try:
-        ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in tables.items()}
-        at = _api_as_of(settings, as_of)
-        if at is None:  # "last_order": the snapshot's day, or a later order's
-            last = pc.max(tables[Kind.ORDERS].column("ordered_at")).as_py()
-            at = max(snapshot_as_of, analysis.end_of_day(last.date())) if last else (
-                snapshot_as_of)
-        frame = analysis.refresh_customers(ibis_tables, baseline=frozen["base"],
-                                           params=settings.analysis, as_of=at,
-                                           saved_models=frozen.get("models"))
-        return frame.to_arrow(), at
-    finally:
-        duck.close()
+    "models": ...}``): the live map's step, whose cost follows the customers touched.
+
+    With ``live`` the query compiled for the previous refresh is reused; the moment of a
+    ``now`` map is then the current minute, so that refreshes within a minute share it."""
+    at = _api_as_of(settings, as_of)
+    if at is None:  # "last_order": the snapshot's day, or a later order's
+        last = pc.max(tables[Kind.ORDERS].column("ordered_at")).as_py()
+        at = max(snapshot_as_of, analysis.end_of_day(last.date())) if last else (
+            snapshot_as_of)
+    elif live is not None and as_of is None:
+        at = at.replace(second=0, microsecond=0)
+    if live is None:
+        duck = DuckDBEngine(threads=1)
+        try:
+            return _refresh_on(duck, settings, tables, frozen, at, None), at
+        finally:
+            duck.close()
+    with live.lock:
+        duck, compiled = live.session()
+        return _refresh_on(duck, settings, tables, frozen, at, compiled), at
+
+
+def _refresh_on(duck: DuckDBEngine, settings: Settings, tables: dict[Kind, pa.Table],
+                frozen: dict[str, Any], at: datetime,
+                compiled: analysis.CompiledRefresh | None) -> pa.Table:
+    ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in tables.items()}
+    frame = analysis.refresh_customers(ibis_tables, baseline=frozen["base"],
+                                       params=settings.analysis, as_of=at,
+                                       saved_models=frozen.get("models"), compiled=compiled)
+    result: pa.Table = frame.to_arrow()
+    return result
 
 
 def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
@@ -366,6 +406,8 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     def tables() -> dict[Kind, pa.Table]:
         return {k: store.read_table(k) for k in Kind}
 
+    live_engine = LiveEngine()
+
     def compute_map(ids: set[str] | None, as_of: datetime | None
                     ) -> tuple[pa.Table, datetime]:
         # one DuckDB thread: the live map runs beside the requests it follows
@@ -374,7 +416,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
             frozen = json.loads(state["baseline"])
             touched = sorted(ids)
             rows = {k: store.read_rows(k, touched) for k in Kind}
-            return refresh_map(settings, rows, frozen, as_of, state["as_of"])
+            return refresh_map(settings, rows, frozen, as_of, state["as_of"], live_engine)
         return compute_customer_map(settings, as_of, tables=tables(), threads=1)
 
     def full_compute(as_of: datetime | None) -> tuple[
@@ -400,7 +442,8 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
         full_compute=full_compute, compute_map=compute_map,
         max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map,
-        loyalty=loyalty, expiry_notices=expiry_notice_worker(settings, loyalty))
+        loyalty=loyalty, expiry_notices=expiry_notice_worker(settings, loyalty),
+        closers=[live_engine.close])
     if start_workers:
         services.start()
     return services

@@ -32,6 +32,11 @@ class DuckDBEngine:
         self.con.con.register(name, data)
         return self.con.table(name)
 
+    def run_sql(self, sql: str) -> pa.Table:
+        """The rows of a query (SQL compiled from an Ibis expression on this engine)."""
+        result: pa.Table = self.con.con.sql(sql).to_arrow_table()
+        return result
+
     def close(self) -> None:
         self.con.disconnect()
 

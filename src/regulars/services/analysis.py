@@ -8,12 +8,13 @@ sentence a shop owner understands to every piece of structured evidence.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import pyarrow as pa
 
 from regulars.analytics.customer_map import CustomerMap, customer_map
@@ -216,7 +217,7 @@ def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams
 
 
 def _map_of(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
-            p_alive: pa.Table | None = None,
+            p_alive: pa.Table | ibis.Table | None = None,
             baseline: Mapping[str, Any] | None = None) -> CustomerMap:
     """The customer map of the given tables (Ibis, one engine), as of ``at``."""
     return customer_map(
@@ -229,7 +230,7 @@ def _map_of(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
         interactions=tables.get(Kind.INTERACTIONS),
         feedback=tables.get(Kind.FEEDBACK),
         referrals=tables.get(Kind.REFERRALS),
-        p_alive=None if p_alive is None else ibis.memtable(p_alive),
+        p_alive=ibis.memtable(p_alive) if isinstance(p_alive, pa.Table) else p_alive,
         baseline=baseline,
     )
 
@@ -245,6 +246,45 @@ def _predict(orders: Any, at: datetime, params: MapParams) -> tuple[models.Fitte
         return None, str(exc)
 
 
+@dataclass
+class CompiledRefresh:
+    """The live refresh's map query, compiled once and run again for every batch of touched
+    customers: building and compiling the Ibis expression of the whole map costs several
+    times what running it on a few customers' rows does.
+
+    The caller's engine keeps the input tables under fixed names; ``register(name, table)``
+    puts another Arrow table there and returns it as an Ibis table, ``run(sql)`` executes SQL
+    on it. The compiled query is reused while the as-of moment, the frozen baseline, the
+    parameters and the input schemas stay the same; any change compiles it again.
+    """
+
+    register: Callable[[str, pa.Table], Any]
+    run: Callable[[str], pa.Table]
+    compiles: int = 0
+    _key: str | None = None
+    _sql: str = ""
+    _schema: pa.Schema | None = None
+
+    def execute(self, key: Any, build: Callable[[Any], Any], p_alive: pa.Table | None
+                ) -> pa.Table:
+        """The rows of ``build(p_alive as an Ibis table on the engine)``, compiled only when
+        ``key`` changed."""
+        p_table = None if p_alive is None else self.register("live_p_alive", p_alive)
+        text = json.dumps([key, p_alive is None], sort_keys=True, default=str)
+        if text != self._key or self._schema is None:
+            expr = build(p_table)
+            # constants the expression carries as in-memory tables (the baseline's row, the
+            # rank edges): executing an Ibis expression puts them on the engine, running its
+            # SQL does not, so they are put there once under the names the SQL uses
+            for op in expr.op().find(ops.InMemoryTable):
+                self.register(op.name, op.data.to_pyarrow(op.schema))
+            self._sql = str(expr.compile())
+            self._schema = expr.schema().to_pyarrow()
+            self._key = text
+            self.compiles += 1
+        return self.run(self._sql).cast(self._schema)
+
+
 def refresh_customers(
     tables: Mapping[Kind, Any],
     *,
@@ -252,6 +292,7 @@ def refresh_customers(
     params: MapParams,
     as_of: datetime,
     saved_models: Mapping[str, Any] | None = None,
+    compiled: CompiledRefresh | None = None,
 ) -> Frame:
     """The map rows of the customers in ``tables`` (every table already narrowed to them, on
     one engine), each placed against a frozen ``baseline`` (:meth:`Analysis.baseline`) as the
@@ -260,6 +301,7 @@ def refresh_customers(
 
     ``saved_models`` (``Fitted.describe()`` of the full map) predicts these customers with
     the models fitted on the whole base, so that P(alive) still decides lost and churn risk.
+    ``compiled`` reuses the query of the previous call (see :class:`CompiledRefresh`).
     """
     if Kind.ORDERS not in tables:
         raise AnalysisError(_("orders are needed for an analysis"))
@@ -268,9 +310,15 @@ def refresh_customers(
     if saved_models is not None and params.predictions:
         predicted = models.predict_with(saved_models, inputs[Kind.ORDERS], as_of=as_of,
                                         params=params)
-    m = _map_of(inputs, as_of, params, None if predicted is None
-                else predicted.select(["customer_id", "p_alive"]), baseline)
-    customers = add_sentences(m.to_arrow())
+    p_alive = None if predicted is None else predicted.select(["customer_id", "p_alive"])
+    if compiled is None:
+        executed = _map_of(inputs, as_of, params, p_alive, baseline).to_arrow()
+    else:
+        key = [as_of.isoformat(), baseline, repr(params),
+               {k.value: str(t.schema()) for k, t in inputs.items()}]
+        executed = compiled.execute(
+            key, lambda p: _map_of(inputs, as_of, params, p, baseline).customers, p_alive)
+    customers = add_sentences(executed)
     if predicted is not None:
         names = ["customer_id", "p_alive", models.orders_column(params),
                  "next_order_expected_at", "clv", "value_at_risk"]

@@ -84,9 +84,10 @@ def test_touched_customers_are_recomputed_alone_and_land_where_a_rebuild_puts_th
     recomputed: list[int] = []
     real = bootstrap.refresh_map
 
-    def spy(settings: Any, tables: Any, frozen: Any, as_of: Any, snapshot: Any) -> Any:
+    def spy(settings: Any, tables: Any, frozen: Any, as_of: Any, snapshot: Any,
+            *rest: Any) -> Any:
         recomputed.append(tables[Kind.ORDERS].num_rows)
-        return real(settings, tables, frozen, as_of, snapshot)
+        return real(settings, tables, frozen, as_of, snapshot, *rest)
 
     monkeypatch.setattr(bootstrap, "refresh_map", spy)
     assert call(I, "POST", "/v1/orders", json=orders).status_code in (200, 201)
@@ -107,3 +108,34 @@ def test_touched_customers_are_recomputed_alone_and_land_where_a_rebuild_puts_th
         assert live[cid]["p_alive"] is not None and full[cid]["p_alive"] is not None
         assert abs(live[cid]["p_alive"] - full[cid]["p_alive"]) < 0.05, cid
         assert live[cid]["expected_orders_days"] == 90
+
+
+def test_the_compiled_refresh_gives_the_rows_a_fresh_compile_gives(call, services, api_settings):
+    data = generate_business(DemoSpec(customers=120, seed=5))
+    names = SPECS[Kind.ORDERS].names
+    rows = [{k: _text(v) for k, v in r.items() if k in names and v is not None}
+            for r in data["orders"].to_pylist()]
+    for start in range(0, len(rows), 1000):
+        assert call(I, "POST", "/v1/orders", json=rows[start:start + 1000]).status_code == 201
+    services.rebuild_map()
+    state = services.store.map_state()
+    frozen = json.loads(state["baseline"])
+    people = sorted({r["customer_id"] for r in rows})
+    live = bootstrap.LiveEngine()
+    try:
+        for batch in (people[:3], people[3:10], people[10:11]):
+            touched = {k: services.store.read_rows(k, batch) for k in Kind}
+            fresh, at = bootstrap.refresh_map(api_settings, touched, frozen, None, state["as_of"])
+            reused, at2 = bootstrap.refresh_map(api_settings, touched, frozen, None,
+                                                state["as_of"], live)
+            assert at == at2
+            assert reused.sort_by("customer_id").to_pylist() == \
+                fresh.sort_by("customer_id").to_pylist()
+            assert set(batch) <= set(reused.column("customer_id").to_pylist())
+        assert live.session()[1].compiles == 1  # one query for the three refreshes
+        # another moment is another query
+        later = datetime.combine(SPEC.end, time(23, 0))
+        bootstrap.refresh_map(api_settings, touched, frozen, later, state["as_of"], live)
+        assert live.session()[1].compiles == 2
+    finally:
+        live.close()

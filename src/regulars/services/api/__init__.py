@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,6 +67,7 @@ class ApiServices:
     loyalty: LoyaltyApi | None = None  # the loyalty programme (its service: .service)
     expiry_notices: ExpiryNoticeWorker | None = None  # the periodic points_expiring run
     extras: dict[str, Any] = field(default_factory=dict)
+    closers: list[Callable[[], object]] = field(default_factory=list)  # run by stop()
 
     def rebuild_map(self, as_of: datetime | None = None) -> dict[str, Any]:
         return rebuild(self.store, self.full_compute, as_of)
@@ -84,3 +86,5 @@ class ApiServices:
         self.webhooks.stop()
         if self.loyalty is not None:
             self.loyalty.close()  # its pooled connections; it reopens them if used again
+        for close in self.closers:
+            close()
