@@ -338,7 +338,8 @@ class LiveEngine:
         """The connection and its compiled query (opened on first use; hold ``lock``)."""
         if self._open is None:
             duck = DuckDBEngine(threads=1)  # the live map runs beside the requests it follows
-            self._open = duck, analysis.CompiledRefresh(register=duck.table, run=duck.run_sql)
+            self._open = duck, analysis.CompiledRefresh(register=duck.table, run=duck.run_sql,
+                                                        define_view=duck.define_view)
         return self._open
 
     def close(self) -> None:

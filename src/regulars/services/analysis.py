@@ -260,6 +260,8 @@ class CompiledRefresh:
 
     register: Callable[[str, pa.Table], Any]
     run: Callable[[str], pa.Table]
+    # (name, SQL) -> the SQL that reads a view of it, where the engine has views
+    define_view: Callable[[str, str], str] | None = None
     compiles: int = 0
     _key: str | None = None
     _sql: str = ""
@@ -279,6 +281,8 @@ class CompiledRefresh:
             for op in expr.op().find(ops.InMemoryTable):
                 self.register(op.name, op.data.to_pyarrow(op.schema))
             self._sql = str(expr.compile())
+            if self.define_view is not None:
+                self._sql = self.define_view("live_refresh", self._sql)
             self._schema = expr.schema().to_pyarrow()
             self._key = text
             self.compiles += 1

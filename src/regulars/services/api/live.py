@@ -167,7 +167,7 @@ class LiveMap:
     """The background worker that keeps touched customers' rows current (one thread)."""
 
     def __init__(self, store: ApiStore, compute: ComputeMap, *,
-                 on_events: EventSink | None = None, min_interval: float = 0.5) -> None:
+                 on_events: EventSink | None = None, min_interval: float = 0.25) -> None:
         self.store = store
         # a refresh costs one map computation however many customers it covers: under a
         # stream of orders, waiting a little between refreshes leaves the CPU to requests
