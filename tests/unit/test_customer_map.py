@@ -200,3 +200,12 @@ def test_the_same_expression_compiles_for_postgresql(the_map):
     sql = ibis.to_sql(the_map.customers, dialect="postgres")
     assert "PERCENTILE_CONT" in sql  # exact medians, never approximate ones
     assert "->" not in sql  # no lambdas
+
+
+def test_an_add_on_list_of_blanks_and_separators_is_no_add_on():
+    lists = ["gift", " ; ", "\t", "", None, ";\x0b x;", "\u00a0"]
+    rows = [{"customer_id": "A", "ordered_at": ago(100 - i), "amount": 10.0, "addons": a}
+            for i, a in enumerate(lists)]
+    facts = customer_facts(table(rows), as_of=AS_OF).to_pyarrow().to_pylist()[0]
+    # "gift", " x" and the no-break space (not among the blanks SQL TRIM removes for strip())
+    assert facts["addon_orders"] == 3

@@ -206,11 +206,11 @@ def customer_map(
     rows = facts.order_rows(orders, as_of=as_of, params=params)
     needs_cutoffs = interactions is not None or returns is not None
     per_customer = facts.facts_from_rows(
-        rows, as_of=as_of, params=params, with_cutoffs=needs_cutoffs
+        rows, as_of=as_of, params=params, with_cutoffs=needs_cutoffs, with_gaps=baseline is None
     )
     frozen = None
     if baseline is None:
-        base = facts.base_from(per_customer, rows)
+        base = facts.base_from(per_customer)
         base = base.select(**{f"base_{c}": base[c] for c in base.columns})
     else:
         schema = baseline_schema(params)

@@ -25,7 +25,7 @@ from regulars.domain.errors import AnalysisError
 from regulars.domain.tables import Kind
 from regulars.i18n import _
 from regulars.services import predictions as models
-from regulars.services.explain import evidence_sentences
+from regulars.services.explain import sentences_of
 
 # the column that dates each table's events, for cutting history at the as-of date
 TIME_COLUMN: dict[Kind, str] = {
@@ -332,6 +332,5 @@ def refresh_customers(
 
 def add_sentences(customers: pa.Table) -> pa.Table:
     """Beside the structured evidence (JSON), the same facts as sentences."""
-    texts = [evidence_sentences(json.loads(e) if e else []) for e in
-             customers.column("evidence").to_pylist()]
+    texts = sentences_of(customers.column("evidence").to_pylist())
     return customers.append_column("evidence_text", pa.array(texts, pa.list_(pa.string())))

@@ -8,12 +8,32 @@ raise has a sentence here; a test checks that none is missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from regulars.i18n import _
+from regulars import i18n
 
 Item = Mapping[str, Any]
+
+_memos: list[dict[str, str]] = []
+"""Translations already looked up, while :func:`sentences_of` runs (else empty)."""
+
+
+def _(message: str) -> str:
+    """:func:`regulars.i18n._`, remembered for the length of one :func:`sentences_of` call.
+
+    A lookup reads the language from the environment (about half the time of a sentence); a
+    million customers need only a few dozen distinct messages. The memory lasts one call, so a
+    language changed between calls is honoured.
+    """
+    if not _memos:
+        return i18n._(message)
+    memo = _memos[-1]
+    out = memo.get(message)
+    if out is None:
+        out = memo[message] = i18n._(message)
+    return out
 
 
 def _days(x: Any) -> str:
@@ -216,3 +236,14 @@ def sentence(item: Item) -> str:
 
 def evidence_sentences(items: list[Item]) -> list[str]:
     return [sentence(i) for i in items]
+
+
+def sentences_of(evidence: Iterable[str | None]) -> list[list[str]]:
+    """The sentences of each evidence JSON text (a map's ``evidence`` column; null or empty
+    text has none)."""
+    _memos.append({})
+    try:
+        loads = json.loads
+        return [[sentence(i) for i in loads(e)] if e else [] for e in evidence]
+    finally:
+        _memos.pop()
