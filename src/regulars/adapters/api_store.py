@@ -397,9 +397,10 @@ class SqlApiStore:
         return rows[0] if rows else None
 
     def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]:
-        m, c = map_customers, CUSTOMERS
-        stmt = (sa.select(m, c.c.name, c.c.email, c.c.manager)
-                .select_from(m.outerjoin(c, c.c.customer_id == m.c.customer_id)))
+        m, c, lm = map_customers, CUSTOMERS, loyalty.loyalty_members
+        stmt = (sa.select(m, c.c.name, c.c.email, c.c.manager, lm.c.tier)
+                .select_from(m.outerjoin(c, c.c.customer_id == m.c.customer_id)
+                             .outerjoin(lm, lm.c.member_id == m.c.customer_id)))
         conds: list[sa.ColumnElement[bool]] = []
         if f.rung:
             conds.append(m.c.rung == f.rung)
@@ -413,6 +414,8 @@ class SqlApiStore:
             conds.append(m.c.traits.contains(json.dumps(f.trait), autoescape=True))
         if f.manager:
             conds.append(c.c.manager == f.manager)
+        if f.tier:
+            conds.append(lm.c.tier == f.tier)
         if f.text:
             needle = f.text.lower()
             conds.append(sa.or_(

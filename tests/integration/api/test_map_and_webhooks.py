@@ -197,3 +197,20 @@ def test_the_card_has_no_predictions_when_the_base_is_too_small_for_a_model(call
     card = call("readonly", "GET", "/v1/customers/A").json()
     assert card["predictions"] is None
     assert "predictions" in call("admin", "GET", "/v1/map").json()["not_evaluated"]
+
+
+def test_the_list_filters_by_loyalty_tier(call):
+    business(call)
+    enrolled = call(I, "POST", "/v1/customers/A/membership", json={"consent": True})
+    assert enrolled.status_code == 201, enrolled.text
+    assert call("admin", "POST", "/v1/map/rebuild").status_code == 200
+    tier = call("manager", "GET", "/v1/customers/A/tier").json()["tier"]
+
+    def listed(**params: Any) -> list[tuple[str, str | None]]:
+        r = call("readonly", "GET", "/v1/customers", params=params)
+        assert r.status_code == 200, r.text
+        return [(c["customer_id"], c["tier"]) for c in r.json()["items"]]
+
+    assert listed(tier=tier) == [("A", tier)]  # B and P are not members
+    assert listed(tier="no such tier") == []
+    assert dict(listed())["B"] is None

@@ -208,6 +208,7 @@ class CustomerSummary(BaseModel):
     name: str | None
     email: str | None
     manager: str | None
+    tier: str | None = Field(None, description="The loyalty tier, when a member.")
     rung: str
     status: str | None
     signals: list[str]

@@ -52,7 +52,8 @@ def list_customers(store: ApiStore, f: CustomerFilter, cursor: str | None
     for r in rows:
         e = map_entry(r)
         items.append({k: e[k] for k in (
-            "customer_id", "name", "email", "manager", "rung", "status", "signals", "traits",
+            "customer_id", "name", "email", "manager", "tier", "rung", "status", "signals",
+            "traits",
             "rfm_segment", "orders", "revenue", "last_order_at", "days_since_last_order")})
     return items, (encode_cursor(rows[-1]["customer_id"]) if more and rows else None)
 

@@ -33,6 +33,7 @@ class CustomerFilter:
     trait: str | None = None
     rfm_segment: str | None = None
     manager: str | None = None
+    tier: str | None = None  # the loyalty tier (members only)
     text: str | None = None
     after: str | None = None
     limit: int = 50

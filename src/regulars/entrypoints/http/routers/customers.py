@@ -32,6 +32,8 @@ def list_customers(
     trait: Short = None,
     rfm_segment: Short = None,
     manager: Short = None,
+    tier: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
+                                      description="The loyalty tier (members only).")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
                                    description="Text in the id, name or e-mail.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -40,7 +42,8 @@ def list_customers(
 ) -> Any:
     """Customers of the served map, by id, filtered; ``next_cursor`` pages on."""
     f = CustomerFilter(rung=rung, status=status, signal=signal, trait=trait,
-                       rfm_segment=rfm_segment, manager=manager, text=q, limit=limit)
+                       rfm_segment=rfm_segment, manager=manager, tier=tier, text=q,
+                       limit=limit)
     items, next_cursor = customers.list_customers(services.store, f, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
