@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
-    from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi
+    from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
 
@@ -390,6 +390,7 @@ def _refresh_on(duck: DuckDBEngine, settings: Settings, tables: dict[Kind, pa.Ta
 def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     """The HTTP API's services on the store of ``settings`` (schema brought up to date)."""
     from regulars.adapters.api_store import SqlApiStore
+    from regulars.adapters.loyalty_store import SqlLoyaltyStore
     from regulars.adapters.webhook_http import HttpSender
     from regulars.services.api import ApiServices, RateLimiter
     from regulars.services.api.ingest import Ingest
@@ -431,8 +432,13 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     live = LiveMap(store, compute_map, on_events=webhooks.publish)
     # the loyalty store is SQLAlchemy on pysqlite, as the API store's own engines: on SQLite
     # no second copy of SQLite (ADBC) has the file open while the server runs
-    loyalty = LoyaltyApi(open_loyalty(settings), store, publish=webhooks.publish,
-                         notice_days=api.points_expiring_notice_days)
+    points = open_loyalty(settings)
+    # the tier_changed events are queued in the loyalty store's transaction that moves their
+    # cursor: the outbox is in the same database
+    loyalty_store = points.store if isinstance(points.store, SqlLoyaltyStore) else None
+    loyalty = LoyaltyApi(points, store, publish=webhooks.publish,
+                         notice_days=api.points_expiring_notice_days, tier_events=loyalty_store)
+    tier_events = tier_event_worker(loyalty)
     country = settings.import_.default_phone_country
     ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,
                     normalise_phone=lambda v: normalise_phone(v, country),
@@ -444,7 +450,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
         full_compute=full_compute, compute_map=compute_map,
         max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map,
         loyalty=loyalty, expiry_notices=expiry_notice_worker(settings, loyalty),
-        closers=[live_engine.close])
+        tier_events=tier_events, closers=[live_engine.close])
     if start_workers:
         services.start()
     return services
@@ -459,6 +465,16 @@ def expiry_notice_worker(settings: Settings, loyalty: LoyaltyApi) -> ExpiryNotic
     if not minutes:
         return None
     return ExpiryNoticeWorker(loyalty.notify_expiring, interval=minutes * 60.0)
+
+
+def tier_event_worker(loyalty: LoyaltyApi) -> TierEventWorker:
+    """The server's ``tier_changed`` publisher: every few seconds, and woken by a request that
+    changed a tier (see ``LoyaltyApi.publish_tier_changes``)."""
+    from regulars.services.api.loyalty import TIER_EVENTS_POLL_SECONDS, TierEventWorker
+
+    worker = TierEventWorker(loyalty.publish_tier_changes, interval=TIER_EVENTS_POLL_SECONDS)
+    loyalty.on_tier_change = worker.wake
+    return worker
 
 
 def notify_expiring(settings: Settings, *, at: datetime | None = None,

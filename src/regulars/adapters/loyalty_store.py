@@ -16,6 +16,8 @@ twice, whatever the service layer above does. Instants are stored as naive UTC.
 
 ``loyalty_expiry_notices`` (migration ``0005_expiry_notices``) records the ``points_expiring``
 notices sent, one per member and expiry instant.
+``loyalty_tier_events`` (migration ``0007_tier_events``) is the cursor of the ``tier_changed``
+webhooks: the id of the last ``loyalty_tier_history`` row the server published.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from regulars.adapters import migrate
 from regulars.adapters.orm import metadata
@@ -152,6 +154,9 @@ loyalty_tier_history = sa.Table(
     sa.Column("to_tier", sa.String(), nullable=False),
     sa.Column("change", sa.String(16), nullable=False),
     sa.Column("qualifying", _Money, nullable=False),
+    # SQLite: never reuse the id of a deleted (erased) row, which the tier_changed cursor and
+    # the events' ids rely on (migration 0007; PostgreSQL's sequence never reuses one)
+    sqlite_autoincrement=True,
 )
 
 loyalty_referrals = sa.Table(
@@ -231,6 +236,17 @@ loyalty_expiry_notices = sa.Table(
     sa.Column("balance", _Points, nullable=False),
     sa.Column("notice_id", sa.String(32), nullable=False),
     sa.Column("notified_at", sa.DateTime(), nullable=False),
+)
+
+# the tier_changed events (migration 0007): one row, the id of the last loyalty_tier_history
+# row published; the server publishes the rows after it, in id order, and moves it forward
+# in the transaction that queues their events
+loyalty_tier_events = sa.Table(
+    "loyalty_tier_events", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("last_history_id", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.CheckConstraint("id = 1", name="ck_loyalty_tier_events_one_row"),
 )
 
 
@@ -463,6 +479,18 @@ class SqlLoyaltyStore:
             raise
         finally:
             conn.close()
+
+    def tier_changes_pending(self) -> bool:
+        """Whether the tier history holds rows after the ``tier_changed`` cursor (or there is
+        no cursor yet): a read without locks, so an idle server's poll takes no lock."""
+        t, h = loyalty_tier_events, loyalty_tier_history
+        with self.engine.connect() as conn:
+            cursor = conn.execute(sa.select(t.c.last_history_id).where(t.c.id == 1)).scalar()
+            if cursor is None:
+                return True
+            newest = conn.execute(sa.select(sa.func.max(h.c.id))).scalar()
+            conn.rollback()
+        return newest is not None and int(newest) > int(cursor)
 
     @contextmanager
     def reading(self) -> Iterator[SqlLoyaltyTx]:
@@ -800,6 +828,53 @@ class SqlLoyaltyTx:
         rows = self._rows(sa.select(t).where(t.c.member_id == member_id).order_by(t.c.id))
         return [{**r._mapping, "at": _utc(r.at), "qualifying": _dec(r.qualifying)}
                 for r in rows]
+
+    # -- the tier_changed events (the server publishes the tier history) ---------------------
+
+    def tier_event_cursor(self, at: datetime) -> int:
+        """The id of the last tier-history row published, locked until the transaction ends
+        (PostgreSQL: ``FOR UPDATE``, so a concurrent publisher waits for this one; SQLite:
+        the write transaction holds the database). Without a cursor yet (the first start),
+        it starts at the newest row: the history from before is not replayed."""
+        t, h = loyalty_tier_events, loyalty_tier_history
+        find = sa.select(t.c.last_history_id).where(t.c.id == 1).with_for_update()
+        row = self.conn.execute(find).first()
+        if row is None:
+            newest = self.conn.execute(sa.select(sa.func.max(h.c.id))).scalar()
+            insert = (postgresql.insert(t) if self.dialect == "postgresql"
+                      else sqlite.insert(t))
+            # a concurrent first start inserted it first: then its row is the cursor
+            self.conn.execute(insert.values(id=1, last_history_id=int(newest or 0),
+                                            updated_at=_db(at))
+                              .on_conflict_do_nothing(index_elements=["id"]))
+            row = self.conn.execute(find).one()
+        return int(row[0])
+
+    def tier_changes_after(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """The tier-history rows after id ``after``, in id order, at most ``limit``.
+
+        On PostgreSQL this first takes a SHARE lock on the history: it waits for the
+        transactions writing to it to end and holds new ones off until this one ends. Ids
+        are handed out before commit, so without it a row committed late under an id below
+        one already read would be passed over for good. (SQLite's writers are serialised.)"""
+        t = loyalty_tier_history
+        if self.dialect == "postgresql":
+            self.conn.exec_driver_sql("LOCK TABLE loyalty_tier_history IN SHARE MODE")
+        rows = self._rows(sa.select(t).where(t.c.id > after).order_by(t.c.id).limit(limit))
+        return [{**r._mapping, "at": _utc(r.at), "qualifying": _dec(r.qualifying)}
+                for r in rows]
+
+    def queue_webhook_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert webhook outbox rows in this transaction (with the cursor's move)."""
+        from regulars.adapters.api_store import webhook_outbox  # it imports this module
+
+        if rows:
+            self.conn.execute(webhook_outbox.insert(), [dict(r) for r in rows])
+
+    def advance_tier_event_cursor(self, last_id: int, at: datetime) -> None:
+        t = loyalty_tier_events
+        self.conn.execute(t.update().where(t.c.id == 1).values(last_history_id=last_id,
+                                                                updated_at=_db(at)))
 
     # -- referrals ---------------------------------------------------------------------------
 

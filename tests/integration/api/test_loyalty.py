@@ -4,6 +4,7 @@ points back, quotes, adjustments, referral codes, tiers — on SQLite and Postgr
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,7 +67,11 @@ def test_enrol_earn_release_redeem_once_and_refuse_an_overdraft(call, services):
     assert (s["balance"], s["pending"]) == (0, 600)
     assert s["tier"] == "silver"  # 600 spent: upgraded at once (on spend, not the balance)
     assert [h["kind"] for h in s["history"]] == ["earn"]
-    outbox = [o for o in services.store.outbox() if o["event"] == "tier_changed"]
+    # the upgrade is in the tier history, which the server publishes (woken by the request)
+    deadline = time.monotonic() + 30
+    while not (outbox := [o for o in services.store.outbox() if o["event"] == "tier_changed"]):
+        assert time.monotonic() < deadline, "no tier_changed event"
+        time.sleep(0.05)
     assert len(outbox) == 1 and '"to": "silver"' in outbox[0]["payload"]
 
     # the order's window (14 days) closed 6 days ago: the periodic run releases its points

@@ -1,5 +1,6 @@
 """The use cases behind the HTTP API: keys, ingest, the served map, privacy, webhooks and
-the loyalty programme (with its periodic ``points_expiring`` notices).
+the loyalty programme (with its periodic ``points_expiring`` notices and the ``tier_changed``
+events read from the tier history).
 
 :class:`ApiServices` holds them wired together (``regulars.bootstrap.open_api`` builds it);
 the web layer (``regulars.entrypoints.http``) only translates HTTP to these calls and back.
@@ -18,7 +19,7 @@ from typing import Any
 from regulars.services.api.ingest import Ingest
 from regulars.services.api.keys import KeyRing
 from regulars.services.api.live import ComputeMap, FullCompute, LiveMap, rebuild
-from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi
+from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.webhooks import Webhooks
 
@@ -66,6 +67,7 @@ class ApiServices:
     live_enabled: bool = True
     loyalty: LoyaltyApi | None = None  # the loyalty programme (its service: .service)
     expiry_notices: ExpiryNoticeWorker | None = None  # the periodic points_expiring run
+    tier_events: TierEventWorker | None = None  # publishes the tier history as tier_changed
     extras: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], object]] = field(default_factory=list)  # run by stop()
 
@@ -78,10 +80,14 @@ class ApiServices:
         self.webhooks.start()
         if self.expiry_notices is not None:
             self.expiry_notices.start()
+        if self.tier_events is not None:
+            self.tier_events.start()
 
     def stop(self) -> None:
         if self.expiry_notices is not None:
             self.expiry_notices.stop()
+        if self.tier_events is not None:
+            self.tier_events.stop()
         self.live.stop()
         self.webhooks.stop()
         if self.loyalty is not None:

@@ -14,6 +14,13 @@ result, another body under the same key is refused.
 ``points_expiring`` webhooks (:meth:`LoyaltyApi.notify_expiring`) go out once per member and
 expiry instant: the loyalty service records each notice before it is queued, so neither a
 second run nor a restart sends it again. :class:`ExpiryNoticeWorker` runs it in the server.
+
+``tier_changed`` webhooks (:meth:`LoyaltyApi.publish_tier_changes`) are read from the tier
+history, whatever wrote it (an ingest, ``POST /v1/loyalty/run``, ``regulars points`` from cron,
+Python): one event per history row, in id order, behind a durable cursor that moves in the
+transaction that queues the events, so a row is queued exactly once — across restarts, and
+across servers on one database. :class:`TierEventWorker` runs it in the server every few
+seconds, and at once after a request changed a tier.
 """
 
 from __future__ import annotations
@@ -21,17 +28,19 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from regulars.domain.loyalty.codes import normalise_code
 from regulars.domain.loyalty.errors import LoyaltyError, UnknownMemberError
 from regulars.domain.loyalty.ledger import Line, Purchase, quote
 from regulars.domain.loyalty.programme import aware
 from regulars.i18n import _
+from regulars.services.api.live import events_for
 from regulars.services.api.ports import ApiStore
 from regulars.services.loyalty import LoyaltyService
 from regulars.services.loyalty.ports import ExpiringPoints
@@ -42,6 +51,25 @@ log = logging.getLogger("regulars.api.loyalty")
 EventSink = Callable[[list[dict[str, Any]]], object]
 
 POINTS_EXPIRING = "points_expiring"
+TIER_CHANGED = "tier_changed"
+TIER_EVENTS_POLL_SECONDS = 2.0  # how often the server looks for tier changes made elsewhere
+
+
+class TierEventTx(Protocol):
+    """One transaction over the tier history, its ``tier_changed`` cursor and the webhook
+    outbox (all in one database: the adapter is the loyalty store's transaction)."""
+
+    def commit(self) -> None: ...
+    def tier_event_cursor(self, at: datetime) -> int: ...
+    def tier_changes_after(self, after: int, limit: int) -> list[dict[str, Any]]: ...
+    def queue_webhook_events(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def advance_tier_event_cursor(self, last_id: int, at: datetime) -> None: ...
+
+
+class TierEventStore(Protocol):
+    def transaction(self) -> AbstractContextManager[TierEventTx]: ...
+    def tier_changes_pending(self) -> bool:
+        """Whether there may be rows to publish (a cheap read without locks)."""
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -83,11 +111,15 @@ class LoyaltyApi:
     """The loyalty use cases as the HTTP API calls them (``ApiServices.loyalty``)."""
 
     def __init__(self, service: LoyaltyService, store: ApiStore, *,
-                 publish: EventSink | None = None, notice_days: int = 14) -> None:
+                 publish: EventSink | None = None, notice_days: int = 14,
+                 tier_events: TierEventStore | None = None) -> None:
         self.service = service
         self.store = store
         self.publish = publish
         self.notice_days = notice_days  # the window of the points_expiring notices
+        self.tier_events = tier_events  # None: no tier_changed events
+        # called when a request changed a tier (the server wakes its TierEventWorker)
+        self.on_tier_change: Callable[[], object] | None = None
 
     def close(self) -> None:
         self.service.close()
@@ -103,14 +135,10 @@ class LoyaltyApi:
                      detail=detail)
             tx.commit()
 
-    def _tier_events(self, changes: Iterable[tuple[str, str | None, str | None, str]]) -> None:
-        events = [_event("tier_changed", mid, {"from": old, "to": new, "change": how})
-                  for mid, old, new, how in changes if old != new]
-        if events and self.publish is not None:
-            try:
-                self.publish(events)
-            except Exception:  # the points are written: a lost notification is logged
-                log.exception("could not queue tier_changed events")
+    def _tiers_changed(self) -> None:
+        # the events come from the tier history (publish_tier_changes): only say it is time
+        if self.on_tier_change is not None:
+            self.on_tier_change()
 
     # -- accrual on ingest ------------------------------------------------------------------
 
@@ -150,8 +178,9 @@ class LoyaltyApi:
             quantity=o.get("quantity")) for o in wanted]
         purchases.sort(key=lambda p: (p.ordered_at, p.order_id))
         results = self.service.accrue_many(purchases, skip_unknown=True)
-        self._tier_events((r.member_id, r.tier_before, r.tier_after, "upgrade")
-                          for r in results if not r.replayed and r.status != "skipped")
+        if any(r.tier_before != r.tier_after for r in results
+               if not r.replayed and r.status != "skipped"):
+            self._tiers_changed()
         return [{"id": r.order_id, "customer_id": r.member_id, "points": r.points,
                  "status": r.status, "replayed": r.replayed}
                 for r in results if r.status != "skipped"]
@@ -292,12 +321,8 @@ class LoyaltyApi:
         released = self.service.release_due(when)
         expired = self.service.expire_due(when)
         reviewed = self.service.review_tiers(when)
-        changes = []
-        for detail in reviewed.details:  # "member: from → to"
-            mid, _sep, move = detail.rpartition(": ")
-            old, _arrow, new = move.partition(" → ")
-            changes.append((mid, old, new, "review"))
-        self._tier_events(changes)
+        if reviewed.details:
+            self._tiers_changed()
         body = {"as_of": when, "released_lots": released.items,
                 "released_points": released.points, "expired_lots": expired.items,
                 "expired_points": expired.points, "tier_changes": list(reviewed.details)}
@@ -348,36 +373,98 @@ class LoyaltyApi:
         return _event(POINTS_EXPIRING, n.member_id, data) | {"id": n.notice_id}
 
 
-class ExpiryNoticeWorker:
-    """Runs ``run`` (the ``points_expiring`` notices) in a thread of the server: once when it
-    starts, then every ``interval`` seconds until it is stopped. A failed run is logged; the
-    next one retries what it could not send."""
+    # -- tier_changed events, from the tier history -----------------------------------------
+
+    def publish_tier_changes(self, *, batch: int = 500) -> int:
+        """Queue one ``tier_changed`` event per tier-history row recorded since the last
+        call (by this server or another, across restarts), in id order; returns how many rows
+        were published.
+
+        Each batch is one transaction of the loyalty store: it locks the cursor (the last id
+        published), reads the rows after it, inserts their outbox rows and moves the cursor,
+        so a row is queued once or — when the transaction fails — not at all, and the next
+        call retries it. The first call ever starts at the newest row (no flood of old
+        history). While nothing subscribes to ``tier_changed`` the cursor moves on all the
+        same: a subscription gets the changes recorded after it was made."""
+        if self.tier_events is None or not self.tier_events.tier_changes_pending():
+            return 0  # an idle poll takes no lock (a row committed later is seen next time)
+        subs = [s for s in self.store.list_subscriptions()
+                if TIER_CHANGED in str(s["events"]).split(",")]
+        published = 0
+        while True:
+            with self.tier_events.transaction() as tx:
+                now = _now()
+                rows = tx.tier_changes_after(tx.tier_event_cursor(now), batch)
+                if rows:
+                    tx.queue_webhook_events(events_for(subs, [tier_event(r) for r in rows]))
+                    tx.advance_tier_event_cursor(int(rows[-1]["id"]), now)
+                tx.commit()  # with no rows too: the first call creates the cursor
+            published += len(rows)
+            if len(rows) < batch:
+                return published
+
+
+def tier_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``tier_changed`` event of a tier-history row. Its id is the row's (``tier-<id>``),
+    the same whoever publishes it, so a receiver can drop a duplicate by it."""
+    data = {"from": row["from_tier"], "to": row["to_tier"], "change": row["change"]}
+    return _event(TIER_CHANGED, str(row["member_id"]), data) | {"id": f"tier-{row['id']}"}
+
+
+class PeriodicWorker:
+    """Runs ``run`` in a thread of the server: once when it starts, then every ``interval``
+    seconds (or sooner, on :meth:`wake`) until it is stopped. A failed run is logged; the
+    next one retries what it could not do."""
+
+    name = "regulars-periodic"
+    what = "the periodic run"
 
     def __init__(self, run: Callable[[], object], interval: float) -> None:
         self.run = run
         self.interval = interval
         self.runs = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="regulars-expiry-notices",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
             self._thread.start()
+
+    def wake(self) -> None:
+        """Run again now (once the current run, if any, is over)."""
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()  # a wake-up from now on asks for one more run
             try:
                 self.run()
             except Exception:
-                log.exception("the points_expiring notices failed; the next run retries")
+                log.exception("%s failed; the next run retries", self.what)
             self.runs += 1
-            self._stop.wait(self.interval)
+            self._wake.wait(self.interval)
+
+
+class ExpiryNoticeWorker(PeriodicWorker):
+    """The ``points_expiring`` notices (:meth:`LoyaltyApi.notify_expiring`), periodically."""
+
+    name = "regulars-expiry-notices"
+    what = "the points_expiring notices"
+
+
+class TierEventWorker(PeriodicWorker):
+    """The ``tier_changed`` events (:meth:`LoyaltyApi.publish_tier_changes`): every few
+    seconds, and woken at once when a request changed a tier."""
+
+    name = "regulars-tier-events"
+    what = "the tier_changed events"
