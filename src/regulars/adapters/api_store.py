@@ -207,16 +207,11 @@ class SqlApiTx:
             return None
         return StoredResponse(row.request_hash, int(row.status), row.body, row.status != 0)
 
-    def claim(self, key_id: str, idempotency_key: str, request_hash: str) -> None:
+    def keep_response(self, key_id: str, idempotency_key: str, request_hash: str, status: int,
+                      body: str) -> None:
         self.insert("api_idempotency", [{
             "key_id": key_id, "idempotency_key": idempotency_key, "request_hash": request_hash,
-            "status": 0, "body": "", "created_at": _now()}])
-
-    def keep_response(self, key_id: str, idempotency_key: str, status: int, body: str) -> None:
-        t = api_idempotency
-        self.conn.execute(
-            t.update().where(t.c.key_id == key_id, t.c.idempotency_key == idempotency_key)
-            .values(status=status, body=body))
+            "status": status, "body": body, "created_at": _now()}])
 
     def audit(self, *, key_id: str, action: str, subject: str, status: int,
               detail: Mapping[str, Any]) -> None:

@@ -14,9 +14,10 @@ in one short transaction instead of a file through DuckDB staging:
   another is merged into it, as on import;
 - any problem rejects the whole request and nothing is written.
 
-``Idempotency-Key``: the key is claimed in the same transaction as the rows, on a unique key,
-so two concurrent retries cannot both write; the response is kept and replayed for the same
-body, and a different body under the same key is a conflict.
+``Idempotency-Key``: the response is stored under the key (unique) in the same transaction as
+the rows, so of two concurrent retries one commits and the other, meeting the key or its rows,
+starts again and replays the stored response; a different body under the same key is a
+conflict.
 """
 
 from __future__ import annotations
@@ -242,8 +243,6 @@ class Ingest:
                                 "Idempotency-Key {key!r} was used with another request"
                             ).format(key=idempotency_key))
                     else:
-                        if idempotency_key:
-                            tx.claim(key_id, idempotency_key, fingerprint)
                         result = IngestResult(received=len(records), ids=[""] * len(records))
                         for kind in IMPORT_ORDER:
                             at = [i for i, (k, _r) in enumerate(records) if k is kind]
@@ -254,8 +253,8 @@ class Ingest:
                         tx.audit(key_id=key_id, action=action,
                                  subject=", ".join(result.ids[:20]), status=status,
                                  detail=body)
-                        if idempotency_key:
-                            tx.keep_response(key_id, idempotency_key, status,
+                        if idempotency_key:  # a concurrent twin stored first: DuplicateError
+                            tx.keep_response(key_id, idempotency_key, fingerprint, status,
                                              json.dumps(body, default=str))
                         tx.commit()
             except DuplicateError:

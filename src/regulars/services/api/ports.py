@@ -43,10 +43,10 @@ class ApiTx(Protocol):
     """One write transaction of the API: rolled back unless ``commit()`` is called."""
 
     def get_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None: ...
-    def claim(self, key_id: str, idempotency_key: str, request_hash: str) -> None:
-        """Take the key, or raise :class:`DuplicateError` when another request has it."""
-    def keep_response(self, key_id: str, idempotency_key: str, status: int, body: str) -> None:
-        ...
+    def keep_response(self, key_id: str, idempotency_key: str, request_hash: str, status: int,
+                      body: str) -> None:
+        """Store the response under the key, or raise :class:`DuplicateError` when another
+        request stored one first."""
     def audit(self, *, key_id: str, action: str, subject: str, status: int,
               detail: Mapping[str, Any]) -> None: ...
     def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
