@@ -437,7 +437,8 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     # cursor: the outbox is in the same database
     loyalty_store = points.store if isinstance(points.store, SqlLoyaltyStore) else None
     loyalty = LoyaltyApi(points, store, publish=webhooks.publish,
-                         notice_days=api.points_expiring_notice_days, tier_events=loyalty_store)
+                         notice_days=api.points_expiring_notice_days, tier_events=loyalty_store,
+                         on_queued=webhooks.wake)
     tier_events = tier_event_worker(loyalty)
     country = settings.import_.default_phone_country
     ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,

@@ -112,12 +112,14 @@ class LoyaltyApi:
 
     def __init__(self, service: LoyaltyService, store: ApiStore, *,
                  publish: EventSink | None = None, notice_days: int = 14,
-                 tier_events: TierEventStore | None = None) -> None:
+                 tier_events: TierEventStore | None = None,
+                 on_queued: Callable[[], object] | None = None) -> None:
         self.service = service
         self.store = store
         self.publish = publish
         self.notice_days = notice_days  # the window of the points_expiring notices
         self.tier_events = tier_events  # None: no tier_changed events
+        self.on_queued = on_queued  # wakes the webhook delivery after tier events are queued
         # called when a request changed a tier (the server wakes its TierEventWorker)
         self.on_tier_change: Callable[[], object] | None = None
 
@@ -400,6 +402,8 @@ class LoyaltyApi:
                     tx.advance_tier_event_cursor(int(rows[-1]["id"]), now)
                 tx.commit()  # with no rows too: the first call creates the cursor
             published += len(rows)
+            if rows and subs and self.on_queued is not None:
+                self.on_queued()
             if len(rows) < batch:
                 return published
 

@@ -139,6 +139,10 @@ class Webhooks:
 
     # -- the worker --------------------------------------------------------------------------
 
+    def wake(self) -> None:
+        """Deliver now: events were put in the outbox other than through :meth:`publish`."""
+        self._wake.set()
+
     def start(self, poll: float = 1.0) -> None:
         if self._thread is None:
             self._stop.clear()
