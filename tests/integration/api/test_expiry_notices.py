@@ -9,11 +9,9 @@ Orders are placed days before the real now (the server's check runs at the real 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +21,8 @@ from typer.testing import CliRunner
 from regulars.config import Settings
 from regulars.entrypoints.cli.main import app
 from regulars.services.api.webhooks import SIGNATURE_HEADER, verify
+
+from .conftest import Receiver, wait_for
 
 I = "integration"  # noqa: E741
 TZ = ZoneInfo("Europe/Tallinn")
@@ -38,43 +38,6 @@ def api_settings(database_url: str) -> Settings:
     loyalty = {"bonus_sign_up": 0, "release": "immediately", "expiry_days": 30,
                "timezone": "Europe/Tallinn"}
     return bootstrap.load_settings(database_url=database_url, api=api, loyalty=loyalty)
-
-
-class Receiver:
-    """A real HTTP endpoint on loopback that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.got.append((dict(self.headers.items()), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def placed(days_ago: int) -> datetime:

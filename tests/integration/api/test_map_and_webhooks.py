@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from regulars.services.api.webhooks import SIGNATURE_HEADER, verify
 
-from .conftest import order
+from .conftest import Receiver, order, wait_for
 
 I = "integration"  # noqa: E741
 
@@ -98,51 +96,9 @@ def test_export_holds_everything_and_erase_keeps_the_money(call, services):
     assert any(e["action"].endswith("/erase") for e in services.store.audit_entries())
 
 
-class Receiver:
-    """A real HTTP endpoint on loopback that fails the first ``fail`` deliveries."""
-
-    def __init__(self, fail: int = 0) -> None:
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        self.fail = fail
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if outer.fail > 0:
-                    outer.fail -= 1
-                    self.send_response(503)
-                else:
-                    outer.got.append((dict(self.headers.items()), body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def api_overrides():
     return {"live_map": True, "webhook_backoff_seconds": 0.2}
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_an_order_moves_the_customer_live_and_a_signed_webhook_tells(call, services):

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -27,6 +26,8 @@ from regulars.entrypoints.cli.main import app
 from regulars.services.api import ApiServices
 from regulars.services.api.webhooks import SIGNATURE_HEADER, verify
 
+from .conftest import Receiver, wait_for
+
 I = "integration"  # noqa: E741
 
 
@@ -34,45 +35,6 @@ I = "integration"  # noqa: E741
 def api_overrides() -> dict[str, Any]:
     return {"webhook_backoff_seconds": 0.2}
 
-
-class Receiver:
-    """A real HTTP endpoint on loopback that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.got.append((dict(self.headers.items()), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for _headers, body in self.got]
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def settle(services: ApiServices) -> None:
