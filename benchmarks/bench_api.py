@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import queue
 import re
 import statistics
 import subprocess
@@ -45,6 +46,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).with_name("regulars")
+PACED_THREADS = 64  # client threads of the paced run (open loop)
 
 
 def regulars(*args: str, env: dict[str, str]) -> str:
@@ -152,18 +154,24 @@ def main() -> int:
 
 def run(base: str, key: str, reader: str, args: argparse.Namespace) -> list[tuple[str, str]]:
     headers = {"Authorization": f"Bearer {key}"}
-    local = threading.local()
-
-    def client() -> httpx.Client:
-        if not hasattr(local, "c"):
-            local.c = httpx.Client(base_url=base, headers=headers, timeout=60)
-        return local.c  # type: ignore[no-any-return]
+    # connected clients made before any measurement, lent to the client threads: making an
+    # httpx client (its SSL context) costs tens of ms of client CPU, which is not the
+    # server's latency (an earlier version timed it inside the first request of each thread)
+    idle: queue.SimpleQueue[httpx.Client] = queue.SimpleQueue()
+    for _ in range(max(args.concurrency, PACED_THREADS)):
+        c = httpx.Client(base_url=base, headers=headers, timeout=60)
+        c.get("/v1/health")
+        idle.put(c)
 
     def post_single(i: int, tag: str) -> float:
         o = order(i, f"C{1 + i % args.customers:06d}", tag)
-        t = time.perf_counter()
-        r = client().post("/v1/orders", json=o, headers={"Idempotency-Key": o["order_id"]})
-        took = time.perf_counter() - t
+        c = idle.get()
+        try:
+            t = time.perf_counter()
+            r = c.post("/v1/orders", json=o, headers={"Idempotency-Key": o["order_id"]})
+            took = time.perf_counter() - t
+        finally:
+            idle.put(c)
         assert r.status_code == 201, r.text
         return took
 
@@ -184,7 +192,11 @@ def run(base: str, key: str, reader: str, args: argparse.Namespace) -> list[tupl
     def post_batch(b: int) -> None:
         batch = [order(b * 1000 + j, f"C{1 + (b * 1000 + j) % args.customers:06d}", "B")
                  for j in range(1000)]
-        r = client().post("/v1/orders", json=batch, headers={"Idempotency-Key": f"batch-{b}"})
+        c = idle.get()
+        try:
+            r = c.post("/v1/orders", json=batch, headers={"Idempotency-Key": f"batch-{b}"})
+        finally:
+            idle.put(c)
         assert r.status_code == 201, r.text
 
     t = time.perf_counter()
@@ -206,7 +218,7 @@ def run(base: str, key: str, reader: str, args: argparse.Namespace) -> list[tupl
         with lock:
             paced.append(took)
 
-    with ThreadPoolExecutor(64) as pool:
+    with ThreadPoolExecutor(PACED_THREADS) as pool:
         list(pool.map(scheduled, range(n)))
     rows.append((f"single POST at {args.rate:.0f} req/s for {args.seconds:.0f} s: "
                  "p50 / p95 / p99 / max (ms)",

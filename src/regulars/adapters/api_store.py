@@ -159,7 +159,9 @@ _PERSONAL = ("name", "email", "phone", "birthday", "attributes", "email_norm", "
 def _engines(url: str) -> tuple[sa.Engine, sa.Engine]:
     """A writer engine and a reader engine on ``url``, both pooled."""
     if not url.startswith("sqlite"):
-        engine = sa.create_engine(url, pool_size=8, max_overflow=16)
+        # as many kept connections as requests usually run at once: a connection opened
+        # beyond the pool is closed again after its one use
+        engine = sa.create_engine(url, pool_size=16, max_overflow=16)
         return engine, engine
 
     def sqlite(begin: str | None) -> sa.Engine:

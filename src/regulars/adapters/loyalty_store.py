@@ -406,7 +406,10 @@ def create_loyalty_engine(url: str) -> sa.Engine:
     """An engine for short write transactions: pooled connections, and on SQLite a WAL
     database whose transactions start with ``BEGIN IMMEDIATE`` (reads with ``BEGIN``)."""
     try:
-        engine = sa.create_engine(url, pool_pre_ping=False)
+        # a server runs up to 40 requests at once (the thread pool of its sync endpoints):
+        # beyond the pool's size each extra connection would be opened and closed per use
+        sizes = {} if url.startswith("sqlite") else {"pool_size": 16, "max_overflow": 16}
+        engine = sa.create_engine(url, pool_pre_ping=False, **sizes)
     except (sa.exc.ArgumentError, ModuleNotFoundError) as e:
         raise StoreError(_("cannot use the store at {url}: {err}").format(
             url=sa.engine.make_url(url).render_as_string(hide_password=True), err=e)) from e
