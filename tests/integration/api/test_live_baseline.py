@@ -139,3 +139,20 @@ def test_the_compiled_refresh_gives_the_rows_a_fresh_compile_gives(call, service
         assert live.session()[1].compiles == 2
     finally:
         live.close()
+
+
+def test_a_backlog_is_refreshed_in_parts_and_health_counts_what_waits(call, services):
+    assert call("readonly", "GET", "/v1/health").json()["live_pending"] == 0
+    services.live.stop()  # hold the worker: the orders below wait for it
+    services.live.max_batch = 2
+    refreshes = services.live.stats.refreshes
+    orders = [{"order_id": f"Q{i}", "customer_id": f"Q{i}", "ordered_at": "2024-05-01T10:00:00",
+               "amount": "10.00"} for i in range(5)]
+    assert call(I, "POST", "/v1/orders", json=orders).status_code == 201
+    assert services.live.pending() == 5
+    assert call("readonly", "GET", "/v1/health").json()["live_pending"] == 5
+    assert services.live.flush(120)  # no worker thread: refreshes here, in parts
+    assert services.live.stats.refreshes - refreshes == 3  # 2 + 2 + 1
+    assert services.live.pending() == 0
+    for i in range(5):
+        assert services.store.customer_card(f"Q{i}")["map"]["orders"] == 1

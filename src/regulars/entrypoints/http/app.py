@@ -136,7 +136,8 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
         state = services.store.map_state()
         return {"status": "ok", "version": __version__, "database": services.store.dialect,
                 "map_as_of": state["as_of"] if state else None,
-                "map_customers": state["customers"] if state else 0}
+                "map_customers": state["customers"] if state else 0,
+                "live_pending": services.live.pending() if services.live_enabled else 0}
 
     for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
                    admin.router):

@@ -201,6 +201,8 @@ class Health(BaseModel):
     database: str
     map_as_of: Moment | None
     map_customers: int
+    live_pending: int = Field(
+        0, description="Customers touched by ingests and not refreshed in the map yet.")
 
 
 class CustomerSummary(BaseModel):

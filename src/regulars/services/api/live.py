@@ -167,8 +167,12 @@ class LiveMap:
     """The background worker that keeps touched customers' rows current (one thread)."""
 
     def __init__(self, store: ApiStore, compute: ComputeMap, *,
-                 on_events: EventSink | None = None, min_interval: float = 0.25) -> None:
+                 on_events: EventSink | None = None, min_interval: float = 0.25,
+                 max_batch: int = 2000) -> None:
         self.store = store
+        # at most this many customers a refresh: a backlog is refreshed in parts, so each
+        # refresh stays short and its rows and events are out sooner
+        self.max_batch = max_batch
         # a refresh costs one map computation however many customers it covers: under a
         # stream of orders, waiting a little between refreshes leaves the CPU to requests
         self.min_interval = min_interval
@@ -176,6 +180,7 @@ class LiveMap:
         self.on_events = on_events
         self.stats = LiveStats()
         self._pending: dict[str, float] = {}  # customer -> when first touched
+        self._running = 0  # customers of the refresh under way
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -190,6 +195,11 @@ class LiveMap:
                 self._pending.setdefault(cid, now)
             self._idle.clear()
         self._wake.set()
+
+    def pending(self) -> int:
+        """How many touched customers wait for a refresh (the one running included)."""
+        with self._lock:
+            return len(self._pending) + self._running
 
     def start(self) -> None:
         if self._thread is None:
@@ -207,13 +217,20 @@ class LiveMap:
     def flush(self, timeout: float = 60.0) -> bool:
         """Wait until every touched customer is refreshed (tests, benchmarks)."""
         if self._thread is None:
-            self.run_once()
+            while self.run_once():
+                pass
             return True
         return self._idle.wait(timeout)
 
     def run_once(self) -> int:
         with self._lock:
-            batch, self._pending = self._pending, {}
+            if len(self._pending) <= self.max_batch:
+                batch, self._pending = self._pending, {}
+            else:  # a backlog (after batch imports): the longest-waiting first, in parts
+                ids = sorted(self._pending, key=self._pending.__getitem__)[:self.max_batch]
+                batch = {cid: self._pending.pop(cid) for cid in ids}
+                self._wake.set()
+            self._running = len(batch)
         if not batch:
             self._idle.set()
             return 0
@@ -226,7 +243,10 @@ class LiveMap:
             with self._lock:
                 for cid, t in batch.items():
                     self._pending.setdefault(cid, t)
+                self._running = 0
             return 0
+        with self._lock:
+            self._running = 0
         done = time.monotonic()
         self.stats.refreshes += 1
         self.stats.customers += len(batch)
