@@ -26,7 +26,6 @@ seconds, and at once after a request changed a tier.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -42,6 +41,7 @@ from regulars.domain.loyalty.programme import aware
 from regulars.i18n import _
 from regulars.services.api.live import events_for
 from regulars.services.api.ports import ApiStore
+from regulars.services.api.workers import PeriodicWorker
 from regulars.services.loyalty import LoyaltyService
 from regulars.services.loyalty.ports import ExpiringPoints
 from regulars.services.loyalty.results import NoticeResult, Statement
@@ -413,50 +413,6 @@ def tier_event(row: Mapping[str, Any]) -> dict[str, Any]:
     the same whoever publishes it, so a receiver can drop a duplicate by it."""
     data = {"from": row["from_tier"], "to": row["to_tier"], "change": row["change"]}
     return _event(TIER_CHANGED, str(row["member_id"]), data) | {"id": f"tier-{row['id']}"}
-
-
-class PeriodicWorker:
-    """Runs ``run`` in a thread of the server: once when it starts, then every ``interval``
-    seconds (or sooner, on :meth:`wake`) until it is stopped. A failed run is logged; the
-    next one retries what it could not do."""
-
-    name = "regulars-periodic"
-    what = "the periodic run"
-
-    def __init__(self, run: Callable[[], object], interval: float) -> None:
-        self.run = run
-        self.interval = interval
-        self.runs = 0
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        """Run again now (once the current run, if any, is over)."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()  # a wake-up from now on asks for one more run
-            try:
-                self.run()
-            except Exception:
-                log.exception("%s failed; the next run retries", self.what)
-            self.runs += 1
-            self._wake.wait(self.interval)
 
 
 class ExpiryNoticeWorker(PeriodicWorker):

@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from regulars.domain.errors import InputError
 from regulars.i18n import _
 from regulars.services.api.live import events_for
 from regulars.services.api.ports import ApiStore
+from regulars.services.api.workers import PeriodicWorker
 
 log = logging.getLogger("regulars.api.webhooks")
 
@@ -72,9 +72,7 @@ class Webhooks:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.timeout = timeout
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: PeriodicWorker | None = None
 
     # -- subscriptions -----------------------------------------------------------------------
 
@@ -105,7 +103,7 @@ class Webhooks:
             return 0
         n = self.store.enqueue_events(events_for(subs, events))
         if n:
-            self._wake.set()
+            self.wake()
         return n
 
     def deliver_due(self, now: datetime | None = None, limit: int = 100) -> int:
@@ -140,32 +138,30 @@ class Webhooks:
     # -- the worker --------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Deliver now: events were put in the outbox other than through :meth:`publish`."""
-        self._wake.set()
+        """Deliver now: events were put in the outbox."""
+        if self._worker is not None:
+            self._worker.wake()
 
     def start(self, poll: float = 1.0) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, args=(poll,),
-                                            name="regulars-webhooks", daemon=True)
-            self._thread.start()
+        """Deliver in a thread of the server: every ``poll`` seconds and when woken."""
+        if self._worker is None:
+            self._worker = _DeliveryWorker(self._deliver_all, poll)
+            self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
 
-    def _run(self, poll: float) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.deliver_due() and not self._stop.is_set():
-                    pass
-            except Exception:  # the next poll retries
-                log.exception("webhook delivery failed")
-            self._wake.wait(timeout=poll)
-            self._wake.clear()
+    def _deliver_all(self) -> None:
+        worker = self._worker
+        while self.deliver_due() and not (worker is None or worker.stopping):
+            pass
+
+
+class _DeliveryWorker(PeriodicWorker):
+    name = "regulars-webhooks"
+    what = "webhook delivery"
 
 
 def public(sub: Mapping[str, Any]) -> dict[str, Any]:
