@@ -31,6 +31,10 @@ One run:
    (a hand-written SQL floor for any rhythm rule, the order facts, the map of the required
    columns only, the map without evidence), best of RUNS each.
 
+``--analyze-only`` runs only ``analyze(file)`` (``--runs`` times, in a child process) and
+prints its stages in wall and CPU seconds (CPU seconds stay comparable on a shared machine);
+with ``PYTHONPATH=<another checkout>/src`` it measures that code instead, for a before/after.
+
 The issue's aim is the full map within 3x the bare GROUP BY. On a shared machine use
 ``--wait-idle 300``: before each measurement it waits for other processes to leave the CPUs
 idle, and the "others' CPU s" column shows how much they used anyway.
@@ -127,22 +131,31 @@ class StageTimer:
 
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
-        self.stack: list[float] = []
+        self.cpu: dict[str, float] = {}
+        """CPU seconds of this process (DuckDB's threads included) per stage, exclusive."""
+        self.stack: list[tuple[float, float]] = []
         self.cache_calls = 0
 
-    def _timed(self, fn: Callable[..., Any], label: str | Callable[[], str]) -> Any:
+    def _timed(self, fn: Callable[..., Any], label: str | Callable[[], str],
+               outermost: bool = False) -> Any:
+        """``fn`` timed under ``label``; ``outermost``: only where no other stage runs (a call
+        inside another stage stays that stage's time)."""
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if outermost and self.stack:
+                return fn(*args, **kwargs)
             name = label() if callable(label) else label
-            self.stack.append(0.0)
-            t0 = time.perf_counter()
+            self.stack.append((0.0, 0.0))
+            t0, c0 = time.perf_counter(), _cpu_self()
             try:
                 return fn(*args, **kwargs)
             finally:
-                elapsed = time.perf_counter() - t0
-                nested = self.stack.pop()
+                elapsed, cpu = time.perf_counter() - t0, _cpu_self() - c0
+                nested, nested_cpu = self.stack.pop()
                 self.times[name] = self.times.get(name, 0.0) + elapsed - nested
+                self.cpu[name] = self.cpu.get(name, 0.0) + cpu - nested_cpu
                 if self.stack:
-                    self.stack[-1] += elapsed
+                    outer, outer_cpu = self.stack[-1]
+                    self.stack[-1] = (outer + elapsed, outer_cpu + cpu)
 
         return timed
 
@@ -159,7 +172,7 @@ class StageTimer:
 
         # the file's reading and checks: bootstrap._load where it exists (load_table calls it)
         loader = "_load" if hasattr(bootstrap, "_load") else "load_table"
-        plan: list[tuple[Any, str, Any]] = [
+        plan: list[tuple[Any, ...]] = [
             (bootstrap, loader, "read + validate the file (as an import)"),
             (bootstrap.DuckDBEngine, "table", "hand the Arrow table to DuckDB"),
             *([(bootstrap, "_fold_merged", "read + validate the file (as an import)")]
@@ -167,21 +180,31 @@ class StageTimer:
             (analysis, "default_as_of", "other"),
             (analysis, "_count", "other"),
             (ir.Table, "cache", cache_label),
-            (ir.Table, "to_pyarrow", "map now: cached table to Arrow"),
+            (ir.Table, "to_pyarrow", "map now: cached table to Arrow", True),
             (analysis, "portfolio", "portfolio (reads both maps)"),
             (analysis, "add_sentences", "evidence as sentences (Python)"),
+            # the customer-base models of both maps: their orders, summaries and fits
+            (analysis.models, "fit_and_predict", "predictions: summaries and fits (both maps)"),
+            *([(analysis.models, "orders_arrow", "predictions: summaries and fits (both maps)")]
+              if hasattr(analysis.models, "orders_arrow") else []),
         ]
-        for owner, name, label in plan:
-            setattr(owner, name, self._timed(getattr(owner, name), label))
+        for owner, name, label, *outermost in plan:
+            setattr(owner, name, self._timed(getattr(owner, name), label, *outermost))
 
     def reset(self) -> None:
         self.times = {}
+        self.cpu = {}
         self.cache_calls = 0
 
     def exclusive(self, total: float) -> dict[str, float]:
         times = dict(self.times)
         times["other"] = times.get("other", 0.0) + total - sum(times.values())
         return times
+
+    def exclusive_cpu(self, total: float) -> dict[str, float]:
+        cpu = dict(self.cpu)
+        cpu["other"] = cpu.get("other", 0.0) + total - sum(cpu.values())
+        return cpu
 
 
 def _as_of(end: str) -> tuple[Any, Any]:
@@ -233,6 +256,8 @@ def _child(payload: dict[str, Any]) -> dict[str, Any]:
     if step == "generate":
         return generate(payload["customers"], payload["seed"], path)
     if step == "timings":
+        if payload.get("analyze_only"):
+            return analyze_only(path, end, payload["runs"], payload["wait_idle"])
         return timings(path, end, payload["runs"], payload["wait_idle"], payload["breakdown"])
     if step == "peak:group_by":
         import duckdb
@@ -319,6 +344,49 @@ def timings(path: Path, end: str, runs: int, idle: float,
             "expression": expression_cost(table, end),
             "breakdown": breakdown(loaded["con"], table, end, idle, breakdown_runs)
             if breakdown_runs else {}}
+
+
+def analyze_only(path: Path, end: str, runs: int, idle: float) -> dict[str, Any]:
+    """``--analyze-only``: only analyze(file), ``runs`` times, with its stages."""
+    import regulars  # noqa: F401  (imports outside the timed calls)
+
+    timer = StageTimer()
+    timer.instrument()
+    results = []
+    for i in range(runs):
+        wait_idle(idle)
+        timer.reset()
+        r = measure(lambda: analyze_file(path, end))
+        r["stages"] = timer.exclusive(r["seconds"])
+        r["stages_cpu"] = timer.exclusive_cpu(r["cpu"])
+        r["run"] = i + 1
+        results.append(r)
+        print(f"  run {i + 1} analyze: {r['seconds']:.2f} s (CPU {r['cpu']:.1f} s, others "
+              f"{r['others_cpu']:.1f} s)", flush=True)
+    return {"runs": results}
+
+
+def analyze_only_report(args: argparse.Namespace, file: Path, orders: int,
+                        t: dict[str, Any]) -> list[str]:
+    import regulars
+
+    out = [f"## analyze(file): {args.customers:,} customers, {orders:,} orders, "
+           f"{datetime.now():%Y-%m-%d %H:%M} (regulars from {Path(regulars.__file__).parent})",
+           ""]
+    out += [f"- {line}" for line in machine()]
+    runs = t["runs"]
+    out += ["", "| stage (wall s / CPU s) | " + " | ".join(f"run {r['run']}" for r in runs)
+            + " |", "|---|" + "---:|" * len(runs)]
+    names = sorted({n for r in runs for n in r["stages"]}, key=lambda n: -runs[0]["stages_cpu"]
+                   .get(n, 0.0))
+    for n in names:
+        out.append(f"| {n} | " + " | ".join(
+            f"{r['stages'].get(n, 0.0):.2f} / {r['stages_cpu'].get(n, 0.0):.1f}" for r in runs)
+            + " |")
+    for label, key in (("**total wall**", "seconds"), ("**CPU s**", "cpu"),
+                       ("others' CPU s", "others_cpu")):
+        out.append(f"| {label} | " + " | ".join(f"{r[key]:.1f}" for r in runs) + " |")
+    return out
 
 
 def expression_cost(table: Any, end: str) -> dict[str, float]:
@@ -539,6 +607,9 @@ def main() -> None:
     parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
                         help="before each measurement, wait up to SECONDS for other processes "
                              "to leave the CPUs idle (on a shared machine)")
+    parser.add_argument("--analyze-only", action="store_true",
+                        help="only analyze(file), --runs times, with its stages (no peer, no "
+                             "peaks); PYTHONPATH=<another checkout>/src measures that code")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -562,6 +633,13 @@ def main() -> None:
     orders = pq.read_metadata(file).num_rows
     end = DemoSpec(customers=args.customers, seed=args.seed).end.isoformat()
     common = {"file": str(file), "end": end}
+    if args.analyze_only:
+        t = run_child(f"analyze(file), {args.runs} runs",
+                      {"step": "timings", "analyze_only": True, "runs": args.runs,
+                       "wait_idle": args.wait_idle, **common})
+        print()
+        print("\n".join(analyze_only_report(args, file, orders, t)))
+        return
     t = run_child(f"timings: {args.runs} interleaved runs of each step in one process",
                   {"step": "timings", "runs": args.runs, "wait_idle": args.wait_idle,
                    "breakdown": args.breakdown, **common})

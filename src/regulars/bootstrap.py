@@ -148,8 +148,7 @@ def _load(
         columns = staging.read(path, options)
         found, _ignored = staging.resolve_columns(spec, columns, options)
         staging.check(spec, options, max_problems=settings.import_.max_errors)
-        staging.add_identity(spec, spec.id_column in found)
-        staging.dedupe_in_file(spec, ids_derived=spec.id_column not in found)
+        staging.identify_for_reading(spec, spec.id_column in found)
         problems, total = staging.problem_list(settings.import_.max_errors)
         if total:
             raise RejectedFileError(path, problems, total,

@@ -132,3 +132,26 @@ def test_models_fit_saves_json_that_loads_back(business, tmp_path):
     notes = " ".join(fitted.notes)
     assert fitted.spend is not None or "spend" in notes
     assert RETRY_PENALTY > 0
+
+
+def test_the_orders_cut_in_memory_fit_as_the_orders_cut_in_the_engine(business):
+    import ibis
+
+    from regulars.analytics.params import MapParams
+    from regulars.services import predictions
+
+    orders = ibis.memtable(business["orders"])
+    at = datetime(2025, 1, 1, 23, 59, 59, 999999)
+    cut = orders.filter(orders.ordered_at.isnull() | (orders.ordered_at <= at))
+    in_memory = predictions.orders_until(predictions.orders_arrow(orders), at)
+    in_engine = predictions.orders_arrow(cut)
+    key = ["customer_id", "ordered_at", "amount"]
+    assert in_memory.sort_by([(k, "ascending") for k in key]).equals(
+        in_engine.sort_by([(k, "ascending") for k in key]))
+    params = MapParams()
+    full = predictions.fit_and_predict(in_engine, as_of=at, params=params)
+    lean = predictions.fit_and_predict(in_memory, as_of=at, params=params, spend=False)
+    assert lean.spend is None and full.spend is not None
+    p_alive = ["customer_id", "p_alive"]
+    assert lean.table.select(p_alive).sort_by("customer_id").equals(
+        full.table.select(p_alive).sort_by("customer_id"))

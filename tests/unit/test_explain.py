@@ -50,3 +50,16 @@ def test_slower_payments_with_an_unpaid_latest_invoice_says_so():
 
 def test_unknown_codes_fall_back_to_their_facts_rather_than_failing():
     assert sentence({"about": "signal", "code": "new_thing", "x": 1}) == "new_thing: x 1"
+
+
+def test_sentences_of_parses_as_json_loads_does_whatever_the_layout():
+    import json
+
+    from regulars.services.explain import sentence, sentences_of
+
+    item = {"about": "trait", "code": "diverse", "categories": 4}
+    compact = json.dumps([item], separators=(",", ":"))
+    expected = [sentence(item)]
+    assert sentences_of([compact, f"  {compact} \n", None, ""]) == [expected, expected, [], []]
+    with pytest.raises(json.JSONDecodeError):
+        sentences_of([compact + "[]"])

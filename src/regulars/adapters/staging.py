@@ -38,6 +38,10 @@ _SUFFIX_FORMAT = {
 }
 _TRUE = ("1", "true", "t", "yes", "y", "да", "д", "jah", "j")
 _FALSE = ("0", "false", "f", "no", "n", "нет", "н", "ei", "e")
+_NEVER_BLANK = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "DATE",
+                "TIMESTAMP", "TIME", "BOOLEAN")
+"""DuckDB types whose values, written as text, are never blank."""
 _NULL = "\x00"  # stands for a missing value inside hashed content
 _SEP = "\x1f"
 
@@ -91,6 +95,14 @@ def _q(name: str) -> str:
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _list_sql(v: str) -> str:
+    """LIST: any of ; | , separates values; stored ';'-joined, trimmed, no empties."""
+    return (
+        f"nullif(array_to_string(list_filter(list_transform("
+        f"string_split_regex({v}, '[;|,]'), lambda x: trim(x)), lambda x: x <> ''), ';'), '')"
+    )
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -363,12 +375,23 @@ class Staging:
             trues = ", ".join(_lit(x) for x in _TRUE)
             falses = ", ".join(_lit(x) for x in _FALSE)
             return f"CASE WHEN {v} IN ({trues}) THEN true WHEN {v} IN ({falses}) THEN false END"
-        # LIST: any of ; | , separates values; stored ';'-joined, trimmed, no empties
-        v = t if text else f"CAST({s} AS VARCHAR)"
-        return (
-            f"nullif(array_to_string(list_filter(list_transform("
-            f"string_split_regex({v}, '[;|,]'), lambda x: trim(x)), lambda x: x <> ''), ';'), '')"
+        return _list_sql(t if text else f"CAST({s} AS VARCHAR)")
+
+    def _list_lookup(self, name: str, src_type: str) -> tuple[str, str]:
+        """A list column typed once per distinct value: the typed value and the join that
+        finds it. An export repeats a handful of lists (categories, add-ons) over millions of
+        rows, and splitting and trimming each row's list is most of the time of typing it."""
+        table = _q(f"__regulars_list_{name}")
+        s = _q(self.source_names[name])
+        value = "nullif(trim(__regulars_value), '')" if src_type == "VARCHAR" else (
+            "CAST(__regulars_value AS VARCHAR)")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __regulars_value, "
+            f"{_list_sql(value)} AS __regulars_list FROM (SELECT DISTINCT {s} AS "
+            f"__regulars_value FROM raw WHERE {s} IS NOT NULL)"
         )
+        return (f"{table}.__regulars_list",
+                f"LEFT JOIN {table} ON {table}.__regulars_value = raw.{s}")
 
     def _problem_message(self, typ: ColumnType, opts: ReadOptions) -> str:
         if typ in (ColumnType.TIMESTAMP, ColumnType.DATE):
@@ -387,13 +410,16 @@ class Staging:
     def check(self, spec: TableSpec, opts: ReadOptions, *, max_problems: int) -> Checked:
         """Build the typed table ``typed`` and the table ``problems`` for one file.
 
-        ``typed`` briefly keeps each raw value beside its typed one (``_raw_<column>``) so
-        that every check is one scan of one table; the raw columns are dropped afterwards.
+        Each check reads a typed value beside its raw one (``_raw_<column>``): one query over
+        ``raw`` computes both, stores only the typed values and whether any check failed on
+        the row, so that a clean file is typed and checked in one pass, and the raw values are
+        read again, per check, only when something is wrong.
         """
         types = self._source_types()
         selects = ["_row", "_line"]
         raw_cols: list[str] = []
         conditions: list[tuple[str, str, str]] = []  # (our column, SQL condition, message)
+        joins: list[str] = []
         for col in spec.columns:
             name = col.name
             if name not in self.source_names:
@@ -401,16 +427,23 @@ class Staging:
                 selects.append(f"{default} AS {_q(name)}")
                 continue
             src = self.source_names[name]
-            expr = self._typed_expr(spec, name, types[src], opts)
+            if col.type is ColumnType.LIST:
+                expr, join = self._list_lookup(name, types[src])
+                joins.append(join)
+            else:
+                expr = self._typed_expr(spec, name, types[src], opts)
             if col.choices:
                 expr = f"lower({expr})"
             if name == "currency" and opts.currency:
                 expr = f"coalesce({expr}, {_lit(opts.currency)})"
             raw = _q("_raw_" + name)
             raw_cols.append(raw)
-            selects += [f"{expr} AS {_q(name)}", f"CAST({_q(src)} AS VARCHAR) AS {raw}"]
+            selects += [f"{expr} AS {_q(name)}", f"{_q(src)} AS {raw}"]
             typed = _q(name)
-            present = f"nullif(trim({raw}), '') IS NOT NULL"
+            # a number, date or time read as such is present when it is not null (its text is
+            # never blank): no need to write every value out as text to know it
+            present = (f"{raw} IS NOT NULL" if types[src].startswith(_NEVER_BLANK)
+                       else f"nullif(trim(CAST({raw} AS VARCHAR)), '') IS NOT NULL")
             if col.required:
                 conditions.append((name, f"NOT ({present})", _("missing value")))
             if col.type not in (ColumnType.ID, ColumnType.TEXT, ColumnType.LIST):
@@ -436,25 +469,29 @@ class Staging:
                  _("more fields than columns ({n})").format(n=self._ws_width))
             )
             selects.append("_width")
-        self.con.execute(f"CREATE OR REPLACE TABLE typed AS SELECT {', '.join(selects)} FROM raw")
+        checked = f"(SELECT {', '.join(selects)} FROM raw {' '.join(joins)})"
+        drop = raw_cols + (["_width"] if self._ws_width else [])
+        keep = f"* EXCLUDE ({', '.join(drop)})" if drop else "*"
+        # the one pass: typed values, and whether any check failed on the row
+        bad = " OR ".join(f"coalesce({c}, false)" for _n, c, _m in conditions)
+        flag = f", ({bad}) AS _bad" if conditions else ""
+        self.con.execute(f"CREATE OR REPLACE TABLE typed AS SELECT {keep}{flag} FROM {checked}")
         self.con.execute(
             "CREATE OR REPLACE TABLE problems (_row BIGINT, _line BIGINT, col VARCHAR, "
             "value VARCHAR, message VARCHAR)"
         )
-        # one scan answers "is anything wrong?"; the per-check scans run only if so
-        anything_wrong = bool(conditions) and self._exists(
-            "typed", " OR ".join(f"coalesce({c}, false)" for _n, c, _m in conditions)
-        )
+        # the per-check scans run only if something is wrong
+        anything_wrong = bool(conditions) and self._exists("typed", "_bad")
         for name, cond, msg in conditions if anything_wrong else []:
             src = self.source_names.get(name, name)
             label = src if src == name else f"{src} ({name})"
-            value = _q("_raw_" + name) if name else "NULL"
+            value = f"CAST({_q('_raw_' + name)} AS VARCHAR)" if name else "NULL"
             self.add_problems(
-                f"SELECT _row, _line, {_lit(label)}, {value}, {_lit(msg)} FROM typed WHERE {cond}"
+                f"SELECT _row, _line, {_lit(label)}, {value}, {_lit(msg)} FROM {checked} "
+                f"WHERE {cond}"
             )
-        drop = raw_cols + (["_width"] if self._ws_width else [])
-        for c in drop:
-            self.con.execute(f"ALTER TABLE typed DROP COLUMN {c}")
+        if conditions:
+            self.con.execute("ALTER TABLE typed DROP COLUMN _bad")
         rows = self._count("raw")
         self.con.execute("DROP TABLE raw")
         problems, total = self.problem_list(max_problems)
@@ -532,6 +569,21 @@ class Staging:
             f"QUALIFY row_number() OVER (PARTITION BY {idc} ORDER BY _row) = 1"
         )
         return before - self._count("typed")
+
+    def identify_for_reading(self, spec: TableSpec, id_given: bool) -> None:
+        """:meth:`add_identity` and :meth:`dedupe_in_file`, for a file that is read and not
+        imported: nothing keeps the content fingerprint then, which is needed only to derive
+        missing ids and to tell apart the rows of a repeated id; a file whose ids are all
+        given and distinct (an export, as a rule) is not fingerprinted at all."""
+        idc = _q(spec.id_column)
+        if id_given and not self._exists(
+            "typed", f"{idc} IS NULL OR trim(CAST({idc} AS VARCHAR)) = ''"
+        ) and not self._exists(
+            f"(SELECT {idc} FROM typed GROUP BY {idc} HAVING count(*) > 1)", "true"
+        ):
+            return
+        self.add_identity(spec, id_given)
+        self.dedupe_in_file(spec, ids_derived=not id_given)
 
     def _exists(self, table: str, condition: str) -> bool:
         rows = self.con.execute(f"SELECT 1 FROM {table} WHERE {condition} LIMIT 1").fetchall()

@@ -20,6 +20,7 @@ import pyarrow as pa
 from regulars.analytics.customer_map import CustomerMap, customer_map
 from regulars.analytics.models import ModelError
 from regulars.analytics.params import MapParams
+from regulars.analytics.portfolio import MAP_COLUMNS as FLOW_COLUMNS
 from regulars.analytics.portfolio import Period, Portfolio, portfolio
 from regulars.domain.errors import AnalysisError
 from regulars.domain.tables import Kind
@@ -160,7 +161,9 @@ def analyze(
     if _count(inputs[Kind.ORDERS]) == 0:
         raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
 
-    current, fitted = _map_predicted(inputs, as_of, params)
+    # the models' orders are read once, and cut in memory for the earlier fit
+    orders = models.orders_arrow(inputs[Kind.ORDERS]) if params.predictions else None
+    current, fitted = _map_predicted(inputs, as_of, params, orders)
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
     customers = now_map.to_pyarrow()
@@ -169,8 +172,12 @@ def analyze(
     previous = None
     if _count(earlier[Kind.ORDERS]):
         # the earlier map is judged the same way (a model as of then), so that the flow
-        # compares like with like
-        previous = _map_predicted(earlier, flow_from, params)[0].customers.cache()
+        # compares like with like; the flow reads only its rungs and statuses, so neither its
+        # evidence nor a spend model (which does not change P(alive)) is computed
+        previous = _map_predicted(
+            earlier, flow_from, params,
+            None if orders is None else models.orders_until(orders, flow_from), spend=False,
+        )[0].customers.select(*FLOW_COLUMNS).cache()
     result = portfolio(
         now_map,
         inputs[Kind.ORDERS],
@@ -203,10 +210,16 @@ def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) 
     return customers
 
 
-def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams
+def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
+                   orders: pa.Table | None = None, *, spend: bool = True
                    ) -> tuple[CustomerMap, models.Fitted | None]:
-    """The map as of ``at`` with the models fitted as of then (or why there are none)."""
-    fitted, why = _predict(tables[Kind.ORDERS], at, params)
+    """The map as of ``at`` with the models fitted as of then (or why there are none).
+
+    ``orders``: the orders cut at ``at`` as :func:`models.orders_arrow` gives them, when the
+    caller has them already; ``spend``: whether to fit a spend model (see
+    :func:`models.fit_and_predict`)."""
+    fitted, why = _predict(tables[Kind.ORDERS] if orders is None else orders, at, params,
+                           spend=spend)
     m = _map_of(tables, at, params, None if fitted is None else models.p_alive_table(fitted))
     if why is not None:
         m.not_evaluated["predictions"] = why
@@ -235,13 +248,13 @@ def _map_of(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
     )
 
 
-def _predict(orders: Any, at: datetime, params: MapParams) -> tuple[models.Fitted | None,
-                                                                      str | None]:
+def _predict(orders: Any, at: datetime, params: MapParams, *, spend: bool = True
+             ) -> tuple[models.Fitted | None, str | None]:
     """The fitted models as of ``at``, or why there are none."""
     if not params.predictions:
         return None, _("predictions are switched off (analysis.predictions)")
     try:
-        return models.fit_and_predict(orders, as_of=at, params=params), None
+        return models.fit_and_predict(orders, as_of=at, params=params, spend=spend), None
     except ModelError as exc:
         return None, str(exc)
 

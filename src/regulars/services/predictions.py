@@ -75,9 +75,10 @@ class Fitted:
         }
 
 
-def _orders_arrow(orders: Any) -> pa.Table:
+def orders_arrow(orders: Any) -> pa.Table:
     """``customer_id, ordered_at, amount`` of an Ibis orders table, executed to Arrow, rows
-    without a customer or a time left out."""
+    without a customer or a time left out: what :func:`fit_and_predict` reads (executed once,
+    it serves fits at several dates through :func:`orders_until`)."""
     t = orders.select(
         customer_id=orders.customer_id.cast("string"),
         ordered_at=orders.ordered_at.cast("timestamp"),
@@ -87,16 +88,27 @@ def _orders_arrow(orders: Any) -> pa.Table:
     return data.filter(pc.and_(pc.is_valid(data["customer_id"]), pc.is_valid(data["ordered_at"])))
 
 
-def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams) -> Fitted:
-    """Summarise the orders (an Ibis table, already cut at ``as_of``), fit the models and
-    predict every customer with an order.
+def orders_until(data: pa.Table, at: datetime) -> pa.Table:
+    """The rows of :func:`orders_arrow` ordered at or before ``at``: the same rows as
+    :func:`orders_arrow` of the orders cut at ``at``, without reading the orders again."""
+    moment = pa.scalar(at, data.schema.field("ordered_at").type)
+    return data.filter(pc.less_equal(data["ordered_at"], moment))
+
+
+def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams,
+                    spend: bool = True) -> Fitted:
+    """Summarise the orders (an Ibis table, already cut at ``as_of``, or its
+    :func:`orders_arrow`), fit the models and predict every customer with an order.
+
+    ``spend=False`` fits no spend model (order values are then each customer's own average):
+    for a caller that reads only ``p_alive``, which the spend model does not change.
 
     Raises
     ------
     ModelError
         The data cannot support a model; the message says why and what would.
     """
-    data = _orders_arrow(orders)
+    data = orders if isinstance(orders, pa.Table) else orders_arrow(orders)
     if data.num_rows == 0:
         raise ModelError(_("there are no orders to fit a model on"))
     summary = summarize(data["customer_id"], data["ordered_at"],
@@ -104,8 +116,9 @@ def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams) -> Fitte
     _check_enough(summary)
     notes: list[str] = []
     model = fit_with_retry(summary, params.prediction_model, notes)
-    spend = _spend_model(summary, notes)
-    return Fitted(as_of, model, spend, _predict(summary, model, spend, params), notes)
+    spend_model = _spend_model(summary, notes) if spend else None
+    return Fitted(as_of, model, spend_model, _predict(summary, model, spend_model, params),
+                  notes)
 
 
 def fit_with_retry(summary: CustomerSummary, name: str, notes: list[str]) -> TransactionModel:
@@ -183,7 +196,7 @@ def predict_with(saved: Any, orders: Any, *, as_of: datetime, params: MapParams
     None when there is no transaction model or no order."""
     if not saved or not saved.get("transactions"):
         return None
-    data = _orders_arrow(orders)
+    data = orders_arrow(orders)
     if data.num_rows == 0:
         return None
     model = model_from_dict(saved["transactions"])
@@ -228,9 +241,9 @@ def join_predictions(customers: pa.Table, predictions: pa.Table) -> pa.Table:
     """The map's rows with the prediction columns appended (null for customers without an
     order, who have nothing to predict from)."""
     names = [c for c in predictions.column_names if c != "customer_id"]
-    index = {cid: i for i, cid in enumerate(predictions.column("customer_id").to_pylist())}
-    take = pa.array([index.get(cid) for cid in customers.column("customer_id").to_pylist()],
-                    pa.int64())
+    # the predictions have one row per customer: each map row takes its customer's row
+    take = pc.index_in(customers.column("customer_id"),
+                       value_set=predictions.column("customer_id"))
     out = customers
     for name in names:
         out = out.append_column(name, predictions.column(name).take(take))
