@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from regulars.services.api.ports import ApiStore
+from regulars.services.api.workers import PeriodicWorker
 
 log = logging.getLogger("regulars.api.live")
 _EXPECTED = re.compile(r"expected_orders_(\d+)d")
@@ -182,11 +183,9 @@ class LiveMap:
         self._pending: dict[str, float] = {}  # customer -> when first touched
         self._running = 0  # customers of the refresh under way
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: _LiveWorker | None = None
 
     def touch(self, ids: set[str]) -> None:
         now = time.monotonic()
@@ -194,7 +193,12 @@ class LiveMap:
             for cid in ids:
                 self._pending.setdefault(cid, now)
             self._idle.clear()
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        worker = self._worker
+        if worker is not None:
+            worker.wake()
 
     def pending(self) -> int:
         """How many touched customers wait for a refresh (the one running included)."""
@@ -202,21 +206,19 @@ class LiveMap:
             return len(self._pending) + self._running
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="regulars-live-map",
-                                            daemon=True)
-            self._thread.start()
+        """Refresh in a thread of the server: when touched, and at least every second."""
+        if self._worker is None:
+            self._worker = _LiveWorker(self._step, interval=1.0)
+            self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
 
     def flush(self, timeout: float = 60.0) -> bool:
         """Wait until every touched customer is refreshed (tests, benchmarks)."""
-        if self._thread is None:
+        if self._worker is None:
             while self.run_once():
                 pass
             return True
@@ -229,7 +231,7 @@ class LiveMap:
             else:  # a backlog (after batch imports): the longest-waiting first, in parts
                 ids = sorted(self._pending, key=self._pending.__getitem__)[:self.max_batch]
                 batch = {cid: self._pending.pop(cid) for cid in ids}
-                self._wake.set()
+                self._wake()
             self._running = len(batch)
         if not batch:
             self._idle.set()
@@ -260,17 +262,18 @@ class LiveMap:
                 self._idle.set()
         return len(batch)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=1.0)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            started = time.monotonic()
-            self.run_once()
-            rest = self.min_interval - (time.monotonic() - started)
-            if rest > 0:
-                self._stop.wait(rest)
+    def _step(self) -> None:
+        started = time.monotonic()
+        self.run_once()
+        rest = self.min_interval - (time.monotonic() - started)
+        worker = self._worker
+        if rest > 0 and worker is not None:
+            worker.pause(rest)
+
+
+class _LiveWorker(PeriodicWorker):
+    name = "regulars-live-map"
+    what = "the live map refresh"
 
 
 def events_for(subscriptions: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]],
@@ -287,3 +290,4 @@ def events_for(subscriptions: Sequence[Mapping[str, Any]], events: Sequence[Mapp
                              "state": "pending", "attempts": 0, "next_attempt_at": now,
                              "delivered_at": None})
     return rows
+

@@ -52,6 +52,10 @@ class PeriodicWorker:
             self.runs += 1
             self._wake.wait(self.interval)
 
+    def pause(self, seconds: float) -> None:
+        """Wait inside a run, cut short by :meth:`stop` (not by :meth:`wake`)."""
+        self._stop.wait(seconds)
+
     @property
     def stopping(self) -> bool:
         """Whether :meth:`stop` was called (a long run checks it to finish early)."""
