@@ -282,7 +282,7 @@ def events_for(subscriptions: Sequence[Mapping[str, Any]], events: Sequence[Mapp
     now = _now()
     rows = []
     for sub in subscriptions:
-        wanted = set(str(sub["events"]).split(","))
+        wanted = subscribed_events(sub)
         for e in events:
             if e["type"] in wanted:
                 rows.append({"subscription_id": sub["id"], "event": e["type"],
@@ -291,3 +291,7 @@ def events_for(subscriptions: Sequence[Mapping[str, Any]], events: Sequence[Mapp
                              "delivered_at": None})
     return rows
 
+
+def subscribed_events(subscription: Mapping[str, Any]) -> set[str]:
+    """The event types a webhook subscription asked for (stored comma-separated)."""
+    return set(str(subscription["events"]).split(","))

@@ -39,7 +39,7 @@ from regulars.domain.loyalty.errors import LoyaltyError, UnknownMemberError
 from regulars.domain.loyalty.ledger import Line, Purchase, quote
 from regulars.domain.loyalty.programme import aware
 from regulars.i18n import _
-from regulars.services.api.live import events_for
+from regulars.services.api.live import events_for, subscribed_events
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.workers import PeriodicWorker
 from regulars.services.loyalty import LoyaltyService
@@ -343,7 +343,7 @@ class LoyaltyApi:
         days = within_days if within_days is not None else self.notice_days
         when = aware(at) if at is not None else self.service.now()
         subscribers = sum(1 for sub in self.store.list_subscriptions()
-                          if POINTS_EXPIRING in str(sub["events"]).split(","))
+                          if POINTS_EXPIRING in subscribed_events(sub))
         if subscribers and self.publish is not None:
             result = self.service.notify_expiring(self._send_notices, at=when,
                                                   within_days=days)
@@ -374,7 +374,6 @@ class LoyaltyApi:
                 "balance": n.balance, "consent": n.consent}
         return _event(POINTS_EXPIRING, n.member_id, data) | {"id": n.notice_id}
 
-
     # -- tier_changed events, from the tier history -----------------------------------------
 
     def publish_tier_changes(self, *, batch: int = 500) -> int:
@@ -390,8 +389,7 @@ class LoyaltyApi:
         same: a subscription gets the changes recorded after it was made."""
         if self.tier_events is None or not self.tier_events.tier_changes_pending():
             return 0  # an idle poll takes no lock (a row committed later is seen next time)
-        subs = [s for s in self.store.list_subscriptions()
-                if TIER_CHANGED in str(s["events"]).split(",")]
+        subs = [s for s in self.store.list_subscriptions() if TIER_CHANGED in subscribed_events(s)]
         published = 0
         while True:
             with self.tier_events.transaction() as tx:
