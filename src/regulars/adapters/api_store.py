@@ -207,7 +207,7 @@ class SqlApiTx:
         ).first()
         if row is None:
             return None
-        return StoredResponse(row.request_hash, int(row.status), row.body, row.status != 0)
+        return StoredResponse(row.request_hash, int(row.status), row.body)
 
     def keep_response(self, key_id: str, idempotency_key: str, request_hash: str, status: int,
                       body: str) -> None:

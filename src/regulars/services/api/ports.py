@@ -22,7 +22,6 @@ class StoredResponse:
     request_hash: str
     status: int
     body: str
-    done: bool
 
 
 @dataclass(frozen=True)
