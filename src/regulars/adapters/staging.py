@@ -535,8 +535,7 @@ class Staging:
         if id_given:
             # a file with an id column may still leave some ids empty: those rows get a
             # derived id, as rows of a file without the column do
-            if not self._exists(f"(SELECT 1 FROM typed WHERE {idc} IS NULL "
-                                f"OR trim(CAST({idc} AS VARCHAR)) = '')", "true"):
+            if not self._has_empty_ids(idc):
                 return
             derived = (f"CASE WHEN {idc} IS NULL OR trim(CAST({idc} AS VARCHAR)) = '' "
                        f"THEN {derived} ELSE {idc} END")
@@ -551,9 +550,7 @@ class Staging:
         nothing to sort, and the cost is one aggregate.
         """
         idc = _q(spec.id_column)
-        if ids_derived or not self._exists(
-            f"(SELECT {idc} FROM typed GROUP BY {idc} HAVING count(*) > 1)", "true"
-        ):
+        if ids_derived or not self._has_repeated_ids(idc):
             return 0
         label = self.source_names.get(spec.id_column, spec.id_column)
         self.add_problems(
@@ -576,14 +573,17 @@ class Staging:
         missing ids and to tell apart the rows of a repeated id; a file whose ids are all
         given and distinct (an export, as a rule) is not fingerprinted at all."""
         idc = _q(spec.id_column)
-        if id_given and not self._exists(
-            "typed", f"{idc} IS NULL OR trim(CAST({idc} AS VARCHAR)) = ''"
-        ) and not self._exists(
-            f"(SELECT {idc} FROM typed GROUP BY {idc} HAVING count(*) > 1)", "true"
-        ):
+        if id_given and not self._has_empty_ids(idc) and not self._has_repeated_ids(idc):
             return
         self.add_identity(spec, id_given)
         self.dedupe_in_file(spec, ids_derived=not id_given)
+
+    def _has_empty_ids(self, idc: str) -> bool:
+        return self._exists("typed", f"{idc} IS NULL OR trim(CAST({idc} AS VARCHAR)) = ''")
+
+    def _has_repeated_ids(self, idc: str) -> bool:
+        return self._exists(f"(SELECT {idc} FROM typed GROUP BY {idc} HAVING count(*) > 1)",
+                            "true")
 
     def _exists(self, table: str, condition: str) -> bool:
         rows = self.con.execute(f"SELECT 1 FROM {table} WHERE {condition} LIMIT 1").fetchall()
