@@ -1,7 +1,9 @@
-"""The import command as a user runs it: the installed console script, in a working directory."""
+"""The import and analyze commands as a user runs them: the installed console script, in a working
+directory."""
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 from pathlib import Path
 
@@ -89,3 +91,22 @@ def test_a_bad_setting_in_regulars_toml_is_named(regulars, tmp_path):
     result = regulars(tmp_path, "import", "orders", "o.csv")
     assert result.returncode == 2
     assert "regular_min_order" in result.stderr and "regulars.toml" in result.stderr
+
+
+def test_analyze_writes_a_csv_a_spreadsheet_can_read(regulars, tmp_path):
+    # CSV has no lists: codes are joined with "; ", the evidence sentences with a space
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        "1,a,2024-01-05,10\n2,a,2024-02-05,12\n3,b,2024-03-01,5\n4,a,2024-03-07,11\n",
+        encoding="utf-8",
+    )
+    result = regulars(tmp_path, "analyze", "orders.csv", "--as-of", "2024-04-01",
+                      "--out", "map.csv")
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "map.csv").open(encoding="utf-8", newline="") as f:
+        rows = {r["customer_id"]: r for r in csv.DictReader(f)}
+    assert rows["a"]["rung"] == "loyal" and rows["a"]["traits"] == "golden"
+    assert rows["b"]["evidence_text"] == (
+        "Newcomer: one order so far. Active: last order 32 days ago; the usual gap of the "
+        "whole base is 31 days (too few orders for a rhythm of their own).")
+    assert ".;" not in (tmp_path / "map.csv").read_text(encoding="utf-8")

@@ -328,10 +328,11 @@ def write_customers(result: analysis.Analysis, path: Path) -> None:
     if path.suffix.lower() == ".parquet":
         pq.write_table(table, path)
     elif path.suffix.lower() == ".csv":
-        # CSV has no lists: codes and sentences are joined with "; "
-        for name in ("signals", "traits", "evidence_text"):
+        # CSV has no lists: codes are joined with "; ", sentences (each ends with its own
+        # full stop) with a space
+        for name, sep in (("signals", "; "), ("traits", "; "), ("evidence_text", " ")):
             i = table.schema.get_field_index(name)
-            joined = pc.binary_join(table.column(i), "; ")
+            joined = pc.binary_join(table.column(i), sep)
             table = table.set_column(i, name, joined)
         pacsv.write_csv(table, path)
     else:
