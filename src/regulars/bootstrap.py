@@ -190,6 +190,7 @@ def analyze(
     period: tuple[date, date] | None = None,
     flow_from: date | datetime | None = None,
     engine: str = "duckdb",
+    progress: analysis.Progress | None = None,
 ) -> analysis.Analysis:
     """The customer map and portfolio: from files or frames, or, with no ``orders``, the store.
 
@@ -207,8 +208,12 @@ def analyze(
     engine
         ``"duckdb"`` (default) or ``"postgres"``, which computes in-database on the store's
         tables (needs a PostgreSQL store and no file arguments).
+    progress
+        Called with each step, in words, as it starts (reading a file, fitting the models,
+        the map, …): a business with millions of orders takes a minute or more.
     """
     settings = config or load_settings()
+    say = progress or (lambda _step: None)
     given = {
         Kind.ORDERS: orders, Kind.CUSTOMERS: customers, Kind.RETURNS: returns,
         Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
@@ -223,19 +228,24 @@ def analyze(
         pg = PostgresEngine(settings.database_url)
         tables = {k: pg.stored(k) for k in Kind}
         try:
-            return _run(tables, settings, as_of, period, flow_from)
+            return _run(tables, settings, as_of, period, flow_from, progress)
         finally:
             pg.close()
     if engine != "duckdb":
         raise AnalysisError(_("unknown engine '{e}': use duckdb or postgres").format(e=engine))
     if given:
-        loaded = {k: _load(k, v, settings, options if k is Kind.ORDERS else None)
-                  for k, v in given.items()}
+        loaded = {}
+        for k, v in given.items():
+            what = (Path(v).name if isinstance(v, str | Path)
+                    else _("the {kind} table").format(kind=k.value))
+            say(_("reading and checking {what}…").format(what=what))
+            loaded[k] = _load(k, v, settings, options if k is Kind.ORDERS else None)
         merges = loaded[Kind.CUSTOMERS][1] if Kind.CUSTOMERS in loaded else []
         arrow = {k: _fold_merged(t, merges) for k, (t, _m) in loaded.items()}
     else:
         store = open_store(settings)
         store.ensure_schema()
+        say(_("reading the store…"))
         arrow = {k: store.read_table(k) for k in Kind}
         if arrow[Kind.ORDERS].num_rows == 0:
             raise AnalysisError(
@@ -243,7 +253,7 @@ def analyze(
                     url=store.display_url))
     duck = DuckDBEngine()
     tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
-    return _run(tables, settings, as_of, period, flow_from)
+    return _run(tables, settings, as_of, period, flow_from, progress)
 
 
 def _moment(d: date | datetime | None) -> datetime | None:
@@ -258,13 +268,14 @@ def _run(
     as_of: date | datetime | None,
     period: tuple[date, date] | None,
     flow_from: date | datetime | None,
+    progress: analysis.Progress | None = None,
 ) -> analysis.Analysis:
     span = None
     if period is not None:
         start, end = period
         span = Period(datetime.combine(start, datetime.min.time()), analysis.end_of_day(end))
     return analysis.analyze(tables, params=settings.analysis, as_of=_moment(as_of),
-                            period=span, flow_from=_moment(flow_from))
+                            period=span, flow_from=_moment(flow_from), progress=progress)
 
 
 # -- the HTTP API (issue 6) -------------------------------------------------------------------

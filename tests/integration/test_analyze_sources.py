@@ -51,3 +51,18 @@ def test_frames_are_accepted_wherever_a_table_is(shop):
     result = regulars.analyze(orders, feedback=feedback, as_of=AS_OF)
     assert "detractor" not in result.not_evaluated
     assert result.customers.to_polars().height == len(result.customers.to_pandas())
+
+
+def test_progress_is_told_each_step_in_order(shop):
+    steps: list[str] = []
+    regulars.analyze(orders=shop / "orders.csv", feedback=shop / "feedback.csv", as_of=AS_OF,
+                     progress=steps.append)
+    assert steps == [
+        "reading and checking orders.csv…",
+        "reading and checking feedback.csv…",
+        "fitting the models of who is still a customer, as of 2025-12-31…",
+        "the customer map as of 2025-12-31…",
+        "the map as of 2024-12-31, for the ladder flow…",
+        "the portfolio: retention, concentration, cohorts…",
+        "the evidence in words, for 285 customers…",  # the customer ids with an order
+    ]

@@ -136,6 +136,14 @@ def default_as_of(orders: Any) -> datetime:
     return end_of_day(last.date())
 
 
+Progress = Callable[[str], None]
+"""Told each step of a long piece of work as it starts, in words (already translated)."""
+
+
+def _silent(_step: str) -> None:
+    pass
+
+
 def analyze(
     tables: Mapping[Kind, Any],
     *,
@@ -143,14 +151,17 @@ def analyze(
     as_of: datetime | None = None,
     period: Period | None = None,
     flow_from: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Analysis:
     """The customer map and the portfolio of the business in ``tables`` as of ``as_of``.
 
     ``tables`` are Ibis tables on one engine (DuckDB in process, or PostgreSQL over the
     store), with the contract's columns. ``as_of`` defaults to the end of the day of the last
     order, so that an export analysed later tells the same story; ``flow_from`` (default a
-    year earlier) is the date the ladder flow compares with.
+    year earlier) is the date the ladder flow compares with. ``progress`` is told, in words,
+    each step as it starts (a large business takes a minute or more).
     """
+    say = progress or _silent
     if Kind.ORDERS not in tables:
         raise AnalysisError(_("orders are needed for an analysis"))
     source = "given"
@@ -162,8 +173,12 @@ def analyze(
         raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
 
     # the models' orders are read once, and cut in memory for the earlier fit
+    if params.predictions:
+        say(_("fitting the models of who is still a customer, as of {d}…").format(
+            d=as_of.date()))
     orders = models.orders_arrow(inputs[Kind.ORDERS]) if params.predictions else None
     current, fitted = _map_predicted(inputs, as_of, params, orders)
+    say(_("the customer map as of {d}…").format(d=as_of.date()))
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
     customers = now_map.to_pyarrow()
@@ -171,6 +186,7 @@ def analyze(
     earlier = {k: _cut(k, t, flow_from) for k, t in inputs.items()}
     previous = None
     if _count(earlier[Kind.ORDERS]):
+        say(_("the map as of {d}, for the ladder flow…").format(d=flow_from.date()))
         # the earlier map is judged the same way (a model as of then), so that the flow
         # compares like with like; the flow reads only its rungs and statuses, so neither its
         # evidence nor a spend model (which does not change P(alive)) is computed
@@ -178,6 +194,7 @@ def analyze(
             earlier, flow_from, params,
             None if orders is None else models.orders_until(orders, flow_from), spend=False,
         )[0].customers.select(*FLOW_COLUMNS).cache()
+    say(_("the portfolio: retention, concentration, cohorts…"))
     result = portfolio(
         now_map,
         inputs[Kind.ORDERS],
@@ -187,6 +204,7 @@ def analyze(
         period=period,
         previous_map=previous,
     )
+    say(_("the evidence in words, for {n} customers…").format(n=f"{customers.num_rows:,}"))
     customers = _rows(customers, fitted, params)
     return Analysis(as_of, Frame(customers), result, dict(current.not_evaluated), source,
                     current.baseline, fitted)

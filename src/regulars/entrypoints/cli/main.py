@@ -7,7 +7,7 @@ configuration or file-format error; 3 the store cannot be used.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -100,6 +100,21 @@ def progress_bar(enabled: bool) -> Iterator[Progress | None]:
             bar.update(task, description=stage, completed=done, total=total or None)
 
         yield report
+
+
+@contextmanager
+def analysis_steps(enabled: bool) -> Iterator[Callable[[str], None] | None]:
+    """On a terminal: a spinner naming the analysis's current step (reading a file, fitting
+    the models, the map, …) and the time taken so far; elsewhere nothing."""
+    if not enabled:
+        yield None
+        return
+    with rich.progress.Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as bar:
+        task = bar.add_task(_("analysing…"), total=None)
+        yield lambda step: bar.update(task, description=step)
 
 
 @app.command("import")
@@ -231,8 +246,8 @@ def demo(
                                                progress=progress)
             out.print("  " + report.summary(), highlight=False)
         show_store(settings)
-        with err.status(_("analysing…")):
-            result = bootstrap.analyze(config=settings)
+        with analysis_steps(sys.stderr.isatty()) as steps:
+            result = bootstrap.analyze(config=settings, progress=steps)
         print_summary(out, result)
         html = data_dir / "report.html"
         write_report(result, html)
@@ -386,10 +401,11 @@ def analyze_command(
             since = date.fromisoformat(flow_from) if flow_from else None
         except ValueError as e:
             raise typer.BadParameter(_("expected a date YYYY-MM-DD"), param_hint="--as-of") from e
-        with err.status(_("analysing…")):
+        with analysis_steps(sys.stderr.isatty()) as steps:
             result = bootstrap.analyze(
                 **paths, as_of=moment, config=settings,
-                options=options, period=parse_period(period), flow_from=since, engine=engine)
+                options=options, period=parse_period(period), flow_from=since, engine=engine,
+                progress=steps)
         print_summary(out, result, top=top)
         if out_file:
             write_customers(result, out_file)
