@@ -182,7 +182,9 @@ class StageTimer:
             (ir.Table, "cache", cache_label),
             (ir.Table, "to_pyarrow", "map now: cached table to Arrow", True),
             (analysis, "portfolio", "portfolio (reads both maps)"),
-            (analysis, "add_sentences", "evidence as sentences (Python)"),
+            # (add_sentences before it also rounded the day counts)
+            (analysis, "finish_rows" if hasattr(analysis, "finish_rows") else "add_sentences",
+             "evidence as sentences (Python)"),
             # the customer-base models of both maps: their orders, summaries and fits
             (analysis.models, "fit_and_predict", "predictions: summaries and fits (both maps)"),
             *([(analysis.models, "orders_arrow", "predictions: summaries and fits (both maps)")]

@@ -66,3 +66,19 @@ def test_progress_is_told_each_step_in_order(shop):
         "the portfolio: retention, concentration, cohorts…",
         "the evidence in words, for 285 customers…",  # the customer ids with an order
     ]
+
+
+def test_day_counts_are_whole_where_the_dates_are(tmp_path):
+    # the as-of moment is the end of its day (23:59:59.999999): in float64 epoch seconds the
+    # 32 days from 1 March to the end of 1 April came out as 31.99999999998896
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        "1,a,2024-01-05,10\n2,a,2024-02-05,12\n3,b,2024-03-01,5\n4,a,2024-03-07,11\n",
+        encoding="utf-8",
+    )
+    got = regulars.analyze(orders=tmp_path / "orders.csv", as_of=date(2024, 4, 1))
+    rows = {r["customer_id"]: r for r in got.customers.to_arrow().to_pylist()}
+    assert rows["b"]["days_since_last_order"] == 32.0
+    assert rows["a"]["days_since_last_order"] == 26.0
+    # a's own gaps are 31 and 31 days (5 Jan, 5 Feb, 7 Mar); b has the base's median gap
+    assert rows["a"]["typical_gap_days"] == 31.0 and rows["b"]["typical_gap_days"] == 31.0

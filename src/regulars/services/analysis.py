@@ -16,6 +16,7 @@ from typing import Any
 import ibis
 import ibis.expr.operations as ops
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from regulars.analytics.customer_map import CustomerMap, customer_map
 from regulars.analytics.models import ModelError
@@ -222,7 +223,7 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
 
 def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) -> pa.Table:
     """The executed map with its evidence sentences and, when fitted, the predictions."""
-    customers = add_sentences(customers)
+    customers = finish_rows(customers)
     if fitted is not None:
         customers = models.join_predictions(customers, models.map_columns(fitted, params))
     return customers
@@ -353,7 +354,7 @@ def refresh_customers(
                {k.value: str(t.schema()) for k, t in inputs.items()}]
         executed = compiled.execute(
             key, lambda p: _map_of(inputs, as_of, params, p, baseline).customers, p_alive)
-    customers = add_sentences(executed)
+    customers = finish_rows(executed)
     if predicted is not None:
         names = ["customer_id", "p_alive", models.orders_column(params),
                  "next_order_expected_at", "clv", "value_at_risk"]
@@ -361,7 +362,20 @@ def refresh_customers(
     return Frame(customers)
 
 
-def add_sentences(customers: pa.Table) -> pa.Table:
-    """Beside the structured evidence (JSON), the same facts as sentences."""
+DAY_COLUMNS = ("typical_gap_days", "days_since_last_order")
+DAY_DECIMALS = 6
+"""Day counts are handed out to a millionth of a day (0.09 s): times are compared as epoch
+seconds in float64, so the days from an order to the end of the as-of day (23:59:59.999999)
+would otherwise read 31.99999999998896 instead of 32 in a spreadsheet."""
+
+
+def finish_rows(customers: pa.Table) -> pa.Table:
+    """The executed map as users get it: beside the structured evidence (JSON), the same
+    facts as sentences; day counts rounded (:data:`DAY_DECIMALS`)."""
+    for name in DAY_COLUMNS:
+        i = customers.schema.get_field_index(name)
+        if i >= 0:
+            customers = customers.set_column(
+                i, name, pc.round(customers.column(i), DAY_DECIMALS))
     texts = sentences_of(customers.column("evidence").to_pylist())
     return customers.append_column("evidence_text", pa.array(texts, pa.list_(pa.string())))
