@@ -76,6 +76,12 @@ def test_dry_run_reports_what_would_be_added(regulars, tmp_path):
         (("import", "orders", "o.csv", "--map", "ordered_at"), "OUR_COLUMN=FILE_COLUMN"),
         (("import", "orders", "o.csv", "--map", "colour=date"), "colour"),
         (("import", "widgets", "o.csv"), "widgets"),
+        # analyze checks its options before the (possibly long) analysis, and writes nothing
+        (("analyze", "o.csv", "--period", "2024-01-01..2023-01-01"), "starts"),
+        (("analyze", "o.csv", "--flow-from", "2024-02-30"), "--flow-from"),
+        (("analyze", "o.csv", "--out", "map.xlsx"), ".parquet or .csv"),
+        (("analyze", "o.csv", "--out", "no-such-dir/map.csv"), "does not exist"),
+        (("analyze", "o.csv", "--report", "no-such-dir/r.html"), "does not exist"),
     ],
 )
 def test_usage_errors_exit_with_2_and_say_what_is_wrong(regulars, tmp_path, args, message):
@@ -83,6 +89,8 @@ def test_usage_errors_exit_with_2_and_say_what_is_wrong(regulars, tmp_path, args
     result = regulars(tmp_path, *args)
     assert result.returncode == 2
     assert message in result.stderr
+    assert "customer map as of" not in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.csv"]
 
 
 def test_a_bad_setting_in_regulars_toml_is_named(regulars, tmp_path):

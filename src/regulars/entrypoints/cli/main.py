@@ -6,6 +6,7 @@ configuration or file-format error; 3 the store cannot be used.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -257,13 +259,12 @@ def demo(
 def write_report(result: analysis.Analysis, path: Path) -> None:
     from regulars.entrypoints.report import render_report
 
-    path.write_text(
-        render_report(result.portfolio, at_risk(result.customers.arrow, 50),
-                      title=_("Customer map"), as_of=result.as_of,
-                      predictions=None if result.predictions is None
-                      else result.predictions.describe()),
-        encoding="utf-8",
-    )
+    html = render_report(result.portfolio, at_risk(result.customers.arrow, 50),
+                         title=_("Customer map"), as_of=result.as_of,
+                         predictions=None if result.predictions is None
+                         else result.predictions.describe())
+    with replacing(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
 
 
 def show_store(settings: bootstrap.Settings) -> None:
@@ -332,17 +333,66 @@ def parse_period(text: str | None) -> tuple[date, date] | None:
     try:
         if not sep:
             raise ValueError(text)
-        return date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
+        start, end = date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
     except ValueError as e:
         raise typer.BadParameter(_("expected START..END, e.g. 2024-01-01..2024-12-31"),
                                  param_hint="--period") from e
+    if end < start:
+        raise typer.BadParameter(_("the period ends ({end}) before it starts ({start})").format(
+            end=end, start=start), param_hint="--period")
+    return start, end
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise typer.BadParameter(_("expected a date YYYY-MM-DD"), param_hint=option) from e
+
+
+OUT_SUFFIXES = (".parquet", ".csv")
+
+
+def check_writable(path: Path | None, option: str, suffixes: tuple[str, ...]) -> None:
+    """Before a long analysis: can its result be written there at all (``suffixes``: the
+    file kinds it can write, empty for any)?"""
+    if path is None:
+        return
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise typer.BadParameter(_("write {kinds}").format(kinds=_(" or ").join(suffixes)),
+                                 param_hint=option)
+    if path.is_dir():
+        raise typer.BadParameter(_("{f} is a directory; give a file name").format(f=path),
+                                 param_hint=option)
+    if not path.parent.is_dir():
+        raise typer.BadParameter(_("the directory {d} does not exist").format(d=path.parent),
+                                 param_hint=option)
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that becomes ``path`` only once it is whole: a write
+    that fails leaves neither a half-written file nor a damaged earlier one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_customers(result: analysis.Analysis, path: Path) -> None:
     table = result.customers.to_arrow()
-    if path.suffix.lower() == ".parquet":
+    with replacing(path) as tmp:
+        _write_table(table, path.suffix.lower(), tmp)
+
+
+def _write_table(table: pa.Table, suffix: str, path: Path) -> None:
+    if suffix == ".parquet":
         pq.write_table(table, path)
-    elif path.suffix.lower() == ".csv":
+    elif suffix == ".csv":
         # CSV has no lists: codes are joined with "; ", sentences (each ends with its own
         # full stop) with a space
         for name, sep in (("signals", "; "), ("traits", "; "), ("evidence_text", " ")):
@@ -396,16 +446,15 @@ def analyze_command(
         options = bootstrap.ReadOptions(
             header=header, encoding=encoding, mapping=parse_mapping(map_ or []),
             date_format=date_format, decimal_comma=decimal_comma, currency=settings.currency)
-        try:
-            moment = date.fromisoformat(as_of) if as_of else None
-            since = date.fromisoformat(flow_from) if flow_from else None
-        except ValueError as e:
-            raise typer.BadParameter(_("expected a date YYYY-MM-DD"), param_hint="--as-of") from e
+        moment = parse_day(as_of, "--as-of")
+        since = parse_day(flow_from, "--flow-from")
+        span = parse_period(period)
+        check_writable(out_file, "--out", OUT_SUFFIXES)
+        check_writable(report, "--report", ())
         with analysis_steps(sys.stderr.isatty()) as steps:
             result = bootstrap.analyze(
                 **paths, as_of=moment, config=settings,
-                options=options, period=parse_period(period), flow_from=since, engine=engine,
-                progress=steps)
+                options=options, period=span, flow_from=since, engine=engine, progress=steps)
         print_summary(out, result, top=top)
         if out_file:
             write_customers(result, out_file)
