@@ -26,7 +26,7 @@ from regulars.adapters.staging import (
 from regulars.adapters.store import SqlStore
 from regulars.analytics.portfolio import Period
 from regulars.config import Settings, load_settings
-from regulars.domain.errors import AnalysisError, RejectedFileError
+from regulars.domain.errors import AnalysisError, InputError, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions
@@ -184,11 +184,11 @@ def analyze(
     feedback: Any = None,
     referrals: Any = None,
     *,
-    as_of: date | datetime | None = None,
+    as_of: date | datetime | str | None = None,
     config: Settings | None = None,
     options: ReadOptions | None = None,
-    period: tuple[date, date] | None = None,
-    flow_from: date | datetime | None = None,
+    period: tuple[date | str, date | str] | None = None,
+    flow_from: date | datetime | str | None = None,
     engine: str = "duckdb",
     progress: analysis.Progress | None = None,
 ) -> analysis.Analysis:
@@ -201,8 +201,12 @@ def analyze(
         (``regulars tables`` lists them). Only ``orders`` is required; each other table makes
         more signals possible, and the result says which were not evaluated and why.
     as_of
-        The date to analyse as of (a date means the end of that day). Default: the day of
-        the last order.
+        The date to analyse as of (a date means the end of that day; ISO text such as
+        ``"2024-12-31"`` is accepted). Default: the day of the last order.
+    period
+        ``(start, end)`` dates of the CRR, churn and NPS period (default the last 365 days).
+    flow_from
+        The date the ladder flow compares with (default a year before ``as_of``).
     config
         Settings (thresholds in ``config.analysis``); default: :func:`load_settings`.
     engine
@@ -214,6 +218,8 @@ def analyze(
     """
     settings = config or load_settings()
     say = progress or (lambda _step: None)
+    # checked before any file is read: reading millions of orders takes a while
+    moments = (_moment(as_of), _span(period), _moment(flow_from, "flow_from"))
     given = {
         Kind.ORDERS: orders, Kind.CUSTOMERS: customers, Kind.RETURNS: returns,
         Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
@@ -228,7 +234,7 @@ def analyze(
         pg = PostgresEngine(settings.database_url)
         tables = {k: pg.stored(k) for k in Kind}
         try:
-            return _run(tables, settings, as_of, period, flow_from, progress)
+            return _run(tables, settings, *moments, progress)
         finally:
             pg.close()
     if engine != "duckdb":
@@ -253,29 +259,46 @@ def analyze(
                     url=store.display_url))
     duck = DuckDBEngine()
     tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
-    return _run(tables, settings, as_of, period, flow_from, progress)
+    return _run(tables, settings, *moments, progress)
 
 
-def _moment(d: date | datetime | None) -> datetime | None:
+def _moment(d: date | datetime | str | None, name: str = "as_of") -> datetime | None:
+    """A date means the end of that day; ISO text (``"2024-12-31"``, ``"2024-12-31T18:00"``)
+    is read as the date or moment it spells."""
+    if isinstance(d, str):
+        try:
+            d = datetime.fromisoformat(d) if "T" in d or " " in d.strip() else date.fromisoformat(d)
+        except ValueError as e:
+            raise InputError(_("{name}: '{value}' is not a date (expected YYYY-MM-DD)").format(
+                name=name, value=d)) from e
     if d is None or isinstance(d, datetime):
         return d
     return analysis.end_of_day(d)
 
 
+def _span(period: tuple[date | str, date | str] | None) -> Period | None:
+    """The whole days from ``period``'s start to its end."""
+    if period is None:
+        return None
+    start, end = (_moment(d, "period") for d in period)
+    assert start is not None and end is not None
+    if end.date() < start.date():
+        raise InputError(_("period: it ends ({end}) before it starts ({start})").format(
+            end=end.date(), start=start.date()))
+    return Period(datetime.combine(start.date(), datetime.min.time()),
+                  analysis.end_of_day(end.date()))
+
+
 def _run(
     tables: dict[Kind, Any],
     settings: Settings,
-    as_of: date | datetime | None,
-    period: tuple[date, date] | None,
-    flow_from: date | datetime | None,
+    as_of: datetime | None,
+    period: Period | None,
+    flow_from: datetime | None,
     progress: analysis.Progress | None = None,
 ) -> analysis.Analysis:
-    span = None
-    if period is not None:
-        start, end = period
-        span = Period(datetime.combine(start, datetime.min.time()), analysis.end_of_day(end))
-    return analysis.analyze(tables, params=settings.analysis, as_of=_moment(as_of),
-                            period=span, flow_from=_moment(flow_from), progress=progress)
+    return analysis.analyze(tables, params=settings.analysis, as_of=as_of, period=period,
+                            flow_from=flow_from, progress=progress)
 
 
 # -- the HTTP API (issue 6) -------------------------------------------------------------------

@@ -82,3 +82,19 @@ def test_day_counts_are_whole_where_the_dates_are(tmp_path):
     assert rows["a"]["days_since_last_order"] == 26.0
     # a's own gaps are 31 and 31 days (5 Jan, 5 Feb, 7 Mar); b has the base's median gap
     assert rows["a"]["typical_gap_days"] == 31.0 and rows["b"]["typical_gap_days"] == 31.0
+
+
+def test_dates_may_be_given_as_iso_text_and_bad_ones_are_named(tmp_path):
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n1,a,2024-01-05,10\n2,a,2024-02-05,12\n",
+        encoding="utf-8",
+    )
+    orders = tmp_path / "orders.csv"
+    got = regulars.analyze(orders, as_of="2024-04-01", period=("2024-01-01", "2024-03-31"),
+                           flow_from="2024-02-01")
+    assert got.as_of.isoformat() == "2024-04-01T23:59:59.999999"
+    assert got.portfolio.to_dict()["retention"]["period"]["end"] == "2024-03-31T23:59:59.999999"
+    with pytest.raises(regulars.InputError, match="as_of: '2024-04-31' is not a date"):
+        regulars.analyze(orders, as_of="2024-04-31")
+    with pytest.raises(regulars.InputError, match=r"ends \(2023-01-01\) before it starts"):
+        regulars.analyze(orders, period=(date(2024, 1, 1), date(2023, 1, 1)))
