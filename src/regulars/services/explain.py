@@ -9,9 +9,10 @@ raise has a sentence here; a test checks that none is missing.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import orjson
 
 from regulars import i18n
 
@@ -239,24 +240,6 @@ def evidence_sentences(items: list[Item]) -> list[str]:
     return [sentence(i) for i in items]
 
 
-# the decoder's own scanner (C): json.loads without its wrappers (typeshed omits it)
-_scan: Callable[[str, int], tuple[Any, int]] = (
-    json.JSONDecoder().scan_once)  # type: ignore[attr-defined]
-
-
-def _items(text: str) -> list[Item]:
-    """``json.loads(text)``, without its checks and wrappers when the text is one JSON value
-    from its first character to its last (as the map writes it): about 15 % of the time of
-    parsing a map's evidence. Anything else goes through ``json.loads`` (and its errors)."""
-    try:
-        items, end = _scan(text, 0)
-    except StopIteration:
-        end = -1
-    if end != len(text):
-        items = json.loads(text)
-    return items  # type: ignore[no-any-return]
-
-
 def sentences_of(evidence: Iterable[str | None]) -> list[list[str]]:
     """The sentences of each evidence JSON text (a map's ``evidence`` column; null or empty
     text has none)."""
@@ -266,7 +249,7 @@ def sentences_of(evidence: Iterable[str | None]) -> list[list[str]]:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return [[sentence(i) for i in _items(e)] if e else [] for e in evidence]
+        return [[sentence(i) for i in orjson.loads(e)] if e else [] for e in evidence]
     finally:
         if collecting:
             gc.enable()
