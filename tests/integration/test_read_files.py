@@ -118,3 +118,27 @@ def test_list_columns_are_cleaned_alike_however_often_a_list_repeats(tmp_path):
     assert load_table("orders", f).column("addons").to_pylist() == [
         "gift wrap;delivery", "delivery;gift wrap", None, None, "delivery",
         "gift wrap;delivery", "delivery"]
+
+
+@pytest.mark.parametrize("own_column", [None, "file_row_number", "File_Row_Number"])
+def test_parquet_rows_are_numbered_as_in_the_file_across_row_groups(tmp_path, own_column):
+    # the reader numbers the rows (file_row_number) unless the file has a column of that name
+    n = 10
+    columns = {
+        "order_id": [f"O{i}" for i in range(n)],
+        "customer_id": ["C1"] * n,
+        "ordered_at": [datetime(2024, 1, 1 + i) for i in range(n)],
+        "amount": [1.0] * n,
+    }
+    columns["amount"][6] = -1.0  # row 7 of the file
+    columns["customer_id"][8] = None  # row 9, in the last row group
+    if own_column:
+        columns[own_column] = list(range(100, 100 + n))
+    path = tmp_path / "o.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=3)
+    with pytest.raises(RejectedFileError) as e:
+        load_table("orders", path)
+    assert [(p.row, p.column) for p in e.value.problems] == [(7, "amount"), (9, "customer_id")]
+    columns["amount"][6], columns["customer_id"][8] = 1.0, "C1"
+    pq.write_table(pa.table(columns), path, row_group_size=3)
+    assert load_table("orders", path).column("order_id").to_pylist() == columns["order_id"]
