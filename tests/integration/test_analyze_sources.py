@@ -98,3 +98,20 @@ def test_dates_may_be_given_as_iso_text_and_bad_ones_are_named(tmp_path):
         regulars.analyze(orders, as_of="2024-04-31")
     with pytest.raises(regulars.InputError, match=r"ends \(2023-01-01\) before it starts"):
         regulars.analyze(orders, period=(date(2024, 1, 1), date(2023, 1, 1)))
+
+
+def test_the_terminal_summary_gives_nps_as_the_report_does(shop):
+    from rich.console import Console
+
+    from regulars.entrypoints.cli.summary import print_summary
+
+    result = regulars.analyze(orders=shop / "orders.csv", feedback=shop / "feedback.csv",
+                              as_of=AS_OF)
+    console = Console(record=True, width=120)
+    print_summary(console, result)
+    text = console.export_text()
+    nps = result.portfolio.nps
+    assert nps is not None and nps.score is not None
+    line = next(x for x in text.splitlines() if "NPS (" in x)
+    assert f"NPS ({nps.responses:,} answers)" in line and line.rstrip(" │").endswith(
+        f"{nps.score:+.1f}")

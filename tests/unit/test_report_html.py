@@ -297,6 +297,10 @@ def test_headlines_are_built_from_the_portfolio_unless_given():
     assert any("Concentration alert" in s and "big<co>" in s for s in sentences)
     assert any("70.0%" in s for s in sentences)  # CRR
     assert any("NPS +30.0" in s for s in sentences)
+    p = make_portfolio()
+    big = dataclasses.replace(p, revenue=dataclasses.replace(p.revenue, regulars=15_170,
+                                                             buyers=18_992))
+    assert any(s.startswith("15,170 of 18,992 buyers") for s in headline_sentences(big))
     html = render(sentences=["Our own <headline>."])
     assert "<li>Our own &lt;headline&gt;.</li>" in html
     assert "Pareto check passes" not in html

@@ -105,8 +105,8 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
          f"{pct(conc.largest_share)}" + (" ⚠ " + _("concentration alert") if conc.alert else "")),
         (_("top-10 share / HHI"), f"{pct(conc.top10_share)} / "
          + ("–" if conc.hhi_points is None else f"{conc.hhi_points:,.0f}")),
-        (_("NPS ({n} answers)").format(n=nps.responses if nps else 0),
-         "–" if nps is None or nps.score is None else f"{nps.score:.0f}"),
+        (_("NPS ({n} answers)").format(n=f"{nps.responses if nps else 0:,}"),
+         "–" if nps is None or nps.score is None else f"{nps.score:+.1f}"),
         (_("CRR {a} – {b}").format(a=ret.period.start.date(), b=ret.period.end.date()),
          "–" if ret.crr is None else f"{ret.crr:.1f} %"),
         (_("churn rate"), pct(ret.churn_rate)),

@@ -189,8 +189,8 @@ def headline_sentences(portfolio: Portfolio) -> list[str]:
                 "{regulars} of {buyers} buyers ({share}) are regulars; "
                 "they bring {revenue_share} of revenue."
             ).format(
-                regulars=rev.regulars,
-                buyers=rev.buyers,
+                regulars=_num(rev.regulars),
+                buyers=_num(rev.buyers),
                 share=_pct(rev.regulars_customer_share),
                 revenue_share=_pct(rev.regulars_revenue_share),
             )
@@ -245,7 +245,7 @@ def headline_sentences(portfolio: Portfolio) -> list[str]:
     if p.nps is not None and p.nps.score is not None:
         out.append(
             _("NPS {score} from {responses} responses.").format(
-                score=_signed(p.nps.score), responses=p.nps.responses
+                score=_signed(p.nps.score), responses=_num(p.nps.responses)
             )
         )
     return out
