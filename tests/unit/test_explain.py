@@ -63,3 +63,14 @@ def test_sentences_of_parses_as_json_loads_does_whatever_the_layout():
     assert sentences_of([compact, f"  {compact} \n", None, ""]) == [expected, expected, [], []]
     with pytest.raises(json.JSONDecodeError):
         sentences_of([compact + "[]"])
+
+
+@pytest.mark.parametrize(("source", "said"), [
+    ("own", "An order is overdue by 75 days (usual gap 39 days); a reminder is due."),
+    ("base", "An order is overdue by 75 days (the usual gap of the whole base, 39 days); "
+             "a reminder is due."),
+])
+def test_an_overdue_order_is_told_with_the_rhythm_it_is_late_against(source, said):
+    text = sentence({"about": "signal", "code": "overdue", "days_overdue": 75.4,
+                     "typical_gap_days": 39.19, "gap_source": source})
+    assert text == said

@@ -132,8 +132,12 @@ def _signal(e: Item) -> str:
                  "days now.").format(r=_rhythm(e), g=_days(e.get("last_gap_days")),
                                      d=_days(e.get("days_since_last_order")))
     if code == "overdue":
+        # the rhythm in brackets: its short form, without brackets of its own
+        rhythm = (_("the usual gap of the whole base, {g} days").format(
+            g=_days(e.get("typical_gap_days"))) if e.get("gap_source") == "base"
+            else _rhythm(e))
         return _("An order is overdue by {o} days ({r}); a reminder is due.").format(
-            o=_days(e.get("days_overdue")), r=_rhythm(e))
+            o=_days(e.get("days_overdue")), r=rhythm)
     if code == "slower_payments":
         if e.get("by") == "overdue_now":
             return _("Payments: {n} invoice(s) overdue now, up to {d} days.").format(
