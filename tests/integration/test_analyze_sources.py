@@ -115,3 +115,5 @@ def test_the_terminal_summary_gives_nps_as_the_report_does(shop):
     line = next(x for x in text.splitlines() if "NPS (" in x)
     assert f"NPS ({nps.responses:,} answers)" in line and line.rstrip(" │").endswith(
         f"{nps.score:+.1f}")
+    # the at-risk list shows what each customer has spent beside the model's value at risk
+    assert "revenue so far" in text and "value at risk" in text

@@ -263,6 +263,13 @@ def test_customers_at_risk_are_ranked_by_revenue_at_stake_with_their_evidence():
     assert '<span class="chip">a new signal</span>' in at_risk  # unknown codes still shown
 
 
+def test_each_customer_at_risk_shows_what_they_have_spent_beside_the_stake():
+    rows = [{**AT_RISK[0], "customer_id": "a", "revenue": 1234.5, "value_at_risk": 80.0}]
+    at_risk = section(render(rows=rows), "at-risk")
+    assert "Revenue so far" in at_risk and "Value at risk" in at_risk
+    assert at_risk.index("1,234.50") < at_risk.index(">80<")
+
+
 def test_revenue_at_stake_ranks_ahead_of_lifetime_revenue_when_given():
     rows = [
         {**AT_RISK[0], "customer_id": "a", "revenue": 10.0, "revenue_at_stake": 900.0},

@@ -134,11 +134,11 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
         title = (_("customers at risk, by value at risk (top {n})") if by_model else
                  _("customers at risk, by revenue at stake (top {n})")).format(n=top)
         table = Table(title=title)
-        for col in (_("customer"), _("rung · status"),
+        for col in (_("customer"), _("rung · status"), _("revenue so far"),
                     _("value at risk") if by_model else _("a year's revenue"), _("why")):
             table.add_column(col)
         for r in risky:
-            table.add_row(r["customer_id"], f"{r['rung']} · {r['status']}",
+            table.add_row(r["customer_id"], f"{r['rung']} · {r['status']}", money(r["revenue"]),
                           money(r["value_at_risk" if by_model else "revenue_at_stake"]),
                           "\n".join(r["sentences"][:3]))
         console.print(table)

@@ -569,6 +569,7 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
                 _e(i),
                 who,
                 f"{_e(_label(rungs, row.get('rung')))} · {_e(_label(statuses, row.get('status')))}",
+                _e(_num(_row_value(row, "revenue"), 2)),
                 f"{_e(_num(stake(row)))}{bar}",
                 chips,
                 f'<ul class="evidence">{evidence}</ul>' if evidence else "",
@@ -581,6 +582,8 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
             _e(_("#")),
             _e(_("Customer")),
             _e(_("Rung · status")),
+            # beside a model's value at risk, what the customer has actually spent
+            _e(_("Revenue so far")),
             _e(_("Value at risk") if by_model else _("Revenue at stake")),
             _e(_("Signals")),
             _e(_("Evidence")),
