@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from regulars.analytics.customer_map import CustomerMap, customer_map
-from regulars.analytics.models import ModelError
+from regulars.analytics.models import ModelError, Occasions
 from regulars.analytics.params import MapParams
 from regulars.analytics.portfolio import MAP_COLUMNS as FLOW_COLUMNS
 from regulars.analytics.portfolio import Period, Portfolio, portfolio
@@ -173,12 +173,15 @@ def analyze(
     if _count(inputs[Kind.ORDERS]) == 0:
         raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
 
-    # the models' orders are read once, and cut in memory for the earlier fit
+    # the models' orders are read once and collapsed to (customer, day) occasions once, for
+    # the fits now and at the earlier date
+    orders, occasions = None, None
     if params.predictions:
         say(_("fitting the models of who is still a customer, as of {d}…").format(
             d=as_of.date()))
-    orders = models.orders_arrow(inputs[Kind.ORDERS]) if params.predictions else None
-    current, fitted = _map_predicted(inputs, as_of, params, orders)
+        orders = models.orders_arrow(inputs[Kind.ORDERS])
+        occasions = models.orders_occasions(orders)
+    current, fitted = _map_predicted(inputs, as_of, params, occasions)
     say(_("the customer map as of {d}…").format(d=as_of.date()))
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
@@ -191,9 +194,13 @@ def analyze(
         # the earlier map is judged the same way (a model as of then), so that the flow
         # compares like with like; the flow reads only its rungs and statuses, so neither its
         # evidence nor a spend model (which does not change P(alive)) is computed
+        # occasions are whole days: a moment inside a day cuts the orders themselves
+        at_day_end = flow_from == end_of_day(flow_from.date())
+        earlier_orders = (occasions if at_day_end or orders is None
+                          else models.orders_until(orders, flow_from))
+        del orders
         previous = _map_predicted(
-            earlier, flow_from, params,
-            None if orders is None else models.orders_until(orders, flow_from), spend=False,
+            earlier, flow_from, params, earlier_orders, spend=False,
         )[0].customers.select(*FLOW_COLUMNS).cache()
     say(_("the portfolio: retention, concentration, cohorts…"))
     result = portfolio(
@@ -230,12 +237,13 @@ def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) 
 
 
 def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
-                   orders: pa.Table | None = None, *, spend: bool = True
+                   orders: pa.Table | Occasions | None = None, *, spend: bool = True
                    ) -> tuple[CustomerMap, models.Fitted | None]:
     """The map as of ``at`` with the models fitted as of then (or why there are none).
 
-    ``orders``: the orders cut at ``at`` as :func:`models.orders_arrow` gives them, when the
-    caller has them already; ``spend``: whether to fit a spend model (see
+    ``orders``: the orders cut at ``at`` as :func:`models.orders_arrow` gives them, or
+    :func:`models.orders_occasions` of orders up to the end of ``at``'s day, when the caller
+    has them already; ``spend``: whether to fit a spend model (see
     :func:`models.fit_and_predict`)."""
     fitted, why = _predict(tables[Kind.ORDERS] if orders is None else orders, at, params,
                            spend=spend)

@@ -25,10 +25,12 @@ from regulars.analytics.models import (
     GammaGamma,
     ModelError,
     ModelWarning,
+    Occasions,
     TransactionModel,
     fit_transactions,
     model_from_dict,
     model_to_dict,
+    occasions,
     predict_customers,
     summarize,
 )
@@ -88,6 +90,12 @@ def orders_arrow(orders: Any) -> pa.Table:
     return data.filter(pc.and_(pc.is_valid(data["customer_id"]), pc.is_valid(data["ordered_at"])))
 
 
+def orders_occasions(data: pa.Table) -> Occasions:
+    """:func:`orders_arrow`'s rows as (customer, day) occasions, collapsed and sorted once
+    for fits at several dates (a fit as of the end of a day reads them directly)."""
+    return occasions(data["customer_id"], data["ordered_at"], pc.fill_null(data["amount"], 0.0))
+
+
 def orders_until(data: pa.Table, at: datetime) -> pa.Table:
     """The rows of :func:`orders_arrow` ordered at or before ``at``: the same rows as
     :func:`orders_arrow` of the orders cut at ``at``, without reading the orders again."""
@@ -98,7 +106,9 @@ def orders_until(data: pa.Table, at: datetime) -> pa.Table:
 def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams,
                     spend: bool = True) -> Fitted:
     """Summarise the orders (an Ibis table, already cut at ``as_of``, or its
-    :func:`orders_arrow`), fit the models and predict every customer with an order.
+    :func:`orders_arrow`; or :func:`orders_occasions` of any orders, which are summarised
+    up to the end of ``as_of``'s day), fit the models and predict every customer with an
+    order.
 
     ``spend=False`` fits no spend model (order values are then each customer's own average):
     for a caller that reads only ``p_alive``, which the spend model does not change.
@@ -108,17 +118,25 @@ def fit_and_predict(orders: Any, *, as_of: datetime, params: MapParams,
     ModelError
         The data cannot support a model; the message says why and what would.
     """
-    data = orders if isinstance(orders, pa.Table) else orders_arrow(orders)
-    if data.num_rows == 0:
-        raise ModelError(_("there are no orders to fit a model on"))
-    summary = summarize(data["customer_id"], data["ordered_at"],
-                        pc.fill_null(data["amount"], 0.0), as_of=as_of)
+    summary = _summary(orders, as_of)
     _check_enough(summary)
     notes: list[str] = []
     model = fit_with_retry(summary, params.prediction_model, notes)
     spend_model = _spend_model(summary, notes) if spend else None
     return Fitted(as_of, model, spend_model, _predict(summary, model, spend_model, params),
                   notes)
+
+
+def _summary(orders: Any, as_of: datetime) -> CustomerSummary:
+    if isinstance(orders, Occasions):
+        if not len(orders):
+            raise ModelError(_("there are no orders to fit a model on"))
+        return orders.summarize(as_of)
+    data = orders if isinstance(orders, pa.Table) else orders_arrow(orders)
+    if data.num_rows == 0:
+        raise ModelError(_("there are no orders to fit a model on"))
+    return summarize(data["customer_id"], data["ordered_at"],
+                     pc.fill_null(data["amount"], 0.0), as_of=as_of)
 
 
 def fit_with_retry(summary: CustomerSummary, name: str, notes: list[str]) -> TransactionModel:

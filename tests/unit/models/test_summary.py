@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from regulars.analytics.models import ModelError, calibration_holdout, summarize
+from regulars.analytics.models import ModelError, calibration_holdout, occasions, summarize
 
 from .conftest import CALIBRATION_END, OBSERVATION_END
 
@@ -94,3 +94,30 @@ def test_holdout_leaves_out_customers_first_seen_in_the_holdout():
     assert split.holdout_monetary_value.tolist() == [3.0]
     assert split.holdout_offsets.tolist() == [5.0]
     assert split.duration == 29.0
+
+
+def _by_customer(s) -> pa.Table:
+    return s.to_arrow().sort_by("customer_id")
+
+
+@pytest.mark.parametrize("at", [
+    datetime(1997, 6, 30, 23, 59, 59), datetime(1997, 9, 30, 12, 0), date(1998, 6, 30),
+])
+def test_occasions_summarised_at_a_date_are_the_summary_of_the_orders_up_to_then(cdnow_orders,
+                                                                                 at):
+    # the analysis collapses the orders once and summarises them now and a year earlier
+    occ = occasions(cdnow_orders.customer_id, cdnow_orders.ordered_at, cdnow_orders.amount)
+    day = at.date() if isinstance(at, datetime) else at
+    cut = cdnow_orders[cdnow_orders.ordered_at.dt.date <= day]
+    for unit in ("day", "week"):
+        direct = summarize(cut.customer_id, cut.ordered_at, cut.amount, as_of=at, time_unit=unit)
+        assert _by_customer(occ.summarize(at, unit)).equals(_by_customer(direct))
+    assert len(occ) == len(occasions(cut.customer_id, cut.ordered_at, cut.amount)) + (
+        cdnow_orders[cdnow_orders.ordered_at.dt.date > day]
+        .assign(d=lambda f: f.ordered_at.dt.date)[["customer_id", "d"]].drop_duplicates().shape[0])
+
+
+def test_occasions_before_the_first_order_are_refused_with_a_sentence(cdnow_orders):
+    occ = occasions(cdnow_orders.customer_id, cdnow_orders.ordered_at, cdnow_orders.amount)
+    with pytest.raises(ModelError, match="no order on or before 1990-01-01"):
+        occ.summarize(date(1990, 1, 1))

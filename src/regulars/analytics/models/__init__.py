@@ -69,7 +69,9 @@ from regulars.analytics.models.serialize import (
 from regulars.analytics.models.summary import (
     CalibrationHoldout,
     CustomerSummary,
+    Occasions,
     calibration_holdout,
+    occasions,
     summarize,
 )
 
@@ -115,6 +117,7 @@ __all__ = [
     "ModelWarning",
     "ModelsEvaluation",
     "ModifiedBetaGeo",
+    "Occasions",
     "ParetoNBD",
     "Predictions",
     "TransactionModel",
@@ -127,6 +130,7 @@ __all__ = [
     "model_from_json",
     "model_to_dict",
     "model_to_json",
+    "occasions",
     "predict",
     "predict_customers",
     "summarize",

@@ -252,6 +252,43 @@ def summarize(
     return summary
 
 
+@dataclass(frozen=True)
+class Occasions:
+    """Orders collapsed once to sorted (customer, day) occasions, to summarise them at several
+    dates: :meth:`summarize` gives what :func:`summarize` of the same orders gives, without
+    encoding the ids and sorting the orders again for every date."""
+
+    days: _Days
+    ids: pa.Array
+
+    def __len__(self) -> int:
+        return int(self.days.cust.shape[0])
+
+    def summarize(self, as_of: datetime | date, time_unit: str = "day") -> CustomerSummary:
+        """The summary as of ``as_of``: the occasions on or before its day (see the module's
+        conventions; a later time on that day does not leave out that day's orders)."""
+        check_time_unit(time_unit)
+        moment = _as_datetime(as_of)
+        keep = self.days.day <= _day_of(moment)
+        if not np.any(keep):
+            raise ModelError(f"There is no order on or before {moment:%Y-%m-%d}.")
+        d = self.days
+        if not np.all(keep):
+            d = _Days(d.cust[keep], d.day[keep], d.amount[keep])
+        summary, _ = _summarise(d, self.ids, len(self.ids), moment, time_unit)
+        return summary
+
+
+def occasions(customer_id: Any, ordered_at: Any, amount: Any = None) -> Occasions:
+    """Every order as (customer, day) occasions, for :meth:`Occasions.summarize` at any date
+    (arguments as for :func:`summarize`)."""
+    codes, ids = _encode_ids(customer_id)
+    days = _order_days(ordered_at)
+    if days.shape[0] != codes.shape[0]:
+        raise ModelError("customer id and order time must have one value per order.")
+    return Occasions(_occasions(codes, days, _amounts(amount, codes.shape[0])), ids)
+
+
 def calibration_holdout(
     customer_id: Any,
     ordered_at: Any,
