@@ -187,8 +187,9 @@ class StageTimer:
              "evidence as sentences (Python)"),
             # the customer-base models of both maps: their orders, summaries and fits
             (analysis.models, "fit_and_predict", "predictions: summaries and fits (both maps)"),
-            *([(analysis.models, "orders_arrow", "predictions: summaries and fits (both maps)")]
-              if hasattr(analysis.models, "orders_arrow") else []),
+            *([(analysis.models, name, "predictions: summaries and fits (both maps)")
+               for name in ("orders_arrow", "orders_occasions")
+               if hasattr(analysis.models, name)]),
         ]
         for owner, name, label, *outermost in plan:
             setattr(owner, name, self._timed(getattr(owner, name), label, *outermost))
