@@ -153,6 +153,21 @@ def _amounts(amount: Any, n: int) -> FloatArray:
     return out
 
 
+def _orders(customer_id: Any, ordered_at: Any, amount: Any
+            ) -> tuple[npt.NDArray[np.int64], pa.Array, npt.NDArray[np.int64], FloatArray]:
+    """Per order: the customer's code, the order day and the amount; and the ids by code."""
+    codes, ids = _encode_ids(customer_id)
+    days = _order_days(ordered_at)
+    if days.shape[0] != codes.shape[0]:
+        raise ModelError("customer id and order time must have one value per order.")
+    return codes, ids, days, _amounts(amount, codes.shape[0])
+
+
+def _require_some(keep: npt.NDArray[np.bool_], moment: datetime) -> None:
+    if not np.any(keep):
+        raise ModelError(f"There is no order on or before {moment:%Y-%m-%d}.")
+
+
 @dataclass(frozen=True)
 class _Days:
     """Orders collapsed to (customer, day) occasions, sorted by customer then day."""
@@ -238,15 +253,10 @@ def summarize(
         ``as_of``.
     """
     check_time_unit(time_unit)
-    codes, ids = _encode_ids(customer_id)
-    days = _order_days(ordered_at)
-    if days.shape[0] != codes.shape[0]:
-        raise ModelError("customer id and order time must have one value per order.")
-    amt = _amounts(amount, codes.shape[0])
+    codes, ids, days, amt = _orders(customer_id, ordered_at, amount)
     moment = _as_datetime(as_of)
     keep = days <= _day_of(moment)
-    if not np.any(keep):
-        raise ModelError(f"There is no order on or before {moment:%Y-%m-%d}.")
+    _require_some(keep, moment)
     occ = _occasions(codes[keep], days[keep], amt[keep])
     summary, _ = _summarise(occ, ids, len(ids), moment, time_unit)
     return summary
@@ -270,8 +280,7 @@ class Occasions:
         check_time_unit(time_unit)
         moment = _as_datetime(as_of)
         keep = self.days.day <= _day_of(moment)
-        if not np.any(keep):
-            raise ModelError(f"There is no order on or before {moment:%Y-%m-%d}.")
+        _require_some(keep, moment)
         d = self.days
         if not np.all(keep):
             d = _Days(d.cust[keep], d.day[keep], d.amount[keep])
@@ -282,11 +291,8 @@ class Occasions:
 def occasions(customer_id: Any, ordered_at: Any, amount: Any = None) -> Occasions:
     """Every order as (customer, day) occasions, for :meth:`Occasions.summarize` at any date
     (arguments as for :func:`summarize`)."""
-    codes, ids = _encode_ids(customer_id)
-    days = _order_days(ordered_at)
-    if days.shape[0] != codes.shape[0]:
-        raise ModelError("customer id and order time must have one value per order.")
-    return Occasions(_occasions(codes, days, _amounts(amount, codes.shape[0])), ids)
+    codes, ids, days, amt = _orders(customer_id, ordered_at, amount)
+    return Occasions(_occasions(codes, days, amt), ids)
 
 
 def calibration_holdout(
@@ -307,14 +313,9 @@ def calibration_holdout(
     cal_day, obs_day = _day_of(cal), _day_of(obs)
     if obs_day <= cal_day:
         raise ModelError("The observation end must be at least a day after the calibration end.")
-    codes, ids = _encode_ids(customer_id)
-    days = _order_days(ordered_at)
-    if days.shape[0] != codes.shape[0]:
-        raise ModelError("customer id and order time must have one value per order.")
-    amt = _amounts(amount, codes.shape[0])
+    codes, ids, days, amt = _orders(customer_id, ordered_at, amount)
     in_cal = days <= cal_day
-    if not np.any(in_cal):
-        raise ModelError(f"There is no order on or before {cal:%Y-%m-%d}.")
+    _require_some(in_cal, cal)
     summary, present = _summarise(_occasions(codes[in_cal], days[in_cal], amt[in_cal]), ids,
                                   len(ids), cal, time_unit)
     position = np.full(len(ids), -1, dtype=np.int64)
