@@ -217,7 +217,7 @@ def analyze(
         the map, …): a business with millions of orders takes a minute or more.
     """
     settings = config or load_settings()
-    say = progress or (lambda _step: None)
+    say = progress or analysis.silent
     # checked before any file is read: reading millions of orders takes a while
     moments = (_moment(as_of), _span(period), _moment(flow_from, "flow_from"))
     given = {

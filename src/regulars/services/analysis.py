@@ -141,8 +141,8 @@ Progress = Callable[[str], None]
 """Told each step of a long piece of work as it starts, in words (already translated)."""
 
 
-def _silent(_step: str) -> None:
-    pass
+def silent(_step: str) -> None:
+    """A :data:`Progress` that tells no one."""
 
 
 def analyze(
@@ -162,7 +162,7 @@ def analyze(
     year earlier) is the date the ladder flow compares with. ``progress`` is told, in words,
     each step as it starts (a large business takes a minute or more).
     """
-    say = progress or _silent
+    say = progress or silent
     if Kind.ORDERS not in tables:
         raise AnalysisError(_("orders are needed for an analysis"))
     source = "given"
@@ -198,7 +198,7 @@ def analyze(
         at_day_end = flow_from == end_of_day(flow_from.date())
         earlier_orders = (occasions if at_day_end or orders is None
                           else models.orders_until(orders, flow_from))
-        del orders
+        del orders  # its Arrow copy of every order is not needed any more
         previous = _map_predicted(
             earlier, flow_from, params, earlier_orders, spend=False,
         )[0].customers.select(*FLOW_COLUMNS).cache()

@@ -240,10 +240,6 @@ def sentence(item: Item) -> str:
         return _generic(item)
 
 
-def evidence_sentences(items: list[Item]) -> list[str]:
-    return [sentence(i) for i in items]
-
-
 def sentences_of(evidence: Iterable[str | None]) -> list[list[str]]:
     """The sentences of each evidence JSON text (a map's ``evidence`` column; null or empty
     text has none)."""

@@ -357,14 +357,12 @@ OUT_SUFFIXES = (".parquet", ".csv")
 
 def check_writable(path: Path | None, option: str, suffixes: tuple[str, ...]) -> None:
     """Before a long analysis: can its result be written there at all (``suffixes``: the
-    file kinds it can write, empty for any)?"""
+    file kinds it can write, empty for any)? A directory is refused by the option itself
+    (``dir_okay=False``)."""
     if path is None:
         return
     if suffixes and path.suffix.lower() not in suffixes:
         raise typer.BadParameter(_("write {kinds}").format(kinds=_(" or ").join(suffixes)),
-                                 param_hint=option)
-    if path.is_dir():
-        raise typer.BadParameter(_("{f} is a directory; give a file name").format(f=path),
                                  param_hint=option)
     if not path.parent.is_dir():
         raise typer.BadParameter(_("the directory {d} does not exist").format(d=path.parent),
