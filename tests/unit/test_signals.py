@@ -40,6 +40,9 @@ ORDERS: dict[str, list[tuple[float, float, dict[str, Any]]]] = {
     "ADD": [(50, 10, {"addons": "delivery;gift"}), (40, 10, {"addons": "delivery"}),
             (30, 10, {"addons": " delivery "}), (20, 10, {"addons": ""}),
             (10, 10, {"addons": "gift"})],
+    # two orders placed at the same moment are two uses of the add-on
+    "ADD2": [(50, 10, {"addons": "wrap"}), (50, 11, {"addons": "wrap"}), (40, 10, {}),
+             (30, 10, {}), (20, 10, {}), (10, 10, {})],
     "RATE": [(400, 10, {}), (350, 10, {}), (300, 10, {}), (250, 10, {}), (200, 10, {}),
              (150, 10, {})],
     "CHURN": [(10, 10000, {})],
@@ -189,6 +192,12 @@ def test_an_add_on_used_in_most_earlier_orders_and_absent_from_the_last_two_is_d
 ):
     ev = signals["ADD"]["ev"][("signal", "dropped_addons")]
     assert ev["addons"] == ["delivery"]  # gift: in 1 of 3 earlier orders, and used again
+
+
+def test_two_orders_at_the_same_moment_are_two_uses_of_an_add_on(signals):
+    # 6 orders, 4 before the last two; wrap in 2 of them: 2 >= 0.5 x 4
+    ev = signals["ADD2"]["ev"][("signal", "dropped_addons")]
+    assert ev["addons"] == ["wrap"]
 
 
 def test_a_complaint_within_ninety_days_raises_complaints_returns(signals):

@@ -508,7 +508,6 @@ def addon_facts(
     items = _list_items(orders, "addons")
     j = o.join(items, o.addons == items.raw)
     o = j.select(customer_id=ident(j.customer_id), ts=epoch(j.ordered_at), addon=j.item)
-    o = o.distinct()
     cut = cutoffs.select("customer_id", "orders", cut_ts="last2_start_ts")
     j = o.join(cut, "customer_id")
     recent = (j.ts >= j.cut_ts).fill_null(False)
