@@ -301,3 +301,16 @@ def test_unanswered_offers_without_a_responded_at_column_are_not_evaluated():
     m = customer_map(orders_table(), as_of=AS_OF, interactions=interactions,
                      params=MapParams(shrinking_orders_window=2))
     assert m.not_evaluated["unresponsive"] == "the interactions table has no responded_at column"
+
+
+def test_the_same_discount_on_every_order_is_not_a_deepening_discount():
+    # depth 0.1 on every order: as floats the last three average 0.10000000000000002 and the
+    # two before 0.1; the terms are unchanged, so no reason to review (one reason suffices here)
+    rows = [{"customer_id": c, "ordered_at": ago(d), "amount": a, "discount_amount": disc}
+            for c, spec in (("SAME", [(50, 9.0, 1.0)] * 5),
+                            ("DEEPER", [(50, 9.0, 1.0)] * 2 + [(20, 8.0, 2.0)] * 3))
+            for d, a, disc in [(d - 5 * i, a, disc) for i, (d, a, disc) in enumerate(spec)]]
+    m = customer_map(table(rows), as_of=AS_OF, params=MapParams(review_min_reasons=1))
+    got = {r["customer_id"]: r["signals"] for r in m.to_arrow().to_pylist()}
+    assert "review_relationship" not in got["SAME"]
+    assert "review_relationship" in got["DEEPER"]  # 0.2 after 0.1

@@ -66,6 +66,11 @@ def _earlier_orders(t: ir.Table) -> ir.IntegerValue:
     return t.orders - t.recent_orders
 
 
+DEPTH_TOLERANCE = 1e-9
+"""Discount depth must grow by more than this to count as deeper: averages of the same depth
+differ in their last bits (as floats the last three of 0.1 average 0.10000000000000002)."""
+
+
 def _enough_orders(ctx: Context) -> ir.BooleanValue:
     """More orders than the recent window: there is an "earlier" to compare with."""
     return flag(ctx.t.orders > ctx.params.shrinking_orders_window)
@@ -247,7 +252,7 @@ def _review(ctx: Context, *, shrinking: ir.BooleanValue) -> tuple[Finding, dict[
     if "recent_depth" in t.columns:
         terms.append(
             enough
-            & flag(t.recent_depth > t.earlier_depth)
+            & flag(t.recent_depth > t.earlier_depth + f64(DEPTH_TOLERANCE))
             & flag(t.recent_depth > f64(0.0))
         )
         fields += [
