@@ -188,6 +188,18 @@ def test_base_numbers_are_the_medians_the_rules_compare_with():
     assert base["median_revenue"] == (7 + 60) / 2
 
 
+def test_money_is_summed_exactly_so_every_run_and_engine_gives_the_same_revenue():
+    # as floats 0.1 + 0.2 is 0.30000000000000004, and a parallel engine adds in a varying order
+    rows = [{"customer_id": "X", "ordered_at": ago(d), "amount": a, "cost": c}
+            for d, a, c in ((30, 0.1, 0.05), (20, 0.2, 0.05), (10, 0.7, 0.6))]
+    facts = customer_facts(table(rows), as_of=AS_OF).to_pyarrow().to_pylist()[0]
+    assert facts["revenue"] == 1.0  # 0.1 + 0.2 + 0.7
+    assert facts["recent_margin"] == 0.3  # 0.05 + 0.15 + 0.1
+    two = [{"customer_id": "Y", "ordered_at": ago(d), "amount": a}
+           for d, a in ((20, 0.1), (10, 0.2))]
+    assert customer_facts(table(two), as_of=AS_OF).to_pyarrow()["revenue"].to_pylist() == [0.3]
+
+
 def test_customer_facts_expose_the_per_customer_numbers():
     facts = customer_facts(table(order_rows()), as_of=AS_OF).to_pyarrow().to_pylist()
     c = next(f for f in facts if f["customer_id"] == "C")

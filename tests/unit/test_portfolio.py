@@ -257,6 +257,16 @@ def test_concentration_of_shares_half_three_tenths_one_fifth_has_hhi_3800():
     assert [p.revenue_share for p in c.curve] == pytest.approx([0, 0.5, 0.8, 1])
 
 
+def test_concentration_sums_money_exactly():
+    day = AS_OF - timedelta(days=1)
+    c = concentration(
+        orders_table([("a", day, 0.1), ("a", day, 0.2), ("b", day, 0.3)]), as_of=AS_OF,
+        params=PARAMS,
+    )
+    # 0.1 + 0.2 as floats is 0.30000000000000004, which would make a the largest customer
+    assert (c.total_revenue, c.largest_customer_id, c.largest_share) == (0.6, "a", 0.5)
+
+
 def test_concentration_counts_only_the_trailing_window_before_as_of():
     c = concentration(
         orders_table(

@@ -36,6 +36,7 @@ from regulars.analytics._inputs import (
     ident,
     list_values,
     money,
+    money_sum,
     not_after,
     require,
     timestamp,
@@ -166,7 +167,7 @@ def facts_from_rows(
         "orders": rows.count(),
         "first_order_at": rows.ordered_at.min(),
         "last_order_at": rows.ordered_at.max(),
-        "revenue": rows.amount.sum(),
+        "revenue": money_sum(rows.amount),
         # the gaps sorted, for an exact median (see _median_of_sorted)
         "gap_list": rows.gap_days.collect().sort(),
         "max_gap": rows.gap_days.max(),
@@ -174,7 +175,7 @@ def facts_from_rows(
             where=rows.ts > f64(as_of_epoch(as_of) - params.won_back_within_days * 86_400.0)
         ),
         "gap_xsum": (rows.rn.cast("float64") * rows.gap_days).sum(),
-        "recent_sum": rows.amount.sum(where=rows.in_recent),
+        "recent_sum": money_sum(rows.amount, where=rows.in_recent),
         "recent_decreases": rows.ts.count(
             where=rows.in_recent & (rows.amount < rows.prev_amount)
         ),
@@ -189,7 +190,7 @@ def facts_from_rows(
         aggs["recent_depth_sum"] = rows.depth.sum(where=rows.in_recent)
         aggs["earlier_depth_sum"] = rows.depth.sum(where=earlier)
     if "margin" in rows.columns:
-        aggs["recent_margin"] = rows.margin.sum(where=rows.in_recent)
+        aggs["recent_margin"] = money_sum(rows.margin, where=rows.in_recent)
     if "new_products" in rows.columns:
         aggs["new_product_orders"] = rows.ts.count(where=rows.new_products > 0)
     if "has_addon" in rows.columns:
@@ -304,7 +305,7 @@ def base_from(facts: ir.Table) -> ir.Table:
     per_customer = facts.aggregate(
         customers=facts.count(),
         orders=facts.orders.sum(),
-        revenue=facts.revenue.sum(),
+        revenue=money_sum(facts.revenue),
         median_frequency_per_year=facts.frequency_per_year.median(),
         median_avg_order_value=facts.avg_order_value.median(),
         median_revenue=facts.revenue.median(),

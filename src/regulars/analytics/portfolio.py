@@ -43,6 +43,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from regulars.analytics._inputs import money_sum
 from regulars.analytics.params import MapParams
 
 __all__ = [
@@ -428,7 +429,9 @@ def _month_label(index: int) -> str:
 def _breakdown(customers_map: ir.Table, column: str, labels: Sequence[str]) -> Breakdown:
     m = customers_map
     revenue = m.revenue.cast("float64").fill_null(0)
-    grouped = m.group_by(m[column].name(column)).agg(customers=m.count(), revenue=revenue.sum())
+    grouped = m.group_by(m[column].name(column)).agg(
+        customers=m.count(), revenue=money_sum(revenue)
+    )
     found = {r[column]: r for r in _rows(grouped) if r[column] is not None}
     unknown = sorted(set(found) - set(labels))
     if unknown:
@@ -493,11 +496,11 @@ def revenue_split(customers_map: ir.Table, *, params: MapParams) -> RevenueSplit
     row = _one(
         m.aggregate(
             buyers=m.count(),
-            total_revenue=revenue.sum(),
+            total_revenue=money_sum(revenue),
             regulars=m.count(where=is_regular),
-            regulars_revenue=revenue.sum(where=is_regular),
+            regulars_revenue=money_sum(revenue, where=is_regular),
             loyal=m.count(where=is_loyal),
-            loyal_revenue=revenue.sum(where=is_loyal),
+            loyal_revenue=money_sum(revenue, where=is_loyal),
         )
     )
     buyers = int(row["buyers"])
@@ -545,7 +548,7 @@ def concentration(orders: ir.Table, *, as_of: datetime, params: MapParams) -> Co
         & (orders.ordered_at <= ibis.literal(window.end))
     )
     per_customer = o.group_by("customer_id").agg(
-        revenue=o.amount.cast("float64").fill_null(0).sum()
+        revenue=money_sum(o.amount.cast("float64").fill_null(0))
     )
     ranking = ibis.window(order_by=[ibis.desc(per_customer.revenue), per_customer.customer_id])
     ranked = per_customer.mutate(
@@ -561,10 +564,10 @@ def concentration(orders: ir.Table, *, as_of: datetime, params: MapParams) -> Co
     summary = _one(
         ranked.aggregate(
             customers=ranked.count(),
-            total=ranked.revenue.sum(),
+            total=money_sum(ranked.revenue),
             squares=(ranked.revenue * ranked.revenue).sum(),
             largest=ranked.revenue.max(),
-            top10=ranked.revenue.sum(where=ranked["rank"] <= 10),
+            top10=money_sum(ranked.revenue, where=ranked["rank"] <= 10),
         )
     )
     customers = int(summary["customers"])
@@ -748,7 +751,7 @@ def base_metrics(customers_map: ir.Table, *, as_of: datetime) -> BaseMetrics:
             buyers=m.count(where=orders >= 1),
             repeat_buyers=m.count(where=orders >= 2),
             orders=orders.sum(),
-            revenue=revenue.sum(),
+            revenue=money_sum(revenue),
             regulars=m.count(where=is_regular),
             regulars_tenure=tenure_days.mean(where=is_regular),
         )
