@@ -35,6 +35,7 @@ Conventions
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -43,7 +44,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from regulars.analytics._inputs import money_sum
+from regulars.analytics._inputs import as_of_epoch, epoch, f64, money_sum
 from regulars.analytics.params import MapParams
 
 __all__ = [
@@ -437,7 +438,8 @@ def _breakdown(customers_map: ir.Table, column: str, labels: Sequence[str]) -> B
     if unknown:
         raise ValueError(f"customer map has unknown {column} value(s): {', '.join(unknown)}")
     total = sum(int(r["customers"]) for r in found.values())
-    total_revenue = sum(_money(r["revenue"]) for r in found.values())
+    # fsum: exact, so the total does not depend on the order the engine returned the groups in
+    total_revenue = math.fsum(_money(r["revenue"]) for r in found.values())
     items = []
     for label in labels:
         row = found.get(label, {"customers": 0, "revenue": 0.0})
@@ -742,9 +744,9 @@ def base_metrics(customers_map: ir.Table, *, as_of: datetime) -> BaseMetrics:
     orders = m.orders.cast("int64").fill_null(0)
     revenue = m.revenue.cast("float64").fill_null(0)
     is_regular = m.rung.isin(REGULAR_RUNGS)
-    tenure_days = (ibis.literal(as_of).epoch_seconds() - m.first_order_at.epoch_seconds()).cast(
-        "float64"
-    ) / float(_SECONDS_PER_DAY)
+    # to the nearest second (floor of + 0.5: the same on every engine), summed as integers: a
+    # float mean varies in its last bits from run to run
+    tenure_seconds = (f64(as_of_epoch(as_of) + 0.5) - epoch(m.first_order_at)).floor()
     row = _one(
         m.aggregate(
             customers=m.count(),
@@ -753,12 +755,14 @@ def base_metrics(customers_map: ir.Table, *, as_of: datetime) -> BaseMetrics:
             orders=orders.sum(),
             revenue=money_sum(revenue),
             regulars=m.count(where=is_regular),
-            regulars_tenure=tenure_days.mean(where=is_regular),
+            regulars_tenure_seconds=tenure_seconds.sum(where=is_regular),
         )
     )
     buyers, n_orders = int(row["buyers"]), int(row["orders"] or 0)
     revenue_total = _money(row["revenue"])
-    tenure = row["regulars_tenure"]
+    regulars = int(row["regulars"])
+    tenure = (None if not regulars or row["regulars_tenure_seconds"] is None
+              else int(row["regulars_tenure_seconds"]) / regulars / _SECONDS_PER_DAY)
     return BaseMetrics(
         customers=int(row["customers"]),
         buyers=buyers,
@@ -768,9 +772,9 @@ def base_metrics(customers_map: ir.Table, *, as_of: datetime) -> BaseMetrics:
         revenue=revenue_total,
         average_order_value=_ratio(revenue_total, n_orders),
         purchase_frequency=_ratio(n_orders, buyers),
-        regulars=int(row["regulars"]),
-        regulars_share=_ratio(int(row["regulars"]), buyers),
-        regulars_average_tenure_days=float(tenure) if tenure is not None else None,
+        regulars=regulars,
+        regulars_share=_ratio(regulars, buyers),
+        regulars_average_tenure_days=tenure,
     )
 
 

@@ -185,7 +185,7 @@ def analyze(
     say(_("the customer map as of {d}…").format(d=as_of.date()))
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
-    customers = now_map.to_pyarrow()
+    customers = _executed(now_map)
     flow_from = flow_from or as_of - timedelta(days=365)
     earlier = {k: _cut(k, t, flow_from) for k, t in inputs.items()}
     previous = None
@@ -225,7 +225,13 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
     as_of = as_of or default_as_of(tables[Kind.ORDERS])
     inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
     m, fitted = _map_predicted(inputs, as_of, params)
-    return _rows(m.to_arrow(), fitted, params), as_of
+    return _rows(_executed(m.customers), fitted, params), as_of
+
+
+def _executed(customers: ibis.Table) -> pa.Table:
+    """The map's rows, run, in customer_id order: the engine's own order varies from run to
+    run (parallel joins), and two exports of the same data should compare line by line."""
+    return customers.order_by("customer_id").to_pyarrow()
 
 
 def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) -> pa.Table:
@@ -356,7 +362,7 @@ def refresh_customers(
                                         params=params)
     p_alive = None if predicted is None else predicted.select(["customer_id", "p_alive"])
     if compiled is None:
-        executed = _map_of(inputs, as_of, params, p_alive, baseline).to_arrow()
+        executed = _executed(_map_of(inputs, as_of, params, p_alive, baseline).customers)
     else:
         key = [as_of.isoformat(), baseline, repr(params),
                {k.value: str(t.schema()) for k, t in inputs.items()}]
