@@ -191,6 +191,7 @@ def analyze(
     flow_from: date | datetime | str | None = None,
     engine: str = "duckdb",
     progress: analysis.Progress | None = None,
+    words: bool = True,
 ) -> analysis.Analysis:
     """The customer map and portfolio: from files or frames, or, with no ``orders``, the store.
 
@@ -215,6 +216,10 @@ def analyze(
     progress
         Called with each step, in words, as it starts (reading a file, fitting the models,
         the map, …): a business with millions of orders takes a minute or more.
+    words
+        ``False``: the evidence sentences (``evidence_text``) are written when the customers
+        are first read (``result.customers.arrow``), and only for the rows taken when a caller
+        takes a few (``result.customers.take``). They take about 12 s for a million customers.
     """
     settings = config or load_settings()
     say = progress or analysis.silent
@@ -234,7 +239,7 @@ def analyze(
         pg = PostgresEngine(settings.database_url)
         tables = {k: pg.stored(k) for k in Kind}
         try:
-            return _run(tables, settings, *moments, progress)
+            return _run(tables, settings, *moments, progress, words)
         finally:
             pg.close()
     if engine != "duckdb":
@@ -259,7 +264,7 @@ def analyze(
                     url=store.display_url))
     duck = DuckDBEngine()
     tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
-    return _run(tables, settings, *moments, progress)
+    return _run(tables, settings, *moments, progress, words)
 
 
 def _moment(d: date | datetime | str | None, name: str = "as_of") -> datetime | None:
@@ -296,9 +301,10 @@ def _run(
     period: Period | None,
     flow_from: datetime | None,
     progress: analysis.Progress | None = None,
+    words: bool = True,
 ) -> analysis.Analysis:
     return analysis.analyze(tables, params=settings.analysis, as_of=as_of, period=period,
-                            flow_from=flow_from, progress=progress)
+                            flow_from=flow_from, progress=progress, words=words)
 
 
 # -- the HTTP API (issue 6) -------------------------------------------------------------------

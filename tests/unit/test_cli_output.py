@@ -1,10 +1,15 @@
-"""How the CLI writes its files: whole or not at all."""
+"""How the CLI writes its files (whole or not at all), and the customers at risk it lists."""
 
 from __future__ import annotations
 
+import json
+
+import pyarrow as pa
 import pytest
 
 from regulars.entrypoints.cli.main import replacing
+from regulars.entrypoints.cli.summary import at_risk
+from regulars.services.analysis import Frame
 
 
 def test_a_finished_write_replaces_the_file(tmp_path):
@@ -34,3 +39,55 @@ def test_a_failed_first_write_leaves_nothing(tmp_path):
         tmp.write_text("<html>", encoding="utf-8")
         raise OSError("disk full")
     assert list(tmp_path.iterdir()) == []
+
+
+def _customers() -> pa.Table:
+    # (id, status, signals, value at risk, evidence codes)
+    spec = [
+        ("A", "lapsing", [], 5.0),
+        ("B", "active", ["overdue"], 9.0),
+        ("C", "active", [], 100.0),  # no warning
+        ("D", "lost", ["overdue"], 50.0),  # lost: for win-back, not at risk
+        ("E", "won_back", ["detractor"], 9.0),  # ties with B: by id
+        ("F", None, [], None),  # a prospect
+        ("G", "active", ["review_relationship"], 70.0),  # not a warning of leaving
+    ]
+    rows = []
+    for cid, status, signals, var in spec:
+        evidence = [{"about": "rung", "code": "regular"}]
+        if status:
+            evidence.append({"about": "status", "code": status})
+        evidence += [{"about": "signal", "code": s} for s in signals]
+        rows.append({"customer_id": cid, "rung": "regular", "status": status, "revenue": 10.0,
+                     "avg_order_value": 5.0, "typical_gap_days": 30.0, "signals": signals,
+                     "evidence": json.dumps(evidence), "value_at_risk": var})
+    return pa.Table.from_pylist(rows)
+
+
+def _words(table: pa.Table) -> pa.Table:
+    texts = [[f"{i['about']} {i['code']}." for i in json.loads(e)]
+             for e in table.column("evidence").to_pylist()]
+    return table.append_column("evidence_text", pa.array(texts, pa.list_(pa.string())))
+
+
+def test_at_risk_lists_lapsing_and_warned_customers_by_value_at_risk():
+    risky = at_risk(_words(_customers()))
+    assert [r["customer_id"] for r in risky] == ["B", "E", "A"]
+    assert risky[0]["sentences"] == ["signal overdue."]  # not the status when it is active
+    assert risky[2]["sentences"] == ["status lapsing."]
+    assert [r["customer_id"] for r in at_risk(_words(_customers()), 2)] == ["B", "E"]
+
+
+def test_at_risk_writes_the_sentences_of_the_customers_it_lists_only():
+    seen: list[str] = []
+
+    def words(table: pa.Table) -> pa.Table:
+        seen.extend(table.column("customer_id").to_pylist())
+        return _words(table)
+
+    frame = Frame(_customers(), words)
+    assert [r["customer_id"] for r in at_risk(frame, 2)] == ["B", "E"]
+    assert seen == ["B", "E"]
+    assert at_risk(frame, 2) == at_risk(_words(_customers()), 2)
+    assert "evidence_text" in frame.arrow.column_names  # every row, on first use
+    assert frame.arrow.column("customer_id").to_pylist() == list("ABCDEFG")

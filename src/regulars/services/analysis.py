@@ -46,11 +46,35 @@ def end_of_day(d: date) -> datetime:
     return datetime.combine(d, time.max)
 
 
-@dataclass
 class Frame:
-    """A table that converts to whatever the caller works with."""
+    """A table that converts to whatever the caller works with.
 
-    arrow: pa.Table
+    A frame may hold its rows before a last column that is costly to add to every row (the
+    evidence in words: about 12 s for a million customers) and add it on first use; a caller
+    that needs a few rows only takes them with :meth:`take`, which adds it to those alone.
+    """
+
+    def __init__(self, arrow: pa.Table,
+                 finish: Callable[[pa.Table], pa.Table] | None = None) -> None:
+        self._table = arrow
+        self._finish = finish
+
+    @property
+    def arrow(self) -> pa.Table:
+        """Every row, finished."""
+        if self._finish is not None:
+            self._table, self._finish = self._finish(self._table), None
+        return self._table
+
+    @property
+    def unfinished(self) -> pa.Table:
+        """Every row, without the column added on first use (when it is not there yet)."""
+        return self._table
+
+    def take(self, indices: Any) -> pa.Table:
+        """The rows at these positions (of :attr:`unfinished`), finished."""
+        rows = self._table.take(indices)
+        return rows if self._finish is None else self._finish(rows)
 
     def to_arrow(self) -> pa.Table:
         return self.arrow
@@ -153,6 +177,7 @@ def analyze(
     period: Period | None = None,
     flow_from: datetime | None = None,
     progress: Progress | None = None,
+    words: bool = True,
 ) -> Analysis:
     """The customer map and the portfolio of the business in ``tables`` as of ``as_of``.
 
@@ -160,7 +185,9 @@ def analyze(
     store), with the contract's columns. ``as_of`` defaults to the end of the day of the last
     order, so that an export analysed later tells the same story; ``flow_from`` (default a
     year earlier) is the date the ladder flow compares with. ``progress`` is told, in words,
-    each step as it starts (a large business takes a minute or more).
+    each step as it starts (a large business takes a minute or more). ``words=False`` leaves
+    the evidence sentences of every customer to their first use (see :class:`Frame`), for a
+    caller that shows a few customers only.
     """
     say = progress or silent
     if Kind.ORDERS not in tables:
@@ -212,9 +239,11 @@ def analyze(
         period=period,
         previous_map=previous,
     )
-    say(_("the evidence in words, for {n} customers…").format(n=f"{customers.num_rows:,}"))
-    customers = _rows(customers, fitted, params)
-    return Analysis(as_of, Frame(customers), result, dict(current.not_evaluated), source,
+    rows = _rows(customers, fitted, params)
+    if words:
+        say(_("the evidence in words, for {n} customers…").format(n=f"{customers.num_rows:,}"))
+        rows.arrow  # noqa: B018  (added now, under its progress step)
+    return Analysis(as_of, rows, result, dict(current.not_evaluated), source,
                     current.baseline, fitted)
 
 
@@ -225,7 +254,7 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
     as_of = as_of or default_as_of(tables[Kind.ORDERS])
     inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
     m, fitted = _map_predicted(inputs, as_of, params)
-    return _rows(_executed(m.customers), fitted, params), as_of
+    return _rows(_executed(m.customers), fitted, params).arrow, as_of
 
 
 def _executed(customers: ibis.Table) -> pa.Table:
@@ -234,12 +263,13 @@ def _executed(customers: ibis.Table) -> pa.Table:
     return customers.order_by("customer_id").to_pyarrow()
 
 
-def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) -> pa.Table:
-    """The executed map with its evidence sentences and, when fitted, the predictions."""
-    customers = finish_rows(customers)
+def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) -> Frame:
+    """The executed map with, when fitted, the predictions; its evidence sentences are added
+    on first use (:class:`Frame`)."""
+    customers = round_days(customers)
     if fitted is not None:
         customers = models.join_predictions(customers, models.map_columns(fitted, params))
-    return customers
+    return Frame(customers, add_sentences)
 
 
 def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
@@ -384,12 +414,23 @@ would otherwise read 31.99999999998896 instead of 32 in a spreadsheet."""
 
 
 def finish_rows(customers: pa.Table) -> pa.Table:
-    """The executed map as users get it: beside the structured evidence (JSON), the same
-    facts as sentences; day counts rounded (:data:`DAY_DECIMALS`)."""
+    """The executed map as users get it: day counts rounded (:data:`DAY_DECIMALS`) and,
+    beside the structured evidence (JSON), the same facts as sentences."""
+    return add_sentences(round_days(customers))
+
+
+def round_days(customers: pa.Table) -> pa.Table:
+    """The day counts rounded to :data:`DAY_DECIMALS`."""
     for name in DAY_COLUMNS:
         i = customers.schema.get_field_index(name)
         if i >= 0:
             customers = customers.set_column(
                 i, name, pc.round(customers.column(i), DAY_DECIMALS))
+    return customers
+
+
+def add_sentences(customers: pa.Table) -> pa.Table:
+    """``evidence_text`` (the evidence as sentences) right after ``evidence``."""
     texts = sentences_of(customers.column("evidence").to_pylist())
-    return customers.append_column("evidence_text", pa.array(texts, pa.list_(pa.string())))
+    at = customers.schema.get_field_index("evidence") + 1
+    return customers.add_column(at, "evidence_text", pa.array(texts, pa.list_(pa.string())))

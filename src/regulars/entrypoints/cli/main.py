@@ -259,7 +259,7 @@ def demo(
 def write_report(result: analysis.Analysis, path: Path) -> None:
     from regulars.entrypoints.report import render_report
 
-    html = render_report(result.portfolio, at_risk(result.customers.arrow, 50),
+    html = render_report(result.portfolio, at_risk(result.customers, 50),
                          title=_("Customer map"), as_of=result.as_of,
                          predictions=None if result.predictions is None
                          else result.predictions.describe())
@@ -452,7 +452,10 @@ def analyze_command(
         with analysis_steps(sys.stderr.isatty()) as steps:
             result = bootstrap.analyze(
                 **paths, as_of=moment, config=settings,
-                options=options, period=span, flow_from=since, engine=engine, progress=steps)
+                options=options, period=span, flow_from=since, engine=engine, progress=steps,
+                # every customer's evidence in words only for a file of every customer; the
+                # summary and the report write it for the customers they list
+                words=out_file is not None)
         print_summary(out, result, top=top)
         if out_file:
             write_customers(result, out_file)
