@@ -182,9 +182,11 @@ class StageTimer:
             (ir.Table, "cache", cache_label),
             (ir.Table, "to_pyarrow", "map now: cached table to Arrow", True),
             (analysis, "portfolio", "portfolio (reads both maps)"),
-            # (add_sentences before it also rounded the day counts)
-            (analysis, "finish_rows" if hasattr(analysis, "finish_rows") else "add_sentences",
-             "evidence as sentences (Python)"),
+            # the sentences: add_sentences since round_days split from it (analyze calls it
+            # through the Frame, on first use); before that finish_rows, and before that an
+            # add_sentences that also rounded the day counts
+            (analysis, "add_sentences" if hasattr(analysis, "round_days") or not hasattr(
+                analysis, "finish_rows") else "finish_rows", "evidence as sentences (Python)"),
             # the customer-base models of both maps: their orders, summaries and fits
             (analysis.models, "fit_and_predict", "predictions: summaries and fits (both maps)"),
             *([(analysis.models, name, "predictions: summaries and fits (both maps)")
