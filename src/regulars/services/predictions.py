@@ -42,12 +42,10 @@ MIN_CUSTOMERS = 20
 MIN_REPEAT_BUYERS = 5
 """Fewer customers who ordered twice than this, and no model is fitted."""
 RETRY_PENALTY = 1e-3
-"""The L2 penalty of the second try when a model does not converge: data in which hardly
-anyone leaves, or whose spend hardly varies, drives a parameter to zero or infinity; the
-penalty keeps it finite. It is on the parameters themselves (``penalty · Σ θ²``, as lifetimes'
-``penalizer_coef``), so it pulls a large parameter hard: on the demo business the spend model
-it rescues implies a mean order value of 185 where repeat customers' own averages have a
-mean of 150."""
+"""The L2 penalty (on the log-parameters) of the second try when a model does not converge:
+data in which hardly anyone leaves, or whose spend hardly varies, drives a parameter to zero
+or infinity; the penalty keeps it finite and moves a parameter the data identify very little
+(the demo's Pareto/NBD: r 1.83 → 1.75, alpha 114 → 108)."""
 MAP_COLUMNS = ("p_alive", "expected_orders", "next_order_expected_at", "clv", "value_at_risk")
 """The prediction columns added to the customer map (``expected_orders`` is named after the
 horizon: ``expected_orders_90d`` by default)."""
@@ -189,8 +187,8 @@ def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | Non
                        "customer's own average"))
         return None
     error: ModelError | None = None
-    # a spend that hardly varies within customers drives p to infinity: a small L2 penalty
-    # keeps the fit finite (see RETRY_PENALTY for what it costs)
+    # a spend that hardly varies within customers drives p to infinity: a small L2 penalty on
+    # the log-parameters keeps the fit finite (and changes a well-identified fit very little)
     for penalty in (0.0, RETRY_PENALTY):
         try:
             with warnings.catch_warnings(record=True) as caught:

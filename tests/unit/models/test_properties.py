@@ -3,6 +3,8 @@ gradients, weights equivalent to repeated rows, readable failures."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -143,12 +145,43 @@ def test_weights_are_equivalent_to_repeating_rows(cls):
     assert weighted.n_customers == counts.sum()
 
 
-def test_a_penalty_shrinks_the_parameters(cdnow_summary):
+def _log_squares(model) -> float:
+    return sum(math.log(v) ** 2 for v in model.params.values())
+
+
+def test_a_penalty_shrinks_the_log_parameters(cdnow_summary):
     data = tuple(cdnow_summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     free = ParetoNBD.fit(*data)
     shrunk = ParetoNBD.fit(*data, penalty=0.01)
-    assert sum(v * v for v in shrunk.params.values()) < sum(v * v for v in free.params.values())
+    assert _log_squares(shrunk) < _log_squares(free)
     assert shrunk.penalty == 0.01
+
+
+def test_the_penalty_hardly_moves_what_the_data_identify_whatever_the_time_unit(cdnow_summary):
+    # on the parameters themselves (lifetimes' penalizer_coef), 0.001 would pull a scale of 74
+    # days a hundred times harder than one of 10.6 weeks
+    x, t_x, T = (cdnow_summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    free = ParetoNBD.fit(x, t_x, T)
+    for days_per_unit in (1.0, 7.0):
+        m = ParetoNBD.fit(x, t_x * days_per_unit, T * days_per_unit, penalty=1e-3)
+        assert m.params["r"] == pytest.approx(free.params["r"], rel=0.15)
+        assert m.params["alpha"] / days_per_unit == pytest.approx(free.params["alpha"], rel=0.05)
+
+
+def test_a_penalised_spend_model_says_the_same_in_cents_as_in_euros():
+    rng = np.random.default_rng(5)
+    orders = rng.integers(1, 12, 800).astype(float)
+    spend = rng.gamma(6.0, 1.0, 800) * rng.gamma(4.0, 20.0, 800) / 24.0
+
+    def implied_mean(m: GammaGamma, cents: float) -> float:
+        p, q, gamma = (m.params[k] for k in ("p", "q", "gamma"))
+        return p * gamma / (q - 1) / cents
+
+    free = implied_mean(GammaGamma.fit(orders, spend), 1.0)  # 22.0
+    for cents in (1.0, 100.0):
+        # 22.7 and 24.4; with the penalty on the parameters themselves, 26.0 and -2.6 (q < 1)
+        penalised = GammaGamma.fit(orders, spend * cents, penalty=1e-3)
+        assert implied_mean(penalised, cents) == pytest.approx(free, rel=0.15)
 
 
 @pytest.mark.parametrize("cls", TRANSACTION)

@@ -160,8 +160,9 @@ class TransactionModel(FittedModel):
         weights
             Optional per-customer weights (e.g. counts of identical customers).
         penalty
-            L2 penalty: the objective is the mean log-likelihood minus
-            ``penalty · Σ θ²`` (as lifetimes' ``penalizer_coef``).
+            L2 penalty on the log-parameters: the objective is the mean log-likelihood minus
+            ``penalty · Σ (log θ)²`` (lifetimes' ``penalizer_coef`` is on ``θ²``, which
+            depends on the time unit).
         time_unit
             ``"day"`` or ``"week"``, recorded with the model.
         initial
