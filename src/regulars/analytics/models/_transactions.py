@@ -66,6 +66,12 @@ def validate_rfm(
     return np.round(x), np.minimum(t_x, age), age
 
 
+def _objective(outcome: FitOutcome, weights: FloatArray, penalty: float) -> float:
+    """What the fit maximised: the log-likelihood less the penalty (see ``maximise``)."""
+    logs = np.log(outcome.params)
+    return outcome.log_likelihood - float(weights.sum()) * penalty * float(logs @ logs)
+
+
 def prepare_rfm(x: FloatArray, t_x: FloatArray, T: FloatArray) -> Data:
     """``(x, t_x, T)`` followed by the distinct values and indices of each column."""
     xu, xi = factorize(x)
@@ -193,22 +199,53 @@ class TransactionModel(FittedModel):
         if not keep.all():
             x, t_x, age, w = x[keep], t_x[keep], age[keep], w[keep]
         (ux, ut, uT), uw, _ = compress((x, t_x, age), w, inverse=False)
-        start = cls._initial(ux, uT, uw)
         if initial is not None:
-            start = np.array([initial[k] for k in cls.param_names], dtype=np.float64)
+            starts = [np.array([initial[k] for k in cls.param_names], dtype=np.float64)]
+        else:
+            starts = cls._starts(ux, uT, uw)
+        data = cls._prepare(ux, ut, uT)
+        best: FitOutcome | None = None
+        failure: ModelError | None = None
+        for start in starts:
+            try:
+                outcome = cls._maximise_from(start, data, (ux, ut, uT, uw), penalty,
+                                             warm=initial is None)
+            except ModelError as exc:
+                failure = failure or exc
+                continue
+            if best is None or _objective(outcome, uw, penalty) > _objective(best, uw, penalty):
+                best = outcome
+        if best is None:
+            assert failure is not None
+            raise failure
+        return cls._from_outcome(best, float(w.sum()), time_unit, penalty)
+
+    @classmethod
+    def _starts(cls, x: FloatArray, T: FloatArray, w: FloatArray) -> list[FloatArray]:
+        """Where the fit starts: :meth:`_initial`, and more for a model whose likelihood has
+        more than one peak (the best of the fits wins)."""
+        return [cls._initial(x, T, w)]
+
+    @classmethod
+    def _maximise_from(
+        cls, start: FloatArray, data: Data,
+        rows: tuple[FloatArray, FloatArray, FloatArray, FloatArray], penalty: float, *,
+        warm: bool,
+    ) -> FitOutcome:
+        """One fit from ``start``, warmed up on a subsample when the data are large."""
+        ux, ut, uT, uw = rows
         hessian0 = None
         warm_iterations = 0
-        if initial is None and ux.shape[0] > _WARM_START_ROWS:
-            warm = cls._warm_start(ux, ut, uT, uw, start, penalty)
-            if warm is not None:
-                start, hessian0, warm_iterations = warm.params, warm.hessian, warm.iterations
-        data = cls._prepare(ux, ut, uT)
+        if warm and ux.shape[0] > _WARM_START_ROWS:
+            first = cls._warm_start(ux, ut, uT, uw, start, penalty)
+            if first is not None:
+                start, hessian0, warm_iterations = first.params, first.hessian, first.iterations
         outcome = maximise(cls._loglik, data, uw, start, cls.param_names, cls.title, penalty,
                            loglik_sum=cls._loglik_sum, hessian0=hessian0,
                            loglik_hess=cls._loglik_hess if cls._has_hessian else None)
         if warm_iterations:
             outcome = replace(outcome, iterations=outcome.iterations + warm_iterations)
-        return cls._from_outcome(outcome, float(w.sum()), time_unit, penalty)
+        return outcome
 
     @classmethod
     def _warm_start(
