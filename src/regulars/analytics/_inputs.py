@@ -101,17 +101,17 @@ MONEY_PLACES = 6
 
 
 def money_sum(
-    value: ir.NumericValue, where: ir.BooleanValue | None = None
+    value: ir.NumericValue, where: ir.BooleanValue | None = None, *, digits: int = 18
 ) -> ir.FloatingValue:
     """The exact sum of a money column, as float64: each value becomes a
-    ``DECIMAL(18, MONEY_PLACES)`` first.
+    ``DECIMAL(digits, MONEY_PLACES)`` first (38 digits for squares of money).
 
     A float sum depends on the order the rows are added in; a parallel engine adds them in a
     different order from run to run, so the same orders gave a revenue that differed in its
     last bits (1112.4 one run, 1112.3999999999999 the next) and customers of equal revenue
     swapped ranks. A decimal sum is the same on every run and every engine.
     """
-    exact = value.cast(f"decimal(18, {MONEY_PLACES})")
+    exact = value.cast(f"decimal({digits}, {MONEY_PLACES})")
     return exact.sum(where=where).cast("float64")
 
 

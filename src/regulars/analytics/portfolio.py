@@ -567,7 +567,7 @@ def concentration(orders: ir.Table, *, as_of: datetime, params: MapParams) -> Co
         ranked.aggregate(
             customers=ranked.count(),
             total=money_sum(ranked.revenue),
-            squares=(ranked.revenue * ranked.revenue).sum(),
+            squares=money_sum(ranked.revenue * ranked.revenue, digits=38),
             largest=ranked.revenue.max(),
             top10=money_sum(ranked.revenue, where=ranked["rank"] <= 10),
         )
