@@ -214,3 +214,12 @@ def test_invalid_parameters_are_refused():
         ParetoNBD(params={"r": 1.0, "alpha": -1.0, "s": 1.0, "beta": 1.0})
     with pytest.raises(ModelError, match="needs the parameters"):
         ParetoNBD(params={"r": 1.0})
+
+
+def test_a_parameter_running_off_is_named_and_stops_the_fit():
+    # everyone buys every 10 days up to today: nothing identifies how fast people leave, and
+    # the fit stops once a log-parameter passes 25 instead of crawling towards the bound
+    T = np.random.default_rng(1).uniform(100, 400, 500).round()
+    x = np.floor(T / 10)
+    with pytest.raises(ModelError, match=r"parameter\(s\) alpha ran off to zero or infinity"):
+        ParetoNBD.fit(x, x * 10, T)

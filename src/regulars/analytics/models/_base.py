@@ -338,10 +338,12 @@ def maximise(
             objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
             options={"maxiter": 3000, "ftol": 1e-12 if rough else 1e-15,
                      "gtol": 1e-7 if rough else 1e-10, "maxcor": 20},
+            callback=_stop_when_running_off,
         )
         log_theta = np.asarray(res.x, dtype=np.float64)
         iterations = int(res.nit)
         value, g = objective(log_theta)
+    _refuse_running_off(log_theta, names, model)
     # polish with Newton steps (numerical Hessian of the analytic gradient) when the optimiser
     # stopped short; the last Hessian also gives the standard errors
     if hess is None:
@@ -359,14 +361,7 @@ def maximise(
             break
         log_theta, value, g = candidate, cand_value, cand_g
         hess = hessian_at(log_theta, g)
-    at_bound = np.abs(log_theta) >= _LOG_BOUND - 1.0
-    if np.any(at_bound):
-        which = ", ".join(n for n, b in zip(names, at_bound, strict=True) if b)
-        raise ModelError(
-            f"The {model} model cannot be fitted: parameter(s) {which} ran off to zero or "
-            "infinity, so the data do not identify the model. Try another model, more history, "
-            "or a small penalty (e.g. 0.001)."
-        )
+    _refuse_running_off(log_theta, names, model)
     converged = math.isfinite(value) and float(np.max(np.abs(g))) < _GRAD_TOL
     if not converged:
         where = ", ".join(f"{n}={v:.4g}" for n, v in zip(names, np.exp(log_theta), strict=True))
@@ -380,6 +375,30 @@ def maximise(
     ll_total = -(value - penalty * float(log_theta @ log_theta)) * total
     se = _standard_errors(hess * total, theta, model)
     return FitOutcome(theta, se, ll_total, iterations, converged, hess)
+
+
+def _refuse_running_off(log_theta: FloatArray, names: Sequence[str], model: str) -> None:
+    """A :class:`ModelError` naming the parameters beyond :data:`_RUNAWAY`."""
+    running = np.abs(log_theta) > _RUNAWAY
+    if np.any(running):
+        which = ", ".join(n for n, b in zip(names, running, strict=True) if b)
+        raise ModelError(
+            f"The {model} model cannot be fitted: parameter(s) {which} ran off to zero or "
+            "infinity, so the data do not identify the model. Try another model, more history, "
+            "or a small penalty (e.g. 0.001)."
+        )
+
+
+_RUNAWAY = 25.0
+"""A log-parameter beyond ±25 (θ below 1.4e-11 or above 7e10) is running off to zero or
+infinity: no customer base has such a rate or shape, and the fit never comes back."""
+
+
+def _stop_when_running_off(intermediate_result: optimize.OptimizeResult) -> None:
+    """Stop L-BFGS-B as soon as a parameter is running off (see :data:`_RUNAWAY`): the fit
+    cannot converge, and on a million customers the optimiser took 5 s to say so."""
+    if np.any(np.abs(intermediate_result.x) > _RUNAWAY):
+        raise StopIteration
 
 
 _NEWTON_TOL = 1e-9  # the fixed-Hessian Newton steps stop at this gradient (L-BFGS-B: 1e-10)
