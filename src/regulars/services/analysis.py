@@ -239,7 +239,7 @@ def analyze(
         period=period,
         previous_map=previous,
     )
-    rows = _rows(customers, fitted, params)
+    rows = _rows(customers, None if fitted is None else fitted.table, params)
     if words:
         say(_("the evidence in words, for {n} customers…").format(n=f"{customers.num_rows:,}"))
         rows.arrow  # noqa: B018  (added now, under its progress step)
@@ -254,7 +254,8 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
     as_of = as_of or default_as_of(tables[Kind.ORDERS])
     inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
     m, fitted = _map_predicted(inputs, as_of, params)
-    return _rows(_executed(m.customers), fitted, params).arrow, as_of
+    return _rows(_executed(m.customers), None if fitted is None else fitted.table,
+                 params).arrow, as_of
 
 
 def _executed(customers: ibis.Table) -> pa.Table:
@@ -263,12 +264,13 @@ def _executed(customers: ibis.Table) -> pa.Table:
     return customers.order_by("customer_id").to_pyarrow()
 
 
-def _rows(customers: pa.Table, fitted: models.Fitted | None, params: MapParams) -> Frame:
-    """The executed map with, when fitted, the predictions; its evidence sentences are added
-    on first use (:class:`Frame`)."""
+def _rows(customers: pa.Table, predictions: pa.Table | None, params: MapParams) -> Frame:
+    """The executed map as users get it: day counts rounded (:data:`DAY_DECIMALS`), the
+    predictions' columns when there are any, and beside the structured evidence (JSON) the
+    same facts as sentences, added on first use (:class:`Frame`)."""
     customers = round_days(customers)
-    if fitted is not None:
-        customers = models.join_predictions(customers, models.map_columns(fitted, params))
+    if predictions is not None:
+        customers = models.join_predictions(customers, models.map_columns(predictions, params))
     return Frame(customers, add_sentences)
 
 
@@ -283,7 +285,8 @@ def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
     :func:`models.fit_and_predict`)."""
     fitted, why = _predict(tables[Kind.ORDERS] if orders is None else orders, at, params,
                            spend=spend)
-    m = _map_of(tables, at, params, None if fitted is None else models.p_alive_table(fitted))
+    m = _map_of(tables, at, params,
+                None if fitted is None else models.p_alive_table(fitted.table))
     if why is not None:
         m.not_evaluated["predictions"] = why
         if "churn_risk" in m.not_evaluated:
@@ -390,7 +393,7 @@ def refresh_customers(
     if saved_models is not None and params.predictions:
         predicted = models.predict_with(saved_models, inputs[Kind.ORDERS], as_of=as_of,
                                         params=params)
-    p_alive = None if predicted is None else predicted.select(["customer_id", "p_alive"])
+    p_alive = None if predicted is None else models.p_alive_table(predicted)
     if compiled is None:
         executed = _executed(_map_of(inputs, as_of, params, p_alive, baseline).customers)
     else:
@@ -398,12 +401,7 @@ def refresh_customers(
                {k.value: str(t.schema()) for k, t in inputs.items()}]
         executed = compiled.execute(
             key, lambda p: _map_of(inputs, as_of, params, p, baseline).customers, p_alive)
-    customers = finish_rows(executed)
-    if predicted is not None:
-        names = ["customer_id", "p_alive", models.orders_column(params),
-                 "next_order_expected_at", "clv", "value_at_risk"]
-        customers = models.join_predictions(customers, predicted.select(names))
-    return Frame(customers)
+    return _rows(executed, predicted, params)
 
 
 DAY_COLUMNS = ("typical_gap_days", "days_since_last_order")
@@ -411,12 +409,6 @@ DAY_DECIMALS = 6
 """Day counts are handed out to a millionth of a day (0.09 s): times are compared as epoch
 seconds in float64, so the days from an order to the end of the as-of day (23:59:59.999999)
 would otherwise read 31.99999999998896 instead of 32 in a spreadsheet."""
-
-
-def finish_rows(customers: pa.Table) -> pa.Table:
-    """The executed map as users get it: day counts rounded (:data:`DAY_DECIMALS`) and,
-    beside the structured evidence (JSON), the same facts as sentences."""
-    return add_sentences(round_days(customers))
 
 
 def round_days(customers: pa.Table) -> pa.Table:

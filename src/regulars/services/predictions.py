@@ -244,16 +244,17 @@ def _predict(summary: CustomerSummary, model: TransactionModel, spend: GammaGamm
     ])
 
 
-def map_columns(fitted: Fitted, params: MapParams) -> pa.Table:
-    """``customer_id`` and the five columns the customer map shows."""
+def map_columns(predictions: pa.Table, params: MapParams) -> pa.Table:
+    """``customer_id`` and the five columns the customer map shows, of the predictions
+    (``Fitted.table``, or :func:`predict_with`)."""
     names = ["customer_id", "p_alive", orders_column(params), "next_order_expected_at", "clv",
              "value_at_risk"]
-    return fitted.table.select(names)
+    return predictions.select(names)
 
 
-def p_alive_table(fitted: Fitted) -> pa.Table:
+def p_alive_table(predictions: pa.Table) -> pa.Table:
     """``customer_id, p_alive``: what the map's rules read (lost by model, churn risk)."""
-    return fitted.table.select(["customer_id", "p_alive"])
+    return predictions.select(["customer_id", "p_alive"])
 
 
 def join_predictions(customers: pa.Table, predictions: pa.Table) -> pa.Table:
