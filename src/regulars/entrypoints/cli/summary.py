@@ -26,19 +26,13 @@ def money(x: float | None) -> str:
     return "–" if x is None else f"{x:,.2f}"
 
 
-def revenue_at_stake(row: dict[str, Any]) -> float:
-    """What a year of this customer is worth at their own rhythm: average order × orders a
-    year (365 / typical gap). It ranks whom to call first."""
-    gap = row.get("typical_gap_days") or 365.0
-    return float(row.get("avg_order_value") or 0.0) * 365.0 / max(float(gap), 1.0)
-
-
-def _revenue_at_stake(customers: pa.Table) -> pa.ChunkedArray:
-    """:func:`revenue_at_stake` of every row, vectorised."""
+def revenue_at_stake(customers: pa.Table) -> pa.ChunkedArray:
+    """What a year of each customer is worth at their own rhythm: average order × orders a
+    year (365 / typical gap; none, or 0, reads as 365). It ranks whom to call first."""
     gap = pc.fill_null(customers.column("typical_gap_days"), 365.0)
-    gap = pc.if_else(pc.equal(gap, 0.0), 365.0, gap)  # a gap of 0 reads as none, as above
-    per_year = pc.divide(365.0, pc.max_element_wise(gap, 1.0))
-    return pc.multiply(pc.fill_null(customers.column("avg_order_value"), 0.0), per_year)
+    gap = pc.if_else(pc.equal(gap, 0.0), 365.0, gap)
+    year = pc.multiply(pc.fill_null(customers.column("avg_order_value"), 0.0), 365.0)
+    return pc.divide(year, pc.max_element_wise(gap, 1.0))
 
 
 def at_risk(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[str, Any]]:
@@ -60,19 +54,20 @@ def at_risk(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[
     risky = pc.or_(pc.equal(status, "lapsing"),
                    pc.and_(pc.is_in(status, pa.array(["active", "won_back"])), warned))
     by_model = "value_at_risk" in table.column_names
-    key = (pc.fill_null(table.column("value_at_risk"), 0.0) if by_model
-           else _revenue_at_stake(table))
+    stake = revenue_at_stake(table)
+    key = pc.fill_null(table.column("value_at_risk"), 0.0) if by_model else stake
     ranked = pa.table({"row": pa.array(range(table.num_rows), pa.int64()), "key": key,
                        "customer_id": table.column("customer_id")}).filter(risky)
     order = pc.sort_indices(ranked, [("key", "descending"), ("customer_id", "ascending")])
     if limit:
         order = order[:limit]
-    rows = frame.take(pc.take(ranked.column("row"), order))
+    chosen = pc.take(ranked.column("row"), order)
+    rows = frame.take(chosen)
     cols = ["customer_id", "rung", "status", "revenue", "avg_order_value", "typical_gap_days",
             "signals", "evidence", "evidence_text", *(["value_at_risk"] if by_model else [])]
-    out: list[dict[str, Any]] = rows.select(cols).to_pylist()
+    rows = rows.select(cols).append_column("revenue_at_stake", pc.take(stake, chosen))
+    out: list[dict[str, Any]] = rows.to_pylist()
     for r in out:
-        r["revenue_at_stake"] = revenue_at_stake(r)
         # why they are at risk: the status and the signals, not the rung or traits
         items = json.loads(r.pop("evidence") or "[]")
         r["sentences"] = [
