@@ -45,13 +45,35 @@ def test_p_alive_and_expected_purchases_match_lifetimes(cls, name, index, cdnow_
             rtol=1e-6)
 
 
+def lifetimes_nll(fitter_class, params: list[float], x, t_x, T) -> float:
+    """lifetimes' own negative log-likelihood (no penalty) at *params*, in weeks."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    raw = np.asarray(params, dtype=float)
+    # Pareto/NBD's takes the parameters themselves; BG/NBD's and MBG/NBD's their logs.
+    arg = raw if fitter_class is lifetimes.ParetoNBDFitter else np.log(raw)
+    return float(fitter_class._negative_log_likelihood(arg, x, t_x, T, np.ones_like(x), 0.0))
+
+
 @pytest.mark.parametrize(("cls", "name", "index"), PAIRS)
 def test_fitted_parameters_match_lifetimes_fit(cls, name, index, cdnow_summary):
+    """Our fit is at least as good as lifetimes' by lifetimes' own likelihood, and close to it.
+
+    lifetimes' Pareto/NBD starts Nelder-Mead from a random point (``np.random.normal(1,
+    0.05)``) and stops at its tolerance 1e-6, so its answer moves from run to run: ``s`` was
+    0.606196 in one run and 0.606386 in a CI run, against our 0.606214, with lifetimes'
+    negative log-likelihood up to 1.5e-5 worse than ours (9594.973930). The likelihood is
+    that flat along s and beta, so the parameters are compared at 1e-3 and the likelihood
+    decides which fit is better.
+    """
     x, t_x, T = rfm(cdnow_summary)
     ours = cls.fit(x, t_x, T, time_unit="week")
-    theirs = getattr(lifetimes, name)().fit(x, t_x, T).params_
+    fitter_class = getattr(lifetimes, name)
+    theirs = fitter_class().fit(x, t_x, T).params_
+    ours_nll = lifetimes_nll(fitter_class, list(ours.params.values()), x, t_x, T)
+    theirs_nll = lifetimes_nll(fitter_class, theirs.tolist(), x, t_x, T)
+    assert ours_nll <= theirs_nll + 1e-9 * abs(theirs_nll)
     for ours_value, their_value in zip(ours.params.values(), theirs.to_numpy(), strict=True):
-        assert ours_value == pytest.approx(their_value, rel=2e-4)
+        assert ours_value == pytest.approx(their_value, rel=1e-3)
 
 
 def test_bg_bb_predictions_match_lifetimes(donations):
