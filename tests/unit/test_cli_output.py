@@ -91,3 +91,38 @@ def test_at_risk_writes_the_sentences_of_the_customers_it_lists_only():
     assert at_risk(frame, 2) == at_risk(_words(_customers()), 2)
     assert "evidence_text" in frame.arrow.column_names  # every row, on first use
     assert frame.arrow.column("customer_id").to_pylist() == list("ABCDEFG")
+
+
+def _printed(width: int) -> list[str]:
+    from rich.console import Console
+
+    from regulars.entrypoints.cli.summary import print_at_risk
+
+    risky = at_risk(_words(_customers()))
+    risky[0]["sentences"] = ["An order is overdue by 12 days (usual gap 30 days); "
+                             "a reminder is due, and this sentence is long enough to wrap."]
+    console = Console(record=True, width=width, soft_wrap=True)  # as the CLI's console
+    print_at_risk(console, risky, 10)
+    return console.export_text().splitlines()
+
+
+def test_at_risk_on_a_narrow_terminal_puts_the_reasons_under_each_customer():
+    lines = _printed(80)
+    assert lines[0] == "customers at risk, by value at risk (top 10)"
+    assert lines[1] == " 1. B  regular · active  revenue so far 10.00  value at risk 9.00"
+    # the reason wraps within the width, indented under its customer, with no trailing blanks
+    assert lines[2] == ("    An order is overdue by 12 days (usual gap 30 days); a reminder "
+                        "is due, and")
+    assert lines[3] == "    this sentence is long enough to wrap."
+    assert lines[4].startswith(" 2. E  ")
+    assert lines[5:7] == ["    status won_back.", "    signal detractor."]
+    assert lines[7].startswith(" 3. A  ") and lines[8] == "    status lapsing."
+    assert all(len(x) <= 80 for x in lines)
+
+
+def test_at_risk_on_a_wide_terminal_is_a_table_with_the_reasons_in_a_column():
+    lines = _printed(140)
+    header = next(x for x in lines if "customer" in x and "why" in x)
+    assert "revenue so far" in header and "value at risk" in header
+    row = next(x for x in lines if "│ B " in x)
+    assert "regular · active" in row and "9.00" in row and "An order is overdue" in row

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from regulars.i18n import _
 from regulars.services.analysis import Analysis, Frame
@@ -145,15 +147,43 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
 
     risky = at_risk(result.customers, top)
     if risky:
-        by_model = "value_at_risk" in risky[0]
-        title = (_("customers at risk, by value at risk (top {n})") if by_model else
-                 _("customers at risk, by revenue at stake (top {n})")).format(n=top)
+        print_at_risk(console, risky, top)
+
+
+# Below this width the "why" column of a table gets a word or two a line and each customer
+# takes twenty lines, so the reasons go under each customer's line instead.
+WIDE_ENOUGH_FOR_TABLE = 120
+
+
+def print_at_risk(console: Console, risky: list[dict[str, Any]], top: int) -> None:
+    """The at-risk list: a table on a wide terminal, else a line per customer with the reasons
+    indented under it."""
+    by_model = "value_at_risk" in risky[0]
+    title = (_("customers at risk, by value at risk (top {n})") if by_model else
+             _("customers at risk, by revenue at stake (top {n})")).format(n=top)
+    stake_label = _("value at risk") if by_model else _("a year's revenue")
+    stake_key = "value_at_risk" if by_model else "revenue_at_stake"
+    if console.width >= WIDE_ENOUGH_FOR_TABLE:
         table = Table(title=title)
-        for col in (_("customer"), _("rung · status"), _("revenue so far"),
-                    _("value at risk") if by_model else _("a year's revenue"), _("why")):
+        for col in (_("customer"), _("rung · status"), _("revenue so far"), stake_label,
+                    _("why")):
             table.add_column(col)
         for r in risky:
             table.add_row(r["customer_id"], f"{r['rung']} · {r['status']}", money(r["revenue"]),
-                          money(r["value_at_risk" if by_model else "revenue_at_stake"]),
-                          "\n".join(r["sentences"][:3]))
+                          money(r[stake_key]), "\n".join(r["sentences"][:3]))
         console.print(table)
+        return
+    console.print(title, style="italic")
+    for i, r in enumerate(risky, start=1):
+        head = Text(f"{i:>2}. ")
+        head.append(str(r["customer_id"]), style="bold")
+        head.append(f"  {r['rung']} · {r['status']}  ")
+        head.append(_("{label} {value}").format(label=_("revenue so far"),
+                                                 value=money(r["revenue"])))
+        head.append("  ")
+        head.append(_("{label} {value}").format(label=stake_label, value=money(r[stake_key])),
+                    style="bold")
+        console.print(head)
+        for sentence in r["sentences"][:3]:
+            for line in textwrap.wrap(sentence, width=max(console.width - 4, 20)):
+                console.print(Text("    " + line, style="dim"))
