@@ -446,6 +446,19 @@ FLOORS = {
                      max(ordered_at) AS last_order_at, sum(amount) AS revenue,
                      max(gap) AS max_gap, list_sort(list(gap)) AS g
               FROM ({_GAPS_BY_LAG}) GROUP BY customer_id)""",
+    # the same median with no window at all: the times collected and sorted per customer,
+    # differenced and their median taken in the list (list lambdas: Ibis cannot emit these
+    # for DuckDB, see facts._nonempty_list, so this shape is out of the map's reach)
+    "floor: the GROUP BY + the exact median gap from each customer's sorted list (no window)":
+        """
+        SELECT customer_id, orders, first_order_at, last_order_at, revenue,
+               list_median(list_transform(range(2, orders + 1),
+                                          LAMBDA i: epoch(ts[i] - ts[i - 1]) / 86400.0))
+                 AS median_gap
+        FROM (SELECT customer_id, count(*) AS orders, min(ordered_at) AS first_order_at,
+                     max(ordered_at) AS last_order_at, sum(amount) AS revenue,
+                     list_sort(list(ordered_at)) AS ts
+              FROM orders GROUP BY customer_id)""",
 }
 
 
