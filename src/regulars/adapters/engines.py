@@ -69,11 +69,30 @@ class PostgresEngine:
         return self.con.create_table(name, data, temp=True, overwrite=True)
 
     def stored(self, kind: Kind) -> Any:
-        """A store table, in place, with the contract's columns."""
+        """A store table, in place, with the contract's columns.
+
+        Text is compared byte by byte (``COLLATE "C"``), as DuckDB, SQLite and Arrow do. The
+        map breaks ties by ids (RFM's buckets, revenue ranks, the latest feedback of a day) and
+        hands its rows out in ``customer_id`` order; under the database's own collation (often
+        a linguistic one, where "a10" sorts before "B2") both would differ from DuckDB's."""
         t = self.con.table(kind.value)
+        if any(dtype.is_string() for dtype in t.schema().types):
+            t = self.con.sql(_bytewise_select(kind.value, t.schema()))
         # the same input contract as Arrow tables on DuckDB: every column nullable
         return t.select(*[t[n].cast(t[n].type().copy(nullable=True)).name(n)
                           for n in SPECS[kind].names])
 
     def close(self) -> None:
         self.con.disconnect()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _bytewise_select(table: str, schema: Any) -> str:
+    """``SELECT`` every column of ``table``, its text columns ``COLLATE "C"``."""
+    cols = [f'{_quoted(n)} COLLATE "C" AS {_quoted(n)}' if dtype.is_string() else _quoted(n)
+            for n, dtype in schema.items()]
+    return f"SELECT {', '.join(cols)} FROM {_quoted(table)}"
+
