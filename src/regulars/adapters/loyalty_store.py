@@ -36,7 +36,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from regulars.adapters import migrate
 from regulars.adapters.orm import metadata
 from regulars.domain.errors import StoreError
-from regulars.domain.loyalty.ledger import Account, Entry, EntryKind, Lot, LotState, Member
+from regulars.domain.loyalty.ledger import (
+    Account,
+    Allocation,
+    Entry,
+    EntryKind,
+    Lot,
+    LotState,
+    Member,
+)
 from regulars.i18n import _
 from regulars.services.loyalty.ports import (
     Accrual,
@@ -184,6 +192,7 @@ loyalty_coupons = sa.Table(
     sa.Column("used_at", sa.DateTime(), nullable=True),
     sa.Column("used_order_id", sa.String(), nullable=True),
     sa.Column("source_ref", sa.String(), nullable=False, unique=True),
+    sa.Column("cancelled_at", sa.DateTime(), nullable=True),
 )
 
 loyalty_punches = sa.Table(
@@ -372,7 +381,7 @@ def _coupon(row: Any) -> Coupon:
         issued_at=_utc(m["issued_at"]),  # type: ignore[arg-type]
         valid_until=_utc(m["valid_until"]),  # type: ignore[arg-type]
         used_at=_utc(m["used_at"]), used_order_id=m["used_order_id"],
-        source_ref=m["source_ref"],
+        source_ref=m["source_ref"], cancelled_at=_utc(m["cancelled_at"]),
     )
 
 
@@ -382,6 +391,7 @@ def _coupon_row(c: Coupon) -> dict[str, Any]:
         "value": c.value, "percent": c.percent, "issued_at": _db(c.issued_at),
         "valid_until": _db(c.valid_until), "used_at": _db(c.used_at),
         "used_order_id": c.used_order_id, "source_ref": c.source_ref,
+        "cancelled_at": _db(c.cancelled_at),
     }
 
 
@@ -669,6 +679,12 @@ class SqlLoyaltyTx:
             stmt = stmt.limit(limit)
         return [_entry(r) for r in self._rows(stmt)][::-1]
 
+    def allocations(self, entry_ref: str) -> list[Allocation]:
+        t = loyalty_allocations
+        return [Allocation(entry_ref, r.lot_ref, int(r.points)) for r in self._rows(
+            sa.select(t.c.lot_ref, t.c.points).where(t.c.entry_ref == entry_ref)
+            .order_by(t.c.lot_ref))]
+
     def entry_refs(self, refs: Iterable[str]) -> set[str]:
         t = loyalty_ledger
         out: set[str] = set()
@@ -931,12 +947,27 @@ class SqlLoyaltyTx:
                 sa.select(t.c.source_ref).where(_in(t.c.source_ref, chunk, self.dialect))))
         return out
 
+    def coupon_from(self, source_ref: str) -> Coupon | None:
+        t = loyalty_coupons
+        rows = self._rows(sa.select(t).where(t.c.source_ref == source_ref))
+        return _coupon(rows[0]) if rows else None
+
+    def cancel_coupon(self, code: str, at: datetime) -> bool:
+        """Cancel an unused coupon, atomically against its use: ``False`` when it was used
+        (or cancelled) first."""
+        t = loyalty_coupons
+        res = self.conn.execute(t.update().where(
+            t.c.code == code, t.c.used_at.is_(None), t.c.cancelled_at.is_(None)
+        ).values(cancelled_at=_db(at)))
+        return bool(res.rowcount == 1)
+
     def use_coupon(self, code: str, order_id: str, at: datetime) -> bool:
         """Mark a coupon used, atomically: ``False`` when it was used, or is not valid at
         ``at``."""
         t = loyalty_coupons
         res = self.conn.execute(t.update().where(
-            t.c.code == code, t.c.used_at.is_(None), t.c.issued_at <= _db(at),
+            t.c.code == code, t.c.used_at.is_(None), t.c.cancelled_at.is_(None),
+            t.c.issued_at <= _db(at),
             t.c.valid_until > _db(at)).values(used_at=_db(at), used_order_id=order_id))
         return bool(res.rowcount == 1)
 

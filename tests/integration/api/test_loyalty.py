@@ -118,6 +118,48 @@ def test_enrol_earn_release_redeem_once_and_refuse_an_overdraft(call, services):
     assert services.loyalty.service.verify() == []
 
 
+def test_a_till_cancels_a_redemption_by_its_coupon(call, services):
+    _enrol(call)
+    assert call(I, "POST", "/v1/orders", json=_order("O1", "C1", "600")).status_code == 201
+    call("admin", "POST", "/v1/loyalty/run", json={})  # the return window closed: 600 points
+    redeemed = call(I, "POST", "/v1/customers/C1/redemptions", json={"reward": "discount-5"},
+                    headers={"Idempotency-Key": "till-2-redeem-1"}).json()
+    coupon = redeemed["coupon_code"]
+    assert redeemed["balance_after"] == 100
+
+    first = call(I, "POST", f"/v1/coupons/{coupon.lower()}/cancellation",
+                 json={"reason": "wrong reward"})
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert (body["member_id"], body["coupon_code"], body["points_back"], body["points_lapsed"],
+            body["balance_after"], body["reason"]) == ("C1", coupon, 500, 0, 600,
+                                                       "wrong reward")
+    assert body["actor"].startswith("api-key:") and body["replayed"] is False
+    again = call(I, "POST", f"/v1/coupons/{coupon}/cancellation", json={"reason": "again"})
+    assert again.status_code == 200 and again.json() == {**body, "replayed": True}
+    statement = _points(call)
+    assert statement["balance"] == 600 and not statement["coupons"]
+    assert [h["kind"] for h in statement["history"]][-2:] == ["redeem", "cancel"]
+
+    # a used coupon: 409, nothing changes; an unknown one: 404; no reason: 422
+    used = call(I, "POST", "/v1/customers/C1/redemptions", json={"reward": "discount-5"},
+                headers={"Idempotency-Key": "till-2-redeem-2"}).json()["coupon_code"]
+    services.loyalty.service.use_coupon(used, order_id="O2")
+    refused = call(I, "POST", f"/v1/coupons/{used}/cancellation", json={"reason": "late"})
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "/problems/coupon-used"
+    assert f"{used} was used on order O2" in refused.json()["detail"]
+    assert _points(call)["balance"] == 100
+    missing = call(I, "POST", "/v1/coupons/CNOPE/cancellation", json={"reason": "x"})
+    assert missing.status_code == 404 and missing.json()["type"] == "/problems/no-such-redemption"
+    no_reason = call(I, "POST", f"/v1/coupons/{used}/cancellation", json={})
+    assert no_reason.status_code == 422 and "reason" in no_reason.text
+    actions = [a["action"] for a in call("admin", "GET", "/v1/audit").json()]
+    assert "POST /v1/coupons/{code}/cancellation" in actions
+    assert services.loyalty.service.verify() == []
+
+
 def test_concurrent_redemptions_spend_once_per_key(call, services):
     _enrol(call)
     call(I, "POST", "/v1/orders", json=_order("O1", "C1", "1200"))

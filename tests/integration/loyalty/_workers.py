@@ -8,7 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from regulars.adapters.loyalty_store import SqlLoyaltyStore
-from regulars.domain.loyalty import InsufficientPointsError, Programme, Reward, RewardKind
+from regulars.domain.loyalty import (
+    InsufficientPointsError,
+    Programme,
+    Reward,
+    RewardError,
+    RewardKind,
+)
 from regulars.services.loyalty import LoyaltyService
 
 PROGRAMME = Programme(
@@ -48,6 +54,44 @@ def race(url: str, member: str, keys: list[str]) -> list[str]:
     results = ctx.SimpleQueue()
     procs = [ctx.Process(target=redeem, args=(url, member, k, barrier, results))
              for k in keys]
+    for p in procs:
+        p.start()
+    outcomes = [results.get() for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    return outcomes
+
+
+def use_or_cancel(url: str, code: str, action: str, barrier: Any, results: Any) -> None:
+    """Wait at the barrier, then use the coupon or cancel its redemption; report
+    ``<action>:<code>:ok``, ``<action>:<code>:refused`` or the error."""
+    try:
+        svc = service(url)
+        svc.versions()
+        barrier.wait()
+        try:
+            if action == "use":
+                svc.use_coupon(code, order_id=f"O-{code}")
+            else:
+                svc.cancel_redemption(coupon_code=code, reason="race", actor="test")
+            outcome = f"{action}:{code}:ok"
+        except RewardError:
+            outcome = f"{action}:{code}:refused"
+        svc.store.dispose()  # type: ignore[attr-defined]
+    except BaseException as e:  # the test shows it
+        outcome = f"error:{e!r}"
+    results.put(outcome)
+
+
+def use_cancel_race(url: str, codes: list[str]) -> list[str]:
+    """For every coupon, one process uses it while another cancels its redemption, all
+    released at the same moment."""
+    ctx = mp.get_context("fork")
+    jobs = [(code, action) for code in codes for action in ("use", "cancel")]
+    barrier = ctx.Barrier(len(jobs))
+    results = ctx.SimpleQueue()
+    procs = [ctx.Process(target=use_or_cancel, args=(url, code, action, barrier, results))
+             for code, action in jobs]
     for p in procs:
         p.start()
     outcomes = [results.get() for _ in procs]

@@ -65,6 +65,20 @@ def test_refusals_exit_1_with_a_readable_message(cli):
                                         "--key", "k2", code=1)
 
 
+def test_a_redemption_cancelled_at_the_till(cli):
+    cli("enrol", "M1")
+    cli("accrue", "O1", "M1", "250")
+    out = json.loads(cli("redeem", "M1", "r100", "--key", "till-7", "--json"))
+    assert out["balance_after"] == 150
+    assert "redemption till-7 cancelled, 100 points back (0 expired since); balance 250" in cli(
+        "cancel", "--coupon", out["coupon_code"], "--reason", "wrong reward", "--actor", "anna")
+    assert "was cancelled on" in cli("coupon", out["coupon_code"], "--order", "O2", code=1)
+    assert "give --coupon or --key" in cli("cancel", "--reason", "x", "--actor", "y", code=2)
+    assert "no redemption under key nope" in cli("cancel", "--key", "nope", "--reason", "x",
+                                                 "--actor", "y", code=1)
+    assert json.loads(cli("statement", "M1", "--json"))["balance"] == 250
+
+
 def test_bad_amounts_are_usage_errors(cli):
     cli("enrol", "M1")
     cli("accrue", "O1", "M1", "twelve", code=2)

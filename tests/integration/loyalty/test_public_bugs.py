@@ -120,3 +120,27 @@ def test_concurrent_retries_of_one_redemption_spend_once(database_url, n):
     assert svc.statement("M").balance == 1000 - 100
     assert svc.verify() == []
     svc.close()
+
+
+def test_a_coupon_used_while_its_redemption_is_cancelled_is_one_or_the_other(database_url):
+    """For each of 8 coupons, one process uses it at the till while another cancels its
+    redemption, released together: exactly one of the two succeeds, the points come back
+    only for the coupons that were not used, and the books balance."""
+    svc = _workers.service(database_url)
+    svc.store.ensure_schema()
+    svc.enrol("M")
+    svc.accrue(order("O1", "M", 800))
+    start = svc.statement("M").balance
+    codes = [svc.redeem("M", "r100", key=f"k{i}").coupon_code for i in range(8)]
+    svc.store.dispose()
+    outcomes = _workers.use_cancel_race(database_url, codes)
+    assert not [o for o in outcomes if o.startswith("error")], outcomes
+    cancelled = []
+    for code in codes:
+        mine = sorted(o.split(":")[0] for o in outcomes
+                      if o.split(":")[1] == code and o.endswith(":ok"))
+        assert len(mine) == 1, (code, outcomes)
+        if mine == ["cancel"]:
+            cancelled.append(code)
+    assert svc.statement("M").balance == start - 800 + 100 * len(cancelled)
+    assert svc.verify() == []

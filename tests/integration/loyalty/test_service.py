@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from regulars.domain.loyalty import (
     ConsentRequiredError,
+    CouponUsedError,
     Expiry,
     IdempotencyConflictError,
     InsufficientPointsError,
@@ -28,6 +29,7 @@ from regulars.domain.loyalty import (
     StoredValueError,
     UnknownMemberError,
     UnknownOrderError,
+    UnknownRedemptionError,
 )
 from regulars.services.loyalty import LoyaltyService
 
@@ -166,6 +168,63 @@ def test_redemption_issues_a_single_use_coupon_with_validity(make_service, clock
     with pytest.raises(InsufficientPointsError) as exc:
         service.redeem("M", "gift", key="k4")
     assert (exc.value.balance, exc.value.needed) == (50, 300)
+
+
+def test_a_redemption_can_be_cancelled_until_its_coupon_is_used(make_service, clock):
+    service = make_service(**IMMEDIATE)
+    service.enrol("M")
+    service.accrue(order("O1", "M", 250))
+    r = service.redeem("M", "r100", key="k1")
+    assert r.balance_after == 150
+    clock.advance(hours=1)
+    c = service.cancel_redemption(coupon_code=r.coupon_code.lower(), reason="customer changed "
+                                  "their mind", actor="till 3")
+    assert (c.member_id, c.redemption, c.points_back, c.points_lapsed, c.balance_after,
+            c.coupon_code) == ("M", "k1", 100, 0, 250, r.coupon_code)
+    # the coupon ends with the cancellation; the points are spendable again
+    with pytest.raises(RewardError, match=f"coupon {r.coupon_code} was cancelled on 2026-03-02T11"):
+        service.use_coupon(r.coupon_code, order_id="O9")
+    assert service.redeem("M", "r100", key="k2").balance_after == 150
+    # again, by key or by code: the first answer
+    assert service.cancel_redemption(key="k1") == replace(c, replayed=True)
+    assert service.cancel_redemption(coupon_code=r.coupon_code) == replace(c, replayed=True)
+    statement = service.statement("M")
+    cancel = next(e for e in statement.history if e.kind == "cancel")
+    assert r.coupon_code not in statement.coupons
+    assert (cancel.points, cancel.reason, cancel.actor) == (100, "customer changed their "
+                                                            "mind", "till 3")
+    assert service.verify() == []
+
+
+def test_a_used_coupon_or_an_unknown_redemption_cannot_be_cancelled(make_service):
+    service = make_service(**IMMEDIATE)
+    service.enrol("M")
+    service.accrue(order("O1", "M", 250))
+    r = service.redeem("M", "r100", key="k1")
+    service.use_coupon(r.coupon_code, order_id="O9")
+    with pytest.raises(CouponUsedError, match=f"{r.coupon_code} was used on order O9"):
+        service.cancel_redemption(key="k1")
+    assert service.statement("M").balance == 150  # nothing written
+    with pytest.raises(UnknownRedemptionError, match="no redemption under key nope"):
+        service.cancel_redemption(key="nope")
+    with pytest.raises(UnknownRedemptionError, match="no redemption issued coupon CNOPE"):
+        service.cancel_redemption(coupon_code="cnope")
+    with pytest.raises(LoyaltyError, match="by its key or by its coupon"):
+        service.cancel_redemption()
+    assert service.verify() == []
+
+
+def test_a_cancelled_payment_with_points_gives_back_what_has_not_expired(make_service, clock):
+    service = make_service(**IMMEDIATE, expiry_days=30)
+    service.enrol("M")
+    service.accrue(order("O1", "M", 100))  # expires in 30 days
+    service.accrue(order("O2", "M", 50, at=clock.advance(days=20)))  # expires on day 50
+    assert service.spend("M", 120, key="pay1").balance_after == 30  # O1's 100, O2's 20
+    clock.advance(days=15)  # O1's lot has expired
+    c = service.cancel_redemption(key="pay1", actor="till 1")
+    assert (c.points_back, c.points_lapsed, c.balance_after, c.coupon_code) == (20, 100, 50,
+                                                                                None)
+    assert service.verify() == []
 
 
 def test_rewards_can_require_a_tier(make_service):

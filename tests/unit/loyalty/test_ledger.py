@@ -140,3 +140,52 @@ def test_check_account_notices_a_cached_balance_that_drifted():
     credit(account, "a", 100)
     account.member.balance += 1
     assert any("cached balance" in p for p in problems(account))
+
+
+def test_a_cancelled_spend_puts_its_points_back_into_their_lots_with_their_expiry():
+    account, _ = new()
+    credit(account, "soon", 100, expires_in=30)
+    credit(account, "late", 50, expires_in=60)
+    account.spend(120, T, ref="redeem:k")  # soon 100, late 20
+    taken = [a for a in account.allocations if a.entry_ref == "redeem:k"]
+    assert [(a.lot_ref, a.points) for a in taken] == [("soon", 100), ("late", 20)]
+    entry, lapsed = account.restore(taken, T + timedelta(days=10), ref="cancel:k")
+    assert (entry.kind, entry.points, lapsed) == (EntryKind.CANCEL, 120, 0)
+    assert account.member.balance == 150
+    assert (account.lots["soon"].remaining, account.lots["late"].remaining) == (100, 50)
+    # the lots' history nets out: what the cancellation gave back is a negative allocation
+    assert [(a.lot_ref, a.points) for a in account.allocations if a.entry_ref == "cancel:k"
+            ] == [("late", -20), ("soon", -100)]
+    assert problems(account) == []
+
+
+def test_points_of_a_lot_expired_since_the_spend_do_not_come_back():
+    account, _ = new()
+    credit(account, "soon", 100, expires_in=30)
+    credit(account, "late", 50, expires_in=60)
+    account.spend(120, T, ref="redeem:k")
+    day40 = T + timedelta(days=40)
+    account.expire(day40)  # "soon" is empty: nothing to expire
+    taken = [a for a in account.allocations if a.entry_ref == "redeem:k"]
+    entry, lapsed = account.restore(taken, day40, ref="cancel:k")
+    # 30 left in "late" + its 20 back; the 100 of "soon" would have expired on day 30
+    assert (entry.points, lapsed) == (20, 100)
+    assert account.member.balance == 50
+    assert account.lots["soon"].remaining == 0 and account.lots["late"].remaining == 50
+    assert problems(account) == []
+
+
+def test_points_given_back_pay_a_debt_first():
+    account, _ = new()
+    credit(account, "o1", 100)
+    credit(account, "o2", 30)
+    account.spend(120, T, ref="redeem:k")  # o1 100, o2 20: 10 left in o2
+    account.reverse("o1", 100, T, ref="ret", policy=ReturnedSpentPoints.NEGATIVE_BALANCE)
+    assert (account.member.balance, account.member.debt) == (-90, 90)
+    taken = [a for a in account.allocations if a.entry_ref == "redeem:k"]
+    entry, lapsed = account.restore(taken, T, ref="cancel:k")
+    assert (entry.points, lapsed) == (120, 0)
+    # 120 back: 90 pay the debt, 30 are spendable again
+    assert (account.member.balance, account.member.debt) == (30, 0)
+    assert sum(lot.remaining for lot in account.lots.values()) == 30
+    assert problems(account) == []

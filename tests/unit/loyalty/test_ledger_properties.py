@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from regulars.domain.loyalty import (
@@ -29,6 +29,7 @@ ops = st.lists(
         st.tuples(st.just("release"), st.integers(0, 30)),
         st.tuples(st.just("return"), st.integers(0, 30), st.integers(1, 100)),
         st.tuples(st.just("spend"), st.integers(1, 800)),
+        st.tuples(st.just("cancel"), st.integers(0, 30)),
         st.tuples(st.just("expire")),
         st.tuples(st.just("adjust"), st.integers(-300, 300)),
         st.tuples(st.just("wait"), st.integers(1, 60)),
@@ -45,6 +46,7 @@ def test_random_histories_keep_the_books_balanced(ops, policy):
     orders: list[tuple[str, int, Decimal]] = []  # lot, points, amount
     returned: dict[str, Decimal] = {}
     reversed_: dict[str, int] = {}
+    spends: list[str] = []  # refs of spends not cancelled yet
     for n, op in enumerate(ops, start=1):
         ref = f"e{n}"
         before = (account.member.balance, account.member.pending)
@@ -78,6 +80,21 @@ def test_random_histories_keep_the_books_balanced(ops, policy):
             if op[1] <= balance:
                 account.spend(op[1], now, ref=ref)
                 assert account.member.balance == balance - op[1]
+                spends.append(ref)
+        elif op[0] == "cancel" and spends:
+            spent = spends.pop(op[1] % len(spends))
+            event("a spend cancelled")
+            taken = [a for a in account.allocations if a.entry_ref == spent]
+            live = {a.lot_ref for a in taken
+                    if account.lots[a.lot_ref].expires_at is None
+                    or account.lots[a.lot_ref].expires_at > now}
+            balance, debt = account.member.balance, account.member.debt
+            entry, lapsed = account.restore(taken, now, ref=ref)
+            back = sum(a.points for a in taken if a.lot_ref in live)
+            # every point comes back but those of lots expired since, and none twice
+            assert entry.points == back and lapsed == sum(a.points for a in taken) - back
+            assert account.member.balance == balance + back
+            assert account.member.debt == max(0, debt - back)
         elif op[0] == "expire":
             account.expire(now)
             again = account.expire(now)
@@ -99,3 +116,65 @@ def test_random_histories_keep_the_books_balanced(ops, policy):
     # the ledger is append-only: every ref is unique
     refs = [e.ref for e in account.entries]
     assert len(refs) == len(set(refs))
+
+
+cancel_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("earn"), st.integers(1, 300), st.integers(1, 90)),
+        st.tuples(st.just("spend"), st.integers(1, 300)),
+        st.tuples(st.just("spend"), st.integers(1, 300)),
+        st.tuples(st.just("cancel"), st.integers(0, 30)),
+        st.tuples(st.just("cancel"), st.integers(0, 30)),
+        st.tuples(st.just("return"), st.integers(0, 30)),
+        st.tuples(st.just("wait"), st.integers(1, 60)),
+    ),
+    min_size=5,
+    max_size=40,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(ops=cancel_ops)
+def test_cancelled_spends_give_back_what_has_not_expired_and_keep_the_books(ops):
+    """Earn, spend, cancel a spend, take an order back (into debt) and wait: after every step
+    the books balance; a cancellation gives back exactly the points of its lots that have not
+    expired, pays debt with them first, and no lot ever holds more than it earned."""
+    account = Account.of(Member("M", T0))
+    now = T0
+    lots: list[tuple[str, int]] = []
+    spends: list[tuple[str, int]] = []
+    for n, op in enumerate(ops, start=1):
+        ref = f"e{n}"
+        if op[0] == "earn":
+            lot = Lot(ref, "M", "order", now, op[1], op[1], LotState.AVAILABLE,
+                      expires_at=now + timedelta(days=op[2]), order_id=ref)
+            account.credit(lot, Entry(ref, "M", now, EntryKind.EARN, points=op[1], lot_ref=ref))
+            lots.append((ref, op[1]))
+        elif op[0] == "spend":
+            account.expire(now)
+            if 0 < op[1] <= account.member.balance:
+                account.spend(op[1], now, ref=ref)
+                spends.append((ref, op[1]))
+        elif op[0] == "cancel" and spends:
+            spent, points = spends.pop(op[1] % len(spends))
+            event("a spend cancelled")
+            taken = [a for a in account.allocations if a.entry_ref == spent]
+            assert sum(a.points for a in taken) == points
+            expired = sum(a.points for a in taken if account.lots[a.lot_ref].expires_at <= now)
+            balance, debt = account.member.balance, account.member.debt
+            entry, lapsed = account.restore(taken, now, ref=ref)
+            assert (entry.points, lapsed) == (points - expired, expired)
+            assert account.member.balance == balance + points - expired
+            assert account.member.debt == max(0, debt - (points - expired))
+            if debt:
+                event("a cancellation paid debt")
+            if expired:
+                event("a cancellation met an expired lot")
+        elif op[0] == "return" and lots:
+            lot_ref, points = lots.pop(op[1] % len(lots))
+            account.reverse(lot_ref, points, now, ref=ref,
+                            policy=ReturnedSpentPoints.NEGATIVE_BALANCE)
+        elif op[0] == "wait":
+            now += timedelta(days=op[1])
+        assert check_account(account.member, account.lots.values(), account.entries) == []
+        assert all(0 <= lot.remaining <= lot.points for lot in account.lots.values())

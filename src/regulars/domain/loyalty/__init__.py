@@ -7,6 +7,7 @@ Plain Python: no database, no settings library. The services in
 from regulars.domain.loyalty.codes import Draw, draw, is_well_formed, new_code, normalise_code
 from regulars.domain.loyalty.errors import (
     ConsentRequiredError,
+    CouponUsedError,
     IdempotencyConflictError,
     InsufficientPointsError,
     LoyaltyError,
@@ -15,6 +16,7 @@ from regulars.domain.loyalty.errors import (
     StoredValueError,
     UnknownMemberError,
     UnknownOrderError,
+    UnknownRedemptionError,
 )
 from regulars.domain.loyalty.ledger import (
     Account,
@@ -57,6 +59,7 @@ __all__ = [
     "Account",
     "Allocation",
     "ConsentRequiredError",
+    "CouponUsedError",
     "Draw",
     "Entry",
     "EntryKind",
@@ -91,6 +94,7 @@ __all__ = [
     "TierDecision",
     "UnknownMemberError",
     "UnknownOrderError",
+    "UnknownRedemptionError",
     "check_account",
     "check_referral",
     "draw",

@@ -10,6 +10,8 @@
         ├── IdempotencyConflictError a key was reused for a different request
         ├── UnknownOrderError        a return or release names an order never accrued
         ├── RewardError              unknown reward, tier too low, bad or used coupon
+        │   └── CouponUsedError      a redemption whose coupon was used cannot be cancelled
+        ├── UnknownRedemptionError   no redemption under that key or coupon
         ├── ReferralRefusedError     self-referral, cap reached, …; carries ``reason``
         └── StoredValueError         top-up with the card itself, overdraft, over-refund
 
@@ -52,6 +54,14 @@ class UnknownOrderError(LoyaltyError):
 
 class RewardError(LoyaltyError):
     """The reward or coupon cannot be used as asked."""
+
+
+class CouponUsedError(RewardError):
+    """The coupon has been used, so what issued it cannot be undone."""
+
+
+class UnknownRedemptionError(LoyaltyError):
+    """No redemption (or payment with points) under that key or coupon."""
 
 
 class ReferralRefusedError(LoyaltyError):

@@ -16,7 +16,7 @@ equalities. ``debt`` is what a return took back beyond what was left (policy
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -47,6 +47,7 @@ class EntryKind(StrEnum):
     EXPIRE = "expire"  # a lot reached its expiry
     ADJUST = "adjust"  # a manual change, with a reason and an actor
     BONUS = "bonus"  # sign-up, birthday, first order, review, NPS answer, referral
+    CANCEL = "cancel"  # a cancelled redemption gives its points back
 
 
 @dataclass
@@ -405,6 +406,44 @@ class Account:
         if policy is ReturnedSpentPoints.NEGATIVE_BALANCE:
             self.member.debt += shortfall
         return entry
+
+    def restore(self, taken: Sequence[Allocation], at: datetime, *, ref: str,
+                reason: str = "", actor: str = "system",
+                version: int | None = None) -> tuple[Entry, int]:
+        """Give back the points a cancelled spend took (its ``taken`` allocations) to the lots
+        they came from, with those lots' own expiry. Points of a lot that has expired by
+        ``at`` do not come back: unspent, they would have expired too. Returned points pay
+        any debt first, as fresh points do. Returns the entry and the points not given back.
+
+        The lots must be loaded (spent-out lots are not open lots)."""
+        t = aware(at)
+        back = lapsed = 0
+        net: dict[str, int] = {}
+        for a in taken:
+            lot = self.lots[a.lot_ref]
+            if a.points <= 0:
+                continue
+            if lot.expires_at is not None and aware(lot.expires_at) <= t:
+                lapsed += a.points
+                continue
+            if lot.state is not LotState.AVAILABLE or lot.remaining + a.points > lot.points:
+                raise AssertionError(f"lot {lot.lot_ref} cannot take {a.points} points back")
+            lot.remaining += a.points
+            self.dirty_lots.add(lot.lot_ref)
+            net[lot.lot_ref] = net.get(lot.lot_ref, 0) - a.points
+            back += a.points
+        entry = self.post(Entry(ref, self.member.member_id, t, EntryKind.CANCEL, points=back,
+                                reason=reason, actor=actor, programme_version=version))
+        for lot_ref in sorted(net, key=lambda r: self.lots[r].spend_key()):
+            lot = self.lots[lot_ref]
+            pay = min(self.member.debt, lot.remaining)
+            if pay:
+                self.member.debt -= pay
+                lot.remaining -= pay
+                net[lot_ref] += pay
+        # one allocation per lot: what the cancellation put back, net of debt it paid
+        self.allocations += [Allocation(ref, r, n) for r, n in sorted(net.items()) if n]
+        return entry, lapsed
 
     def expire(self, at: datetime, *, version: int | None = None) -> list[Entry]:
         """Expire every lot whose expiry has passed at ``at``; expired lots are left empty,

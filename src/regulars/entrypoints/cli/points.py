@@ -238,6 +238,31 @@ def spend(
             m=r.member_id, p=r.points, b=r.balance_after))
 
 
+@points_app.command("cancel")
+def cancel(
+    reason: Annotated[str, typer.Option(help=_("Why (kept in the ledger)."))],
+    actor: Annotated[str, typer.Option(help=_("Who (kept in the ledger)."))],
+    coupon: Annotated[str | None, typer.Option(
+        help=_("The coupon the redemption issued."))] = None,
+    key: Annotated[str | None, typer.Option(
+        help=_("The redemption's (or payment's) idempotency key, instead of --coupon."))
+    ] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Cancel a redemption or a payment with points: its coupon stops being valid and the
+    points go back to the lots they came from (those expired since do not come back)."""
+    if (coupon is None) == (key is None):
+        raise typer.BadParameter(_("give --coupon or --key (one of them)"))
+    with _service(config, database_url) as svc:
+        r = svc.cancel_redemption(key=key, coupon_code=coupon, reason=reason, actor=actor)
+        _show(r, as_json, _("{m}: redemption {k} cancelled, {p} points back ({lapsed} expired "
+                            "since); balance {b}").format(m=r.member_id, k=r.redemption,
+                                                          p=r.points_back, lapsed=r.points_lapsed,
+                                                          b=r.balance_after))
+
+
 @points_app.command("adjust")
 def adjust(
     member: Annotated[str, typer.Argument(help=_("Customer id."))],

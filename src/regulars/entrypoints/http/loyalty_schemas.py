@@ -48,6 +48,12 @@ class RedemptionIn(_In):
     reward: Code = Field(description="A reward code of the catalogue (GET /v1/loyalty/rewards).")
 
 
+class CancellationIn(_In):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=1000, pattern=NO_NUL)] = Field(
+        description="Why the redemption is undone (kept in the ledger).")
+
+
 class AdjustmentIn(_In):
     points: int = Field(ge=-10_000_000, le=10_000_000,
                         description="Points to add (positive) or take (negative), not 0.")
@@ -191,6 +197,18 @@ class Redemption(BaseModel):
     coupon_code: str | None
     valid_until: Moment | None
     replayed: bool = Field(description="True when this answers a retry (nothing spent again).")
+
+
+class Cancellation(BaseModel):
+    member_id: str
+    coupon_code: str | None
+    points_back: int = Field(description="Points returned to the lots they came from.")
+    points_lapsed: int = Field(
+        description="Points not returned: their lots have expired since the redemption.")
+    balance_after: int
+    reason: str
+    actor: str
+    replayed: bool = Field(description="True when this answers a retry (nothing done again).")
 
 
 class Adjustment(BaseModel):

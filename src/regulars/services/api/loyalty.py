@@ -305,6 +305,16 @@ class LoyaltyApi:
                      "replayed": r.replayed}, 200 if r.replayed else 201)
         return asdict(r)
 
+    def cancel_redemption(self, coupon_code: str, *, reason: str, key_id: str,
+                          key_name: str) -> dict[str, Any]:
+        actor = f"api-key:{key_id}" + (f" ({key_name})" if key_name else "")
+        r = self.service.cancel_redemption(coupon_code=coupon_code, reason=reason, actor=actor)
+        self._audit(key_id, "POST /v1/coupons/{code}/cancellation", r.member_id,
+                    {"coupon": r.coupon_code, "points_back": r.points_back,
+                     "points_lapsed": r.points_lapsed, "replayed": r.replayed},
+                    200 if r.replayed else 201)
+        return asdict(r)
+
     def adjust(self, customer_id: str, points: int, *, reason: str, key_id: str,
                key_name: str, idempotency_key: str | None) -> dict[str, Any]:
         mid = self.member_id(customer_id)

@@ -1,11 +1,12 @@
-"""The loyalty programme's use cases: enrol, earn, return, release, redeem, expire, adjust,
-tiers, referrals, rewards, club, stored value, offers, statements and the notices of points
-about to expire."""
+"""The loyalty programme's use cases: enrol, earn, return, release, redeem, cancel a
+redemption, expire, adjust, tiers, referrals, rewards, club, stored value, offers, statements
+and the notices of points about to expire."""
 
 from regulars.services.loyalty.results import (
     AccrualResult,
     AdjustmentResult,
     BonusResult,
+    CancellationResult,
     CardResult,
     ClubResult,
     CouponUse,
@@ -24,6 +25,7 @@ __all__ = [
     "AccrualResult",
     "AdjustmentResult",
     "BonusResult",
+    "CancellationResult",
     "CardResult",
     "ClubResult",
     "CouponUse",

@@ -139,6 +139,22 @@ class RedemptionResult:
 
 
 @dataclass(frozen=True)
+class CancellationResult:
+    """A redemption (or a payment with points) undone: ``points_back`` returned to the lots
+    they came from; ``points_lapsed`` not, their lots having expired since."""
+
+    member_id: str
+    redemption: str
+    points_back: int
+    points_lapsed: int
+    balance_after: int
+    reason: str
+    actor: str
+    coupon_code: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
 class AdjustmentResult:
     member_id: str
     points: int

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from regulars.domain.loyalty.codes import draw, new_code, normalise_code
 from regulars.domain.loyalty.errors import (
     ConsentRequiredError,
+    CouponUsedError,
     IdempotencyConflictError,
     InsufficientPointsError,
     LoyaltyError,
@@ -32,6 +33,7 @@ from regulars.domain.loyalty.errors import (
     StoredValueError,
     UnknownMemberError,
     UnknownOrderError,
+    UnknownRedemptionError,
 )
 from regulars.domain.loyalty.ledger import (
     Account,
@@ -72,6 +74,7 @@ from regulars.services.loyalty.results import (
     AccrualResult,
     AdjustmentResult,
     BonusResult,
+    CancellationResult,
     CardResult,
     ClubResult,
     CouponUse,
@@ -892,6 +895,58 @@ class LoyaltyService:
         return self._once(f"redeem:{key}", "spend", {"member": member_id, "points": points},
                           RedemptionResult, work, member_id=member_id)
 
+    def cancel_redemption(self, *, key: str | None = None, coupon_code: str | None = None,
+                          reason: str = "cancelled", actor: str = "system",
+                          at: datetime | None = None) -> CancellationResult:
+        """Undo a redemption (or a payment with points), named by its idempotency ``key`` or
+        by the ``coupon_code`` it issued: the coupon stops being valid and the points go back
+        to the lots they came from, with those lots' expiry (points of lots that have expired
+        since do not come back; returned points pay any debt first). Refused while nothing
+        is written when the coupon has been used. Cancelling again answers the first
+        cancellation (``replayed``)."""
+        if (key is None) == (coupon_code is None):
+            raise LoyaltyError(_("name the redemption by its key or by its coupon's code"))
+        with self.store.reading() as tx:
+            if coupon_code is not None:
+                code = normalise_code(coupon_code)
+                coupon = tx.coupon(code)
+                ref = coupon.source_ref if coupon is not None else ""
+                if not ref.startswith("redeem:"):
+                    raise UnknownRedemptionError(
+                        _("no redemption issued coupon {code}").format(code=code))
+            else:
+                ref = f"redeem:{key}"
+            op = tx.operations([ref]).get(ref)
+        if op is None or op.kind not in ("redeem", "spend") or op.member_id is None:
+            raise UnknownRedemptionError(_("no redemption under key {key}").format(
+                key=ref.removeprefix("redeem:")))
+        member_id = op.member_id
+
+        def work(tx: LoyaltyTx, now: datetime) -> CancellationResult:
+            when = aware(at) if at is not None else now
+            member = self._member(tx, member_id)
+            coupon = tx.coupon_from(ref)
+            # one atomic update, conditional on the coupon being unused: a use racing this
+            # cancellation either lands first (and this is refused) or finds it cancelled
+            if coupon is not None and not tx.cancel_coupon(coupon.code, when):
+                used = tx.coupon(coupon.code)
+                raise CouponUsedError(
+                    _("coupon {code} was used on order {order}: its redemption cannot be "
+                      "cancelled").format(code=coupon.code,
+                                          order=used.used_order_id if used else "?"))
+            taken = tx.allocations(ref)
+            account = self._account(tx, member, [a.lot_ref for a in taken])
+            account.expire(when, version=self.current_version)
+            entry, lapsed = account.restore(taken, when, ref=f"cancel:{ref}", reason=reason,
+                                            actor=actor, version=self.current_version)
+            tx.save_accounts([account])
+            return CancellationResult(member_id, ref.removeprefix("redeem:"), entry.points,
+                                      lapsed, account.member.balance, reason, actor,
+                                      coupon.code if coupon is not None else None)
+
+        return self._once(f"cancel:{ref}", "cancel", {"redemption": ref}, CancellationResult,
+                          work, member_id=member_id)
+
     def _spend(self, tx: LoyaltyTx, member: Member, points: int, at: datetime, *, ref: str,
                reason: str, kind: EntryKind = EntryKind.REDEEM, actor: str = "system") -> Account:
         account = self._account(tx, member)
@@ -922,6 +977,9 @@ class LoyaltyService:
                 raise RewardError(_("coupon {code} does not exist").format(code=code))
             use = CouponUse(code, coupon.member_id, coupon.reward, coupon.kind, coupon.value,
                             coupon.percent, order_id)
+            if coupon.cancelled_at is not None:
+                raise RewardError(_("coupon {code} was cancelled on {at}").format(
+                    code=code, at=aware(coupon.cancelled_at).isoformat()))
             if coupon.used_at is not None:
                 if coupon.used_order_id == order_id:
                     return replace(use, replayed=True)
@@ -1181,7 +1239,8 @@ class LoyaltyService:
             qualifying = _qualifying(prog, tx.accrual_history([member_id], since), when)
             entries = tx.entries(member_id, limit=history)
             coupons = [c for c in tx.coupons_of(member_id)
-                       if c.used_at is None and aware(c.valid_until) > when]
+                       if c.used_at is None and c.cancelled_at is None
+                       and aware(c.valid_until) > when]
         by_day: dict[str, int] = defaultdict(int)
         for expiry, n in soon:
             # the last local day the points can be used

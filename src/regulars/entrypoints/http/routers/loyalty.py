@@ -1,5 +1,6 @@
-"""The loyalty programme: statements, tier progress, quotes, redemptions, enrolment,
-manual adjustments, referral codes, the rewards catalogue, the periodic run and the notices
+"""The loyalty programme: statements, tier progress, quotes, redemptions and their
+cancellation, enrolment, manual adjustments, referral codes, the rewards catalogue, the
+periodic run and the notices
 of points about to expire."""
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from fastapi import APIRouter, Path, Query, Response
 
 from regulars.domain.loyalty.errors import (
     ConsentRequiredError,
+    CouponUsedError,
     IdempotencyConflictError,
     InsufficientPointsError,
     LoyaltyError,
     ReferralRefusedError,
     RewardError,
     UnknownMemberError,
+    UnknownRedemptionError,
 )
 from regulars.entrypoints.http.deps import (
     Admin,
@@ -31,6 +34,8 @@ from regulars.entrypoints.http.deps import (
 from regulars.entrypoints.http.loyalty_schemas import (
     Adjustment,
     AdjustmentIn,
+    Cancellation,
+    CancellationIn,
     ExpiryNoticesIn,
     ExpiryNoticesOut,
     Membership,
@@ -70,6 +75,10 @@ def _answers() -> Iterator[None]:
         yield
     except UnknownMemberError as e:
         raise Problem(404, str(e), slug="not-a-member") from e
+    except UnknownRedemptionError as e:
+        raise Problem(404, str(e), slug="no-such-redemption") from e
+    except CouponUsedError as e:
+        raise Problem(409, str(e), slug="coupon-used") from e
     except InsufficientPointsError as e:
         raise Problem(409, str(e), slug="insufficient-points", errors=[
             {"field": "balance", "message": _("{balance} points available, {needed} needed")
@@ -140,6 +149,23 @@ def redeem(customer_id: CustomerId, body: RedemptionIn, key: PointsRedeemer,
     with _answers():
         done = _programme(services).redeem(customer_id, body.reward, key_id=key.key_id,
                                            idempotency_key=idempotency_key)
+    if done["replayed"]:
+        response.status_code = 200
+    return done
+
+
+@router.post("/coupons/{code}/cancellation", response_model=Cancellation, status_code=201,
+             responses={**_PROBLEMS, **_REPLAYED}, summary="Cancel the redemption of a coupon")
+def cancel_redemption(code: Code, body: CancellationIn, key: PointsRedeemer,
+                      services: Services, response: Response) -> Any:
+    """Undoes the redemption that issued the coupon: the coupon stops being valid and the
+    points go back to the lots they came from, with those lots' expiry (points of lots that
+    have expired since do not come back). A used coupon is a 409 ``coupon-used`` and nothing
+    changes; an unknown one a 404. Cancelling again answers the first cancellation (200,
+    ``replayed``)."""
+    with _answers():
+        done = _programme(services).cancel_redemption(code, reason=body.reason,
+                                                      key_id=key.key_id, key_name=key.name)
     if done["replayed"]:
         response.status_code = 200
     return done
