@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 import regulars
 from regulars.analytics.synthetic import DemoSpec
+from regulars.services.analysis import Analysis
 from regulars.services.demo import write_demo
 
 pytestmark = pytest.mark.postgres
@@ -53,26 +54,33 @@ def same_evidence(a: list[dict[str, object]], b: list[dict[str, object]]) -> boo
     return all(close(x[k], y[k]) for x, y in zip(a, b, strict=True) for k in x)
 
 
-def test_duckdb_and_postgres_in_database_give_the_same_map(postgres_url, demo_dir):
-    settings = regulars.load_settings(database_url=postgres_url)
+def mismatches(a: list[dict[str, object]], b: list[dict[str, object]]) -> list[tuple]:
+    """(customer, column, one, other) wherever two maps in the same row order differ."""
+    out: list[tuple] = []
+    for ra, rb in zip(a, b, strict=True):
+        out += [(ra["customer_id"], key, ra[key], rb[key]) for key in ra
+                if key not in ("evidence", "evidence_text") and not close(ra[key], rb[key])]
+        if not same_evidence(evidence(ra), evidence(rb)):
+            out.append((ra["customer_id"], "evidence", ra["evidence"], rb["evidence"]))
+    return out
+
+
+def both_engines(database_url: str, files: Path) -> tuple[Analysis, Analysis]:
+    """The files imported into the database, analysed on DuckDB and in PostgreSQL."""
+    settings = regulars.load_settings(database_url=database_url)
     for kind in regulars.Kind:
-        regulars.import_file(kind, demo_dir / f"{kind.value}.csv", settings=settings)
+        regulars.import_file(kind, files / f"{kind.value}.csv", settings=settings)
     as_of = date(2025, 6, 30)
-    on_duckdb = regulars.analyze(config=settings, as_of=as_of)
-    in_postgres = regulars.analyze(config=settings, as_of=as_of, engine="postgres")
+    return (regulars.analyze(config=settings, as_of=as_of),
+            regulars.analyze(config=settings, as_of=as_of, engine="postgres"))
+
+
+def test_duckdb_and_postgres_in_database_give_the_same_map(postgres_url, demo_dir):
+    on_duckdb, in_postgres = both_engines(postgres_url, demo_dir)
     a = sorted(on_duckdb.customers.to_arrow().to_pylist(), key=lambda r: r["customer_id"])
     b = sorted(in_postgres.customers.to_arrow().to_pylist(), key=lambda r: r["customer_id"])
     assert len(a) == len(b) > 300
-    mismatches = []
-    for ra, rb in zip(a, b, strict=True):
-        for key in ra:
-            if key in ("evidence", "evidence_text"):
-                continue
-            if not close(ra[key], rb[key]):
-                mismatches.append((ra["customer_id"], key, ra[key], rb[key]))
-        if not same_evidence(evidence(ra), evidence(rb)):
-            mismatches.append((ra["customer_id"], "evidence", ra["evidence"], rb["evidence"]))
-    assert mismatches == []
+    assert mismatches(a, b) == []
     assert on_duckdb.not_evaluated == in_postgres.not_evaluated
     assert same_tree(on_duckdb.portfolio.to_dict(), in_postgres.portfolio.to_dict())
 
@@ -137,21 +145,11 @@ def test_the_same_map_where_postgres_sorts_text_by_a_linguistic_collation(
     collation."""
     files = tmp_path / "mixed"
     mixed_case_ids(demo_dir, files)
-    settings = regulars.load_settings(database_url=icu_postgres_url)
-    for kind in regulars.Kind:
-        regulars.import_file(kind, files / f"{kind.value}.csv", settings=settings)
-    as_of = date(2025, 6, 30)
-    on_duckdb = regulars.analyze(config=settings, as_of=as_of)
-    in_postgres = regulars.analyze(config=settings, as_of=as_of, engine="postgres")
+    on_duckdb, in_postgres = both_engines(icu_postgres_url, files)
     a = on_duckdb.customers.to_arrow().to_pylist()
     b = in_postgres.customers.to_arrow().to_pylist()
     ids = [r["customer_id"] for r in a]
     assert ids == sorted(ids) and any(i.islower() for i in ids)  # byte order, mixed case
     assert [r["customer_id"] for r in b] == ids
-    mismatches = [(ra["customer_id"], key, ra[key], rb[key])
-                  for ra, rb in zip(a, b, strict=True) for key in ra
-                  if key not in ("evidence", "evidence_text") and not close(ra[key], rb[key])]
-    mismatches += [(ra["customer_id"], "evidence") for ra, rb in zip(a, b, strict=True)
-                   if not same_evidence(evidence(ra), evidence(rb))]
-    assert mismatches == []
+    assert mismatches(a, b) == []
     assert same_tree(on_duckdb.portfolio.to_dict(), in_postgres.portfolio.to_dict())

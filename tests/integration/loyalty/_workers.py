@@ -49,11 +49,16 @@ def redeem(url: str, member: str, key: str, barrier: Any, results: Any) -> None:
 
 def race(url: str, member: str, keys: list[str]) -> list[str]:
     """Redeem once per key, each from its own process, all released at the same moment."""
+    return together(redeem, [(url, member, k) for k in keys])
+
+
+def together(target: Any, argsets: list[tuple[Any, ...]]) -> list[str]:
+    """Run ``target(*args, barrier, results)`` once per argument set, each in its own process,
+    all released at the same moment by the barrier; the outcomes they report."""
     ctx = mp.get_context("fork")  # a forked child needs no second import of regulars
-    barrier = ctx.Barrier(len(keys))
+    barrier = ctx.Barrier(len(argsets))
     results = ctx.SimpleQueue()
-    procs = [ctx.Process(target=redeem, args=(url, member, k, barrier, results))
-             for k in keys]
+    procs = [ctx.Process(target=target, args=(*args, barrier, results)) for args in argsets]
     for p in procs:
         p.start()
     outcomes = [results.get() for _ in procs]
@@ -86,15 +91,5 @@ def use_or_cancel(url: str, code: str, action: str, barrier: Any, results: Any) 
 def use_cancel_race(url: str, codes: list[str]) -> list[str]:
     """For every coupon, one process uses it while another cancels its redemption, all
     released at the same moment."""
-    ctx = mp.get_context("fork")
-    jobs = [(code, action) for code in codes for action in ("use", "cancel")]
-    barrier = ctx.Barrier(len(jobs))
-    results = ctx.SimpleQueue()
-    procs = [ctx.Process(target=use_or_cancel, args=(url, code, action, barrier, results))
-             for code, action in jobs]
-    for p in procs:
-        p.start()
-    outcomes = [results.get() for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    return outcomes
+    return together(use_or_cancel, [(url, code, action) for code in codes
+                                    for action in ("use", "cancel")])

@@ -20,11 +20,20 @@ from .conftest import T0, order
 PROCESSES = 50
 
 
-def test_saleor_544_concurrent_redemptions_cannot_overspend(database_url):
-    """50 separate processes redeem a 100-point reward at once against a balance of 1,000:
-    exactly 10 succeed, and the books still balance."""
+@pytest.fixture
+def raced(database_url):
+    """A service on the test's database for the races: the test disposes of its pooled
+    connections before the processes fork; they are closed at the end, pass or fail."""
     svc = _workers.service(database_url)
     svc.store.ensure_schema()
+    yield svc
+    svc.close()
+
+
+def test_saleor_544_concurrent_redemptions_cannot_overspend(raced, database_url):
+    """50 separate processes redeem a 100-point reward at once against a balance of 1,000:
+    exactly 10 succeed, and the books still balance."""
+    svc = raced
     svc.enrol("M")
     svc.accrue(order("O1", "M", 1000))
     assert svc.statement("M").balance == 1000 + svc.programme.bonus_sign_up
@@ -38,7 +47,6 @@ def test_saleor_544_concurrent_redemptions_cannot_overspend(database_url):
     assert statement.balance == 0
     assert [line.kind for line in statement.history].count("redeem") == 10
     assert svc.verify() == []
-    svc.close()
 
 
 def test_odoo_222372_retried_confirmation_credits_once(service):
@@ -105,11 +113,10 @@ def test_open_loyalty_131_tier_uses_points_earned_not_balance(make_service, cloc
 
 
 @pytest.mark.parametrize("n", [PROCESSES])
-def test_concurrent_retries_of_one_redemption_spend_once(database_url, n):
+def test_concurrent_retries_of_one_redemption_spend_once(raced, database_url, n):
     """The same idempotency key sent from many processes at once redeems once; every
     caller gets the same coupon back."""
-    svc = _workers.service(database_url)
-    svc.store.ensure_schema()
+    svc = raced
     svc.enrol("M")
     svc.accrue(order("O1", "M", 1000))
     svc.store.dispose()
@@ -119,15 +126,14 @@ def test_concurrent_retries_of_one_redemption_spend_once(database_url, n):
     assert sum(o.endswith(":0") for o in outcomes) == 1  # one original, the rest replays
     assert svc.statement("M").balance == 1000 - 100
     assert svc.verify() == []
-    svc.close()
 
 
-def test_a_coupon_used_while_its_redemption_is_cancelled_is_one_or_the_other(database_url):
+def test_a_coupon_used_while_its_redemption_is_cancelled_is_one_or_the_other(raced,
+                                                                            database_url):
     """For each of 8 coupons, one process uses it at the till while another cancels its
     redemption, released together: exactly one of the two succeeds, the points come back
     only for the coupons that were not used, and the books balance."""
-    svc = _workers.service(database_url)
-    svc.store.ensure_schema()
+    svc = raced
     svc.enrol("M")
     svc.accrue(order("O1", "M", 800))
     start = svc.statement("M").balance
