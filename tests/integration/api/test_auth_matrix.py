@@ -43,6 +43,8 @@ ENDPOINTS = [
     ("POST", "/v1/customers/C1/membership", {"consent": True}, {"admin", "integration"}),
     ("POST", "/v1/customers/C1/redemptions", {"reward": "discount-5"},
      {"admin", "integration"}),
+    ("GET", "/v1/coupons/RNOPE", None, POINTS_READERS),
+    ("POST", "/v1/coupons/RNOPE/use", {"order_id": "O1"}, {"admin", "integration"}),
     ("POST", "/v1/coupons/RNOPE/cancellation", {"reason": "wrong reward"},
      {"admin", "integration"}),
     ("POST", "/v1/customers/C1/points/adjustments", {"points": 5, "reason": "goodwill"},

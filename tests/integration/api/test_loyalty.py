@@ -160,6 +160,49 @@ def test_a_till_cancels_a_redemption_by_its_coupon(call, services):
     assert services.loyalty.service.verify() == []
 
 
+def test_a_till_checks_a_coupon_and_uses_it_once(call, services):
+    _enrol(call)
+    assert call(I, "POST", "/v1/orders", json=_order("O1", "C1", "1200")).status_code == 201
+    call("admin", "POST", "/v1/loyalty/run", json={})
+    coupon = call(I, "POST", "/v1/customers/C1/redemptions", json={"reward": "discount-5"},
+                  headers={"Idempotency-Key": "till-4-redeem-1"}).json()["coupon_code"]
+
+    seen = call("readonly", "GET", f"/v1/coupons/{coupon.lower()}")
+    assert seen.status_code == 200, seen.text
+    card = seen.json()
+    assert (card["code"], card["member_id"], card["reward"], card["state"]) == (
+        coupon, "C1", "discount-5", "valid")
+    assert card["used_at"] is None and card["valid_until"].endswith("Z")  # UTC, with offset
+
+    used = call(I, "POST", f"/v1/coupons/{coupon}/use", json={"order_id": "O2"})
+    assert used.status_code == 201, used.text
+    assert (used.json()["order_id"], used.json()["reward"], used.json()["replayed"]) == (
+        "O2", "discount-5", False)
+    again = call(I, "POST", f"/v1/coupons/{coupon}/use", json={"order_id": "O2"})
+    assert again.status_code == 200 and again.json() == {**used.json(), "replayed": True}
+    other = call(I, "POST", f"/v1/coupons/{coupon}/use", json={"order_id": "O3"})
+    assert other.status_code == 409 and other.json()["type"] == "/problems/coupon-used"
+    assert "already used on order O2" in other.json()["detail"]
+    card = call("readonly", "GET", f"/v1/coupons/{coupon}").json()
+    assert (card["state"], card["used_order_id"]) == ("used", "O2")
+
+    missing = call("readonly", "GET", "/v1/coupons/CNOPE")
+    assert missing.status_code == 404 and missing.json()["type"] == "/problems/no-such-coupon"
+    assert call(I, "POST", "/v1/coupons/CNOPE/use", json={"order_id": "O4"}).status_code == 404
+    no_order = call(I, "POST", f"/v1/coupons/{coupon}/use", json={})
+    assert no_order.status_code == 422 and "order_id" in no_order.text
+
+    # a cancelled redemption's coupon says so, and cannot be used
+    other_coupon = call(I, "POST", "/v1/customers/C1/redemptions",
+                        json={"reward": "discount-5"}).json()["coupon_code"]
+    call(I, "POST", f"/v1/coupons/{other_coupon}/cancellation", json={"reason": "mistake"})
+    assert call("readonly", "GET", f"/v1/coupons/{other_coupon}").json()["state"] == "cancelled"
+    refused = call(I, "POST", f"/v1/coupons/{other_coupon}/use", json={"order_id": "O5"})
+    assert refused.status_code == 422 and "was cancelled on" in refused.json()["detail"]
+    actions = [a["action"] for a in call("admin", "GET", "/v1/audit").json()]
+    assert "POST /v1/coupons/{code}/use" in actions
+
+
 def test_concurrent_redemptions_spend_once_per_key(call, services):
     _enrol(call)
     call(I, "POST", "/v1/orders", json=_order("O1", "C1", "1200"))

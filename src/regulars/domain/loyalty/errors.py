@@ -10,7 +10,8 @@
         ├── IdempotencyConflictError a key was reused for a different request
         ├── UnknownOrderError        a return or release names an order never accrued
         ├── RewardError              unknown reward, tier too low, bad or used coupon
-        │   └── CouponUsedError      a redemption whose coupon was used cannot be cancelled
+        │   ├── UnknownCouponError   no coupon with that code
+        │   └── CouponUsedError      used (on another order), so it cannot be used or undone
         ├── UnknownRedemptionError   no redemption under that key or coupon
         ├── ReferralRefusedError     self-referral, cap reached, …; carries ``reason``
         └── StoredValueError         top-up with the card itself, overdraft, over-refund
@@ -56,8 +57,13 @@ class RewardError(LoyaltyError):
     """The reward or coupon cannot be used as asked."""
 
 
+class UnknownCouponError(RewardError):
+    """No coupon has that code."""
+
+
 class CouponUsedError(RewardError):
-    """The coupon has been used, so what issued it cannot be undone."""
+    """The coupon has been used: not again on another order, and what issued it cannot be
+    undone."""
 
 
 class UnknownRedemptionError(LoyaltyError):

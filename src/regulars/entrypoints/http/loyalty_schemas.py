@@ -54,6 +54,10 @@ class CancellationIn(_In):
         description="Why the redemption is undone (kept in the ledger).")
 
 
+class CouponUseIn(_In):
+    order_id: Code = Field(description="The order the coupon is used on.")
+
+
 class AdjustmentIn(_In):
     points: int = Field(ge=-10_000_000, le=10_000_000,
                         description="Points to add (positive) or take (negative), not 0.")
@@ -197,6 +201,32 @@ class Redemption(BaseModel):
     coupon_code: str | None
     valid_until: Moment | None
     replayed: bool = Field(description="True when this answers a retry (nothing spent again).")
+
+
+class CouponOut(BaseModel):
+    code: str
+    member_id: str
+    reward: str
+    kind: str
+    value: Decimal = Field(description="The discount or value in money (discount coupons).")
+    percent: Decimal = Field(description="The discount in percent (percentage coupons).")
+    issued_at: Moment
+    valid_until: Moment
+    state: str = Field(description="valid, used, cancelled, expired or not_yet_valid (now).")
+    used_at: Moment | None
+    used_order_id: str | None
+    cancelled_at: Moment | None
+
+
+class CouponUseOut(BaseModel):
+    code: str
+    member_id: str
+    reward: str
+    kind: str
+    value: Decimal
+    percent: Decimal
+    order_id: str
+    replayed: bool = Field(description="True when the coupon was used on this order already.")
 
 
 class Cancellation(BaseModel):

@@ -305,6 +305,16 @@ class LoyaltyApi:
                      "replayed": r.replayed}, 200 if r.replayed else 201)
         return asdict(r)
 
+    def coupon(self, code: str) -> dict[str, Any]:
+        return asdict(self.service.coupon_status(code))
+
+    def use_coupon(self, code: str, order_id: str, *, key_id: str) -> dict[str, Any]:
+        r = self.service.use_coupon(code, order_id=order_id)
+        self._audit(key_id, "POST /v1/coupons/{code}/use", r.member_id,
+                    {"coupon": r.code, "order_id": order_id, "replayed": r.replayed},
+                    200 if r.replayed else 201)
+        return asdict(r)
+
     def cancel_redemption(self, coupon_code: str, *, reason: str, key_id: str,
                           key_name: str) -> dict[str, Any]:
         actor = f"api-key:{key_id}" + (f" ({key_name})" if key_name else "")

@@ -209,6 +209,25 @@ class CouponUse:
 
 
 @dataclass(frozen=True)
+class CouponStatus:
+    """A coupon as the till sees it: what it is worth and whether it can be used now
+    (``state``: ``valid``, ``used``, ``cancelled``, ``expired`` or ``not_yet_valid``)."""
+
+    code: str
+    member_id: str
+    reward: str
+    kind: str
+    value: Decimal
+    percent: Decimal
+    issued_at: datetime
+    valid_until: datetime
+    state: str
+    used_at: datetime | None = None
+    used_order_id: str | None = None
+    cancelled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ClubResult:
     member_id: str
     payment_ref: str

@@ -31,6 +31,7 @@ from regulars.domain.loyalty.errors import (
     ReferralRefusedError,
     RewardError,
     StoredValueError,
+    UnknownCouponError,
     UnknownMemberError,
     UnknownOrderError,
     UnknownRedemptionError,
@@ -77,6 +78,7 @@ from regulars.services.loyalty.results import (
     CancellationResult,
     CardResult,
     ClubResult,
+    CouponStatus,
     CouponUse,
     DrawResult,
     EnrolResult,
@@ -968,13 +970,35 @@ class LoyaltyService:
         return Coupon(new_code(10, "C"), member_id, reward, kind, value, percent, at, until,
                       source_ref=source_ref)
 
+    def coupon_status(self, code: str, at: datetime | None = None) -> CouponStatus:
+        """A coupon and whether it can be used at ``at`` (default now)."""
+        code = normalise_code(code)
+        with self.store.reading() as tx:
+            coupon = tx.coupon(code)
+        if coupon is None:
+            raise UnknownCouponError(_("coupon {code} does not exist").format(code=code))
+        when = aware(at) if at is not None else self.now()
+        if coupon.used_at is not None:
+            state = "used"
+        elif coupon.cancelled_at is not None:
+            state = "cancelled"
+        elif aware(coupon.issued_at) > when:
+            state = "not_yet_valid"
+        elif aware(coupon.valid_until) <= when:
+            state = "expired"
+        else:
+            state = "valid"
+        return CouponStatus(coupon.code, coupon.member_id, coupon.reward, coupon.kind,
+                            coupon.value, coupon.percent, coupon.issued_at, coupon.valid_until,
+                            state, coupon.used_at, coupon.used_order_id, coupon.cancelled_at)
+
     def use_coupon(self, code: str, *, order_id: str, at: datetime | None = None) -> CouponUse:
         """Mark a coupon used on ``order_id`` (once; the same order again is a replay)."""
         code = normalise_code(code)
         with self.store.transaction() as tx:
             coupon = tx.coupon(code)
             if coupon is None:
-                raise RewardError(_("coupon {code} does not exist").format(code=code))
+                raise UnknownCouponError(_("coupon {code} does not exist").format(code=code))
             use = CouponUse(code, coupon.member_id, coupon.reward, coupon.kind, coupon.value,
                             coupon.percent, order_id)
             if coupon.cancelled_at is not None:
@@ -983,8 +1007,8 @@ class LoyaltyService:
             if coupon.used_at is not None:
                 if coupon.used_order_id == order_id:
                     return replace(use, replayed=True)
-                raise RewardError(_("coupon {code} was already used on order {order}").format(
-                    code=code, order=coupon.used_order_id))
+                raise CouponUsedError(_("coupon {code} was already used on order {order}"
+                                        ).format(code=code, order=coupon.used_order_id))
             when = aware(at) if at is not None else self.now()
             if not tx.use_coupon(code, order_id, when):
                 raise RewardError(_("coupon {code} is not valid at {at} (valid {start} to "

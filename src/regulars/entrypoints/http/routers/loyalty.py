@@ -1,7 +1,6 @@
-"""The loyalty programme: statements, tier progress, quotes, redemptions and their
-cancellation, enrolment, manual adjustments, referral codes, the rewards catalogue, the
-periodic run and the notices
-of points about to expire."""
+"""The loyalty programme: statements, tier progress, quotes, redemptions, coupons (check,
+use, cancel the redemption), enrolment, manual adjustments, referral codes, the rewards
+catalogue, the periodic run and the notices of points about to expire."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from regulars.domain.loyalty.errors import (
     LoyaltyError,
     ReferralRefusedError,
     RewardError,
+    UnknownCouponError,
     UnknownMemberError,
     UnknownRedemptionError,
 )
@@ -36,6 +36,9 @@ from regulars.entrypoints.http.loyalty_schemas import (
     AdjustmentIn,
     Cancellation,
     CancellationIn,
+    CouponOut,
+    CouponUseIn,
+    CouponUseOut,
     ExpiryNoticesIn,
     ExpiryNoticesOut,
     Membership,
@@ -77,6 +80,8 @@ def _answers() -> Iterator[None]:
         raise Problem(404, str(e), slug="not-a-member") from e
     except UnknownRedemptionError as e:
         raise Problem(404, str(e), slug="no-such-redemption") from e
+    except UnknownCouponError as e:
+        raise Problem(404, str(e), slug="no-such-coupon") from e
     except CouponUsedError as e:
         raise Problem(409, str(e), slug="coupon-used") from e
     except InsufficientPointsError as e:
@@ -149,6 +154,30 @@ def redeem(customer_id: CustomerId, body: RedemptionIn, key: PointsRedeemer,
     with _answers():
         done = _programme(services).redeem(customer_id, body.reward, key_id=key.key_id,
                                            idempotency_key=idempotency_key)
+    if done["replayed"]:
+        response.status_code = 200
+    return done
+
+
+@router.get("/coupons/{code}", response_model=CouponOut, responses=_PROBLEMS,
+            summary="A coupon, and whether it can be used now")
+def coupon(code: Code, key: PointsReader, services: Services) -> Any:
+    """What the coupon is worth, whose it is, its dates, and its ``state`` now: ``valid``,
+    ``used`` (with the order), ``cancelled``, ``expired`` or ``not_yet_valid``. Codes are
+    read without regard to case."""
+    with _answers():
+        return _programme(services).coupon(code)
+
+
+@router.post("/coupons/{code}/use", response_model=CouponUseOut, status_code=201,
+             responses={**_PROBLEMS, **_REPLAYED}, summary="Use a coupon on an order")
+def use_coupon(code: Code, body: CouponUseIn, key: PointsRedeemer, services: Services,
+               response: Response) -> Any:
+    """Marks the coupon used on the order, atomically: once. The same order again answers
+    the first use (200, ``replayed``); another order is a 409 ``coupon-used``; a coupon
+    outside its dates or cancelled is a 422; an unknown one a 404 ``no-such-coupon``."""
+    with _answers():
+        done = _programme(services).use_coupon(code, body.order_id, key_id=key.key_id)
     if done["replayed"]:
         response.status_code = 200
     return done
