@@ -62,6 +62,38 @@ def test_a_rejected_file_exits_non_zero_names_row_and_column_and_writes_nothing(
         assert dump(tmp_path / "regulars.db") == []
 
 
+def test_a_directory_is_imported_customers_first(regulars, tmp_path):
+    shop = tmp_path / "export"
+    shop.mkdir()
+    (shop / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n"
+                                     "O1,C1,2024-01-05,10\nO2,C2,2024-01-06,12\n")
+    (shop / "customers.csv").write_text("customer_id,name\nC1,Anna\nC2,Jaan\n")
+    (shop / "returns.csv").write_text("return_id,order_id,returned_at,amount\n"
+                                      "R1,O1,2024-01-09,4\n")
+    (shop / "notes.txt").write_text("not a table\n")
+    result = regulars(tmp_path, "import", "export", "--strict-customers")
+    assert result.returncode == 0, result.stderr
+    heads = [line.split(":")[0] for line in result.stdout.splitlines()
+             if line.startswith(("customers:", "orders:", "returns:"))]
+    # customers first: with --strict-customers the orders need their customers in the store
+    assert heads == ["customers", "customers", "orders", "orders", "returns", "returns"]
+    assert len(dump(tmp_path / "regulars.db")) == 2
+
+
+def test_named_files_go_in_order_and_a_rejected_one_stops_those_after_it(regulars, tmp_path):
+    (tmp_path / "customers.csv").write_text("customer_id,name\nC1,Anna\n")
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n"
+                                         "O1,C1,2024-01-05,ten\n")
+    (tmp_path / "returns.csv").write_text("return_id,order_id,returned_at,amount\n"
+                                          "R1,O1,2024-01-09,4\n")
+    result = regulars(tmp_path, "import", "returns.csv", "orders.csv", "customers=customers.csv")
+    assert result.returncode == 1
+    assert "added 1" in result.stdout  # the customer
+    assert "row 1 (line 2), column amount: 'ten' not a number" in result.stderr
+    assert "not imported after it: returns.csv" in result.stderr
+    assert dump(tmp_path / "regulars.db") == []
+
+
 def test_dry_run_reports_what_would_be_added(regulars, tmp_path):
     (tmp_path / "o.csv").write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-05,1\n")
     result = regulars(tmp_path, "import", "orders", "o.csv", "--dry-run")
@@ -76,6 +108,9 @@ def test_dry_run_reports_what_would_be_added(regulars, tmp_path):
         (("import", "orders", "o.csv", "--map", "ordered_at"), "OUR_COLUMN=FILE_COLUMN"),
         (("import", "orders", "o.csv", "--map", "colour=date"), "colour"),
         (("import", "widgets", "o.csv"), "widgets"),
+        (("import", "o.csv"), "say which table it is, e.g. orders=o.csv"),
+        (("import", "orders.csv", "customers.csv", "--date-format", "%d.%m.%Y"),
+         "--date-format describe one file"),
         # analyze checks its options before the (possibly long) analysis, and writes nothing
         (("analyze", "o.csv", "--period", "2024-01-01..2023-01-01"), "starts"),
         (("analyze", "o.csv", "--flow-from", "2024-02-30"), "--flow-from"),

@@ -121,9 +121,12 @@ def analysis_steps(enabled: bool) -> Iterator[Callable[[str], None] | None]:
 
 @app.command("import")
 def import_command(
-    kind: Annotated[Kind, typer.Argument(help=_("What the file holds."), case_sensitive=False)],
-    file: Annotated[Path, typer.Argument(help=_("CSV, TSV, whitespace-separated text, Parquet "
-                                                "or JSON Lines."), dir_okay=False)],
+    what: Annotated[list[str], typer.Argument(
+        help=_("KIND FILE (customers, orders, returns, invoices, interactions, feedback or "
+               "referrals; CSV, TSV, whitespace-separated text, Parquet or JSON Lines), or "
+               "files named after their kind (orders.csv, customers.parquet, …), KIND=path, "
+               "or a directory of them."),
+        metavar="KIND FILE | FILES", show_default=False)],
     map_: Annotated[list[str] | None, typer.Option(
         "--map", help=_("OUR_COLUMN=FILE_COLUMN, repeatable: --map ordered_at=date."))] = None,
     date_format: Annotated[str | None, typer.Option(
@@ -156,9 +159,18 @@ def import_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Load one file of customers, orders, returns, invoices, interactions, feedback or
-    referrals into the store: all of it, or, if any row is wrong, nothing."""
+    """Load files of customers, orders, returns, invoices, interactions, feedback or
+    referrals into the store: each file all of it, or, if any row is wrong, nothing. Several
+    files go in that order (customers first); a rejected file stops the ones after it."""
     with handled():
+        files = import_targets(what)
+        reading = {"--map": map_, "--date-format": date_format, "--decimal-comma": decimal_comma,
+                   "--encoding": encoding != "utf-8", "--format": fmt, "--delimiter": delimiter,
+                   "--header/--no-header": header is not None, "--columns": columns}
+        if len(files) > 1 and (used := [name for name, value in reading.items() if value]):
+            raise typer.BadParameter(
+                _("{opts} describe one file: import the files one by one to use them").format(
+                    opts=", ".join(used)), param_hint="FILES")
         settings = settings_from(config, database_url)
         if max_errors is not None:
             settings = settings.model_copy(
@@ -170,22 +182,59 @@ def import_command(
             encoding=encoding, mapping=parse_mapping(map_ or []), date_format=date_format,
             decimal_comma=decimal_comma, currency=currency or settings.currency,
         )
-        with progress_bar(sys.stderr.isatty()) as progress:
-            report = bootstrap.import_file(
-                kind, file, settings=settings, options=options, blacklist=blacklist,
-                dry_run=dry_run, strict_customers=strict_customers, progress=progress,
-            )
-        if report.ignored_columns:
-            out.print(_("ignored columns: {cols}").format(cols=", ".join(report.ignored_columns)),
-                      style="dim", highlight=False)
-        for m in report.merges[:10]:
-            out.print(_("merged {alias} into {cid} (same {reason}: {value})").format(
-                alias=m.alias_id, cid=m.customer_id, reason=m.reason, value=m.matched_value),
-                highlight=False)
-        if len(report.merges) > 10:
-            out.print(_("… and {n} more merges").format(n=len(report.merges) - 10))
-        prefix = _("dry run, nothing written") + ": " if dry_run else ""
-        out.print(prefix + report.summary(), highlight=False)
+        for i, (kind, file) in enumerate(files):
+            if len(files) > 1:
+                out.print(f"{kind.value}: {file}", style="bold", highlight=False)
+            try:
+                import_one(kind, file, settings=settings, options=options,
+                           blacklist=blacklist, dry_run=dry_run,
+                           strict_customers=strict_customers)
+            except RejectedFileError:
+                if i + 1 < len(files):
+                    err.print(_("not imported after it: {files}").format(
+                        files=", ".join(str(f) for _k, f in files[i + 1:])), highlight=False)
+                raise
+
+
+def import_targets(what: list[str]) -> list[tuple[Kind, Path]]:
+    """``KIND FILE``, or files named after their kind, ``KIND=path`` and directories, in the
+    order they must go in (customers before their orders, orders before returns…)."""
+    kinds = {k.value: k for k in Kind}
+    if len(what) == 2 and what[0].lower() in kinds and "=" not in what[1]:
+        return [(kinds[what[0].lower()], Path(what[1]))]
+    first = what[0]
+    if len(what) == 2 and not any(c in first for c in "=./\\") and not Path(first).exists():
+        raise typer.BadParameter(
+            _("'{kind}' is not a table: use one of {kinds}").format(
+                kind=first, kinds=", ".join(kinds)), param_hint="KIND")
+    found = files_by_kind(what, single_is_orders=False)
+    if not found:
+        raise typer.BadParameter(
+            _("no file named after a table in {what}").format(what=", ".join(what)),
+            param_hint="FILES")
+    return [(kind, found[kind.value]) for kind in IMPORT_ORDER if kind.value in found]
+
+
+def import_one(kind: Kind, file: Path, *, settings: bootstrap.Settings,
+               options: bootstrap.ReadOptions, blacklist: Path | None, dry_run: bool,
+               strict_customers: bool) -> None:
+    """Import one file and print what happened."""
+    with progress_bar(sys.stderr.isatty()) as progress:
+        report = bootstrap.import_file(
+            kind, file, settings=settings, options=options, blacklist=blacklist,
+            dry_run=dry_run, strict_customers=strict_customers, progress=progress,
+        )
+    if report.ignored_columns:
+        out.print(_("ignored columns: {cols}").format(cols=", ".join(report.ignored_columns)),
+                  style="dim", highlight=False)
+    for m in report.merges[:10]:
+        out.print(_("merged {alias} into {cid} (same {reason}: {value})").format(
+            alias=m.alias_id, cid=m.customer_id, reason=m.reason, value=m.matched_value),
+            highlight=False)
+    if len(report.merges) > 10:
+        out.print(_("… and {n} more merges").format(n=len(report.merges) - 10))
+    prefix = _("dry run, nothing written") + ": " if dry_run else ""
+    out.print(prefix + report.summary(), highlight=False)
 
 
 @app.command("demo-data")
@@ -295,9 +344,9 @@ def tables() -> None:
         out.print(f"[cyan]{kind}[/]: {cols}")
 
 
-def files_by_kind(files: list[str]) -> dict[str, Path]:
+def files_by_kind(files: list[str], *, single_is_orders: bool = True) -> dict[str, Path]:
     """``KIND=path``, a path named after its kind (``orders.csv``), or a directory of such
-    files; a single unnamed file is the orders."""
+    files; a single unnamed file is the orders (unless ``single_is_orders`` is false)."""
     found: dict[str, Path] = {}
     kinds = [k.value for k in Kind]
 
@@ -317,7 +366,7 @@ def files_by_kind(files: list[str]) -> dict[str, Path]:
                 if (k := kind_of(child)) and k not in found:
                     found[k] = child
             continue
-        k = kind_of(path) or ("orders" if len(files) == 1 else None)
+        k = kind_of(path) or ("orders" if len(files) == 1 and single_is_orders else None)
         if k is None:
             raise typer.BadParameter(
                 _("{f}: say which table it is, e.g. orders={f}").format(f=item),
