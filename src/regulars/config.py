@@ -266,6 +266,12 @@ class LoyaltyReward(_InlineModel):
     percent: Decimal = Field(default=Decimal(0), ge=0, le=100)
     valid_days: int = Field(default=90, ge=1)
     min_tier: str | None = None
+    stock: int | None = Field(default=None, ge=1, description=(
+        "How many may be redeemed in all, by everyone (a cancelled redemption gives one "
+        "back); unset: no limit."))
+    per_member: int | None = Field(default=None, ge=1, description=(
+        "How many one member may redeem (cancelled redemptions do not count); unset: no "
+        "limit."))
 
 
 class LoyaltyPunchCard(_InlineModel):
@@ -419,7 +425,8 @@ class LoyaltySettings(BaseModel):
     rewards: list[LoyaltyReward] = Field(
         default_factory=_default_rewards,
         description="The rewards catalogue: code, name, kind (discount_coupon, free_item, "
-        "service, gift), points, value, percent, valid_days, min_tier.",
+        "service, gift), points, value, percent, valid_days, min_tier, stock (how many in "
+        "all), per_member.",
     )
     punch_cards: list[LoyaltyPunchCard] = Field(
         default_factory=list,

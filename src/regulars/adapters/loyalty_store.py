@@ -195,6 +195,12 @@ loyalty_coupons = sa.Table(
     sa.Column("cancelled_at", sa.DateTime(), nullable=True),
 )
 
+loyalty_reward_stock = sa.Table(
+    "loyalty_reward_stock", metadata,
+    sa.Column("reward", sa.String(), primary_key=True),
+    sa.Column("issued", sa.Integer(), nullable=False),
+)
+
 loyalty_punches = sa.Table(
     "loyalty_punches", metadata,
     sa.Column("member_id", sa.String(), primary_key=True),
@@ -960,6 +966,26 @@ class SqlLoyaltyTx:
             t.c.code == code, t.c.used_at.is_(None), t.c.cancelled_at.is_(None)
         ).values(cancelled_at=_db(at)))
         return bool(res.rowcount == 1)
+
+    def take_reward(self, reward: str, stock: int) -> bool:
+        """Count one more of ``reward`` redeemed, atomically, unless ``stock`` have been:
+        ``False`` then. The row's lock serialises concurrent redemptions of the reward."""
+        t = loyalty_reward_stock
+        insert = postgresql.insert(t) if self.dialect == "postgresql" else sqlite.insert(t)
+        self.conn.execute(insert.values(reward=reward, issued=0)
+                          .on_conflict_do_nothing(index_elements=["reward"]))
+        res = self.conn.execute(t.update().where(t.c.reward == reward, t.c.issued < stock)
+                                .values(issued=t.c.issued + 1))
+        return bool(res.rowcount == 1)
+
+    def give_back_reward(self, reward: str) -> None:
+        t = loyalty_reward_stock
+        self.conn.execute(t.update().where(t.c.reward == reward, t.c.issued > 0)
+                          .values(issued=t.c.issued - 1))
+
+    def rewards_issued(self) -> dict[str, int]:
+        t = loyalty_reward_stock
+        return {r.reward: int(r.issued) for r in self._rows(sa.select(t))}
 
     def use_coupon(self, code: str, order_id: str, at: datetime) -> bool:
         """Mark a coupon used, atomically: ``False`` when it was used, or is not valid at

@@ -10,6 +10,7 @@ from typing import Any
 from regulars.adapters.loyalty_store import SqlLoyaltyStore
 from regulars.domain.loyalty import (
     InsufficientPointsError,
+    OutOfStockError,
     Programme,
     Reward,
     RewardError,
@@ -20,7 +21,8 @@ from regulars.services.loyalty import LoyaltyService
 PROGRAMME = Programme(
     release="immediately",  # type: ignore[arg-type]
     rewards=(Reward("r100", "100-point reward", RewardKind.DISCOUNT_COUPON, 100,
-                    value=Decimal(5)),),
+                    value=Decimal(5)),
+             Reward("mug", "one of four mugs", RewardKind.GIFT, 100, stock=4)),
 )
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -29,17 +31,18 @@ def service(url: str) -> LoyaltyService:
     return LoyaltyService(SqlLoyaltyStore(url), PROGRAMME, clock=lambda: NOW)
 
 
-def redeem(url: str, member: str, key: str, barrier: Any, results: Any) -> None:
-    """Wait at the barrier, then redeem; report ``ok:<coupon>:<replayed>``, ``refused`` or
-    the error."""
+def redeem(url: str, member: str, key: str, barrier: Any, results: Any,
+           reward: str = "r100") -> None:
+    """Wait at the barrier, then redeem; report ``ok:<coupon>:<replayed>``, ``refused`` (not
+    enough points, or out of stock) or the error."""
     try:
         svc = service(url)
         svc.versions()  # connect and read the programme before the race starts
         barrier.wait()
         try:
-            r = svc.redeem(member, "r100", key=key)
+            r = svc.redeem(member, reward, key=key)
             outcome = f"ok:{r.coupon_code}:{int(r.replayed)}"
-        except InsufficientPointsError:
+        except (InsufficientPointsError, OutOfStockError):
             outcome = "refused"
         svc.store.dispose()  # type: ignore[attr-defined]
     except BaseException as e:  # the test shows it
@@ -50,6 +53,10 @@ def redeem(url: str, member: str, key: str, barrier: Any, results: Any) -> None:
 def race(url: str, member: str, keys: list[str]) -> list[str]:
     """Redeem once per key, each from its own process, all released at the same moment."""
     return together(redeem, [(url, member, k) for k in keys])
+
+
+def redeem_a_mug(url: str, member: str, key: str, barrier: Any, results: Any) -> None:
+    redeem(url, member, key, barrier, results, reward="mug")
 
 
 def together(target: Any, argsets: list[tuple[Any, ...]]) -> list[str]:

@@ -20,7 +20,8 @@ timezone = "Europe/Tallinn"
 release = "immediately"
 bonus_sign_up = 0
 tiers = [{name = "base", threshold = 0}, {name = "vip", threshold = 1000, multiplier = 2}]
-rewards = [{code = "r100", name = "Coupon", kind = "discount_coupon", points = 100, value = 5}]
+rewards = [{code = "r100", name = "Coupon", kind = "discount_coupon", points = 100, value = 5},
+           {code = "mug", name = "Mug", kind = "gift", points = 50, stock = 3, per_member = 1}]
 """
 
 
@@ -110,6 +111,12 @@ def test_sync_accrues_the_imported_orders_and_returns_once(cli, tmp_path, databa
 
 
 def test_rewards_and_help(cli):
-    assert "r100" in cli("rewards")
+    cli("enrol", "M1")
+    cli("accrue", "O1", "M1", "120")
+    cli("redeem", "M1", "mug", "--key", "mug-1")
+    listing = cli("rewards")
+    assert "r100" in listing
+    mug = next(line for line in listing.splitlines() if "mug" in line)
+    assert "2 / 3" in mug and mug.rstrip(" │").endswith("1")  # 2 of 3 left, 1 per member
     result = runner.invoke(app, ["points", "--help"])
     assert result.exit_code == 0 and "statement" in result.output

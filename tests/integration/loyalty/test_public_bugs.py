@@ -150,3 +150,21 @@ def test_a_coupon_used_while_its_redemption_is_cancelled_is_one_or_the_other(rac
             cancelled.append(code)
     assert svc.statement("M").balance == start - 800 + 100 * len(cancelled)
     assert svc.verify() == []
+
+
+def test_members_racing_for_the_last_items_of_a_reward_get_exactly_the_stock(raced,
+                                                                            database_url):
+    """12 members, each in their own process, redeem a reward of which 4 exist, at once:
+    exactly 4 succeed (the stock's row is taken in the redeeming transaction)."""
+    svc = raced
+    members = [f"M{i}" for i in range(12)]
+    for m in members:
+        svc.enrol(m)
+        svc.accrue(order(f"O-{m}", m, 200))
+    svc.store.dispose()
+    outcomes = _workers.together(_workers.redeem_a_mug,
+                                 [(database_url, m, f"mug-{m}") for m in members])
+    assert sum(o.startswith("ok:") for o in outcomes) == 4, outcomes
+    assert outcomes.count("refused") == 8
+    assert svc.stock_left() == {"mug": 0}
+    assert svc.verify() == []

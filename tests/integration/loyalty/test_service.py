@@ -19,6 +19,7 @@ from regulars.domain.loyalty import (
     LoyaltyError,
     Offer,
     OfferKind,
+    OutOfStockError,
     PunchCard,
     ReferralRefusedError,
     Release,
@@ -224,6 +225,31 @@ def test_a_cancelled_payment_with_points_gives_back_what_has_not_expired(make_se
     c = service.cancel_redemption(key="pay1", actor="till 1")
     assert (c.points_back, c.points_lapsed, c.balance_after, c.coupon_code) == (20, 100, 50,
                                                                                 None)
+    assert service.verify() == []
+
+
+def test_a_reward_with_a_stock_and_a_limit_per_member(make_service):
+    mug = Reward("mug", "a mug", RewardKind.GIFT, 100, stock=2, per_member=1)
+    service = make_service(rewards=(mug,), **IMMEDIATE)
+    for m in ("A", "B", "C"):
+        service.enrol(m)
+        service.accrue(order(f"O-{m}", m, 500))
+    assert service.stock_left() == {"mug": 2}
+    first = service.redeem("A", "mug", key="a1")
+    with pytest.raises(RewardError, match="A has redeemed mug 1 times, the most one member may"):
+        service.redeem("A", "mug", key="a2")
+    service.redeem("B", "mug", key="b1")
+    assert service.stock_left() == {"mug": 0}
+    with pytest.raises(OutOfStockError, match="mug: all 2 have been redeemed"):
+        service.redeem("C", "mug", key="c1")
+    assert service.statement("C").balance == 500  # nothing spent
+    # a cancelled redemption gives its item back, and no longer counts for the member
+    service.cancel_redemption(coupon_code=first.coupon_code, actor="till")
+    assert service.stock_left() == {"mug": 1}
+    service.redeem("C", "mug", key="c2")
+    with pytest.raises(OutOfStockError):
+        service.redeem("A", "mug", key="a3")
+    assert service.stock_left() == {"mug": 0}
     assert service.verify() == []
 
 

@@ -11,6 +11,7 @@
         ├── UnknownOrderError        a return or release names an order never accrued
         ├── RewardError              unknown reward, tier too low, bad or used coupon
         │   ├── UnknownCouponError   no coupon with that code
+        │   ├── OutOfStockError      the reward's stock is all redeemed
         │   └── CouponUsedError      used (on another order), so it cannot be used or undone
         ├── UnknownRedemptionError   no redemption under that key or coupon
         ├── ReferralRefusedError     self-referral, cap reached, …; carries ``reason``
@@ -59,6 +60,10 @@ class RewardError(LoyaltyError):
 
 class UnknownCouponError(RewardError):
     """No coupon has that code."""
+
+
+class OutOfStockError(RewardError):
+    """Every item of the reward's stock has been redeemed."""
 
 
 class CouponUsedError(RewardError):

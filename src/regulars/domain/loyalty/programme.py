@@ -142,6 +142,8 @@ class Reward:
     percent: Decimal = Decimal(0)  # percent off (discount coupons)
     valid_days: int = 90
     min_tier: str | None = None
+    stock: int | None = None  # how many may be redeemed in all (None: no limit)
+    per_member: int | None = None  # how many one member may redeem (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,12 @@ class Programme:
         """A JSON-ready mapping that :meth:`from_dict` reads back to an equal programme."""
         data = asdict(self)
         data.pop("effective_from")
+        for reward in data["rewards"]:
+            # limits came later: left out when unset, so a programme without them keeps the
+            # fingerprint (and the stored version) it had before they existed
+            for key in ("stock", "per_member"):
+                if reward[key] is None:
+                    del reward[key]
         return _jsonable(data)  # type: ignore[no-any-return]
 
     def fingerprint(self) -> str:
@@ -347,7 +355,9 @@ class Programme:
                 Reward(code=r["code"], name=r["name"], kind=RewardKind(r["kind"]),
                        points=int(r["points"]), value=Decimal(str(r.get("value", 0))),
                        percent=Decimal(str(r.get("percent", 0))),
-                       valid_days=int(r.get("valid_days", 90)), min_tier=r.get("min_tier"))
+                       valid_days=int(r.get("valid_days", 90)), min_tier=r.get("min_tier"),
+                       stock=_int_or_none(r.get("stock")),
+                       per_member=_int_or_none(r.get("per_member")))
                 for r in d["rewards"]
             )
         if "punch_cards" in d:
@@ -405,3 +415,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, StrEnum):
         return value.value
     return value
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+

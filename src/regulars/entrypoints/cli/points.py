@@ -390,13 +390,21 @@ def rewards(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     """List the rewards catalogue."""
     with _handled():
         overrides = {"database_url": database_url} if database_url else {}
-        programme = bootstrap.loyalty_programme(bootstrap.load_settings(config, **overrides))
+        settings = bootstrap.load_settings(config, **overrides)
+        programme = bootstrap.loyalty_programme(settings)
+        left: dict[str, int] = {}
+        if any(r.stock is not None for r in programme.rewards):
+            with bootstrap.open_loyalty(settings) as svc:
+                left = svc.stock_left()
         table = Table(title=_("rewards"))
-        for col in (_("code"), _("name"), _("kind"), _("points"), _("value")):
+        for col in (_("code"), _("name"), _("kind"), _("points"), _("value"), _("left"),
+                    _("per member")):
             table.add_column(col)
         for r in programme.rewards:
             value = f"{r.percent} %" if r.percent else str(r.value)
-            table.add_row(r.code, r.name, r.kind.value, str(r.points), value)
+            stock = "–" if r.stock is None else f"{left.get(r.code, r.stock)} / {r.stock}"
+            table.add_row(r.code, r.name, r.kind.value, str(r.points), value, stock,
+                          "–" if r.per_member is None else str(r.per_member))
         out.print(table)
 
 

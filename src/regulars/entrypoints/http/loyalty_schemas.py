@@ -269,6 +269,9 @@ class RewardOut(BaseModel):
     percent: Decimal
     valid_days: int
     min_tier: str | None
+    stock: int | None = Field(description="How many may be redeemed in all (null: no limit).")
+    stock_left: int | None = Field(description="How many can still be redeemed.")
+    per_member: int | None = Field(description="How many one member may redeem.")
 
 
 class RunOut(BaseModel):

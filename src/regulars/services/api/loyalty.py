@@ -275,9 +275,11 @@ class LoyaltyApi:
         }
 
     def rewards(self) -> list[dict[str, Any]]:
+        left = self.service.stock_left()
         return [{"code": r.code, "name": r.name, "kind": r.kind.value, "points": r.points,
                  "value": r.value, "percent": r.percent, "valid_days": r.valid_days,
-                 "min_tier": r.min_tier} for r in self.service.programme.rewards]
+                 "min_tier": r.min_tier, "stock": r.stock, "stock_left": left.get(r.code),
+                 "per_member": r.per_member} for r in self.service.programme.rewards]
 
     # -- writes -------------------------------------------------------------------------------
 

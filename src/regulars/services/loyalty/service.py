@@ -28,6 +28,7 @@ from regulars.domain.loyalty.errors import (
     IdempotencyConflictError,
     InsufficientPointsError,
     LoyaltyError,
+    OutOfStockError,
     ReferralRefusedError,
     RewardError,
     StoredValueError,
@@ -871,8 +872,21 @@ class LoyaltyService:
                         self.programme.tier(reward.min_tier).name):
                     raise RewardError(_("{reward} needs tier {tier}").format(
                         reward=reward.name, tier=reward.min_tier))
+            if reward.per_member is not None:
+                had = sum(1 for c in tx.coupons_of(member_id)
+                          if c.reward == reward.code and c.source_ref.startswith("redeem:")
+                          and c.cancelled_at is None)
+                if had >= reward.per_member:
+                    raise RewardError(_("{id} has redeemed {reward} {n} times, the most one "
+                                        "member may").format(id=member_id, reward=reward.code,
+                                                             n=had))
             account = self._spend(tx, member, reward.points, when, ref=f"redeem:{key}",
                                   reason=f"reward {reward.code}")
+            # last: the stock's row lock is held from here to the commit, and a refusal
+            # above takes nothing from the stock
+            if reward.stock is not None and not tx.take_reward(reward.code, reward.stock):
+                raise OutOfStockError(_("{reward}: all {n} have been redeemed").format(
+                    reward=reward.code, n=reward.stock))
             coupon = self._coupon(member_id, reward.code, reward.kind.value, reward.value,
                                   reward.percent, when, reward.valid_days, f"redeem:{key}")
             tx.add_coupons([coupon])
@@ -896,6 +910,13 @@ class LoyaltyService:
 
         return self._once(f"redeem:{key}", "spend", {"member": member_id, "points": points},
                           RedemptionResult, work, member_id=member_id)
+
+    def stock_left(self) -> dict[str, int]:
+        """Per reward with a stock limit: how many can still be redeemed."""
+        with self.store.reading() as tx:
+            issued = tx.rewards_issued()
+        return {r.code: max(0, r.stock - issued.get(r.code, 0))
+                for r in self.programme.rewards if r.stock is not None}
 
     def cancel_redemption(self, *, key: str | None = None, coupon_code: str | None = None,
                           reason: str = "cancelled", actor: str = "system",
@@ -936,6 +957,8 @@ class LoyaltyService:
                     _("coupon {code} was used on order {order}: its redemption cannot be "
                       "cancelled").format(code=coupon.code,
                                           order=used.used_order_id if used else "?"))
+            if coupon is not None and coupon.source_ref.startswith("redeem:"):
+                tx.give_back_reward(coupon.reward)  # a no-op for a reward without a stock
             taken = tx.allocations(ref)
             account = self._account(tx, member, [a.lot_ref for a in taken])
             account.expire(when, version=self.current_version)

@@ -16,6 +16,7 @@ from regulars.domain.loyalty.errors import (
     IdempotencyConflictError,
     InsufficientPointsError,
     LoyaltyError,
+    OutOfStockError,
     ReferralRefusedError,
     RewardError,
     UnknownCouponError,
@@ -84,6 +85,8 @@ def _answers() -> Iterator[None]:
         raise Problem(404, str(e), slug="no-such-coupon") from e
     except CouponUsedError as e:
         raise Problem(409, str(e), slug="coupon-used") from e
+    except OutOfStockError as e:
+        raise Problem(409, str(e), slug="out-of-stock") from e
     except InsufficientPointsError as e:
         raise Problem(409, str(e), slug="insufficient-points", errors=[
             {"field": "balance", "message": _("{balance} points available, {needed} needed")
