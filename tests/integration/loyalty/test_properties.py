@@ -11,7 +11,14 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regulars.domain.loyalty import InsufficientPointsError, ReturnedSpentPoints
+from regulars.domain.loyalty import (
+    InsufficientPointsError,
+    Release,
+    ReturnedSpentPoints,
+    Reward,
+    RewardError,
+    RewardKind,
+)
 
 from .conftest import order
 
@@ -94,3 +101,51 @@ def test_random_histories_through_the_services(make_service, clock, steps, polic
             assert after[0] >= 0
     assert service.verify() == []
     clock.advance(days=-sum(s[1] for s in steps if s[0] == "wait"))
+
+
+limited = st.lists(
+    st.one_of(
+        st.tuples(st.just("redeem"), st.integers(0, 3)),
+        st.tuples(st.just("redeem"), st.integers(0, 3)),
+        st.tuples(st.just("cancel"), st.integers(0, 20)),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(steps=limited, stock=st.integers(1, 4), per_member=st.one_of(st.none(),
+                                                                   st.integers(1, 2)))
+def test_a_limited_reward_never_goes_beyond_its_stock_or_a_members_limit(
+        make_service, steps, stock, per_member):
+    """Four members redeem a reward with a stock and cancel redemptions in any order: the
+    redemptions standing never exceed the stock nor, per member, the limit; what the catalogue
+    says is left is the stock minus those standing; the books balance."""
+    n = next(_ids)
+    mug = Reward(f"mug{n}", "a mug", RewardKind.GIFT, 10, stock=stock, per_member=per_member)
+    service = make_service(rewards=(mug,), release=Release.IMMEDIATELY, bonus_sign_up=0)
+    members = [f"L{n}-{i}" for i in range(4)]
+    for m in members:
+        service.enrol(m)
+        service.accrue(order(f"{m}-o", m, 1000))
+    standing: list[tuple[str, str]] = []  # (member, coupon)
+    for k, step in enumerate(steps):
+        if step[0] == "redeem":
+            member = members[step[1]]
+            mine = sum(1 for m, _c in standing if m == member)
+            try:
+                r = service.redeem(member, mug.code, key=f"{member}-{k}")
+            except RewardError:  # out of stock, or the member's limit
+                assert len(standing) >= stock or (per_member is not None
+                                                  and mine >= per_member)
+            else:
+                assert len(standing) < stock and (per_member is None or mine < per_member)
+                standing.append((member, r.coupon_code))
+        elif step[0] == "cancel" and standing:
+            _member, code = standing.pop(step[1] % len(standing))
+            service.cancel_redemption(coupon_code=code, actor="test")
+        assert service.stock_left() == {mug.code: stock - len(standing)}
+    assert service.verify() == []
