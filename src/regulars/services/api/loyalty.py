@@ -97,6 +97,11 @@ def operation_key(key_id: str, idempotency_key: str | None) -> str:
     return f"api:{key_id}:{uuid.uuid4().hex}"
 
 
+def _actor(key_id: str, key_name: str) -> str:
+    """Who wrote a ledger entry over HTTP: the API key, and its name when it has one."""
+    return f"api-key:{key_id}" + (f" ({key_name})" if key_name else "")
+
+
 def statement_body(s: Statement) -> dict[str, Any]:
     """A statement as the API answers it."""
     body = asdict(s)
@@ -319,7 +324,7 @@ class LoyaltyApi:
 
     def cancel_redemption(self, coupon_code: str, *, reason: str, key_id: str,
                           key_name: str) -> dict[str, Any]:
-        actor = f"api-key:{key_id}" + (f" ({key_name})" if key_name else "")
+        actor = _actor(key_id, key_name)
         r = self.service.cancel_redemption(coupon_code=coupon_code, reason=reason, actor=actor)
         self._audit(key_id, "POST /v1/coupons/{code}/cancellation", r.member_id,
                     {"coupon": r.coupon_code, "points_back": r.points_back,
@@ -330,7 +335,7 @@ class LoyaltyApi:
     def adjust(self, customer_id: str, points: int, *, reason: str, key_id: str,
                key_name: str, idempotency_key: str | None) -> dict[str, Any]:
         mid = self.member_id(customer_id)
-        actor = f"api-key:{key_id}" + (f" ({key_name})" if key_name else "")
+        actor = _actor(key_id, key_name)
         r = self.service.adjust(mid, points, reason=reason, actor=actor,
                                 key=operation_key(key_id, idempotency_key))
         self._audit(key_id, "POST /v1/customers/{id}/points/adjustments", mid,

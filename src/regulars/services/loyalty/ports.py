@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from regulars.domain.loyalty.ledger import Account, Allocation, Entry, Lot, Member
+from regulars.domain.loyalty.programme import aware
 
 
 class DuplicateKey(Exception):  # noqa: N818 - a signal between layers, not a user error
@@ -60,6 +61,16 @@ class Coupon:
     used_order_id: str | None = None
     source_ref: str = ""
     cancelled_at: datetime | None = None
+
+    def state(self, at: datetime) -> str:
+        """``used``, ``cancelled``, ``not_yet_valid``, ``expired`` or ``valid`` at ``at``."""
+        if self.used_at is not None:
+            return "used"
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if aware(self.issued_at) > aware(at):
+            return "not_yet_valid"
+        return "expired" if aware(self.valid_until) <= aware(at) else "valid"
 
 
 @dataclass(frozen=True)

@@ -951,13 +951,13 @@ class LoyaltyService:
             coupon = tx.coupon_from(ref)
             # one atomic update, conditional on the coupon being unused: a use racing this
             # cancellation either lands first (and this is refused) or finds it cancelled
-            if coupon is not None and not tx.cancel_coupon(coupon.code, when):
-                used = tx.coupon(coupon.code)
-                raise CouponUsedError(
-                    _("coupon {code} was used on order {order}: its redemption cannot be "
-                      "cancelled").format(code=coupon.code,
-                                          order=used.used_order_id if used else "?"))
-            if coupon is not None and coupon.source_ref.startswith("redeem:"):
+            if coupon is not None:
+                if not tx.cancel_coupon(coupon.code, when):
+                    used = tx.coupon(coupon.code)
+                    raise CouponUsedError(
+                        _("coupon {code} was used on order {order}: its redemption cannot be "
+                          "cancelled").format(code=coupon.code,
+                                              order=used.used_order_id if used else "?"))
                 tx.give_back_reward(coupon.reward)  # a no-op for a reward without a stock
             taken = tx.allocations(ref)
             account = self._account(tx, member, [a.lot_ref for a in taken])
@@ -1000,17 +1000,7 @@ class LoyaltyService:
             coupon = tx.coupon(code)
         if coupon is None:
             raise UnknownCouponError(_("coupon {code} does not exist").format(code=code))
-        when = aware(at) if at is not None else self.now()
-        if coupon.used_at is not None:
-            state = "used"
-        elif coupon.cancelled_at is not None:
-            state = "cancelled"
-        elif aware(coupon.issued_at) > when:
-            state = "not_yet_valid"
-        elif aware(coupon.valid_until) <= when:
-            state = "expired"
-        else:
-            state = "valid"
+        state = coupon.state(at if at is not None else self.now())
         return CouponStatus(coupon.code, coupon.member_id, coupon.reward, coupon.kind,
                             coupon.value, coupon.percent, coupon.issued_at, coupon.valid_until,
                             state, coupon.used_at, coupon.used_order_id, coupon.cancelled_at)
@@ -1286,8 +1276,7 @@ class LoyaltyService:
             qualifying = _qualifying(prog, tx.accrual_history([member_id], since), when)
             entries = tx.entries(member_id, limit=history)
             coupons = [c for c in tx.coupons_of(member_id)
-                       if c.used_at is None and c.cancelled_at is None
-                       and aware(c.valid_until) > when]
+                       if c.state(when) in ("valid", "not_yet_valid")]
         by_day: dict[str, int] = defaultdict(int)
         for expiry, n in soon:
             # the last local day the points can be used
