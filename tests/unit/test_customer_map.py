@@ -128,8 +128,8 @@ def test_evidence_survives_pandas_polars_parquet_and_csv(result):
 
 def test_what_cannot_be_evaluated_is_named_with_the_reason(the_map):
     skipped = the_map.not_evaluated
-    assert skipped["slower_payments"] == "no invoices table given"
-    assert skipped["discount_driven"] == "orders have no discount_amount column"
+    assert skipped["slower_payments"] == "no invoice data (invoices table)"
+    assert skipped["discount_driven"] == "no discount data (orders.discount_amount)"
     assert "dropped_addons" not in skipped and "focused" not in skipped
 
 
@@ -183,8 +183,9 @@ def test_base_numbers_are_the_medians_the_rules_compare_with():
     # gaps: A 30, 30; C 100, 100, 50, 30; D none (its second order is after as-of)
     assert base["median_gap_days"] == 40  # sorted 30 30 30 50 100 100
     assert (base["customers"], base["orders"], base["revenue"]) == (4, 10, 472.0)
-    # average orders: A 20, B 5, C 80, D 7 -> median (7 + 20) / 2
-    assert base["median_avg_order_value"] == 13.5
+    # average orders: A 20, B 5, C 80, D 7; the regulars (3+ orders) are A and C, and the
+    # loyal rung compares with them: median (20 + 80) / 2 (over every buyer it would be 13.5)
+    assert base["median_avg_order_value"] == 50
     assert base["median_revenue"] == (7 + 60) / 2
 
 

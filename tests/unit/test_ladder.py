@@ -53,25 +53,32 @@ LADDER_ORDERS = {
     "N": [(10, 50)],
     "R2": [(100, 50), (50, 50)],
     "RG": [(30, 10), (20, 10), (10, 10)],
-    "LY": [(400, 100), (390, 100), (380, 100)],
-    "LP": [(400, 100), (390, 100), (380, 100)],
-    "AD": [(400, 100), (390, 100), (380, 100)],
+    "RL": [(60, 20), (40, 20), (20, 20)],
+    "LY": [(400, 120), (200, 120), (10, 120)],
+    "AD": [(400, 150), (200, 150), (10, 150)],
+    "OLD": [(900, 200), (700, 200), (500, 200)],
+    "GONE": [(400, 110), (390, 110), (380, 110)],
 }
-# Frequency (orders per year of tenure): N 36.525, R2 7.305, RG 36.525, LY/LP/AD 2.739;
-# median of six = (2.739 + 7.305) / 2 = 5.022. Average order: 50, 50, 10, 100, 100, 100;
-# median = (50 + 100) / 2 = 75.
+# The regulars (3+ orders) are RG, RL, LY, AD, OLD and GONE; N and R2 are not compared with.
+# Frequency (orders per year, first order to as-of): RG 3 × 365.25 / 30 = 36.525,
+# RL 18.2625, LY = AD = GONE 2.739, OLD 1.2175: the regulars' median is 2.739 (the 3rd and 4th
+# of six), so only RG and RL order "more often than most".
+# Average order: 10, 20, 110, 120, 150, 200: the regulars' median is (110 + 120) / 2 = 115.
+# (Over all eight buyers it would be (50 + 110) / 2 = 80, and GONE would be "above it".)
+# Active relationship (first to last order): LY, AD 390 days, OLD 400, GONE 20, RG 20, RL 40.
 
 
 @pytest.fixture(scope="module")
 def ladder() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     customers = table([{"customer_id": c} for c in [*LADDER_ORDERS, "P"]])
     feedback = table([
-        {"customer_id": "LP", "at": ago(20), "nps": 9},
+        {"customer_id": "LY", "at": ago(20), "nps": 9},
         {"customer_id": "AD", "at": ago(20), "nps": 10},
+        {"customer_id": "OLD", "at": ago(510), "nps": 9},
     ])
     referrals = table([
         {"referrer_id": "AD", "referee_id": "N", "at": ago(11)},
-        {"referrer_id": "LP", "referee_id": "LP", "at": ago(11)},
+        {"referrer_id": "LY", "referee_id": "LY", "at": ago(11)},
     ])
     return mapped(
         orders_of(LADDER_ORDERS), customers=customers, feedback=feedback, referrals=referrals
@@ -101,29 +108,51 @@ def test_three_orders_with_one_sign_of_attachment_make_a_regular_not_loyal(ladde
     assert rg["rung"] == "regular"
     ev = rg["ev"][("rung", "regular")]
     assert ev["evidence"] == ["frequency_above_median"]
-    assert ev["evidence_needed"] == 2
+    assert ev["evidence_needed"] == 3
     assert ev["frequency_per_year"] == pytest.approx(36.53)
+    assert (ev["blocked_by"], ev["loyal_until"]) == (None, None)
 
 
-def test_a_regular_with_two_signs_of_attachment_is_loyal_and_says_which(ladder):
+def test_a_regular_with_three_signs_of_attachment_is_loyal_and_says_which(ladder):
     ly = ladder[0]["LY"]
     assert ly["rung"] == "loyal"
     ev = ly["ev"][("rung", "loyal")]
-    assert ev["evidence"] == ["aov_above_median", "tenure"]
-    assert ev["avg_order_value"] == 100
-    assert ev["tenure_days"] == 400
+    assert ev["evidence"] == ["aov_above_median", "tenure", "promoter"]
+    assert ev["avg_order_value"] == 120
+    assert (ev["tenure_days"], ev["relationship_days"]) == (400, 390)
 
 
-def test_the_medians_a_customer_is_compared_with_are_the_bases(ladder):
+def test_the_medians_a_customer_is_compared_with_are_the_regulars(ladder):
     ev = ladder[0]["LY"]["ev"][("rung", "loyal")]
-    assert ev["median_avg_order_value"] == 75
-    assert ev["median_frequency_per_year"] == pytest.approx(5.02)
+    assert ev["median_avg_order_value"] == 115
+    assert ev["median_frequency_per_year"] == pytest.approx(2.74)
+
+
+def test_one_sign_above_the_buyers_median_is_not_above_the_regulars(ladder):
+    # GONE spends 110 an order: above the median of all buyers (80), below the regulars' 115
+    gone = ladder[0]["GONE"]
+    assert gone["rung"] == "regular"
+    assert gone["ev"][("rung", "regular")]["evidence"] == []
+
+
+def test_tenure_is_the_active_relationship_not_the_time_since_the_first_order(ladder):
+    # GONE's first order was 400 days ago but its orders span 20 days: no tenure
+    ev = ladder[0]["GONE"]["ev"][("rung", "regular")]
+    assert (ev["tenure_days"], ev["relationship_days"]) == (400, 20)
+    assert "tenure" not in ev["evidence"]
+
+
+def test_a_lost_customer_is_not_loyal_and_says_until_when_they_were(ladder):
+    old = ladder[0]["OLD"]
+    assert (old["rung"], old["status"]) == ("regular", "lost")
+    ev = old["ev"][("rung", "regular")]
+    assert ev["evidence"] == ["aov_above_median", "tenure", "promoter"]
+    assert ev["blocked_by"] == ["lost"]
+    assert ev["loyal_until"] == ago(500).date().isoformat()
 
 
 def test_a_loyal_promoter_who_has_not_referred_anyone_stays_loyal(ladder):
-    lp = ladder[0]["LP"]
-    assert lp["rung"] == "loyal"
-    assert lp["ev"][("rung", "loyal")]["evidence"] == ["aov_above_median", "tenure", "promoter"]
+    assert ladder[0]["LY"]["rung"] == "loyal"
 
 
 def test_a_loyal_promoter_who_referred_someone_is_an_advocate(ladder):
@@ -135,15 +164,70 @@ def test_a_loyal_promoter_who_referred_someone_is_an_advocate(ladder):
 
 
 def test_referring_oneself_does_not_count(ladder):
-    assert ladder[0]["LP"]["ev"][("rung", "loyal")]["referrals"] == 0
+    assert ladder[0]["LY"]["ev"][("rung", "loyal")]["referrals"] == 0
 
 
 def test_signs_of_attachment_needing_absent_columns_are_reported_not_evaluated(ladder):
     skipped = ladder[1]
-    assert skipped["loyal:full_price"] == "orders have no discount_amount column"
-    assert skipped["loyal:addons"] == "orders have no addons column"
+    assert skipped["loyal:full_price"] == "no discount data (orders.discount_amount)"
+    assert skipped["loyal:addons"] == "no add-on data (orders.addons)"
     assert "loyal:promoter" not in skipped
     assert "advocate" not in skipped
+
+
+def test_the_rung_evidence_lists_what_was_not_evaluated(ladder):
+    ev = ladder[0]["LY"]["ev"][("rung", "loyal")]
+    assert ev["not_evaluated"] == ["full_price", "addons"]
+    assert ev["evidence_evaluated"] == 5  # frequency, order value, tenure, promoter, referrer
+
+
+BLOCKER_ORDERS = {
+    # three low, frequent regulars pull the regulars' average order down to (10 + 100) / 2
+    "LOW1": [(30, 10), (20, 10), (10, 10)],
+    "LOW2": [(30, 10), (20, 10), (10, 10)],
+    "LOW3": [(30, 10), (20, 10), (10, 10)],
+    "OK": [(400, 100), (200, 100), (10, 100)],
+    "DD": [(400, 100), (200, 100), (10, 100)],
+    "DT": [(400, 100), (200, 100), (10, 100)],
+}
+
+
+@pytest.fixture(scope="module")
+def blocked() -> dict[str, dict[str, Any]]:
+    rows = [
+        {"order_id": f"{c}-{i}", "customer_id": c, "ordered_at": ago(d), "amount": float(a),
+         # DD has a discount on two of its three orders
+         "discount_amount": 5.0 if c == "DD" and i > 0 else 0.0}
+        for c, orders in BLOCKER_ORDERS.items()
+        for i, (d, a) in enumerate(orders)
+    ]
+    feedback = table([
+        {"customer_id": "OK", "at": ago(20), "nps": 8},
+        {"customer_id": "DD", "at": ago(20), "nps": 9},
+        {"customer_id": "DT", "at": ago(20), "nps": 5},
+    ])
+    return mapped(table(rows), feedback=feedback)[0]
+
+
+def test_three_signs_without_a_blocker_make_a_loyal_customer(blocked):
+    ev = blocked["OK"]["ev"][("rung", "loyal")]
+    assert ev["evidence"] == ["aov_above_median", "tenure", "full_price"]
+
+
+def test_a_discount_driven_regular_is_not_loyal_whatever_the_evidence(blocked):
+    dd = blocked["DD"]
+    assert dd["rung"] == "regular"
+    ev = dd["ev"][("rung", "regular")]
+    assert ev["evidence"] == ["aov_above_median", "tenure", "promoter"]
+    assert (ev["blocked_by"], ev["loyal_until"]) == (["discount_driven"], None)
+
+
+def test_a_detractor_is_not_loyal_whatever_the_evidence(blocked):
+    dt = blocked["DT"]
+    assert dt["rung"] == "regular"
+    ev = dt["ev"][("rung", "regular")]
+    assert ev["evidence"] == ["aov_above_median", "tenure", "full_price"]
+    assert ev["blocked_by"] == ["detractor"]
 
 
 def test_rung_thresholds_come_from_params():
@@ -258,3 +342,17 @@ def test_a_comeback_older_than_the_won_back_window_is_simply_active():
     ev = got["OLD"]["ev"][("status", "won_back")]
     assert (ev["longest_gap_days"], ev["lost_after_days"], ev["came_back_within_days"]) == (
         140, 90, 450)
+
+
+def test_a_frequent_buyer_back_after_a_short_pause_was_never_lost_so_not_won_back():
+    # weekly orders (gap 7), then one gap of 78 days ended 30 days ago, then weekly again:
+    # 78 > 3 × 7 = 21 (the rhythm's lost threshold), but below won_back_min_gap_days (90)
+    weekly = [(400 - 7 * i, 10) for i in range(30)]  # 400 ... 197 days ago
+    back = [(197 - 78 - 7 * i, 10) for i in range(13)]  # 119 ... 35 days ago
+    spec = {"W": [*weekly, *back, (28, 10), (21, 10), (14, 10), (7, 10)]}
+    got, _ = mapped(orders_of(spec))
+    assert got["W"]["typical_gap_days"] == 7
+    assert got["W"]["status"] == "active"
+    got, _ = mapped(orders_of(spec), params=MapParams(won_back_min_gap_days=60))
+    ev = got["W"]["ev"][("status", "won_back")]
+    assert (ev["longest_gap_days"], ev["min_gap_days"]) == (78, 60)

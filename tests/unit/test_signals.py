@@ -283,11 +283,11 @@ def test_signals_are_listed_in_a_fixed_order_and_each_has_its_evidence(signals):
 def test_signals_needing_absent_tables_are_not_evaluated_rather_than_false():
     m = customer_map(orders_table().select("customer_id", "ordered_at", "amount"), as_of=AS_OF)
     skipped = m.not_evaluated
-    assert skipped["slower_payments"] == "no invoices table given"
-    assert skipped["dropped_addons"] == "orders have no addons column"
-    assert skipped["churn_risk"] == "no p_alive table given"
-    assert skipped["unresponsive"] == "no interactions table given"
-    assert skipped["detractor"] == "no feedback table given"
+    assert skipped["slower_payments"] == "no invoice data (invoices table)"
+    assert skipped["dropped_addons"] == "no add-on data (orders.addons)"
+    assert skipped["churn_risk"] == "no model of who is still a customer (p_alive)"
+    assert skipped["unresponsive"] == "no interaction data (interactions table)"
+    assert skipped["detractor"] == "no feedback data (feedback table)"
     assert "complaints_returns" in skipped
     assert "review_relationship:loss_making_terms" in skipped
     assert "shrinking_orders" not in skipped and "overdue" not in skipped
@@ -300,7 +300,7 @@ def test_unanswered_offers_without_a_responded_at_column_are_not_evaluated():
                            "direction": "out", "kind": "offer"}])
     m = customer_map(orders_table(), as_of=AS_OF, interactions=interactions,
                      params=MapParams(shrinking_orders_window=2))
-    assert m.not_evaluated["unresponsive"] == "the interactions table has no responded_at column"
+    assert m.not_evaluated["unresponsive"] == "no response data (interactions.responded_at)"
 
 
 def test_the_same_discount_on_every_order_is_not_a_deepening_discount():

@@ -345,7 +345,7 @@ def test_status_truth_follows_the_order_history(orders: pd.DataFrame, truth: pd.
     recent = orders["ordered_at"] > END - pd.Timedelta(days=365)
     comeback = orders.assign(gap=g.diff().dt.total_seconds() / 86_400)[recent]
     comeback = comeback.groupby("person")["gap"].max().reindex(last.index)
-    was_lost = comeback > np.minimum(3 * typical, 365)
+    was_lost = (comeback > np.minimum(3 * typical, 365)) & (comeback >= 90)
     persons = truth.loc[last.index]
     assert lost.equals(persons["is_lost"].rename(lost.name))
     assert lapsing.equals(persons["is_lapsing"].rename(lapsing.name))

@@ -133,9 +133,9 @@ def test_feedback_without_a_score_gives_no_nps_band(traits):
 def test_traits_needing_absent_columns_are_not_evaluated():
     orders = table([{"customer_id": "A", "ordered_at": AS_OF, "amount": 1.0}])
     skipped = customer_map(orders, as_of=AS_OF).not_evaluated
-    assert skipped["discount_driven"] == "orders have no discount_amount column"
-    assert skipped["innovator"] == "orders have no new_products column"
-    assert skipped["focused"] == skipped["diverse"] == "orders have no categories column"
-    assert skipped["promoter"] == "no feedback table given"
+    assert skipped["discount_driven"] == "no discount data (orders.discount_amount)"
+    assert skipped["innovator"] == "no new-product data (orders.new_products)"
+    assert skipped["focused"] == skipped["diverse"] == "no category data (orders.categories)"
+    assert skipped["promoter"] == "no feedback data (feedback table)"
     assert "problem" in skipped
     assert "golden" not in skipped and "small" not in skipped

@@ -34,7 +34,7 @@ class Context:
     t: ir.Table
     params: MapParams
     missing: Mapping[str, str] = field(default_factory=dict)
-    """Fact column -> why it is absent (e.g. ``"latest_nps": "no feedback table given"``)."""
+    """Fact column -> why it is absent (``"latest_nps": "no feedback data (feedback table)"``)."""
 
     def base(self, column: str, places: int = 2) -> _json.Raw | _json.Num:
         """A base-level (one value for everyone) number for evidence: its JSON text when the

@@ -210,7 +210,7 @@ def customer_map(
     )
     frozen = None
     if baseline is None:
-        base = facts.base_from(per_customer)
+        base = facts.base_from(per_customer, params)
         base = base.select(**{f"base_{c}": base[c] for c in base.columns})
     else:
         schema = baseline_schema(params)
@@ -234,40 +234,41 @@ def customer_map(
         t = _attach(t, facts.category_facts(orders, as_of=as_of))
     if feedback is None:
         for c in ("latest_nps", "recent_feedback_complaints"):
-            missing[c] = "no feedback table given"
+            missing[c] = "no feedback data (feedback table)"
     else:
         if not has(feedback, "nps"):
-            missing["latest_nps"] = "the feedback table has no nps column"
+            missing["latest_nps"] = "no NPS answers (feedback.nps)"
         if not has(feedback, "complaint"):
-            missing["recent_feedback_complaints"] = "the feedback table has no complaint column"
+            missing["recent_feedback_complaints"] = "no complaint data (feedback.complaint)"
         t = _attach(t, facts.feedback_facts(feedback, as_of=as_of, params=params))
     if interactions is None:
         for c in ("offers_considered", "service_recent", "recent_logged_complaints"):
-            missing[c] = "no interactions table given"
+            missing[c] = "no interaction data (interactions table)"
     else:
         if not has(interactions, "responded_at"):
-            missing["offers_considered"] = "the interactions table has no responded_at column"
+            missing["offers_considered"] = "no response data (interactions.responded_at)"
         t = _attach(
             t, facts.interaction_facts(interactions, cutoffs, as_of=as_of, params=params)
         )
     if returns is None:
-        missing["returns"] = "no returns table given"
+        missing["returns"] = "no return data (returns table)"
     elif not has(orders, "order_id"):
-        missing["returns"] = "orders have no order_id column, so returns cannot be linked"
+        missing["returns"] = (
+            "orders have no order_id, so returns cannot be linked (orders.order_id)")
     else:
         t = _attach(t, facts.return_facts(returns, orders, cutoffs, as_of=as_of, params=params))
     if invoices is None:
-        missing["overdue_invoices"] = "no invoices table given"
+        missing["overdue_invoices"] = "no invoice data (invoices table)"
     elif not has(invoices, "paid_at"):
-        missing["overdue_invoices"] = "the invoices table has no paid_at column"
+        missing["overdue_invoices"] = "no payment dates (invoices.paid_at)"
     else:
         t = _attach(t, facts.invoice_facts(invoices, as_of=as_of, params=params))
     if referrals is None:
-        missing["referrals"] = "no referrals table given"
+        missing["referrals"] = "no referral data (referrals table)"
     else:
         t = _attach(t, facts.referral_facts(referrals, as_of=as_of))
     if p_alive is None:
-        missing["p_alive"] = "no p_alive table given"
+        missing["p_alive"] = "no model of who is still a customer (p_alive)"
     else:
         t = _attach(t, facts.p_alive_facts(p_alive))
 
@@ -336,15 +337,16 @@ def _baseline(t: ir.Table, params: MapParams) -> ir.Table:
 
 
 def _note_order_columns(orders: ir.Table, missing: dict[str, str]) -> None:
-    for fact, column in (
-        ("discounted_orders", "discount_amount"),
-        ("new_product_orders", "new_products"),
-        ("addon_orders", "addons"),
-        ("dropped_addons", "addons"),
-        ("categories", "categories"),
+    for fact, column, what in (
+        ("discounted_orders", "discount_amount", "discount"),
+        ("recent_margin", "cost", "cost"),
+        ("new_product_orders", "new_products", "new-product"),
+        ("addon_orders", "addons", "add-on"),
+        ("dropped_addons", "addons", "add-on"),
+        ("categories", "categories", "category"),
     ):
         if not has(orders, column):
-            missing[fact] = f"orders have no {column} column"
+            missing[fact] = f"no {what} data (orders.{column})"
 
 
 def _spine(facts: ir.Table, customers: ir.Table | None, as_of: datetime | date) -> ir.Table:

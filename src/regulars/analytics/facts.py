@@ -132,7 +132,8 @@ def customer_facts(
     Columns (days are fractional days, ``*_ts`` epoch seconds):
 
     - ``customer_id, orders, first_order_at, last_order_at, first_ts, last_ts, revenue,
-      avg_order_value, tenure_days`` (first order to as-of), ``days_since_last_order``;
+      avg_order_value, tenure_days`` (first order to as-of), ``relationship_days`` (first to
+      last order: the length of the active relationship), ``days_since_last_order``;
     - ``frequency_per_year``: orders per year of tenure (tenure floored at one day);
     - ``n_gaps, own_median_gap`` (exact median of the gaps), ``max_gap, last_gap, gap_xsum``,
       ``comeback_gap`` (the longest gap ended by an order in the last ``won_back_within_days``)
@@ -215,6 +216,7 @@ def facts_from_rows(
     derived: dict[str, ir.Value] = {
         "avg_order_value": f.revenue / n.nullif(f64(0.0)),
         "tenure_days": days_between(now, f.first_ts),
+        "relationship_days": f.gap_sum,
         "days_since_last_order": days_between(now, f.last_ts),
         "recent_orders": recent_n,
         "recent_avg": f.recent_sum / recent_n.cast("float64").nullif(f64(0.0)),
@@ -287,27 +289,31 @@ def base_numbers(
     """The base-level numbers the rules compare customers with: a one-row table.
 
     Columns: ``customers`` (with at least one order), ``orders``, ``revenue``,
-    ``median_frequency_per_year``, ``median_avg_order_value``, ``median_revenue`` (over
-    customers) and ``median_gap_days`` (the exact median over every gap between consecutive
+    ``median_frequency_per_year``, ``median_avg_order_value`` (over the **regulars**, customers
+    with at least ``regular_min_orders`` orders: the loyal rung compares a regular with the other
+    regulars, DOMAIN §3, since one-time buyers would pull every median down until every regular
+    is "above the median"; null without regulars), ``median_revenue`` (over customers) and
+    ``median_gap_days`` (the exact median over every gap between consecutive
     orders of every customer; null when nobody has ordered twice).
     """
     rows = order_rows(orders, as_of=as_of, params=params)
-    return base_from(facts_from_rows(rows, as_of=as_of, params=params, with_gaps=True))
+    return base_from(facts_from_rows(rows, as_of=as_of, params=params, with_gaps=True), params)
 
 
-def base_from(facts: ir.Table) -> ir.Table:
+def base_from(facts: ir.Table, params: MapParams = DEFAULT_PARAMS) -> ir.Table:
     """:func:`base_numbers` from customer facts already built (``with_gaps=True``).
 
     The base's median gap is taken over the customers' gap lists unnested, not over the order
     rows: the same values, and the order rows are then read by one consumer only (two make
     DuckDB fan every order row out to both).
     """
+    regular = facts.orders >= params.regular_min_orders
     per_customer = facts.aggregate(
         customers=facts.count(),
         orders=facts.orders.sum(),
         revenue=money_sum(facts.revenue),
-        median_frequency_per_year=facts.frequency_per_year.median(),
-        median_avg_order_value=facts.avg_order_value.median(),
+        median_frequency_per_year=facts.frequency_per_year.median(where=regular),
+        median_avg_order_value=facts.avg_order_value.median(where=regular),
         median_revenue=facts.revenue.median(),
     )
     gaps = facts.select(gap=facts.gap_list.unnest())

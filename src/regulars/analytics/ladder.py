@@ -2,17 +2,27 @@
 
 Rungs: ``prospect`` (no order), ``newcomer`` (1), ``returning`` (``returning_min_orders``),
 ``regular`` (``regular_min_orders``), ``loyal`` (a regular with at least
-``loyal_min_evidence`` pieces of attachment evidence), ``advocate`` (loyal, promoter and has
-referred someone). Attachment evidence codes:
+``loyal_min_evidence`` pieces of *current* attachment evidence among those whose data exists, and
+none of the blockers), ``advocate`` (loyal, promoter and has referred someone). Attachment
+evidence codes (DOMAIN §3), compared with the business's **regulars**, not with all buyers:
 
-- ``frequency_above_median`` -- orders per year of tenure above the base's median;
-- ``aov_above_median`` -- average order above the base's median;
-- ``tenure`` -- first order at least ``loyal_min_tenure_days`` before as-of;
+- ``frequency_above_median`` -- orders per year (first order to as-of) above the regulars'
+  median;
+- ``aov_above_median`` -- average order above the regulars' median;
+- ``tenure`` -- an active relationship (first to last order) of at least
+  ``loyal_min_tenure_days``: being gone longer does not make it truer;
 - ``full_price`` -- share of orders without discount above ``full_price_min_share``
-  (needs ``orders.discount_amount``);
-- ``addons`` -- used an add-on service in some order (needs ``orders.addons``);
-- ``promoter`` -- latest NPS at least ``promoter_min_nps`` (needs feedback with nps);
+  (needs discount data);
+- ``addons`` -- used an add-on service in some order (needs add-on data);
+- ``promoter`` -- latest NPS at least ``promoter_min_nps`` (needs NPS answers);
 - ``referrer`` -- has referred at least one customer (needs referrals).
+
+A piece whose data is missing is *not evaluated*: it neither counts nor counts against, and the
+rung's evidence lists it under ``not_evaluated``. Blockers (``blocked_by``): a regular with
+enough evidence is still not loyal when ``lost`` (its evidence then says until when it was:
+``loyal_until``, the day of the last order), ``discount_driven`` (more than
+``discount_driven_min_share`` of the orders discounted) or a ``detractor`` (latest NPS below
+``passive_min_nps``).
 
 Status: the typical gap is the customer's own exact median gap when they have at least
 ``min_gaps_for_own_rhythm`` gaps and it is positive (several orders at one instant are no
@@ -20,7 +30,8 @@ rhythm), else the base's median gap. ``lost`` when days since the last order exc
 ``lost_gap_factor`` typical gaps or ``lost_max_days``, or ``p_alive < lost_p_alive``;
 ``lapsing`` above ``lapsing_gap_factor`` typical gaps; ``won_back`` when an order within the
 last ``won_back_within_days`` ended a gap longer than the lost threshold (same typical gap, same
-``lost_max_days``) and the customer is neither lost nor lapsing now; else ``active``.
+``lost_max_days``) and at least ``won_back_min_gap_days`` long (a real loss), and the customer is
+neither lost nor lapsing now; else ``active``.
 Prospects have no status.
 """
 
@@ -82,7 +93,8 @@ def with_rhythm(t: ir.Table, params: MapParams) -> ir.Table:
     )
     t = t.mutate(
         is_lost=t.lost_by_rhythm | t.lost_by_max_days | t.lost_by_model,
-        was_lost=flag(t.comeback_gap > t.lost_after_days),
+        was_lost=flag((t.comeback_gap > t.lost_after_days)
+                      & (t.comeback_gap >= f64(params.won_back_min_gap_days))),
     )
     lapsing = flag(days > t.lapsing_after_days)
     status = ibis.cases(
@@ -123,6 +135,7 @@ def status_findings(ctx: Context) -> list[Finding]:
         Finding("status", "won_back", t.status == "won_back",
                 (*common, ("longest_gap_days", t.comeback_gap),
                  ("lost_after_days", t.lost_after_days),
+                 ("min_gap_days", ctx.params.won_back_min_gap_days),
                  ("came_back_within_days", ctx.params.won_back_within_days))),
     ]
 
@@ -134,7 +147,7 @@ def loyal_evidence(ctx: Context) -> tuple[list[tuple[str, ir.BooleanValue]], dic
         ("frequency_above_median",
          flag(t.frequency_per_year > t.base_median_frequency_per_year)),
         ("aov_above_median", flag(t.avg_order_value > t.base_median_avg_order_value)),
-        ("tenure", flag(t.tenure_days >= f64(p.loyal_min_tenure_days))),
+        ("tenure", flag(t.relationship_days >= f64(p.loyal_min_tenure_days))),
     ]
     skipped: dict[str, str] = {}
     optional = {
@@ -165,6 +178,19 @@ def full_price_share(t: ir.Table) -> ir.FloatingValue:
     return (n - t.discounted_orders.cast("float64")) / n.nullif(f64(0.0))
 
 
+def blockers(ctx: Context) -> list[tuple[str, ir.BooleanValue]]:
+    """What keeps a regular with enough attachment evidence from being loyal (DOMAIN §3):
+    lost, discount-driven, a detractor; the last two only where their data exists."""
+    t, p = ctx.t, ctx.params
+    out: list[tuple[str, ir.BooleanValue]] = [("lost", flag(t.is_lost))]
+    if ctx.lacks("discounted_orders") is None:
+        share = t.discounted_orders.cast("float64") / t.orders.cast("float64").nullif(f64(0.0))
+        out.append(("discount_driven", flag(share > f64(p.discount_driven_min_share))))
+    if ctx.lacks("latest_nps") is None:
+        out.append(("detractor", flag(t.latest_nps < p.passive_min_nps)))
+    return out
+
+
 def rung(ctx: Context) -> tuple[ir.StringValue, list[Finding], dict[str, str]]:
     """The rung expression, the evidence of each rung, and what could not be evaluated."""
     t, p = ctx.t, ctx.params
@@ -176,7 +202,12 @@ def rung(ctx: Context) -> tuple[ir.StringValue, list[Finding], dict[str, str]]:
     referrer = dict(pieces).get("referrer", ibis.literal(False))
     n = t.orders.fill_null(0)
     regular = n >= p.regular_min_orders
-    loyal = regular & (count >= p.loyal_min_evidence)
+    attached = regular & (count >= p.loyal_min_evidence)
+    blocks = blockers(ctx)
+    blocked = ibis.literal(False)
+    for _, cond in blocks:
+        blocked = blocked | cond
+    loyal = attached & ~blocked
     advocate = loyal & promoter & referrer
     if "advocate" not in skipped and ("loyal:promoter" in skipped or "loyal:referrer" in skipped):
         skipped["advocate"] = skipped.get("loyal:promoter") or skipped["loyal:referrer"]
@@ -188,15 +219,19 @@ def rung(ctx: Context) -> tuple[ir.StringValue, list[Finding], dict[str, str]]:
         (n >= 1, "newcomer"),
         else_="prospect",
     )
+    not_evaluated = [k.split(":", 1)[1] for k in skipped if k.startswith("loyal:")]
     facts: list[_json.Field] = [
         ("orders", n),
         ("evidence", _json.codes([(cond, c) for c, cond in pieces])),
         ("evidence_needed", p.loyal_min_evidence),
+        ("evidence_evaluated", len(pieces)),
+        ("not_evaluated", not_evaluated),
         ("frequency_per_year", t.frequency_per_year),
         ("median_frequency_per_year", ctx.base("base_median_frequency_per_year")),
         ("avg_order_value", t.avg_order_value),
         ("median_avg_order_value", ctx.base("base_median_avg_order_value")),
         ("tenure_days", t.tenure_days),
+        ("relationship_days", t.relationship_days),
     ]
     if "discounted_orders" in t.columns:
         facts.append(("full_price_share", _json.Num(full_price_share(t), 4)))
@@ -206,6 +241,18 @@ def rung(ctx: Context) -> tuple[ir.StringValue, list[Finding], dict[str, str]]:
         facts.append(("latest_nps", t.latest_nps))
     if "referrals" in t.columns:
         facts.append(("referrals", t.referrals.fill_null(0)))
+    # a regular with enough evidence says what kept them from loyal, and until when a lost one
+    # was loyal (the day of their last order)
+    held_back = attached & blocked
+    regular_facts = [
+        *facts,
+        ("blocked_by", _json.Raw(ibis.ifelse(
+            held_back, _json.codes([(cond, c) for c, cond in blocks]).expr,
+            ibis.null("string")))),
+        ("loyal_until", _json.Code(ibis.ifelse(
+            held_back & flag(t.is_lost), t.last_order_at.date().cast("string"),
+            ibis.null("string")))),
+    ]
     short: tuple[_json.Field, ...] = (
         ("orders", n),
         ("regular_min_orders", p.regular_min_orders),
@@ -214,7 +261,7 @@ def rung(ctx: Context) -> tuple[ir.StringValue, list[Finding], dict[str, str]]:
         Finding("rung", "prospect", code == "prospect", (("orders", n),)),
         Finding("rung", "newcomer", code == "newcomer", short),
         Finding("rung", "returning", code == "returning", short),
-        Finding("rung", "regular", code == "regular", tuple(facts)),
+        Finding("rung", "regular", code == "regular", tuple(regular_facts)),
         Finding("rung", "loyal", code == "loyal", tuple(facts)),
         Finding("rung", "advocate", code == "advocate", tuple(facts)),
     ]

@@ -23,10 +23,10 @@ class MapParams:
     """Orders that make a newcomer 'returning'."""
     regular_min_orders: int = 3
     """Orders that make a customer a regular (article 001: three or more purchases)."""
-    loyal_min_evidence: int = 2
-    """Pieces of attachment evidence that make a regular 'loyal'."""
+    loyal_min_evidence: int = 3
+    """Pieces of attachment evidence (among those whose data exists) that make a regular 'loyal'."""
     loyal_min_tenure_days: int = 365
-    """Tenure (first order to as-of) that counts as attachment evidence."""
+    """An active relationship (first to last order) this long counts as attachment evidence."""
     full_price_min_share: float = 0.5
     """Share of orders without discount above which a customer 'buys without discount'."""
 
@@ -43,6 +43,8 @@ class MapParams:
     """Gaps a customer needs before their own median gap is used instead of the base's."""
     won_back_within_days: int = 365
     """Days a comeback (an order after a gap past the lost threshold) counts as 'won back'."""
+    won_back_min_gap_days: int = 90
+    """A comeback is 'won back' only after a gap this long (a real loss, not a late order)."""
 
     # §5 signals
     shrinking_orders_window: int = 3

@@ -27,7 +27,9 @@ that holds, in the order listed:
   ``days_since_last_offer``.
 - ``detractor``: ``latest_nps``, ``previous_nps``, ``by`` (``low_score`` / ``drop``).
 - ``churn_risk``: ``p_alive``, ``threshold``, ``revenue``, ``median_revenue``.
-- ``review_relationship``: ``reasons`` (``volume_falling``, ``loss_making_terms``,
+- ``review_relationship``: ``reasons`` (``volume_falling``, ``loss_making_terms`` (the recent
+  orders' margin at or below zero: needs costs), ``deepening_discounts`` (the recent orders'
+  discount depth above the earlier orders', when not already loss-making),
   ``cost_to_serve_rising``, ``zero_amount_orders``), ``reasons_needed``, and the facts behind
   them: ``recent_depth``, ``earlier_depth``, ``recent_margin``,
   ``service_per_order_recent``, ``service_per_order_earlier``, ``zero_amount_orders``.
@@ -248,29 +250,31 @@ def _review(ctx: Context, *, shrinking: ir.BooleanValue) -> tuple[Finding, dict[
     fields: Fields = []
     skipped: dict[str, str] = {}
 
-    terms: list[ir.BooleanValue] = []
+    # loss-making terms need evidence of a loss (a margin at or below zero, from costs);
+    # discounts that only grow deeper are a reason of their own, said as such (one reason
+    # slot: a loss already says it all)
+    loss: ir.BooleanValue = ibis.literal(False)
+    if "recent_margin" in t.columns:
+        loss = flag(t.recent_margin <= f64(0.0))
+        reasons.append((loss, "loss_making_terms"))
+        fields.append(("recent_margin", t.recent_margin))
+    else:
+        skipped["review_relationship:loss_making_terms"] = ctx.missing.get(
+            "recent_margin", "no cost data (orders.cost)")
     if "recent_depth" in t.columns:
-        terms.append(
+        deeper = (
             enough
             & flag(t.recent_depth > t.earlier_depth + f64(DEPTH_TOLERANCE))
             & flag(t.recent_depth > f64(0.0))
         )
+        reasons.append((deeper & ~loss, "deepening_discounts"))
         fields += [
             ("recent_depth", _json.Num(t.recent_depth, 4)),
             ("earlier_depth", _json.Num(t.earlier_depth, 4)),
         ]
-    if "recent_margin" in t.columns:
-        terms.append(flag(t.recent_margin <= f64(0.0)))
-        fields.append(("recent_margin", t.recent_margin))
-    if terms:
-        loss = terms[0]
-        for extra in terms[1:]:
-            loss = loss | extra
-        reasons.append((loss, "loss_making_terms"))
     else:
-        skipped["review_relationship:loss_making_terms"] = (
-            "orders have neither a discount_amount nor a cost column"
-        )
+        skipped["review_relationship:deepening_discounts"] = ctx.missing.get(
+            "discounted_orders", "no discount data (orders.discount_amount)")
 
     why = ctx.lacks("service_recent")
     if why:

@@ -1303,7 +1303,7 @@ class _Chunk:
         with np.errstate(invalid="ignore"):
             lost = self.has & ((recency > 365.0) | (recency > 3.0 * typical))
             lapsing = self.has & ~lost & (recency > 1.5 * typical)
-            was_lost = self.has & (comeback > np.minimum(3.0 * typical, 365.0))
+            was_lost = self.has & (comeback > np.minimum(3.0 * typical, 365.0)) & (comeback >= 90.0)
         since = d - 90.0
         complaints = (
             _any_per(self.pid[self.ret_order], self.ret_at > since, p)

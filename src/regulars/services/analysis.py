@@ -24,7 +24,7 @@ from regulars.analytics.params import MapParams
 from regulars.analytics.portfolio import MAP_COLUMNS as FLOW_COLUMNS
 from regulars.analytics.portfolio import Period, Portfolio, portfolio
 from regulars.domain.errors import AnalysisError
-from regulars.domain.tables import Kind
+from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import predictions as models
 from regulars.services.explain import sentences_of
@@ -149,6 +149,35 @@ def _cut(kind: Kind, table: Any, at: datetime) -> Any:
     return table.filter(table[col].isnull() | (table[col] <= at))
 
 
+def without_empty(tables: Mapping[Kind, Any]) -> dict[Kind, Any]:
+    """The tables less those without a row and less the optional columns without a value.
+
+    Missing data is not evidence (DOMAIN §2, §3): a file or a store hands every column of the
+    contract over, filled or not, and an empty discount column would otherwise make every
+    customer one who "mostly buys without a discount". Dropped here, the map reports what
+    needed them as not evaluated. One aggregate per table (a count per optional column).
+    """
+    out: dict[Kind, Any] = {}
+    for kind, table in tables.items():
+        spec = SPECS.get(kind)
+        keep = set(spec.required) if spec is not None else set(table.columns)
+        keep.add("customer_id")
+        optional = [c for c in table.columns if c not in keep]
+        counts: dict[str, Any] = {"__rows": table.count()}
+        for c in optional:
+            col = table[c]
+            filled = col.notnull()
+            if col.type().is_string():
+                filled = filled & (col.strip().length() > 0)
+            counts[c] = col.count(where=filled)
+        row = table.aggregate(**counts).to_pyarrow().to_pylist()[0]
+        if not row["__rows"] and kind != Kind.ORDERS:
+            continue
+        empty = [c for c in optional if not row[c]]
+        out[kind] = table.drop(*empty) if empty else table
+    return out
+
+
 def _count(table: Any) -> int:
     # scalars come back through Arrow: ibis' execute() goes through pandas
     return int(table.count().to_pyarrow().as_py())
@@ -199,6 +228,7 @@ def analyze(
     inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
     if _count(inputs[Kind.ORDERS]) == 0:
         raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
+    inputs = without_empty(inputs)
 
     # the models' orders are read once and collapsed to (customer, day) occasions once, for
     # the fits now and at the earlier date
@@ -252,7 +282,7 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
     """The customer map's rows as :func:`analyze` gives them (evidence sentences and
     predictions included), without the portfolio: for serving the map of a whole store."""
     as_of = as_of or default_as_of(tables[Kind.ORDERS])
-    inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
+    inputs = without_empty({k: _cut(k, t, as_of) for k, t in tables.items()})
     m, fitted = _map_predicted(inputs, as_of, params)
     return _rows(_executed(m.customers), None if fitted is None else fitted.table,
                  params).arrow, as_of

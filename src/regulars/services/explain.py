@@ -75,6 +75,30 @@ def _attachment(e: Item) -> str:
     return ", ".join(found) if found else _("no sign of attachment yet")
 
 
+BLOCKER_WORDS: dict[str, Callable[[], str]] = {
+    "lost": lambda: _("lost"),
+    "discount_driven": lambda: _("buys mostly on discount"),
+    "detractor": lambda: _("would not recommend us (a detractor)"),
+}
+
+
+def _unevaluated(e: Item) -> str:
+    """What could not be looked at for lack of data, as a sentence (or nothing)."""
+    codes = e.get("not_evaluated") or []
+    if not codes:
+        return ""
+    words = [EVIDENCE_DATA_WORDS.get(c, lambda c=c: c)() for c in codes]
+    return " " + _("Not evaluated for lack of data: {what}.").format(what=", ".join(words))
+
+
+EVIDENCE_DATA_WORDS: dict[str, Callable[[], str]] = {
+    "full_price": lambda: _("discounts"),
+    "addons": lambda: _("add-on services"),
+    "promoter": lambda: _("NPS answers"),
+    "referrer": lambda: _("referrals"),
+}
+
+
 def _rung(e: Item) -> str:
     code, n = e["code"], e.get("orders")
     if code == "prospect":
@@ -85,11 +109,25 @@ def _rung(e: Item) -> str:
         return _("Returning: {n} orders; a regular from {m}.").format(
             n=n, m=e.get("regular_min_orders"))
     if code == "regular":
-        return _("Regular: {n} orders, but only {k} of {need} signs of attachment "
-                 "({what}).").format(n=n, k=len(e.get("evidence") or []),
-                                     need=e.get("evidence_needed"), what=_attachment(e))
+        blocked = e.get("blocked_by") or []
+        if blocked:
+            why = ", ".join(BLOCKER_WORDS.get(c, lambda c=c: c)() for c in blocked)
+            until = e.get("loyal_until")
+            if until:
+                text = _("Regular: {n} orders; was loyal ({what}) until {month}, but is "
+                         "{why} now.").format(n=n, what=_attachment(e), month=str(until)[:7],
+                                              why=why)
+            else:
+                text = _("Regular: {n} orders; attached ({what}), but not loyal: {why}."
+                         ).format(n=n, what=_attachment(e), why=why)
+        else:
+            text = _("Regular: {n} orders, but only {k} of {need} signs of attachment "
+                     "({what}).").format(n=n, k=len(e.get("evidence") or []),
+                                         need=e.get("evidence_needed"), what=_attachment(e))
+        return text + _unevaluated(e)
     if code == "loyal":
-        return _("Loyal: {n} orders and attached: {what}.").format(n=n, what=_attachment(e))
+        return _("Loyal: {n} orders and attached: {what}.").format(
+            n=n, what=_attachment(e)) + _unevaluated(e)
     return _("Advocate: loyal ({what}), recommends us and has brought others.").format(
         what=_attachment(e))
 
@@ -177,6 +215,7 @@ def _signal(e: Item) -> str:
         words = {
             "volume_falling": _("volume falling"),
             "loss_making_terms": _("asks for loss-making terms"),
+            "deepening_discounts": _("asks for ever deeper discounts"),
             "cost_to_serve_rising": _("costs more to serve"),
             "zero_amount_orders": _("unpaid trial work"),
         }
