@@ -114,6 +114,16 @@ class MapParams:
     clv_monthly_discount_rate: float = 0.01
     """Monthly discount rate of CLV (0.01 is about 12.7 % a year)."""
 
+    # §9 whom to save first: money at stake (analytics.ranking)
+    stake_horizon_days: int = 180
+    """Days ahead over which money at stake (revenue a customer may not bring) is counted."""
+    stake_calibration_cuts: int = 6
+    """Earlier dates at which the business's history is read to learn who comes back."""
+    stake_calibration_step_days: int = 30
+    """Days between those earlier dates."""
+    stake_min_history: int = 200
+    """Customer situations the history needs before it is trusted (else the status decides)."""
+
     # §7 NPS bands
     promoter_min_nps: int = 9
     """NPS answers at or above this are promoters."""

@@ -18,6 +18,7 @@ import ibis.expr.operations as ops
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from regulars.analytics import ranking
 from regulars.analytics.customer_map import CustomerMap, customer_map
 from regulars.analytics.models import ModelError, Occasions
 from regulars.analytics.params import MapParams
@@ -109,6 +110,9 @@ class Analysis:
     """The fitted customer-base models behind ``p_alive`` and the other prediction columns
     (None when predictions are off or the data could not support a model: see
     ``not_evaluated["predictions"]``)."""
+
+    calibration: ranking.Calibration | None = None
+    """What the money at stake was learned from (:mod:`regulars.analytics.ranking`)."""
 
     _baseline_row: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
@@ -232,13 +236,14 @@ def analyze(
 
     # the models' orders are read once and collapsed to (customer, day) occasions once, for
     # the fits now and at the earlier date
-    orders, occasions = None, None
+    # (and the ranking of whom to save reads the same occasions)
+    orders = models.orders_arrow(inputs[Kind.ORDERS])
+    occasions = models.orders_occasions(orders)
     if params.predictions:
         say(_("fitting the models of who is still a customer, as of {d}…").format(
             d=as_of.date()))
-        orders = models.orders_arrow(inputs[Kind.ORDERS])
-        occasions = models.orders_occasions(orders)
-    current, fitted = _map_predicted(inputs, as_of, params, occasions)
+    current, fitted = _map_predicted(inputs, as_of, params,
+                                     occasions if params.predictions else None)
     say(_("the customer map as of {d}…").format(d=as_of.date()))
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
@@ -253,7 +258,7 @@ def analyze(
         # evidence nor a spend model (which does not change P(alive)) is computed
         # occasions are whole days: a moment inside a day cuts the orders themselves
         at_day_end = flow_from == end_of_day(flow_from.date())
-        earlier_orders = (occasions if at_day_end or orders is None
+        earlier_orders = (occasions if at_day_end
                           else models.orders_until(orders, flow_from))
         del orders  # its Arrow copy of every order is not needed any more
         previous = _map_predicted(
@@ -269,12 +274,16 @@ def analyze(
         period=period,
         previous_map=previous,
     )
-    rows = _rows(customers, None if fitted is None else fitted.table, params)
+    say(_("whom to save first: money at stake, from this business's history…"))
+    stake, calibration = ranking.money_at_stake(
+        occasions, as_of=as_of, params=params,
+        status=customers.select(["customer_id", "status"]))
+    rows = _rows(customers, None if fitted is None else fitted.table, params, stake)
     if words:
         say(_("the evidence in words, for {n} customers…").format(n=f"{customers.num_rows:,}"))
         rows.arrow  # noqa: B018  (added now, under its progress step)
     return Analysis(as_of, rows, result, dict(current.not_evaluated), source,
-                    current.baseline, fitted)
+                    current.baseline, fitted, calibration)
 
 
 def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
@@ -301,14 +310,34 @@ def _executed(customers: ibis.Table) -> pa.Table:
     return table.take(pc.sort_indices(table.column("customer_id")))
 
 
-def _rows(customers: pa.Table, predictions: pa.Table | None, params: MapParams) -> Frame:
+def _rows(customers: pa.Table, predictions: pa.Table | None, params: MapParams,
+          stake: pa.Table | None = None) -> Frame:
     """The executed map as users get it: day counts rounded (:data:`DAY_DECIMALS`), the
-    predictions' columns when there are any, and beside the structured evidence (JSON) the
-    same facts as sentences, added on first use (:class:`Frame`)."""
+    predictions' columns when there are any, the money at stake (:mod:`ranking`) with its
+    evidence appended to the row's, and beside the structured evidence (JSON) the same facts as
+    sentences, added on first use (:class:`Frame`)."""
     customers = round_days(customers)
     if predictions is not None:
         customers = models.join_predictions(customers, models.map_columns(predictions, params))
+    if stake is not None:
+        customers = join_stake(customers, stake)
     return Frame(customers, add_sentences)
+
+
+def join_stake(customers: pa.Table, stake: pa.Table) -> pa.Table:
+    """The ranking's columns (:data:`ranking.COLUMNS`, null for prospects) after the map's
+    columns, and its evidence object appended to each row's evidence array."""
+    at = pc.index_in(customers.column("customer_id"), stake.column("customer_id"))
+    for name in ranking.COLUMNS:
+        customers = customers.append_column(name, pc.take(stake.column(name), at))
+    item = pc.take(stake.column("stake"), at)
+    evidence = customers.column("evidence")
+    # "[...]" + "," + item + "]": the array's closing bracket moves behind the new item
+    head = pc.utf8_slice_codeunits(evidence, 0, -1)
+    sep = pc.if_else(pc.equal(evidence, "[]"), "", ",")
+    joined = pc.binary_join_element_wise(head, sep, item, "]", "")
+    i = customers.schema.get_field_index("evidence")
+    return customers.set_column(i, "evidence", pc.coalesce(joined, evidence))
 
 
 def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams,

@@ -262,11 +262,28 @@ def _generic(e: Item) -> str:
     return f"{e.get('code')}: {facts}"
 
 
+def _stake(e: Item) -> str:
+    head = _("Money at stake over {h} days: {m} of the {x} their rhythm promises (about {o} "
+             "orders of {v}).").format(
+        h=e.get("horizon_days"), m=_num(e.get("money_at_stake")),
+        x=_num(e.get("expected_revenue")), o=_num(e.get("expected_orders")),
+        v=_num(e.get("order_value")))
+    if e.get("basis") == "history":
+        similar, back = e.get("similar") or 0, e.get("came_back") or 0
+        return head + " " + _("Of {n} customers in the same situation before, {k} did not "
+                              "order within {h} days, and they brought {s} less than their "
+                              "rhythm promised on average.").format(
+            n=similar, k=similar - back, h=e.get("horizon_days"), s=_pct(e.get("shortfall")))
+    return head + " " + _("Too little history to learn from: the status gives {p} chance "
+                          "that they do not continue.").format(p=_pct(e.get("p_gone")))
+
+
 RENDERERS: dict[str, Callable[[Item], str]] = {
     "rung": _rung,
     "status": _status,
     "signal": _signal,
     "trait": _trait,
+    "stake": _stake,
 }
 
 

@@ -55,9 +55,11 @@ def at_risk(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[
     warned = pc.is_in(pa.array(range(table.num_rows), pa.int64()), warned_rows.cast(pa.int64()))
     risky = pc.or_(pc.equal(status, "lapsing"),
                    pc.and_(pc.is_in(status, pa.array(["active", "won_back"])), warned))
-    by_model = "value_at_risk" in table.column_names
+    by_stake = "money_at_stake" in table.column_names
+    by_model = not by_stake and "value_at_risk" in table.column_names
     stake = revenue_at_stake(table)
-    key = pc.fill_null(table.column("value_at_risk"), 0.0) if by_model else stake
+    key = (pc.fill_null(table.column("money_at_stake"), 0.0) if by_stake
+           else pc.fill_null(table.column("value_at_risk"), 0.0) if by_model else stake)
     ranked = pa.table({"row": pa.array(range(table.num_rows), pa.int64()), "key": key,
                        "customer_id": table.column("customer_id")}).filter(risky)
     order = pc.sort_indices(ranked, [("key", "descending"), ("customer_id", "ascending")])
@@ -66,7 +68,8 @@ def at_risk(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[
     chosen = pc.take(ranked.column("row"), order)
     rows = frame.take(chosen)
     cols = ["customer_id", "rung", "status", "revenue", "avg_order_value", "typical_gap_days",
-            "signals", "evidence", "evidence_text", *(["value_at_risk"] if by_model else [])]
+            "signals", "evidence", "evidence_text", *(["value_at_risk"] if by_model else []),
+            *(["money_at_stake"] if by_stake else [])]
     rows = rows.select(cols).append_column("revenue_at_stake", pc.take(stake, chosen))
     out: list[dict[str, Any]] = rows.to_pylist()
     for r in out:
