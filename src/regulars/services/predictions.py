@@ -181,7 +181,16 @@ def _check_enough(summary: CustomerSummary) -> None:
 
 
 def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | None:
+    """The Gamma-Gamma spend model, fitted on the repeat buyers whose repeat orders are worth
+    something: one repeat buyer with a zero mean (free samples, an exchange) would otherwise
+    drop the model for everybody. How many were left out goes into ``notes``."""
     repeat = summary.frequency > 0
+    spenders = repeat & (summary.monetary_value > 0)
+    left_out = int(repeat.sum()) - int(spenders.sum())
+    if left_out:
+        notes.append(_("the spend model leaves out {n} repeat buyers whose repeat orders are "
+                       "worth nothing").format(n=f"{left_out:,}"))
+    repeat = spenders
     if int(repeat.sum()) < MIN_REPEAT_BUYERS:
         notes.append(_("too few repeat buyers for a spend model; order values are each "
                        "customer's own average"))
@@ -193,8 +202,8 @@ def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | Non
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ModelWarning)
-                spend = GammaGamma.fit(summary.frequency, summary.monetary_value,
-                                       penalty=penalty)
+                spend = GammaGamma.fit(summary.frequency[repeat],
+                                       summary.monetary_value[repeat], penalty=penalty)
         except ModelError as exc:
             error = error or exc
             continue

@@ -6,6 +6,9 @@ import json
 from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from regulars.analytics.models import (
@@ -25,6 +28,8 @@ from regulars.analytics.models import (
     predict_customers,
     summarize,
 )
+from regulars.analytics.params import MapParams
+from regulars.services.predictions import fit_and_predict
 
 from .conftest import CALIBRATION_END, OBSERVATION_END, rfm
 
@@ -189,3 +194,20 @@ def test_evaluate_models_raises_when_nothing_can_be_fitted():
     with pytest.raises(ModelError, match="Nobody"):
         evaluate_models(["a", "b"], [day, day], calibration_end=day + timedelta(days=10),
                         observation_end=day + timedelta(days=20))
+
+
+def test_a_repeat_buyer_with_zero_spend_does_not_drop_the_spend_model(cdnow_orders):
+    orders = cdnow_orders.copy()
+    # one real customer whose repeat orders are worth nothing (say, free replacements)
+    extra = orders.iloc[:3].copy()
+    extra["customer_id"] = "free"
+    extra["amount"] = [10.0, 0.0, 0.0]
+    extra["ordered_at"] = [datetime(1997, 1, 5), datetime(1997, 2, 5), datetime(1997, 3, 5)]
+    data = pa.Table.from_pandas(pd.concat([orders, extra]).astype({"customer_id": str}),
+                                preserve_index=False)
+    fitted = fit_and_predict(data, as_of=CALIBRATION_END, params=MapParams())
+    assert fitted.spend is not None
+    assert "the spend model leaves out 1 repeat buyers whose repeat orders are worth nothing" \
+        in fitted.notes
+    row = fitted.table.filter(pc.equal(fitted.table["customer_id"], "free")).to_pylist()
+    assert len(row) == 1 and row[0]["clv"] >= 0
