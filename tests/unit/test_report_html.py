@@ -400,3 +400,24 @@ def test_report_of_an_empty_base_renders_every_section_without_numbers():
     parser = TagBalance()
     parser.feed(html)
     assert parser.errors == [] and parser.stack == []
+
+
+def test_what_was_not_evaluated_has_its_own_section_with_the_reasons():
+    html = render(not_evaluated={"loyal:full_price": "no discount data (orders.discount_amount)",
+                                 "detractor": "no feedback data <feedback table>"})
+    part = section(html, "not-evaluated")
+    assert "loyal:full_price" in part and "no discount data (orders.discount_amount)" in part
+    assert "no feedback data &lt;feedback table&gt;" in part
+    assert 'id="not-evaluated"' not in render()
+
+
+def test_the_definitions_are_written_from_the_thresholds_used():
+    params = dataclasses.asdict(MapParams(loyal_min_evidence=4, lapsing_gap_factor=2.0,
+                                          lost_max_days=400, won_back_min_gap_days=120))
+    glossary = section(render(portfolio=make_portfolio(params=params)), "glossary")
+    assert "at least 4 pieces of current evidence" in glossary
+    assert "lapsing after 2.0 × their usual gap" in glossary
+    assert "400 days without an order" in glossary
+    assert "at least 120 days long" in glossary
+    # the old fixed definition contradicted the rhythm rule
+    assert "ordered within the last" not in glossary

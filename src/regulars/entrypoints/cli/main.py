@@ -311,7 +311,8 @@ def write_report(result: analysis.Analysis, path: Path) -> None:
     html = render_report(result.portfolio, at_risk(result.customers, 50),
                          title=_("Customer map"), as_of=result.as_of,
                          predictions=None if result.predictions is None
-                         else result.predictions.describe())
+                         else result.predictions.describe(),
+                         not_evaluated=result.not_evaluated)
     with replacing(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
 

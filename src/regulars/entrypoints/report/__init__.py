@@ -15,6 +15,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
+from regulars.analytics.params import MapParams
 from regulars.analytics.portfolio import (
     FLOW_STATES,
     Concentration,
@@ -598,17 +599,48 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
 
 
 def _glossary(p: Portfolio) -> str:
-    params = p.params
+    """The definitions, written from the thresholds the analysis used (never restated by
+    hand: a changed setting changes the page)."""
+    defaults = MapParams()
+
+    def v(name: str) -> Any:
+        return p.params.get(name, getattr(defaults, name))
+
     entries = [
         (
             _("Regular"),
-            _("a customer with at least {n} orders.").format(n=params.get("regular_min_orders", 3)),
+            _("a customer with at least {n} orders.").format(n=v("regular_min_orders")),
         ),
         (
             _("Loyal"),
-            _("a regular with at least {n} pieces of evidence of attachment.").format(
-                n=params.get("loyal_min_evidence", 2)
-            ),
+            _("a regular with at least {n} pieces of current evidence of attachment, among "
+              "those the data allows: orders more often or spends more per order than most "
+              "regulars, a relationship (first to last order) of at least {days} days, mostly "
+              "buys without a discount, uses add-on services, would recommend us (NPS "
+              "{promoter}–10), has referred others. Never loyal: lost customers, those who "
+              "buy mostly on discount and detractors.").format(
+                n=v("loyal_min_evidence"), days=v("loyal_min_tenure_days"),
+                promoter=v("promoter_min_nps")),
+        ),
+        (
+            _("Active"),
+            _("ordering within their own rhythm: lapsing after {lapse} × their usual gap "
+              "(their median gap between orders, or the whole base's when they have fewer "
+              "than {gaps} gaps), lost after {lost} × it or {days} days without an order.").format(
+                lapse=_num(v("lapsing_gap_factor"), 1), gaps=v("min_gaps_for_own_rhythm"),
+                lost=_num(v("lost_gap_factor"), 1), days=v("lost_max_days")),
+        ),
+        (
+            _("Won back"),
+            _("ordering again after a gap past the lost threshold and at least {days} days "
+              "long, within the last {within} days.").format(
+                days=v("won_back_min_gap_days"), within=v("won_back_within_days")),
+        ),
+        (
+            _("Money at stake"),
+            _("the revenue a customer's own rhythm promises over the next {h} days, times "
+              "the share of it that customers in the same situation did not bring in this "
+              "business's history.").format(h=v("stake_horizon_days")),
         ),
         (
             _("CRR"),
@@ -618,17 +650,13 @@ def _glossary(p: Portfolio) -> str:
             ),
         ),
         (
-            _("Active"),
-            _("ordered within the last {days} days.").format(days=params.get("lost_max_days", 365)),
-        ),
-        (
             _("NPS"),
             _(
                 "% promoters ({promoter}–10) − % detractors (0–{detractor}) of the period's "
                 "responses."
             ).format(
-                promoter=params.get("promoter_min_nps", 9),
-                detractor=params.get("detractor_max_nps", 6),
+                promoter=v("promoter_min_nps"),
+                detractor=v("passive_min_nps") - 1,
             ),
         ),
         (_("HHI"), _("sum of squared revenue shares; above 2,500 is highly concentrated.")),
@@ -650,6 +678,7 @@ def render_report(
     lang: str = "en",
     max_at_risk: int = 50,
     predictions: Mapping[str, Any] | None = None,
+    not_evaluated: Mapping[str, str] | None = None,
 ) -> str:
     """Render the portfolio as one self-contained HTML page.
 
@@ -676,6 +705,9 @@ def render_report(
     predictions
         The fitted models behind the prediction columns (``Fitted.describe()``), shown in a
         section of their own; None leaves the section out.
+    not_evaluated
+        What the analysis could not look at for lack of data (label code -> reason), shown
+        in a section of its own.
     """
     p = portfolio
     headlines = headline_sentences(p) if sentences is None else list(sentences)
@@ -696,6 +728,7 @@ def render_report(
         _cohorts(p),
         _at_risk(at_risk_rows, max_at_risk),
         *([_predictions(predictions)] if predictions is not None else []),
+        *([_not_evaluated(not_evaluated)] if not_evaluated else []),
         _glossary(p),
     ]
     return _page(title, meta, headline_html, sections, as_of, lang)
@@ -717,6 +750,15 @@ def _page(title: str, meta: str, headline_html: str, sections: Sequence[str],
         + "".join(sections)
         + f"<footer>{_e(footer)}</footer></main></body></html>\n"
     )
+
+
+def _not_evaluated(not_evaluated: Mapping[str, str]) -> str:
+    """The labels the data did not allow, with why: neither found nor absent."""
+    lead = _("These labels were not looked at because the data needed for them is missing or "
+             "empty. They are neither found nor absent for any customer.")
+    rows = [[_e(code), _e(why)] for code, why in sorted(not_evaluated.items())]
+    body = _table(_("Not evaluated"), [_e(_("Label")), _e(_("Why"))], rows)
+    return _section("not-evaluated", _("Not evaluated"), lead, body)
 
 
 # --- predictions (issue 4) -------------------------------------------------------------------
