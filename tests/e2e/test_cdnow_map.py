@@ -2,8 +2,9 @@
 must match an independent computation (pandas, written from DOMAIN §3-§4, not from our code).
 
 CDNOW has orders only: no discounts, add-ons, NPS or referrals, so "loyal" rests on the three
-attachment signs the orders themselves show (frequency and average order above the base's
-medians, tenure of a year) and nobody can be an advocate.
+attachment signs the orders themselves show (frequency and average order above the regulars'
+medians, an active relationship of a year from first to last order), all three needed, and never
+for a lost customer; nobody can be an advocate.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def independent(path) -> tuple[Counter[str], Counter[str]]:
     lost_after = (3 * c["typical"]).clip(upper=365.0)
     lost = (c["since"] > 3 * c["typical"]) | (c["since"] > 365)
     lapsing = c["since"] > 1.5 * c["typical"]
-    was_lost = c["comeback_gap"].fillna(-1) > lost_after
+    was_lost = (c["comeback_gap"].fillna(-1) > lost_after) & (c["comeback_gap"] >= 90)
     # one status each, by urgency: lost, then lapsing (drifting now, even after a comeback),
     # then won back, then active
     status = pd.Series("active", index=c.index)
@@ -55,15 +56,16 @@ def independent(path) -> tuple[Counter[str], Counter[str]]:
     status[lapsing] = "lapsing"
     status[lost] = "lost"
 
+    regulars = c[c["orders"] >= 3]
     signs = (
-        (c["freq"] > c["freq"].median()).astype(int)
-        + (c["aov"] > c["aov"].median()).astype(int)
-        + (c["tenure"] >= 365).astype(int)
+        (c["freq"] > regulars["freq"].median()).astype(int)
+        + (c["aov"] > regulars["aov"].median()).astype(int)
+        + ((c["last"] - c["first"]) / DAY >= 365).astype(int)
     )
     rung = pd.Series("newcomer", index=c.index)
     rung[c["orders"] == 2] = "returning"
     rung[c["orders"] >= 3] = "regular"
-    rung[(c["orders"] >= 3) & (signs >= 2)] = "loyal"
+    rung[(c["orders"] >= 3) & (signs >= 3) & ~lost] = "loyal"
     return Counter(rung), Counter(status)
 
 

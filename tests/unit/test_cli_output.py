@@ -126,3 +126,24 @@ def test_at_risk_on_a_wide_terminal_is_a_table_with_the_reasons_in_a_column():
     assert "revenue so far" in header and "value at risk" in header
     row = next(x for x in lines if "│ B " in x)
     assert "regular · active" in row and "9.00" in row and "An order is overdue" in row
+
+
+def test_a_years_revenue_never_exceeds_what_a_short_history_supports():
+    from datetime import datetime
+
+    from regulars.entrypoints.cli.summary import revenue_at_stake
+
+    rows = pa.Table.from_pylist([
+        # 21,000 spent over 200 + 10 days, usual gap 5 days, 1,000 an order: the rhythm says
+        # 73,000 a year, the history 21,000 × 365 / 365 (less than a year counts as a year)
+        {"customer_id": "S", "avg_order_value": 1000.0, "typical_gap_days": 5.0,
+         "revenue": 21000.0, "first_order_at": datetime(2024, 1, 1),
+         "last_order_at": datetime(2024, 7, 19), "days_since_last_order": 10.0},
+        # 730 days of history and 7,300 spent: 3,650 a year; the rhythm (gap 100) says 3,650
+        {"customer_id": "L", "avg_order_value": 1000.0, "typical_gap_days": 100.0,
+         "revenue": 7300.0, "first_order_at": datetime(2022, 1, 1),
+         "last_order_at": datetime(2023, 12, 31), "days_since_last_order": 0.0},
+    ])
+    got = revenue_at_stake(rows).to_pylist()
+    assert got[0] == pytest.approx(21000.0)
+    assert got[1] == pytest.approx(3650.0)

@@ -30,11 +30,25 @@ def money(x: float | None) -> str:
 
 def revenue_at_stake(customers: pa.Table) -> pa.ChunkedArray:
     """What a year of each customer is worth at their own rhythm: average order × orders a
-    year (365 / typical gap; none, or 0, reads as 365). It ranks whom to call first."""
+    year (365 / typical gap; none, or 0, reads as 365), never more than their history
+    supports: their revenue so far per year of their tenure (first order to as-of), counted
+    as at least a year (a customer of three weeks has not shown a year's worth of orders).
+    It ranks whom to call first when there is no money at stake."""
     gap = pc.fill_null(customers.column("typical_gap_days"), 365.0)
     gap = pc.if_else(pc.equal(gap, 0.0), 365.0, gap)
     year = pc.multiply(pc.fill_null(customers.column("avg_order_value"), 0.0), 365.0)
-    return pc.divide(year, pc.max_element_wise(gap, 1.0))
+    rhythm = pc.divide(year, pc.max_element_wise(gap, 1.0))
+    if not {"first_order_at", "last_order_at", "days_since_last_order",
+            "revenue"} <= set(customers.column_names):
+        return rhythm
+    span = pc.divide(pc.cast(pc.milliseconds_between(customers.column("first_order_at"),
+                                                     customers.column("last_order_at")),
+                             pa.float64()), 86_400_000.0)
+    tenure = pc.add(pc.fill_null(span, 0.0),
+                    pc.fill_null(customers.column("days_since_last_order"), 0.0))
+    supported = pc.divide(pc.multiply(pc.fill_null(customers.column("revenue"), 0.0), 365.0),
+                          pc.max_element_wise(tenure, 365.0))
+    return pc.min_element_wise(rhythm, supported)
 
 
 def at_risk(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[str, Any]]:
