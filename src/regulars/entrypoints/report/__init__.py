@@ -549,12 +549,19 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
     ranked = sorted(rows, key=lambda r: (-stake(r), str(r.get("customer_id", ""))))[:limit]
     top = max(stake(r) for r in ranked) or 1.0
     rungs, statuses, signals = _rung_labels(), _status_labels(), _signal_labels()
+    # whom to call, when the customers table says it
+    reachable = any(_row_value(r, "manager", "phone", "email") is not None for r in ranked)
     body = []
     for i, row in enumerate(ranked, start=1):
         name = _row_value(row, "name")
         who = _e(row.get("customer_id", ""))
         if name is not None:
             who = f"{_e(name)}<br><small>{who}</small>"
+        contact = [
+            *([_e(_row_value(row, "manager") or "")] if reachable else []),
+            *(["<br>".join(_e(row[k]) for k in ("phone", "email") if _row_value(row, k))]
+              if reachable else []),
+        ]
         chips = "".join(
             f'<span class="chip">{_e(_label(signals, str(s)))}</span>'
             for s in row.get("signals") or ()
@@ -568,6 +575,7 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
             [
                 _e(i),
                 who,
+                *contact,
                 f"{_e(_label(rungs, row.get('rung')))} · {_e(_label(statuses, row.get('status')))}",
                 _e(_num(_row_value(row, "revenue"), 2)),
                 f"{_e(_num(stake(row)))}{bar}",
@@ -581,6 +589,7 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
         [
             _e(_("#")),
             _e(_("Customer")),
+            *([_e(_("Manager")), _e(_("Phone · e-mail"))] if reachable else []),
             _e(_("Rung · status")),
             # beside a model's value at risk, what the customer has actually spent
             _e(_("Revenue so far")),
@@ -661,7 +670,8 @@ def render_report(
         One mapping per customer at risk with ``customer_id``, ``rung``, ``status``,
         ``revenue`` (or ``revenue_at_stake``, preferred for ranking when present), ``signals``
         (codes) and ``sentences`` (or ``evidence``): the evidence sentences, already
-        translated. An optional ``name`` is shown above the id.
+        translated. An optional ``name`` is shown above the id; optional ``manager``,
+        ``phone`` and ``email`` get columns of their own when any customer listed has one.
     title
         The page title, e.g. the business's name.
     as_of
