@@ -195,3 +195,25 @@ def test_at_risk_on_a_wide_terminal_has_columns_for_manager_and_contacts():
     row = next(x for x in lines if "Anna Tamm (B)" in x)
     assert "Mari Kask" in row and "+372 5123 4567" in row
     assert any("anna@x.ee" in x for x in lines)
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_is_made_text_and_lists_become_text():
+    from regulars.entrypoints.cli.main import spreadsheet_table
+
+    table = pa.table({
+        "customer_id": ["=1+1", "-5", "+3.5e2", "ok", None, "\tx", "\rx", "@SUM(A1)", "-"],
+        "revenue": [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        "signals": [["overdue", "detractor"], [], None, ["a"], ["b"], [], [], [], []],
+        "evidence_text": [["One.", "Two."], [], [], [], [], [], [], [], []],
+        "scores": pa.array([[1.5, 2.0]] + [[]] * 8, pa.list_(pa.float64())),
+        "segment": pa.array(["=x", "y", "y", "y", "y", "y", "y", "y", "y"]
+                            ).dictionary_encode(),
+    })
+    out = spreadsheet_table(table)
+    assert out.column("customer_id").to_pylist() == [
+        "'=1+1", "-5", "+3.5e2", "ok", None, "'\tx", "'\rx", "'@SUM(A1)", "'-"]
+    assert out.column("revenue").to_pylist()[0] == -1.0  # numbers are not text
+    assert out.column("signals").to_pylist()[:3] == ["overdue; detractor", "", None]
+    assert out.column("evidence_text").to_pylist()[0] == "One. Two."
+    assert out.column("scores").to_pylist()[0] == "1.5; 2"
+    assert out.column("segment").to_pylist()[:2] == ["'=x", "y"]
