@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import regulars
@@ -115,3 +116,25 @@ def test_a_live_refresh_moves_a_customer_to_a_later_last_order_and_says_how(call
     assert b["facts"]["orders"] == 2
     a = call("readonly", "GET", "/v1/customers/A").json()  # untouched: the snapshot's
     assert (a["map_as_of"], a["map_as_of_source"]) == (LAST_ORDER_DAY, "last order")
+
+
+def test_the_live_refresh_gives_the_columns_of_the_full_map(call, services, api_settings):
+    import json
+
+    from regulars import bootstrap
+    from regulars.domain.tables import Kind
+
+    shop(call)
+    call("admin", "POST", "/v1/map/rebuild")
+    state = services.store.map_state()
+    everyone = {k: services.store.read_table(k) for k in Kind}
+    full, at = bootstrap.compute_customer_map(api_settings, tables=everyone)
+    touched = {k: services.store.read_rows(k, ["A"]) for k in Kind}
+    live, live_at = bootstrap.refresh_map(api_settings, touched, json.loads(state["baseline"]),
+                                          None, state["as_of"])
+    assert at == live_at == state["as_of"]
+    assert live.column_names == full.column_names
+    assert full.column_names[:5] == ["customer_id", "name", "manager", "email", "phone"]
+    row = live.filter(pc.equal(live.column("customer_id"), "A")).to_pylist()[0]
+    assert (row["name"], row["manager"], row["phone"]) == ("Anna <Tamm>", "Mari",
+                                                          "+372 5123 4567")
