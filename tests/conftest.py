@@ -97,8 +97,8 @@ def api_overrides() -> dict[str, Any]:
 def api_settings(database_url: str, api_overrides: dict[str, Any]) -> Settings:
     from regulars import bootstrap
 
-    api = {"live_map": False, "map_as_of": "last_order", "rate_limit": 100_000,
-           "rate_burst": 100_000, **api_overrides}
+    # the map's moment is the default one (the last order's day, as `regulars analyze`)
+    api = {"live_map": False, "rate_limit": 100_000, "rate_burst": 100_000, **api_overrides}
     return bootstrap.load_settings(database_url=database_url, api=api)
 
 

@@ -321,6 +321,13 @@ def _api_as_of(settings: Settings, as_of: datetime | None) -> datetime | None:
     return None
 
 
+def api_as_of_source(settings: Settings, as_of: datetime | None) -> str:
+    """How :func:`_api_as_of` chooses the moment (one of ``live.AS_OF_SOURCES``)."""
+    if as_of is not None:
+        return "given"
+    return "clock" if settings.api.map_as_of == "now" else "last order"
+
+
 def compute_customer_map(settings: Settings, as_of: datetime | None = None, *,
                          tables: dict[Kind, pa.Table] | None = None,
                          threads: int | None = None) -> tuple[pa.Table, datetime]:
@@ -358,6 +365,8 @@ def full_analysis(settings: Settings, as_of: datetime | None = None, *,
     try:
         ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
         result = _run(ibis_tables, settings, _api_as_of(settings, as_of), None, None)
+        # the clock's moment reaches the analysis as a given one: say how it was chosen
+        result.as_of_source = api_as_of_source(settings, as_of)
         if with_baseline:
             result.baseline()
         return result
@@ -450,23 +459,29 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     live_engine = LiveEngine()
 
     def compute_map(ids: set[str] | None, as_of: datetime | None
-                    ) -> tuple[pa.Table, datetime]:
+                    ) -> tuple[pa.Table, datetime, str]:
         # one DuckDB thread: the live map runs beside the requests it follows
+        source = api_as_of_source(settings, as_of)
         state = store.map_state()
         if ids and state is not None and state.get("baseline"):
             frozen = json.loads(state["baseline"])
             touched = sorted(ids)
             rows = {k: store.read_rows(k, touched) for k in Kind}
-            return refresh_map(settings, rows, frozen, as_of, state["as_of"], live_engine)
-        return compute_customer_map(settings, as_of, tables=tables(), threads=1)
+            table, moment = refresh_map(settings, rows, frozen, as_of, state["as_of"],
+                                        live_engine)
+            # a touched customer still as of the snapshot's moment: chosen as it was
+            if moment == state["as_of"] and state.get("as_of_source"):
+                source = state["as_of_source"]
+            return table, moment, source
+        return (*compute_customer_map(settings, as_of, tables=tables(), threads=1), source)
 
     def full_compute(as_of: datetime | None) -> tuple[
-            pa.Table, datetime, dict[str, Any], dict[str, str], dict[str, Any] | None]:
+            pa.Table, datetime, str, dict[str, Any], dict[str, str], dict[str, Any] | None]:
         result = full_analysis(settings, as_of, tables=tables(), with_baseline=True)
         models = None if result.predictions is None else result.predictions.describe()
         frozen = {"base": result.baseline(), "models": models}
-        return (result.customers.to_arrow(), result.as_of, result.portfolio.to_dict(),
-                dict(result.not_evaluated), frozen)
+        return (result.customers.to_arrow(), result.as_of, result.as_of_source,
+                result.portfolio.to_dict(), dict(result.not_evaluated), frozen)
 
     live = LiveMap(store, compute_map, on_events=webhooks.publish)
     # the loyalty store is SQLAlchemy on pysqlite, as the API store's own engines: on SQLite

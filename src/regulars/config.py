@@ -161,11 +161,14 @@ class ApiSettings(BaseModel):
         description="Most records one ingest request may carry.",
     )
     map_as_of: str = Field(
-        default="now",
+        default="last_order",
         pattern="^(now|last_order)$",
         description=(
-            "The moment the served customer map describes: `now` (a live business) or "
-            "`last_order` (the end of the day of the last order, as `regulars analyze`)."
+            "The moment the served customer map describes: `last_order` (the end of the day "
+            "of the last order in the store, as `regulars analyze` chooses it) or `now` (the "
+            "clock: for a business whose till sends every order as it happens, so that a "
+            "quiet week counts; on an export loaded once, every customer drifts to lost). "
+            "Every map answer says its `as_of` and `as_of_source`."
         ),
     )
     live_map: bool = Field(

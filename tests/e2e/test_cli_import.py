@@ -153,3 +153,61 @@ def test_analyze_writes_a_csv_a_spreadsheet_can_read(regulars, tmp_path):
         "Newcomer: one order so far. Active: last order 32 days ago; the usual gap of the "
         "whole base is 31 days (too few orders for a rhythm of their own).")
     assert ".;" not in (tmp_path / "map.csv").read_text(encoding="utf-8")
+
+
+def _shop_with_cards(tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        "1,a,2024-01-05,10\n2,a,2024-02-05,12\n3,b,2024-03-01,5\n4,a,2024-03-07,11\n"
+        "5,-7,2024-03-08,4\n",
+        encoding="utf-8",
+    )
+    with (tmp_path / "customers.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer_id", "name", "manager", "email", "phone"])
+        w.writerow(["a", '=HYPERLINK("http://evil.example","click")', "@boss", "",
+                    "+372 5123 4567"])
+        w.writerow(["b", "Jüri Õun", "Сергей Иванов", "juri@example.ee", ""])
+        w.writerow(["-7", "-Minus", "", "", ""])
+
+
+def test_analyze_writes_names_managers_and_contacts_into_a_csv_safe_for_a_spreadsheet(
+        regulars, tmp_path):
+    _shop_with_cards(tmp_path)
+    result = regulars(tmp_path, "analyze", "orders.csv", "customers.csv", "--as-of",
+                      "2024-04-01", "--out", "map.csv")
+    assert result.returncode == 0, result.stderr
+    raw = (tmp_path / "map.csv").read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")  # no byte-order mark unless asked
+    with (tmp_path / "map.csv").open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = {r[0]: dict(zip(header, r, strict=True)) for r in reader}
+    assert header[:6] == ["customer_id", "name", "manager", "email", "phone", "orders"]
+    # a formula, a mention and a phone number that a spreadsheet would run become text
+    assert rows["a"]["name"] == "'=HYPERLINK(\"http://evil.example\",\"click\")"
+    assert rows["a"]["manager"] == "'@boss"
+    assert rows["a"]["phone"] == "'+372 5123 4567"
+    assert rows["b"]["name"] == "Jüri Õun" and rows["b"]["manager"] == "Сергей Иванов"
+    assert rows["b"]["email"] == "juri@example.ee" and rows["b"]["phone"] == ""
+    # an id that is a number written as text stays as it is; a name starting with - does not
+    assert rows["-7"]["name"] == "'-Minus"
+    # numbers are numbers; lists are text (codes with "; ", sentences with a space)
+    assert rows["a"]["orders"] == "3" and rows["a"]["revenue"] == "33"
+    assert rows["a"]["rung"] == "loyal" and rows["a"]["traits"] == "golden"
+    assert rows["b"]["evidence_text"].startswith("Newcomer: one order so far. Active: ")
+
+
+def test_analyze_excel_writes_a_byte_order_mark_and_needs_a_csv(regulars, tmp_path):
+    _shop_with_cards(tmp_path)
+    result = regulars(tmp_path, "analyze", "orders.csv", "customers.csv", "--as-of",
+                      "2024-04-01", "--out", "map.csv", "--excel")
+    assert result.returncode == 0, result.stderr
+    raw = (tmp_path / "map.csv").read_bytes()
+    assert raw.startswith(b'\xef\xbb\xbf"customer_id","name","manager","email","phone",')
+    assert "Jüri Õun".encode() in raw
+    for args in (("--out", "map.parquet", "--excel"), ("--excel",)):
+        refused = regulars(tmp_path, "analyze", "orders.csv", *args)
+        assert refused.returncode == 2
+        assert "--excel" in refused.stderr and ".csv" in refused.stderr
+    assert not (tmp_path / "map.parquet").exists()

@@ -41,7 +41,15 @@ def test_a_failed_first_write_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def _customers() -> pa.Table:
+CONTACTS = {
+    "B": {"name": "Anna Tamm", "manager": "Mari Kask", "email": "anna@x.ee",
+          "phone": "+372 5123 4567"},
+    "E": {"name": "Aleksandra-Kristiina Põldmaa-Vahtramäe", "manager": "Mari Kask",
+          "email": "aleksandra.poldmaa@example.com", "phone": None},
+}
+
+
+def _customers(contacts: bool = False) -> pa.Table:
     # (id, status, signals, value at risk, evidence codes)
     spec = [
         ("A", "lapsing", [], 5.0),
@@ -58,9 +66,12 @@ def _customers() -> pa.Table:
         if status:
             evidence.append({"about": "status", "code": status})
         evidence += [{"about": "signal", "code": s} for s in signals]
-        rows.append({"customer_id": cid, "rung": "regular", "status": status, "revenue": 10.0,
-                     "avg_order_value": 5.0, "typical_gap_days": 30.0, "signals": signals,
-                     "evidence": json.dumps(evidence), "value_at_risk": var})
+        named = ({"name": None, "manager": None, "email": None, "phone": None,
+                  **CONTACTS.get(cid, {})} if contacts else {})
+        rows.append({"customer_id": cid, **named, "rung": "regular", "status": status,
+                     "revenue": 10.0, "avg_order_value": 5.0, "typical_gap_days": 30.0,
+                     "signals": signals, "evidence": json.dumps(evidence),
+                     "value_at_risk": var})
     return pa.Table.from_pylist(rows)
 
 
@@ -93,12 +104,12 @@ def test_at_risk_writes_the_sentences_of_the_customers_it_lists_only():
     assert frame.arrow.column("customer_id").to_pylist() == list("ABCDEFG")
 
 
-def _printed(width: int) -> list[str]:
+def _printed(width: int, contacts: bool = False) -> list[str]:
     from rich.console import Console
 
     from regulars.entrypoints.cli.summary import print_at_risk
 
-    risky = at_risk(_words(_customers()))
+    risky = at_risk(_words(_customers(contacts)))
     risky[0]["sentences"] = ["An order is overdue by 12 days (usual gap 30 days); "
                              "a reminder is due, and this sentence is long enough to wrap."]
     console = Console(record=True, width=width, soft_wrap=True)  # as the CLI's console
@@ -118,6 +129,55 @@ def test_at_risk_on_a_narrow_terminal_puts_the_reasons_under_each_customer():
     assert lines[5:7] == ["    status won_back.", "    signal detractor."]
     assert lines[7].startswith(" 3. A  ") and lines[8] == "    status lapsing."
     assert all(len(x) <= 80 for x in lines)
+
+
+def test_at_risk_names_whom_to_call_when_the_map_knows_it():
+    risky = at_risk(_words(_customers(contacts=True)))
+    assert [(r["customer_id"], r["name"], r["manager"], r["phone"]) for r in risky] == [
+        ("B", "Anna Tamm", "Mari Kask", "+372 5123 4567"),
+        ("E", "Aleksandra-Kristiina Põldmaa-Vahtramäe", "Mari Kask", None),
+        ("A", None, None, None),
+    ]
+    assert risky[1]["email"] == "aleksandra.poldmaa@example.com"
+    assert "name" not in at_risk(_words(_customers()))[0]  # a map without a customers table
+
+
+def test_at_risk_on_a_narrow_terminal_names_whom_to_call_on_one_line():
+    lines = _printed(80, contacts=True)
+    assert lines[0] == "customers at risk, by value at risk (top 10)"
+    # the figures lose their labels to the contacts: one line under the title says them
+    assert lines[1] == ("    rung · status · revenue so far / value at risk · manager · "
+                        "phone or e-mail")
+    assert lines[2] == (" 1. Anna Tamm (B)  regular · active  10.00 / 9.00  Mari Kask  "
+                        "+372 5123 4567")
+    assert lines[3].startswith("    An order is overdue") and lines[4].startswith("    this")
+    # 123 characters: the longest of the name and the e-mail address lose one at a time
+    # (38 and 32 to 13 and 14 characters, ellipsis included); the id and figures stay whole
+    assert lines[5] == (" 2. Aleksandra-K… (E)  regular · won_back  10.00 / 9.00  Mari Kask  "
+                        "aleksandra.…")
+    assert lines[6:8] == ["    status won_back.", "    signal detractor."]
+    # a customer with no card keeps the id alone, in the same layout
+    assert lines[8:10] == [" 3. A  regular · lapsing  10.00 / 5.00", "    status lapsing."]
+    assert len(lines) == 10 and all(len(x) <= 80 for x in lines)
+
+
+def test_a_phone_number_is_never_cut_on_a_narrow_terminal():
+    from rich.console import Console
+
+    from regulars.entrypoints.cli.summary import print_at_risk
+
+    risky = at_risk(_words(_customers(contacts=True)), 1)
+    risky[0]["name"] = "Bartholomew Ignatius Fitzgerald-Montgomery"
+    console = Console(record=True, width=60, soft_wrap=True)
+    print_at_risk(console, risky, 1)
+    lines = console.export_text().splitlines()
+    # the legend wraps like the reasons, within 60 - 4 characters
+    assert lines[1:3] == ["    rung · status · revenue so far / value at risk · manager",
+                          "    · phone or e-mail"]
+    # 4 + 42 + 4 + 28 + 4 + 11 + 16 = 109 characters for 60: the name and the manager go down
+    # to six characters each (ellipsis included), and the rest cannot be cut: 68 characters,
+    # left for the terminal to wrap rather than cut the number
+    assert lines[3] == " 1. Barth… (B)  regular · active  10.00 / 9.00  Mar…  +372 5123 4567"
 
 
 def test_at_risk_on_a_wide_terminal_is_a_table_with_the_reasons_in_a_column():
@@ -147,3 +207,34 @@ def test_a_years_revenue_never_exceeds_what_a_short_history_supports():
     got = revenue_at_stake(rows).to_pylist()
     assert got[0] == pytest.approx(21000.0)
     assert got[1] == pytest.approx(3650.0)
+
+
+def test_at_risk_on_a_wide_terminal_has_columns_for_manager_and_contacts():
+    lines = _printed(160, contacts=True)
+    header = next(x for x in lines if "customer" in x and "why" in x)
+    assert "manager" in header and "phone · e-mail" in header
+    row = next(x for x in lines if "Anna Tamm (B)" in x)
+    assert "Mari Kask" in row and "+372 5123 4567" in row
+    assert any("anna@x.ee" in x for x in lines)
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_is_made_text_and_lists_become_text():
+    from regulars.entrypoints.cli.main import spreadsheet_table
+
+    table = pa.table({
+        "customer_id": ["=1+1", "-5", "+3.5e2", "ok", None, "\tx", "\rx", "@SUM(A1)", "-"],
+        "revenue": [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        "signals": [["overdue", "detractor"], [], None, ["a"], ["b"], [], [], [], []],
+        "evidence_text": [["One.", "Two."], [], [], [], [], [], [], [], []],
+        "scores": pa.array([[1.5, 2.0]] + [[]] * 8, pa.list_(pa.float64())),
+        "segment": pa.array(["=x", "y", "y", "y", "y", "y", "y", "y", "y"]
+                            ).dictionary_encode(),
+    })
+    out = spreadsheet_table(table)
+    assert out.column("customer_id").to_pylist() == [
+        "'=1+1", "-5", "+3.5e2", "ok", None, "'\tx", "'\rx", "'@SUM(A1)", "'-"]
+    assert out.column("revenue").to_pylist()[0] == -1.0  # numbers are not text
+    assert out.column("signals").to_pylist()[:3] == ["overdue; detractor", "", None]
+    assert out.column("evidence_text").to_pylist()[0] == "One. Two."
+    assert out.column("scores").to_pylist()[0] == "1.5; 2"
+    assert out.column("segment").to_pylist()[:2] == ["'=x", "y"]

@@ -421,3 +421,26 @@ def test_the_definitions_are_written_from_the_thresholds_used():
     assert "at least 120 days long" in glossary
     # the old fixed definition contradicted the rhythm rule
     assert "ordered within the last" not in glossary
+
+
+def test_customers_at_risk_show_manager_and_contacts_escaped():
+    rows = [
+        {**AT_RISK[0], "name": "<script>alert(1)</script>", "manager": "Mari <b>Kask</b>",
+         "phone": "+372 5123 4567", "email": "a&b@x.ee"},
+        {**AT_RISK[1], "manager": None, "phone": None, "email": None},
+    ]
+    at_risk = section(render(rows=rows), "at-risk")
+    assert "<script>" not in at_risk and "<b>Kask" not in at_risk
+    assert ">Manager</th>" in at_risk and ">Phone · e-mail</th>" in at_risk
+    # Café (5,000 spent) first: its manager and contact cells are there, empty
+    assert ("<th scope=\"row\">1</th><td>Café &quot;Aroma&quot; &amp; Co<br><small>"
+            "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;</small></td><td></td><td></td>"
+            ) in at_risk
+    assert ("<td>&lt;script&gt;alert(1)&lt;/script&gt;<br><small>small</small></td>"
+            "<td>Mari &lt;b&gt;Kask&lt;/b&gt;</td><td>+372 5123 4567<br>a&amp;b@x.ee</td>"
+            ) in at_risk
+
+
+def test_customers_at_risk_have_no_contact_columns_when_no_one_listed_has_any():
+    at_risk = section(render(), "at-risk")
+    assert "Manager" not in at_risk and "Phone" not in at_risk

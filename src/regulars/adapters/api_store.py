@@ -83,6 +83,8 @@ map_customers = sa.Table(
     sa.Column("evidence", sa.Text(), nullable=False),
     sa.Column("evidence_text", sa.Text(), nullable=False),
     sa.Column("as_of", sa.DateTime(), nullable=False),
+    # how as_of was chosen: "last order", "clock" or "given" (null: before migration 0010)
+    sa.Column("as_of_source", sa.String(16), nullable=True),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
     # the predictions (null when the map was built without them); expected_orders covers
     # the next expected_orders_days days
@@ -99,6 +101,7 @@ map_state = sa.Table(
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("as_of", sa.DateTime(), nullable=False),
+    sa.Column("as_of_source", sa.String(16), nullable=True),
     sa.Column("built_at", sa.DateTime(), nullable=False),
     sa.Column("customers", sa.BigInteger(), nullable=False),
     sa.Column("portfolio", sa.Text(), nullable=False),
@@ -395,7 +398,7 @@ class SqlApiStore:
 
     def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]:
         m, c, lm = map_customers, CUSTOMERS, loyalty.loyalty_members
-        stmt = (sa.select(m, c.c.name, c.c.email, c.c.manager, lm.c.tier)
+        stmt = (sa.select(m, c.c.name, c.c.email, c.c.phone, c.c.manager, lm.c.tier)
                 .select_from(m.outerjoin(c, c.c.customer_id == m.c.customer_id)
                              .outerjoin(lm, lm.c.member_id == m.c.customer_id)))
         conds: list[sa.ColumnElement[bool]] = []

@@ -98,7 +98,8 @@ class Analysis:
 
     as_of: datetime
     customers: Frame
-    """One row per customer: rung, status, signals, traits, RFM and evidence."""
+    """One row per customer: rung, status, signals, traits, RFM and evidence; with a customers
+    table, its name, manager, e-mail and phone right after the id (:func:`with_contacts`)."""
     portfolio: Portfolio
     """The base as a whole: ladder, statuses, revenue split, concentration, NPS, CRR, …"""
     not_evaluated: dict[str, str] = field(default_factory=dict)
@@ -247,7 +248,7 @@ def analyze(
     say(_("the customer map as of {d}…").format(d=as_of.date()))
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
-    customers = _executed(now_map)
+    customers = with_contacts(_executed(now_map), tables.get(Kind.CUSTOMERS))
     flow_from = flow_from or as_of - timedelta(days=365)
     earlier = {k: _cut(k, t, flow_from) for k, t in inputs.items()}
     previous = None
@@ -293,8 +294,31 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
     as_of = as_of or default_as_of(tables[Kind.ORDERS])
     inputs = without_empty({k: _cut(k, t, as_of) for k, t in tables.items()})
     m, fitted = _map_predicted(inputs, as_of, params)
-    return _rows(_executed(m.customers), None if fitted is None else fitted.table,
-                 params).arrow, as_of
+    executed = with_contacts(_executed(m.customers), tables.get(Kind.CUSTOMERS))
+    return _rows(executed, None if fitted is None else fitted.table, params).arrow, as_of
+
+
+CONTACT_COLUMNS = ("name", "manager", "email", "phone")
+"""What the customers table says about whom to call, on every map row (after ``customer_id``)
+when the customers table is given: every list a person reads shows it."""
+
+
+def with_contacts(customers: pa.Table, profiles: Any | None) -> pa.Table:
+    """The map's rows with :data:`CONTACT_COLUMNS` of the customers table (Ibis) right after
+    ``customer_id``, null where it has no such card or column; the rows as they were without
+    a customers table. The table is read whole, not cut at the as-of date: a name is a label
+    of the customer today, and a card created after the as-of date still names its orders."""
+    if profiles is None:
+        return customers
+    present = [c for c in CONTACT_COLUMNS if c in profiles.columns]
+    cards = profiles.select("customer_id", *present).to_pyarrow()
+    # one card per customer id (the contract's key): each map row takes its customer's card
+    at = pc.index_in(customers.column("customer_id"), value_set=cards.column("customer_id"))
+    for i, name in enumerate(CONTACT_COLUMNS, start=1):
+        values = (cards.column(name).cast(pa.string()).take(at) if name in present
+                  else pa.nulls(customers.num_rows, pa.string()))
+        customers = customers.add_column(i, name, values)
+    return customers
 
 
 def _executed(customers: ibis.Table) -> pa.Table:
@@ -467,6 +491,7 @@ def refresh_customers(
                {k.value: str(t.schema()) for k, t in inputs.items()}]
         executed = compiled.execute(
             key, lambda p: _map_of(inputs, as_of, params, p, baseline).customers, p_alive)
+    executed = with_contacts(executed, tables.get(Kind.CUSTOMERS))
     return _rows(executed, predicted, params)
 
 

@@ -71,9 +71,12 @@ def test_the_demo_business_over_http_gives_the_clis_customer_map(tmp_path, regul
         if not cursor:
             break
     assert set(got) == set(expected)
+    assert page["as_of_source"] == "last order"  # the CLI's rule, by default
+    assert sum(c["phone"] is not None for c in got.values()) > 100  # whom to call, too
     for cid, want in expected.items():
         have = got[cid]
-        for col in ("rung", "status", "signals", "traits", "rfm_segment", "orders"):
+        for col in ("rung", "status", "signals", "traits", "rfm_segment", "orders",
+                    "name", "manager", "email", "phone"):
             assert have[col] == want[col], (cid, col, have[col], want[col])
         assert have["revenue"] == pytest.approx(want["revenue"])
     # the evidence too, on a sample of cards

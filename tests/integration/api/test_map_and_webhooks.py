@@ -56,7 +56,7 @@ def test_list_filters_pages_and_reads_the_card(call):
     portfolio = call("readonly", "GET", "/v1/portfolio").json()
     assert portfolio["ladder"] and portfolio["metrics"]
     flow = call("readonly", "GET", "/v1/ladder/flow").json()
-    assert set(flow) == {"as_of", "flow", "ladder"}
+    assert set(flow) == {"as_of", "as_of_source", "flow", "ladder"}
 
 
 def test_export_holds_everything_and_erase_keeps_the_money(call, services):

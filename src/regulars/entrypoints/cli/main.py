@@ -6,6 +6,7 @@ configuration or file-format error; 3 the store cannot be used.
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -431,25 +432,58 @@ def replacing(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_customers(result: analysis.Analysis, path: Path) -> None:
+def write_customers(result: analysis.Analysis, path: Path, *, bom: bool = False) -> None:
+    """The map's rows as a .parquet or .csv file (a CSV safe to open in a spreadsheet; ``bom``
+    puts a UTF-8 byte-order mark first, for Excel)."""
     table = result.customers.to_arrow()
     with replacing(path) as tmp:
-        _write_table(table, path.suffix.lower(), tmp)
+        _write_table(table, path.suffix.lower(), tmp, bom=bom)
 
 
-def _write_table(table: pa.Table, suffix: str, path: Path) -> None:
+def _write_table(table: pa.Table, suffix: str, path: Path, *, bom: bool = False) -> None:
     if suffix == ".parquet":
         pq.write_table(table, path)
     elif suffix == ".csv":
-        # CSV has no lists: codes are joined with "; ", sentences (each ends with its own
-        # full stop) with a space
-        for name, sep in (("signals", "; "), ("traits", "; "), ("evidence_text", " ")):
-            i = table.schema.get_field_index(name)
-            joined = pc.binary_join(table.column(i), sep)
-            table = table.set_column(i, name, joined)
-        pacsv.write_csv(table, path)
+        with path.open("wb") as f:
+            if bom:
+                f.write(codecs.BOM_UTF8)
+            pacsv.write_csv(spreadsheet_table(table), f)
     else:
         raise typer.BadParameter(_("write .parquet or .csv"), param_hint="--out")
+
+
+# a cell a spreadsheet reads as a formula starts with one of these (OWASP, "CSV Injection")
+FORMULA_START = r"^[=+\-@\t\r]"
+# ... unless it is a plain number written as text, which a spreadsheet reads as that number
+PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def spreadsheet_table(table: pa.Table) -> pa.Table:
+    """The map's rows as CSV cells a spreadsheet shows as they are.
+
+    CSV has no lists: every list column becomes text, codes joined with "; " and the evidence
+    sentences (each ends with its own full stop) with a space. A text cell that a spreadsheet
+    would run as a formula (it starts with =, +, -, @, a tab or a carriage return, as a
+    customer named ``=HYPERLINK(...)`` or a phone number ``+372 ...`` does) gets a leading
+    single quote, which makes it text; numbers, and numbers written as text, are left as
+    they are."""
+    for i, field in enumerate(table.schema):
+        column = table.column(i)
+        if pa.types.is_dictionary(field.type):
+            column = column.cast(field.type.value_type)
+        if (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+            sep = " " if field.name == "evidence_text" else "; "
+            column = pc.binary_join(column.cast(pa.list_(pa.string())), sep)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = _no_formulas(column)
+        table = table.set_column(i, field.name, column)
+    return table
+
+
+def _no_formulas(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    risky = pc.and_(pc.match_substring_regex(column, FORMULA_START),
+                    pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)))
+    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
 @app.command("analyze")
@@ -464,6 +498,9 @@ def analyze_command(
     out_file: Annotated[Path | None, typer.Option(
         "--out", help=_("Write the customer map to a .parquet or .csv file."), dir_okay=False)
     ] = None,
+    excel: Annotated[bool, typer.Option(
+        "--excel", help=_("With --out x.csv: start the file with a UTF-8 byte-order mark, so "
+                          "that Excel shows letters such as õ, ä or ж as they are."))] = False,
     report: Annotated[Path | None, typer.Option(
         help=_("Write a self-contained HTML report."), dir_okay=False)] = None,
     period: Annotated[str | None, typer.Option(
@@ -498,6 +535,9 @@ def analyze_command(
         since = parse_day(flow_from, "--flow-from")
         span = parse_period(period)
         check_writable(out_file, "--out", OUT_SUFFIXES)
+        if excel and (out_file is None or out_file.suffix.lower() != ".csv"):
+            raise typer.BadParameter(_("it is for a .csv file written with --out"),
+                                     param_hint="--excel")
         check_writable(report, "--report", ())
         with analysis_steps(sys.stderr.isatty()) as steps:
             result = bootstrap.analyze(
@@ -508,7 +548,7 @@ def analyze_command(
                 words=out_file is not None)
         print_summary(out, result, top=top)
         if out_file:
-            write_customers(result, out_file)
+            write_customers(result, out_file, bom=excel)
             out.print(_("customer map written to {f}").format(f=out_file), highlight=False)
         if report:
             write_report(result, report)

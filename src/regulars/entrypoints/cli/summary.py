@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from regulars.i18n import _
-from regulars.services.analysis import Analysis, Frame
+from regulars.services.analysis import CONTACT_COLUMNS, Analysis, Frame
 
 RISK_SIGNALS = frozenset({"shrinking_orders", "widening_gaps", "overdue", "slower_payments",
                           "dropped_addons", "complaints_returns", "unresponsive", "detractor",
@@ -81,9 +81,11 @@ def at_risk(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[
         order = order[:limit]
     chosen = pc.take(ranked.column("row"), order)
     rows = frame.take(chosen)
-    cols = ["customer_id", "rung", "status", "revenue", "avg_order_value", "typical_gap_days",
-            "signals", "evidence", "evidence_text", *(["value_at_risk"] if by_model else []),
-            *(["money_at_stake"] if by_stake else [])]
+    # name, manager and contacts when the map has them (a customers table was given)
+    contacts = [c for c in CONTACT_COLUMNS if c in table.column_names]
+    cols = ["customer_id", *contacts, "rung", "status", "revenue", "avg_order_value",
+            "typical_gap_days", "signals", "evidence", "evidence_text",
+            *(["value_at_risk"] if by_model else []), *(["money_at_stake"] if by_stake else [])]
     rows = rows.select(cols).append_column("revenue_at_stake", pc.take(stake, chosen))
     out: list[dict[str, Any]] = rows.to_pylist()
     for r in out:
@@ -174,33 +176,97 @@ WIDE_ENOUGH_FOR_TABLE = 120
 
 def print_at_risk(console: Console, risky: list[dict[str, Any]], top: int) -> None:
     """The at-risk list: a table on a wide terminal, else a line per customer with the reasons
-    indented under it."""
-    by_model = "value_at_risk" in risky[0]
-    title = (_("customers at risk, by value at risk (top {n})") if by_model else
-             _("customers at risk, by revenue at stake (top {n})")).format(n=top)
-    stake_label = _("value at risk") if by_model else _("a year's revenue")
-    stake_key = "value_at_risk" if by_model else "revenue_at_stake"
+    indented under it. Whom to call is named when the map knows it: the customer's name
+    beside the id, the manager, and a phone number (else an e-mail address)."""
+    if "money_at_stake" in risky[0]:
+        title = _("customers at risk, by money at stake (top {n})").format(n=top)
+        stake_label, stake_key = _("money at stake"), "money_at_stake"
+    elif "value_at_risk" in risky[0]:
+        title = _("customers at risk, by value at risk (top {n})").format(n=top)
+        stake_label, stake_key = _("value at risk"), "value_at_risk"
+    else:
+        title = _("customers at risk, by revenue at stake (top {n})").format(n=top)
+        stake_label, stake_key = _("a year's revenue"), "revenue_at_stake"
+    named = any(r.get(c) for r in risky for c in CONTACT_COLUMNS)
     if console.width >= WIDE_ENOUGH_FOR_TABLE:
         table = Table(title=title)
-        for col in (_("customer"), _("rung · status"), _("revenue so far"), stake_label,
-                    _("why")):
-            table.add_column(col)
+        columns = [_("customer"), _("rung · status"), _("revenue so far"), stake_label]
+        if named:
+            columns += [_("manager"), _("phone · e-mail")]
+        for col in columns:
+            # a phone number or an address cut short is no use: it folds onto the next line
+            table.add_column(col, overflow="fold")
+        table.add_column(_("why"), min_width=30)
         for r in risky:
-            table.add_row(r["customer_id"], f"{r['rung']} · {r['status']}", money(r["revenue"]),
-                          money(r[stake_key]), "\n".join(r["sentences"][:3]))
+            cells = [_who(r), f"{r['rung']} · {r['status']}", money(r["revenue"]),
+                     money(r[stake_key])]
+            if named:
+                cells += [r.get("manager") or "",
+                          "\n".join(str(r[c]) for c in ("phone", "email") if r.get(c))]
+            table.add_row(*cells, "\n".join(r["sentences"][:3]))
         console.print(table)
         return
     console.print(title, style="italic")
+    if named:
+        # the figures lose their labels to leave room for whom to call: one line says them
+        legend = _("rung · status · revenue so far / {stake} · manager · phone or e-mail"
+                   ).format(stake=stake_label)
+        for line in textwrap.wrap(legend, width=max(console.width - 4, 20)):
+            console.print(Text("    " + line, style="dim"))
     for i, r in enumerate(risky, start=1):
-        head = Text(f"{i:>2}. ")
-        head.append(str(r["customer_id"]), style="bold")
-        head.append(f"  {r['rung']} · {r['status']}  ")
-        head.append(_("{label} {value}").format(label=_("revenue so far"),
-                                                 value=money(r["revenue"])))
-        head.append("  ")
-        head.append(_("{label} {value}").format(label=stake_label, value=money(r[stake_key])),
-                    style="bold")
+        head = (_named_line(console.width, i, r, money(r[stake_key])) if named
+                else _line(i, r, stake_label, money(r[stake_key])))
         console.print(head)
         for sentence in r["sentences"][:3]:
             for line in textwrap.wrap(sentence, width=max(console.width - 4, 20)):
                 console.print(Text("    " + line, style="dim"))
+
+
+def _who(r: dict[str, Any]) -> str:
+    """The customer's name with the id in brackets, or the id alone."""
+    name = r.get("name")
+    return f"{name} ({r['customer_id']})" if name else str(r["customer_id"])
+
+
+def _line(i: int, r: dict[str, Any], stake_label: str, stake: str) -> Text:
+    head = Text(f"{i:>2}. ")
+    head.append(str(r["customer_id"]), style="bold")
+    head.append(f"  {r['rung']} · {r['status']}  ")
+    head.append(_("{label} {value}").format(label=_("revenue so far"),
+                                             value=money(r["revenue"])))
+    head.append("  ")
+    head.append(_("{label} {value}").format(label=stake_label, value=stake), style="bold")
+    return head
+
+
+def _named_line(width: int, i: int, r: dict[str, Any], stake: str) -> Text:
+    """One line of at most ``width`` characters: the name, the id, rung and status, the
+    figures, the manager and a phone number or else an e-mail address. When it is too long
+    the longest of the name, the manager and an e-mail address loses a character at a time
+    (with an ellipsis), down to six; the id, the figures and a phone number are never cut."""
+    contact = r.get("phone") or r.get("email") or ""
+    parts: list[tuple[str, str, bool]] = [  # (text, style, may be shortened)
+        (f"{i:>2}. ", "", False),
+        (str(r.get("name") or ""), "bold", True),
+        (f" ({r['customer_id']})" if r.get("name") else str(r["customer_id"]),
+         "" if r.get("name") else "bold", False),
+        (f"  {r['rung']} · {r['status']}  {money(r['revenue'])} / ", "", False),
+        (stake, "bold", False),
+        (f"  {r['manager']}" if r.get("manager") else "", "", True),
+        (f"  {contact}" if contact else "", "", not r.get("phone")),
+    ]
+    sizes = [len(text) for text, _s, _c in parts]
+    shortest = 6  # two spaces (or the name's first letters), two letters and an ellipsis
+    excess = sum(sizes) - width
+    while excess > 0:
+        k = max((k for k, (_t, _s, cut) in enumerate(parts) if cut and sizes[k] > shortest),
+                key=lambda k: sizes[k], default=None)
+        if k is None:
+            break
+        sizes[k] -= 1
+        excess -= 1
+    head = Text()
+    for (text, style, _c), size in zip(parts, sizes, strict=True):
+        head.append(text if size == len(text) else text[:size - 1] + "…", style=style or None)
+    # still too long (a very narrow terminal): the terminal wraps it, the number stays whole
+    return head

@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
         state = services.store.map_state()
         return {"status": "ok", "version": __version__, "database": services.store.dialect,
                 "map_as_of": state["as_of"] if state else None,
+                "map_as_of_source": state.get("as_of_source") if state else None,
                 "map_customers": state["customers"] if state else 0,
                 "live_pending": services.live.pending() if services.live_enabled else 0}
 

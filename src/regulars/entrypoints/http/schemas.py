@@ -195,11 +195,19 @@ class IngestOut(BaseModel):
                           "loyalty members; absent when none of them is a member.")
 
 
+AsOfSource = Literal["last order", "clock", "given"]
+AS_OF_SOURCE = ("How the map's as-of moment was chosen: the end of the day of the last order in "
+                "the store (api.map_as_of = \"last_order\", the default, as regulars analyze), "
+                "the clock (api.map_as_of = \"now\"), or given to POST /v1/map/rebuild; null "
+                "for a map built before this was recorded.")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
     database: str
     map_as_of: Moment | None
+    map_as_of_source: AsOfSource | None = Field(None, description=AS_OF_SOURCE)
     map_customers: int
     live_pending: int = Field(
         0, description="Customers touched by ingests and not refreshed in the map yet.")
@@ -207,9 +215,10 @@ class Health(BaseModel):
 
 class CustomerSummary(BaseModel):
     customer_id: str
-    name: str | None
+    name: str | None = Field(description="From the customer's card, as it is now.")
     email: str | None
-    manager: str | None
+    phone: str | None
+    manager: str | None = Field(description="The responsible person, from the card.")
     tier: str | None = Field(None, description="The loyalty tier, when a member.")
     rung: str
     status: str | None
@@ -225,6 +234,10 @@ class CustomerSummary(BaseModel):
 class CustomerPage(BaseModel):
     items: list[CustomerSummary]
     next_cursor: str | None
+    as_of: Moment | None = Field(
+        None, description="The moment the map snapshot describes (a customer refreshed live "
+                          "since may be later: the card says); null before the first map.")
+    as_of_source: AsOfSource | None = Field(None, description=AS_OF_SOURCE)
 
 
 class Predictions(BaseModel):
@@ -241,6 +254,10 @@ class Predictions(BaseModel):
 
 class CustomerCard(BaseModel):
     customer_id: str
+    name: str | None = Field(None, description="From the profile, as the list gives it.")
+    manager: str | None = None
+    email: str | None = None
+    phone: str | None = None
     profile: dict[str, Any]
     rung: str | None
     status: str | None
@@ -254,6 +271,7 @@ class CustomerCard(BaseModel):
     evidence: list[dict[str, Any]]
     evidence_text: list[str]
     map_as_of: Moment | None
+    map_as_of_source: AsOfSource | None = Field(None, description=AS_OF_SOURCE)
     orders: list[dict[str, Any]]
     points: PointsStatement | None = Field(
         None, description="The points statement, when the customer is a loyalty member.")
@@ -272,6 +290,7 @@ class Erased(BaseModel):
 
 class MapState(BaseModel):
     as_of: Moment
+    as_of_source: AsOfSource | None = Field(None, description=AS_OF_SOURCE)
     built_at: Moment
     customers: int
     not_evaluated: dict[str, str] = Field(

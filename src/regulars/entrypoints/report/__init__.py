@@ -529,11 +529,25 @@ def _row_value(row: Mapping[str, Any], *keys: str) -> Any:
 
 def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
     heading = _("Customers at risk")
-    by_model = any(_row_value(r, "value_at_risk") is not None for r in rows)
-    lead = (_("Ranked by value at risk: the value over the coming months that is lost if the "
-              "customer has already gone (from the fitted model), with the evidence behind "
-              "each signal.") if by_model else
-            _("Ranked by the revenue at stake, with the evidence behind each signal."))
+    by_stake = any(_row_value(r, "money_at_stake") is not None for r in rows)
+    by_model = not by_stake and any(_row_value(r, "value_at_risk") is not None for r in rows)
+    key: tuple[str, ...]
+    if by_stake:
+        lead = _("Ranked by money at stake: the revenue each customer's own rhythm promises "
+                 "over the coming months, times the share of it that customers in the same "
+                 "situation did not bring in this business's history; with the evidence.")
+        key, caption, column = ("money_at_stake",), _(
+            "Customers at risk, most money at stake first"), _("Money at stake")
+    elif by_model:
+        lead = _("Ranked by value at risk: the value over the coming months that is lost if "
+                 "the customer has already gone (from the fitted model), with the evidence "
+                 "behind each signal.")
+        key, caption, column = ("value_at_risk",), _(
+            "Customers at risk, largest value at risk first"), _("Value at risk")
+    else:
+        lead = _("Ranked by the revenue at stake, with the evidence behind each signal.")
+        key, caption, column = ("revenue_at_stake", "revenue"), _(
+            "Customers at risk, largest revenue at stake first"), _("Revenue at stake")
     if not rows:
         return _section(
             "at-risk",
@@ -543,19 +557,25 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
         )
 
     def stake(row: Mapping[str, Any]) -> float:
-        keys = ("value_at_risk",) if by_model else ("revenue_at_stake", "revenue")
-        value = _row_value(row, *keys)
+        value = _row_value(row, *key)
         return float(value) if value is not None else 0.0
 
     ranked = sorted(rows, key=lambda r: (-stake(r), str(r.get("customer_id", ""))))[:limit]
     top = max(stake(r) for r in ranked) or 1.0
     rungs, statuses, signals = _rung_labels(), _status_labels(), _signal_labels()
+    # whom to call, when the customers table says it
+    reachable = any(_row_value(r, "manager", "phone", "email") is not None for r in ranked)
     body = []
     for i, row in enumerate(ranked, start=1):
         name = _row_value(row, "name")
         who = _e(row.get("customer_id", ""))
         if name is not None:
             who = f"{_e(name)}<br><small>{who}</small>"
+        contact = [
+            *([_e(_row_value(row, "manager") or "")] if reachable else []),
+            *(["<br>".join(_e(row[k]) for k in ("phone", "email") if _row_value(row, k))]
+              if reachable else []),
+        ]
         chips = "".join(
             f'<span class="chip">{_e(_label(signals, str(s)))}</span>'
             for s in row.get("signals") or ()
@@ -569,6 +589,7 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
             [
                 _e(i),
                 who,
+                *contact,
                 f"{_e(_label(rungs, row.get('rung')))} · {_e(_label(statuses, row.get('status')))}",
                 _e(_num(_row_value(row, "revenue"), 2)),
                 f"{_e(_num(stake(row)))}{bar}",
@@ -577,15 +598,15 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
             ]
         )
     table = _table(
-        _("Customers at risk, largest value at risk first") if by_model else
-        _("Customers at risk, largest revenue at stake first"),
+        caption,
         [
             _e(_("#")),
             _e(_("Customer")),
+            *([_e(_("Manager")), _e(_("Phone · e-mail"))] if reachable else []),
             _e(_("Rung · status")),
             # beside a model's value at risk, what the customer has actually spent
             _e(_("Revenue so far")),
-            _e(_("Value at risk") if by_model else _("Revenue at stake")),
+            _e(column),
             _e(_("Signals")),
             _e(_("Evidence")),
         ],
@@ -690,7 +711,8 @@ def render_report(
         One mapping per customer at risk with ``customer_id``, ``rung``, ``status``,
         ``revenue`` (or ``revenue_at_stake``, preferred for ranking when present), ``signals``
         (codes) and ``sentences`` (or ``evidence``): the evidence sentences, already
-        translated. An optional ``name`` is shown above the id.
+        translated. An optional ``name`` is shown above the id; optional ``manager``,
+        ``phone`` and ``email`` get columns of their own when any customer listed has one.
     title
         The page title, e.g. the business's name.
     as_of

@@ -52,10 +52,17 @@ def list_customers(store: ApiStore, f: CustomerFilter, cursor: str | None
     for r in rows:
         e = map_entry(r)
         items.append({k: e[k] for k in (
-            "customer_id", "name", "email", "manager", "tier", "rung", "status", "signals",
-            "traits",
+            "customer_id", "name", "email", "phone", "manager", "tier", "rung", "status",
+            "signals", "traits",
             "rfm_segment", "orders", "revenue", "last_order_at", "days_since_last_order")})
     return items, (encode_cursor(rows[-1]["customer_id"]) if more and rows else None)
+
+
+def snapshot_as_of(store: ApiStore) -> dict[str, Any]:
+    """The moment the served map describes and how it was chosen (nulls before a map)."""
+    state = store.map_state()
+    return {"as_of": state["as_of"] if state else None,
+            "as_of_source": state.get("as_of_source") if state else None}
 
 
 def card(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
@@ -69,9 +76,11 @@ def card(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
         returns_by_order.setdefault(r["order_id"], []).append(r)
     timeline = [{**o, "returns": returns_by_order.get(o["order_id"], [])}
                 for o in found["orders"]]
+    profile = found["profile"]
     return {
         "customer_id": cid,
-        "profile": found["profile"],
+        **{k: profile.get(k) for k in ("name", "manager", "email", "phone")},
+        "profile": profile,
         "rung": m["rung"] if m else None,
         "status": m["status"] if m else None,
         "signals": m["signals"] if m else [],
@@ -85,6 +94,7 @@ def card(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
         "evidence": m["evidence"] if m else [],
         "evidence_text": m["evidence_text"] if m else [],
         "map_as_of": m["as_of"] if m else None,
+        "map_as_of_source": m.get("as_of_source") if m else None,
         "orders": timeline,
     }
 

@@ -36,11 +36,17 @@ log = logging.getLogger("regulars.api.live")
 _EXPECTED = re.compile(r"expected_orders_(\d+)d")
 
 # (the customers to recompute, or None for everyone; as_of or None for the configured
-# default) -> (map rows including at least those customers, its as-of)
-ComputeMap = Callable[[set[str] | None, datetime | None], tuple[pa.Table, datetime]]
-# as_of -> (every customer's map, its as-of, portfolio, not evaluated, baseline to freeze)
-FullCompute = Callable[[datetime | None], tuple[pa.Table, datetime, dict[str, Any],
+# default) -> (map rows including at least those customers, its as-of, how it was chosen:
+# one of AS_OF_SOURCES)
+ComputeMap = Callable[[set[str] | None, datetime | None], tuple[pa.Table, datetime, str]]
+# as_of -> (every customer's map, its as-of, how it was chosen, portfolio, not evaluated,
+# baseline to freeze)
+FullCompute = Callable[[datetime | None], tuple[pa.Table, datetime, str, dict[str, Any],
                                                 dict[str, str], dict[str, Any] | None]]
+AS_OF_SOURCES = ("last order", "clock", "given")
+"""How a map's as-of moment was chosen: the end of the day of the last order in the store
+(as ``regulars analyze`` chooses it), the clock (``api.map_as_of = "now"``), or given by the
+caller (``POST /v1/map/rebuild {"as_of": ...}``)."""
 EventSink = Callable[[list[dict[str, Any]]], object]
 
 
@@ -48,8 +54,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def map_rows(customers: pa.Table, as_of: datetime) -> list[dict[str, Any]]:
-    """Rows of ``map_customers`` from the customer map (lists and evidence as JSON text)."""
+def map_rows(customers: pa.Table, as_of: datetime, as_of_source: str | None = None
+             ) -> list[dict[str, Any]]:
+    """Rows of ``map_customers`` from the customer map (lists and evidence as JSON text).
+
+    The map's name and contact columns are not copied: the API reads them from the
+    customers table, so an erased or corrected card shows at once."""
     now = _now()
     horizon = _horizon(customers.schema.names)
     rows = []
@@ -74,6 +84,7 @@ def map_rows(customers: pa.Table, as_of: datetime) -> list[dict[str, Any]]:
             "evidence": r["evidence"] or "[]",
             "evidence_text": json.dumps(list(r.get("evidence_text") or [])),
             "as_of": as_of,
+            "as_of_source": as_of_source,
             "updated_at": now,
             "p_alive": _float(r.get("p_alive")),
             "expected_orders": (None if horizon is None
@@ -133,9 +144,10 @@ def rebuild(store: ApiStore, compute: FullCompute,
             as_of: datetime | None = None) -> dict[str, Any]:
     """Recompute the whole map and portfolio and replace the snapshot (with the baseline the
     live map recomputes against); returns its state."""
-    customers, moment, portfolio, not_evaluated, baseline = compute(as_of)
-    rows = map_rows(customers, moment)
-    state = {"as_of": moment, "built_at": _now(), "customers": len(rows),
+    customers, moment, source, portfolio, not_evaluated, baseline = compute(as_of)
+    rows = map_rows(customers, moment, source)
+    state = {"as_of": moment, "as_of_source": source, "built_at": _now(),
+             "customers": len(rows),
              "portfolio": json.dumps(portfolio, default=str),
              "not_evaluated": json.dumps(not_evaluated),
              "baseline": None if baseline is None else json.dumps(baseline)}
@@ -146,10 +158,10 @@ def rebuild(store: ApiStore, compute: FullCompute,
 def refresh_customers(store: ApiStore, compute: ComputeMap, ids: set[str],
                       as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Recompute the rows of ``ids``, write them, and return the events of what changed."""
-    customers, moment = compute(ids, as_of)
+    customers, moment, source = compute(ids, as_of)
     mask = pc.is_in(customers.column("customer_id"),
                             value_set=pa.array(sorted(ids), pa.string()))
-    rows = map_rows(customers.filter(mask), moment)
+    rows = map_rows(customers.filter(mask), moment, source)
     before = store.upsert_map_rows(rows)
     return changes(before, rows)
 

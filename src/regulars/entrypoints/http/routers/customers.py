@@ -45,7 +45,8 @@ def list_customers(
                        rfm_segment=rfm_segment, manager=manager, tier=tier, text=q,
                        limit=limit)
     items, next_cursor = customers.list_customers(services.store, f, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": items, "next_cursor": next_cursor,
+            **customers.snapshot_as_of(services.store)}
 
 
 @router.get("/{customer_id}", response_model=CustomerCard, responses=_PROBLEMS,

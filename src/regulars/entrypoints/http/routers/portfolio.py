@@ -29,15 +29,18 @@ def _state(store: ApiStore) -> dict[str, Any]:
 def portfolio(key: PortfolioReader, services: Services) -> dict[str, Any]:
     """Ladder, statuses, revenue split, concentration, NPS, CRR, cohorts… as of the last full
     rebuild of the map (DOMAIN §7)."""
-    result: dict[str, Any] = json.loads(_state(services.store)["portfolio"])
-    return result
+    state = _state(services.store)
+    result: dict[str, Any] = json.loads(state["portfolio"])
+    return {**result, "as_of_source": state.get("as_of_source")}
 
 
 @router.get("/ladder/flow", responses=_PROBLEMS, summary="Ladder flow")
 def ladder_flow(key: PortfolioReader, services: Services) -> dict[str, Any]:
     """Who moved up, down, off the ladder and back between a year before and the map's date."""
-    data = json.loads(_state(services.store)["portfolio"])
-    return {"as_of": data.get("as_of"), "flow": data.get("flow"), "ladder": data.get("ladder")}
+    state = _state(services.store)
+    data = json.loads(state["portfolio"])
+    return {"as_of": data.get("as_of"), "as_of_source": state.get("as_of_source"),
+            "flow": data.get("flow"), "ladder": data.get("ladder")}
 
 
 @router.get("/map", response_model=MapState, responses=_PROBLEMS, summary="The served map")
