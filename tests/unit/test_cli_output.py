@@ -238,3 +238,11 @@ def test_a_csv_cell_a_spreadsheet_would_run_is_made_text_and_lists_become_text()
     assert out.column("evidence_text").to_pylist()[0] == "One. Two."
     assert out.column("scores").to_pylist()[0] == "1.5; 2"
     assert out.column("segment").to_pylist()[:2] == ["'=x", "y"]
+
+
+def test_lost_customers_are_listed_for_win_back_not_at_risk():
+    from regulars.entrypoints.cli.summary import at_risk, win_back
+
+    table = _words(_customers())
+    assert [r["customer_id"] for r in win_back(table)] == ["D"]
+    assert "D" not in [r["customer_id"] for r in at_risk(table)]

@@ -50,10 +50,10 @@ def ranked() -> tuple[dict[str, dict[str, object]], object]:
 EVERYONE = (4 + 0.5) / 11
 BY_ORDERS = (4 + PRIOR_WEIGHT * EVERYONE) / (10 + PRIOR_WEIGHT)
 # Returners' order days in the horizon: 1, 1, 2, 2 -> 1.5. At the cut each one-order customer
-# was expected to bring 1.5 × 10 = 15; the share they did not bring: N0, N1 1/3, N2, N3 none,
-# N4..N9 all.
-SHORT_ALL = (2 / 3 + 6 + 0.5) / 11
-SHORT_BY_ORDERS = (2 / 3 + 6 + PRIOR_WEIGHT * SHORT_ALL) / (10 + PRIOR_WEIGHT)
+# would bring 1.5 × 10 = 15, but a history of 10 in 10 days supports only 10 × 100 / 100 = 10
+# in the horizon; the share they did not bring: N0..N3 none, N4..N9 all.
+SHORT_ALL = (6 + 0.5) / 11
+SHORT_BY_ORDERS = (6 + PRIOR_WEIGHT * SHORT_ALL) / (10 + PRIOR_WEIGHT)
 
 
 def test_the_history_is_counted_at_the_earlier_date(ranked):
@@ -69,9 +69,10 @@ def test_a_newcomer_gets_the_comeback_rate_of_newcomers_before(ranked):
     # the rate of every one-order customer (its broader situation)
     n4 = ranked[0]["N4"]
     assert n4["p_gone"] == pytest.approx(1 - BY_ORDERS, abs=1e-4)
-    # if it came back it would bring what returning newcomers brought: 1.5 orders of 10
-    assert n4["expected_revenue"] == 15.0
-    assert n4["money_at_stake"] == pytest.approx(15.0 * SHORT_BY_ORDERS, abs=0.01)
+    # if it came back it would bring what returning newcomers brought, 1.5 orders of 10, but
+    # its history (10 in 110 days) supports 10 × 100 / 110 in the horizon
+    assert n4["expected_revenue"] == pytest.approx(1000 / 110, abs=0.005)
+    assert n4["money_at_stake"] == pytest.approx(1000 / 110 * SHORT_BY_ORDERS, abs=0.01)
 
 
 def test_two_orders_promise_no_more_than_one_more_in_the_horizon(ranked):
@@ -104,7 +105,7 @@ def test_too_little_history_falls_back_to_the_status_and_says_so():
     got = {r["customer_id"]: r for r in table.to_pylist()}
     assert cal.basis == "rules"
     assert (got["N4"]["p_gone"], got["S"]["p_gone"]) == (0.9, 0.1)
-    assert got["N4"]["money_at_stake"] == pytest.approx(15.0 * 0.9)
+    assert got["N4"]["money_at_stake"] == pytest.approx(1000 / 110 * 0.9, abs=0.01)
     assert json.loads(str(got["N4"]["stake"]))["basis"] == "rules"
 
 

@@ -6,9 +6,11 @@ A customer's **money at stake** over the coming ``stake_horizon_days`` (H) is
 
 - *expected revenue if it continued*: the orders their own history supports in H, at their order
   value and its trend. Orders in H are ``(n - 1) × H / max(span, H)`` for a customer with ``n``
-  order days over ``span`` days (first to last): their own rhythm, never more orders than a short
-  history has shown. A one-order customer has no rhythm: they get the mean number of orders in H
-  of the one-order customers who came back, in this business's history. The order value is the
+  order days over ``span`` days (first to last): their own rhythm, never more orders than a
+  short history has shown, and never more revenue than their revenue so far per H days of
+  tenure (first order to as-of, at least H). A one-order customer has no rhythm: they get the
+  mean number of orders in H of the one-order customers who came back, in this business's
+  history. The order value is the
   customer's mean per order day, times the trend of their last three (their mean against the
   earlier ones, bounded to ``[1 / STAKE_TREND_BOUND, STAKE_TREND_BOUND]``).
 - *probability it does not continue* (``p_gone``): of the customers who were **in the same
@@ -186,10 +188,11 @@ def _after(occ: Occasions, code: IntArray, cut: int, horizon: int
     return counts, revenue.astype(np.float64)
 
 
-def _continued(s: _Situation, horizon: float, newcomer_orders: float
+def _continued(s: _Situation, cut: int, horizon: float, newcomer_orders: float
                ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Expected order days in H if the relationship continued, the order value at its trend,
-    and the trend (module docstring)."""
+    and the trend (module docstring). Never more revenue than the customer's history
+    supports: their revenue so far per H days of tenure (first order to ``cut``, at least H)."""
     span = (s.last - s.first).astype(np.float64)
     orders = np.where(s.n >= 2, (s.n - 1) * horizon / np.maximum(span, horizon),
                       newcomer_orders)
@@ -197,7 +200,12 @@ def _continued(s: _Situation, horizon: float, newcomer_orders: float
     with np.errstate(invalid="ignore", divide="ignore"):
         trend = np.where(np.isnan(s.recent_mean) | ~(mean > 0), 1.0, s.recent_mean / mean)
     trend = np.clip(trend, 1.0 / STAKE_TREND_BOUND, STAKE_TREND_BOUND)
-    return orders, mean * trend, trend
+    supported = s.revenue * horizon / np.maximum((cut - s.first).astype(np.float64), horizon)
+    value = mean * trend
+    with np.errstate(invalid="ignore", divide="ignore"):
+        orders = np.where(orders * value > supported,
+                          np.where(value > 0, supported / value, 0.0), orders)
+    return orders, value, trend
 
 
 def calibrate(occ: Occasions, *, as_of: datetime | date, params: MapParams) -> Calibration:
@@ -229,7 +237,7 @@ def calibrate(occ: Occasions, *, as_of: datetime | date, params: MapParams) -> C
     returned = np.zeros(N_CELLS)
     short = np.zeros(N_CELLS)
     for s, orders, revenue in seen:
-        n_orders, value, _ = _continued(s, float(horizon), newcomer_orders)
+        n_orders, value, _ = _continued(s, cut, float(horizon), newcomer_orders)
         expected = n_orders * value
         with np.errstate(invalid="ignore", divide="ignore"):
             fraction = np.where(expected > 0, 1.0 - revenue / expected, 0.0)
@@ -267,8 +275,9 @@ def money_at_stake(occ: Occasions, *, as_of: datetime | date, params: MapParams,
     and the status decides ``p_gone``.
     """
     cal = calibration or calibrate(occ, as_of=as_of, params=params)
-    s = _situations(occ, _day(as_of), params)
-    orders, value, trend = _continued(s, float(cal.horizon_days), cal.newcomer_orders)
+    now = _day(as_of)
+    s = _situations(occ, now, params)
+    orders, value, trend = _continued(s, now, float(cal.horizon_days), cal.newcomer_orders)
     expected = orders * value
     ids = occ.ids.take(pa.array(s.code))
     if cal.basis == "history":

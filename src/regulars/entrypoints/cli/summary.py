@@ -69,6 +69,21 @@ def at_risk(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[
     warned = pc.is_in(pa.array(range(table.num_rows), pa.int64()), warned_rows.cast(pa.int64()))
     risky = pc.or_(pc.equal(status, "lapsing"),
                    pc.and_(pc.is_in(status, pa.array(["active", "won_back"])), warned))
+    return _listed(frame, risky, limit)
+
+
+def win_back(customers: Frame | pa.Table, limit: int | None = None) -> list[dict[str, Any]]:
+    """Lost customers worth winning back, most money at stake first (as :func:`at_risk`):
+    a valuable client silent for months belongs on a list, not nowhere."""
+    frame = customers if isinstance(customers, Frame) else Frame(customers)
+    lost = pc.fill_null(pc.equal(frame.unfinished.column("status"), "lost"), False)
+    return _listed(frame, lost, limit)
+
+
+def _listed(frame: Frame, chosen_rows: Any, limit: int | None) -> list[dict[str, Any]]:
+    """The rows where ``chosen_rows`` holds, ranked, with their reasons in words."""
+    table = frame.unfinished
+    risky = chosen_rows
     by_stake = "money_at_stake" in table.column_names
     by_model = not by_stake and "value_at_risk" in table.column_names
     stake = revenue_at_stake(table)
@@ -167,6 +182,9 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
     risky = at_risk(result.customers, top)
     if risky:
         print_at_risk(console, risky, top)
+    gone = win_back(result.customers, min(top, WIN_BACK_SHOWN))
+    if gone:
+        print_at_risk(console, gone, min(top, WIN_BACK_SHOWN), win_back=True)
 
 
 # Below this width the "why" column of a table gets a word or two a line and each customer
@@ -174,11 +192,20 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
 WIDE_ENOUGH_FOR_TABLE = 120
 
 
-def print_at_risk(console: Console, risky: list[dict[str, Any]], top: int) -> None:
+WIN_BACK_SHOWN = 5
+"""Lost customers listed for win-back under the at-risk list in the terminal."""
+
+
+def print_at_risk(console: Console, risky: list[dict[str, Any]], top: int, *,
+                  win_back: bool = False) -> None:
     """The at-risk list: a table on a wide terminal, else a line per customer with the reasons
     indented under it. Whom to call is named when the map knows it: the customer's name
     beside the id, the manager, and a phone number (else an e-mail address)."""
-    if "money_at_stake" in risky[0]:
+    if win_back:
+        title = _("lost, worth winning back, by money at stake (top {n})").format(n=top)
+        stake_label, stake_key = _("money at stake"), (
+            "money_at_stake" if "money_at_stake" in risky[0] else "revenue_at_stake")
+    elif "money_at_stake" in risky[0]:
         title = _("customers at risk, by money at stake (top {n})").format(n=top)
         stake_label, stake_key = _("money at stake"), "money_at_stake"
     elif "value_at_risk" in risky[0]:
