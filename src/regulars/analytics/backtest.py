@@ -127,7 +127,7 @@ class Capture:
 
     method: str
     shares: tuple[float | None, ...] = ()
-    """One per :data:`TOP_PERCENTS` (None when no revenue was lost)."""
+    """One per cut (:attr:`Comparison.percents`; None when no revenue was lost)."""
     available: bool = True
     reason: str | None = None
     """Why the method is not available."""
@@ -150,8 +150,10 @@ class Comparison:
     statuses: tuple[StatusCheck, ...]
     status_outcomes: tuple[StatusOutcome, ...]
     rungs: tuple[RungRetention, ...]
+    percents: tuple[int, ...]
+    """The cuts, in percent (:data:`TOP_PERCENTS`)."""
     top: tuple[int, ...]
-    """Customers in the top 1 %, 5 %, 10 % (:data:`TOP_PERCENTS`)."""
+    """Customers in each cut (:func:`top_counts`)."""
     capture: tuple[Capture, ...]
     beats_baselines: tuple[bool | None, ...] = field(default=())
     """Per cut: ours strictly above every available baseline (None without any)."""
@@ -160,7 +162,7 @@ class Comparison:
         return next(c for c in self.capture if c.method == method)
 
     def to_dict(self) -> dict[str, Any]:
-        cuts = [f"top_{p}pct" for p in TOP_PERCENTS]
+        cuts = [f"top_{p}pct" for p in self.percents]
         return {
             "customers": self.customers,
             "gone": self.gone,
@@ -238,8 +240,15 @@ def _desc(score: FloatArray) -> FloatArray:
     return np.where(np.isnan(score), np.inf, -score)
 
 
+def top_counts(n: int, percents: Sequence[int] = TOP_PERCENTS) -> tuple[int, ...]:
+    """How many customers the top ``p`` % of ``n`` is: ``ceil(n × p / 100)``, at least 1
+    (0 when there is no one), in integers so that 5 % of 100 is 5."""
+    return tuple(max(1, -(-n * p // 100)) if n else 0 for p in percents)
+
+
 def compare(customers: pa.Table, outcome: pa.Table, *,
-            p_alive_missing: str | None = None) -> Comparison:
+            p_alive_missing: str | None = None,
+            percents: Sequence[int] = TOP_PERCENTS) -> Comparison:
     """Compare the map as of D (``customers``: ``customer_id, orders, rung, status, revenue,
     rfm_segment, money_at_stake`` and, when the model was fitted, ``p_alive``) with
     :func:`outcomes` of the same D and horizon.
@@ -295,8 +304,7 @@ def compare(customers: pa.Table, outcome: pa.Table, *,
                                    _ratio(int((of & ordered).sum()), int(of.sum())),
                                    rb, ra, _ratio(ra, rb)))
 
-    top = tuple(max(1, -(-n * p // 100)) for p in TOP_PERCENTS) if n else (0,) * len(
-        TOP_PERCENTS)
+    top = top_counts(n, percents)
     total_lost = float(lost.sum())
     id_rank = np.empty(n, dtype=np.int64)
     id_rank[np.asarray(pc.sort_indices(ids).to_numpy(zero_copy_only=False))] = np.arange(n)
@@ -313,7 +321,7 @@ def compare(customers: pa.Table, outcome: pa.Table, *,
         score = revenue * (1.0 - num("p_alive"))
         captures.append(capture("revenue_x_p_gone", _ranked([_desc(score)], id_rank)))
     else:
-        captures.append(Capture("revenue_x_p_gone", (None,) * len(TOP_PERCENTS),
+        captures.append(Capture("revenue_x_p_gone", (None,) * len(top),
                                 available=False,
                                 reason=p_alive_missing or "the map has no p_alive"))
     risky = np.isin(segment, RISK_SEGMENTS)
@@ -324,13 +332,13 @@ def compare(customers: pa.Table, outcome: pa.Table, *,
     ours = captures[0].shares
     baselines = [c for c in captures if c.method in BASELINES and c.available]
     beats: list[bool | None] = []
-    for i in range(len(TOP_PERCENTS)):
+    for i in range(len(top)):
         values = [c.shares[i] for c in baselines]
         if not baselines or ours[i] is None:
             beats.append(None)
         else:
             beats.append(all(ours[i] > (v or 0.0) for v in values))  # type: ignore[operator]
     return Comparison(n, int(gone.sum()), float(before.sum()), float(after.sum()), total_lost,
-                      tuple(statuses), tuple(status_outcomes), tuple(rungs), top,
+                      tuple(statuses), tuple(status_outcomes), tuple(rungs), tuple(percents), top,
                       tuple(captures), tuple(beats))
 

@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 
 from regulars import bootstrap
-from regulars.analytics.backtest import TOP_PERCENTS
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, out
 from regulars.entrypoints.cli.main import (
     analysis_steps,
@@ -109,7 +108,7 @@ def print_backtest(result: Any) -> None:
     capture = Table(title=_("Share of the revenue later lost ({v}) caught by the top of each "
                             "list").format(v=f"{c.lost_revenue:,.0f}"))
     capture.add_column(_("method"))
-    for p, k in zip(TOP_PERCENTS, c.top, strict=True):
+    for p, k in zip(c.percents, c.top, strict=True):
         capture.add_column(_("top {p}% ({k})").format(p=p, k=f"{k:,}"), justify="right")
     for cap in c.capture:
         if cap.available:
@@ -117,7 +116,7 @@ def print_backtest(result: Any) -> None:
         else:
             capture.add_row(words.get(cap.method, cap.method),
                             _("not available: {why}").format(why=cap.reason),
-                            *([""] * (len(TOP_PERCENTS) - 1)))
+                            *([""] * (len(c.top) - 1)))
     capture.add_row(_("ours beats every baseline"),
                     *((_("yes") if b else _("no")) if b is not None else "—"
                       for b in c.beats_baselines), style="bold")

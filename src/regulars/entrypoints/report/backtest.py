@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from regulars.analytics.backtest import BEST, SILENT_DAYS, TOP_PERCENTS
+from regulars.analytics.backtest import BEST, SILENT_DAYS
 from regulars.entrypoints.report import _e, _page, _section, _table
 from regulars.i18n import _
 
@@ -88,12 +88,12 @@ def backtest_section(result: Any) -> str:
         d=result.as_of, n=f"{c.customers:,}", h=result.horizon_days, u=result.until,
         g=f"{c.gone:,}")
     cuts = [_e(_("top {p}% ({k})").format(p=p, k=f"{k:,}")) for p, k in
-            zip(TOP_PERCENTS, c.top, strict=True)]
+            zip(c.percents, c.top, strict=True)]
     capture_rows = []
     for cap in c.capture:
         cells = ([_e(pct(s)) for s in cap.shares] if cap.available
                  else [_e(_("not available: {why}").format(why=cap.reason))]
-                 + [""] * (len(TOP_PERCENTS) - 1))
+                 + [""] * (len(c.top) - 1))
         capture_rows.append([_e(words.get(cap.method, cap.method)), *cells])
     body = _table(_("Share of the revenue later lost ({v}) caught by the top of each list")
                   .format(v=f"{c.lost_revenue:,.0f}"),
