@@ -19,6 +19,7 @@ from regulars.analytics.params import MapParams
 from regulars.bootstrap import (
     ReadOptions,
     analyze,
+    backtest,
     import_file,
     load_settings,
     loyalty_programme,
@@ -77,6 +78,7 @@ __all__ = [
     "StoreError",
     "__version__",
     "analyze",
+    "backtest",
     "import_file",
     "load_settings",
     "loyalty_programme",

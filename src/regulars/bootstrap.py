@@ -6,6 +6,8 @@ import dataclasses
 import json
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,7 @@ from regulars.domain.errors import AnalysisError, InputError, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions
+from regulars.services import backtest as backtesting
 
 if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
@@ -43,6 +46,7 @@ __all__ = [
     "ReadOptions",
     "Settings",
     "analyze",
+    "backtest",
     "import_file",
     "load_settings",
     "load_table",
@@ -222,7 +226,6 @@ def analyze(
         takes a few (``result.customers.take``). They take about 12 s for a million customers.
     """
     settings = config or load_settings()
-    say = progress or analysis.silent
     # checked before any file is read: reading millions of orders takes a while
     moments = (_moment(as_of), _span(period), _moment(flow_from, "flow_from"))
     given = {
@@ -230,6 +233,18 @@ def analyze(
         Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
         Kind.REFERRALS: referrals,
     }
+    with _input_tables(given, settings, options, engine, progress) as tables:
+        return _run(tables, settings, *moments, progress, words)
+
+
+@contextmanager
+def _input_tables(given: dict[Kind, Any], settings: Settings, options: ReadOptions | None,
+                  engine: str, progress: analysis.Progress | None
+                  ) -> Iterator[dict[Kind, Any]]:
+    """The input tables as Ibis tables on one engine: the files or frames ``given`` (checked
+    as an import would; ``options`` read the orders), or, when none is, the store (on
+    PostgreSQL in-database with ``engine="postgres"``, closed afterwards)."""
+    say = progress or analysis.silent
     given = {k: v for k, v in given.items() if v is not None}
     if given and Kind.ORDERS not in given:
         raise AnalysisError(_("orders are needed for an analysis"))
@@ -237,11 +252,11 @@ def analyze(
         if given:
             raise AnalysisError(_("the postgres engine analyses the store; give no files"))
         pg = PostgresEngine(settings.database_url)
-        tables = {k: pg.stored(k) for k in Kind}
         try:
-            return _run(tables, settings, *moments, progress, words)
+            yield {k: pg.stored(k) for k in Kind}
         finally:
             pg.close()
+        return
     if engine != "duckdb":
         raise AnalysisError(_("unknown engine '{e}': use duckdb or postgres").format(e=engine))
     if given:
@@ -262,9 +277,9 @@ def analyze(
             raise AnalysisError(
                 _("the store at {url} holds no orders: import some, or give files").format(
                     url=store.display_url))
+    # the DuckDB engine stays open: the result's baseline may still be read from it
     duck = DuckDBEngine()
-    tables = {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
-    return _run(tables, settings, *moments, progress, words)
+    yield {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
 
 
 def _moment(d: date | datetime | str | None, name: str = "as_of") -> datetime | None:
@@ -306,6 +321,59 @@ def _run(
     return analysis.analyze(tables, params=settings.analysis, as_of=as_of, period=period,
                             flow_from=flow_from, progress=progress, words=words)
 
+
+
+def backtest(
+    orders: Any = None,
+    customers: Any = None,
+    returns: Any = None,
+    invoices: Any = None,
+    interactions: Any = None,
+    feedback: Any = None,
+    referrals: Any = None,
+    *,
+    as_of: date | str,
+    horizon: str | int | None = None,
+    until: date | str | None = None,
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+    engine: str = "duckdb",
+    progress: analysis.Progress | None = None,
+) -> backtesting.Backtest:
+    """Rewind to ``as_of``, build the map and the ranking as :func:`analyze` would then, and
+    compare them with what customers did in the horizon after it (``docs/backtest.md``).
+
+    Parameters
+    ----------
+    orders, customers, returns, invoices, interactions, feedback, referrals, config, options, \
+engine, progress
+        As for :func:`analyze` (no ``orders``: the store).
+    as_of
+        The date to rewind to (its whole day is before the horizon).
+    horizon
+        Days (an int) or text: ``"180d"``, ``"26w"``, ``"6m"`` (default ``"180d"``).
+    until
+        The horizon's last day instead of a length.
+
+    Raises
+    ------
+    AnalysisError
+        The data ends before the horizon does (the message says until when it reaches).
+    """
+    settings = config or load_settings()
+    start = _moment(as_of)
+    assert start is not None
+    end_moment = _moment(until, "until")
+    end = backtesting.horizon_end(start.date(), horizon,
+                                  None if end_moment is None else end_moment.date())
+    given = {
+        Kind.ORDERS: orders, Kind.CUSTOMERS: customers, Kind.RETURNS: returns,
+        Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
+        Kind.REFERRALS: referrals,
+    }
+    with _input_tables(given, settings, options, engine, progress) as tables:
+        return backtesting.backtest(tables, params=settings.analysis, as_of=start.date(),
+                                    until=end, progress=progress)
 
 # -- the HTTP API (issue 6) -------------------------------------------------------------------
 

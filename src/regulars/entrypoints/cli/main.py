@@ -486,6 +486,15 @@ def _no_formulas(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
+def read_options(settings: bootstrap.Settings, map_: list[str] | None, date_format: str | None,
+                 decimal_comma: bool, encoding: str, header: bool | None
+                 ) -> bootstrap.ReadOptions:
+    """How to read the orders file of a command that analyses files (analyze, backtest)."""
+    return bootstrap.ReadOptions(
+        header=header, encoding=encoding, mapping=parse_mapping(map_ or []),
+        date_format=date_format, decimal_comma=decimal_comma, currency=settings.currency)
+
+
 @app.command("analyze")
 def analyze_command(
     files: Annotated[list[str] | None, typer.Argument(
@@ -528,9 +537,7 @@ def analyze_command(
     with handled():
         settings = settings_from(config, database_url)
         paths = files_by_kind(files or [])
-        options = bootstrap.ReadOptions(
-            header=header, encoding=encoding, mapping=parse_mapping(map_ or []),
-            date_format=date_format, decimal_comma=decimal_comma, currency=settings.currency)
+        options = read_options(settings, map_, date_format, decimal_comma, encoding, header)
         moment = parse_day(as_of, "--as-of")
         since = parse_day(flow_from, "--flow-from")
         span = parse_period(period)
@@ -559,6 +566,7 @@ def main() -> None:  # pragma: no cover - console script
     app()
 
 
+from regulars.entrypoints.cli import backtest_cmd as _backtest  # noqa: E402, F401  (backtest)
 from regulars.entrypoints.cli import keys as _keys  # noqa: E402, F401  (regulars keys)
 from regulars.entrypoints.cli import models_cmd as _models  # noqa: E402, F401  (regulars models)
 from regulars.entrypoints.cli import serve as _serve  # noqa: E402, F401  (regulars serve)
