@@ -29,8 +29,16 @@ Then, to find the causes of the misses:
 - for every label under 0.8 precision or recall, its false positives and false negatives by
   archetype and by the reason the map's evidence gives.
 
-The issue's aim (precision >= 0.8 for ``shrinking_orders``, ``slower_payments`` and ``lost``)
-is checked at the end; with several seeds the seeds are compared side by side.
+The business's story comes first: how many buyers bought once, twice, three times or more, the
+repeat-purchase rate and orders per buyer, the share of buyers the map calls loyal or advocate,
+the Pareto split (loyal customers' share of buyers and of sales, DOMAIN §3 and §5), the map's
+loyal against the ``loyal_advocate`` archetype (precision and recall) and the share of discount
+hunters the map calls loyal.
+
+The aims are checked at the end: issue 3's (precision >= 0.8 for ``shrinking_orders``,
+``slower_payments`` and ``lost``) and issue 13's (loyal + advocate <= 25 % of buyers, the
+Pareto check passes, loyal precision and recall >= 0.8, discount hunters <= 10 % loyal); with
+several seeds the seeds are compared side by side.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -53,6 +61,10 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 AIM = ("shrinking_orders", "slower_payments", "lost")
 AIM_PRECISION = 0.8
+LOYAL_MAX_SHARE = 0.25  # issue 13: loyal + advocate at most this share of buyers
+LOYAL_MIN_SCORE = 0.8  # issue 13: loyal precision and recall against the archetype
+HUNTERS_MAX_LOYAL = 0.10  # issue 13: discount hunters called loyal at most this share
+LOYAL_RUNGS = ("loyal", "advocate")
 HORIZON_DAYS = 365  # the outcome view: statuses as of this many days before the end
 WEAK = 0.8  # labels under this precision or recall get an error breakdown
 
@@ -196,6 +208,77 @@ class Score:
         return self.tp / self.support if self.support else None
 
 
+@dataclass(frozen=True)
+class Story:
+    """The business as a shop owner would read it, and the map's loyal customers."""
+
+    buyers: int
+    one_order: float  # shares of buyers
+    two_orders: float
+    three_plus: float
+    repeat_rate: float
+    orders_per_buyer: float
+    loyal_share: float  # loyal + advocate / buyers, from the map's portfolio
+    loyal_revenue_share: float
+    pareto_passed: bool
+    loyal_precision: float | None
+    loyal_recall: float | None
+    hunters: int
+    hunters_loyal: float | None
+
+    def lines(self) -> list[str]:
+        pareto = "passed" if self.pareto_passed else "NOT passed"
+        return [
+            f"- buyers {self.buyers:,}: one order {self.one_order:.1%}, two {self.two_orders:.1%}, "
+            f"three or more {self.three_plus:.1%}; repeat-purchase rate {self.repeat_rate:.1%}; "
+            f"{self.orders_per_buyer:.2f} orders per buyer",
+            f"- loyal + advocate: {self.loyal_share:.1%} of buyers",
+            f"- Pareto split: loyal {self.loyal_share:.1%} of buyers, "
+            f"{self.loyal_revenue_share:.1%} of sales: {pareto}",
+            f"- loyal or advocate against the loyal_advocate archetype: precision "
+            f"{_f(self.loyal_precision)}, recall {_f(self.loyal_recall)}",
+            f"- discount hunters called loyal or advocate: "
+            f"{'–' if self.hunters_loyal is None else f'{self.hunters_loyal:.1%}'} "
+            f"of {self.hunters:,}",
+        ]
+
+    def aims(self) -> list[tuple[str, bool]]:
+        return [
+            (f"loyal + advocate ≤ {LOYAL_MAX_SHARE:.0%} of buyers",
+             self.loyal_share <= LOYAL_MAX_SHARE),
+            ("the Pareto check passes", self.pareto_passed),
+            (f"loyal precision ≥ {LOYAL_MIN_SCORE}",
+             (self.loyal_precision or 0.0) >= LOYAL_MIN_SCORE),
+            (f"loyal recall ≥ {LOYAL_MIN_SCORE}", (self.loyal_recall or 0.0) >= LOYAL_MIN_SCORE),
+            (f"discount hunters ≤ {HUNTERS_MAX_LOYAL:.0%} loyal",
+             (self.hunters_loyal or 0.0) <= HUNTERS_MAX_LOYAL),
+        ]
+
+
+def story(pairs: list[tuple[Row, Row]], archetype_scores: list[Score],
+          revenue: Any) -> Story:
+    counts = [m["orders"] for m, _ in pairs if m["orders"]]
+    buyers = len(counts)
+    hunters = [m for m, t in pairs if t["archetype"] == "discount_hunter"]
+    loyal = next(s for s in archetype_scores if s.label.name == "loyal or advocate")
+    return Story(
+        buyers=buyers,
+        one_order=sum(c == 1 for c in counts) / buyers,
+        two_orders=sum(c == 2 for c in counts) / buyers,
+        three_plus=sum(c >= 3 for c in counts) / buyers,
+        repeat_rate=sum(c >= 2 for c in counts) / buyers,
+        orders_per_buyer=sum(counts) / buyers,
+        loyal_share=revenue.loyal_customer_share or 0.0,
+        loyal_revenue_share=revenue.loyal_revenue_share or 0.0,
+        pareto_passed=bool(revenue.pareto_passed),
+        loyal_precision=loyal.precision,
+        loyal_recall=loyal.recall,
+        hunters=len(hunters),
+        hunters_loyal=(sum(m["rung"] in LOYAL_RUNGS for m in hunters) / len(hunters)
+                       if hunters else None),
+    )
+
+
 @dataclass
 class Run:
     seed: int
@@ -208,6 +291,7 @@ class Run:
     outcome_scores: list[Score]
     archetype_scores: list[Score]
     not_evaluated: dict[str, str]
+    story: Story
 
 
 def score(labels: tuple[Label, ...], pairs: list[tuple[Row, Row]]) -> list[Score]:
@@ -330,9 +414,11 @@ def run_seed(customers: int, seed: int, overrides: dict[str, Any], keep: bool,
             m["ev"] = _evidence(m)
             gone = by_id[m["customer_id"]]["orders"] == m["orders"]
             outcome.append((m, {**canonical[m["customer_id"]], "gone": gone}))
+    archetype_scores = score(ARCHETYPE_LABELS, pairs)
     return Run(seed, len(canonical), len(truth), orders, base, seconds,
                score(LABELS, pairs), score(OUTCOME_LABELS, outcome),
-               score(ARCHETYPE_LABELS, pairs), dict(analysis.not_evaluated))
+               archetype_scores, dict(analysis.not_evaluated),
+               story(pairs, archetype_scores, analysis.portfolio.revenue))
 
 
 def _evidence(m: Row) -> dict[tuple[str, str], Any]:
@@ -415,6 +501,12 @@ def aim(run: Run) -> list[str]:
                      f"{AIM_PRECISION}: {'holds' if holds else 'FAILS'}{extra}")
     lines.append(f"- aim (precision ≥ {AIM_PRECISION} for {', '.join(AIM)} against the "
                  f"generator's truth): {'HOLDS' if ok else 'DOES NOT HOLD'} for seed {run.seed}")
+    story_ok = True
+    for name, holds in run.story.aims():
+        story_ok &= holds
+        lines.append(f"- {name}: {'holds' if holds else 'FAILS'}")
+    lines.append(f"- aim (issue 13, the demo's story): {'HOLDS' if story_ok else 'DOES NOT HOLD'} "
+                 f"for seed {run.seed}")
     return lines
 
 
@@ -435,6 +527,24 @@ def side_by_side(runs: list[Run]) -> list[str]:
             rs = [getattr(r, attr)[i].recall for r in runs]
             cells = " | ".join(f"{_f(p)} | {_f(r)}" for p, r in zip(ps, rs, strict=True))
             lines.append(f"| {s0.label.name}{suffix} | {cells} | {spread(ps)} | {spread(rs)} |")
+    return lines
+
+
+def story_side_by_side(runs: list[Run]) -> list[str]:
+    lines = ["| share | " + " | ".join(f"s{r.seed}" for r in runs) + " |",
+             "|---|" + "---:|" * len(runs)]
+    rows: tuple[tuple[str, Callable[[Story], float | None]], ...] = (
+        ("buyers with one order", lambda st: st.one_order),
+        ("buyers with three or more orders", lambda st: st.three_plus),
+        ("orders per buyer", lambda st: st.orders_per_buyer),
+        ("loyal + advocate, of buyers", lambda st: st.loyal_share),
+        ("loyal + advocate, of sales", lambda st: st.loyal_revenue_share),
+        ("loyal precision", lambda st: st.loyal_precision),
+        ("loyal recall", lambda st: st.loyal_recall),
+        ("discount hunters loyal", lambda st: st.hunters_loyal),
+    )
+    for name, get in rows:
+        lines.append(f"| {name} | " + " | ".join(_f(get(r.story)) for r in runs) + " |")
     return lines
 
 
@@ -516,6 +626,10 @@ def main() -> None:
         if run.not_evaluated:
             print(f"- not evaluated: {run.not_evaluated}")
         print()
+        print("The business and its loyal customers:")
+        print()
+        print("\n".join(run.story.lines()))
+        print()
         print("\n".join(table(run.scores)))
         print()
         print(f"The statuses of the map as of {args.horizon} days before the end against what "
@@ -546,12 +660,15 @@ def main() -> None:
         print("### Stability across seeds (P = precision, R = recall)")
         print()
         print("\n".join(side_by_side(runs)))
+        print()
+        print("\n".join(story_side_by_side(runs)))
     if args.json:
         args.json.write_text(json.dumps({
             "customers": args.customers, "overrides": overrides, "machine": machine(),
             "runs": [{"seed": r.seed, "persons": r.persons, "cards": r.cards,
                       "orders": r.orders, "base_median_gap_days": r.base_median_gap,
-                      "seconds": r.seconds, "scores": _scores_json(r.scores),
+                      "seconds": r.seconds, "story": asdict(r.story),
+                      "scores": _scores_json(r.scores),
                       "outcome_scores": _scores_json(r.outcome_scores),
                       "archetype_scores": _scores_json(r.archetype_scores)} for r in runs],
         }, indent=2), encoding="utf-8")
