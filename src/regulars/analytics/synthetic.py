@@ -15,36 +15,43 @@ base in brackets:
 
 ``prospect`` (5 %)
     known (a lead: card, e-mail, offers) but never ordered.
-``one_time`` (14 %)
-    a single order; acquisition follows the season.
-``occasional`` (10 %)
-    two or three orders, widely spaced, in any status.
-``regular`` (25 %)
-    orders in their own rhythm (gamma gaps, rate per customer), active now.
-``loyal_advocate`` (6 %)
-    a regular who spends more, rarely takes discounts, often uses add-ons, answers NPS 9-10 and
-    refers other customers.
-``discount_hunter`` (7 %)
-    most orders carry a deep discount (margin at or below zero for some).
-``b2b_regular`` (4 %)
-    a company (``attributes`` contain ``segment=b2b``) ordering steadily, one invoice per order,
-    paid on time.
-``b2b_shrinking`` (3 %)
+``one_time`` (54.5 %)
+    a single order; acquisition follows the season, and many first orders come in a sale.
+``occasional`` (16 %)
+    two orders (three for 15 % of them), widely spaced, in any status.
+``regular`` (5.5 %)
+    orders in their own rhythm (gamma gaps), active now, a relationship that began within the
+    last two years; stays while the offer is good: takes a promotion in 40-90 % of the orders,
+    seldom uses add-ons, a passive NPS (mostly 7-8), rarely refers anyone.
+``loyal_advocate`` (9 %)
+    attached: spends more (average order about 110 against 45), buys about monthly over a
+    relationship of years, takes a promotion in at most 12 % of the orders, mostly uses add-on
+    services, answers NPS 9-10 and refers other customers.
+``discount_hunter`` (2 %)
+    80-90 % of the orders (and every other one) carry a deep discount, the margin of some at
+    or below zero.
+``b2b_regular`` (1 %)
+    a company (``attributes`` contain ``segment=b2b``) ordering steadily on negotiated terms (a
+    volume discount on 45-95 % of the orders), one invoice per order, paid on time, no add-ons
+    to speak of, a passive NPS.
+``b2b_shrinking`` (0.8 %)
     a company whose last 3-4 orders are each 15-30 % smaller than the one before and whose
-    payment delays grow over the last four invoices due (half or more have one overdue now).
-``drifting`` (5 %)
-    gaps between orders widen geometrically and the customer is now lapsing (time since the last
-    order is 1.8-2.6 times their median gap).
-``churned`` (7 %)
+    payment delays grow over the last four invoices due (half or more have one overdue now);
+    most answer the NPS question with a low score.
+``drifting`` (1.2 %)
+    a regular-type customer whose gaps widen geometrically and who is now lapsing (time since
+    the last order is 1.8-2.6 times their median gap).
+``churned`` (2 %)
     gaps widened, then the orders stopped 380 days or more before the end date.
-``won_back`` (3 %)
+``won_back`` (0.8 %)
     bought, paused for 400-500 days (lost), then came back and is active again.
-``innovator`` (4 %)
-    most orders contain new products (``new_products > 0``).
-``addon_dropper`` (3 %)
+``innovator`` (0.5 %)
+    most orders contain new products (``new_products > 0``), rarely discounted; a novelty
+    seeker with a relationship of months rather than years.
+``addon_dropper`` (0.5 %)
     used an add-on service in (nearly) every early order, then stopped for the last 3+ orders.
-``problem`` (4 %)
-    many returns, complaints (one within the last 90 days) and a falling NPS.
+``problem`` (1.2 %)
+    many returns, complaints (one within the last 90 days) and a low, falling NPS.
 ``big_client`` (exactly one)
     a company ordering every week whose order amounts are scaled so that it makes 30 % of the
     revenue of the 365 days up to the end date (concentration alert, DOMAIN §5).
@@ -55,7 +62,15 @@ base in brackets:
     so after the importer merges duplicates exactly that many customers remain.
 
 Independent of the archetype, a person buys from one category (focused) or several (diverse),
-may be unresponsive to offers, and may leave feedback, return goods or complain.
+may be unresponsive to offers, and may leave feedback, return goods or complain. Each person
+draws their own share of discounted orders and their add-on habit (never, sometimes, mostly)
+from their archetype's range (``_DISCOUNT_LO``/``_DISCOUNT_HI``, ``_ADDON_HABIT``).
+
+On the default demo about 58 % of the buyers buy once and 28 % three times or more; the map,
+with the rules of DOMAIN §3, calls about 11 % of the buyers loyal or advocate, who bring about
+three quarters of the sales (the big client among them), and nearly all of them are the
+``loyal_advocate`` archetype. The thresholds the truth applies are read from
+:class:`regulars.analytics.params.MapParams` defaults, so the truth follows the map's rules.
 
 Ground truth
 ------------
@@ -504,8 +519,9 @@ class DemoSpec:
     chunk_customers
         Persons generated at a time (bounds memory; part of the business's identity).
     orders_per_customer
-        Target average number of orders per person. Below about 3 the archetypes' minimum
-        order counts dominate and the average comes out higher.
+        Target average number of orders per person (prospects included; a real shop's few
+        repeat buyers make it small). Below about 2 the archetypes' minimum order counts
+        dominate and the average comes out higher.
     """
 
     customers: int = 2000
