@@ -584,7 +584,7 @@ def _scores_json(scores: list[Score]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--customers", type=int, default=20_000,
-                        help="persons in the generated business (about 10 orders each)")
+                        help="persons in the generated business (about 3.5 orders each)")
     parser.add_argument("--seed", type=int, nargs="+", default=[42],
                         help="one or more seeds; each is a separate business")
     parser.add_argument("--set", dest="overrides", action="append", default=[],

@@ -230,9 +230,45 @@ def test_every_archetype_is_present_at_2000_customers(truth: pd.DataFrame) -> No
 
 
 def test_orders_per_customer_are_near_the_target(frames: dict[str, pd.DataFrame]) -> None:
-    assert len(frames["orders"]) / SPEC.customers == pytest.approx(10.0, rel=0.1)
-    few = generate_business(DemoSpec(customers=1000, seed=3, orders_per_customer=5.0))
-    assert few["orders"].num_rows / 1000 == pytest.approx(5.0, rel=0.15)
+    assert SPEC.orders_per_customer == 3.5
+    assert len(frames["orders"]) / SPEC.customers == pytest.approx(3.5, rel=0.1)
+    many = generate_business(DemoSpec(customers=1000, seed=3, orders_per_customer=6.0))
+    assert many["orders"].num_rows / 1000 == pytest.approx(6.0, rel=0.15)
+
+
+def test_most_buyers_buy_once_or_twice_as_in_a_real_shop(
+    truth: pd.DataFrame, orders: pd.DataFrame
+) -> None:
+    counts = orders.groupby("person").size()
+    assert len(counts) == (truth["duplicate_of"].isna() & (truth["archetype"] != "prospect")).sum()
+    assert 0.50 <= (counts == 1).mean() <= 0.65
+    assert 0.20 <= (counts >= 3).mean() <= 0.35
+    assert 2.5 <= counts.mean() <= 5.0
+
+
+def test_loyal_advocates_are_attached_and_regulars_are_not(
+    truth: pd.DataFrame, orders: pd.DataFrame
+) -> None:
+    """A loyal advocate spends more, for longer, rarely with a discount, with add-ons; a regular
+    buys in a rhythm but takes promotions in a good share of orders and seldom uses add-ons."""
+    g = orders.groupby("person")
+    per = pd.DataFrame(
+        {
+            "aov": g["amount"].mean(),
+            "days": (g["ordered_at"].max() - g["ordered_at"].min()).dt.days,
+            "discounted": g["discount_amount"].apply(lambda s: (s > 0).mean()),
+            "addons": g["addons"].apply(lambda s: s.notna().mean()),
+        }
+    )
+    per["archetype"] = truth.loc[per.index, "archetype"]
+    loyal = per[per["archetype"] == "loyal_advocate"]
+    regular = per[per["archetype"] == "regular"]
+    assert loyal["aov"].median() > 1.5 * regular["aov"].median()
+    assert (loyal["days"] >= 365).mean() > 0.95
+    assert loyal["discounted"].mean() < 0.1 and regular["discounted"].mean() > 0.5
+    assert loyal["addons"].mean() > 0.5 and regular["addons"].mean() < 0.15
+    regulars = truth[truth["archetype"] == "regular"]
+    assert regulars["promoter"].mean() < 0.1 and regulars["referrer"].mean() < 0.1
 
 
 def test_prospects_have_no_orders_and_one_time_buyers_one(

@@ -15,36 +15,43 @@ base in brackets:
 
 ``prospect`` (5 %)
     known (a lead: card, e-mail, offers) but never ordered.
-``one_time`` (14 %)
-    a single order; acquisition follows the season.
-``occasional`` (10 %)
-    two or three orders, widely spaced, in any status.
-``regular`` (25 %)
-    orders in their own rhythm (gamma gaps, rate per customer), active now.
-``loyal_advocate`` (6 %)
-    a regular who spends more, rarely takes discounts, often uses add-ons, answers NPS 9-10 and
-    refers other customers.
-``discount_hunter`` (7 %)
-    most orders carry a deep discount (margin at or below zero for some).
-``b2b_regular`` (4 %)
-    a company (``attributes`` contain ``segment=b2b``) ordering steadily, one invoice per order,
-    paid on time.
-``b2b_shrinking`` (3 %)
+``one_time`` (54.5 %)
+    a single order; acquisition follows the season, and many first orders come in a sale.
+``occasional`` (16 %)
+    two orders (three for 15 % of them), widely spaced, in any status.
+``regular`` (5.5 %)
+    orders in their own rhythm (gamma gaps), active now, a relationship that began within the
+    last two years; stays while the offer is good: takes a promotion in 40-90 % of the orders,
+    seldom uses add-ons, a passive NPS (mostly 7-8), rarely refers anyone.
+``loyal_advocate`` (9 %)
+    attached: spends more (average order about 110 against 45), buys about monthly over a
+    relationship of years, takes a promotion in at most 12 % of the orders, mostly uses add-on
+    services, answers NPS 9-10 and refers other customers.
+``discount_hunter`` (2 %)
+    80-90 % of the orders (and every other one) carry a deep discount, the margin of some at
+    or below zero.
+``b2b_regular`` (1 %)
+    a company (``attributes`` contain ``segment=b2b``) ordering steadily on negotiated terms (a
+    volume discount on 45-95 % of the orders), one invoice per order, paid on time, no add-ons
+    to speak of, a passive NPS.
+``b2b_shrinking`` (0.8 %)
     a company whose last 3-4 orders are each 15-30 % smaller than the one before and whose
-    payment delays grow over the last four invoices due (half or more have one overdue now).
-``drifting`` (5 %)
-    gaps between orders widen geometrically and the customer is now lapsing (time since the last
-    order is 1.8-2.6 times their median gap).
-``churned`` (7 %)
+    payment delays grow over the last four invoices due (half or more have one overdue now);
+    most answer the NPS question with a low score.
+``drifting`` (1.2 %)
+    a regular-type customer whose gaps widen geometrically and who is now lapsing (time since
+    the last order is 1.8-2.6 times their median gap).
+``churned`` (2 %)
     gaps widened, then the orders stopped 380 days or more before the end date.
-``won_back`` (3 %)
+``won_back`` (0.8 %)
     bought, paused for 400-500 days (lost), then came back and is active again.
-``innovator`` (4 %)
-    most orders contain new products (``new_products > 0``).
-``addon_dropper`` (3 %)
+``innovator`` (0.5 %)
+    most orders contain new products (``new_products > 0``), rarely discounted; a novelty
+    seeker with a relationship of months rather than years.
+``addon_dropper`` (0.5 %)
     used an add-on service in (nearly) every early order, then stopped for the last 3+ orders.
-``problem`` (4 %)
-    many returns, complaints (one within the last 90 days) and a falling NPS.
+``problem`` (1.2 %)
+    many returns, complaints (one within the last 90 days) and a low, falling NPS.
 ``big_client`` (exactly one)
     a company ordering every week whose order amounts are scaled so that it makes 30 % of the
     revenue of the 365 days up to the end date (concentration alert, DOMAIN §5).
@@ -55,7 +62,15 @@ base in brackets:
     so after the importer merges duplicates exactly that many customers remain.
 
 Independent of the archetype, a person buys from one category (focused) or several (diverse),
-may be unresponsive to offers, and may leave feedback, return goods or complain.
+may be unresponsive to offers, and may leave feedback, return goods or complain. Each person
+draws their own share of discounted orders and their add-on habit (never, sometimes, mostly)
+from their archetype's range (``_DISCOUNT_LO``/``_DISCOUNT_HI``, ``_ADDON_HABIT``).
+
+On the default demo about 58 % of the buyers buy once and 28 % three times or more; the map,
+with the rules of DOMAIN §3, calls about 11 % of the buyers loyal or advocate, who bring about
+three quarters of the sales (the big client among them), and nearly all of them are the
+``loyal_advocate`` archetype. The thresholds the truth applies are read from
+:class:`regulars.analytics.params.MapParams` defaults, so the truth follows the map's rules.
 
 Ground truth
 ------------
@@ -135,7 +150,11 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from regulars.analytics.params import MapParams
+
 Arr = npt.NDArray[Any]
+
+_P = MapParams()  # the map's default thresholds: the truth follows the same rules as the map
 
 __all__ = [
     "ARCHETYPES",
@@ -169,24 +188,27 @@ __all__ = [
 ) = range(16)
 
 # name, share, min orders, weight (extra orders relative to a regular), gamma shape of the gaps,
-# latest start (share of the horizon), recency in median gaps (low, high), seasonal timing
-_ARCHETYPE_TABLE: tuple[tuple[str, float, int, float, float, float, float, float, bool], ...] = (
-    ("prospect", 0.05, 0, 0.0, 1.0, 0.0, 0.0, 0.0, False),
-    ("one_time", 0.14, 1, 0.0, 1.0, 0.0, 0.0, 0.0, False),
-    ("occasional", 0.10, 2, 0.0, 1.0, 0.85, 0.2, 1.0, True),
-    ("regular", 0.25, 3, 1.0, 3.0, 0.75, 0.05, 0.9, True),
-    ("loyal_advocate", 0.06, 4, 1.4, 3.0, 0.45, 0.05, 0.9, True),
-    ("discount_hunter", 0.07, 3, 1.0, 1.5, 0.75, 0.05, 0.9, True),
-    ("b2b_regular", 0.04, 4, 1.2, 6.0, 0.6, 0.05, 0.9, False),
-    ("b2b_shrinking", 0.03, 8, 1.2, 6.0, 0.5, 0.05, 0.7, False),
-    ("drifting", 0.05, 5, 0.6, 30.0, 0.5, 1.8, 2.6, False),
-    ("churned", 0.07, 4, 0.5, 30.0, 0.3, 0.0, 0.0, False),
-    ("won_back", 0.03, 4, 0.8, 3.0, 0.1, 0.05, 0.9, True),
-    ("innovator", 0.04, 3, 1.0, 3.0, 0.7, 0.05, 0.9, True),
-    ("addon_dropper", 0.03, 6, 1.0, 3.0, 0.5, 0.05, 0.9, True),
-    ("problem", 0.04, 3, 0.8, 2.5, 0.7, 0.05, 0.9, True),
-    ("big_client", 0.0, 2, 0.0, 10.0, 0.02, 0.05, 0.5, False),
-    ("duplicate_card", 0.0, 0, 0.0, 1.0, 0.0, 0.0, 0.0, False),
+# earliest and latest start (shares of the horizon), recency in median gaps (low, high),
+# seasonal timing
+_ARCHETYPE_TABLE: tuple[
+    tuple[str, float, int, float, float, float, float, float, float, bool], ...
+] = (
+    ("prospect", 0.05, 0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, False),
+    ("one_time", 0.545, 1, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, False),
+    ("occasional", 0.16, 2, 0.0, 1.0, 0.0, 0.85, 0.2, 1.0, True),
+    ("regular", 0.055, 3, 0.6, 3.0, 0.35, 0.8, 0.05, 0.9, True),
+    ("loyal_advocate", 0.09, 8, 5.0, 4.0, 0.0, 0.4, 0.05, 0.9, True),
+    ("discount_hunter", 0.02, 3, 1.0, 1.5, 0.0, 0.75, 0.05, 0.9, True),
+    ("b2b_regular", 0.01, 4, 1.5, 6.0, 0.2, 0.7, 0.05, 0.9, False),
+    ("b2b_shrinking", 0.008, 8, 1.5, 6.0, 0.0, 0.5, 0.05, 0.7, False),
+    ("drifting", 0.012, 5, 0.6, 30.0, 0.0, 0.5, 1.8, 2.6, False),
+    ("churned", 0.02, 4, 0.5, 30.0, 0.0, 0.3, 0.0, 0.0, False),
+    ("won_back", 0.008, 4, 0.8, 3.0, 0.0, 0.1, 0.05, 0.9, True),
+    ("innovator", 0.005, 3, 1.0, 3.0, 0.4, 0.85, 0.05, 0.9, True),
+    ("addon_dropper", 0.005, 6, 1.0, 3.0, 0.3, 0.7, 0.05, 0.9, True),
+    ("problem", 0.012, 3, 0.8, 2.5, 0.0, 0.7, 0.05, 0.9, True),
+    ("big_client", 0.0, 2, 0.0, 10.0, 0.0, 0.02, 0.05, 0.5, False),
+    ("duplicate_card", 0.0, 0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, False),
 )
 
 ARCHETYPES: tuple[str, ...] = tuple(row[0] for row in _ARCHETYPE_TABLE)
@@ -198,11 +220,12 @@ _SHARES = _SHARES / _SHARES.sum()
 _MIN_ORDERS = np.array([row[2] for row in _ARCHETYPE_TABLE], dtype=np.int64)
 _WEIGHT = np.array([row[3] for row in _ARCHETYPE_TABLE])
 _GAP_SHAPE = np.array([row[4] for row in _ARCHETYPE_TABLE])
-_T0_HI = np.array([row[5] for row in _ARCHETYPE_TABLE])
-_RHO_LO = np.array([row[6] for row in _ARCHETYPE_TABLE])
-_RHO_HI = np.array([row[7] for row in _ARCHETYPE_TABLE])
-_WARP = np.array([row[8] for row in _ARCHETYPE_TABLE])
-_OCCASIONAL_EXTRA = 0.5  # occasional buyers have 2 or 3 orders
+_T0_LO = np.array([row[5] for row in _ARCHETYPE_TABLE])
+_T0_HI = np.array([row[6] for row in _ARCHETYPE_TABLE])
+_RHO_LO = np.array([row[7] for row in _ARCHETYPE_TABLE])
+_RHO_HI = np.array([row[8] for row in _ARCHETYPE_TABLE])
+_WARP = np.array([row[9] for row in _ARCHETYPE_TABLE])
+_OCCASIONAL_THIRD = 0.15  # occasional buyers have 2 orders, or 3 with this probability
 
 _WIDEN_STEPS = np.zeros(len(ARCHETYPES), dtype=np.int64)
 _WIDEN_LO = np.ones(len(ARCHETYPES))
@@ -233,10 +256,15 @@ TRUTH_FLAGS: tuple[str, ...] = (
 )
 """The boolean columns of ``truth``, in order (see the module docstring for their rules)."""
 
-_R_CAP = 330.0  # days: active and lapsing customers stay clear of the 365-day "lost" rule
+# days: active and lapsing customers stay clear of the "lost" rule's lost_max_days (365)
+_R_CAP = _P.lost_max_days - 35.0
+# customers with one or two orders stay this far (relative) from a threshold of the base's gap
+_BASE_MARGIN = 0.15
 _MONTH_ORDERS = np.array([0.9, 0.9, 1.0, 1.0, 1.0, 0.9, 0.7, 0.75, 1.0, 1.05, 1.25, 1.6])
 _MONTH_AMOUNT = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 1.0, 1.0, 1.1, 1.25])
-_BIG_CLIENT_SHARE = 0.30  # of trailing-365-day revenue; the alert threshold is 0.20
+# of the trailing window's revenue (concentration_window_days, 365): half as much again as the
+# concentration alert's threshold (concentration_alert_share, 0.20)
+_BIG_CLIENT_SHARE = 1.5 * _P.concentration_alert_share
 
 # --------------------------------------------------------------------------------------------
 # vocabularies
@@ -304,7 +332,7 @@ _FEEDBACK_TEXT = (
     "Nobody answered my complaint",
 )
 
-# NPS distributions over 0..10: general, promoter, good, low, mid-low, churn, drift
+# NPS distributions over 0..10: general, promoter, good, low, mid-low, churn, drift, passive
 _NPS_DISTS = np.array(
     [
         [0.01, 0.01, 0.01, 0.02, 0.03, 0.05, 0.07, 0.15, 0.25, 0.20, 0.20],
@@ -314,6 +342,7 @@ _NPS_DISTS = np.array(
         [0, 0, 0, 0.25, 0.25, 0.25, 0.25, 0, 0, 0, 0],
         [0, 0, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 0, 0, 0],
         [0, 0, 0, 0, 0, 0.25, 0.25, 0.25, 0.25, 0, 0],
+        [0, 0, 0, 0, 0.02, 0.05, 0.13, 0.35, 0.35, 0.08, 0.02],
     ]
 )
 _NPS_CDF = np.cumsum(_NPS_DISTS, axis=1)
@@ -326,10 +355,14 @@ _NPS_BY_ARCHETYPE[B2B_SHRINKING] = (2, 4)
 _NPS_BY_ARCHETYPE[DRIFTING] = (6, 6)
 _NPS_BY_ARCHETYPE[CHURNED] = (5, 5)
 _NPS_BY_ARCHETYPE[PROBLEM] = (2, 3)
+# regular-type customers are satisfied enough, but few of them would recommend the shop
+_NPS_BY_ARCHETYPE[[REGULAR, WON_BACK, ADDON_DROPPER, B2B_REGULAR]] = (7, 7)
 _ANSWER_P = np.full(len(ARCHETYPES), 0.3)
+_ANSWER_P[[ONE_TIME, OCCASIONAL]] = 0.2
 _ANSWER_P[[LOYAL, BIG_CLIENT]] = 0.9
-_ANSWER_P[PROBLEM] = 0.7
-_ANSWER_P[B2B_SHRINKING] = 0.6
+_ANSWER_P[PROBLEM] = 0.85  # they answer to be heard
+_ANSWER_P[B2B_REGULAR] = 0.5  # companies are asked on the manager's quarterly call
+_ANSWER_P[B2B_SHRINKING] = 0.85
 _ANSWER_P[CHURNED] = 0.4
 _UNRESPONSIVE_P = np.full(len(ARCHETYPES), 0.05)
 _UNRESPONSIVE_P[[PROSPECT, DRIFTING]] = (0.3, 0.4)
@@ -337,6 +370,36 @@ _UNRESPONSIVE_P[[ONE_TIME, OCCASIONAL, WON_BACK]] = (0.15, 0.1, 0.1)
 _UNRESPONSIVE_P[CHURNED] = 0.5
 _UNRESPONSIVE_P[PROBLEM] = 0.2
 _UNRESPONSIVE_P[[LOYAL, BIG_CLIENT]] = 0.0
+
+# Share of a person's orders with a promotion, drawn per person from [low, high): loyal
+# advocates rarely take one; regulars and the other regular-type customers, who stay while the
+# offer is good, in a good share of their orders; companies on negotiated terms get a volume
+# discount on most orders (their buyer compares offers); discount hunters on nearly all.
+_DISCOUNT_LO = np.zeros(len(ARCHETYPES))
+_DISCOUNT_HI = np.full(len(ARCHETYPES), 0.25)
+_DISCOUNT_LO[[REGULAR, WON_BACK, DRIFTING, CHURNED, ADDON_DROPPER]] = 0.4
+_DISCOUNT_HI[[REGULAR, WON_BACK, DRIFTING, CHURNED, ADDON_DROPPER]] = 0.9
+_DISCOUNT_LO[[ONE_TIME, OCCASIONAL]] = 0.1  # many first and occasional orders come in a sale
+_DISCOUNT_HI[[ONE_TIME, OCCASIONAL]] = 0.5
+_DISCOUNT_HI[LOYAL] = 0.12
+_DISCOUNT_LO[HUNTER], _DISCOUNT_HI[HUNTER] = 0.8, 0.9
+_DISCOUNT_LO[B2B_REGULAR], _DISCOUNT_HI[B2B_REGULAR] = 0.45, 0.95
+_DISCOUNT_LO[B2B_SHRINKING], _DISCOUNT_HI[B2B_SHRINKING] = 0.1, 0.3
+_DISCOUNT_HI[INNOVATOR] = 0.15  # new products rarely carry a promotion
+_DISCOUNT_HI[BIG_CLIENT] = 0.0
+
+# Add-on services (delivery, installation, ...): the probability that a person never, sometimes
+# (15 % of orders) or mostly (85 %) uses their habitual one. Most shoppers never do; loyal
+# advocates mostly do; companies that take deliveries and installation often do; regular-type
+# customers and bargain hunters seldom.
+_ADDON_HABIT = np.tile([0.7, 0.2, 0.1], (len(ARCHETYPES), 1))
+_ADDON_HABIT[LOYAL] = (0.15, 0.2, 0.65)
+_ADDON_HABIT[[B2B_SHRINKING, BIG_CLIENT]] = (0.3, 0.2, 0.5)
+_ADDON_HABIT[[REGULAR, WON_BACK, DRIFTING, CHURNED, HUNTER, INNOVATOR, B2B_REGULAR]] = (
+    0.8,
+    0.15,
+    0.05,
+)
 
 # --------------------------------------------------------------------------------------------
 # output schemas (column names and order of regulars.domain.tables)
@@ -456,8 +519,9 @@ class DemoSpec:
     chunk_customers
         Persons generated at a time (bounds memory; part of the business's identity).
     orders_per_customer
-        Target average number of orders per person. Below about 3 the archetypes' minimum
-        order counts dominate and the average comes out higher.
+        Target average number of orders per person (prospects included; a real shop's few
+        repeat buyers make it small). Below about 2 the archetypes' minimum order counts
+        dominate and the average comes out higher.
     """
 
     customers: int = 2000
@@ -466,7 +530,7 @@ class DemoSpec:
     end: date = date(2025, 12, 31)
     currency: str = "EUR"
     chunk_customers: int = 50_000
-    orders_per_customer: float = 10.0
+    orders_per_customer: float = 3.5
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -640,7 +704,7 @@ def _order_scale(orders_per_customer: float) -> float:
     """Extra-order multiplier so that the expected orders per person hit the target."""
     p = _SHARES
     base = float((p * _MIN_ORDERS[:_N_PERSON_ARCHETYPES]).sum())
-    base += float(p[OCCASIONAL]) * _OCCASIONAL_EXTRA
+    base += float(p[OCCASIONAL]) * _OCCASIONAL_THIRD
     weight = float((p * _WEIGHT[:_N_PERSON_ARCHETYPES]).sum())
     return max(0.0, (orders_per_customer - base) / weight)
 
@@ -749,7 +813,7 @@ class _Chunk:
         extra = rng.gamma(2.0, 0.5, p)
         scale = _order_scale(self.spec.orders_per_customer)
         n = _MIN_ORDERS[arch] + np.rint(scale * _WEIGHT[arch] * extra).astype(np.int64)
-        n = np.where(arch == OCCASIONAL, 2 + (rng.random(p) < 0.5), n)
+        n = np.where(arch == OCCASIONAL, 2 + (rng.random(p) < _OCCASIONAL_THIRD), n)
         cap = max(8, self.cal.days // 6)  # keeps the typical gap at six days or more
         n = np.minimum(n, np.maximum(_MIN_ORDERS[arch], cap))
         n = np.where(arch == BIG_CLIENT, max(2, self.cal.days // 7), n)
@@ -766,7 +830,7 @@ class _Chunk:
         arch, n, pid, k, p = self.arch, self.n, self.pid, self.k, self.p
 
         single = cal.calendar(rng.random(p) * cal.cum[-1])
-        near = np.abs((d - single) - 365.0) < 10.0  # keep clear of the 365-day rule
+        near = np.abs((d - single) - _P.lost_max_days) < 10.0  # keep clear of the lost rule
         single = np.where(near, np.maximum(single - 20.0, 0.0), single)
 
         churned, won = arch == CHURNED, arch == WON_BACK
@@ -774,7 +838,7 @@ class _Chunk:
         r_abs = rng.uniform(380.0, max(381.0, 0.55 * d), p)
         r_abs = np.where(churned, np.minimum(r_abs, 0.6 * d), 0.0)
         horizon = d - pause - r_abs
-        t0 = horizon * rng.uniform(0.0, _T0_HI[arch])
+        t0 = horizon * rng.uniform(_T0_LO[arch], _T0_HI[arch])
         rho = rng.uniform(_RHO_LO[arch], _RHO_HI[arch])
         band = rng.integers(0, 3, p)
         occasional_rho = np.choose(
@@ -855,24 +919,63 @@ class _Chunk:
 
         # the won-back pause: every order from the comeback on moves later; the comeback is
         # the first order (from the third on) in the last 300 days before the pause ends, so
-        # that it falls within the won-back window (365 days) of the end
+        # that it falls within the won-back window (won_back_within_days, 365) of the end
         n1 = np.maximum(n - 1, 2)
-        late = won[pid] & (k >= 2) & (t > (horizon - 300.0)[pid])
+        late = won[pid] & (k >= 2) & (t > (horizon - (_P.won_back_within_days - 65.0))[pid])
         np.minimum.at(n1, pid[late], k[late])
         t = t + np.where(won[pid] & (k >= n1[pid]), pause[pid], 0.0)
 
+        t = self._clear_of_the_base_rhythm(np.clip(t, 0.0, d - 1e-6))
         self.t = cal.business_hours(np.clip(t, 0.0, d - 1e-6))
         self.first_t = np.zeros(p)
         self.first_t[self.has] = self.t[self.ostart[self.has]]
         self.last_t = np.zeros(p)
         self.last_t[self.has] = self.t[self.last[self.has]]
 
+    def _clear_of_the_base_rhythm(self, t: Arr) -> Arr:
+        """Keep customers with one or two orders clear of the status thresholds.
+
+        Their typical gap is the base's median gap, which the truth computes over this chunk's
+        gaps and the map over the whole business; the two differ by a few per cent when a
+        business comes in several chunks. A person whose time since the last order (or whose one
+        gap, ended within the won-back window) lies within ``_BASE_MARGIN`` of a threshold
+        (lapsing, lost) moves back, whole or the first order alone, past it.
+        """
+        pid, k, n, d = self.pid, self.k, self.n, self.d
+        later = np.flatnonzero(k >= 1)
+        if later.size == 0:
+            return t
+        base = float(np.median(t[later] - t[later - 1]))
+        few = self.has & (n <= 2)
+        last = np.zeros(self.p)
+        last[self.has] = t[self.last[self.has]]
+        shift = np.zeros(self.p)
+        for factor in (_P.lapsing_gap_factor, _P.lost_gap_factor):
+            edge = factor * base
+            near = few & (np.abs(d - last - shift - edge) < _BASE_MARGIN * edge)
+            shift = np.where(near, (1.0 + 2.0 * _BASE_MARGIN) * edge - (d - last), shift)
+        t = t - shift[pid]
+        # a two-order person's one gap, when it ends within the won-back window
+        first = np.zeros(self.p)
+        first[self.has] = t[self.ostart[self.has]]
+        last = last - shift
+        edge = min(_P.lost_gap_factor * base, float(_P.lost_max_days))
+        gap = last - first
+        near = (
+            self.has
+            & (n == 2)
+            & (last > d - _P.won_back_within_days)
+            & (np.abs(gap - edge) < _BASE_MARGIN * edge)
+        )
+        widen = np.where(near, (1.0 + 2.0 * _BASE_MARGIN) * edge - gap, 0.0)
+        return np.where(k == 0, t - widen[pid], t)
+
     def _amounts(self) -> None:
         """Net order amounts with the shrinking tail, cleaned of accidental signals."""
         rng, arch, pid, k, n, p = self.rng, self.arch, self.pid, self.k, self.n, self.p
         b2b = self.b2b
-        base_mean = np.where(b2b, 900.0, 45.0)
-        base_mean = np.where(arch == LOYAL, 70.0, base_mean)
+        base_mean = np.where(b2b, 450.0, 45.0)
+        base_mean = np.where(arch == LOYAL, 110.0, base_mean)
         base_mean = np.where(arch == HUNTER, 35.0, base_mean)
         base_mean = np.where(arch == BIG_CLIENT, 5000.0, base_mean)
         base = base_mean * rng.lognormal(0.0, np.where(arch == BIG_CLIENT, 0.1, 0.6), p)
@@ -891,13 +994,14 @@ class _Chunk:
         amount[in_tail] = amount[anchor[pid[in_tail]]] * np.exp(_seg_cumsum(logf, n)[in_tail])
 
         # everyone else: the last three neither fall steadily nor sink below 75 % of before
+        # (the rule's shrinking_orders_ratio, 0.7, with a margin)
         others = ~shrinking & (n >= 4)
         recent = k >= n[pid] - 3
         sum_recent = np.bincount(pid[recent], weights=amount[recent], minlength=p)
         sum_before = np.bincount(pid[~recent], weights=amount[~recent], minlength=p)
         avg_recent = sum_recent / 3.0
         avg_before = sum_before / np.maximum(n - 3, 1)
-        low = others & (avg_recent < 0.75 * avg_before)
+        low = others & (avg_recent < (_P.shrinking_orders_ratio + 0.05) * avg_before)
         lift = np.where(low, 0.8 * avg_before / np.where(low, avg_recent, 1.0), 1.0)
         amount = amount * np.where(recent, lift[pid], 1.0)
         three = ~shrinking & (n >= 3)
@@ -910,7 +1014,7 @@ class _Chunk:
         # the big client makes _BIG_CLIENT_SHARE of the trailing-year revenue
         if self.with_big:
             big = pid == p - 1
-            window = self.t > self.d - 365.0
+            window = self.t > self.d - _P.concentration_window_days
             others_rev = self.state.trailing_revenue + float(
                 np.round(amount[window & ~big], 2).sum()
             )
@@ -919,7 +1023,7 @@ class _Chunk:
                 target = others_rev * _BIG_CLIENT_SHARE / (1.0 - _BIG_CLIENT_SHARE)
                 amount[big] *= target / own
         self.amount = np.maximum(np.round(amount, 2), 0.01)
-        window = self.t > self.d - 365.0
+        window = self.t > self.d - _P.concentration_window_days
         if self.with_big:
             window &= pid != p - 1
         self.chunk_trailing = float(self.amount[window].sum())
@@ -928,11 +1032,8 @@ class _Chunk:
         rng, arch, pid, k, n, p = self.rng, self.arch, self.pid, self.k, self.n, self.p
         m = pid.size
         b2b = self.b2b
-        # discounts
-        p_disc = np.where(b2b, 0.2, 0.12)
-        p_disc = np.where(arch == LOYAL, 0.05, p_disc)
-        p_disc = np.where(arch == HUNTER, 0.85, p_disc)
-        p_disc = np.where(arch == BIG_CLIENT, 0.0, p_disc)
+        # discounts: each person takes a promotion in a share of their orders of their own
+        p_disc = rng.uniform(_DISCOUNT_LO[arch], _DISCOUNT_HI[arch])
         disc = rng.random(m) < p_disc[pid]
         disc |= (arch[pid] == HUNTER) & (k % 2 == 0)
         depth = np.where(arch == HUNTER, rng.uniform(0.15, 0.35, p), rng.uniform(0.05, 0.2, p))
@@ -972,10 +1073,8 @@ class _Chunk:
 
         # add-on services: a habitual one per person, used never, sometimes or mostly
         habit = np.where(b2b, 0, rng.integers(0, len(_ADDONS), p))
-        probs = np.array([[0.55, 0.2, 0.25], [0.2, 0.2, 0.6], [0.3, 0.2, 0.5]])
-        group = np.where(arch == LOYAL, 1, np.where(b2b, 2, 0))
         u = rng.random(p)
-        level = (u[:, None] > np.cumsum(probs[group], axis=1)[:, :2]).sum(axis=1)
+        level = (u[:, None] > np.cumsum(_ADDON_HABIT[arch], axis=1)[:, :2]).sum(axis=1)
         p_use = np.array([0.0, 0.15, 0.85])[level]
         dropper = arch == ADDON_DROPPER
         p_use = np.where(dropper, 0.95, p_use)
@@ -988,7 +1087,8 @@ class _Chunk:
         before_three = k <= n[pid] - 4
         share_a = _share_per(pid, used & before_last, np.maximum(n - 1, 0))
         share_b = _share_per(pid, used & before_three, np.maximum(n - 3, 0))
-        keep = ~dropper & (n >= 2) & ((share_a >= 0.5) | (share_b >= 0.5))
+        usual = _P.addon_min_usage_share
+        keep = ~dropper & (n >= 2) & ((share_a >= usual) | (share_b >= usual))
         used = used | (keep[pid] & (k >= n[pid] - 2))
         self.addon = np.where(used, habit[pid], -1)
 
@@ -1240,9 +1340,13 @@ class _Chunk:
         csat = np.clip(1 + np.rint(nps * 0.4 + rng.normal(0.0, 0.5, fp.size)), 1, 5)
         complaint = ((arch[fp] == PROBLEM) & is_last) | ((nps <= 3) & (rng.random(fp.size) < 0.3))
         text = np.where(
-            nps >= 9,
+            nps >= _P.promoter_min_nps,
             rng.integers(0, 2, fp.size),
-            np.where(nps >= 7, 2 + rng.integers(0, 2, fp.size), 4 + rng.integers(0, 3, fp.size)),
+            np.where(
+                nps >= _P.passive_min_nps,
+                2 + rng.integers(0, 2, fp.size),
+                4 + rng.integers(0, 3, fp.size),
+            ),
         )
         self.fb_person = fp
         self.fb_at = self.cal.business_hours(at)
@@ -1258,7 +1362,7 @@ class _Chunk:
         first_t = np.full(p, np.inf)
         first_t[self.has] = self.t[self.ostart[self.has]]
         slots = np.where(arch == LOYAL, rng.integers(1, 4, p), 0)
-        slots = np.where((arch == REGULAR) & (rng.random(p) < 0.05), 1, slots)
+        slots = np.where((arch == REGULAR) & (rng.random(p) < 0.03), 1, slots)
         slots = np.where(self.has, slots, 0)
         rp = np.repeat(np.arange(p), slots)
         candidate = self.has & (arch != BIG_CLIENT)
@@ -1293,18 +1397,21 @@ class _Chunk:
         recency = d - last_t
         # DOMAIN §4 with MapParams' defaults: the own median gap from two gaps on, else the
         # base's median over every gap of every customer
-        own = n >= 3
+        own = n >= _P.min_gaps_for_own_rhythm + 1
         base_med = float(np.median(gap)) if gap.size else np.nan
         typical = np.where(own, med, base_med)
         comeback = np.zeros(p)  # the longest gap ended within the won-back window
-        recent = t[later] > d - 365.0
+        recent = t[later] > d - _P.won_back_within_days
         if recent.any():
             np.maximum.at(comeback, gp[recent], gap[recent])
+        lost_after = np.minimum(_P.lost_gap_factor * typical, _P.lost_max_days)
         with np.errstate(invalid="ignore"):
-            lost = self.has & ((recency > 365.0) | (recency > 3.0 * typical))
-            lapsing = self.has & ~lost & (recency > 1.5 * typical)
-            was_lost = self.has & (comeback > np.minimum(3.0 * typical, 365.0)) & (comeback >= 90.0)
-        since = d - 90.0
+            lost = self.has & (
+                (recency > _P.lost_max_days) | (recency > _P.lost_gap_factor * typical)
+            )
+            lapsing = self.has & ~lost & (recency > _P.lapsing_gap_factor * typical)
+            was_lost = self.has & (comeback > lost_after) & (comeback >= _P.won_back_min_gap_days)
+        since = d - _P.complaints_window_days
         complaints = (
             _any_per(self.pid[self.ret_order], self.ret_at > since, p)
             | _any_per(
@@ -1321,8 +1428,10 @@ class _Chunk:
         latest[one] = self.fb_nps[fstart[one] + fcount[one] - 1]
         two = fcount >= 2
         prev[two] = self.fb_nps[fstart[two] + fcount[two] - 2]
-        detractor = one & ((latest <= 6) | (two & (prev - latest >= 3)))
-        promoter = one & (latest >= 9)
+        detractor = one & (
+            (latest <= _P.detractor_max_nps) | (two & (prev - latest >= _P.detractor_nps_drop))
+        )
+        promoter = one & (latest >= _P.promoter_min_nps)
         cats = np.zeros(p, dtype=np.int64)
         if pid.size:
             np.bitwise_or.at(cats, pid, self.cat_mask)
@@ -1340,10 +1449,12 @@ class _Chunk:
             "detractor": detractor,
             "promoter": promoter,
             "referrer": np.bincount(self.ref_from, minlength=p) > 0,
-            "discount_driven": _share_per(pid, self.discount > 0, n) > 0.5,
-            "innovator": _share_per(pid, self.new_products > 0, n) >= 0.3,
-            "focused": own & (n_cats <= 1),
-            "diverse": n_cats >= 4,
+            "discount_driven": (
+                _share_per(pid, self.discount > 0, n) > _P.discount_driven_min_share
+            ),
+            "innovator": _share_per(pid, self.new_products > 0, n) >= _P.innovator_min_share,
+            "focused": (n >= _P.regular_min_orders) & (n_cats <= _P.focused_max_categories),
+            "diverse": n_cats >= _P.diverse_min_categories,
         }
         dp = self.dup_person
         cards = np.concatenate([np.arange(p), dp])
