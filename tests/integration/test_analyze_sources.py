@@ -64,6 +64,7 @@ def test_progress_is_told_each_step_in_order(shop):
         "the customer map as of 2025-12-31…",
         "the map as of 2024-12-31, for the ladder flow…",
         "the portfolio: retention, concentration, cohorts…",
+        "whom to save first: money at stake, from this business's history…",
         "the evidence in words, for 285 customers…",  # the customer ids with an order
     ]
 
@@ -116,4 +117,4 @@ def test_the_terminal_summary_gives_nps_as_the_report_does(shop):
     assert f"NPS ({nps.responses:,} answers)" in line and line.rstrip(" │").endswith(
         f"{nps.score:+.1f}")
     # the at-risk list shows what each customer has spent beside the model's value at risk
-    assert "revenue so far" in text and "value at risk" in text
+    assert "revenue so far" in text and "money at stake" in text
