@@ -107,7 +107,7 @@ def print_backtest(result: Any) -> None:
 
     capture = Table(title=_("Share of the revenue later lost ({v}) caught by the top of each "
                             "list").format(v=f"{c.lost_revenue:,.0f}"))
-    capture.add_column(_("method"))
+    capture.add_column(_("method"), no_wrap=True)
     for p, k in zip(c.percents, c.top, strict=True):
         capture.add_column(_("top {p}% ({k})").format(p=p, k=f"{k:,}"), justify="right")
     for cap in c.capture:
