@@ -55,20 +55,24 @@ def backtest_command(
         "--map", help=_("For the orders file: OUR_COLUMN=FILE_COLUMN, repeatable."))] = None,
     date_format: Annotated[str | None, typer.Option(
         help=_("For the orders file: strptime format of dates."))] = None,
-    decimal_comma: Annotated[bool, typer.Option("--decimal-comma")] = False,
+    decimal_comma: Annotated[bool, typer.Option(
+        "--decimal-comma", help=_("For the orders file: amounts are written 12,50."))] = False,
     encoding: Annotated[str, typer.Option(help=_("For the orders file."))] = "utf-8",
-    header: Annotated[bool | None, typer.Option("--header/--no-header",
-                                                show_default=False)] = None,
+    header: Annotated[bool | None, typer.Option(
+        "--header/--no-header", help=_("For the orders file: whether the first line names the "
+                                       "columns."), show_default=False)] = None,
     engine: Annotated[str, typer.Option(
         help=_("duckdb (default), or postgres to compute in-database on a PostgreSQL store."))
     ] = "duckdb",
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Rewind to a date, build the map and the ranking of whom to save as they were then,
-    and compare them with what customers did afterwards: statuses against who ordered again,
-    retention by rung, and how much of the revenue later lost each ranking had caught,
-    beside simple baselines. The data must reach the end of the horizon."""
+    """Check the map and the ranking of whom to save against what customers did next: rewind
+    to a date, build them as they were then, and compare.
+
+    Statuses against who ordered again, retention by rung, and the share of the revenue later
+    lost that the top 1 %, 5 % and 10 % of each ranking had caught, beside simple baselines.
+    The data must reach the end of the horizon. Definitions: docs/backtest.md."""
     with handled():
         if fmt not in ("table", "json"):
             raise typer.BadParameter(_("use table or json"), param_hint="--format")
@@ -107,7 +111,7 @@ def print_backtest(result: Any) -> None:
 
     capture = Table(title=_("Share of the revenue later lost ({v}) caught by the top of each "
                             "list").format(v=f"{c.lost_revenue:,.0f}"))
-    capture.add_column(_("method"))
+    capture.add_column(_("method"), no_wrap=True)
     for p, k in zip(c.percents, c.top, strict=True):
         capture.add_column(_("top {p}% ({k})").format(p=p, k=f"{k:,}"), justify="right")
     for cap in c.capture:
