@@ -148,7 +148,7 @@ def test_analyze_writes_a_csv_a_spreadsheet_can_read(regulars, tmp_path):
     assert result.returncode == 0, result.stderr
     with (tmp_path / "map.csv").open(encoding="utf-8", newline="") as f:
         rows = {r["customer_id"]: r for r in csv.DictReader(f)}
-    assert rows["a"]["rung"] == "loyal" and rows["a"]["traits"] == "golden"
+    assert rows["a"]["rung"] == "regular" and rows["a"]["traits"] == "golden"
     assert rows["b"]["evidence_text"] == (
         "Newcomer: one order so far. Active: last order 32 days ago; the usual gap of the "
         "whole base is 31 days (too few orders for a rhythm of their own).")
@@ -194,7 +194,7 @@ def test_analyze_writes_names_managers_and_contacts_into_a_csv_safe_for_a_spread
     assert rows["-7"]["name"] == "'-Minus"
     # numbers are numbers; lists are text (codes with "; ", sentences with a space)
     assert rows["a"]["orders"] == "3" and rows["a"]["revenue"] == "33"
-    assert rows["a"]["rung"] == "loyal" and rows["a"]["traits"] == "golden"
+    assert rows["a"]["rung"] == "regular" and rows["a"]["traits"] == "golden"
     assert rows["b"]["evidence_text"].startswith("Newcomer: one order so far. Active: ")
 
 
