@@ -19,7 +19,7 @@ from regulars.analytics.synthetic import SCHEMAS, DemoSpec, iter_business
 
 @pytest.fixture(scope="module")
 def orders_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    spec = DemoSpec(customers=20_000, seed=7)
+    spec = DemoSpec(customers=20_000, seed=7, orders_per_customer=10.0)  # > 150k orders
     path = tmp_path_factory.mktemp("repro") / "orders.parquet"
     with pq.ParquetWriter(str(path), SCHEMAS["orders"]) as writer:
         for chunk in iter_business(spec):
