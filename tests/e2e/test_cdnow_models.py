@@ -44,7 +44,7 @@ def test_analyze_cdnow_with_predictions(regulars, tmp_path, cdnow_master):
                       "--out", "map.parquet")
     assert result.returncode == 0, result.stderr
     assert "predictions: Pareto/NBD fitted on 23,570 customers" in result.stdout
-    assert "by value at risk" in result.stdout
+    assert "by money at stake" in result.stdout
     t = pq.read_table(tmp_path / "map.parquet").to_pandas()
     assert len(t) == 23_570
     assert t["p_alive"].between(0, 1).all() and t["clv"].ge(0).all()

@@ -44,7 +44,9 @@ def result(business, tmp_path_factory):
 
 def test_every_buyer_gains_the_prediction_columns_and_prospects_stay_empty(result):
     t = result.customers.to_arrow()
-    assert t.column_names[-5:] == COLUMNS
+    # the model's columns, then the ranking's (money at stake, analytics.ranking)
+    assert t.column_names[-8:-3] == COLUMNS
+    assert t.column_names[-3:] == ["money_at_stake", "p_gone", "expected_revenue"]
     rows = t.to_pylist()
     buyers = [r for r in rows if r["orders"] > 0]
     prospects = [r for r in rows if r["orders"] == 0]
@@ -94,10 +96,11 @@ def test_lost_and_churn_risk_read_p_alive_with_their_evidence(result):
     assert checked > 0
 
 
-def test_the_at_risk_list_is_ranked_by_value_at_risk(result):
+def test_the_at_risk_list_is_ranked_by_money_at_stake_not_the_models_value_at_risk(result):
     risky = at_risk(result.customers.to_arrow())
     assert len(risky) > 5
-    values = [r["value_at_risk"] for r in risky]
+    assert "value_at_risk" not in risky[0]
+    values = [r["money_at_stake"] for r in risky]
     assert values == sorted(values, reverse=True)
 
 
