@@ -173,6 +173,12 @@ def loyal_evidence(ctx: Context) -> tuple[list[tuple[str, ir.BooleanValue]], dic
     return pieces, skipped
 
 
+def discounted_share(t: ir.Table) -> ir.FloatingValue:
+    """The share of a customer's orders with a discount: the discount-driven trait and the
+    loyal rung's blocker read the same number."""
+    return t.discounted_orders.cast("float64") / t.orders.cast("float64").nullif(f64(0.0))
+
+
 def full_price_share(t: ir.Table) -> ir.FloatingValue:
     n = t.orders.cast("float64")
     return (n - t.discounted_orders.cast("float64")) / n.nullif(f64(0.0))
@@ -184,8 +190,8 @@ def blockers(ctx: Context) -> list[tuple[str, ir.BooleanValue]]:
     t, p = ctx.t, ctx.params
     out: list[tuple[str, ir.BooleanValue]] = [("lost", flag(t.is_lost))]
     if ctx.lacks("discounted_orders") is None:
-        share = t.discounted_orders.cast("float64") / t.orders.cast("float64").nullif(f64(0.0))
-        out.append(("discount_driven", flag(share > f64(p.discount_driven_min_share))))
+        out.append(("discount_driven",
+                    flag(discounted_share(t) > f64(p.discount_driven_min_share))))
     if ctx.lacks("latest_nps") is None:
         out.append(("detractor", flag(t.latest_nps < p.passive_min_nps)))
     return out

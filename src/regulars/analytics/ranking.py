@@ -300,8 +300,11 @@ def _by_status(ids: pa.Array, status: pa.Table | None) -> FloatArray:
     if status is None:
         return np.full(len(ids), np.nan)
     lookup = pc.index_in(ids, status.column("customer_id"))
-    st = pc.take(status.column("status"), pc.fill_null(lookup, 0)).to_pylist()
-    return np.array([RULE_P_GONE.get(x or "", np.nan) for x in st], dtype=np.float64)
+    st = pc.take(status.column("status"), lookup)  # a customer not in it: null
+    at = pc.index_in(st, pa.array(list(RULE_P_GONE)))
+    p = pc.take(pa.array(list(RULE_P_GONE.values()), pa.float64()), at)
+    return np.asarray(pc.fill_null(p, np.nan).to_numpy(zero_copy_only=False),
+                      dtype=np.float64)
 
 
 def _num(values: FloatArray, places: int) -> pa.Array:
@@ -331,8 +334,8 @@ def _evidence(cal: Calibration, table: pa.Table, orders: FloatArray, value: Floa
     if cal.basis == "history":
         parts += [',"similar":', _int(similar), ',"came_back":', _int(came_back)]
     parts.append("}")
-    n = table.num_rows
-    cols = [pa.array([p] * n, pa.string()) if isinstance(p, str) else p for p in parts]
+    # the constant parts broadcast as scalars
+    cols = [pa.scalar(p, pa.string()) if isinstance(p, str) else p for p in parts]
     return pc.binary_join_element_wise(*cols, "")
 
 

@@ -35,6 +35,7 @@ import ibis.expr.types as ir
 from regulars.analytics import _json
 from regulars.analytics._findings import Context, Finding, flag
 from regulars.analytics._inputs import f64
+from regulars.analytics.ladder import discounted_share
 from regulars.analytics.params import MapParams
 
 TRAITS = (
@@ -229,7 +230,7 @@ def trait_findings(ctx: Context) -> tuple[list[Finding], dict[str, str]]:
     if why:
         skipped["discount_driven"] = why
     else:
-        share = t.discounted_orders.cast("float64") / n.nullif(f64(0.0))
+        share = discounted_share(t)
         found.append(Finding(
             "trait", "discount_driven", flag(share > f64(p.discount_driven_min_share)), (
                 ("discounted_orders", t.discounted_orders),

@@ -80,10 +80,9 @@ def win_back(customers: Frame | pa.Table, limit: int | None = None) -> list[dict
     return _listed(frame, lost, limit)
 
 
-def _listed(frame: Frame, chosen_rows: Any, limit: int | None) -> list[dict[str, Any]]:
-    """The rows where ``chosen_rows`` holds, ranked, with their reasons in words."""
+def _listed(frame: Frame, risky: Any, limit: int | None) -> list[dict[str, Any]]:
+    """The rows where ``risky`` holds, ranked, with their reasons in words."""
     table = frame.unfinished
-    risky = chosen_rows
     by_stake = "money_at_stake" in table.column_names
     by_model = not by_stake and "value_at_risk" in table.column_names
     stake = revenue_at_stake(table)

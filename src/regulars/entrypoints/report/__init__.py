@@ -677,7 +677,7 @@ def _glossary(p: Portfolio) -> str:
                 "responses."
             ).format(
                 promoter=v("promoter_min_nps"),
-                detractor=v("passive_min_nps") - 1,
+                detractor=v("detractor_max_nps"),
             ),
         ),
         (_("HHI"), _("sum of squared revenue shares; above 2,500 is highly concentrated.")),
