@@ -444,3 +444,14 @@ def test_customers_at_risk_show_manager_and_contacts_escaped():
 def test_customers_at_risk_have_no_contact_columns_when_no_one_listed_has_any():
     at_risk = section(render(), "at-risk")
     assert "Manager" not in at_risk and "Phone" not in at_risk
+
+
+def test_lost_customers_worth_winning_back_have_their_own_section():
+    lost = [{"customer_id": "L1", "name": "Lost <Ltd>", "rung": "regular", "status": "lost",
+             "revenue": 9000.0, "money_at_stake": 800.0, "signals": [],
+             "sentences": ["Lost: last order 400 days ago."]}]
+    part = section(render(win_back_rows=lost), "win-back")
+    assert "Lost &lt;Ltd&gt;" in part and "Lost: last order 400 days ago." in part
+    assert "most money at stake first" in part
+    assert "No lost customer to win back." in section(render(win_back_rows=[]), "win-back")
+    assert 'id="win-back"' not in render()

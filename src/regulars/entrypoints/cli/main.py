@@ -36,7 +36,7 @@ from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out
 from regulars.entrypoints.cli.config_cmd import config_app
 from regulars.entrypoints.cli.points import points_app
-from regulars.entrypoints.cli.summary import at_risk, print_summary
+from regulars.entrypoints.cli.summary import at_risk, print_summary, win_back
 from regulars.i18n import _
 from regulars.services import analysis
 from regulars.services.importing import Progress
@@ -313,7 +313,8 @@ def write_report(result: analysis.Analysis, path: Path) -> None:
                          title=_("Customer map"), as_of=result.as_of,
                          predictions=None if result.predictions is None
                          else result.predictions.describe(),
-                         not_evaluated=result.not_evaluated)
+                         not_evaluated=result.not_evaluated,
+                         win_back_rows=win_back(result.customers, 50))
     with replacing(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
 

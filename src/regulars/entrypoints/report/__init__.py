@@ -527,8 +527,13 @@ def _row_value(row: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
-def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
-    heading = _("Customers at risk")
+def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int, *, win_back: bool = False) -> str:
+    """The customers at risk, or (``win_back``) the lost customers worth winning back: the
+    same table, ranked the same way."""
+    section_id = "win-back" if win_back else "at-risk"
+    heading = _("Lost, worth winning back") if win_back else _("Customers at risk")
+    empty = (_("No lost customer to win back.") if win_back
+             else _("No customer shows a warning signal."))
     by_stake = any(_row_value(r, "money_at_stake") is not None for r in rows)
     by_model = not by_stake and any(_row_value(r, "value_at_risk") is not None for r in rows)
     key: tuple[str, ...]
@@ -548,13 +553,12 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
         lead = _("Ranked by the revenue at stake, with the evidence behind each signal.")
         key, caption, column = ("revenue_at_stake", "revenue"), _(
             "Customers at risk, largest revenue at stake first"), _("Revenue at stake")
+    if win_back:
+        lead = _("Lost customers, most money at stake first: what their own rhythm promised, "
+                 "for one win-back contact each (article 001: at most 1-2 a year).")
+        caption = _("Lost customers, most money at stake first")
     if not rows:
-        return _section(
-            "at-risk",
-            heading,
-            lead,
-            f'<p class="empty">{_e(_("No customer shows a warning signal."))}</p>',
-        )
+        return _section(section_id, heading, lead, f'<p class="empty">{_e(empty)}</p>')
 
     def stake(row: Mapping[str, Any]) -> float:
         value = _row_value(row, *key)
@@ -616,7 +620,7 @@ def _at_risk(rows: Sequence[Mapping[str, Any]], limit: int) -> str:
     more = ""
     if len(rows) > limit:
         more = f'<p class="empty">{_e(_("{n} more not shown.").format(n=len(rows) - limit))}</p>'
-    return _section("at-risk", heading, lead, table + more)
+    return _section(section_id, heading, lead, table + more)
 
 
 def _glossary(p: Portfolio) -> str:
@@ -700,6 +704,7 @@ def render_report(
     max_at_risk: int = 50,
     predictions: Mapping[str, Any] | None = None,
     not_evaluated: Mapping[str, str] | None = None,
+    win_back_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """Render the portfolio as one self-contained HTML page.
 
@@ -727,6 +732,9 @@ def render_report(
     predictions
         The fitted models behind the prediction columns (``Fitted.describe()``), shown in a
         section of their own; None leaves the section out.
+    win_back_rows
+        Lost customers worth winning back, as ``at_risk_rows``, in a section of their own;
+        None leaves the section out.
     not_evaluated
         What the analysis could not look at for lack of data (label code -> reason), shown
         in a section of its own.
@@ -749,6 +757,8 @@ def render_report(
         _concentration(p.concentration, float(p.params.get("pareto_customer_share", 0.2))),
         _cohorts(p),
         _at_risk(at_risk_rows, max_at_risk),
+        *([_at_risk(win_back_rows, max_at_risk, win_back=True)]
+          if win_back_rows is not None else []),
         *([_predictions(predictions)] if predictions is not None else []),
         *([_not_evaluated(not_evaluated)] if not_evaluated else []),
         _glossary(p),
