@@ -294,8 +294,18 @@ def demo(
             n=customers, dir=data_dir), highlight=False)
         for kind in IMPORT_ORDER:
             with progress_bar(sys.stderr.isatty()) as progress:
-                report = bootstrap.import_file(kind, paths[kind.value], settings=settings,
-                                               progress=progress)
+                try:
+                    report = bootstrap.import_file(kind, paths[kind.value], settings=settings,
+                                                   progress=progress)
+                except RejectedFileError as e:
+                    # the generated files are valid: what refuses them is what the store holds
+                    # already (another business, or a demo of an earlier version)
+                    err.print(str(e), highlight=False, markup=False)
+                    err.print(_("The store {url} already holds other data under the demo's "
+                                "ids. Run the demo on an empty store: --database-url "
+                                "sqlite:///demo.db, or remove the store's file.").format(
+                                    url=settings.database_url), highlight=False, markup=False)
+                    raise typer.Exit(1) from e
             out.print("  " + report.summary(), highlight=False)
         show_store(settings)
         with analysis_steps(sys.stderr.isatty()) as steps:
