@@ -314,3 +314,18 @@ def test_the_same_discount_on_every_order_is_not_a_deepening_discount():
     got = {r["customer_id"]: r["signals"] for r in m.to_arrow().to_pylist()}
     assert "review_relationship" not in got["SAME"]
     assert "review_relationship" in got["DEEPER"]  # 0.2 after 0.1
+
+
+def test_one_gap_and_a_long_silence_is_a_lapse_not_a_widening_trend():
+    # TWO: one gap of 30, then 170 days of silence; T3: gaps 30, 30, then 200 days; REF keeps
+    # the base's median gap at 30. Under the old rule TWO's gap "trend" was its one gap and
+    # the open silence; the status says that already (lost), a trend needs the customer's own
+    # rhythm (min_gaps_for_own_rhythm closed gaps)
+    rows = [{"customer_id": c, "ordered_at": ago(d), "amount": 10.0}
+            for c, days in (("TWO", (200, 170)), ("T3", (260, 230, 200)),
+                            ("REF", (100, 70, 40, 10)))
+            for d in days]
+    got = {r["customer_id"]: r for r in customer_map(table(rows), as_of=AS_OF)
+           .to_arrow().to_pylist()}
+    assert got["TWO"]["status"] == "lost" and "widening_gaps" not in got["TWO"]["signals"]
+    assert "widening_gaps" in got["T3"]["signals"]

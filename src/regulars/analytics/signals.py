@@ -12,7 +12,7 @@ that holds, in the order listed:
   (``each_smaller`` / ``average_drop``). Needs at least W + 1 orders.
 - ``widening_gaps``: ``typical_gap_days``, ``gap_source``, ``last_gap_days``,
   ``days_since_last_order``, ``widening_after_days``, ``gap_trend_days_per_order`` (slope of
-  the gaps, > 0).
+  the gaps, > 0). Needs at least ``min_gaps_for_own_rhythm`` closed gaps.
 - ``overdue``: ``typical_gap_days``, ``gap_source``, ``days_since_last_order``,
   ``overdue_after_days``, ``days_overdue`` (days past one typical gap). Not raised when lost.
 - ``slower_payments``: ``overdue_invoices``, ``max_days_overdue``, ``invoices_considered``,
@@ -117,7 +117,10 @@ def _widening_gaps(ctx: Context) -> Finding:
     t, p = ctx.t, ctx.params
     widening_after = f64(p.widening_gap_factor) * t.typical_gap_days
     recent_gap = ibis.greatest(t.last_gap.fill_null(f64(0.0)), t.days_since_last_order)
-    widening = flag((t.n_gaps >= 1) & (recent_gap > widening_after) & (t.gap_trend > f64(0.0)))
+    # gaps that widen are the customer's own: with fewer than a rhythm's worth of closed gaps
+    # (one gap and a long silence) there is no trend, only a lapse, which the status says
+    widening = flag((t.n_gaps >= p.min_gaps_for_own_rhythm) & (recent_gap > widening_after)
+                    & (t.gap_trend > f64(0.0)))
     return Finding("signal", "widening_gaps", widening, (
         ("typical_gap_days", t.typical_gap_days),
         ("gap_source", _json.Code(t.gap_source)),
