@@ -470,7 +470,8 @@ def refresh_map(settings: Settings, tables: dict[Kind, pa.Table], frozen: dict[s
                 live: LiveEngine | None = None) -> tuple[pa.Table, datetime]:
     """The map rows of the customers in ``tables`` (the store's rows about them only),
     recomputed against the ``frozen`` baseline of the last full map (``{"base": ...,
-    "models": ...}``): the live map's step, whose cost follows the customers touched.
+    "models": ..., "stake": ...}``): the live map's step, whose cost follows the customers
+    touched.
 
     With ``live`` the query compiled for the previous refresh is reused; the moment of a
     ``now`` map is then the current minute, so that refreshes within a minute share it."""
@@ -498,7 +499,8 @@ def _refresh_on(duck: DuckDBEngine, settings: Settings, tables: dict[Kind, pa.Ta
     ibis_tables = {k: duck.table(f"input_{k.value}", t) for k, t in tables.items()}
     frame = analysis.refresh_customers(ibis_tables, baseline=frozen["base"],
                                        params=settings.analysis, as_of=at,
-                                       saved_models=frozen.get("models"), compiled=compiled)
+                                       saved_models=frozen.get("models"), compiled=compiled,
+                                       stake=frozen.get("stake"))
     result: pa.Table = frame.to_arrow()
     return result
 
@@ -547,7 +549,9 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
             pa.Table, datetime, str, dict[str, Any], dict[str, str], dict[str, Any] | None]:
         result = full_analysis(settings, as_of, tables=tables(), with_baseline=True)
         models = None if result.predictions is None else result.predictions.describe()
-        frozen = {"base": result.baseline(), "models": models}
+        frozen = {"base": result.baseline(), "models": models,
+                  "stake": None if result.calibration is None
+                  else result.calibration.to_dict()}
         return (result.customers.to_arrow(), result.as_of, result.as_of_source,
                 result.portfolio.to_dict(), dict(result.not_evaluated), frozen)
 

@@ -36,7 +36,8 @@ Everything is numpy over the orders collapsed to (customer, day) occasions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -88,6 +89,31 @@ class Calibration:
     did not bring in the H days after (0 to 1; smoothed like ``p_return``)."""
     newcomer_orders: float
     """Mean order days in H of the one-order customers who came back (1.0 without data)."""
+    base_gap_days: float | None = None
+    """The base's median gap at as-of, once :func:`money_at_stake` has ranked the whole base:
+    a later ranking of a few customers (the live map) measures their silence with it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, as plain data (JSON), to rank a few customers later as the whole base
+        was ranked (:meth:`from_dict`)."""
+        return {
+            "basis": self.basis, "horizon_days": self.horizon_days,
+            "cut_days": list(self.cut_days), "situations": self.situations,
+            "total": self.total.tolist(), "returned": self.returned.tolist(),
+            "p_return": self.p_return.tolist(), "shortfall": self.shortfall.tolist(),
+            "newcomer_orders": self.newcomer_orders, "base_gap_days": self.base_gap_days,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
+        def arr(name: str) -> FloatArray:
+            return np.asarray(data[name], dtype=np.float64)
+
+        return cls(str(data["basis"]), int(data["horizon_days"]),
+                   tuple(int(d) for d in data["cut_days"]), int(data["situations"]),
+                   arr("total"), arr("returned"), arr("p_return"), arr("shortfall"),
+                   float(data["newcomer_orders"]),
+                   None if data.get("base_gap_days") is None else float(data["base_gap_days"]))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -111,6 +137,7 @@ class _Situation:
     earlier_mean: FloatArray
     shrinking: npt.NDArray[np.bool_]
     cell: IntArray
+    base_gap: float  # the base's median gap (nan when nobody ordered twice)
 
 
 _N_ORDER = len(ORDER_EDGES) + 1
@@ -119,9 +146,11 @@ N_CELLS = _N_ORDER * _N_RATIO * 2
 
 
 def _situations(occ: Occasions, cut: int, params: MapParams,
-                only: npt.NDArray[np.bool_] | None = None) -> _Situation:
+                only: npt.NDArray[np.bool_] | None = None,
+                base_gap: float | None = None) -> _Situation:
     """Every customer's situation at the end of day ``cut`` (customers with an order by then;
-    ``only`` restricts to customers whose code is set in it)."""
+    ``only`` restricts to customers whose code is set in it; ``base_gap`` replaces the base's
+    median gap of these customers, when they are a few of a larger base)."""
     d = occ.days
     keep = d.day <= cut
     if only is not None:
@@ -151,6 +180,8 @@ def _situations(occ: Occasions, cut: int, params: MapParams,
     hi = gstarts[has_gap] + ng[has_gap] // 2
     median[has_gap] = gaps[lo] * 0.5 + gaps[hi] * 0.5
     base = float(np.median(gaps)) if gaps.size else np.nan
+    if base_gap is not None:
+        base = base_gap
     own = (ng >= params.min_gaps_for_own_rhythm) & (np.nan_to_num(median) > 0)
     typical = np.where(own, median, base)
     recency = (cut - last).astype(np.float64)
@@ -173,7 +204,8 @@ def _situations(occ: Occasions, cut: int, params: MapParams,
     nb = np.searchsorted(np.asarray(ORDER_EDGES), n, side="right")
     rb = np.searchsorted(np.asarray(RATIO_EDGES), ratio, side="left")
     cell = (nb * _N_RATIO + rb) * 2 + shrinking.astype(np.int64)
-    return _Situation(code, n, first, last, revenue, recent_mean, earlier_mean, shrinking, cell)
+    return _Situation(code, n, first, last, revenue, recent_mean, earlier_mean, shrinking, cell,
+                      base)
 
 
 def _after(occ: Occasions, code: IntArray, cut: int, horizon: int
@@ -272,11 +304,13 @@ def money_at_stake(occ: Occasions, *, as_of: datetime | date, params: MapParams,
     Returns a table ``customer_id, money_at_stake, p_gone, expected_revenue, stake`` (``stake``:
     the evidence, a JSON object text with ``about: "stake"``) and the calibration used.
     ``status`` (``customer_id, status``: the map's) is needed only when the history is too short
-    and the status decides ``p_gone``.
+    and the status decides ``p_gone``. With a ``calibration`` of an earlier ranking of the whole
+    base (the live map's few customers), its ``base_gap_days`` measures their silence; the
+    calibration returned carries the base gap this ranking used.
     """
     cal = calibration or calibrate(occ, as_of=as_of, params=params)
     now = _day(as_of)
-    s = _situations(occ, now, params)
+    s = _situations(occ, now, params, base_gap=cal.base_gap_days)
     orders, value, trend = _continued(s, now, float(cal.horizon_days), cal.newcomer_orders)
     expected = orders * value
     ids = occ.ids.take(pa.array(s.code))
@@ -293,7 +327,8 @@ def money_at_stake(occ: Occasions, *, as_of: datetime | date, params: MapParams,
     })
     evidence = _evidence(cal, table, orders, value, trend, shortfall, cal.total[s.cell],
                          cal.returned[s.cell])
-    return table.append_column("stake", evidence), cal
+    base_gap = None if np.isnan(s.base_gap) else s.base_gap
+    return table.append_column("stake", evidence), replace(cal, base_gap_days=base_gap)
 
 
 def _by_status(ids: pa.Array, status: pa.Table | None) -> FloatArray:

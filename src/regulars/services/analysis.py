@@ -276,9 +276,7 @@ def analyze(
         previous_map=previous,
     )
     say(_("whom to save first: money at stake, from this business's history…"))
-    stake, calibration = ranking.money_at_stake(
-        occasions, as_of=as_of, params=params,
-        status=customers.select(["customer_id", "status"]))
+    stake, calibration = _ranked(occasions, customers, as_of, params)
     rows = _rows(customers, None if fitted is None else fitted.table, params, stake)
     if words:
         say(_("the evidence in words, for {n} customers…").format(n=f"{customers.num_rows:,}"))
@@ -293,9 +291,24 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
     predictions included), without the portfolio: for serving the map of a whole store."""
     as_of = as_of or default_as_of(tables[Kind.ORDERS])
     inputs = without_empty({k: _cut(k, t, as_of) for k, t in tables.items()})
-    m, fitted = _map_predicted(inputs, as_of, params)
+    # the orders are read once, for the models and the ranking (as analyze does)
+    occasions = models.orders_occasions(models.orders_arrow(inputs[Kind.ORDERS]))
+    m, fitted = _map_predicted(inputs, as_of, params,
+                               occasions if params.predictions else None)
     executed = with_contacts(_executed(m.customers), tables.get(Kind.CUSTOMERS))
-    return _rows(executed, None if fitted is None else fitted.table, params).arrow, as_of
+    stake, _ = _ranked(occasions, executed, as_of, params)
+    return _rows(executed, None if fitted is None else fitted.table, params,
+                 stake).arrow, as_of
+
+
+def _ranked(occasions: Occasions, rows: pa.Table, as_of: datetime, params: MapParams,
+            calibration: ranking.Calibration | None = None
+            ) -> tuple[pa.Table, ranking.Calibration]:
+    """Money at stake of the customers of ``occasions`` (:mod:`ranking`), the map's ``rows``
+    giving the status for a business with too little history."""
+    return ranking.money_at_stake(occasions, as_of=as_of, params=params,
+                                  calibration=calibration,
+                                  status=rows.select(["customer_id", "status"]))
 
 
 CONTACT_COLUMNS = ("name", "manager", "email", "phone")
@@ -466,6 +479,7 @@ def refresh_customers(
     as_of: datetime,
     saved_models: Mapping[str, Any] | None = None,
     compiled: CompiledRefresh | None = None,
+    stake: Mapping[str, Any] | None = None,
 ) -> Frame:
     """The map rows of the customers in ``tables`` (every table already narrowed to them, on
     one engine), each placed against a frozen ``baseline`` (:meth:`Analysis.baseline`) as the
@@ -475,6 +489,8 @@ def refresh_customers(
     ``saved_models`` (``Fitted.describe()`` of the full map) predicts these customers with
     the models fitted on the whole base, so that P(alive) still decides lost and churn risk.
     ``compiled`` reuses the query of the previous call (see :class:`CompiledRefresh`).
+    ``stake`` (``Analysis.calibration.to_dict()`` of the full map) ranks these customers by
+    money at stake as the full map did; without it the rows have no ranking columns.
     """
     if Kind.ORDERS not in tables:
         raise AnalysisError(_("orders are needed for an analysis"))
@@ -492,7 +508,19 @@ def refresh_customers(
         executed = compiled.execute(
             key, lambda p: _map_of(inputs, as_of, params, p, baseline).customers, p_alive)
     executed = with_contacts(executed, tables.get(Kind.CUSTOMERS))
-    return _rows(executed, predicted, params)
+    return _rows(executed, predicted, params,
+                 None if stake is None else _stake_of(inputs, executed, stake, as_of, params))
+
+
+def _stake_of(inputs: Mapping[Kind, Any], executed: pa.Table, stake: Mapping[str, Any],
+              as_of: datetime, params: MapParams) -> pa.Table | None:
+    """Money at stake of a few customers, as the full map's ranking (``stake``:
+    ``Calibration.to_dict()``) would put them; None when they have no order."""
+    orders = models.orders_arrow(inputs[Kind.ORDERS])
+    if orders.num_rows == 0:
+        return None
+    return _ranked(models.orders_occasions(orders), executed, as_of, params,
+                   ranking.Calibration.from_dict(stake))[0]
 
 
 DAY_COLUMNS = ("typical_gap_days", "days_since_last_order")

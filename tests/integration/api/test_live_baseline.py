@@ -156,3 +156,30 @@ def test_a_backlog_is_refreshed_in_parts_and_health_counts_what_waits(call, serv
     assert services.live.pending() == 0
     for i in range(5):
         assert services.store.customer_card(f"Q{i}")["map"]["orders"] == 1
+
+
+def test_a_live_refresh_ranks_its_customers_by_money_at_stake_as_the_full_map_did(
+        call, services, api_settings):
+    data = generate_business(DemoSpec(customers=150, seed=8))
+    names = SPECS[Kind.ORDERS].names
+    rows = [{k: _text(v) for k, v in r.items() if k in names and v is not None}
+            for r in data["orders"].to_pylist()]
+    for start in range(0, len(rows), 1000):
+        assert call(I, "POST", "/v1/orders", json=rows[start:start + 1000]).status_code == 201
+    services.rebuild_map()
+    state = services.store.map_state()
+    frozen = json.loads(state["baseline"])
+    assert frozen["stake"]["basis"] == "history" and frozen["stake"]["base_gap_days"] > 0
+    full = bootstrap.full_analysis(api_settings, state["as_of"],
+                                   tables={k: services.store.read_table(k) for k in Kind})
+    want = {r["customer_id"]: r for r in full.customers.to_arrow().to_pylist()}
+    batch = sorted({r["customer_id"] for r in rows})[:12]
+    touched = {k: services.store.read_rows(k, batch) for k in Kind}
+    live, _ = bootstrap.refresh_map(api_settings, touched, frozen, None, state["as_of"])
+    got = {r["customer_id"]: r for r in live.to_pylist()}
+    for cid in batch:
+        # the same situation and the same history: the same money at stake and its evidence
+        for column in ("money_at_stake", "p_gone", "expected_revenue"):
+            assert got[cid][column] == want[cid][column], (cid, column)
+        stake = [e for e in json.loads(got[cid]["evidence"]) if e["about"] == "stake"]
+        assert stake == [e for e in json.loads(want[cid]["evidence"]) if e["about"] == "stake"]
