@@ -275,6 +275,12 @@ def analyze(
         period=period,
         previous_map=previous,
     )
+    # the engine's copies of the two maps are dropped now, while the engine is open: left to
+    # the garbage collector, they were dropped whenever it ran, after a caller such as the
+    # API's rebuild had closed its engine, and the drop failed there
+    now_map.release()
+    if previous is not None:
+        previous.release()
     say(_("whom to save first: money at stake, from this business's history…"))
     stake, calibration = _ranked(occasions, customers, as_of, params)
     rows = _rows(customers, None if fitted is None else fitted.table, params, stake)
