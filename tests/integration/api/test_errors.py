@@ -75,3 +75,14 @@ def test_a_nul_character_is_a_422_naming_the_field_not_a_server_error(call):
     assert any("attributes" in str(e.get("field", "")) for e in body["errors"]), body
     assert call("integration", "POST", "/v1/customers",
                 json={"customer_id": "N1", "attributes": "ab"}).status_code in (200, 201)
+
+
+def test_method_not_allowed_names_every_method_of_the_path(call):
+    """GET /v1/customers (the list) and POST /v1/customers (ingest) live in two routers;
+    Starlette's own 405 named only POST (schemathesis ST205)."""
+    r = call("readonly", "PUT", "/v1/customers")
+    assert_problem(r, 405)
+    assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+    r = call("readonly", "DELETE", "/v1/keys")
+    assert_problem(r, 405)
+    assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}

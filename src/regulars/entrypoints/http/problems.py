@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from regulars.domain.errors import (
     AnalysisError,
@@ -103,6 +104,16 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves on the request's path (RFC 9110 §15.5.6)."""
+    methods = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
+            methods.append(method)
+    return methods
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem document."""
 
@@ -121,6 +132,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route on the path; a path served
+            # by two routers (GET /v1/customers lists, POST ingests) must name them all
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(app, request))}
         return problem_response(exc.status_code, instance=request.url.path,
                                 detail=str(exc.detail) if exc.detail else None, headers=headers)
 
