@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import order
@@ -86,3 +88,28 @@ def test_method_not_allowed_names_every_method_of_the_path(call):
     r = call("readonly", "DELETE", "/v1/keys")
     assert_problem(r, 405)
     assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+def test_the_document_promises_what_the_validators_accept(call):
+    """schemathesis ST201/ST202: `"amount": ""` was valid by the document and refused; `"at":
+    0` was invalid by the document and taken for 1970; `[]` was a valid body and refused."""
+    doc = call("readonly", "GET", "/openapi.json").json()
+    amount = doc["components"]["schemas"]["OrderIn"]["properties"]["amount"]
+    text = next(a for a in amount["anyOf"] if a["type"] == "string")
+    assert re.fullmatch(text["pattern"], "12.50") and re.fullmatch(text["pattern"], "+3")
+    for bad in ("", "-1", "1e3", "1.23456", "1" * 15):
+        assert not re.fullmatch(text["pattern"], bad), bad
+    order = {"customer_id": "C1", "ordered_at": "2025-03-01T10:00:00Z"}
+    assert call("integration", "POST", "/v1/orders",
+                json={**order, "amount": "12.50"}).status_code == 201
+    for bad in ({"amount": ""}, {"amount": "12", "ordered_at": 0}):
+        body = assert_problem(call("integration", "POST", "/v1/orders",
+                                   json={**order, **bad}), 422)
+        assert body["errors"][0]["field"] in ("amount", "ordered_at")
+    assert_problem(call("admin", "POST", "/v1/loyalty/run", json={"at": 0}), 422)
+    assert_problem(call("integration", "POST", "/v1/orders", json=[]), 422)
+    body_schema = doc["paths"]["/v1/orders"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    many = [s for s in body_schema.get("anyOf", body_schema.get("oneOf", []))
+            if s.get("type") == "array"]
+    assert [s["minItems"] for s in many] == [1], body_schema

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from regulars.entrypoints.http.fields import Day, Instant, amount_field, amount_schema
+
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -20,8 +22,8 @@ NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                         pattern=NO_NUL)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18,
-                                 decimal_places=4)]
+_MAX = Decimal("99999999999999")
+Money = Annotated[Decimal, amount_field(ge=0, le=_MAX), amount_schema(ge=0, le=_MAX)]
 
 
 class _In(BaseModel):
@@ -38,7 +40,7 @@ class MembershipIn(_In):
     email: Annotated[str, StringConstraints(max_length=320, pattern=NO_NUL)] | None = Field(
         None, description="To refuse self-referrals (the same e-mail as the referrer).")
     phone: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] | None = None
-    birthday: date | None = None
+    birthday: Day | None = None
     referral_code: Code | None = Field(None, description="A friend's referral code.")
     payment_fingerprint: Short | None = Field(
         None, description="A payment card's fingerprint, to refuse self-referrals.")
@@ -60,7 +62,8 @@ class CouponUseIn(_In):
 
 class AdjustmentIn(_In):
     points: int = Field(ge=-10_000_000, le=10_000_000,
-                        description="Points to add (positive) or take (negative), not 0.")
+                        description="Points to add (positive) or take (negative), not 0.",
+                        json_schema_extra={"not": {"const": 0}})
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=1000, pattern=NO_NUL)]
 
@@ -79,7 +82,7 @@ class QuoteIn(_In):
         None, description="A member (their tier, club and caps apply); absent or unknown: a "
                           "member of the lowest tier.")
     amount: Money
-    ordered_at: datetime | None = Field(None, description="Default: now.")
+    ordered_at: Instant | None = Field(None, description="Default: now.")
     categories: list[Short] | Short = Field(
         default_factory=list, description="Categories (a list, or `;`-separated text).")
     quantity: int | None = Field(None, ge=0, le=1_000_000)
@@ -87,11 +90,11 @@ class QuoteIn(_In):
 
 
 class RunIn(_In):
-    at: datetime | None = Field(None, description="Default: now.")
+    at: Instant | None = Field(None, description="Default: now.")
 
 
 class ExpiryNoticesIn(_In):
-    at: datetime | None = Field(None, description="The start of the window; default: now.")
+    at: Instant | None = Field(None, description="The start of the window; default: now.")
     within_days: int | None = Field(
         None, ge=1, le=3650,
         description="The window, in days; default: `[api] points_expiring_notice_days`.")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
+from regulars.entrypoints.http.fields import Day, Instant, money
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
 
 # no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before)
@@ -42,18 +43,12 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     elif t is ColumnType.LIST:
         typ = list[Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]] | Text
     elif t is ColumnType.TIMESTAMP:
-        typ = datetime
+        typ = Instant
     elif t is ColumnType.DATE:
-        typ = date
+        typ = Day
     elif t is ColumnType.MONEY:
-        typ = Decimal
-        kw["max_digits"] = 18
-        kw["decimal_places"] = 4
-        if col.non_negative:
-            kw["ge"] = 0
-        else:
-            kw["ge"] = Decimal("-99999999999999")
-        kw["le"] = Decimal("99999999999999")
+        typ = money(ge=0 if col.non_negative else Decimal("-99999999999999"),
+                    le=Decimal("99999999999999"), description=desc)
     elif t is ColumnType.INTEGER:
         typ = int
         kw["ge"] = col.min_value if col.min_value is not None else (
@@ -103,7 +98,7 @@ class AbandonedCartEvent(_Record):
     type: Literal["abandoned_cart"]
     event_id: Id | None = None
     customer_id: Id
-    at: datetime
+    at: Instant
     channel: Text = "web"
 
 
@@ -125,7 +120,8 @@ def _shape(value: Any) -> str:
 def one_or_many(model: Any) -> Any:
     """A body that is one record, or a JSON array of them."""
     return Annotated[
-        Annotated[model, Tag("one")] | Annotated[list[model], Tag("many")],
+        Annotated[model, Tag("one")]
+        | Annotated[list[model], Field(min_length=1), Tag("many")],
         Discriminator(_shape),
     ]
 

@@ -1,0 +1,57 @@
+"""Field types shared by the request models: what the OpenAPI document promises is exactly
+what the validators accept (schemathesis checks both ways).
+
+pydantic, left to itself, documents a decimal as ``number | string`` with any string, and
+accepts a number of seconds for a date-time: a client reading the document could send
+``"amount": ""`` and be refused, or ``"at": 0`` and be taken for 1970.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, WithJsonSchema
+
+from regulars.i18n import _
+
+
+def _not_a_number(value: Any) -> Any:
+    """Dates and moments are ISO 8601 text: a bare number (epoch seconds?) is refused."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        raise ValueError(_("write the date as ISO 8601 text, e.g. 2026-03-31 or "
+                           "2026-03-31T14:05:00Z"))
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
+"""A moment in a request: ISO 8601 text only."""
+Day = Annotated[date, BeforeValidator(_not_a_number)]
+"""A calendar day in a request: ISO 8601 text only."""
+
+
+def amount_schema(*, ge: Decimal | int, le: Decimal | int, places: int = 4,
+                  digits: int = 18) -> WithJsonSchema:
+    """The documented form of an amount within ``[ge, le]``: a JSON number, or decimal text
+    (``"12.50"``) with no more digits than the store holds and a sign only if it may be
+    negative."""
+    whole = min(digits - places, len(str(int(max(abs(Decimal(ge)), abs(Decimal(le)))))))
+    sign = "[+-]?" if ge < 0 else r"\+?"
+    pattern = rf"^{sign}\d{{1,{whole}}}(\.\d{{1,{places}}})?$"
+    return WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": float(ge), "maximum": float(le)},
+        {"type": "string", "pattern": pattern}]})
+
+
+def amount_field(*, ge: Decimal | int, le: Decimal | int, places: int = 4, digits: int = 18,
+                 description: str | None = None) -> Any:
+    """The validation of an amount within ``[ge, le]`` (pair it with :func:`amount_schema`)."""
+    return Field(ge=ge, le=le, max_digits=digits, decimal_places=places,
+                 description=description)
+
+
+def money(*, ge: Decimal | int, le: Decimal | int, description: str | None = None) -> Any:
+    """An amount type built at run time (the ingest models are generated from the contract)."""
+    return Annotated[Decimal, amount_field(ge=ge, le=le, description=description),
+                     amount_schema(ge=ge, le=le)]
