@@ -88,6 +88,10 @@ def test_method_not_allowed_names_every_method_of_the_path(call):
     r = call("readonly", "DELETE", "/v1/keys")
     assert_problem(r, 405)
     assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+    # DELETE /v1/webhooks/{id} would match "deliveries" as an id: not this resource's method
+    r = call("admin", "PUT", "/v1/webhooks/deliveries")
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET"
 
 
 def test_the_document_promises_what_the_validators_accept(call):
@@ -113,3 +117,24 @@ def test_the_document_promises_what_the_validators_accept(call):
     many = [s for s in body_schema.get("anyOf", body_schema.get("oneOf", []))
             if s.get("type") == "array"]
     assert [s["minItems"] for s in many] == [1], body_schema
+
+
+def test_odd_json_values_are_refused_as_the_document_says_or_read_exactly(call):
+    """schemathesis: a 1.8e308 amount was a 500 (a float too large to round), `quantity:
+    false` was taken for 0, and a webhook host no resolver can look up was accepted and then
+    failed every delivery."""
+    order = {"customer_id": "C1", "ordered_at": "2025-03-01T10:00:00Z"}
+    body = assert_problem(call("integration", "POST", "/v1/orders",
+                               json={**order, "amount": 1.7976931348623157e308}), 422)
+    assert body["errors"][0]["field"] == "amount"
+    assert_problem(call("integration", "POST", "/v1/orders",
+                        json={**order, "amount": 5, "quantity": False}), 422)
+    # a JSON number is a binary fraction: 0.1 + 0.2 is read to the store's four places
+    r = call("integration", "POST", "/v1/orders",
+             json={**order, "order_id": "F1", "amount": 0.1 + 0.2})
+    assert r.status_code == 201, r.text
+    assert call("integration", "POST", "/v1/orders",
+                json={**order, "order_id": "F1", "amount": "0.3"}).json()["already_present"] == 1
+    body = assert_problem(call("admin", "POST", "/v1/webhooks", json={
+        "url": "https://" + "a" * 70 + ".example/hook", "events": ["tier_changed"]}), 422)
+    assert body["errors"][0]["field"] == "url"

@@ -8,11 +8,12 @@ accepts a number of seconds for a date-time: a client reading the document could
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, Strict, WithJsonSchema
 
 from regulars.i18n import _
 
@@ -29,6 +30,37 @@ Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 """A moment in a request: ISO 8601 text only."""
 Day = Annotated[date, BeforeValidator(_not_a_number)]
 """A calendar day in a request: ISO 8601 text only."""
+
+
+Count = Annotated[int, Strict()]
+"""A whole number in a request: a JSON integer (``false`` or ``"3"`` are refused, as the
+document says)."""
+Flag = Annotated[bool, Strict()]
+"""A yes/no in a request: JSON ``true`` or ``false`` only."""
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(_("a number is expected, not true or false"))
+    return value
+
+
+def whole_number(*, ge: int, le: int, description: str | None = None) -> Any:
+    """A whole number of an input row: a JSON integer, or its digits as text (exports and
+    tills often send every value as text), within ``[ge, le]``; never true/false."""
+    schema: dict[str, Any] = {"anyOf": [
+        {"type": "integer", "minimum": ge, "maximum": le},
+        {"type": "string", "pattern": r"^[+-]?\d{1,16}$" if ge < 0 else r"^\+?\d{1,16}$"}]}
+    return Annotated[int, BeforeValidator(_whole),
+                     Field(ge=ge, le=le, description=description), WithJsonSchema(schema)]
+
+
+def _rounded(value: Any) -> Any:
+    """A JSON number is a binary fraction: 0.1 + 0.2 arrives as 0.30000000000000004. It is
+    read to the store's four places; decimal text is taken exactly (and must fit)."""
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15:
+        return Decimal(repr(value)).quantize(Decimal("0.0001"))
+    return value  # too large or not a number: the range check names it
 
 
 def amount_schema(*, ge: Decimal | int, le: Decimal | int, places: int = 4,
@@ -51,7 +83,11 @@ def amount_field(*, ge: Decimal | int, le: Decimal | int, places: int = 4, digit
                  description=description)
 
 
+AMOUNT_NUMBER = BeforeValidator(_rounded)
+"""Pair with :func:`amount_field`: JSON numbers read to four places."""
+
+
 def money(*, ge: Decimal | int, le: Decimal | int, description: str | None = None) -> Any:
     """An amount type built at run time (the ingest models are generated from the contract)."""
-    return Annotated[Decimal, amount_field(ge=ge, le=le, description=description),
+    return Annotated[Decimal, AMOUNT_NUMBER, amount_field(ge=ge, le=le, description=description),
                      amount_schema(ge=ge, le=le)]

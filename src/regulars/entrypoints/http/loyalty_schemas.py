@@ -8,7 +8,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from regulars.entrypoints.http.fields import Day, Instant, amount_field, amount_schema
+from regulars.entrypoints.http.fields import (
+    AMOUNT_NUMBER,
+    Count,
+    Day,
+    Flag,
+    Instant,
+    amount_field,
+    amount_schema,
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -23,7 +31,8 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
                                         pattern=NO_NUL)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
 _MAX = Decimal("99999999999999")
-Money = Annotated[Decimal, amount_field(ge=0, le=_MAX), amount_schema(ge=0, le=_MAX)]
+Money = Annotated[Decimal, AMOUNT_NUMBER, amount_field(ge=0, le=_MAX),
+                  amount_schema(ge=0, le=_MAX)]
 
 
 class _In(BaseModel):
@@ -36,7 +45,7 @@ class _In(BaseModel):
 class MembershipIn(_In):
     """Enrolment: ``consent`` is the customer's opt-in (without it, orders earn nothing)."""
 
-    consent: bool
+    consent: Flag
     email: Annotated[str, StringConstraints(max_length=320, pattern=NO_NUL)] | None = Field(
         None, description="To refuse self-referrals (the same e-mail as the referrer).")
     phone: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] | None = None
@@ -61,7 +70,7 @@ class CouponUseIn(_In):
 
 
 class AdjustmentIn(_In):
-    points: int = Field(ge=-10_000_000, le=10_000_000,
+    points: Count = Field(ge=-10_000_000, le=10_000_000,
                         description="Points to add (positive) or take (negative), not 0.",
                         json_schema_extra={"not": {"const": 0}})
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
@@ -72,7 +81,7 @@ class QuoteLine(_In):
     amount: Money
     category: Short | None = None
     sku: Short | None = None
-    quantity: int = Field(1, ge=1, le=1_000_000)
+    quantity: Count = Field(1, ge=1, le=1_000_000)
 
 
 class QuoteIn(_In):
@@ -85,7 +94,7 @@ class QuoteIn(_In):
     ordered_at: Instant | None = Field(None, description="Default: now.")
     categories: list[Short] | Short = Field(
         default_factory=list, description="Categories (a list, or `;`-separated text).")
-    quantity: int | None = Field(None, ge=0, le=1_000_000)
+    quantity: Count | None = Field(None, ge=0, le=1_000_000)
     lines: list[QuoteLine] = Field(default_factory=list, max_length=1000)
 
 
@@ -95,7 +104,7 @@ class RunIn(_In):
 
 class ExpiryNoticesIn(_In):
     at: Instant | None = Field(None, description="The start of the window; default: now.")
-    within_days: int | None = Field(
+    within_days: Count | None = Field(
         None, ge=1, le=3650,
         description="The window, in days; default: `[api] points_expiring_notice_days`.")
 

@@ -8,6 +8,7 @@ position in a batch.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from regulars.domain.errors import (
     AnalysisError,
@@ -104,14 +104,24 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed(app: FastAPI, request: Request) -> list[str]:
-    """Every method some route serves on the request's path (RFC 9110 §15.5.6)."""
-    methods = []
-    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
-            methods.append(method)
-    return methods
+    """Every method the request's path is served with (RFC 9110 §15.5.6), as the API document
+    lists them.
+
+    A path is the resource of its most literal template: ``/v1/webhooks/deliveries`` is the
+    list of deliveries, not a webhook whose id happens to be "deliveries", so templates that
+    match it through fewer parameters win.
+    """
+    found: dict[int, set[str]] = {}  # number of parameters -> methods
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            found.setdefault(template.count("{"), set()).update(
+                m.upper() for m in operations if m.upper() in _METHODS)
+    return sorted(found[min(found)]) if found else []
 
 
 def install(app: FastAPI) -> None:

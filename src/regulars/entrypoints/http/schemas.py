@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -19,8 +20,9 @@ from pydantic import (
 )
 
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
-from regulars.entrypoints.http.fields import Day, Instant, money
+from regulars.entrypoints.http.fields import Day, Flag, Instant, money, whole_number
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
+from regulars.i18n import _
 
 # no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before)
 NO_NUL = r"^[^\x00]*$"
@@ -50,12 +52,13 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
         typ = money(ge=0 if col.non_negative else Decimal("-99999999999999"),
                     le=Decimal("99999999999999"), description=desc)
     elif t is ColumnType.INTEGER:
-        typ = int
-        kw["ge"] = col.min_value if col.min_value is not None else (
-            0 if col.non_negative else -(2**53))
-        kw["le"] = col.max_value if col.max_value is not None else 2**53
+        typ = whole_number(
+            ge=col.min_value if col.min_value is not None else (
+                0 if col.non_negative else -(2**53)),
+            le=col.max_value if col.max_value is not None else 2**53, description=desc)
+        kw = {}
     else:
-        typ = bool
+        typ = Flag
     required = col.required or (name == spec.id_column and not spec.derived_id)
     if required:
         return typ, Field(..., **kw)
@@ -296,7 +299,7 @@ class MapState(BaseModel):
 
 class RebuildIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: datetime | None = None
+    as_of: Instant | None = None
 
 
 class KeyIn(BaseModel):
@@ -319,9 +322,24 @@ class NewKey(BaseModel):
     record: KeyOut
 
 
+def _reachable_form(url: str) -> str:
+    """A URL whose host name can be looked up: a label over 63 characters, or one IDNA
+    cannot encode, made every delivery fail in the resolver, retried forever."""
+    host = urlsplit(url).hostname or ""
+    try:
+        host.encode("idna")
+    except UnicodeError as e:
+        raise ValueError(_("the host name {host!r} is not a valid domain name").format(
+            host=host[:80])) from e
+    if not host:
+        raise ValueError(_("the URL names no host"))
+    return url
+
+
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000),
+                   AfterValidator(_reachable_form)]
     events: list[Literal["rung_changed", "status_changed", "signal_raised", "tier_changed",
                          "points_expiring"]] = Field(min_length=1)
 
