@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
+from regulars.domain.headers import BASE_DOCUMENT, HEADERS, header_key
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.ports import Blacklist
@@ -48,23 +49,31 @@ _SEP = "\x1f"
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read a foreign file. Every field has a sensible default for our own exports."""
+    """How to read a foreign file. ``None`` means "find out from the file" (and lets a saved
+    profile fill the field); every field has a sensible default for our own exports."""
 
     format: str | None = None
     """csv, tsv, ws (whitespace-separated text), parquet or jsonl; None: from the suffix."""
     delimiter: str | None = None
+    """None: the one of ``; , tab |`` the first line has most of."""
     header: bool | None = None
     """Whether the first line names the columns; None: yes for CSV/TSV, detected for text."""
     columns: tuple[str, ...] = ()
     """Names for the columns of a file without a header."""
-    encoding: str = "utf-8"
+    encoding: str | None = None
+    """None: detected (:func:`detect_encoding`)."""
     mapping: dict[str, str] = field(default_factory=dict)
     """Our column name -> the file's column name (``--map ordered_at=date``)."""
     date_format: str | None = None
-    """strptime format of dates in text files (``%Y%m%d``); None: ISO 8601."""
-    decimal_comma: bool = False
+    """strptime format of dates in text files (``%Y%m%d``); None: detected per column. A
+    format without a time also reads the same dates with ``%H:%M`` or ``%H:%M:%S`` after."""
+    decimal_comma: bool | None = None
+    """True: 12,50; False: 12.50 (a comma groups thousands); None: detected per column."""
     currency: str | None = None
     """Currency of orders that do not say (``orders.currency``)."""
+    credit_notes: str | None = None
+    """What a negative order or invoice row is: None or "reject" (a problem), "returns" (a
+    return of an earlier order of its customer)."""
 
 
 def detect_format(path: Path, given: str | None) -> str:
@@ -87,6 +96,86 @@ def detect_format(path: Path, given: str | None) -> str:
             )
         )
     return fmt
+
+
+_SAMPLE = 1 << 20
+"""Bytes of a text file looked at to tell its encoding and delimiter."""
+# Estonian letters in cp1257 (õ ä ö ü š ž and capitals): a Russian text in cp1251 has these
+# bytes too (д х ц ь р ю ...), but as a small share of its letters; an Estonian text has
+# hardly any other byte above 0x7f.
+_ESTONIAN_1257 = frozenset(b"\xf5\xe4\xf6\xfc\xf0\xfe\xd5\xc4\xd6\xdc\xd0\xde")
+# Bytes that say nothing about the language: the euro sign (0x80 in cp1257, 0x88 in cp1251),
+# no-break space, section sign and quotes.
+_NEUTRAL = frozenset(b"\x80\x88\xa0\xa7\xab\xbb\x93\x94\x96\x97\xb9")
+
+
+def detect_encoding(path: Path) -> tuple[str | None, str]:
+    """The encoding of a text file and why, from its first megabyte.
+
+    1. A byte-order mark says it (UTF-8 or UTF-16).
+    2. Text that decodes as UTF-8 is UTF-8 (ASCII is too).
+    3. Otherwise the bytes above 0x7f are letters of a single-byte code page. If nine in ten
+       of them are Estonian letters in cp1257 (õ ä ö ü š ž), it is cp1257 (Estonian and Baltic
+       Windows exports); if nine in ten are Cyrillic letters in cp1251 (0xc0-0xff, ё, Ё), it is
+       cp1251 (Russian 1C and Excel exports).
+    4. Anything else is not told: None, and the caller asks for ``--encoding``.
+    """
+    with path.open("rb") as f:
+        head = f.read(_SAMPLE)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", _("byte-order mark")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", _("byte-order mark")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _SAMPLE)
+        return "utf-8", _("valid UTF-8")
+    except UnicodeDecodeError:
+        pass
+    high = [b for b in head if b > 0x7F and b not in _NEUTRAL]
+    if high:
+        estonian = sum(b in _ESTONIAN_1257 for b in high) / len(high)
+        cyrillic = sum(b >= 0xC0 or b in (0xA8, 0xB8) for b in high) / len(high)
+        if estonian >= 0.9:
+            return "cp1257", _("not UTF-8; Estonian letters in cp1257")
+        if cyrillic >= 0.9:
+            return "cp1251", _("not UTF-8; Cyrillic letters in cp1251")
+    return None, _("not UTF-8, and neither Cyrillic cp1251 nor Estonian cp1257")
+
+
+def sniff_delimiter(first_line: str) -> str | None:
+    """The one of ``; , tab |`` the first line has most of, outside quotes; None if none."""
+    counts = dict.fromkeys(";,\t|", 0)
+    quoted = False
+    for ch in first_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda c: counts[c])
+    return best if counts[best] else None
+
+
+# Currency signs and codes written beside amounts, and the code each means.
+_CURRENCY_RE = r"(?i)(₽|€|\$|£|руб\.?|р\.|eur|rub|rur|usd|gbp)"
+_CURRENCY_CODES = {"₽": "RUB", "руб": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
+                   "€": "EUR", "eur": "EUR", "$": "USD", "usd": "USD", "£": "GBP", "gbp": "GBP"}
+# Ways of writing a day, tried in this order; ISO 8601 (2025-12-31) is read by a cast first.
+_DATE_FAMILIES = ("%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y.%m.%d")
+
+
+def _with_times(fmt: str) -> list[str]:
+    """A day's format, and the same followed by a time: one column may hold both."""
+    if "%H" in fmt:
+        return [fmt]
+    return [f"{fmt} %H:%M:%S", f"{fmt} %H:%M", f"{fmt}T%H:%M:%S", fmt]
+
+
+def _money_text(t: str) -> str:
+    """An amount's text without currency signs and spaces (no-break and narrow ones too,
+    and apostrophes), a Unicode minus as '-': what is left is digits and separators."""
+    v = f"regexp_replace({t}, {_lit(_CURRENCY_RE)}, '', 'g')"
+    v = f"regexp_replace({v}, '[\\s\\x{{00a0}}\\x{{202f}}\\x{{2009}}\\x{{2007}}'']', '', 'g')"
+    return f"replace({v}, '\u2212', '-')"
 
 
 def _q(name: str) -> str:
@@ -112,16 +201,36 @@ def normalise_email(value: str | None) -> str | None:
     return v if "@" in v else None
 
 
+# Digits of a national number (without the trunk 8 or 0) where a country fixes it; elsewhere
+# at least 7 (Estonia writes 7 or 8). A number as long as the country code and this, starting
+# with the code, already has it: 79123456789, 37255551234.
+_NATIONAL_DIGITS = {"7": 10}
+_MIN_NATIONAL = 7
+
+
 def normalise_phone(value: str | None, default_country: str) -> str | None:
-    """Digits only, with the country code: '8 (912) 345-67-89' -> '79123456789'."""
+    """Digits only, with the country code: '8 (912) 345-67-89' -> '79123456789'.
+
+    Written with + or 00 the number has its code. Else eleven digits starting with 8 are a
+    Russian number with its trunk prefix; else a number that does not already start with
+    the default country's code (and is long enough to hold it) is local, whatever its
+    length, and gets that code: 9123456789 -> 79123456789 when the default is 7, 5555 1234
+    -> 37255551234 when it is 372. Fewer than 7 digits in the end is not a phone. The same
+    rule in SQL is :func:`_phone_sql`; a property test keeps them equal.
+    """
     if value is None:
         return None
-    digits = re.sub(r"\D", "", value)
-    if value.strip().startswith("00"):
+    marks = re.sub(r"[^0-9+]", "", value)
+    digits = re.sub(r"[^0-9]", "", value)
+    international = marks.startswith(("+", "00"))
+    if marks.startswith("00"):
         digits = digits[2:]
+    national = _NATIONAL_DIGITS.get(default_country, _MIN_NATIONAL)
     if len(digits) == 11 and digits.startswith("8"):  # Russian trunk prefix
         digits = "7" + digits[1:]
-    elif not value.strip().startswith(("+", "00")) and len(digits) <= 8:
+    elif not international and digits and not (
+        digits.startswith(default_country) and len(digits) >= len(default_country) + national
+    ):
         digits = default_country + digits
     return digits if len(digits) >= 7 else None
 
@@ -132,13 +241,16 @@ def _email_sql(col: str) -> str:
 
 
 def _phone_sql(col: str, default_country: str) -> str:
-    d = f"regexp_replace({col}, '\\D', '', 'g')"
-    t = f"trim({col})"
+    m = f"regexp_replace({col}, '[^0-9+]', '', 'g')"
+    d0 = f"regexp_replace({col}, '[^0-9]', '', 'g')"
+    d = f"(CASE WHEN starts_with({m}, '00') THEN substr({d0}, 3) ELSE {d0} END)"
+    cc = _lit(default_country)
+    national = _NATIONAL_DIGITS.get(default_country, _MIN_NATIONAL)
     body = (
-        f"CASE WHEN starts_with({t}, '00') THEN substr({d}, 3) "
-        f"WHEN length({d}) = 11 AND starts_with({d}, '8') THEN '7' || substr({d}, 2) "
-        f"WHEN NOT starts_with({t}, '+') AND length({d}) <= 8 "
-        f"THEN {_lit(default_country)} || {d} ELSE {d} END"
+        f"CASE WHEN length({d}) = 11 AND starts_with({d}, '8') THEN '7' || substr({d}, 2) "
+        f"WHEN NOT starts_with({m}, '+') AND NOT starts_with({m}, '00') AND length({d}) > 0 "
+        f"AND NOT (starts_with({d}, {cc}) AND length({d}) >= {len(default_country) + national}) "
+        f"THEN {cc} || {d} ELSE {d} END"
     )
     return f"CASE WHEN length({body}) >= 7 THEN {body} END"
 
@@ -163,6 +275,15 @@ class Staging:
         self.path: Path | None = None
         self.source_names: dict[str, str] = {}  # our column -> file's column
         self._ws_width: int | None = None
+        self.detected: dict[str, str] = {}
+        """How the file was read: encoding, delimiter, format (for a saved profile)."""
+        self.notes: list[str] = []
+        """What was found out about the file, to be said to the user."""
+        self.base_column: str | None = None
+        """The file's column naming the document a credit note corrects, if any."""
+        self._money: dict[str, tuple[bool, str | None]] = {}  # column -> (decimal comma, cur.)
+        self._dates: dict[str, list[str] | None] = {}  # column -> strptime formats; None: ISO
+        self._typing: str | None = None  # the column _typed_expr typed last
 
     def close(self) -> None:
         self.con.close()
@@ -176,8 +297,25 @@ class Staging:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _utf8(self, path: Path, encoding: str) -> Path:
+    def _encoding(self, path: Path, given: str | None) -> str:
+        """The encoding given, else the one detected; a file whose encoding cannot be told
+        is refused with the flag to pass."""
+        if given:
+            self.detected["encoding"] = given
+            return given
+        found, how = detect_encoding(path)
+        if found is None:
+            raise FileFormatError(
+                _("{path}: cannot tell the text encoding ({how}); try --encoding cp1251 "
+                  "(Russian), --encoding cp1257 (Estonian) or --encoding latin-1").format(
+                    path=path, how=how))
+        self.detected["encoding"] = found
+        self.notes.append(_("encoding {enc} ({how})").format(enc=found, how=how))
+        return found
+
+    def _utf8(self, path: Path, encoding: str | None) -> Path:
         """DuckDB reads UTF-8; other encodings (cp1251 exports) are transcoded once."""
+        encoding = self._encoding(path, encoding)
         try:
             codecs.lookup(encoding)
         except LookupError as e:
@@ -196,7 +334,8 @@ class Staging:
                     dst.write(chunk)
         except UnicodeDecodeError as e:
             raise FileFormatError(
-                _("{path}: not valid {enc} text ({err})").format(path=path, enc=encoding, err=e)
+                _("{path}: not valid {enc} text ({err}); try --encoding cp1251 or "
+                  "--encoding cp1257").format(path=path, enc=encoding, err=e)
             ) from e
         return out
 
@@ -206,11 +345,13 @@ class Staging:
             raise FileFormatError(_("{path}: no such file").format(path=path))
         self.path = path
         fmt = detect_format(path, opts.format)
+        self.detected["format"] = fmt
         src = _lit(str(path))
         try:
             if fmt in ("csv", "tsv"):
-                src = _lit(str(self._utf8(path, opts.encoding)))
-                self._read_delimited(src, fmt, opts)
+                utf8 = self._utf8(path, opts.encoding)
+                src = _lit(str(utf8))
+                self._read_delimited(src, fmt, opts, utf8)
             elif fmt == "ws":
                 src = _lit(str(self._utf8(path, opts.encoding)))
                 self._read_whitespace(src, opts)
@@ -224,10 +365,13 @@ class Staging:
                     f"FROM read_json({src}, format='newline_delimited')"
                 )
         except duckdb.Error as e:
+            hint = ""
+            if "encoding" not in self.detected or "unicode" in str(e).lower():
+                hint = _(" (if the text is not UTF-8, try --encoding cp1251)")
             raise FileFormatError(
                 _("{path}: cannot be read as {fmt}: {err}").format(
                     path=path, fmt=fmt, err=str(e).splitlines()[0]
-                )
+                ) + hint
             ) from e
         names = [
             r[0]
@@ -256,11 +400,19 @@ class Staging:
             f"* EXCLUDE (file_row_number) FROM read_parquet({src}, file_row_number = true)"
         )
 
-    def _read_delimited(self, src: str, fmt: str, opts: ReadOptions) -> None:
+    def _read_delimited(self, src: str, fmt: str, opts: ReadOptions, utf8: Path) -> None:
         header = True if opts.header is None else opts.header
         args = ["all_varchar=true", f"header={str(header).lower()}"]
         delim = opts.delimiter or ("\t" if fmt == "tsv" else None)
+        if delim is None:
+            # DuckDB's sniffer guesses from a sample and can take the comma of 46 476,66
+            # for the separator of a ';' file: the first line (the header) says it plainly
+            with utf8.open(encoding="utf-8", errors="replace", newline="") as f:
+                delim = sniff_delimiter(f.readline().lstrip("\ufeff"))
+            if delim and delim != ",":
+                self.notes.append(_("delimiter {d!r}").format(d=delim))
         if delim:
+            self.detected["delimiter"] = delim
             args.append(f"delim={_lit(delim)}")
         if opts.columns:
             args.append("names=[" + ", ".join(_lit(c) for c in opts.columns) + "]")
@@ -318,7 +470,8 @@ class Staging:
     def resolve_columns(
         self, spec: TableSpec, file_columns: Sequence[str], opts: ReadOptions
     ) -> tuple[dict[str, str], list[str]]:
-        """Match our columns to the file's: explicit mapping first, then by name (any case)."""
+        """Match our columns to the file's: explicit mapping first, then our own name (any
+        case), then the headers of real exports (:mod:`regulars.domain.headers`)."""
         by_lower = {c.strip().lower(): c for c in file_columns}
         found: dict[str, str] = {}
         unknown_targets = [t for t in opts.mapping if t not in spec.names]
@@ -344,8 +497,11 @@ class Staging:
                         ),
                     )
                 found[col.name] = actual
-            elif col.name in by_lower:
+        for col in spec.columns:
+            if (col.name not in found and col.name in by_lower
+                    and by_lower[col.name] not in found.values()):
                 found[col.name] = by_lower[col.name]
+        self._match_headers(spec, file_columns, found)
         for col in spec.columns:
             if col.required and col.name not in found:
                 raise MissingColumnError(
@@ -359,8 +515,34 @@ class Staging:
                 )
         used = set(found.values())
         ignored = [c for c in file_columns if c not in used]
+        if spec.kind in (Kind.ORDERS, Kind.INVOICES):
+            base = {header_key(h) for h in BASE_DOCUMENT}
+            self.base_column = next((c for c in ignored if header_key(c) in base), None)
         self.source_names = found
         return found, ignored
+
+    def _match_headers(self, spec: TableSpec, file_columns: Sequence[str],
+                       found: dict[str, str]) -> None:
+        """Add to ``found`` the columns whose file headers are recognised: per column, the
+        first tier with a match wins; two file columns in that tier are ambiguous."""
+        keys: dict[str, list[str]] = {}
+        for c in file_columns:
+            keys.setdefault(header_key(c), []).append(c)
+        for name, tiers in HEADERS.get(spec.kind, {}).items():
+            if name in found:
+                continue
+            for tier in tiers:
+                wanted = {header_key(h) for h in tier}
+                hits = [c for c in file_columns
+                        if header_key(c) in wanted and c not in found.values()]
+                if len(hits) > 1:
+                    raise FileFormatError(
+                        _("{path}: columns {cols} could each be {target}; say which with "
+                          "--map {target}=<file column>").format(
+                            path=self.path, cols=", ".join(repr(h) for h in hits), target=name))
+                if hits:
+                    found[name] = hits[0]
+                    break
 
     def _typed_expr(self, spec: TableSpec, name: str, src_type: str, opts: ReadOptions) -> str:
         col = spec.column(name)
@@ -368,20 +550,24 @@ class Staging:
         text = src_type == "VARCHAR"
         t = f"nullif(trim({s}), '')" if text else s
         typ = col.type
+        self._typing = name
         if typ in (ColumnType.ID, ColumnType.TEXT):
             return t if text else f"CAST({s} AS VARCHAR)"
         if typ in (ColumnType.TIMESTAMP, ColumnType.DATE):
             target = "TIMESTAMP" if typ is ColumnType.TIMESTAMP else "DATE"
-            if opts.date_format and (text or not src_type.startswith(("TIMESTAMP", "DATE"))):
+            if text or not src_type.startswith(("TIMESTAMP", "DATE")):
                 v = t if text else f"CAST({s} AS VARCHAR)"
-                return f"CAST(try_strptime({v}, {_lit(opts.date_format)}) AS {target})"
+                formats = self._date_formats(name, v, opts)
+                if formats:
+                    listed = ", ".join(_lit(f) for f in formats)
+                    return f"CAST(try_strptime({v}, [{listed}]) AS {target})"
             return f"TRY_CAST({t} AS {target})"
         if typ is ColumnType.MONEY:
             if not text:
                 return f"TRY_CAST({s} AS DECIMAL(18,4))"
-            v = f"regexp_replace({t}, '[\\s\\x{{00a0}}\\x{{202f}}]', '', 'g')"
-            if opts.decimal_comma:
-                v = f"replace({v}, ',', '.')"
+            comma, _currency = self._money_format(name, t, opts)
+            v = _money_text(t)
+            v = f"replace(replace({v}, '.', ''), ',', '.')" if comma else f"replace({v}, ',', '')"
             return f"TRY_CAST({v} AS DECIMAL(18,4))"
         if typ is ColumnType.INTEGER:
             return f"TRY_CAST({t} AS BIGINT)"
@@ -391,6 +577,109 @@ class Staging:
             falses = ", ".join(_lit(x) for x in _FALSE)
             return f"CASE WHEN {v} IN ({trues}) THEN true WHEN {v} IN ({falses}) THEN false END"
         return _list_sql(t if text else f"CAST({s} AS VARCHAR)")
+
+    # -- what a column's text looks like -----------------------------------------------------
+
+    def _money_format(self, name: str, t: str, opts: ReadOptions) -> tuple[bool, str | None]:
+        """Whether the column writes a decimal comma, and the currency its signs name.
+
+        Every value votes, in one aggregate over the column: its last separator is the
+        decimal one when the other also appears (1.234,56) or when it is followed by other
+        than three digits (12,5; 12.50); a separator written twice groups thousands
+        (1,234,567). 1,234 alone could be either: a column of only such values, or one whose
+        values vote both ways, is refused rather than misread, unless the flag decides.
+        """
+        if name in self._money:
+            return self._money[name]
+        label = self.source_names.get(name, name)
+        v = _money_text(t)
+        nc = f"(length({v}) - length(replace({v}, ',', '')))"
+        nd = f"(length({v}) - length(replace({v}, '.', '')))"
+        tail = f"length(regexp_extract({v}, '[.,]([0-9]*)$', 1))"
+        last = f"regexp_extract({v}, '([.,])[0-9]*$', 1)"
+        vote = (f"CASE WHEN {nc} > 0 AND {nd} > 0 THEN CASE WHEN {last} = ',' THEN 'c' "
+                f"ELSE 'd' END WHEN {nc} > 1 THEN 'd' WHEN {nd} > 1 THEN 'c' "
+                f"WHEN {nc} = 1 THEN CASE WHEN {tail} = 3 THEN 'a' ELSE 'c' END "
+                f"WHEN {nd} = 1 THEN CASE WHEN {tail} = 3 THEN 'a' ELSE 'd' END END")
+        sign = f"lower(regexp_extract({t}, {_lit(_CURRENCY_RE)}, 1))"
+        row = self.con.execute(
+            f"SELECT count(*) FILTER (WHERE vote = 'c'), count(*) FILTER (WHERE vote = 'd'), "
+            f"count(*) FILTER (WHERE vote = 'a'), any_value(raw) FILTER (WHERE vote = 'a'), "
+            f"any_value(raw) FILTER (WHERE vote = 'c'), any_value(raw) FILTER (WHERE vote = 'd'),"
+            f" list(DISTINCT sign) FILTER (WHERE sign <> '') "
+            f"FROM (SELECT {vote} AS vote, {sign} AS sign, {t} AS raw FROM raw "
+            f"WHERE {t} IS NOT NULL)"
+        ).fetchall()[0]
+        commas, dots, unclear, unclear_eg, comma_eg, dot_eg, signs = row
+        comma = opts.decimal_comma
+        if comma is None:
+            if commas and dots:
+                raise FileFormatError(
+                    _("{path}: column {col} writes amounts both as {a} and as {b}; say which "
+                      "is right with --decimal-comma or --decimal-point").format(
+                        path=self.path, col=label, a=comma_eg, b=dot_eg))
+            if unclear and not (commas or dots):
+                raise FileFormatError(
+                    _("{path}: column {col}: {eg} may be a thousand times more or less than "
+                      "meant (is the comma a decimal one?); pass --decimal-comma or "
+                      "--decimal-point").format(path=self.path, col=label, eg=unclear_eg))
+            comma = bool(commas)
+        elif (dots if comma else commas):
+            raise FileFormatError(
+                _("{path}: column {col}: {eg} contradicts {flag}").format(
+                    path=self.path, col=label, eg=dot_eg if comma else comma_eg,
+                    flag="--decimal-comma" if comma else "--decimal-point"))
+        if commas and opts.decimal_comma is None:
+            self.notes.append(_("{col}: decimal comma").format(col=label))
+        codes = {_CURRENCY_CODES.get(x.rstrip("."), "") for x in signs or []}
+        currency = codes.pop() if len(codes) == 1 else None
+        self._money[name] = (comma, currency or None)
+        return self._money[name]
+
+    def _date_formats(self, name: str, v: str, opts: ReadOptions) -> list[str] | None:
+        """The strptime formats of a date column; None: ISO 8601 (a cast reads it).
+
+        A given ``--date-format`` is used as it is. Otherwise the first 10,000 values choose
+        among the common ways of writing a day (:data:`_DATE_FAMILIES`), each with or without
+        a time after it: the way that reads most of them wins. 04/03/2025 can be day first or
+        month first: the whole column is then searched for a day above 12 that decides, and
+        a column that never decides is refused, with an example and the flag.
+        """
+        if name in self._dates:
+            return self._dates[name]
+        label = self.source_names.get(name, name)
+        if opts.date_format:
+            self._dates[name] = _with_times(opts.date_format)
+            return self._dates[name]
+        counts = ", ".join(
+            ["count(TRY_CAST(v AS TIMESTAMP))"]
+            + [f"count(try_strptime(v, [{', '.join(_lit(f) for f in _with_times(fam))}]))"
+               for fam in _DATE_FAMILIES])
+        sample = (f"(SELECT {v} AS v FROM raw WHERE {v} IS NOT NULL LIMIT 10000)")
+        row = self.con.execute(f"SELECT {counts}, any_value(v) FROM {sample}").fetchall()[0]
+        hits, example = list(row[:-1]), row[-1]
+        best = max(hits)
+        if best == 0 or hits[0] == best:
+            self._dates[name] = None
+            return None
+        fams = [f for f, n in zip(_DATE_FAMILIES, hits[1:], strict=True) if n == best]
+        if len(fams) > 1:
+            # day first or month first: a day above 12 anywhere in the column decides
+            day = "regexp_extract(v, '^[^ T]+')"
+            dm, md = (f"try_strptime({day}, {_lit(f)})" for f in ("%d/%m/%Y", "%m/%d/%Y"))
+            day_first, month_first = self.con.execute(
+                f"SELECT count(*) FILTER (WHERE {dm} IS NOT NULL AND {md} IS NULL), "
+                f"count(*) FILTER (WHERE {md} IS NOT NULL AND {dm} IS NULL) "
+                f"FROM (SELECT {v} AS v FROM raw WHERE {v} IS NOT NULL)").fetchall()[0]
+            if bool(day_first) == bool(month_first):
+                raise FileFormatError(
+                    _("{path}: column {col}: a date like {eg} may be day first or month "
+                      "first; pass --date-format %d/%m/%Y or --date-format %m/%d/%Y").format(
+                        path=self.path, col=label, eg=example))
+            fams = ["%d/%m/%Y" if day_first else "%m/%d/%Y"]
+        self._dates[name] = _with_times(fams[0])
+        self.notes.append(_("{col}: dates {fmt}").format(col=label, fmt=fams[0]))
+        return self._dates[name]
 
     def _list_lookup(self, name: str, src_type: str) -> tuple[str, str]:
         """A list column typed once per distinct value: the typed value and the join that
@@ -409,12 +698,18 @@ class Staging:
                 f"LEFT JOIN {table} ON {table}.__regulars_value = raw.{s}")
 
     def _problem_message(self, typ: ColumnType, opts: ReadOptions) -> str:
+        # check() asks right after typing the column: self._typing names it
+        name = self._typing
         if typ in (ColumnType.TIMESTAMP, ColumnType.DATE):
-            if opts.date_format:
-                return _("unparseable date (expected format {fmt})").format(fmt=opts.date_format)
+            formats = self._dates.get(name) if name else None
+            if formats:
+                return _("unparseable date (expected {fmt}, or pass --date-format)").format(
+                    fmt=formats[-1])
             return _("unparseable date (expected YYYY-MM-DD, or pass --date-format)")
         if typ is ColumnType.MONEY:
-            hint = "" if opts.decimal_comma else _(" (for 12,50 pass --decimal-comma)")
+            comma = self._money.get(name, (opts.decimal_comma, None))[0] if name else None
+            hint = (_(" (expected 1 234,56)") if comma
+                    else _(" (for 12,50 pass --decimal-comma)"))
             return _("not a number") + hint
         if typ is ColumnType.INTEGER:
             return _("not a whole number")
