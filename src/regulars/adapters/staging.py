@@ -459,12 +459,12 @@ class Staging:
 
     # -- typing and validation ---------------------------------------------------------------
 
-    def _source_types(self) -> dict[str, str]:
+    def _source_types(self, table: str = "raw") -> dict[str, str]:
         return {
             r[0]: r[1]
             for r in self.con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'raw'"
-            ).fetchall()
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
+                [table]).fetchall()
         }
 
     def resolve_columns(
@@ -631,6 +631,8 @@ class Staging:
                     flag="--decimal-comma" if comma else "--decimal-point"))
         if commas and opts.decimal_comma is None:
             self.notes.append(_("{col}: decimal comma").format(col=label))
+        if commas or dots:
+            self._agree("decimal", "comma" if comma else "point")
         codes = {_CURRENCY_CODES.get(x.rstrip("."), "") for x in signs or []}
         currency = codes.pop() if len(codes) == 1 else None
         self._money[name] = (comma, currency or None)
@@ -678,6 +680,7 @@ class Staging:
                         path=self.path, col=label, eg=example))
             fams = ["%d/%m/%Y" if day_first else "%m/%d/%Y"]
         self._dates[name] = _with_times(fams[0])
+        self._agree("date_format", fams[0])
         self.notes.append(_("{col}: dates {fmt}").format(col=label, fmt=fams[0]))
         return self._dates[name]
 
@@ -806,6 +809,176 @@ class Staging:
         self.con.execute("DROP TABLE raw")
         problems, total = self.problem_list(max_problems)
         return Checked(rows, problems, total, ignored_columns=[])
+
+    def _agree(self, key: str, value: str) -> None:
+        """Record how the file writes something, if all its columns write it so ("" if not)."""
+        self.detected[key] = value if self.detected.get(key, value) == value else ""
+
+    # -- what the import does with a file's oddities ------------------------------------------
+
+    def amount_currency(self, spec: TableSpec, opts: ReadOptions) -> str | None:
+        """The one currency the amount column's signs or codes name (₽, руб., €, EUR), if any."""
+        src = self.source_names.get("amount")
+        if src is None or "currency" not in spec.names or self._source_types()[src] != "VARCHAR":
+            return None
+        return self._money_format("amount", f"nullif(trim({_q(src)}), '')", opts)[1]
+
+    def split_credit_notes(self, spec: TableSpec, opts: ReadOptions) -> int:
+        """Move the rows with a negative amount (credit notes) out of ``raw`` into
+        ``_credit_raw``: they are not orders or invoices, but returns of earlier orders."""
+        types = self._source_types()
+        amount = self._typed_expr(spec, "amount", types[self.source_names["amount"]], opts)
+        self.con.execute(f"CREATE OR REPLACE TABLE _credit_raw AS SELECT * FROM raw "
+                         f"WHERE ({amount}) < 0")
+        self.con.execute("DELETE FROM raw WHERE _row IN (SELECT _row FROM _credit_raw)")
+        return self._count("_credit_raw")
+
+    def credit_note_returns(self, spec: TableSpec, opts: ReadOptions, *, orders: pa.Table,
+                            returns: pa.Table, aliases: pa.Table) -> dict[str, int]:
+        """Find the order each credit note returns; unresolved ones become problems.
+
+        The rule, per credit note: the order its base-document column names (``Основание``)
+        if the file has one and the row fills it; else its customer's latest order on or
+        before its date with at least its amount left (the order's amount less what was
+        already returned). A credit note larger than what is left of its order is a problem,
+        never a return that overdraws it. ``orders`` and ``returns`` are the store's; the
+        file's own orders count too. Returns how many credit notes each rule resolved.
+        """
+        types = self._source_types("_credit_raw")
+
+        def typed(name: str) -> str:
+            if name not in self.source_names:
+                return "NULL"
+            return self._typed_expr(spec, name, types[self.source_names[name]], opts)
+
+        at = "ordered_at" if spec.kind is Kind.ORDERS else "due_at"
+        base = (f"nullif(trim(CAST({_q(self.base_column)} AS VARCHAR)), '')"
+                if self.base_column else "NULL")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE _credit AS SELECT _row, _line, "
+            f"{typed(spec.id_column)} AS doc_id, {typed('customer_id')} AS customer_id, "
+            f"{typed(at)} AS doc_at, -({typed('amount')}) AS amount, {base} AS base "
+            f"FROM _credit_raw")
+        self.register("_cn_aliases", aliases)
+        self.con.execute("UPDATE _credit SET customer_id = a.customer_id FROM _cn_aliases a "
+                         "WHERE _credit.customer_id = a.alias_id")
+        self.register("_cn_orders", orders)
+        self.register("_cn_returns", returns)
+        own = ("UNION ALL SELECT order_id, customer_id, CAST(ordered_at AS TIMESTAMP), "
+               "CAST(amount AS DOUBLE) FROM typed" if spec.kind is Kind.ORDERS else "")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE _cn_left AS SELECT o.order_id, o.customer_id, "
+            f"o.ordered_at, o.amount - coalesce(r.returned, 0) AS left_amount FROM ("
+            f"SELECT order_id, customer_id, CAST(ordered_at AS TIMESTAMP) AS ordered_at, "
+            f"CAST(amount AS DOUBLE) AS amount FROM _cn_orders {own}) o LEFT JOIN ("
+            f"SELECT order_id, sum(CAST(amount AS DOUBLE)) AS returned FROM _cn_returns "
+            f"GROUP BY ALL) r USING (order_id)")
+        self.con.execute(
+            "CREATE OR REPLACE TABLE _credit_out AS "
+            "SELECT c._row, c.doc_id, l.order_id, c.doc_at, c.amount, 'base' AS rule, "
+            "l.left_amount FROM _credit c JOIN _cn_left l ON l.order_id = c.base "
+            "UNION ALL "
+            "SELECT c._row, c.doc_id, l.order_id, c.doc_at, c.amount, 'latest', l.left_amount "
+            "FROM _credit c JOIN _cn_left l ON l.customer_id = c.customer_id "
+            "AND l.ordered_at <= c.doc_at AND l.left_amount + 0.005 >= c.amount "
+            "WHERE c.base IS NULL QUALIFY row_number() OVER (PARTITION BY c._row "
+            "ORDER BY l.ordered_at DESC, l.order_id DESC) = 1")
+        amount = _lit(self.source_names["amount"])
+        date = _lit(self.source_names.get(at, at))
+        base_label = _lit(self.base_column or "")
+        bad_date = _("credit note without a readable date")
+        unknown = _("credit note for {base}, which is not an order in the store or this file")
+        over = _("credit note larger than what is left of order {order} ({left})")
+        nothing = _("credit note (negative amount): no earlier order of this customer has "
+                    "that much left to return")
+        self.add_problems(
+            f"SELECT _row, _line, {date}, NULL, {_lit(bad_date)} FROM _credit WHERE doc_at IS NULL")
+        unknown_fmt = _lit(unknown.replace("{base}", "{}"))
+        over_fmt = _lit(over.replace("{order}", "{}").replace("{left}", "{}"))
+        self.add_problems(
+            f"SELECT c._row, c._line, {base_label}, c.base, format({unknown_fmt}, c.base) "
+            f"FROM _credit c WHERE c.base IS NOT NULL AND "
+            f"c.base NOT IN (SELECT order_id FROM _cn_left)")
+        self.add_problems(
+            f"SELECT c._row, c._line, {base_label}, c.base, format({over_fmt}, o.order_id, "
+            f"round(o.left_amount, 2)) FROM _credit c JOIN _credit_out o USING (_row) "
+            f"WHERE o.rule = 'base' AND o.left_amount + 0.005 < c.amount")
+        self.add_problems(
+            f"SELECT c._row, c._line, {amount}, CAST(-c.amount AS VARCHAR), {_lit(nothing)} "
+            f"FROM _credit c WHERE c.base IS NULL AND c.doc_at IS NOT NULL "
+            f"AND c._row NOT IN (SELECT _row FROM _credit_out)")
+        rules = dict(self.con.execute(
+            "SELECT rule, count(*) FROM _credit_out GROUP BY ALL").fetchall())
+        return {str(k): int(v) for k, v in rules.items()}
+
+    def credit_returns(self) -> pa.Table:
+        """The returns the credit notes make (after :meth:`credit_note_returns`), without
+        those set aside. A credit note without its own number gets a stable derived one."""
+        derived = ("'R-' || substr(md5(concat_ws('|', order_id, CAST(doc_at AS VARCHAR), "
+                   "CAST(amount AS VARCHAR))), 1, 20)")
+        aside = "AND _row NOT IN (SELECT _row FROM _aside)" if self._has_table("_aside") else ""
+        # the reason is data, kept the same in every language so a re-import matches it
+        return self.query(
+            f"SELECT coalesce(doc_id, {derived}) AS return_id, order_id, doc_at AS returned_at, "
+            f"amount, 'credit note' AS reason FROM _credit_out WHERE (rule = 'latest' OR "
+            f"left_amount + 0.005 >= amount) {aside} ORDER BY _row")
+
+    def hint_credit_notes(self) -> None:
+        """The problem of a negative amount on an order or invoice says it looks like a credit
+        note, and how to import it as one."""
+        label = self.source_names.get("amount", "amount")
+        label = label if label == "amount" else f"{label} (amount)"
+        msg = _("negative amount: this looks like a credit note (a return); import it as a "
+                "return of its order with --credit-notes returns")
+        self.con.execute(
+            f"UPDATE problems SET message = {_lit(msg)} WHERE col = {_lit(label)} AND _row IN "
+            f"(SELECT _row FROM typed WHERE amount < 0)")
+
+    def keep_raw(self) -> None:
+        """Keep the file's rows as read, to write the rejected ones out (``--quarantine``)."""
+        self.con.execute("CREATE OR REPLACE TABLE _raw_kept AS SELECT * FROM raw")
+
+    def set_aside(self) -> int:
+        """Take every row with a problem out of the import, with its reasons; return how many
+        rows this set aside. Problems of the whole file (no row) stay and still reject it."""
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS _aside (_row BIGINT, _line BIGINT, cols VARCHAR, "
+            "reasons VARCHAR)")
+        before = self._count("_aside")
+        self.con.execute(
+            "INSERT INTO _aside SELECT _row, any_value(_line), string_agg(col, '; ' ORDER BY col),"
+            " string_agg(message, '; ' ORDER BY col) FROM problems WHERE _row IS NOT NULL "
+            "AND _row NOT IN (SELECT _row FROM _aside) GROUP BY _row")
+        self.con.execute("DELETE FROM typed WHERE _row IN (SELECT _row FROM _aside)")
+        self.con.execute("DELETE FROM problems WHERE _row IS NOT NULL")
+        return self._count("_aside") - before
+
+    def write_set_aside(self, path: Path) -> int:
+        """Write the rows set aside, with their original columns and row, line, column and
+        reason, as CSV (the file's delimiter; UTF-8 with a byte-order mark for Excel)."""
+        if not self._has_table("_aside"):
+            return 0
+        own = [r[0] for r in self.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = '_raw_kept' "
+            "AND column_name NOT IN ('_row', '_line', '_width') ORDER BY column_index"
+        ).fetchall()]
+        cols = ", ".join(f"CAST(r.{_q(c)} AS VARCHAR) AS {_q(c)}" for c in own)
+        names = [_("row"), _("line"), _("column"), _("reason")]
+        extra = ", ".join(f"{e} AS {_q(n)}" for e, n in zip(
+            ("a._row", "a._line", "a.cols", "a.reasons"), names, strict=True))
+        delim = self.detected.get("delimiter", ",")
+        table = self.query(
+            f"SELECT {cols}, {extra} FROM _raw_kept r JOIN _aside a USING (_row) ORDER BY a._row")
+        import pyarrow.csv as pacsv
+
+        with path.open("wb") as f:
+            f.write(codecs.BOM_UTF8)
+            pacsv.write_csv(table, f, pacsv.WriteOptions(delimiter=delim))
+        return int(table.num_rows)
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())
 
     def add_problems(self, sql: str) -> None:
         """Add problems found by a query yielding (_row, _line, col, value, message)."""
