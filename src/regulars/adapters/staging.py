@@ -827,6 +827,11 @@ class Staging:
         """Move the rows with a negative amount (credit notes) out of ``raw`` into
         ``_credit_raw``: they are not orders or invoices, but returns of earlier orders."""
         types = self._source_types()
+        # the formats of dates and amounts are found on the whole file, credit notes included
+        for col in spec.columns:
+            if col.name in self.source_names and col.type in (
+                    ColumnType.MONEY, ColumnType.DATE, ColumnType.TIMESTAMP):
+                self._typed_expr(spec, col.name, types[self.source_names[col.name]], opts)
         amount = self._typed_expr(spec, "amount", types[self.source_names["amount"]], opts)
         self.con.execute(f"CREATE OR REPLACE TABLE _credit_raw AS SELECT * FROM raw "
                          f"WHERE ({amount}) < 0")
@@ -904,8 +909,9 @@ class Staging:
             f"round(o.left_amount, 2)) FROM _credit c JOIN _credit_out o USING (_row) "
             f"WHERE o.rule = 'base' AND o.left_amount + 0.005 < c.amount")
         self.add_problems(
-            f"SELECT c._row, c._line, {amount}, CAST(-c.amount AS VARCHAR), {_lit(nothing)} "
-            f"FROM _credit c WHERE c.base IS NULL AND c.doc_at IS NOT NULL "
+            f"SELECT c._row, c._line, {amount}, CAST(r.{_q(self.source_names['amount'])} AS "
+            f"VARCHAR), {_lit(nothing)} FROM _credit c JOIN _credit_raw r USING (_row) "
+            f"WHERE c.base IS NULL AND c.doc_at IS NOT NULL "
             f"AND c._row NOT IN (SELECT _row FROM _credit_out)")
         rules = dict(self.con.execute(
             "SELECT rule, count(*) FROM _credit_out GROUP BY ALL").fetchall())
