@@ -121,7 +121,7 @@ def test_planted_errors_reject_the_whole_file_naming_row_and_column(tmp_path, se
     found = [(p.row, p.line, p.column, p.message.split(" (")[0]) for p in e.value.problems]
     assert found == [
         (2, 3, "ordered_at", "unparseable date"),
-        (3, 4, "amount", "negative amount"),
+        (3, 4, "amount", "negative amount: this looks like a credit note"),  # see --credit-notes
         (4, 5, "customer_id", "missing value"),
         (5, 6, "amount", "not a number"),
         (6, 7, "order_id", "id appears again with different content"),

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -159,6 +160,10 @@ def sniff_delimiter(first_line: str) -> str | None:
 _CURRENCY_RE = r"(?i)(₽|€|\$|£|руб\.?|р\.|eur|rub|rur|usd|gbp)"
 _CURRENCY_CODES = {"₽": "RUB", "руб": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
                    "€": "EUR", "eur": "EUR", "$": "USD", "usd": "USD", "£": "GBP", "gbp": "GBP"}
+# The shapes an amount may have once signs and spaces are gone, by decimal mark: thousands
+# grouped by the other mark or not at all, then decimals.
+_POINT_SHAPE = r"[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)(\.[0-9]*)?"
+_COMMA_SHAPE = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*)(,[0-9]*)?"
 # Ways of writing a day, tried in this order; ISO 8601 (2025-12-31) is read by a cast first.
 _DATE_FAMILIES = ("%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y.%m.%d")
 
@@ -566,9 +571,19 @@ class Staging:
             if not text:
                 return f"TRY_CAST({s} AS DECIMAL(18,4))"
             comma, _currency = self._money_format(name, t, opts)
+            # a plain number is cast as it is; only other values pay for the clean-up, and
+            # are read only in the shapes of the decimal mark decided
+            # (a CASE, not coalesce: DuckDB evaluates coalesce's arguments on every row)
+            plain = f"TRY_CAST({t} AS DECIMAL(18,4))"
+            is_plain = f"{plain} IS NOT NULL"
+            if comma:
+                is_plain = f"NOT contains({t}, '.') AND {is_plain}"
             v = _money_text(t)
-            v = f"replace(replace({v}, '.', ''), ',', '.')" if comma else f"replace({v}, ',', '')"
-            return f"TRY_CAST({v} AS DECIMAL(18,4))"
+            shape = _COMMA_SHAPE if comma else _POINT_SHAPE
+            dropped = "'.'" if comma else "','"
+            read = f"TRY_CAST(replace(replace({v}, {dropped}, ''), ',', '.') AS DECIMAL(18,4))"
+            return (f"CASE WHEN {is_plain} THEN {plain} "
+                    f"WHEN regexp_full_match({v}, {_lit(shape)}) THEN {read} END")
         if typ is ColumnType.INTEGER:
             return f"TRY_CAST({t} AS BIGINT)"
         if typ is ColumnType.BOOLEAN:
@@ -583,16 +598,19 @@ class Staging:
     def _money_format(self, name: str, t: str, opts: ReadOptions) -> tuple[bool, str | None]:
         """Whether the column writes a decimal comma, and the currency its signs name.
 
-        Every value votes, in one aggregate over the column: its last separator is the
-        decimal one when the other also appears (1.234,56) or when it is followed by other
-        than three digits (12,5; 12.50); a separator written twice groups thousands
-        (1,234,567). 1,234 alone could be either: a column of only such values, or one whose
-        values vote both ways, is refused rather than misread, unless the flag decides.
+        Values vote: the last separator is the decimal one when the other also appears
+        (1.234,56) or when it is followed by other than three digits (12,5; 12.50); a
+        separator written twice groups thousands (1,234,567); 1,234 alone could be either.
+        The first 10,000 values vote; when they do not decide (whole numbers, or only
+        1,234-like values) the whole column does. Values voting both ways, or a column of
+        only undecided ones, are refused rather than misread, unless the flag decides.
+        Whatever is decided, a value written the other way is a problem of its row, never
+        misread (:meth:`_typed_expr` reads only the shapes of the decimal mark chosen).
         """
         if name in self._money:
             return self._money[name]
         label = self.source_names.get(name, name)
-        v = _money_text(t)
+        v = _money_text("v")
         nc = f"(length({v}) - length(replace({v}, ',', '')))"
         nd = f"(length({v}) - length(replace({v}, '.', '')))"
         tail = f"length(regexp_extract({v}, '[.,]([0-9]*)$', 1))"
@@ -601,16 +619,21 @@ class Staging:
                 f"ELSE 'd' END WHEN {nc} > 1 THEN 'd' WHEN {nd} > 1 THEN 'c' "
                 f"WHEN {nc} = 1 THEN CASE WHEN {tail} = 3 THEN 'a' ELSE 'c' END "
                 f"WHEN {nd} = 1 THEN CASE WHEN {tail} = 3 THEN 'a' ELSE 'd' END END")
-        sign = f"lower(regexp_extract({t}, {_lit(_CURRENCY_RE)}, 1))"
-        row = self.con.execute(
-            f"SELECT count(*) FILTER (WHERE vote = 'c'), count(*) FILTER (WHERE vote = 'd'), "
-            f"count(*) FILTER (WHERE vote = 'a'), any_value(raw) FILTER (WHERE vote = 'a'), "
-            f"any_value(raw) FILTER (WHERE vote = 'c'), any_value(raw) FILTER (WHERE vote = 'd'),"
-            f" list(DISTINCT sign) FILTER (WHERE sign <> '') "
-            f"FROM (SELECT {vote} AS vote, {sign} AS sign, {t} AS raw FROM raw "
-            f"WHERE {t} IS NOT NULL)"
-        ).fetchall()[0]
-        commas, dots, unclear, unclear_eg, comma_eg, dot_eg, signs = row
+        sign = f"lower(regexp_extract(v, {_lit(_CURRENCY_RE)}, 1))"
+
+        def votes(limit: str) -> tuple[Any, ...]:
+            return tuple(self.con.execute(
+                f"SELECT count(*) FILTER (WHERE vote = 'c'), count(*) FILTER (WHERE vote = 'd'),"
+                f" count(*) FILTER (WHERE vote = 'a'), any_value(v) FILTER (WHERE vote = 'a'), "
+                f"any_value(v) FILTER (WHERE vote = 'c'), any_value(v) FILTER (WHERE vote = 'd')"
+                f", list(DISTINCT sign) FILTER (WHERE sign <> '') "
+                f"FROM (SELECT {vote} AS vote, {sign} AS sign, v FROM (SELECT {t} AS v FROM raw "
+                f"WHERE {t} IS NOT NULL {limit}))").fetchall()[0])
+
+        commas, dots, unclear, unclear_eg, comma_eg, dot_eg, signs = votes("LIMIT 10000")
+        if not (commas or dots) and self._exists(
+                "raw", f"contains({t}, ',') OR contains({t}, '.')"):
+            commas, dots, unclear, unclear_eg, comma_eg, dot_eg, _signs = votes("")
         comma = opts.decimal_comma
         if comma is None:
             if commas and dots:
@@ -624,13 +647,8 @@ class Staging:
                       "meant (is the comma a decimal one?); pass --decimal-comma or "
                       "--decimal-point").format(path=self.path, col=label, eg=unclear_eg))
             comma = bool(commas)
-        elif (dots if comma else commas):
-            raise FileFormatError(
-                _("{path}: column {col}: {eg} contradicts {flag}").format(
-                    path=self.path, col=label, eg=dot_eg if comma else comma_eg,
-                    flag="--decimal-comma" if comma else "--decimal-point"))
-        if commas and opts.decimal_comma is None:
-            self.notes.append(_("{col}: decimal comma").format(col=label))
+            if commas:
+                self.notes.append(_("{col}: decimal comma").format(col=label))
         if commas or dots:
             self._agree("decimal", "comma" if comma else "point")
         codes = {_CURRENCY_CODES.get(x.rstrip("."), "") for x in signs or []}
@@ -653,11 +671,16 @@ class Staging:
         if opts.date_format:
             self._dates[name] = _with_times(opts.date_format)
             return self._dates[name]
+        sample = (f"(SELECT {v} AS v FROM raw WHERE {v} IS NOT NULL LIMIT 10000)")
+        seen, iso = self.con.execute(
+            f"SELECT count(*), count(TRY_CAST(v AS TIMESTAMP)) FROM {sample}").fetchall()[0]
+        if seen == iso:  # ISO 8601, our own exports: nothing more to try
+            self._dates[name] = None
+            return None
         counts = ", ".join(
             ["count(TRY_CAST(v AS TIMESTAMP))"]
             + [f"count(try_strptime(v, [{', '.join(_lit(f) for f in _with_times(fam))}]))"
                for fam in _DATE_FAMILIES])
-        sample = (f"(SELECT {v} AS v FROM raw WHERE {v} IS NOT NULL LIMIT 10000)")
         row = self.con.execute(f"SELECT {counts}, any_value(v) FROM {sample}").fetchall()[0]
         hits, example = list(row[:-1]), row[-1]
         best = max(hits)
