@@ -160,10 +160,28 @@ def sniff_delimiter(first_line: str) -> str | None:
 _CURRENCY_RE = r"(?i)(₽|€|\$|£|руб\.?|р\.|eur|rub|rur|usd|gbp)"
 _CURRENCY_CODES = {"₽": "RUB", "руб": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
                    "€": "EUR", "eur": "EUR", "$": "USD", "usd": "USD", "£": "GBP", "gbp": "GBP"}
-# The shapes an amount may have once signs and spaces are gone, by decimal mark: thousands
-# grouped by the other mark or not at all, then decimals.
-_POINT_SHAPE = r"[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)(\.[0-9]*)?"
-_COMMA_SHAPE = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*)(,[0-9]*)?"
+# Currency signs and codes _money_clean removes (in lower case), longest first, and the
+# spaces that group thousands.
+_CURRENCY_NOISE = ("руб.", "руб", "р.", "₽", "€", "$", "£", "eur", "rub", "rur", "usd", "gbp")
+_SPACES = (" ", "\u00a0", "\u202f", "\u2009", "\u2007", "'")
+
+
+def _money_clean(t: str, signs: Sequence[str] = _CURRENCY_NOISE) -> str:
+    """An amount's text without currency signs and codes, spaces, a Unicode minus as '-'.
+
+    Only the ``signs`` a column's sample wrote are looked for (each is a pass over every
+    value), with their longer forms (руб. before руб): a sign first seen later in the file
+    makes its value a problem, never a misread one."""
+    wanted = [n for n in _CURRENCY_NOISE if any(n.startswith(s.rstrip(".")) or
+                                                s.startswith(n) for s in signs)]
+    v = f"replace({t}, '\u2212', '-')"
+    if any(n.isalpha() or n.rstrip(".").isalpha() for n in wanted):
+        v = f"lower({v})"
+    for noise in (*wanted, *_SPACES):
+        v = f"replace({v}, {_lit(noise)}, '')"
+    return v
+
+
 # Ways of writing a day, tried in this order; ISO 8601 (2025-12-31) is read by a cast first.
 _DATE_FAMILIES = ("%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y.%m.%d")
 
@@ -287,6 +305,8 @@ class Staging:
         self.base_column: str | None = None
         """The file's column naming the document a credit note corrects, if any."""
         self._money: dict[str, tuple[bool, str | None]] = {}  # column -> (decimal comma, cur.)
+        self._money_text: dict[str, tuple[bool, tuple[str, ...]]] = {}
+        """Money column -> whether its sample was plain numbers, the signs it wrote."""
         self._dates: dict[str, list[str] | None] = {}  # column -> strptime formats; None: ISO
         self._typing: str | None = None  # the column _typed_expr typed last
 
@@ -563,9 +583,16 @@ class Staging:
             if text or not src_type.startswith(("TIMESTAMP", "DATE")):
                 v = t if text else f"CAST({s} AS VARCHAR)"
                 formats = self._date_formats(name, v, opts)
+                if formats and len(formats) == 1:
+                    return f"CAST(try_strptime({v}, {_lit(formats[0])}) AS {target})"
                 if formats:
-                    listed = ", ".join(_lit(f) for f in formats)
-                    return f"CAST(try_strptime({v}, [{listed}]) AS {target})"
+                    # the value's colons say which format is its (a list of formats costs
+                    # four times as much: each failing one is tried on every value)
+                    seconds, minutes, _t, day = (_lit(f) for f in formats)
+                    colons = f"length({v}) - length(replace({v}, ':', ''))"
+                    return (f"CAST(CASE {colons} WHEN 0 THEN try_strptime({v}, {day}) "
+                            f"WHEN 1 THEN try_strptime({v}, {minutes}) "
+                            f"ELSE try_strptime({v}, [{seconds}, {_t}]) END AS {target})")
             return f"TRY_CAST({t} AS {target})"
         if typ is ColumnType.MONEY:
             if not text:
@@ -578,12 +605,22 @@ class Staging:
             is_plain = f"{plain} IS NOT NULL"
             if comma:
                 is_plain = f"NOT contains({t}, '.') AND {is_plain}"
-            v = _money_text(t)
-            shape = _COMMA_SHAPE if comma else _POINT_SHAPE
-            dropped = "'.'" if comma else "','"
-            read = f"TRY_CAST(replace(replace({v}, {dropped}, ''), ',', '.') AS DECIMAL(18,4))"
+            sample_plain, signs = self._money_text.get(name, (True, _CURRENCY_NOISE))
+            if not sample_plain:
+                # a failing cast costs as much as the clean-up: a column of 46 476,66 руб.
+                # goes straight to it
+                is_plain = "false"
+            # signs, codes and spaces go by plain replacements (a regular expression over
+            # every value costs ten times as much); a value still holding the other mark is
+            # read only if that mark groups thousands, so 1.5 in a comma file is a problem
+            x = _money_clean(t, signs)
+            other, group = ((".", r"[-+]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?") if comma
+                            else (",", r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"))
+            read = (f"TRY_CAST(replace(replace({x}, '.', ''), ',', '.') AS DECIMAL(18,4))"
+                    if comma else f"TRY_CAST(replace({x}, ',', '') AS DECIMAL(18,4))")
             return (f"CASE WHEN {is_plain} THEN {plain} "
-                    f"WHEN regexp_full_match({v}, {_lit(shape)}) THEN {read} END")
+                    f"WHEN NOT contains({x}, {_lit(other)}) THEN {read} "
+                    f"WHEN regexp_full_match({x}, {_lit(group)}) THEN {read} END")
         if typ is ColumnType.INTEGER:
             return f"TRY_CAST({t} AS BIGINT)"
         if typ is ColumnType.BOOLEAN:
@@ -626,14 +663,16 @@ class Staging:
                 f"SELECT count(*) FILTER (WHERE vote = 'c'), count(*) FILTER (WHERE vote = 'd'),"
                 f" count(*) FILTER (WHERE vote = 'a'), any_value(v) FILTER (WHERE vote = 'a'), "
                 f"any_value(v) FILTER (WHERE vote = 'c'), any_value(v) FILTER (WHERE vote = 'd')"
-                f", list(DISTINCT sign) FILTER (WHERE sign <> '') "
+                f", list(DISTINCT sign) FILTER (WHERE sign <> ''), "
+                f"count(*) FILTER (WHERE TRY_CAST(v AS DECIMAL(18,4)) IS NULL) "
                 f"FROM (SELECT {vote} AS vote, {sign} AS sign, v FROM (SELECT {t} AS v FROM raw "
                 f"WHERE {t} IS NOT NULL {limit}))").fetchall()[0])
 
-        commas, dots, unclear, unclear_eg, comma_eg, dot_eg, signs = votes("LIMIT 10000")
+        commas, dots, unclear, unclear_eg, comma_eg, dot_eg, signs, odd = votes("LIMIT 10000")
+        self._money_text[name] = (not odd, tuple(signs or ()))
         if not (commas or dots) and self._exists(
                 "raw", f"contains({t}, ',') OR contains({t}, '.')"):
-            commas, dots, unclear, unclear_eg, comma_eg, dot_eg, _signs = votes("")
+            commas, dots, unclear, unclear_eg, comma_eg, dot_eg, _signs, _odd = votes("")
         comma = opts.decimal_comma
         if comma is None:
             if commas and dots:
