@@ -210,3 +210,17 @@ def test_profile_saved_in_the_store_and_used_next_month(tmp_path, settings):
         regulars.import_file("customers", g, settings=settings, profile="shop")
     assert regulars.delete_import_profile("shop", settings)
     assert regulars.import_profile("shop", settings) is None
+
+
+def test_credit_invoice_returns_the_order_it_names(tmp_path, settings):
+    regulars.import_file("orders", write(tmp_path / "o.csv", "Номер;Клиент;Дата;Сумма\n"
+                                         "Z1;A;01.01.2025;100,00\nZ2;A;05.01.2025;80,00\n"),
+                         settings=settings)
+    f = write(tmp_path / "i.csv", "Номер счета;Клиент;Срок оплаты;Сумма;Заказ\n"
+                                  "I1;A;10.01.2025;100,00;Z1\nI2;A;12.01.2025;-30,00;Z1\n"
+                                  "I3;A;12.01.2025;-20,00;\n")
+    report = regulars.import_file("invoices", f, settings=settings,
+                                  options=regulars.ReadOptions(credit_notes="returns"))
+    assert report.credit_note_rules == {"base": 1, "latest": 1}
+    assert rows(settings, Kind.RETURNS, "return_id", "order_id", "amount") == [
+        ("I2", "Z1", 30.0), ("I3", "Z2", 20.0)]

@@ -905,7 +905,8 @@ class Staging:
         """Find the order each credit note returns; unresolved ones become problems.
 
         The rule, per credit note: the order its base-document column names (``Основание``)
-        if the file has one and the row fills it; else its customer's latest order on or
+        if the file has one and the row fills it (for an invoice, else its own ``order_id``);
+        else its customer's latest order on or
         before its date with at least its amount left (the order's amount less what was
         already returned). A credit note larger than what is left of its order is a problem,
         never a return that overdraws it. ``orders`` and ``returns`` are the store's; the
@@ -921,6 +922,9 @@ class Staging:
         at = "ordered_at" if spec.kind is Kind.ORDERS else "due_at"
         base = (f"nullif(trim(CAST({_q(self.base_column)} AS VARCHAR)), '')"
                 if self.base_column else "NULL")
+        if spec.kind is Kind.INVOICES and "order_id" in self.source_names:
+            # a credit invoice naming its order says what it returns
+            base = f"coalesce({base}, {typed('order_id')})"
         self.con.execute(
             f"CREATE OR REPLACE TABLE _credit AS SELECT _row, _line, "
             f"{typed(spec.id_column)} AS doc_id, {typed('customer_id')} AS customer_id, "
