@@ -121,7 +121,7 @@ def test_month_first_dates_only_when_a_day_above_12_says_so(tmp_path, settings):
     assert rows(settings, Kind.ORDERS, "ordered_at") == [
         (datetime(2025, 3, 4),), (datetime(2025, 12, 31),)]
     g = write(tmp_path / "p.csv", "order_id,customer_id,ordered_at,amount\n9,A,03/04/2025,1\n")
-    with pytest.raises(regulars.FileFormatError, match="03/04/2025.*--date-format"):
+    with pytest.raises(regulars.FileFormatError, match=r"03/04/2025.*--date-format"):
         regulars.import_file("orders", g, settings=settings)
 
 

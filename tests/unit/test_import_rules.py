@@ -18,8 +18,8 @@ from regulars.adapters.staging import (
     normalise_email,
     normalise_phone,
 )
-from regulars.domain.headers import header_key
 from regulars.domain.errors import FileFormatError
+from regulars.domain.headers import header_key
 from regulars.services.importing import plan_merges, read_blacklist
 
 

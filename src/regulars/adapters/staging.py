@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
 from regulars.domain.headers import BASE_DOCUMENT, HEADERS, header_key
@@ -1041,8 +1042,6 @@ class Staging:
         delim = self.detected.get("delimiter", ",")
         table = self.query(
             f"SELECT {cols}, {extra} FROM _raw_kept r JOIN _aside a USING (_row) ORDER BY a._row")
-        import pyarrow.csv as pacsv
-
         with path.open("wb") as f:
             f.write(codecs.BOM_UTF8)
             pacsv.write_csv(table, f, pacsv.WriteOptions(delimiter=delim))

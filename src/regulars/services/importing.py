@@ -2,15 +2,20 @@
 
 The steps, each over the whole file at once:
 
-1. read the file (CSV, TSV, whitespace-separated text, Parquet, JSON Lines; any encoding);
-2. match columns (``--map``), type every value and collect every problem with its row and column;
+1. read the file (CSV, TSV, whitespace-separated text, Parquet, JSON Lines; the encoding and
+   delimiter detected unless given);
+2. match columns (``--map``, else our names, else the headers of real exports), type every
+   value (date and number formats found per column) and collect every problem with its row
+   and column; with ``--credit-notes returns`` negative order or invoice rows are set apart
+   first, to become returns;
 3. give rows without an id a stable derived one, fingerprint every row's content;
 4. drop exact duplicates in the file; a reused id with other content is a problem;
 5. drop blacklisted junk leads; merge duplicate customer cards on normalised e-mail/phone;
 6. compare with the store: what is there already is skipped, an id with other content is a
    problem, and references (return → order, invoice → customer, …) must resolve;
-7. if there is any problem, reject the whole file with a report; otherwise write it in one
-   transaction (unless this is a dry run).
+7. if there is any problem, reject the whole file with a report (or, with ``--quarantine``,
+   write the rows with problems to a file and go on without them); otherwise write it in one
+   transaction (unless this is a dry run), then the credit notes' returns in a second one.
 """
 
 from __future__ import annotations
