@@ -31,7 +31,7 @@ from regulars.config import Settings, load_settings
 from regulars.domain.errors import AnalysisError, InputError, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
-from regulars.services import analysis, importing, predictions
+from regulars.services import analysis, importing, predictions, profiles
 from regulars.services import backtest as backtesting
 
 if TYPE_CHECKING:
@@ -47,7 +47,10 @@ __all__ = [
     "Settings",
     "analyze",
     "backtest",
+    "delete_import_profile",
     "import_file",
+    "import_profile",
+    "import_profiles",
     "load_settings",
     "load_table",
     "loyalty_programme",
@@ -56,6 +59,7 @@ __all__ = [
     "open_keys",
     "open_loyalty",
     "open_store",
+    "save_import_profile",
     "sync_points",
 ]
 
@@ -87,8 +91,17 @@ def import_file(
     strict_customers: bool = False,
     progress: importing.Progress | None = None,
     store: Any = None,
+    profile: str | None = None,
+    save_profile: str | None = None,
+    quarantine: Path | str | None = None,
 ) -> importing.ImportReport:
-    """Import one file into the store of ``settings``; see :mod:`regulars.services.importing`."""
+    """Import one file into the store of ``settings``; see :mod:`regulars.services.importing`.
+
+    ``profile``: read the file as the saved import profile of that name says, for whatever
+    ``options`` leave unset; ``save_profile``: after a successful import, save how this file
+    was read under that name (:mod:`regulars.services.profiles`). ``quarantine``: import the
+    good rows and write the rejected ones, with their reasons, to that CSV file.
+    """
     settings = settings or load_settings()
     if is_frame(path):
         # an in-memory table goes through the same checks as a file: write it as Parquet
@@ -97,15 +110,20 @@ def import_file(
             pq.write_table(as_arrow(path), file)
             return import_file(kind, file, settings=settings, options=options,
                                blacklist=blacklist, dry_run=dry_run,
-                               strict_customers=strict_customers, progress=progress, store=store)
-    options = options or ReadOptions(currency=settings.currency)
-    if options.currency is None:
-        options = ReadOptions(**{**options.__dict__, "currency": settings.currency})
-    with Staging(default_phone_country=settings.import_.default_phone_country) as staging:
-        return importing.import_file(
-            store=store or open_store(settings),
+                               strict_customers=strict_customers, progress=progress, store=store,
+                               profile=profile, save_profile=save_profile,
+                               quarantine=quarantine)
+    kind = Kind(kind)
+    options = options or ReadOptions()
+    store = store or open_store(settings)
+    if profile:
+        options = profiles.apply(options, profiles.load(store, profile, kind.value))
+    country = settings.import_.default_phone_country
+    with Staging(default_phone_country=country) as staging:
+        report = importing.import_file(
+            store=store,
             staging=staging,
-            kind=Kind(kind),
+            kind=kind,
             path=Path(path),
             options=options,
             max_problems=settings.import_.max_errors,
@@ -114,7 +132,37 @@ def import_file(
             strict_customers=strict_customers,
             dry_run=dry_run,
             progress=progress,
+            default_currency=settings.currency,
+            quarantine=Path(quarantine) if quarantine else None,
+            new_staging=lambda: Staging(default_phone_country=country),
         )
+    if save_profile:
+        store.save_profile(save_profile, kind.value, profiles.from_import(options, report))
+    return report
+
+
+def import_profiles(settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The saved import profiles of the store: ``name, kind, options, updated_at`` each."""
+    return open_store(settings or load_settings()).profiles()
+
+
+def import_profile(name: str, settings: Settings | None = None) -> dict[str, Any] | None:
+    """The saved import profile ``name``, or None."""
+    return open_store(settings or load_settings()).profile(name)
+
+
+def save_import_profile(name: str, kind: Kind | str, options: ReadOptions,
+                        settings: Settings | None = None) -> None:
+    """Save ``options`` as the import profile ``name`` for files of ``kind``."""
+    saved = {f: getattr(options, f) for f in profiles.KEPT}
+    saved["columns"] = list(options.columns)
+    open_store(settings or load_settings()).save_profile(
+        name, Kind(kind).value, {k: v for k, v in saved.items() if v not in (None, [], {})})
+
+
+def delete_import_profile(name: str, settings: Settings | None = None) -> bool:
+    """Forget the import profile ``name``; False if there was none."""
+    return open_store(settings or load_settings()).delete_profile(name)
 
 
 def load_table(

@@ -8,8 +8,10 @@ A bulk write is one database transaction: either all of an import lands, or none
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,13 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from regulars.adapters import migrate
-from regulars.adapters.orm import INPUT_TABLES, customer_merges, imports, metadata
+from regulars.adapters.orm import (
+    INPUT_TABLES,
+    customer_merges,
+    import_profiles,
+    imports,
+    metadata,
+)
 from regulars.domain.errors import StoreError
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.i18n import _
@@ -191,6 +199,39 @@ class SqlStore:
                 name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
                 for name, t in tables.items()
             }
+
+    # -- import profiles ---------------------------------------------------------------------
+
+    def save_profile(self, name: str, kind: str | None, options: dict[str, Any]) -> None:
+        """Keep (or replace) the profile ``name``."""
+        self.ensure_schema()
+        row = {"name": name, "kind": kind, "options": json.dumps(options, ensure_ascii=False,
+                                                                   sort_keys=True),
+               "updated_at": datetime.now(UTC).replace(tzinfo=None)}
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(import_profiles).where(import_profiles.c.name == name))
+            conn.execute(sa.insert(import_profiles).values(**row))
+
+    def profile(self, name: str) -> dict[str, Any] | None:
+        """The profile ``name``: ``name, kind, options, updated_at``; None if there is none."""
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(import_profiles).where(import_profiles.c.name == name)).first()
+        return None if row is None else {**row._asdict(), "options": json.loads(row.options)}
+
+    def profiles(self) -> list[dict[str, Any]]:
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(import_profiles).order_by(import_profiles.c.name))
+            return [{**r._asdict(), "options": json.loads(r.options)} for r in rows]
+
+    def delete_profile(self, name: str) -> bool:
+        self.ensure_schema()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.delete(import_profiles).where(import_profiles.c.name == name))
+            return bool(result.rowcount)
 
     # -- writing -----------------------------------------------------------------------------
 
