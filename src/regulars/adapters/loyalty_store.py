@@ -936,8 +936,15 @@ class SqlLoyaltyTx:
         if coupons:
             self.conn.execute(loyalty_coupons.insert(), [_coupon_row(c) for c in coupons])
 
-    def coupon(self, code: str) -> Coupon | None:
-        rows = self._rows(sa.select(loyalty_coupons).where(loyalty_coupons.c.code == code))
+    def coupon(self, code: str, *, lock: bool = False) -> Coupon | None:
+        """The coupon with this code; with ``lock``, row-locked until the transaction ends
+        (PostgreSQL: a use racing another waits here and then reads the winner's row, instead
+        of reading it unused and finding its conditional UPDATE match nothing; SQLite's
+        write transaction already holds the database)."""
+        stmt = sa.select(loyalty_coupons).where(loyalty_coupons.c.code == code)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = self._rows(stmt)
         return _coupon(rows[0]) if rows else None
 
     def coupons_of(self, member_id: str) -> list[Coupon]:

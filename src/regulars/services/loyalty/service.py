@@ -1009,27 +1009,49 @@ class LoyaltyService:
         """Mark a coupon used on ``order_id`` (once; the same order again is a replay)."""
         code = normalise_code(code)
         with self.store.transaction() as tx:
-            coupon = tx.coupon(code)
+            # locked: a till that loses a race waits for the winner and reads its use
+            coupon = tx.coupon(code, lock=True)
             if coupon is None:
                 raise UnknownCouponError(_("coupon {code} does not exist").format(code=code))
-            use = CouponUse(code, coupon.member_id, coupon.reward, coupon.kind, coupon.value,
-                            coupon.percent, order_id)
-            if coupon.cancelled_at is not None:
-                raise RewardError(_("coupon {code} was cancelled on {at}").format(
-                    code=code, at=aware(coupon.cancelled_at).isoformat()))
-            if coupon.used_at is not None:
-                if coupon.used_order_id == order_id:
-                    return replace(use, replayed=True)
-                raise CouponUsedError(_("coupon {code} was already used on order {order}"
-                                        ).format(code=code, order=coupon.used_order_id))
             when = aware(at) if at is not None else self.now()
+            replay = self._check_use(coupon, order_id, when)
+            if replay is not None:
+                return replay
             if not tx.use_coupon(code, order_id, when):
-                raise RewardError(_("coupon {code} is not valid at {at} (valid {start} to "
-                                    "{end})").format(code=code, at=when.isoformat(),
-                                                     start=coupon.issued_at.isoformat(),
-                                                     end=coupon.valid_until.isoformat()))
+                # the update matched nothing although the row read usable: someone changed it
+                # in between (a store without the row lock); judge the row as it is now
+                now_row = tx.coupon(code)
+                replay = self._check_use(now_row, order_id, when) if now_row else None
+                if replay is not None:
+                    return replay
+                raise CouponUsedError(_("coupon {code} was already used").format(code=code))
             tx.commit()
-            return use
+            return self._coupon_use(coupon, order_id)
+
+    @staticmethod
+    def _coupon_use(coupon: Coupon, order_id: str, *, replayed: bool = False) -> CouponUse:
+        return CouponUse(coupon.code, coupon.member_id, coupon.reward, coupon.kind,
+                         coupon.value, coupon.percent, order_id, replayed=replayed)
+
+    def _check_use(self, coupon: Coupon, order_id: str, when: datetime) -> CouponUse | None:
+        """Whether ``coupon`` can be used on ``order_id`` at ``when``: None when it can, the
+        first use when it was used on this very order (a replay), else raises why not — used
+        on another order (:class:`CouponUsedError`), cancelled, or outside its dates. Used is
+        judged first, so a till that lost a race hears "used" whatever the moment."""
+        if coupon.used_at is not None:
+            if coupon.used_order_id == order_id:
+                return self._coupon_use(coupon, order_id, replayed=True)
+            raise CouponUsedError(_("coupon {code} was already used on order {order}"
+                                    ).format(code=coupon.code, order=coupon.used_order_id))
+        if coupon.cancelled_at is not None:
+            raise RewardError(_("coupon {code} was cancelled on {at}").format(
+                code=coupon.code, at=aware(coupon.cancelled_at).isoformat()))
+        if not aware(coupon.issued_at) <= when < aware(coupon.valid_until):
+            raise RewardError(_("coupon {code} is not valid at {at} (valid {start} to "
+                                "{end})").format(code=coupon.code, at=when.isoformat(),
+                                                 start=coupon.issued_at.isoformat(),
+                                                 end=coupon.valid_until.isoformat()))
+        return None
 
     # -- manual adjustments and bonuses -------------------------------------------------
 
