@@ -542,11 +542,14 @@ class LoyaltyService:
                               lot_ref, version.number, p.payment_fingerprint)
             accruals.append(accrual)
             history[p.member_id].append(accrual)
-            # upgrade at once (downgrades wait for the review at the end of the period)
+            # upgrade at once (downgrades wait for the review at the end of the period); a
+            # back-dated order whose qualification period is already over grants nothing: the
+            # order lies outside today's rolling window, so the tier would be one the member
+            # no longer qualifies for, held for a period that has ended
             qualifying = _qualifying(prog, history[p.member_id], at)
             decision = review(prog, current=member.tier, period_end=member.tier_period_end,
                               qualifying=qualifying, at=at)
-            if decision.change in ("upgrade", "renew"):
+            if decision.change in ("upgrade", "renew") and decision.period_end > now:
                 if decision.change == "upgrade":
                     tier_rows.append({"member_id": p.member_id, "at": at, "from_tier": member.tier,
                                       "to_tier": decision.tier, "change": "upgrade",
