@@ -98,6 +98,23 @@ class ExpiringPoints:
     notice_id: str = ""
 
 
+@dataclass(frozen=True)
+class RunChunk:
+    """One committed chunk of a periodic run (``step``: ``release``, ``expire`` or
+    ``tiers``), recorded in the chunk's own transaction: ``items`` lots released or expired,
+    or tiers changed; ``detail`` says per member what changed."""
+
+    run_id: str
+    step: str
+    chunk: int
+    as_of: datetime
+    actor: str
+    members: int
+    items: int
+    points: int
+    detail: tuple[str, ...] = ()
+
+
 class LoyaltyTx(Protocol):
     """The reads and writes of one transaction."""
 
@@ -139,6 +156,10 @@ class LoyaltyTx(Protocol):
     def spend_since(self, since: datetime) -> dict[str, Decimal]: ...
     def add_tier_changes(self, rows: Sequence[dict[str, Any]]) -> None: ...
     def tier_history(self, member_id: str) -> list[dict[str, Any]]: ...
+    def add_run_chunk(self, chunk: RunChunk, at: datetime) -> None: ...
+    def run_chunks(self, run_id: str) -> list[RunChunk]: ...
+    def last_run_at(self, step: str) -> datetime | None: ...
+    def customer_names(self, ids: Iterable[str]) -> dict[str, str]: ...
     def referral(self, referee_id: str) -> ReferralRecord | None: ...
     def count_referrals(self, referrer_id: str) -> int: ...
     def add_referral(self, r: ReferralRecord) -> None: ...

@@ -184,6 +184,36 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class RunMember:
+    """One member in a dry run (:meth:`LoyaltyService.preview_run`): the points the expiry
+    would take (spendable and still pending, from how many lots) and the tier review's move
+    (``tier_to`` equals ``tier_from`` when the tier stays)."""
+
+    member_id: str
+    name: str | None
+    points_expiring: int
+    pending_expiring: int
+    lots_expiring: int
+    tier_from: str
+    tier_to: str
+
+
+@dataclass(frozen=True)
+class PeriodicRun:
+    """The programme's periodic work at ``as_of``: release, expiry and tier review. A dry run
+    (``dry_run``, ``run_id`` empty) says what they would do and lists the ``members`` it would
+    touch; nothing is written."""
+
+    run_id: str
+    as_of: datetime
+    released: RunResult
+    expired: RunResult
+    tiers: RunResult
+    dry_run: bool = False
+    members: tuple[RunMember, ...] = ()
+
+
+@dataclass(frozen=True)
 class NoticeResult:
     """A run of the ``points_expiring`` notices: the window it looked at (``as_of``, then up
     to ``until``) and the notices it sent (one per member and expiry), to how many members,

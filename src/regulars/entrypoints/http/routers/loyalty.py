@@ -19,6 +19,8 @@ from regulars.domain.loyalty.errors import (
     OutOfStockError,
     ReferralRefusedError,
     RewardError,
+    RunIncompleteError,
+    RunMomentError,
     UnknownCouponError,
     UnknownMemberError,
     UnknownRedemptionError,
@@ -100,6 +102,10 @@ def _answers() -> Iterator[None]:
                       errors=[{"field": "referral_code", "message": e.reason}]) from e
     except RewardError as e:
         raise Problem(422, str(e), slug="rejected") from e
+    except RunMomentError as e:
+        raise Problem(422, str(e), errors=[{"field": e.field, "message": str(e)}]) from e
+    except RunIncompleteError as e:
+        raise Problem(500, str(e), slug="run-incomplete") from e
     except LoyaltyError as e:
         raise Problem(422, str(e), slug="rejected") from e
 
@@ -254,14 +260,22 @@ def referral(code: Code, key: PointsReader, services: Services) -> Any:
     return found
 
 
-@router.post("/loyalty/run", response_model=RunOut, responses=_PROBLEMS,
-             summary="Release, expire and review tiers now")
+@router.post("/loyalty/run", response_model=RunOut,
+             responses=_PROBLEMS, summary="Release, expire and review tiers now")
 def run(key: Admin, services: Services, body: RunIn | None = None) -> Any:
-    """The programme's periodic work (as ``regulars points release``, ``expire`` and
-    ``tiers``): points whose return window closed become spendable, due lots expire, tiers
-    are reviewed. Idempotent; tier changes are sent as ``tier_changed`` webhooks."""
+    """The programme's periodic work (as ``regulars points run``): points whose return window
+    closed become spendable, due lots expire, tiers are reviewed. Idempotent; tier changes
+    are sent as ``tier_changed`` webhooks.
+
+    ``at`` later than now (beyond a few minutes of clock drift) is a 422 naming ``at``, and
+    so is a moment before the latest tier review; nothing is written. Each chunk of members
+    commits with a record of what it did (``run_id``); a run that stops midway answers 500
+    ``run-incomplete`` saying what it committed (also in the audit log), and running it
+    again at the same ``at`` finishes it. ``dry_run`` answers what the run would do, member
+    by member, and writes nothing."""
     with _answers():
-        return _programme(services).run(key_id=key.key_id, at=body.at if body else None)
+        return _programme(services).run(key_id=key.key_id, at=body.at if body else None,
+                                        dry_run=body.dry_run if body else False)
 
 
 @router.post("/loyalty/expiry-notices", response_model=ExpiryNoticesOut, responses=_PROBLEMS,
