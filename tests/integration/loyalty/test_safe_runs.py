@@ -5,7 +5,7 @@ PostgreSQL, with a clock the test moves by hand."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -151,3 +151,33 @@ def test_back_dated_order_grants_no_ended_tier(make_service, clock, store):
     assert [(h["from_tier"], h["to_tier"], h["change"]) for h in service.tier_history("M")] \
         == [("base", "silver", "upgrade")]
     assert Decimal(s.qualifying) == Decimal(600)  # today's window holds O2 only
+
+
+def test_an_order_whose_accrual_overflows_is_skipped_and_reported(make_service, store):
+    import pyarrow as pa
+
+    from regulars.domain.loyalty import LoyaltyError
+    from regulars.services.loyalty.sync import sync
+
+    service = make_service(**RULES)
+    for m in ("A", "B", "C"):
+        service.enrol(m)
+    far = datetime(9999, 12, 31, 12, tzinfo=UTC)  # its expiry lies beyond the calendar
+    early = datetime(1, 1, 1, 12, tzinfo=UTC)  # its tier window starts before it
+    results = service.accrue_many([order("O-far", "A", 10, far), order("O-ok", "B", 20),
+                                   order("O-early", "C", 30, early)])
+    assert [(r.order_id, r.status, r.skipped_reason) for r in results] == [
+        ("O-far", "skipped", "unprocessable"), ("O-ok", "available", None),
+        ("O-early", "skipped", "unprocessable")]
+    assert "out of range" in (results[0].problem or "")
+    assert service.statement("B").balance == 20  # everyone else earns
+    with pytest.raises(LoyaltyError, match="O-far cannot be accrued"):
+        service.accrue(order("O-far", "A", 10, far))
+    # points sync: the store's orders, one of them unprocessable, in one chunk
+    orders = pa.table({"order_id": ["S1", "S2"], "customer_id": ["A", "C"],
+                       "ordered_at": [datetime(9999, 12, 31, 12), datetime(2026, 3, 1, 9)],
+                       "amount": [10.0, 40.0]})
+    report = sync(service, orders=orders, release=False)
+    assert (report.orders_accrued, report.orders_skipped, report.points_earned) == (1, 1, 40)
+    assert report.orders_unprocessable == ("S1 (A): date value out of range",)
+    assert service.verify() == []

@@ -169,6 +169,12 @@ def sync_command(
             e=r.enrolled, a=r.orders_accrued, p=r.points_earned,
             again=r.orders_already_accrued, s=r.orders_skipped, r=r.returns_recorded,
             rp=r.points_reversed, rel=r.released))
+        if r.orders_unprocessable and not as_json:
+            err.print(_("{n} orders could not be accrued (their data makes the accrual "
+                        "fail; everyone else's were):").format(n=len(r.orders_unprocessable)),
+                      highlight=False)
+            for line in r.orders_unprocessable:
+                err.print("  " + line, highlight=False)
 
 
 @points_app.command("return")

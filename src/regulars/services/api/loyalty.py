@@ -185,6 +185,10 @@ class LoyaltyApi:
             quantity=o.get("quantity")) for o in wanted]
         purchases.sort(key=lambda p: (p.ordered_at, p.order_id))
         results = self.service.accrue_many(purchases, skip_unknown=True)
+        for r in results:
+            if r.skipped_reason == "unprocessable":
+                log.warning("order %s of %s earned nothing: %s", r.order_id, r.member_id,
+                            r.problem)
         if any(r.tier_before != r.tier_after for r in results
                if not r.replayed and r.status != "skipped"):
             self._tiers_changed()

@@ -94,7 +94,9 @@ class EnrolResult:
 @dataclass(frozen=True)
 class AccrualResult:
     """What one order earned. ``status``: ``pending``, ``available`` or ``skipped``
-    (``skipped_reason``: ``not_enrolled``, ``no_consent``, ``conflict``)."""
+    (``skipped_reason``: ``not_enrolled``, ``no_consent``, ``conflict``, or
+    ``unprocessable`` when its data makes the accrual fail — ``problem`` says how, e.g. a
+    date whose return window or expiry lies beyond the calendar)."""
 
     order_id: str
     member_id: str
@@ -111,6 +113,7 @@ class AccrualResult:
     coupons: tuple[str, ...] = ()
     skipped_reason: str | None = None
     replayed: bool = False
+    problem: str | None = None
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,9 @@ from regulars.services.loyalty.results import (
 
 R = TypeVar("R")
 RETRIES = 5
+# what an order's own data can make the arithmetic of its accrual raise (dates beyond the
+# calendar, amounts beyond Decimal's context); a store failure is none of these
+_DATA_ERRORS = (ArithmeticError, ValueError)
 # how far ahead of the server's clock a periodic run's moment may be (clocks drift)
 RUN_CLOCK_TOLERANCE = timedelta(minutes=5)
 RUN_STEPS = ("release", "expire", "tiers")
@@ -478,16 +481,37 @@ class LoyaltyService:
         self.versions()
         out: list[AccrualResult] = []
         for i in range(0, len(purchases), self.chunk):
-            part = purchases[i : i + self.chunk]
-            for _attempt in range(RETRIES):
-                try:
-                    out += self._accrue_chunk(part, skip_unknown)
-                    break
-                except DuplicateKey:
-                    continue
-            else:
-                raise LoyaltyError(_("too many conflicting writes; try again"))
+            out += self._accrue_isolating(purchases[i : i + self.chunk], skip_unknown)
         return out
+
+    def _accrue_isolating(self, part: Sequence[Purchase],
+                          skip_unknown: bool) -> list[AccrualResult]:
+        """Accrue ``part`` in one transaction; when one order's data makes the accrual fail
+        (a date so far out that its return window or expiry overflows the calendar, …), the
+        chunk is rolled back and its orders accrued one by one, so that order alone is
+        skipped as ``unprocessable`` (or, without ``skip_unknown``, refused) and everyone
+        else's points are still credited."""
+        try:
+            return self._accrue_retrying(part, skip_unknown)
+        except _DATA_ERRORS as e:
+            if len(part) > 1:
+                return [r for p in part for r in self._accrue_isolating([p], skip_unknown)]
+            p = part[0]
+            problem = str(e).strip() or type(e).__name__
+            if not skip_unknown:
+                raise LoyaltyError(_("order {id} cannot be accrued: {problem}").format(
+                    id=p.order_id, problem=problem)) from e
+            return [AccrualResult(p.order_id, p.member_id, 0, "skipped",
+                                  skipped_reason="unprocessable", problem=problem)]
+
+    def _accrue_retrying(self, part: Sequence[Purchase],
+                         skip_unknown: bool) -> list[AccrualResult]:
+        for _attempt in range(RETRIES):
+            try:
+                return self._accrue_chunk(part, skip_unknown)
+            except DuplicateKey:
+                continue
+        raise LoyaltyError(_("too many conflicting writes; try again"))
 
     def _accrue_chunk(self, chunk: Sequence[Purchase], skip_unknown: bool) -> list[AccrualResult]:
         results: dict[int, AccrualResult] = {}
