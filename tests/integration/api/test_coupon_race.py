@@ -45,19 +45,23 @@ def test_coupon_race_on_postgres_never_422(call, services):
     outcomes: list[tuple[str, int, str, bool]] = []
     lock = threading.Lock()
 
-    def till(code: str, order_id: str, barrier: threading.Barrier) -> None:
+    def till(code: str, order_id: str, barrier: threading.Barrier, keyed: bool) -> None:
+        # a till resending its request resends its Idempotency-Key (half the coupons)
+        headers = {"Idempotency-Key": f"use-{order_id}"} if keyed else {}
         barrier.wait()
-        r = call(I, "POST", f"/v1/coupons/{code}/use", json={"order_id": order_id})
+        r = call(I, "POST", f"/v1/coupons/{code}/use", json={"order_id": order_id},
+                 headers=headers)
         body = r.json()
         kind = body.get("type", "") if r.status_code >= 400 else ""
         with lock:
             outcomes.append((code, r.status_code, kind, bool(body.get("replayed"))))
 
     started = time.monotonic()
-    for code in codes:
+    for n, code in enumerate(codes):
         orders = [f"{code}-till{t}" for t in range(TILLS - 2)] + [f"{code}-till0"] * 2
         barrier = threading.Barrier(TILLS)
-        threads = [threading.Thread(target=till, args=(code, o, barrier)) for o in orders]
+        threads = [threading.Thread(target=till, args=(code, o, barrier, n % 2 == 0))
+                   for o in orders]
         for t in threads:
             t.start()
         for t in threads:
@@ -72,6 +76,14 @@ def test_coupon_race_on_postgres_never_422(call, services):
     assert all(k == "/problems/coupon-used" for _c, s, k, _r in outcomes if s == 409)
     assert all(r for _c, s, _k, r in outcomes if s == 200)  # a 200 is the till's own replay
     assert elapsed < 120
+    # the winner's key again answers its use; under it, another order is a conflict
+    won = svc.coupon_status(codes[0]).used_order_id
+    again = call(I, "POST", f"/v1/coupons/{codes[0]}/use", json={"order_id": won},
+                 headers={"Idempotency-Key": f"use-{won}"})
+    assert again.status_code == 200 and again.json()["replayed"] is True
+    other = call(I, "POST", f"/v1/coupons/{codes[0]}/use", json={"order_id": "elsewhere"},
+                 headers={"Idempotency-Key": f"use-{won}"})
+    assert other.status_code == 409 and other.json()["type"] == "/problems/idempotency-conflict"
     for code in codes:  # the store agrees: used once, on one of the tills' orders
         state = svc.coupon_status(code)
         assert state.state == "used" and state.used_order_id.startswith(code)

@@ -319,8 +319,11 @@ class LoyaltyApi:
     def coupon(self, code: str) -> dict[str, Any]:
         return asdict(self.service.coupon_status(code))
 
-    def use_coupon(self, code: str, order_id: str, *, key_id: str) -> dict[str, Any]:
-        r = self.service.use_coupon(code, order_id=order_id)
+    def use_coupon(self, code: str, order_id: str, *, key_id: str,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        r = self.service.use_coupon(
+            code, order_id=order_id,
+            key=operation_key(key_id, idempotency_key) if idempotency_key else None)
         self._audit(key_id, "POST /v1/coupons/{code}/use", r.member_id,
                     {"coupon": r.code, "order_id": order_id, "replayed": r.replayed},
                     200 if r.replayed else 201)

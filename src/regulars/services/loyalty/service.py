@@ -1118,15 +1118,21 @@ class LoyaltyService:
                             coupon.value, coupon.percent, coupon.issued_at, coupon.valid_until,
                             state, coupon.used_at, coupon.used_order_id, coupon.cancelled_at)
 
-    def use_coupon(self, code: str, *, order_id: str, at: datetime | None = None) -> CouponUse:
-        """Mark a coupon used on ``order_id`` (once; the same order again is a replay)."""
+    def use_coupon(self, code: str, *, order_id: str, at: datetime | None = None,
+                   key: str | None = None) -> CouponUse:
+        """Mark a coupon used on ``order_id`` (once; the same order again is a replay).
+
+        With ``key`` (a till's idempotency key) the answer is also recorded under it: the
+        same key again returns it (``replayed``), the same key for another order or coupon
+        is an :class:`IdempotencyConflictError`."""
         code = normalise_code(code)
-        with self.store.transaction() as tx:
+
+        def work(tx: LoyaltyTx, now: datetime) -> CouponUse:
             # locked: a till that loses a race waits for the winner and reads its use
             coupon = tx.coupon(code, lock=True)
             if coupon is None:
                 raise UnknownCouponError(_("coupon {code} does not exist").format(code=code))
-            when = aware(at) if at is not None else self.now()
+            when = aware(at) if at is not None else now
             replay = self._check_use(coupon, order_id, when)
             if replay is not None:
                 return replay
@@ -1138,8 +1144,16 @@ class LoyaltyService:
                 if replay is not None:
                     return replay
                 raise CouponUsedError(_("coupon {code} was already used").format(code=code))
-            tx.commit()
             return self._coupon_use(coupon, order_id)
+
+        if key is not None:
+            return self._once(f"coupon-use:{key}", "coupon_use",
+                              {"code": code, "order_id": order_id}, CouponUse, work)
+        with self.store.transaction() as tx:
+            use = work(tx, self.now())
+            if not use.replayed:
+                tx.commit()
+            return use
 
     @staticmethod
     def _coupon_use(coupon: Coupon, order_id: str, *, replayed: bool = False) -> CouponUse:

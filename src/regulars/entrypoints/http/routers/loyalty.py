@@ -181,12 +181,15 @@ def coupon(code: Code, key: PointsReader, services: Services) -> Any:
 @router.post("/coupons/{code}/use", response_model=CouponUseOut, status_code=201,
              responses={**_PROBLEMS, **_REPLAYED}, summary="Use a coupon on an order")
 def use_coupon(code: Code, body: CouponUseIn, key: PointsRedeemer, services: Services,
-               response: Response) -> Any:
+               response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Marks the coupon used on the order, atomically: once. The same order again answers
-    the first use (200, ``replayed``); another order is a 409 ``coupon-used``; a coupon
-    outside its dates or cancelled is a 422; an unknown one a 404 ``no-such-coupon``."""
+    the first use (200, ``replayed``), and so does the same ``Idempotency-Key`` (another
+    order under it is a 409 ``idempotency-conflict``); another order is a 409
+    ``coupon-used`` — also for a till that lost a race for the coupon; a coupon outside its
+    dates or cancelled is a 422; an unknown one a 404 ``no-such-coupon``."""
     with _answers():
-        done = _programme(services).use_coupon(code, body.order_id, key_id=key.key_id)
+        done = _programme(services).use_coupon(code, body.order_id, key_id=key.key_id,
+                                               idempotency_key=idempotency_key)
     if done["replayed"]:
         response.status_code = 200
     return done
