@@ -368,6 +368,8 @@ class LoyaltyApi:
         try:
             r = self.service.run(at, actor=f"api-key:{key_id}")
         except RunIncompleteError as e:
+            log.error("the loyalty run %s stopped while %s: %s", e.run_id, e.step, e.cause,
+                      exc_info=e.__cause__)
             if e.committed.get("tiers", {}).get("items"):
                 self._tiers_changed()
             self._audit(key_id, "POST /v1/loyalty/run", "",
