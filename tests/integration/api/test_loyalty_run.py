@@ -102,9 +102,13 @@ def test_failed_run_leaves_audit_of_what_committed(call, services, monkeypatch):
     assert detail["complete"] is False and detail["error"] == "the disk is full"
     assert detail["committed"] == {"expire": {"chunks": 2, "members": 4, "items": 4,
                                               "points": 406}}
-    record = services.loyalty.service.run_record(detail["run_id"])
-    assert [(c.chunk, c.detail) for c in record] == [
-        (0, ("C0: 100", "C1: 101")), (1, ("C2: 102", "C3: 103"))]
+    record = call("admin", "GET", f"/v1/loyalty/runs/{detail['run_id']}")
+    assert record.status_code == 200, record.text
+    assert record.json()["actor"].startswith("api-key:")
+    assert [(c["step"], c["chunk"], c["points"], c["detail"]) for c in record.json()["chunks"]
+            ] == [("expire", 0, 201, ["C0: 100", "C1: 101"]),
+                  ("expire", 1, 205, ["C2: 102", "C3: 103"])]
+    assert call("admin", "GET", "/v1/loyalty/runs/nope").status_code == 404
     svc = services.loyalty.service
     assert [svc.statement(f"C{i}").expired_unswept for i in range(5)] == [0, 0, 0, 0, 104]
     # the same run again finishes the rest, once

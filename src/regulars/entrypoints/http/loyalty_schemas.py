@@ -302,6 +302,24 @@ class RunMemberOut(BaseModel):
     tier_to: str = Field(description="Equal to `tier_from` when the tier stays.")
 
 
+class RunChunkOut(BaseModel):
+    """One committed chunk of a run, recorded in the chunk's own transaction."""
+
+    step: str = Field(description="`release`, `expire` or `tiers`.")
+    chunk: int = Field(description="Its number within the step, from 0.")
+    members: int
+    items: int = Field(description="Lots released or expired, or tiers changed.")
+    points: int
+    detail: list[str] = Field(description="Per member: the points expired, or the tier move.")
+
+
+class RunRecordOut(BaseModel):
+    run_id: str
+    as_of: Moment
+    actor: str
+    chunks: list[RunChunkOut]
+
+
 class RunOut(BaseModel):
     as_of: Moment
     run_id: str | None = Field(

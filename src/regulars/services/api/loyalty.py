@@ -383,6 +383,16 @@ class LoyaltyApi:
         self._audit(key_id, "POST /v1/loyalty/run", "", {**body, "complete": True})
         return body
 
+    def run_record(self, run_id: str) -> dict[str, Any] | None:
+        """What a run committed, chunk by chunk (None: no chunk of that run committed)."""
+        chunks = self.service.run_record(run_id)
+        if not chunks:
+            return None
+        return {"run_id": run_id, "as_of": chunks[0].as_of, "actor": chunks[0].actor,
+                "chunks": [{"step": c.step, "chunk": c.chunk, "members": c.members,
+                            "items": c.items, "points": c.points, "detail": list(c.detail)}
+                           for c in chunks]}
+
     @staticmethod
     def _run_body(r: PeriodicRun) -> dict[str, Any]:
         return {"as_of": r.as_of, "run_id": r.run_id or None, "dry_run": r.dry_run,

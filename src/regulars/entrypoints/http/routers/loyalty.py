@@ -55,6 +55,7 @@ from regulars.entrypoints.http.loyalty_schemas import (
     RewardOut,
     RunIn,
     RunOut,
+    RunRecordOut,
     TierProgress,
 )
 from regulars.entrypoints.http.problems import Problem
@@ -279,6 +280,18 @@ def run(key: Admin, services: Services, body: RunIn | None = None) -> Any:
     with _answers():
         return _programme(services).run(key_id=key.key_id, at=body.at if body else None,
                                         dry_run=body.dry_run if body else False)
+
+
+@router.get("/loyalty/runs/{run_id}", response_model=RunRecordOut, responses=_PROBLEMS,
+            summary="What a periodic run committed, chunk by chunk")
+def run_record(run_id: Annotated[str, Path(min_length=1, max_length=64)], key: Admin,
+               services: Services) -> Any:
+    """Each chunk of members a run committed, with what it did, as recorded in that chunk's
+    own transaction: after a ``run-incomplete`` answer, exactly what was written."""
+    found = _programme(services).run_record(run_id)
+    if found is None:
+        raise Problem(404, _("no run {id} has committed anything").format(id=run_id))
+    return found
 
 
 @router.post("/loyalty/expiry-notices", response_model=ExpiryNoticesOut, responses=_PROBLEMS,
