@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from regulars.adapters import migrate
-from regulars.adapters.orm import metadata
+from regulars.adapters.orm import INPUT_TABLES, metadata
 from regulars.domain.errors import StoreError
 from regulars.domain.loyalty.ledger import (
     Account,
@@ -45,6 +45,7 @@ from regulars.domain.loyalty.ledger import (
     LotState,
     Member,
 )
+from regulars.domain.tables import Kind
 from regulars.i18n import _
 from regulars.services.loyalty.ports import (
     Accrual,
@@ -53,6 +54,7 @@ from regulars.services.loyalty.ports import (
     ExpiringPoints,
     Operation,
     ReferralRecord,
+    RunChunk,
 )
 
 _Money = sa.Numeric(18, 4)
@@ -264,6 +266,25 @@ loyalty_tier_events = sa.Table(
     sa.CheckConstraint("id = 1", name="ck_loyalty_tier_events_one_row"),
 )
 
+# the periodic runs (migration 0013_loyalty_runs): one row per committed chunk of a release,
+# expiry or tier review, inserted in that chunk's transaction, so what a run committed and
+# what it recorded are the same, however far it got
+loyalty_runs = sa.Table(
+    "loyalty_runs", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(16), nullable=False),
+    sa.Column("chunk", sa.Integer(), nullable=False),
+    sa.Column("as_of", sa.DateTime(), nullable=False),
+    sa.Column("committed_at", sa.DateTime(), nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("members", sa.Integer(), nullable=False),
+    sa.Column("items", sa.Integer(), nullable=False),
+    sa.Column("points", sa.BigInteger(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.UniqueConstraint("run_id", "step", "chunk"),
+    sa.Index("ix_loyalty_runs_step_as_of", "step", "as_of"),
+)
 
 # --- conversions ------------------------------------------------------------------------------
 
@@ -854,6 +875,38 @@ class SqlLoyaltyTx:
         return [{**r._mapping, "at": _utc(r.at), "qualifying": _dec(r.qualifying)}
                 for r in rows]
 
+    # -- the periodic runs --------------------------------------------------------------------
+
+    def add_run_chunk(self, chunk: RunChunk, at: datetime) -> None:
+        self.conn.execute(loyalty_runs.insert(), {
+            "run_id": chunk.run_id, "step": chunk.step, "chunk": chunk.chunk,
+            "as_of": _db(chunk.as_of), "committed_at": _db(at), "actor": chunk.actor,
+            "members": chunk.members, "items": chunk.items, "points": chunk.points,
+            "detail": json.dumps(list(chunk.detail))})
+
+    def run_chunks(self, run_id: str) -> list[RunChunk]:
+        t = loyalty_runs
+        rows = self._rows(sa.select(t).where(t.c.run_id == run_id).order_by(t.c.id))
+        return [RunChunk(r.run_id, r.step, int(r.chunk), _utc(r.as_of), r.actor,  # type: ignore[arg-type]
+                         int(r.members), int(r.items), int(r.points),
+                         tuple(json.loads(r.detail))) for r in rows]
+
+    def last_run_at(self, step: str) -> datetime | None:
+        """The latest moment a committed chunk of ``step`` ran at."""
+        t = loyalty_runs
+        return _utc(self.conn.execute(
+            sa.select(sa.func.max(t.c.as_of)).where(t.c.step == step)).scalar())
+
+    def customer_names(self, ids: Iterable[str]) -> dict[str, str]:
+        """The names the store's ``customers`` table gives these ids (those it has)."""
+        t = INPUT_TABLES[Kind.CUSTOMERS]
+        out: dict[str, str] = {}
+        for chunk in self._chunks(sorted(set(ids))):
+            out.update({r[0]: r[1] for r in self._rows(
+                sa.select(t.c.customer_id, t.c.name).where(
+                    _in(t.c.customer_id, chunk, self.dialect), t.c.name.is_not(None)))})
+        return out
+
     # -- the tier_changed events (the server publishes the tier history) ---------------------
 
     def tier_event_cursor(self, at: datetime) -> int:
@@ -936,8 +989,15 @@ class SqlLoyaltyTx:
         if coupons:
             self.conn.execute(loyalty_coupons.insert(), [_coupon_row(c) for c in coupons])
 
-    def coupon(self, code: str) -> Coupon | None:
-        rows = self._rows(sa.select(loyalty_coupons).where(loyalty_coupons.c.code == code))
+    def coupon(self, code: str, *, lock: bool = False) -> Coupon | None:
+        """The coupon with this code; with ``lock``, row-locked until the transaction ends
+        (PostgreSQL: a use racing another waits here and then reads the winner's row, instead
+        of reading it unused and finding its conditional UPDATE match nothing; SQLite's
+        write transaction already holds the database)."""
+        stmt = sa.select(loyalty_coupons).where(loyalty_coupons.c.code == code)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = self._rows(stmt)
         return _coupon(rows[0]) if rows else None
 
     def coupons_of(self, member_id: str) -> list[Coupon]:

@@ -99,7 +99,11 @@ class QuoteIn(_In):
 
 
 class RunIn(_In):
-    at: Instant | None = Field(None, description="Default: now.")
+    at: Instant | None = Field(
+        None, description="Default: now. Not in the future (a few minutes of clock drift "
+                          "are allowed); in the past, not before the latest tier review.")
+    dry_run: Flag = Field(
+        False, description="Say what the run would do, per member, and write nothing.")
 
 
 class ExpiryNoticesIn(_In):
@@ -286,13 +290,49 @@ class RewardOut(BaseModel):
     per_member: int | None = Field(description="How many one member may redeem.")
 
 
+class RunMemberOut(BaseModel):
+    """A member a dry run would touch."""
+
+    member_id: str
+    name: str | None = Field(description="The customer's name, when the store has it.")
+    points_expiring: int = Field(description="Spendable points the expiry would take.")
+    pending_expiring: int = Field(description="Pending points the expiry would take.")
+    lots_expiring: int
+    tier_from: str
+    tier_to: str = Field(description="Equal to `tier_from` when the tier stays.")
+
+
+class RunChunkOut(BaseModel):
+    """One committed chunk of a run, recorded in the chunk's own transaction."""
+
+    step: str = Field(description="`release`, `expire` or `tiers`.")
+    chunk: int = Field(description="Its number within the step, from 0.")
+    members: int
+    items: int = Field(description="Lots released or expired, or tiers changed.")
+    points: int
+    detail: list[str] = Field(description="Per member: the points expired, or the tier move.")
+
+
+class RunRecordOut(BaseModel):
+    run_id: str
+    as_of: Moment
+    actor: str
+    chunks: list[RunChunkOut]
+
+
 class RunOut(BaseModel):
     as_of: Moment
+    run_id: str | None = Field(
+        None, description="The run's record (each committed chunk); none for a dry run.")
+    dry_run: bool = False
     released_lots: int
     released_points: int
+    expired_members: int = 0
     expired_lots: int
     expired_points: int
     tier_changes: list[str]
+    members: list[RunMemberOut] | None = Field(
+        None, description="A dry run: each member the run would touch.")
 
 
 class PointsLine(BaseModel):

@@ -29,6 +29,9 @@ class SyncReport:
     returns_skipped: int = 0
     points_reversed: int = 0
     released: int = 0
+    # orders whose own data made the accrual fail (skipped, counted in orders_skipped):
+    # "order id (customer id): why"
+    orders_unprocessable: tuple[str, ...] = ()
 
 
 def _money(value: Any) -> Decimal:
@@ -96,9 +99,11 @@ def sync(
             n_ret += 0 if res.replayed else 1
             reversed_points += 0 if res.replayed else res.points_reversed
     released = service.release_due().items if release else 0
+    unprocessable = tuple(f"{r.order_id} ({r.member_id}): {r.problem}" for r in skipped
+                          if r.skipped_reason == "unprocessable")
     return SyncReport(enrolled, len(fresh), len(again), len(skipped),
                       sum(r.points for r in fresh), n_ret, skipped_ret, reversed_points,
-                      released)
+                      released, unprocessable)
 
 
 def _member_fields(r: dict[str, Any]) -> dict[str, Any]:
