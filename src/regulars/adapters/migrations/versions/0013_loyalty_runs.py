@@ -3,7 +3,7 @@ written in the chunk's own transaction: what a run did is recorded exactly as fa
 The latest tier review's moment is read from it (a review may not go back before it).
 
 Revision ID: 0013_loyalty_runs
-Revises: 0010
+Revises: 0011_import_profiles
 Create Date: 2026-12-06 21:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_loyalty_runs"
-down_revision = "0010"
+down_revision = "0011_import_profiles"
 branch_labels = None
 depends_on = None
 
