@@ -28,7 +28,7 @@ from regulars.adapters.staging import (
 from regulars.adapters.store import SqlStore
 from regulars.analytics.portfolio import Period
 from regulars.config import Settings, load_settings
-from regulars.domain.errors import AnalysisError, InputError, RejectedFileError
+from regulars.domain.errors import AnalysisError, InputError, RegularsError, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions
@@ -56,6 +56,8 @@ __all__ = [
     "open_keys",
     "open_loyalty",
     "open_store",
+    "store_exceptions",
+    "store_failure",
     "sync_points",
 ]
 
@@ -503,6 +505,23 @@ def _refresh_on(duck: DuckDBEngine, settings: Settings, tables: dict[Kind, pa.Ta
                                        stake=frozen.get("stake"))
     result: pa.Table = frame.to_arrow()
     return result
+
+
+def store_failure(exc: BaseException, settings: Settings | None = None) -> RegularsError | None:
+    """What ``exc`` means when it is a store failure: ``StoreUnavailableError`` (disk full,
+    read-only, locked, unreachable, login refused, missing) or ``StoreRefusedValueError``;
+    ``None`` when it is not the store's doing. Entry points call this in their last-resort
+    handlers, so that they need not know the drivers."""
+    from regulars.adapters import failures
+
+    return failures.store_failure(exc, settings.database_url if settings else None)
+
+
+def store_exceptions() -> tuple[type[Exception], ...]:
+    """The exception classes a store failure arrives as (for handlers keyed by class)."""
+    from regulars.adapters import failures
+
+    return failures.driver_exceptions()
 
 
 def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from regulars.adapters import failures
 from regulars.adapters import loyalty_store as loyalty
 from regulars.adapters.orm import INPUT_TABLES, customer_merges, metadata
 from regulars.domain.tables import SPECS, ColumnType, Kind
@@ -164,11 +165,17 @@ def _engines(url: str) -> tuple[sa.Engine, sa.Engine]:
     if not url.startswith("sqlite"):
         # as many kept connections as requests usually run at once: a connection opened
         # beyond the pool is closed again after its one use
-        engine = sa.create_engine(url, pool_size=16, max_overflow=16)
+        # a server that does not answer is said so after 10 s, not after the OS's minutes
+        timeout = {} if "connect_timeout" in sa.engine.make_url(url).query else {
+            "connect_args": {"connect_timeout": 10}}
+        engine = sa.create_engine(url, pool_size=16, max_overflow=16, **timeout)
         return engine, engine
 
+    busy = failures.sqlite_busy_ms(url)
+
     def sqlite(begin: str | None) -> sa.Engine:
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False,
+                                                     "timeout": busy / 1000},
                                   poolclass=sa.pool.QueuePool, pool_size=8, max_overflow=16)
 
         @sa.event.listens_for(engine, "connect")
@@ -176,7 +183,7 @@ def _engines(url: str) -> tuple[sa.Engine, sa.Engine]:
             dbapi_conn.isolation_level = None  # we say BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -284,6 +291,7 @@ class SqlApiStore:
     def __init__(self, url: str) -> None:
         from regulars.adapters.store import SqlStore  # store.py imports orm, which imports us
 
+        self.url = url
         self.store = SqlStore(url)  # creates a SQLite file's folder, checks the dialect
         self.dialect = self.store.dialect
         self.writer, self.reader = _engines(url)
@@ -295,10 +303,15 @@ class SqlApiStore:
     def ensure_schema(self) -> None:
         self.store.ensure_schema()
 
+    def probe(self) -> None:
+        """Raise :class:`~regulars.domain.errors.StoreUnavailableError` when the store cannot
+        be reached or written now; cheap enough for every health check (no row is written)."""
+        failures.probe(self.url, self.writer)
+
     @contextmanager
     def begin(self) -> Iterator[SqlApiTx]:
         try:
-            with self.writer.connect() as conn:
+            with failures.translated(self.url), self.writer.connect() as conn:
                 conn.begin()
                 tx = SqlApiTx(conn, self.dialect)
                 try:
@@ -346,12 +359,12 @@ class SqlApiStore:
         return _arrow(kind, rows)
 
     def _read(self, stmt: sa.Executable) -> list[dict[str, Any]]:
-        with self.reader.connect() as conn:
+        with failures.translated(self.url), self.reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def _write(self, *stmts: sa.Executable) -> int:
         n = 0
-        with self.writer.begin() as conn:
+        with failures.translated(self.url), self.writer.begin() as conn:
             for stmt in stmts:
                 n += conn.execute(stmt).rowcount or 0
         return n

@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from regulars.adapters import migrate
+from regulars.adapters import failures, migrate
 from regulars.adapters.orm import metadata
 from regulars.domain.errors import StoreError
 from regulars.domain.loyalty.ledger import (
@@ -441,7 +441,7 @@ def create_loyalty_engine(url: str) -> sa.Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={failures.sqlite_busy_ms(url, 60_000)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -467,8 +467,9 @@ class SqlLoyaltyStore:
     def ensure_schema(self) -> None:
         """Create or upgrade the schema (all of the store's tables) to this version."""
         try:
-            if migrate.current_revision(self.engine) != migrate.head_revision():
-                migrate.upgrade(self.engine)
+            with failures.translated(self.url):
+                if migrate.current_revision(self.engine) != migrate.head_revision():
+                    migrate.upgrade(self.engine)
         except sa.exc.OperationalError as e:
             raise StoreError(_("cannot open the store at {url}: {err}").format(
                 url=self.engine.url.render_as_string(hide_password=True),
@@ -481,7 +482,8 @@ class SqlLoyaltyStore:
     def transaction(self) -> Iterator[SqlLoyaltyTx]:
         """A write transaction: committed by ``tx.commit()``, else rolled back."""
         try:
-            conn = self.engine.connect()
+            with failures.translated(self.url):
+                conn = self.engine.connect()
         except sa.exc.OperationalError as e:
             raise StoreError(str(e.orig).strip()) from e
         try:

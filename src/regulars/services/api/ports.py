@@ -66,6 +66,8 @@ class ApiStore(Protocol):
     dialect: str
 
     def ensure_schema(self) -> None: ...
+    def probe(self) -> None:
+        """Raise ``StoreUnavailableError`` when the store cannot be reached or written now."""
     def begin(self) -> AbstractContextManager[ApiTx]: ...
 
     # keys
