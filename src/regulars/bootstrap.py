@@ -47,6 +47,7 @@ __all__ = [
     "Settings",
     "analyze",
     "backtest",
+    "erase_customer",
     "import_file",
     "load_settings",
     "load_table",
@@ -505,6 +506,22 @@ def _refresh_on(duck: DuckDBEngine, settings: Settings, tables: dict[Kind, pa.Ta
                                        stake=frozen.get("stake"))
     result: pa.Table = frame.to_arrow()
     return result
+
+
+def erase_customer(settings: Settings, customer_id: str, *,
+                   actor: str) -> dict[str, Any] | None:
+    """Erase one customer's personal data (the right to erasure) without the HTTP API, audited
+    under ``cli:ACTOR``; ``None`` when the store has no such customer."""
+    from regulars.adapters.api_store import SqlApiStore
+    from regulars.services.api import customers
+
+    store = SqlApiStore(settings.database_url)
+    try:
+        store.ensure_schema()
+        return customers.erase(store, customer_id, key_id=f"cli:{actor}"[:32],
+                               action="regulars customers erase")
+    finally:
+        store.close()
 
 
 def store_failure(exc: BaseException, settings: Settings | None = None) -> RegularsError | None:
