@@ -38,6 +38,9 @@ from regulars.domain.errors import (
     RegularsError,
     RejectedFileError,
     StoreError,
+    StoreRefusedValueError,
+    StoreUnavailable,
+    StoreUnavailableError,
 )
 from regulars.domain.loyalty import (
     InsufficientPointsError,
@@ -76,6 +79,9 @@ __all__ = [
     "Settings",
     "Statement",
     "StoreError",
+    "StoreRefusedValueError",
+    "StoreUnavailable",
+    "StoreUnavailableError",
     "__version__",
     "analyze",
     "backtest",

@@ -232,6 +232,24 @@ def test_disk_full_gives_one_sentence_and_exit_code(tmp_path: Path, how: str) ->
     assert_one_sentence(r, 3, url)
 
 
+def test_a_full_disk_answers_503_and_degraded_health(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk", "1500k") as disk, api_on(
+            settings_for(f"sqlite:///{disk / 'shop.db'}")) as (_s, http, admin):
+        auth = {"Authorization": f"Bearer {admin}"}
+        r = None
+        for batch in range(200):
+            orders = [{**ORDER, "order_id": f"O{batch}-{i}", "customer_id": f"C{batch}-{i}"}
+                      for i in range(1000)]
+            r = http.post("/v1/orders", json=orders, headers=auth)
+            if r.status_code != 201:
+                break
+        assert r is not None
+        assert_store_unavailable(r, "the disk is full")
+        assert r.headers["retry-after"] == "60"
+        health = http.get("/v1/health")
+        assert health.status_code == 503 and health.json()["store"] == "disk_full", health.text
+
+
 # --- locked ----------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ import errno
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -95,6 +96,20 @@ def sqlite_busy_ms(url: str | sa.URL, default: int = 30_000) -> int:
         return int(float(str(given)) * 1000) if given is not None else default
     except ValueError:
         return default
+
+
+def sqlite_file(url: str | sa.URL) -> Path | None:
+    """The file of a SQLite store (``None`` in memory or on another database); a ``file:`` URI
+    names its file after the scheme."""
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        database = database[len("file:"):].split("?", 1)[0]
+        if not database or database == ":memory:" or database.startswith("memory"):
+            return None
+    return Path(database)
 
 
 def sentence(reason: StoreUnavailable, url: str | None = None) -> str:
@@ -177,13 +192,8 @@ def store_failure(exc: BaseException, url: str | None = None) -> RegularsError |
     ``None`` when it is not the store's doing."""
     database: Path | None = None
     if url:
-        try:
-            parsed = sa.engine.make_url(url)
-            if parsed.drivername.startswith("sqlite") and parsed.database not in (
-                    None, "", ":memory:"):
-                database = Path(str(parsed.database))
-        except sa.exc.ArgumentError:
-            pass
+        with suppress(sa.exc.ArgumentError):
+            database = sqlite_file(url)
     for e in _chain(exc):
         if isinstance(e, StoreUnavailableError | StoreRefusedValueError):
             return e
@@ -299,9 +309,9 @@ def probe(url: str, engine: sa.Engine) -> None:
             return
         if parsed.query.get("mode") == "ro":
             raise StoreUnavailableError(R.READ_ONLY, sentence(R.READ_ONLY, url))
-        if not parsed.database or parsed.database == ":memory:":
+        database = sqlite_file(parsed)
+        if database is None:
             return
-        database = Path(parsed.database)
         if not database.exists():
             raise StoreUnavailableError(R.MISSING, sentence(R.MISSING, url))
         beside = [database, database.parent] + [

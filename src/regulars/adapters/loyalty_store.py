@@ -27,7 +27,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -430,9 +429,9 @@ def create_loyalty_engine(url: str) -> sa.Engine:
         raise StoreError(_("cannot use the store at {url}: {err}").format(
             url=sa.engine.make_url(url).render_as_string(hide_password=True), err=e)) from e
     if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        database = failures.sqlite_file(engine.url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
 
         @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_conn: Any, _record: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -56,10 +55,10 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        database = sa.engine.make_url(url).database
-        if url.startswith("sqlite") and database and database != ":memory:":
+        database = failures.sqlite_file(url)
+        if database is not None:
             # a new store may live in a folder that does not exist yet
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            database.parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url)
         self.dialect = self.engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
@@ -99,7 +98,9 @@ class SqlStore:
 
             if not url.database or url.database == ":memory:":
                 raise StoreError(_("an in-memory SQLite store cannot be shared; use a file"))
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            file = failures.sqlite_file(url)
+            if file is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
             target = url.database
             if str(url.query.get("uri", "")).lower() in ("true", "1"):
                 # a file: URI keeps its own parameters (mode=ro, …), as sqlite3 gets them
