@@ -369,6 +369,18 @@ def test_unreachable_postgres_gives_one_sentence_without_the_password() -> None:
         assert "s3cret" not in text and "***" in text
 
 
+def test_a_refused_login_or_a_missing_database_gives_one_sentence(postgres_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    real = make_url(postgres_url)
+    stranger = real.set(username="nobody_here", password="s3cret")
+    text = assert_one_sentence(cli("status", "--database-url", stranger.render_as_string(
+        hide_password=False)), 3, "refused the user name or password")
+    assert "s3cret" not in text
+    missing = real.set(database="no_such_database").render_as_string(hide_password=False)
+    assert_one_sentence(cli("keys", "list", "--database-url", missing), 3, "does not exist")
+
+
 def test_unreachable_postgres_gives_503(postgres_url: str) -> None:
     from sqlalchemy.engine import make_url
 

@@ -64,6 +64,7 @@ _WORDS: tuple[tuple[str, StoreUnavailable], ...] = (
     ("password authentication failed", R.AUTH),
     ("authentication failed", R.AUTH),
     ("no pg_hba.conf entry", R.AUTH),
+    ('fatal:  role "', R.AUTH),  # at connect: FATAL:  role "x" does not exist
     ("does not exist", R.MISSING),  # at connect: FATAL: database "x" does not exist
     ("connection refused", R.UNREACHABLE),
     ("could not connect", R.UNREACHABLE),
@@ -125,7 +126,7 @@ def sentence(reason: StoreUnavailable, url: str | None = None) -> str:
                     "server); try again when it has finished"),
         R.UNREACHABLE: _("{where} cannot be reached: is the database server running, and are "
                          "the host and port right?"),
-        R.AUTH: _("{where} refused the user name or password"),
+        R.AUTH: _("{where} refused the user name or password (check them in the URL)"),
         R.MISSING: _("{where} does not exist or cannot be opened; check the URL (a PostgreSQL "
                      "database must be created first)"),
         R.IO: _("{where} cannot be read or written: the disk reported an input/output error"),

@@ -201,3 +201,15 @@ def test_every_way_of_writing_her_phone_is_rubbed(form):
     assert scrub(f"call {form} today", person.pattern()) == "call (erased) today"
     # a longer number that merely contains hers is someone else's
     assert scrub("order 9951234567 ref", person.pattern()) == "order 9951234567 ref"
+
+
+def test_a_member_without_a_card_can_be_erased(call, services, database_url):
+    r = call(I, "POST", "/v1/customers/M1/membership",
+             json={"consent": True, "email": EMAIL, "phone": PHONE})
+    if r.status_code != 201:
+        pytest.skip(f"a member needs a card here: {r.text}")
+    assert services.store.customer_rows("M1")["customers"] == []
+    done = call("admin", "POST", "/v1/customers/M1/erase")
+    assert done.status_code == 200, done.text
+    assert done.json()["erased"]["loyalty_members"] == 1
+    assert traces(database_url, set()) == []
