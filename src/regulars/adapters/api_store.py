@@ -642,15 +642,20 @@ def _rub(conn: sa.Connection, pattern: re.Pattern[str] | None) -> int:
     for table, name in FREE_TEXT:
         col = table.c[name]
         keys = list(table.primary_key.columns)
-        rows = conn.execute(sa.select(*keys, col).where(col.is_not(None))).all()
-        for row in rows:
-            text = row[-1]
-            rubbed = privacy.scrub(text, pattern)
-            if rubbed != text:
-                conn.execute(table.update().where(
-                    *[k == v for k, v in zip(keys, row[:-1], strict=True)]).values(
-                    {name: rubbed}))
-                n += 1
+        changed: list[tuple[Any, str | None]] = []
+        # streamed: an audit log of millions of rows is read, not held, and only the few rows
+        # that mention the person are kept to be written afterwards
+        result = conn.execute(sa.select(*keys, col).where(col.is_not(None)),
+                              execution_options={"stream_results": True, "yield_per": 2000})
+        for part in result.partitions():
+            for row in part:
+                rubbed = privacy.scrub(row[-1], pattern)
+                if rubbed != row[-1]:
+                    changed.append((tuple(row[:-1]), rubbed))
+        for key, rubbed in changed:
+            conn.execute(table.update().where(
+                *[k == v for k, v in zip(keys, key, strict=True)]).values({name: rubbed}))
+        n += len(changed)
     return n
 
 
