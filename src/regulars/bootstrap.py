@@ -524,14 +524,17 @@ def erase_customer(settings: Settings, customer_id: str, *,
         store.close()
 
 
-def store_failure(exc: BaseException, settings: Settings | None = None) -> RegularsError | None:
+def store_failure(exc: BaseException,
+                  settings: Settings | str | None = None) -> RegularsError | None:
     """What ``exc`` means when it is a store failure: ``StoreUnavailableError`` (disk full,
     read-only, locked, unreachable, login refused, missing) or ``StoreRefusedValueError``;
     ``None`` when it is not the store's doing. Entry points call this in their last-resort
-    handlers, so that they need not know the drivers."""
+    handlers, so that they need not know the drivers; ``settings`` (or the store's URL)
+    lets the sentence name the store."""
     from regulars.adapters import failures
 
-    return failures.store_failure(exc, settings.database_url if settings else None)
+    url = settings.database_url if isinstance(settings, Settings) else settings
+    return failures.store_failure(exc, url)
 
 
 def store_exceptions() -> tuple[type[Exception], ...]:

@@ -61,9 +61,7 @@ class Commands(TyperGroup):
         except Exception as e:
             if type(e).__module__.startswith(("typer", "click")):
                 raise  # a usage error: click says it
-            url = _store_url.get()
-            failure = bootstrap.store_failure(
-                e, bootstrap.load_settings(database_url=url) if url else None)
+            failure = bootstrap.store_failure(e, _store_url.get())
             if isinstance(failure, StoreUnavailableError):
                 fail(str(failure), 3)
             if isinstance(failure, StoreRefusedValueError):
