@@ -42,6 +42,9 @@ from regulars.domain.errors import (
     RegularsError,
     RejectedFileError,
     StoreError,
+    StoreRefusedValueError,
+    StoreUnavailable,
+    StoreUnavailableError,
 )
 from regulars.domain.loyalty import (
     InsufficientPointsError,
@@ -80,6 +83,9 @@ __all__ = [
     "Settings",
     "Statement",
     "StoreError",
+    "StoreRefusedValueError",
+    "StoreUnavailable",
+    "StoreUnavailableError",
     "__version__",
     "analyze",
     "backtest",

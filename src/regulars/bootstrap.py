@@ -28,7 +28,7 @@ from regulars.adapters.staging import (
 from regulars.adapters.store import SqlStore
 from regulars.analytics.portfolio import Period
 from regulars.config import Settings, load_settings
-from regulars.domain.errors import AnalysisError, InputError, RejectedFileError
+from regulars.domain.errors import AnalysisError, InputError, RegularsError, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions, profiles
@@ -48,6 +48,7 @@ __all__ = [
     "analyze",
     "backtest",
     "delete_import_profile",
+    "erase_customer",
     "import_file",
     "import_profile",
     "import_profiles",
@@ -60,6 +61,8 @@ __all__ = [
     "open_loyalty",
     "open_store",
     "save_import_profile",
+    "store_exceptions",
+    "store_failure",
     "sync_points",
 ]
 
@@ -551,6 +554,42 @@ def _refresh_on(duck: DuckDBEngine, settings: Settings, tables: dict[Kind, pa.Ta
                                        stake=frozen.get("stake"))
     result: pa.Table = frame.to_arrow()
     return result
+
+
+def erase_customer(settings: Settings, customer_id: str, *,
+                   actor: str) -> dict[str, Any] | None:
+    """Erase one customer's personal data (the right to erasure) without the HTTP API, audited
+    under ``cli:ACTOR``; ``None`` when the store has no such customer."""
+    from regulars.adapters.api_store import SqlApiStore
+    from regulars.services.api import customers
+
+    store = SqlApiStore(settings.database_url)
+    try:
+        store.ensure_schema()
+        return customers.erase(store, customer_id, key_id=f"cli:{actor}"[:32],
+                               action="regulars customers erase")
+    finally:
+        store.close()
+
+
+def store_failure(exc: BaseException,
+                  settings: Settings | str | None = None) -> RegularsError | None:
+    """What ``exc`` means when it is a store failure: ``StoreUnavailableError`` (disk full,
+    read-only, locked, unreachable, login refused, missing) or ``StoreRefusedValueError``;
+    ``None`` when it is not the store's doing. Entry points call this in their last-resort
+    handlers, so that they need not know the drivers; ``settings`` (or the store's URL)
+    lets the sentence name the store."""
+    from regulars.adapters import failures
+
+    url = settings.database_url if isinstance(settings, Settings) else settings
+    return failures.store_failure(exc, url)
+
+
+def store_exceptions() -> tuple[type[Exception], ...]:
+    """The exception classes a store failure arrives as (for handlers keyed by class)."""
+    from regulars.adapters import failures
+
+    return failures.driver_exceptions()
 
 
 def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:

@@ -27,13 +27,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from regulars.adapters import migrate
+from regulars.adapters import failures, migrate
 from regulars.adapters.orm import INPUT_TABLES, metadata
 from regulars.domain.errors import StoreError
 from regulars.domain.loyalty.ledger import (
@@ -451,9 +450,9 @@ def create_loyalty_engine(url: str) -> sa.Engine:
         raise StoreError(_("cannot use the store at {url}: {err}").format(
             url=sa.engine.make_url(url).render_as_string(hide_password=True), err=e)) from e
     if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        database = failures.sqlite_file(engine.url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
 
         @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -462,7 +461,7 @@ def create_loyalty_engine(url: str) -> sa.Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={failures.sqlite_busy_ms(url, 60_000)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -488,8 +487,9 @@ class SqlLoyaltyStore:
     def ensure_schema(self) -> None:
         """Create or upgrade the schema (all of the store's tables) to this version."""
         try:
-            if migrate.current_revision(self.engine) != migrate.head_revision():
-                migrate.upgrade(self.engine)
+            with failures.translated(self.url):
+                if migrate.current_revision(self.engine) != migrate.head_revision():
+                    migrate.upgrade(self.engine)
         except sa.exc.OperationalError as e:
             raise StoreError(_("cannot open the store at {url}: {err}").format(
                 url=self.engine.url.render_as_string(hide_password=True),
@@ -502,7 +502,8 @@ class SqlLoyaltyStore:
     def transaction(self) -> Iterator[SqlLoyaltyTx]:
         """A write transaction: committed by ``tx.commit()``, else rolled back."""
         try:
-            conn = self.engine.connect()
+            with failures.translated(self.url):
+                conn = self.engine.connect()
         except sa.exc.OperationalError as e:
             raise StoreError(str(e.orig).strip()) from e
         try:

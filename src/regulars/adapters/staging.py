@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
 from regulars.domain.headers import BASE_DOCUMENT, HEADERS, header_key
+from regulars.domain.privacy import ERASED
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.ports import Blacklist
@@ -1216,7 +1217,8 @@ class Staging:
         msg = _("id is already in the store with different content")
         self.add_problems(
             f"SELECT t._row, t._line, {_lit(label)}, t.{idc}, {_lit(msg)} FROM typed t "
-            f"JOIN _existing e ON e.id = t.{idc} WHERE e.row_hash <> t.row_hash {stub}"
+            f"JOIN _existing e ON e.id = t.{idc} WHERE e.row_hash <> t.row_hash {stub} "
+            f"AND e.row_hash <> {_lit(ERASED)}"
         )
         stubs = pa.array([], pa.string())
         if stub:
@@ -1226,7 +1228,8 @@ class Staging:
             ).column("id").combine_chunks()
         present = self.drop_where(
             f"{idc} IN (SELECT e.id FROM _existing e JOIN typed t ON e.id = t.{idc} "
-            f"WHERE e.row_hash = t.row_hash)"
+            # an erased row stays erased: its old file brings nothing back (domain.privacy)
+            f"WHERE e.row_hash = t.row_hash OR e.row_hash = {_lit(ERASED)})"
         )
         return present, stubs
 

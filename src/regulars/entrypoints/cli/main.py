@@ -33,7 +33,15 @@ from regulars.domain.errors import (
     StoreError,
 )
 from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
-from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out
+from regulars.entrypoints.cli.common import (
+    Commands,
+    ConfigOpt,
+    DatabaseOpt,
+    err,
+    fail,
+    out,
+    remember_store,
+)
 from regulars.entrypoints.cli.config_cmd import config_app
 from regulars.entrypoints.cli.points import points_app
 from regulars.entrypoints.cli.summary import at_risk, print_summary, win_back
@@ -47,6 +55,7 @@ app = typer.Typer(
            "and why."),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=Commands,
 )
 app.add_typer(config_app, name="config")
 app.add_typer(points_app, name="points")
@@ -70,7 +79,9 @@ def handled() -> Iterator[None]:
 
 def settings_from(config: Path | None, database_url: str | None) -> bootstrap.Settings:
     overrides = {"database_url": database_url} if database_url else {}
-    return bootstrap.load_settings(config, **overrides)
+    settings = bootstrap.load_settings(config, **overrides)
+    remember_store(settings.database_url)
+    return settings
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -621,6 +632,7 @@ def main() -> None:  # pragma: no cover - console script
 
 
 from regulars.entrypoints.cli import backtest_cmd as _backtest  # noqa: E402, F401  (backtest)
+from regulars.entrypoints.cli import customers_cmd as _customers  # noqa: E402, F401  (customers)
 from regulars.entrypoints.cli import keys as _keys  # noqa: E402, F401  (regulars keys)
 from regulars.entrypoints.cli import models_cmd as _models  # noqa: E402, F401  (regulars models)
 from regulars.entrypoints.cli import profiles_cmd as _profiles  # noqa: E402, F401  (profiles)

@@ -22,7 +22,7 @@ from regulars import bootstrap
 from regulars.domain.errors import ConfigError, InputError, RegularsError, StoreError
 from regulars.domain.loyalty.errors import LoyaltyError, RunMomentError
 from regulars.domain.loyalty.ledger import Purchase
-from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out
+from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out, remember_store
 from regulars.i18n import _
 from regulars.services.loyalty import LoyaltyService
 from regulars.services.loyalty.results import PeriodicRun, to_json
@@ -66,8 +66,11 @@ def _handled() -> Iterator[None]:
 @contextmanager
 def _service(config: Path | None, database_url: str | None) -> Iterator[LoyaltyService]:
     overrides = {"database_url": database_url} if database_url else {}
-    with _handled(), bootstrap.open_loyalty(bootstrap.load_settings(config, **overrides)) as svc:
-        yield svc
+    with _handled():
+        settings = bootstrap.load_settings(config, **overrides)
+        remember_store(settings.database_url)
+        with bootstrap.open_loyalty(settings) as svc:
+            yield svc
 
 
 def _when(service: LoyaltyService, text: str | None) -> datetime | None:

@@ -212,6 +212,17 @@ class Health(BaseModel):
         0, description="Customers touched by ingests and not refreshed in the map yet.")
 
 
+class Degraded(BaseModel):
+    """The answer of ``GET /v1/health`` (503) when the store cannot be used."""
+
+    status: Literal["degraded"]
+    version: str
+    database: str
+    store: Literal["disk_full", "read_only", "locked", "unreachable", "auth", "missing",
+                   "io"] = Field(description="Why the store cannot be used.")
+    detail: str = Field(description="What is wrong and what to do, in one sentence.")
+
+
 class CustomerSummary(BaseModel):
     customer_id: str
     name: str | None = Field(description="From the customer's card, as it is now.")

@@ -124,11 +124,14 @@ def export(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
             "tables": rows}
 
 
-def erase(store: ApiStore, customer_id: str, *, key_id: str) -> dict[str, Any] | None:
-    """Remove the personal data of one customer; orders, amounts and aggregates stay."""
+def erase(store: ApiStore, customer_id: str, *, key_id: str,
+          action: str = "POST /v1/customers/{id}/erase") -> dict[str, Any] | None:
+    """Remove the personal data of one customer; orders, amounts and aggregates stay
+    (docs/http-api.md#privacy). ``key_id`` and ``action`` say who did it in the audit log."""
     cid = store.resolve_alias(customer_id)
-    if not store.customer_rows(cid)["customers"]:
+    rows = store.customer_rows(cid)
+    if not rows["customers"] and not rows.get("loyalty_members"):  # a member without a card too
         return None
-    counts = store.erase_customer(cid, key_id=key_id,
+    counts = store.erase_customer(cid, key_id=key_id, action=action,
                                   at=datetime.now(UTC).replace(tzinfo=None))
     return {"customer_id": cid, "erased": counts}
