@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
 from regulars.domain.headers import BASE_DOCUMENT, HEADERS, header_key
 from regulars.domain.privacy import ERASED
-from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
+from regulars.domain.tables import NO_WORDS, SPECS, YES_WORDS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.ports import Blacklist
 
@@ -40,8 +40,8 @@ _SUFFIX_FORMAT = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-_TRUE = ("1", "true", "t", "yes", "y", "да", "д", "jah", "j")
-_FALSE = ("0", "false", "f", "no", "n", "нет", "н", "ei", "e")
+_TRUE = YES_WORDS
+_FALSE = NO_WORDS
 _NEVER_BLANK = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                 "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "DATE",
                 "TIMESTAMP", "TIME", "BOOLEAN")

@@ -34,6 +34,11 @@ class ColumnType(StrEnum):
     LIST = "list"  # ';'-separated values (categories, add-on services, tags)
 
 
+# How a yes/no is written in exports and by API clients that send every value as text
+# (Russian да/нет, Estonian jah/ei), compared in lower case.
+YES_WORDS = ("1", "true", "t", "yes", "y", "да", "д", "jah", "j")
+NO_WORDS = ("0", "false", "f", "no", "n", "нет", "н", "ei", "e")
+
 INTERACTION_DIRECTIONS = ("in", "out")
 INTERACTION_KINDS = ("offer", "greeting", "reminder", "call", "complaint", "support", "event")
 

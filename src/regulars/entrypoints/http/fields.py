@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, Strict, WithJsonSchema
 
+from regulars.domain.tables import NO_WORDS, YES_WORDS
 from regulars.i18n import _
 
 
@@ -35,8 +36,24 @@ Day = Annotated[date, BeforeValidator(_not_a_number)]
 Count = Annotated[int, Strict()]
 """A whole number in a request: a JSON integer (``false`` or ``"3"`` are refused, as the
 document says)."""
-Flag = Annotated[bool, Strict()]
-"""A yes/no in a request: JSON ``true`` or ``false`` only."""
+def _yes_no(value: Any) -> Any:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in YES_WORDS:
+            return True
+        if word in NO_WORDS:
+            return False
+        raise ValueError(_("write yes or no: true/false, or one of {words}").format(
+            words=", ".join(YES_WORDS + NO_WORDS)))
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_yes_no), Strict(), WithJsonSchema({"anyOf": [
+    {"type": "boolean"},
+    {"type": "string", "enum": [w for word in YES_WORDS + NO_WORDS
+                                for w in dict.fromkeys((word, word.upper(), word.title()))]}]})]
+"""A yes/no of an input row: JSON ``true``/``false``, or the words an import reads (``"да"``,
+``"jah"``, ``"1"``…, as text); never a number."""
 
 
 def _whole(value: Any) -> Any:
