@@ -101,7 +101,8 @@ def import_file(
     options = options or ReadOptions(currency=settings.currency)
     if options.currency is None:
         options = ReadOptions(**{**options.__dict__, "currency": settings.currency})
-    with Staging(default_phone_country=settings.import_.default_phone_country) as staging:
+    with Staging(default_phone_country=settings.import_.default_phone_country,
+                 rules=settings.input.rules()) as staging:
         return importing.import_file(
             store=store or open_store(settings),
             staging=staging,
@@ -148,7 +149,8 @@ def _load(
     options = options or ReadOptions(currency=settings.currency)
     path = Path(source)
     merges: list[importing.Merge] = []
-    with Staging(default_phone_country=settings.import_.default_phone_country) as staging:
+    with Staging(default_phone_country=settings.import_.default_phone_country,
+                 rules=settings.input.rules()) as staging:
         columns = staging.read(path, options)
         found, _ignored = staging.resolve_columns(spec, columns, options)
         staging.check(spec, options, max_problems=settings.import_.max_errors)
@@ -570,7 +572,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,
                     normalise_phone=lambda v: normalise_phone(v, country),
                     on_change=live.touch if api.live_map else None,
-                    accrue=loyalty.accrue_ingested)
+                    accrue=loyalty.accrue_ingested, rules=settings.input.rules())
     services = ApiServices(
         store=store, keys=KeyRing(store), ingest=ingest, live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),

@@ -12,12 +12,15 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
+from regulars.domain.rules import Check, InputRules, Limit, limits
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.ports import Blacklist
@@ -143,6 +146,25 @@ def _phone_sql(col: str, default_country: str) -> str:
     return f"CASE WHEN length({body}) >= 7 THEN {body} END"
 
 
+def limit_sql(limit: Limit, typed: str) -> str:
+    """The SQL condition, over the typed value ``typed``, true when ``limit`` is broken
+    (NULL, like a missing value, breaks nothing)."""
+    b = limit.bound
+    if limit.check is Check.NO_NUL:
+        return f"strpos(CAST({typed} AS VARCHAR), chr(0)) > 0"
+    if limit.check is Check.MAX_LENGTH:
+        return f"length(CAST({typed} AS VARCHAR)) > {int(b)}"  # type: ignore[arg-type]
+    if limit.check is Check.ONE_OF:
+        assert isinstance(b, tuple)
+        return f"{typed} NOT IN ({', '.join(_lit(c) for c in b)})"
+    op = "<" if limit.check is Check.AT_LEAST else ">"
+    if isinstance(b, date):
+        return f"CAST({typed} AS DATE) {op} DATE {_lit(b.isoformat())}"
+    if isinstance(b, Decimal):
+        return f"{typed} {op} {format(b, 'f')}"
+    return f"{typed} {op} {int(b)}"  # type: ignore[arg-type]
+
+
 @dataclass
 class Checked:
     """The outcome of reading and validating one file."""
@@ -156,7 +178,10 @@ class Checked:
 class Staging:
     """A private DuckDB database holding one file on its way into the store."""
 
-    def __init__(self, *, default_phone_country: str = "372") -> None:
+    def __init__(self, *, default_phone_country: str = "372",
+                 rules: InputRules | None = None, today: date | None = None) -> None:
+        self.rules = rules or InputRules()
+        self.today = today  # None: the clock's day (UTC) when a file is checked
         self.con = duckdb.connect()
         self._tmp = tempfile.TemporaryDirectory(prefix="regulars-")
         self.default_phone_country = default_phone_country
@@ -431,6 +456,9 @@ class Staging:
         read again, per check, only when something is wrong.
         """
         types = self._source_types()
+        by_column: dict[str, list[Limit]] = {}
+        for limit in limits(spec, self.rules, self.today or datetime.now(UTC).date()):
+            by_column.setdefault(limit.column, []).append(limit)
         selects = ["_row", "_line"]
         raw_cols: list[str] = []
         conditions: list[tuple[str, str, str]] = []  # (our column, SQL condition, message)
@@ -465,18 +493,8 @@ class Staging:
                 conditions.append(
                     (name, f"{present} AND {typed} IS NULL", self._problem_message(col.type, opts))
                 )
-            if col.non_negative:
-                msg = _("negative amount") if col.type is ColumnType.MONEY else _("negative number")
-                conditions.append((name, f"{typed} < 0", msg))
-            if col.min_value is not None and col.max_value is not None:
-                msg = _("must be between {lo} and {hi}").format(lo=col.min_value, hi=col.max_value)
-                conditions.append(
-                    (name, f"{typed} NOT BETWEEN {col.min_value} AND {col.max_value}", msg)
-                )
-            if col.choices:
-                choices = ", ".join(_lit(c) for c in col.choices)
-                msg = _("must be one of: {choices}").format(choices=", ".join(col.choices))
-                conditions.append((name, f"{typed} NOT IN ({choices})", msg))
+            for limit in by_column.get(name, ()):
+                conditions.append((name, limit_sql(limit, typed), limit.message(_)))
         if self._ws_width:
             # a whitespace line with more fields than the header names
             conditions.append(

@@ -28,6 +28,12 @@ Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_l
 Text = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 
 
+# Fields of ingested records carry their types only: their limits (no NUL, lengths, ranges,
+# dates, amounts) are the importer's, checked by the ingest service against
+# regulars.domain.rules, so that both doors give the same verdict and the same message.
+_RecordText = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
 def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     """The annotation and default of one column's field."""
     col = spec.column(name)
@@ -36,29 +42,23 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     kw: dict[str, Any] = {"description": desc}
     typ: Any
     if t is ColumnType.ID:
-        typ = Id
+        typ = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     elif t is ColumnType.TEXT:
-        typ = Literal[col.choices] if col.choices else Text
+        # the choices, from the column contract, name the values in the OpenAPI document
+        typ = Literal[col.choices] if col.choices else _RecordText
     elif t is ColumnType.LIST:
-        typ = list[Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]] | Text
+        typ = list[str] | _RecordText
     elif t is ColumnType.TIMESTAMP:
         typ = datetime
     elif t is ColumnType.DATE:
         typ = date
     elif t is ColumnType.MONEY:
         typ = Decimal
+        # the shape of the store's NUMERIC(18, 4); the range is the domain's rule
         kw["max_digits"] = 18
         kw["decimal_places"] = 4
-        if col.non_negative:
-            kw["ge"] = 0
-        else:
-            kw["ge"] = Decimal("-99999999999999")
-        kw["le"] = Decimal("99999999999999")
     elif t is ColumnType.INTEGER:
         typ = int
-        kw["ge"] = col.min_value if col.min_value is not None else (
-            0 if col.non_negative else -(2**53))
-        kw["le"] = col.max_value if col.max_value is not None else 2**53
     else:
         typ = bool
     required = col.required or (name == spec.id_column and not spec.derived_id)

@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 
 from regulars.domain.errors import InputError, Problem
+from regulars.domain.rules import InputRules, broken, limits
 from regulars.domain.tables import IMPORT_ORDER, SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.api.ports import ApiStore, ApiTx, DuplicateError
@@ -203,8 +204,13 @@ class Ingest:
         normalise_phone: Normaliser,
         on_change: Callable[[set[str]], None] | None = None,
         accrue: Accrue | None = None,
+        rules: InputRules | None = None,
+        today: Callable[[], date] | None = None,
     ) -> None:
         self.store = store
+        # the importer's limits (regulars.domain.rules), checked here in Python
+        self.rules = rules or InputRules()
+        self.today = today or (lambda: datetime.now(UTC).date())
         self.accrue = accrue
         self.currency = currency
         self.normalise_email = normalise_email
@@ -313,8 +319,13 @@ class Ingest:
         seen: dict[str, str] = {}
         occurrences: dict[str, int] = {}
         idc = spec.id_column
+        rules = limits(spec, self.rules, self.today())
         for i, record in zip(positions, records, strict=True):
             row = canonical(spec, record, self.currency)
+            for limit in broken(row, rules):
+                raw = record.get(limit.column)
+                problems.append(Problem(i, limit.column, None if raw is None else str(raw),
+                                        limit.message(_)))
             if kind is Kind.CUSTOMERS:
                 row["email_norm"] = self.normalise_email(row["email"])
                 row["phone_norm"] = self.normalise_phone(row["phone"])
