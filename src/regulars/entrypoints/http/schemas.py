@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -15,11 +16,17 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    ValidationError,
     create_model,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from regulars.domain.rules import InputRules, broken, limits
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
+from regulars.i18n import _
+from regulars.services.api.ingest import canonical
 
 # no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before)
 NO_NUL = r"^[^\x00]*$"
@@ -67,8 +74,31 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     return typ | None, Field(None, **kw)
 
 
+INPUT_RULES: ContextVar[InputRules | None] = ContextVar("regulars_input_rules", default=None)
+"""The business's input rules while a request is validated (set by the app per request)."""
+_KINDS: dict[type[BaseModel], Kind] = {}
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> _Record:
+        """The domain's limits, checked as the ingest service checks them, so that a record
+        whose types are right but whose values break a limit is reported in the same answer
+        as the type errors of the other records (the ingest service checks again)."""
+        kind = _KINDS.get(type(self))
+        if kind is None:
+            return self
+        spec = SPECS[kind]
+        data = self.model_dump()
+        rules = limits(spec, INPUT_RULES.get() or InputRules(), datetime.now(UTC).date())
+        bad = broken(canonical(spec, data, ""), rules)
+        if bad:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                {"type": PydanticCustomError("input_limit", limit.message(_)),
+                 "loc": (limit.column,), "input": data.get(limit.column)} for limit in bad])
+        return self
 
 
 def record_model(kind: Kind, name: str, *, extra: dict[str, Any] | None = None,
@@ -77,6 +107,7 @@ def record_model(kind: Kind, name: str, *, extra: dict[str, Any] | None = None,
     fields: dict[str, Any] = {n: _python_type(spec, n) for n in spec.names if n not in drop}
     fields.update(extra or {})
     model: type[BaseModel] = create_model(name, __base__=_Record, **fields)
+    _KINDS[model] = kind  # the table whose limits apply
     model.__doc__ = f"One row of the {kind.value} table (DOMAIN §2)."
     return model
 
