@@ -164,8 +164,8 @@ class InputSettings(BaseModel):
         le=input_rules.AMOUNT_CEILING,
         description=(
             "The largest amount of money one row may hold (amount, discount, cost; the same "
-            "below zero for cost). At most 999999999999.9999: the analytics sum money exactly "
-            "in DECIMAL(18, 6)."
+            "below zero for cost). At most 100000000000 (10^11): the analytics sum money "
+            "exactly in DECIMAL(18, 6), which holds less than 10^12."
         ),
     )
 

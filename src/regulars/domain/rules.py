@@ -16,15 +16,16 @@ module adds what a typed value must also satisfy:
   due date of an invoice at most ``due_days_ahead`` (3650) after today — payment terms run for
   months, not for centuries, and a due date of 9999 breaks the arithmetic of days late;
 - **money**: within ``max_amount`` either side of zero (amounts, discounts and returns are
-  also never negative). Why 10**10 by default, and why a row can never exceed 10**12
-  (:data:`AMOUNT_CEILING`): the analytics sum money exactly by casting every value to
-  ``DECIMAL(18, 6)`` (``analytics._inputs.money_sum``) on DuckDB, PostgreSQL and Spark, which
-  holds less than 10**12 — an amount of 10**12 failed ``regulars analyze``, the map rebuild
-  and the live map for every customer. Under the ceiling a value also fits the store's
-  ``NUMERIC(18, 4)`` (< 10**14) and stays exact to four places in the analytics' float64
-  (15 significant digits). 10**10 leaves room for sums: a customer's revenue, a tier's
-  qualifying spend (``NUMERIC(18, 4)``) and the points of an order (a 64-bit integer) hold
-  thousands of orders of the maximum, and float64 keeps cents exact up to 9 * 10**13;
+  also never negative). Where 10**12 broke: the analytics sum money exactly by casting every
+  value to ``DECIMAL(18, 6)`` (``analytics._inputs.money_sum``) on DuckDB, PostgreSQL and
+  Spark, which holds less than 10**12 — an amount of 10**12 failed ``regulars analyze``, the
+  map rebuild and the live map for every customer (the store's ``NUMERIC(18, 4)`` holds up to
+  10**14, and float64 in the analytics would have lost the cents only later). A business may
+  raise the limit to :data:`AMOUNT_CEILING` (10**11). The default, 10**10, leaves room for
+  sums: sums of customers' revenues are taken in ``DECIMAL(38, 6)``, a tier's qualifying spend
+  (``NUMERIC(18, 4)``) holds ten thousand orders of the maximum, the points of an order (a
+  64-bit integer) hold it times any sane rate, and float64 keeps a customer's revenue exact
+  to the cent up to 9 * 10**13 (9,000 orders of the maximum);
 - **counts** (quantity, new products): not negative, at most :data:`MAX_COUNT`; NPS 0-10 and
   CSAT 1-5 as the contract says;
 - **choices** (an interaction's direction and kind);
@@ -49,8 +50,10 @@ EARLIEST_DATE = date(1900, 1, 1)
 FUTURE_DAYS = 1
 DUE_DAYS_AHEAD = 3650
 MAX_AMOUNT = Decimal(10) ** 10
-AMOUNT_CEILING = Decimal("999999999999.9999")
-"""The largest ``max_amount`` a business may set: ``DECIMAL(18, 6)`` holds less than 10**12."""
+AMOUNT_CEILING = Decimal(10) ** 11
+"""The largest ``max_amount`` a business may set: a margin (amount - cost, up to twice the
+limit) stays under the 10**12 of ``DECIMAL(18, 6)``, and 11 digits and 4 decimals are the 15
+significant digits float64 keeps exactly."""
 MAX_COUNT = 10**9
 MAX_ID_LENGTH = 200
 MAX_TEXT_LENGTH = 10_000
