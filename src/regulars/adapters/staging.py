@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
-from regulars.domain.rules import Check, InputRules, Limit, limits
+from regulars.domain.rules import RETURN_TOO_LARGE, Check, InputRules, Limit, limits
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.ports import Blacklist
@@ -735,6 +735,44 @@ class Staging:
         self.add_problems(
             f"SELECT _row, _line, {_lit(label)}, referee_id, {_lit(msg)} FROM typed "
             f"WHERE referrer_id = referee_id"
+        )
+
+    def returned_orders(self) -> pa.Array:
+        """The distinct orders the file's returns name."""
+        return self.query("SELECT DISTINCT order_id AS id FROM typed WHERE order_id IS NOT NULL"
+                          ).column("id").combine_chunks()
+
+    def check_returns_within_orders(self, returnable: pa.Table) -> None:
+        """A problem for every return that takes its order past its amount, counting the
+        returns the store holds and the file's before it (``rules.returns_beyond`` in SQL:
+        every row counts towards the ones after it, in file order)."""
+        self.register("_returnable", returnable)
+        label = self.source_names.get("amount", "amount")
+        money = "DECIMAL(18,4)"
+
+        def text(v: str) -> str:  # rules.money_text: at least two places, at most four
+            return (f"regexp_replace(CAST(CAST({v} AS {money}) AS VARCHAR), "
+                    r"'(\.[0-9][0-9][0-9]*?)0*$', '\1')")
+
+        message = _lit(_(RETURN_TOO_LARGE))
+        self.add_problems(
+            f"""
+            WITH r AS (
+                SELECT t._row, t._line, t.order_id, CAST(t.amount AS {money}) AS amount,
+                       CAST(h.amount AS {money}) AS order_amount,
+                       CAST(coalesce(h.returned, 0) AS {money}) + coalesce(sum(
+                           CAST(t.amount AS {money})) OVER (PARTITION BY t.order_id
+                           ORDER BY t._row ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                           0) AS used
+                FROM typed t JOIN _returnable h ON h.id = t.order_id
+                WHERE t.amount IS NOT NULL
+            )
+            SELECT _row, _line, {_lit(label)}, {text("amount")},
+                   replace(replace(replace({message}, '{{order}}', order_id),
+                           '{{amount}}', {text('order_amount')}),
+                           '{{left}}', {text('greatest(order_amount - used, 0)')})
+            FROM r WHERE used + amount > order_amount
+            """
         )
 
     def contact_matches(self, store_contacts: pa.Table) -> pa.Table:

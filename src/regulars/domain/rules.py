@@ -202,3 +202,33 @@ def _plain(value: Decimal) -> str:
 def broken(row: Mapping[str, object], rules: Iterable[Limit]) -> list[Limit]:
     """The limits ``row`` (a mapping of typed values) breaks, in the order given."""
     return [lim for lim in rules if lim.broken_by(row.get(lim.column))]
+
+
+# -- returns never more than what is left of their order ---------------------------------------
+
+RETURN_TOO_LARGE = N_("more than what is left of order {order}: its amount is {amount} and "
+                      "{left} is left to return")
+
+
+def returns_beyond(order_amount: Decimal, already_returned: Decimal,
+                   amounts: Iterable[Decimal]) -> list[tuple[int, Decimal]]:
+    """The returns (by position) that take an order past its amount, and what was left for
+    each, given the returns already recorded and these new ones in the order they arrive.
+
+    Every new return counts towards the ones after it, refused or not: a file or request is
+    taken whole or not at all, so the verdict on each row is the same as if all went in.
+    """
+    out: list[tuple[int, Decimal]] = []
+    used = already_returned
+    for i, amount in enumerate(amounts):
+        if used + amount > order_amount:
+            out.append((i, max(order_amount - used, Decimal(0))))
+        used += amount
+    return out
+
+
+def money_text(value: Decimal) -> str:
+    """An amount as messages show it: at least two places, at most the four stored."""
+    text = f"{value.quantize(Decimal('0.0001')):f}"
+    head, _dot, tail = text.partition(".")
+    return f"{head}.{tail.rstrip('0').ljust(2, '0')}"
