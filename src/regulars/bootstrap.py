@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions
 from regulars.services import backtest as backtesting
+from regulars.services.screening import SetAside, screen
 
 if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ReadOptions",
@@ -62,6 +66,17 @@ __all__ = [
 
 def open_store(settings: Settings) -> SqlStore:
     return SqlStore(settings.database_url)
+
+
+def screened(settings: Settings, tables: dict[Kind, pa.Table]
+             ) -> tuple[dict[Kind, pa.Table], SetAside]:
+    """The store's ``tables`` without the rows outside the input rules (``[input]``), which
+    are logged and returned: one bad row left from before the rules must not fail the map
+    or the points of every customer (:mod:`regulars.services.screening`)."""
+    kept, aside = screen(tables, settings.input.rules(), datetime.now(UTC).date())
+    for line in aside.lines():
+        log.warning("%s", line)
+    return kept, aside
 
 
 def read_blacklist(settings: Settings, path: Path | None = None) -> importing.Blacklist | None:
@@ -235,18 +250,22 @@ def analyze(
         Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
         Kind.REFERRALS: referrals,
     }
-    with _input_tables(given, settings, options, engine, progress) as tables:
-        return _run(tables, settings, *moments, progress, words)
+    aside: list[SetAside] = []
+    with _input_tables(given, settings, options, engine, progress, aside) as tables:
+        result = _run(tables, settings, *moments, progress, words)
+    result.set_aside = [line for a in aside for line in a.lines()]
+    return result
 
 
 @contextmanager
 def _input_tables(given: dict[Kind, Any], settings: Settings, options: ReadOptions | None,
-                  engine: str, progress: analysis.Progress | None
-                  ) -> Iterator[dict[Kind, Any]]:
+                  engine: str, progress: analysis.Progress | None,
+                  set_aside: list[SetAside] | None = None) -> Iterator[dict[Kind, Any]]:
     """The input tables as Ibis tables on one engine: the files or frames ``given`` (checked
     as an import would; ``options`` read the orders), or, when none is, the store (on
     PostgreSQL in-database with ``engine="postgres"``, closed afterwards)."""
     say = progress or analysis.silent
+    set_aside = [] if set_aside is None else set_aside  # the store's rows left out, if any
     given = {k: v for k, v in given.items() if v is not None}
     if given and Kind.ORDERS not in given:
         raise AnalysisError(_("orders are needed for an analysis"))
@@ -274,7 +293,8 @@ def _input_tables(given: dict[Kind, Any], settings: Settings, options: ReadOptio
         store = open_store(settings)
         store.ensure_schema()
         say(_("reading the store…"))
-        arrow = {k: store.read_table(k) for k in Kind}
+        arrow, aside = screened(settings, {k: store.read_table(k) for k in Kind})
+        set_aside.append(aside)
         if arrow[Kind.ORDERS].num_rows == 0:
             raise AnalysisError(
                 _("the store at {url} holds no orders: import some, or give files").format(
@@ -420,7 +440,7 @@ def compute_customer_map(settings: Settings, as_of: datetime | None = None, *,
 def _stored_tables(settings: Settings) -> dict[Kind, pa.Table]:
     store = open_store(settings)
     store.ensure_schema()
-    return {k: store.read_table(k) for k in Kind}
+    return screened(settings, {k: store.read_table(k) for k in Kind})[0]
 
 
 def full_analysis(settings: Settings, as_of: datetime | None = None, *,
@@ -526,7 +546,11 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
                         backoff=api.webhook_backoff_seconds)
 
     def tables() -> dict[Kind, pa.Table]:
-        return {k: store.read_table(k) for k in Kind}
+        kept, aside = screened(settings, {k: store.read_table(k) for k in Kind})
+        set_aside[:] = aside.lines()
+        return kept
+
+    set_aside: list[str] = []  # what the last full read left out, for the map's answer
 
     live_engine = LiveEngine()
 
@@ -538,7 +562,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
         if ids and state is not None and state.get("baseline"):
             frozen = json.loads(state["baseline"])
             touched = sorted(ids)
-            rows = {k: store.read_rows(k, touched) for k in Kind}
+            rows = screened(settings, {k: store.read_rows(k, touched) for k in Kind})[0]
             table, moment = refresh_map(settings, rows, frozen, as_of, state["as_of"],
                                         live_engine)
             # a touched customer still as of the snapshot's moment: chosen as it was
@@ -550,12 +574,15 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     def full_compute(as_of: datetime | None) -> tuple[
             pa.Table, datetime, str, dict[str, Any], dict[str, str], dict[str, Any] | None]:
         result = full_analysis(settings, as_of, tables=tables(), with_baseline=True)
+        not_evaluated = dict(result.not_evaluated)
+        if set_aside:
+            not_evaluated["set_aside"] = "; ".join(set_aside)
         models = None if result.predictions is None else result.predictions.describe()
         frozen = {"base": result.baseline(), "models": models,
                   "stake": None if result.calibration is None
                   else result.calibration.to_dict()}
         return (result.customers.to_arrow(), result.as_of, result.as_of_source,
-                result.portfolio.to_dict(), dict(result.not_evaluated), frozen)
+                result.portfolio.to_dict(), not_evaluated, frozen)
 
     live = LiveMap(store, compute_map, on_events=webhooks.publish)
     # the loyalty store is SQLAlchemy on pysqlite, as the API store's own engines: on SQLite
@@ -673,10 +700,11 @@ def sync_points(settings: Settings, *, enrol: bool = False,
     store = open_store(settings)
     try:
         store.ensure_schema()
-        return sync(service, orders=store.read_table(Kind.ORDERS),
-                    returns=store.read_table(Kind.RETURNS),
-                    customers=store.read_table(Kind.CUSTOMERS) if enrol else None,
-                    enrol=enrol)
+        kinds = (Kind.ORDERS, Kind.RETURNS) + ((Kind.CUSTOMERS,) if enrol else ())
+        tables, aside = screened(settings, {k: store.read_table(k) for k in kinds})
+        return sync(service, orders=tables[Kind.ORDERS], returns=tables[Kind.RETURNS],
+                    customers=tables.get(Kind.CUSTOMERS), enrol=enrol,
+                    set_aside=aside.to_dict())
     finally:
         if own:
             service.close()
@@ -692,7 +720,7 @@ def _orders_for_models(orders: Any, settings: Settings, options: ReadOptions | N
         return _load(Kind.ORDERS, orders, settings, options)[0]
     store = open_store(settings)
     store.ensure_schema()
-    table = store.read_table(Kind.ORDERS)
+    table = screened(settings, {Kind.ORDERS: store.read_table(Kind.ORDERS)})[0][Kind.ORDERS]
     if table.num_rows == 0:
         raise AnalysisError(_("the store at {url} holds no orders: import some, or give files")
                             .format(url=store.display_url))

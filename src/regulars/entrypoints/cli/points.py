@@ -164,6 +164,12 @@ def sync_command(
             e=r.enrolled, a=r.orders_accrued, p=r.points_earned,
             again=r.orders_already_accrued, s=r.orders_skipped, r=r.returns_recorded,
             rp=r.points_reversed, rel=r.released))
+        if not as_json:  # the customers left out, and why: the others were accrued
+            for line in [*(_("set aside {n} {kind} ({ids}): {reasons}").format(
+                    n=a["count"], kind=a["kind"], ids=", ".join(a["ids"]),
+                    reasons="; ".join(a["reasons"])) for a in r.set_aside),
+                         *r.skipped_lines()]:
+                out.print(line, highlight=False, markup=False)
 
 
 @points_app.command("return")
