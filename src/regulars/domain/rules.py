@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from regulars.domain.tables import ColumnType, TableSpec, When
@@ -229,6 +229,6 @@ def returns_beyond(order_amount: Decimal, already_returned: Decimal,
 
 def money_text(value: Decimal) -> str:
     """An amount as messages show it: at least two places, at most the four stored."""
-    text = f"{value.quantize(Decimal('0.0001')):f}"
+    text = f"{value.quantize(Decimal('0.0001'), ROUND_HALF_UP):f}"  # as DuckDB's CAST
     head, _dot, tail = text.partition(".")
     return f"{head}.{tail.rstrip('0').ljust(2, '0')}"
