@@ -118,3 +118,17 @@ def api_settings(shop: Any) -> Any:
     return bootstrap.load_settings(
         database_url=shop.database_url,
         api={"live_map": False, "rate_limit": 100_000, "rate_burst": 100_000})
+
+
+def test_feedback_without_any_nps_answer_does_not_fail_the_map(tmp_path):
+    # found by schemathesis: an empty NPS column is dropped as unknown, and the portfolio
+    # then asked for it, failing the map (a 500 on /v1/map/rebuild) for everybody
+    (tmp_path / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,10\nO2,C1,2024-02-01,10\n"
+        "O3,C2,2024-01-05,10\n", encoding="utf-8")
+    (tmp_path / "feedback.csv").write_text("customer_id,at,csat\nC1,2024-01-02,4\n",
+                                           encoding="utf-8")
+    result = bootstrap.analyze(orders=tmp_path / "orders.csv",
+                               feedback=tmp_path / "feedback.csv",
+                               config=bootstrap.load_settings())
+    assert result.customers.to_arrow().num_rows == 2 and result.portfolio.nps is None

@@ -934,7 +934,9 @@ def portfolio(
             orders, as_of=as_of, months=cohort_months, max_cohorts=max_cohorts
         ),
         retention=retention(orders, period=period, params=params, active_at=active_at),
-        nps=nps(feedback, params=params, period=period) if feedback is not None else None,
+        # feedback whose NPS column is empty (only CSAT answers) has it dropped as unknown
+        nps=nps(feedback, params=params, period=period)
+        if feedback is not None and "nps" in feedback.columns else None,
         flow=ladder_flow(previous_map, customers_map) if previous_map is not None else None,
         params=dataclasses.asdict(params),
     )
