@@ -25,9 +25,22 @@ TODAY = date(2026, 12, 6)
 ORDERS = limits(SPECS[Kind.ORDERS], InputRules(), TODAY)
 
 
+VALID: dict[Kind, dict[str, object]] = {
+    Kind.ORDERS: {"customer_id": "C1", "ordered_at": datetime(2026, 1, 1),
+                  "amount": Decimal(1)},
+    Kind.FEEDBACK: {"customer_id": "C1", "at": datetime(2026, 1, 1)},
+    Kind.INTERACTIONS: {"customer_id": "C1", "at": datetime(2026, 1, 1), "channel": "email",
+                        "direction": "in", "kind": "call"},
+    Kind.INVOICES: {"invoice_id": "V1", "customer_id": "C1", "due_at": datetime(2026, 1, 1),
+                    "amount": Decimal(1)},
+    Kind.CUSTOMERS: {"customer_id": "C1"},
+}
+
+
 def verdict(kind: Kind, **row: object) -> list[tuple[str, str]]:
+    """The limits a valid row of ``kind`` changed by ``row`` breaks."""
     rules = limits(SPECS[kind], InputRules(), TODAY)
-    return [(lim.column, lim.message()) for lim in broken(row, rules)]
+    return [(lim.column, lim.message()) for lim in broken({**VALID[kind], **row}, rules)]
 
 
 @pytest.mark.parametrize(("row", "expected"), [
@@ -55,7 +68,8 @@ def verdict(kind: Kind, **row: object) -> list[tuple[str, str]]:
     ({"order_id": "O" * 200}, []),
     ({"order_id": "O" * 201}, [("order_id", "longer than 200 characters")]),
     ({"channel": "c" * 10_001}, [("channel", "longer than 10000 characters")]),
-    ({"amount": None, "ordered_at": None}, []),  # missing is the contract's business
+    ({"amount": None, "channel": None}, [("amount", "missing value")]),
+    ({"customer_id": "  "}, [("customer_id", "missing value")]),
 ])
 def test_every_rule_of_an_order(row, expected):
     assert verdict(Kind.ORDERS, **row) == expected
@@ -82,8 +96,8 @@ def test_feedback_scores_interaction_choices_due_dates_and_birthdays():
 def test_the_bounds_follow_the_business_settings():
     rules = InputRules(earliest_date=date(2020, 1, 1), future_days=0, due_days_ahead=30,
                        max_amount=Decimal(500))
-    found = broken({"ordered_at": datetime(2026, 12, 7), "amount": Decimal("500.01")},
-                   limits(SPECS[Kind.ORDERS], rules, TODAY))
+    found = broken({**VALID[Kind.ORDERS], "ordered_at": datetime(2026, 12, 7),
+                    "amount": Decimal("500.01")}, limits(SPECS[Kind.ORDERS], rules, TODAY))
     assert [(lim.column, lim.bound) for lim in found] == [
         ("ordered_at", date(2026, 12, 6)), ("amount", Decimal(500))]
     with pytest.raises(ValueError, match="max_amount"):

@@ -487,14 +487,16 @@ class Staging:
             # never blank): no need to write every value out as text to know it
             present = (f"{raw} IS NOT NULL" if types[src].startswith(_NEVER_BLANK)
                        else f"nullif(trim(CAST({raw} AS VARCHAR)), '') IS NOT NULL")
-            if col.required:
-                conditions.append((name, f"NOT ({present})", _("missing value")))
             if col.type not in (ColumnType.ID, ColumnType.TEXT, ColumnType.LIST):
                 conditions.append(
                     (name, f"{present} AND {typed} IS NULL", self._problem_message(col.type, opts))
                 )
             for limit in by_column.get(name, ()):
-                conditions.append((name, limit_sql(limit, typed), limit.message(_)))
+                # a required value is judged on the raw text (blank is missing), the
+                # others on the typed value
+                cond = f"NOT ({present})" if limit.check is Check.REQUIRED else limit_sql(
+                    limit, typed)
+                conditions.append((name, cond, limit.message(_)))
         if self._ws_width:
             # a whitespace line with more fields than the header names
             conditions.append(

@@ -83,6 +83,7 @@ class InputRules:
 
 
 class Check(StrEnum):
+    REQUIRED = "required"  # a value, not blank (the column contract's required columns)
     AT_LEAST = "at_least"  # value >= bound (a date: its day >= bound)
     AT_MOST = "at_most"  # value <= bound (a date: its day <= bound)
     ONE_OF = "one_of"  # value in bound (a tuple of choices)
@@ -95,8 +96,8 @@ Bound = Decimal | int | date | tuple[str, ...] | None
 
 @dataclass(frozen=True)
 class Limit:
-    """One rule a typed value of ``column`` must satisfy; ``None`` satisfies every rule
-    (whether a value is required is the column contract's business)."""
+    """One rule a typed value of ``column`` must satisfy; ``None`` satisfies every rule but
+    ``REQUIRED``."""
 
     column: str
     check: Check
@@ -106,6 +107,8 @@ class Limit:
 
     def broken_by(self, value: object) -> bool:
         """Whether ``value`` (typed as the store keeps it) breaks this limit."""
+        if self.check is Check.REQUIRED:
+            return value is None or (isinstance(value, str) and not value.strip())
         if value is None:
             return False
         b = self.bound
@@ -139,6 +142,8 @@ def limits(spec: TableSpec, rules: InputRules, today: date) -> tuple[Limit, ...]
     ahead = today + timedelta(days=rules.future_days)
     for col in spec.columns:
         name, typ = col.name, col.type
+        if col.required:
+            out.append(Limit(name, Check.REQUIRED, None, N_("missing value")))
         if typ in TEXT_TYPES:
             out.append(Limit(name, Check.NO_NUL, None,
                              N_("contains a NUL character, which text cannot hold")))

@@ -61,6 +61,8 @@ HOSTILE: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     ("CSAT 0", "feedback", {**FEEDBACK, "csat": 0}, "csat", "must be between 1 and 5"),
     ("feedback from the future", "feedback", {**FEEDBACK, "at": "9999-12-31T00:00:00"}, "at",
      f"after {AHEAD}: dates of feedback cannot be in the future"),
+    ("a blank required value", "interactions", {**INTERACTION, "channel": " "}, "channel",
+     "missing value"),
     ("a bad choice", "interactions", {**INTERACTION, "direction": "sideways"}, "direction",
      None),
     ("an interaction from the future", "interactions",
