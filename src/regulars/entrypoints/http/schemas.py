@@ -22,17 +22,24 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from regulars.domain.rules import InputRules, broken, limits
+from regulars.domain.rules import (
+    MAX_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    InputRules,
+    broken,
+    limits,
+)
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
 from regulars.i18n import _
 from regulars.services.api.ingest import canonical
 
-# no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before)
+# no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before);
+# the lengths are the input rules' (regulars.domain.rules), for the fields outside records
 NO_NUL = r"^[^\x00]*$"
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                      pattern=NO_NUL)]
-Text = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                      max_length=MAX_ID_LENGTH, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH, pattern=NO_NUL)]
 
 
 # Fields of ingested records carry their types only: their limits (no NUL, lengths, ranges,
