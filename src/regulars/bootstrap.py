@@ -34,7 +34,7 @@ from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions
 from regulars.services import backtest as backtesting
-from regulars.services.screening import SetAside, screen
+from regulars.services.screening import SetAside, screen, screen_in_place
 
 if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
@@ -274,7 +274,12 @@ def _input_tables(given: dict[Kind, Any], settings: Settings, options: ReadOptio
             raise AnalysisError(_("the postgres engine analyses the store; give no files"))
         pg = PostgresEngine(settings.database_url)
         try:
-            yield {k: pg.stored(k) for k in Kind}
+            stored, aside = screen_in_place({k: pg.stored(k) for k in Kind},
+                                            settings.input.rules(), datetime.now(UTC).date())
+            for line in aside.lines():
+                log.warning("%s", line)
+            set_aside.append(aside)
+            yield stored
         finally:
             pg.close()
         return

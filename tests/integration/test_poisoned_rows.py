@@ -132,3 +132,14 @@ def test_feedback_without_any_nps_answer_does_not_fail_the_map(tmp_path):
                                feedback=tmp_path / "feedback.csv",
                                config=bootstrap.load_settings())
     assert result.customers.to_arrow().num_rows == 2 and result.portfolio.nps is None
+
+
+def test_the_postgres_engine_sets_aside_a_poisoned_row_in_place(shop):
+    if not shop.database_url.startswith("postgresql"):
+        pytest.skip("the postgres engine computes in a PostgreSQL store")
+    poison(shop)
+    result = bootstrap.analyze(config=shop, engine="postgres")
+    rows = {r["customer_id"]: r for r in result.customers.to_arrow().to_pylist()}
+    assert set(rows) == {"C1", "C2"} and rows["C1"]["revenue"] == 100.0
+    assert [line.split(":")[0] for line in result.set_aside] == [
+        "set aside 2 rows of orders outside the input rules (P1, P2)"]

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
+import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -127,3 +129,49 @@ def screen(tables: Mapping[Kind, pa.Table], rules: InputRules, today: date
         aside.append(SetAsideRows(kind, int(n), [str(i) for i in left.column(
             spec.id_column).to_pylist()[:SHOWN]], customers, reasons))
     return out, SetAside(aside)
+
+
+def screen_in_place(tables: Mapping[Kind, Any], rules: InputRules, today: date
+                    ) -> tuple[dict[Kind, Any], SetAside]:
+    """:func:`screen` for Ibis tables an engine computes in place (the PostgreSQL engine):
+    the same limits as filters, and one query per table that has rows outside them."""
+    out: dict[Kind, Any] = {}
+    aside: list[SetAsideRows] = []
+    for kind, table in tables.items():
+        spec = SPECS[kind]
+        checks = [(lim, _broken_expr(table[lim.column], lim))
+                  for lim in limits(spec, rules, today)
+                  if lim.check in _SCREENED and lim.column in table.columns]
+        if not checks:
+            out[kind] = table
+            continue
+        bad = ibis.or_(*[c for _lim, c in checks])
+        out[kind] = table.filter(~bad)
+        cols = list(dict.fromkeys([spec.id_column, *(
+            ["customer_id"] if "customer_id" in table.columns else [])]))
+        left = table.filter(bad).select(*cols).to_pyarrow()
+        if not left.num_rows:
+            continue
+        reasons = [f"{lim.column} {lim.message(_)}" for lim, c in checks
+                   if table.filter(c).count().to_pyarrow().as_py()]
+        customers = sorted({str(c) for c in left.column("customer_id").to_pylist()}) \
+            if "customer_id" in cols else []
+        aside.append(SetAsideRows(kind, left.num_rows, [str(i) for i in left.column(
+            0).to_pylist()[:SHOWN]], customers, reasons))
+    return out, SetAside(aside)
+
+
+def _broken_expr(column: Any, limit: Limit) -> Any:
+    """:func:`_broken` as an Ibis expression (null: not broken)."""
+    b = limit.bound
+    at_least = limit.check is Check.AT_LEAST
+    if isinstance(b, date):
+        edge = datetime.combine(b if at_least else b + timedelta(days=1), time())
+        value = column if column.type().is_timestamp() else column.cast("timestamp")
+        moment = ibis.literal(edge)
+        cond = value < moment if at_least else value >= moment
+    else:
+        assert isinstance(b, int | Decimal)
+        value = column.cast("float64")
+        cond = value < float(b) if at_least else value > float(b)
+    return cond.fill_null(False)
