@@ -29,10 +29,10 @@ from regulars.adapters.staging import (
 from regulars.adapters.store import SqlStore
 from regulars.analytics.portfolio import Period
 from regulars.config import Settings, load_settings
-from regulars.domain.errors import AnalysisError, InputError, RejectedFileError
+from regulars.domain.errors import AnalysisError, InputError, RegularsError, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
-from regulars.services import analysis, importing, predictions
+from regulars.services import analysis, importing, predictions, profiles
 from regulars.services import backtest as backtesting
 from regulars.services.screening import SetAside, screen, screen_in_place
 
@@ -51,7 +51,11 @@ __all__ = [
     "Settings",
     "analyze",
     "backtest",
+    "delete_import_profile",
+    "erase_customer",
     "import_file",
+    "import_profile",
+    "import_profiles",
     "load_settings",
     "load_table",
     "loyalty_programme",
@@ -60,6 +64,9 @@ __all__ = [
     "open_keys",
     "open_loyalty",
     "open_store",
+    "save_import_profile",
+    "store_exceptions",
+    "store_failure",
     "sync_points",
 ]
 
@@ -102,8 +109,17 @@ def import_file(
     strict_customers: bool = False,
     progress: importing.Progress | None = None,
     store: Any = None,
+    profile: str | None = None,
+    save_profile: str | None = None,
+    quarantine: Path | str | None = None,
 ) -> importing.ImportReport:
-    """Import one file into the store of ``settings``; see :mod:`regulars.services.importing`."""
+    """Import one file into the store of ``settings``; see :mod:`regulars.services.importing`.
+
+    ``profile``: read the file as the saved import profile of that name says, for whatever
+    ``options`` leave unset; ``save_profile``: after a successful import, save how this file
+    was read under that name (:mod:`regulars.services.profiles`). ``quarantine``: import the
+    good rows and write the rejected ones, with their reasons, to that CSV file.
+    """
     settings = settings or load_settings()
     if is_frame(path):
         # an in-memory table goes through the same checks as a file: write it as Parquet
@@ -112,16 +128,20 @@ def import_file(
             pq.write_table(as_arrow(path), file)
             return import_file(kind, file, settings=settings, options=options,
                                blacklist=blacklist, dry_run=dry_run,
-                               strict_customers=strict_customers, progress=progress, store=store)
-    options = options or ReadOptions(currency=settings.currency)
-    if options.currency is None:
-        options = ReadOptions(**{**options.__dict__, "currency": settings.currency})
-    with Staging(default_phone_country=settings.import_.default_phone_country,
-                 rules=settings.input.rules()) as staging:
-        return importing.import_file(
-            store=store or open_store(settings),
+                               strict_customers=strict_customers, progress=progress, store=store,
+                               profile=profile, save_profile=save_profile,
+                               quarantine=quarantine)
+    kind = Kind(kind)
+    options = options or ReadOptions()
+    store = store or open_store(settings)
+    if profile:
+        options = profiles.apply(options, profiles.load(store, profile, kind.value))
+    country = settings.import_.default_phone_country
+    with Staging(default_phone_country=country, rules=settings.input.rules()) as staging:
+        report = importing.import_file(
+            store=store,
             staging=staging,
-            kind=Kind(kind),
+            kind=kind,
             path=Path(path),
             options=options,
             max_problems=settings.import_.max_errors,
@@ -130,7 +150,38 @@ def import_file(
             strict_customers=strict_customers,
             dry_run=dry_run,
             progress=progress,
+            default_currency=settings.currency,
+            quarantine=Path(quarantine) if quarantine else None,
+            new_staging=lambda: Staging(default_phone_country=country,
+                                        rules=settings.input.rules()),
         )
+    if save_profile:
+        store.save_profile(save_profile, kind.value, profiles.from_import(options, report))
+    return report
+
+
+def import_profiles(settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The saved import profiles of the store: ``name, kind, options, updated_at`` each."""
+    return open_store(settings or load_settings()).profiles()
+
+
+def import_profile(name: str, settings: Settings | None = None) -> dict[str, Any] | None:
+    """The saved import profile ``name``, or None."""
+    return open_store(settings or load_settings()).profile(name)
+
+
+def save_import_profile(name: str, kind: Kind | str, options: ReadOptions,
+                        settings: Settings | None = None) -> None:
+    """Save ``options`` as the import profile ``name`` for files of ``kind``."""
+    saved = {f: getattr(options, f) for f in profiles.KEPT}
+    saved["columns"] = list(options.columns)
+    open_store(settings or load_settings()).save_profile(
+        name, Kind(kind).value, {k: v for k, v in saved.items() if v not in (None, [], {})})
+
+
+def delete_import_profile(name: str, settings: Settings | None = None) -> bool:
+    """Forget the import profile ``name``; False if there was none."""
+    return open_store(settings or load_settings()).delete_profile(name)
 
 
 def load_table(
@@ -530,6 +581,42 @@ def _refresh_on(duck: DuckDBEngine, settings: Settings, tables: dict[Kind, pa.Ta
                                        stake=frozen.get("stake"))
     result: pa.Table = frame.to_arrow()
     return result
+
+
+def erase_customer(settings: Settings, customer_id: str, *,
+                   actor: str) -> dict[str, Any] | None:
+    """Erase one customer's personal data (the right to erasure) without the HTTP API, audited
+    under ``cli:ACTOR``; ``None`` when the store has no such customer."""
+    from regulars.adapters.api_store import SqlApiStore
+    from regulars.services.api import customers
+
+    store = SqlApiStore(settings.database_url)
+    try:
+        store.ensure_schema()
+        return customers.erase(store, customer_id, key_id=f"cli:{actor}"[:32],
+                               action="regulars customers erase")
+    finally:
+        store.close()
+
+
+def store_failure(exc: BaseException,
+                  settings: Settings | str | None = None) -> RegularsError | None:
+    """What ``exc`` means when it is a store failure: ``StoreUnavailableError`` (disk full,
+    read-only, locked, unreachable, login refused, missing) or ``StoreRefusedValueError``;
+    ``None`` when it is not the store's doing. Entry points call this in their last-resort
+    handlers, so that they need not know the drivers; ``settings`` (or the store's URL)
+    lets the sentence name the store."""
+    from regulars.adapters import failures
+
+    url = settings.database_url if isinstance(settings, Settings) else settings
+    return failures.store_failure(exc, url)
+
+
+def store_exceptions() -> tuple[type[Exception], ...]:
+    """The exception classes a store failure arrives as (for handlers keyed by class)."""
+    from regulars.adapters import failures
+
+    return failures.driver_exceptions()
 
 
 def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:

@@ -176,7 +176,7 @@ def _shop_with_cards(tmp_path: Path) -> None:
         w.writerow(["-7", "-Minus", "", "", ""])
 
 
-def test_analyze_writes_names_managers_and_contacts_into_a_csv_safe_for_a_spreadsheet(
+def test_out_csv_escapes_formula_cells_and_carries_names_and_contacts(
         regulars, tmp_path):
     _shop_with_cards(tmp_path)
     result = regulars(tmp_path, "analyze", "orders.csv", "customers.csv", "--as-of",

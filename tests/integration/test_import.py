@@ -121,7 +121,7 @@ def test_planted_errors_reject_the_whole_file_naming_row_and_column(tmp_path, se
     found = [(p.row, p.line, p.column, p.message.split(" (")[0]) for p in e.value.problems]
     assert found == [
         (2, 3, "ordered_at", "unparseable date"),
-        (3, 4, "amount", "negative amount"),
+        (3, 4, "amount", "negative amount: this looks like a credit note"),  # see --credit-notes
         (4, 5, "customer_id", "missing value"),
         (5, 6, "amount", "not a number"),
         (6, 7, "order_id", "id appears again with different content"),
@@ -162,7 +162,8 @@ def test_the_problem_list_is_capped_but_the_total_counts_every_problem(tmp_path,
 
 
 def test_a_missing_required_column_names_the_column_and_how_to_map_it(tmp_path, settings):
-    f = write(tmp_path / "o.csv", "id,client,date,total\n1,C1,2024-01-01,3\n")
+    # "client" is a recognised header for customer_id; "who" is not
+    f = write(tmp_path / "o.csv", "id,who,date,total\n1,C1,2024-01-01,3\n")
     with pytest.raises(regulars.MissingColumnError) as e:
         regulars.import_file("orders", f, settings=settings)
     assert e.value.column == "customer_id" and "--map customer_id=" in str(e.value)

@@ -29,3 +29,36 @@ def test_migrations_create_exactly_the_tables_the_code_declares(database_url):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_a_migration_that_dies_halfway_leaves_no_half_schema(database_url, monkeypatch):
+    """kill -9 while a store was being created left SQLite tables without the version that
+    says they are there (pysqlite ran each CREATE TABLE on its own), and every later start
+    failed on "table customer_merges already exists". A migration is one transaction: here
+    the fourth table of the first revision fails, and the store is as it was."""
+    from alembic.operations import Operations
+
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    real = Operations.create_table
+    made: list[str] = []
+
+    def dying(self, name, *columns, **kw):  # type: ignore[no-untyped-def]
+        if len(made) == 3:
+            raise RuntimeError("killed")
+        made.append(name)
+        return real(self, name, *columns, **kw)
+
+    monkeypatch.setattr(Operations, "create_table", dying)
+    try:
+        migrate.upgrade(engine)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the migration was meant to die")
+    assert len(made) == 3
+    assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    assert migrate.current_revision(engine) is None
+    monkeypatch.setattr(Operations, "create_table", real)
+    migrate.upgrade(engine)  # the next start completes the store
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()

@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from regulars.adapters.staging import detect_format, normalise_email, normalise_phone
+from regulars.adapters.staging import (
+    _phone_sql,
+    detect_encoding,
+    detect_format,
+    normalise_email,
+    normalise_phone,
+)
 from regulars.domain.errors import FileFormatError
+from regulars.domain.headers import header_key
 from regulars.services.importing import plan_merges, read_blacklist
 
 
@@ -125,3 +135,63 @@ def test_the_format_follows_the_file_name(name, fmt):
 def test_an_unknown_suffix_asks_for_format():
     with pytest.raises(FileFormatError, match="--format"):
         detect_format(Path("export.xlsx"), None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("9123456789", "7", "79123456789"),  # a 10-digit Russian number without its code
+        ("79123456789", "7", "79123456789"),  # ... and with it, no plus
+        ("+7 912 345-67-89", "7", "79123456789"),
+        ("7012345678", "7", "77012345678"),  # ten digits are national even starting with 7
+        ("495 123 45 67", "7", "74951234567"),
+        ("5555 1234", "372", "37255551234"),
+        ("372 5555 1234", "372", "37255551234"),  # the code written without a plus
+        ("9123456789", "372", "3729123456789"),  # the default country decides
+    ],
+)
+def test_local_numbers_get_the_default_country_code_whatever_their_length(raw, country,
+                                                                          expected):
+    assert normalise_phone(raw, country) == expected
+
+
+def test_ten_digit_russian_phone_merges_with_plus7():
+    assert normalise_phone("9123456789", "7") == normalise_phone("+7 (912) 345-67-89", "7")
+
+
+_PHONE_CHARS = "0123456789+ ()-.\u00a0\u0663x"
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.none(), st.text(alphabet=_PHONE_CHARS, max_size=18)),
+       country=st.sampled_from(["7", "372", "1", "44", "358"]))
+def test_phones_normalise_alike_in_python_and_sql(value, country):
+    """The importer normalises whole files in SQL, the API and loyalty one phone in Python:
+    a customer must be found under the same key either way."""
+    sql = _phone_sql("v", country)
+    got = duckdb.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS v)", [value]).fetchone()
+    assert got is not None
+    assert got[0] == normalise_phone(value, country)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("Дата;Клиент\n".encode("cp1251"), "cp1251"),
+        ("Kuupäev;Klient;Õun;Šokk;Žürii\n".encode("cp1257"), "cp1257"),
+        ("Дата;Клиент\n".encode("utf-8-sig"), "utf-8-sig"),
+        ("Дата;Клиент\n".encode(), "utf-8"),
+        (b"date;amount\n", "utf-8"),
+        (b"\x81\x8d\x8f\x90\n", None),
+    ],
+)
+def test_encodings_are_told_by_their_letters(tmp_path, content, expected):
+    f = tmp_path / "f.csv"
+    f.write_bytes(content)
+    assert detect_encoding(f)[0] == expected
+
+
+def test_header_keys_ignore_case_spaces_and_punctuation():
+    assert header_key("E-mail") == header_key("e mail") == header_key("EMAIL") == "email"
+    assert header_key("Эл. почта") == header_key("эл почта")
+    assert header_key("Invoice no.") == "invoiceno"

@@ -11,6 +11,7 @@ decide which of two concurrent writers wins (the other gets :class:`DuplicateErr
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,8 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from regulars.adapters import failures
 from regulars.adapters import loyalty_store as loyalty
 from regulars.adapters.orm import INPUT_TABLES, customer_merges, metadata
+from regulars.domain import privacy
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.services.api.ports import CustomerFilter, DuplicateError, StoredResponse
 
@@ -165,11 +168,17 @@ def _engines(url: str) -> tuple[sa.Engine, sa.Engine]:
     if not url.startswith("sqlite"):
         # as many kept connections as requests usually run at once: a connection opened
         # beyond the pool is closed again after its one use
-        engine = sa.create_engine(url, pool_size=16, max_overflow=16)
+        # a server that does not answer is said so after 10 s, not after the OS's minutes
+        timeout = {} if "connect_timeout" in sa.engine.make_url(url).query else {
+            "connect_args": {"connect_timeout": 10}}
+        engine = sa.create_engine(url, pool_size=16, max_overflow=16, **timeout)
         return engine, engine
 
+    busy = failures.sqlite_busy_ms(url)
+
     def sqlite(begin: str | None) -> sa.Engine:
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False,
+                                                     "timeout": busy / 1000},
                                   poolclass=sa.pool.QueuePool, pool_size=8, max_overflow=16)
 
         @sa.event.listens_for(engine, "connect")
@@ -177,7 +186,7 @@ def _engines(url: str) -> tuple[sa.Engine, sa.Engine]:
             dbapi_conn.isolation_level = None  # we say BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -308,6 +317,7 @@ class SqlApiStore:
     def __init__(self, url: str) -> None:
         from regulars.adapters.store import SqlStore  # store.py imports orm, which imports us
 
+        self.url = url
         self.store = SqlStore(url)  # creates a SQLite file's folder, checks the dialect
         self.dialect = self.store.dialect
         self.writer, self.reader = _engines(url)
@@ -319,10 +329,15 @@ class SqlApiStore:
     def ensure_schema(self) -> None:
         self.store.ensure_schema()
 
+    def probe(self) -> None:
+        """Raise :class:`~regulars.domain.errors.StoreUnavailableError` when the store cannot
+        be reached or written now; cheap enough for every health check (no row is written)."""
+        failures.probe(self.url, self.writer)
+
     @contextmanager
     def begin(self) -> Iterator[SqlApiTx]:
         try:
-            with self.writer.connect() as conn:
+            with failures.translated(self.url), self.writer.connect() as conn:
                 conn.begin()
                 tx = SqlApiTx(conn, self.dialect)
                 try:
@@ -370,12 +385,12 @@ class SqlApiStore:
         return _arrow(kind, rows)
 
     def _read(self, stmt: sa.Executable) -> list[dict[str, Any]]:
-        with self.reader.connect() as conn:
+        with failures.translated(self.url), self.reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def _write(self, *stmts: sa.Executable) -> int:
         n = 0
-        with self.writer.begin() as conn:
+        with failures.translated(self.url), self.writer.begin() as conn:
             for stmt in stmts:
                 n += conn.execute(stmt).rowcount or 0
         return n
@@ -496,36 +511,15 @@ class SqlApiStore:
             refs.c.referrer_id == customer_id, refs.c.referee_id == customer_id)))
         return out
 
-    def erase_customer(self, customer_id: str, *, key_id: str, at: datetime) -> dict[str, int]:
-        fb = INPUT_TABLES[Kind.FEEDBACK]
+    def erase_customer(self, customer_id: str, *, key_id: str, at: datetime,
+                       action: str = "POST /v1/customers/{id}/erase") -> dict[str, int]:
+        """Erase the person of ``customer_id`` (and of the cards merged into it) in one
+        transaction; what goes and what stays is docs/http-api.md#privacy."""
         with self.writer.begin() as conn:
-            # row_hash is kept: a later re-import of the old file finds the card "already
-            # present" and skips it instead of bringing the personal data back
-            n_cards = conn.execute(CUSTOMERS.update().where(
-                CUSTOMERS.c.customer_id == customer_id).values(
-                **dict.fromkeys(_PERSONAL))).rowcount
-            n_feedback = conn.execute(fb.update().where(
-                fb.c.customer_id == customer_id, fb.c.text.is_not(None)).values(
-                text=None)).rowcount
-            n_merges = conn.execute(customer_merges.update().where(
-                customer_merges.c.customer_id == customer_id).values(
-                matched_value="(erased)")).rowcount
-            members = loyalty.loyalty_members
-            n_member = conn.execute(members.update().where(
-                members.c.member_id == customer_id).values(
-                email_norm=None, phone_norm=None, payment_fingerprint=None,
-                birthday=None)).rowcount
-            accruals = loyalty.loyalty_accruals
-            n_payments = conn.execute(accruals.update().where(
-                accruals.c.member_id == customer_id,
-                accruals.c.payment_fingerprint.is_not(None)).values(
-                payment_fingerprint=None)).rowcount
-            counts = {"customers": n_cards or 0, "feedback_texts": n_feedback or 0,
-                      "merge_keys": n_merges or 0, "loyalty_members": n_member or 0,
-                      "payment_fingerprints": n_payments or 0}
+            counts = _erase(conn, customer_id)
             conn.execute(api_audit.insert().values(
-                at=at, key_id=key_id, action="POST /v1/customers/{id}/erase",
-                subject=customer_id, status=200, detail=json.dumps(counts)))
+                at=at, key_id=key_id, action=action, subject=customer_id, status=200,
+                detail=json.dumps(counts)))
         return counts
 
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -587,6 +581,106 @@ LOYALTY_BY_MEMBER = (loyalty.loyalty_members, loyalty.loyalty_ledger, loyalty.lo
                      loyalty.loyalty_coupons, loyalty.loyalty_punches,
                      loyalty.loyalty_club_payments, loyalty.loyalty_card_entries,
                      loyalty.loyalty_expiry_notices)
+
+
+# text written about customers by people and programs, where a person can be named: each is
+# rubbed of the erased person's name, e-mail and phone, whoever's row it is. Not other cards'
+# names (a namesake keeps theirs) nor the staff's names (`manager`, `actor`).
+FREE_TEXT: tuple[tuple[sa.Table, str], ...] = (
+    (INPUT_TABLES[Kind.CUSTOMERS], "attributes"),
+    (INPUT_TABLES[Kind.FEEDBACK], "text"),
+    (INPUT_TABLES[Kind.INTERACTIONS], "outcome"),
+    (INPUT_TABLES[Kind.RETURNS], "reason"),
+    (customer_merges, "matched_value"),
+    (api_audit, "detail"),
+    (api_idempotency, "body"),
+    (webhook_outbox, "payload"),
+    (webhook_deliveries, "error"),
+    (loyalty.loyalty_ledger, "reason"),
+    (loyalty.loyalty_operations, "result"),
+    (loyalty.loyalty_referrals, "reason"),
+)
+
+
+def _erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
+    fb, talks = INPUT_TABLES[Kind.FEEDBACK], INPUT_TABLES[Kind.INTERACTIONS]
+    members, ops = loyalty.loyalty_members, loyalty.loyalty_operations
+    merges = customer_merges
+    ids = [customer_id] + [r[0] for r in conn.execute(sa.select(merges.c.alias_id).where(
+        merges.c.customer_id == customer_id))]
+    # who they are, as every table wrote them, before any of it goes
+    cards = conn.execute(sa.select(CUSTOMERS.c.name, CUSTOMERS.c.email, CUSTOMERS.c.phone,
+                                   CUSTOMERS.c.email_norm, CUSTOMERS.c.phone_norm).where(
+        CUSTOMERS.c.customer_id.in_(ids))).all()
+    member = conn.execute(sa.select(members.c.email_norm, members.c.phone_norm).where(
+        members.c.member_id.in_(ids))).all()
+    matched = conn.execute(sa.select(merges.c.reason, merges.c.matched_value).where(
+        sa.or_(merges.c.customer_id.in_(ids), merges.c.alias_id.in_(ids)))).all()
+    person = privacy.Person.of(
+        names=[c.name for c in cards],
+        emails=[c.email for c in cards] + [c.email_norm for c in cards]
+        + [m.email_norm for m in member]
+        + [v for r, v in matched if r == "email" and v != privacy.ERASED_TEXT],
+        phones=[c.phone for c in cards] + [c.phone_norm for c in cards]
+        + [m.phone_norm for m in member]
+        + [v for r, v in matched if r == "phone" and v != privacy.ERASED_TEXT])
+    orders = sa.select(ORDERS.c.order_id).where(ORDERS.c.customer_id.in_(ids))
+
+    def run(stmt: sa.Executable) -> int:
+        return conn.execute(stmt).rowcount or 0
+
+    counts = {
+        # the card: its content fingerprint goes too, an MD5 of the fields a guess would match
+        "customers": run(CUSTOMERS.update().where(CUSTOMERS.c.customer_id.in_(ids)).values(
+            **dict.fromkeys(_PERSONAL), row_hash=privacy.ERASED, stub=False)),
+        # their own free text, whole: it is about them, whoever wrote it
+        "feedback_texts": run(fb.update().where(fb.c.customer_id.in_(ids)).values(
+            text=None, row_hash=privacy.ERASED)),
+        "interaction_texts": run(talks.update().where(talks.c.customer_id.in_(ids)).values(
+            outcome=None, row_hash=privacy.ERASED)),
+        "return_reasons": run(RETURNS.update().where(RETURNS.c.order_id.in_(orders)).values(
+            reason=None, row_hash=privacy.ERASED)),
+        "merge_keys": run(merges.update().where(sa.or_(
+            merges.c.customer_id.in_(ids), merges.c.alias_id.in_(ids))).values(
+            matched_value=privacy.ERASED_TEXT)),
+        "loyalty_members": run(members.update().where(members.c.member_id.in_(ids)).values(
+            email_norm=None, phone_norm=None, payment_fingerprint=None, birthday=None)),
+        "payment_fingerprints": run(loyalty.loyalty_accruals.update().where(
+            loyalty.loyalty_accruals.c.member_id.in_(ids),
+            loyalty.loyalty_accruals.c.payment_fingerprint.is_not(None)).values(
+            payment_fingerprint=None)),
+        # an enrolment's fingerprint is a SHA-256 of the e-mail and phone sent: guessable
+        "request_fingerprints": run(ops.update().where(ops.c.member_id.in_(ids)).values(
+            fingerprint=privacy.ERASED)),
+    }
+    counts["texts_rubbed"] = _rub(conn, person.pattern())
+    return counts
+
+
+def _rub(conn: sa.Connection, pattern: re.Pattern[str] | None) -> int:
+    """Replace every occurrence of the person in the free text of every row (Python reads
+    the columns once: phones are written in too many ways for SQL's LIKE)."""
+    if pattern is None:
+        return 0
+    n = 0
+    for table, name in FREE_TEXT:
+        col = table.c[name]
+        keys = list(table.primary_key.columns)
+        changed: list[tuple[Any, str | None]] = []
+        # streamed: an audit log of millions of rows is read, not held, and only the few rows
+        # that mention the person are kept to be written afterwards
+        result = conn.execute(sa.select(*keys, col).where(col.is_not(None)),
+                              execution_options={"stream_results": True, "yield_per": 2000})
+        for part in result.partitions():
+            for row in part:
+                rubbed = privacy.scrub(row[-1], pattern)
+                if rubbed != row[-1]:
+                    changed.append((tuple(row[:-1]), rubbed))
+        for key, rubbed in changed:
+            conn.execute(table.update().where(
+                *[k == v for k, v in zip(keys, key, strict=True)]).values({name: rubbed}))
+        n += len(changed)
+    return n
 
 
 def _arrow(kind: Kind, rows: Sequence[tuple[Any, ...]]) -> pa.Table:

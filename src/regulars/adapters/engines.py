@@ -11,6 +11,7 @@ import ibis
 import pyarrow as pa
 import sqlalchemy as sa
 
+from regulars.adapters import failures
 from regulars.domain.errors import StoreError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
@@ -63,6 +64,9 @@ class PostgresEngine:
                 password=u.password, database=u.database,
             )
         except Exception as e:  # the driver's own error types vary
+            failure = failures.store_failure(e, url)
+            if failure is not None:
+                raise failure from e
             raise StoreError(_("cannot reach PostgreSQL: {err}").format(err=e)) from e
 
     def table(self, name: str, data: pa.Table) -> Any:

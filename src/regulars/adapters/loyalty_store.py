@@ -27,14 +27,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from regulars.adapters import migrate
-from regulars.adapters.orm import metadata
+from regulars.adapters import failures, migrate
+from regulars.adapters.orm import INPUT_TABLES, metadata
 from regulars.domain.errors import StoreError
 from regulars.domain.loyalty.ledger import (
     Account,
@@ -45,6 +44,7 @@ from regulars.domain.loyalty.ledger import (
     LotState,
     Member,
 )
+from regulars.domain.tables import Kind
 from regulars.i18n import _
 from regulars.services.loyalty.ports import (
     Accrual,
@@ -53,6 +53,7 @@ from regulars.services.loyalty.ports import (
     ExpiringPoints,
     Operation,
     ReferralRecord,
+    RunChunk,
 )
 
 _Money = sa.Numeric(18, 4)
@@ -264,6 +265,25 @@ loyalty_tier_events = sa.Table(
     sa.CheckConstraint("id = 1", name="ck_loyalty_tier_events_one_row"),
 )
 
+# the periodic runs (migration 0013_loyalty_runs): one row per committed chunk of a release,
+# expiry or tier review, inserted in that chunk's transaction, so what a run committed and
+# what it recorded are the same, however far it got
+loyalty_runs = sa.Table(
+    "loyalty_runs", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(16), nullable=False),
+    sa.Column("chunk", sa.Integer(), nullable=False),
+    sa.Column("as_of", sa.DateTime(), nullable=False),
+    sa.Column("committed_at", sa.DateTime(), nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("members", sa.Integer(), nullable=False),
+    sa.Column("items", sa.Integer(), nullable=False),
+    sa.Column("points", sa.BigInteger(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.UniqueConstraint("run_id", "step", "chunk"),
+    sa.Index("ix_loyalty_runs_step_as_of", "step", "as_of"),
+)
 
 # --- conversions ------------------------------------------------------------------------------
 
@@ -430,9 +450,9 @@ def create_loyalty_engine(url: str) -> sa.Engine:
         raise StoreError(_("cannot use the store at {url}: {err}").format(
             url=sa.engine.make_url(url).render_as_string(hide_password=True), err=e)) from e
     if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        database = failures.sqlite_file(engine.url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
 
         @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -441,7 +461,7 @@ def create_loyalty_engine(url: str) -> sa.Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={failures.sqlite_busy_ms(url, 60_000)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -467,8 +487,9 @@ class SqlLoyaltyStore:
     def ensure_schema(self) -> None:
         """Create or upgrade the schema (all of the store's tables) to this version."""
         try:
-            if migrate.current_revision(self.engine) != migrate.head_revision():
-                migrate.upgrade(self.engine)
+            with failures.translated(self.url):
+                if migrate.current_revision(self.engine) != migrate.head_revision():
+                    migrate.upgrade(self.engine)
         except sa.exc.OperationalError as e:
             raise StoreError(_("cannot open the store at {url}: {err}").format(
                 url=self.engine.url.render_as_string(hide_password=True),
@@ -481,7 +502,8 @@ class SqlLoyaltyStore:
     def transaction(self) -> Iterator[SqlLoyaltyTx]:
         """A write transaction: committed by ``tx.commit()``, else rolled back."""
         try:
-            conn = self.engine.connect()
+            with failures.translated(self.url):
+                conn = self.engine.connect()
         except sa.exc.OperationalError as e:
             raise StoreError(str(e.orig).strip()) from e
         try:
@@ -854,6 +876,38 @@ class SqlLoyaltyTx:
         return [{**r._mapping, "at": _utc(r.at), "qualifying": _dec(r.qualifying)}
                 for r in rows]
 
+    # -- the periodic runs --------------------------------------------------------------------
+
+    def add_run_chunk(self, chunk: RunChunk, at: datetime) -> None:
+        self.conn.execute(loyalty_runs.insert(), {
+            "run_id": chunk.run_id, "step": chunk.step, "chunk": chunk.chunk,
+            "as_of": _db(chunk.as_of), "committed_at": _db(at), "actor": chunk.actor,
+            "members": chunk.members, "items": chunk.items, "points": chunk.points,
+            "detail": json.dumps(list(chunk.detail))})
+
+    def run_chunks(self, run_id: str) -> list[RunChunk]:
+        t = loyalty_runs
+        rows = self._rows(sa.select(t).where(t.c.run_id == run_id).order_by(t.c.id))
+        return [RunChunk(r.run_id, r.step, int(r.chunk), _utc(r.as_of), r.actor,  # type: ignore[arg-type]
+                         int(r.members), int(r.items), int(r.points),
+                         tuple(json.loads(r.detail))) for r in rows]
+
+    def last_run_at(self, step: str) -> datetime | None:
+        """The latest moment a committed chunk of ``step`` ran at."""
+        t = loyalty_runs
+        return _utc(self.conn.execute(
+            sa.select(sa.func.max(t.c.as_of)).where(t.c.step == step)).scalar())
+
+    def customer_names(self, ids: Iterable[str]) -> dict[str, str]:
+        """The names the store's ``customers`` table gives these ids (those it has)."""
+        t = INPUT_TABLES[Kind.CUSTOMERS]
+        out: dict[str, str] = {}
+        for chunk in self._chunks(sorted(set(ids))):
+            out.update({r[0]: r[1] for r in self._rows(
+                sa.select(t.c.customer_id, t.c.name).where(
+                    _in(t.c.customer_id, chunk, self.dialect), t.c.name.is_not(None)))})
+        return out
+
     # -- the tier_changed events (the server publishes the tier history) ---------------------
 
     def tier_event_cursor(self, at: datetime) -> int:
@@ -936,8 +990,15 @@ class SqlLoyaltyTx:
         if coupons:
             self.conn.execute(loyalty_coupons.insert(), [_coupon_row(c) for c in coupons])
 
-    def coupon(self, code: str) -> Coupon | None:
-        rows = self._rows(sa.select(loyalty_coupons).where(loyalty_coupons.c.code == code))
+    def coupon(self, code: str, *, lock: bool = False) -> Coupon | None:
+        """The coupon with this code; with ``lock``, row-locked until the transaction ends
+        (PostgreSQL: a use racing another waits here and then reads the winner's row, instead
+        of reading it unused and finding its conditional UPDATE match nothing; SQLite's
+        write transaction already holds the database)."""
+        stmt = sa.select(loyalty_coupons).where(loyalty_coupons.c.code == code)
+        if lock and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = self._rows(stmt)
         return _coupon(rows[0]) if rows else None
 
     def coupons_of(self, member_id: str) -> list[Coupon]:

@@ -109,6 +109,17 @@ customer_merges = sa.Table(
     sa.Column("import_id", sa.Integer(), nullable=True),
 )
 
+# Saved ways of reading one kind of export (``regulars import --save-profile``): kept in the
+# store so that next month's import, on any machine using it, finds them.
+import_profiles = sa.Table(
+    "import_profiles",
+    metadata,
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=True),
+    sa.Column("options", sa.Text(), nullable=False),  # JSON: mapping and reading options
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+)
+
 
 def start_mappers() -> None:
     """Map the domain's entities onto the tables (once per process)."""

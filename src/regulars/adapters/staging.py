@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
+from regulars.domain.headers import BASE_DOCUMENT, HEADERS, header_key
+from regulars.domain.privacy import ERASED
 from regulars.domain.rules import RETURN_TOO_LARGE, Check, InputRules, Limit, limits
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
@@ -51,23 +55,31 @@ _SEP = "\x1f"
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read a foreign file. Every field has a sensible default for our own exports."""
+    """How to read a foreign file. ``None`` means "find out from the file" (and lets a saved
+    profile fill the field); every field has a sensible default for our own exports."""
 
     format: str | None = None
     """csv, tsv, ws (whitespace-separated text), parquet or jsonl; None: from the suffix."""
     delimiter: str | None = None
+    """None: the one of ``; , tab |`` the first line has most of."""
     header: bool | None = None
     """Whether the first line names the columns; None: yes for CSV/TSV, detected for text."""
     columns: tuple[str, ...] = ()
     """Names for the columns of a file without a header."""
-    encoding: str = "utf-8"
+    encoding: str | None = None
+    """None: detected (:func:`detect_encoding`)."""
     mapping: dict[str, str] = field(default_factory=dict)
     """Our column name -> the file's column name (``--map ordered_at=date``)."""
     date_format: str | None = None
-    """strptime format of dates in text files (``%Y%m%d``); None: ISO 8601."""
-    decimal_comma: bool = False
+    """strptime format of dates in text files (``%Y%m%d``); None: detected per column. A
+    format without a time also reads the same dates with ``%H:%M`` or ``%H:%M:%S`` after."""
+    decimal_comma: bool | None = None
+    """True: 12,50; False: 12.50 (a comma groups thousands); None: detected per column."""
     currency: str | None = None
     """Currency of orders that do not say (``orders.currency``)."""
+    credit_notes: str | None = None
+    """What a negative order or invoice row is: None or "reject" (a problem), "returns" (a
+    return of an earlier order of its customer)."""
 
 
 def detect_format(path: Path, given: str | None) -> str:
@@ -90,6 +102,108 @@ def detect_format(path: Path, given: str | None) -> str:
             )
         )
     return fmt
+
+
+_SAMPLE = 1 << 20
+"""Bytes of a text file looked at to tell its encoding and delimiter."""
+# Estonian letters in cp1257 (õ ä ö ü š ž and capitals): a Russian text in cp1251 has these
+# bytes too (д х ц ь р ю ...), but as a small share of its letters; an Estonian text has
+# hardly any other byte above 0x7f.
+_ESTONIAN_1257 = frozenset(b"\xf5\xe4\xf6\xfc\xf0\xfe\xd5\xc4\xd6\xdc\xd0\xde")
+# Bytes that say nothing about the language: the euro sign (0x80 in cp1257, 0x88 in cp1251),
+# no-break space, section sign and quotes.
+_NEUTRAL = frozenset(b"\x80\x88\xa0\xa7\xab\xbb\x93\x94\x96\x97\xb9")
+
+
+def detect_encoding(path: Path) -> tuple[str | None, str]:
+    """The encoding of a text file and why, from its first megabyte.
+
+    1. A byte-order mark says it (UTF-8 or UTF-16).
+    2. Text that decodes as UTF-8 is UTF-8 (ASCII is too).
+    3. Otherwise the bytes above 0x7f are letters of a single-byte code page. If nine in ten
+       of them are Estonian letters in cp1257 (õ ä ö ü š ž), it is cp1257 (Estonian and Baltic
+       Windows exports); if nine in ten are Cyrillic letters in cp1251 (0xc0-0xff, ё, Ё), it is
+       cp1251 (Russian 1C and Excel exports).
+    4. Anything else is not told: None, and the caller asks for ``--encoding``.
+    """
+    with path.open("rb") as f:
+        head = f.read(_SAMPLE)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", _("byte-order mark")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", _("byte-order mark")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _SAMPLE)
+        return "utf-8", _("valid UTF-8")
+    except UnicodeDecodeError:
+        pass
+    high = [b for b in head if b > 0x7F and b not in _NEUTRAL]
+    if high:
+        estonian = sum(b in _ESTONIAN_1257 for b in high) / len(high)
+        cyrillic = sum(b >= 0xC0 or b in (0xA8, 0xB8) for b in high) / len(high)
+        if estonian >= 0.9:
+            return "cp1257", _("not UTF-8; Estonian letters in cp1257")
+        if cyrillic >= 0.9:
+            return "cp1251", _("not UTF-8; Cyrillic letters in cp1251")
+    return None, _("not UTF-8, and neither Cyrillic cp1251 nor Estonian cp1257")
+
+
+def sniff_delimiter(first_line: str) -> str | None:
+    """The one of ``; , tab |`` the first line has most of, outside quotes; None if none."""
+    counts = dict.fromkeys(";,\t|", 0)
+    quoted = False
+    for ch in first_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda c: counts[c])
+    return best if counts[best] else None
+
+
+# Currency signs and codes written beside amounts, and the code each means.
+_CURRENCY_RE = r"(?i)(₽|€|\$|£|руб\.?|р\.|eur|rub|rur|usd|gbp)"
+_CURRENCY_CODES = {"₽": "RUB", "руб": "RUB", "р": "RUB", "rub": "RUB", "rur": "RUB",
+                   "€": "EUR", "eur": "EUR", "$": "USD", "usd": "USD", "£": "GBP", "gbp": "GBP"}
+# Currency signs and codes _money_clean removes (in lower case), longest first, and the
+# spaces that group thousands.
+_CURRENCY_NOISE = ("руб.", "руб", "р.", "₽", "€", "$", "£", "eur", "rub", "rur", "usd", "gbp")
+_SPACES = (" ", "\u00a0", "\u202f", "\u2009", "\u2007", "'")
+
+
+def _money_clean(t: str, signs: Sequence[str] = _CURRENCY_NOISE) -> str:
+    """An amount's text without currency signs and codes, spaces, a Unicode minus as '-'.
+
+    Only the ``signs`` a column's sample wrote are looked for (each is a pass over every
+    value), with their longer forms (руб. before руб): a sign first seen later in the file
+    makes its value a problem, never a misread one."""
+    wanted = [n for n in _CURRENCY_NOISE if any(n.startswith(s.rstrip(".")) or
+                                                s.startswith(n) for s in signs)]
+    v = f"replace({t}, '\u2212', '-')"
+    if any(n.isalpha() or n.rstrip(".").isalpha() for n in wanted):
+        v = f"lower({v})"
+    for noise in (*wanted, *_SPACES):
+        v = f"replace({v}, {_lit(noise)}, '')"
+    return v
+
+
+# Ways of writing a day, tried in this order; ISO 8601 (2025-12-31) is read by a cast first.
+_DATE_FAMILIES = ("%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y.%m.%d")
+
+
+def _with_times(fmt: str) -> list[str]:
+    """A day's format, and the same followed by a time: one column may hold both."""
+    if "%H" in fmt:
+        return [fmt]
+    return [f"{fmt} %H:%M:%S", f"{fmt} %H:%M", f"{fmt}T%H:%M:%S", fmt]
+
+
+def _money_text(t: str) -> str:
+    """An amount's text without currency signs and spaces (no-break and narrow ones too,
+    and apostrophes), a Unicode minus as '-': what is left is digits and separators."""
+    v = f"regexp_replace({t}, {_lit(_CURRENCY_RE)}, '', 'g')"
+    v = f"regexp_replace({v}, '[\\s\\x{{00a0}}\\x{{202f}}\\x{{2009}}\\x{{2007}}'']', '', 'g')"
+    return f"replace({v}, '\u2212', '-')"
 
 
 def _q(name: str) -> str:
@@ -115,16 +229,36 @@ def normalise_email(value: str | None) -> str | None:
     return v if "@" in v else None
 
 
+# Digits of a national number (without the trunk 8 or 0) where a country fixes it; elsewhere
+# at least 7 (Estonia writes 7 or 8). A number as long as the country code and this, starting
+# with the code, already has it: 79123456789, 37255551234.
+_NATIONAL_DIGITS = {"7": 10}
+_MIN_NATIONAL = 7
+
+
 def normalise_phone(value: str | None, default_country: str) -> str | None:
-    """Digits only, with the country code: '8 (912) 345-67-89' -> '79123456789'."""
+    """Digits only, with the country code: '8 (912) 345-67-89' -> '79123456789'.
+
+    Written with + or 00 the number has its code. Else eleven digits starting with 8 are a
+    Russian number with its trunk prefix; else a number that does not already start with
+    the default country's code (and is long enough to hold it) is local, whatever its
+    length, and gets that code: 9123456789 -> 79123456789 when the default is 7, 5555 1234
+    -> 37255551234 when it is 372. Fewer than 7 digits in the end is not a phone. The same
+    rule in SQL is :func:`_phone_sql`; a property test keeps them equal.
+    """
     if value is None:
         return None
-    digits = re.sub(r"\D", "", value)
-    if value.strip().startswith("00"):
+    marks = re.sub(r"[^0-9+]", "", value)
+    digits = re.sub(r"[^0-9]", "", value)
+    international = marks.startswith(("+", "00"))
+    if marks.startswith("00"):
         digits = digits[2:]
+    national = _NATIONAL_DIGITS.get(default_country, _MIN_NATIONAL)
     if len(digits) == 11 and digits.startswith("8"):  # Russian trunk prefix
         digits = "7" + digits[1:]
-    elif not value.strip().startswith(("+", "00")) and len(digits) <= 8:
+    elif not international and digits and not (
+        digits.startswith(default_country) and len(digits) >= len(default_country) + national
+    ):
         digits = default_country + digits
     return digits if len(digits) >= 7 else None
 
@@ -135,13 +269,16 @@ def _email_sql(col: str) -> str:
 
 
 def _phone_sql(col: str, default_country: str) -> str:
-    d = f"regexp_replace({col}, '\\D', '', 'g')"
-    t = f"trim({col})"
+    m = f"regexp_replace({col}, '[^0-9+]', '', 'g')"
+    d0 = f"regexp_replace({col}, '[^0-9]', '', 'g')"
+    d = f"(CASE WHEN starts_with({m}, '00') THEN substr({d0}, 3) ELSE {d0} END)"
+    cc = _lit(default_country)
+    national = _NATIONAL_DIGITS.get(default_country, _MIN_NATIONAL)
     body = (
-        f"CASE WHEN starts_with({t}, '00') THEN substr({d}, 3) "
-        f"WHEN length({d}) = 11 AND starts_with({d}, '8') THEN '7' || substr({d}, 2) "
-        f"WHEN NOT starts_with({t}, '+') AND length({d}) <= 8 "
-        f"THEN {_lit(default_country)} || {d} ELSE {d} END"
+        f"CASE WHEN length({d}) = 11 AND starts_with({d}, '8') THEN '7' || substr({d}, 2) "
+        f"WHEN NOT starts_with({m}, '+') AND NOT starts_with({m}, '00') AND length({d}) > 0 "
+        f"AND NOT (starts_with({d}, {cc}) AND length({d}) >= {len(default_country) + national}) "
+        f"THEN {cc} || {d} ELSE {d} END"
     )
     return f"CASE WHEN length({body}) >= 7 THEN {body} END"
 
@@ -188,6 +325,17 @@ class Staging:
         self.path: Path | None = None
         self.source_names: dict[str, str] = {}  # our column -> file's column
         self._ws_width: int | None = None
+        self.detected: dict[str, str] = {}
+        """How the file was read: encoding, delimiter, format (for a saved profile)."""
+        self.notes: list[str] = []
+        """What was found out about the file, to be said to the user."""
+        self.base_column: str | None = None
+        """The file's column naming the document a credit note corrects, if any."""
+        self._money: dict[str, tuple[bool, str | None]] = {}  # column -> (decimal comma, cur.)
+        self._money_text: dict[str, tuple[bool, tuple[str, ...]]] = {}
+        """Money column -> whether its sample was plain numbers, the signs it wrote."""
+        self._dates: dict[str, list[str] | None] = {}  # column -> strptime formats; None: ISO
+        self._typing: str | None = None  # the column _typed_expr typed last
 
     def close(self) -> None:
         self.con.close()
@@ -201,8 +349,25 @@ class Staging:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _utf8(self, path: Path, encoding: str) -> Path:
+    def _encoding(self, path: Path, given: str | None) -> str:
+        """The encoding given, else the one detected; a file whose encoding cannot be told
+        is refused with the flag to pass."""
+        if given:
+            self.detected["encoding"] = given
+            return given
+        found, how = detect_encoding(path)
+        if found is None:
+            raise FileFormatError(
+                _("{path}: cannot tell the text encoding ({how}); try --encoding cp1251 "
+                  "(Russian), --encoding cp1257 (Estonian) or --encoding latin-1").format(
+                    path=path, how=how))
+        self.detected["encoding"] = found
+        self.notes.append(_("encoding {enc} ({how})").format(enc=found, how=how))
+        return found
+
+    def _utf8(self, path: Path, encoding: str | None) -> Path:
         """DuckDB reads UTF-8; other encodings (cp1251 exports) are transcoded once."""
+        encoding = self._encoding(path, encoding)
         try:
             codecs.lookup(encoding)
         except LookupError as e:
@@ -221,7 +386,8 @@ class Staging:
                     dst.write(chunk)
         except UnicodeDecodeError as e:
             raise FileFormatError(
-                _("{path}: not valid {enc} text ({err})").format(path=path, enc=encoding, err=e)
+                _("{path}: not valid {enc} text ({err}); try --encoding cp1251 or "
+                  "--encoding cp1257").format(path=path, enc=encoding, err=e)
             ) from e
         return out
 
@@ -231,11 +397,13 @@ class Staging:
             raise FileFormatError(_("{path}: no such file").format(path=path))
         self.path = path
         fmt = detect_format(path, opts.format)
+        self.detected["format"] = fmt
         src = _lit(str(path))
         try:
             if fmt in ("csv", "tsv"):
-                src = _lit(str(self._utf8(path, opts.encoding)))
-                self._read_delimited(src, fmt, opts)
+                utf8 = self._utf8(path, opts.encoding)
+                src = _lit(str(utf8))
+                self._read_delimited(src, fmt, opts, utf8)
             elif fmt == "ws":
                 src = _lit(str(self._utf8(path, opts.encoding)))
                 self._read_whitespace(src, opts)
@@ -249,10 +417,13 @@ class Staging:
                     f"FROM read_json({src}, format='newline_delimited')"
                 )
         except duckdb.Error as e:
+            hint = ""
+            if "encoding" not in self.detected or "unicode" in str(e).lower():
+                hint = _(" (if the text is not UTF-8, try --encoding cp1251)")
             raise FileFormatError(
                 _("{path}: cannot be read as {fmt}: {err}").format(
                     path=path, fmt=fmt, err=str(e).splitlines()[0]
-                )
+                ) + hint
             ) from e
         names = [
             r[0]
@@ -281,11 +452,19 @@ class Staging:
             f"* EXCLUDE (file_row_number) FROM read_parquet({src}, file_row_number = true)"
         )
 
-    def _read_delimited(self, src: str, fmt: str, opts: ReadOptions) -> None:
+    def _read_delimited(self, src: str, fmt: str, opts: ReadOptions, utf8: Path) -> None:
         header = True if opts.header is None else opts.header
         args = ["all_varchar=true", f"header={str(header).lower()}"]
         delim = opts.delimiter or ("\t" if fmt == "tsv" else None)
+        if delim is None:
+            # DuckDB's sniffer guesses from a sample and can take the comma of 46 476,66
+            # for the separator of a ';' file: the first line (the header) says it plainly
+            with utf8.open(encoding="utf-8", errors="replace", newline="") as f:
+                delim = sniff_delimiter(f.readline().lstrip("\ufeff"))
+            if delim and delim != ",":
+                self.notes.append(_("delimiter {d!r}").format(d=delim))
         if delim:
+            self.detected["delimiter"] = delim
             args.append(f"delim={_lit(delim)}")
         if opts.columns:
             args.append("names=[" + ", ".join(_lit(c) for c in opts.columns) + "]")
@@ -332,18 +511,19 @@ class Staging:
 
     # -- typing and validation ---------------------------------------------------------------
 
-    def _source_types(self) -> dict[str, str]:
+    def _source_types(self, table: str = "raw") -> dict[str, str]:
         return {
             r[0]: r[1]
             for r in self.con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'raw'"
-            ).fetchall()
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
+                [table]).fetchall()
         }
 
     def resolve_columns(
         self, spec: TableSpec, file_columns: Sequence[str], opts: ReadOptions
     ) -> tuple[dict[str, str], list[str]]:
-        """Match our columns to the file's: explicit mapping first, then by name (any case)."""
+        """Match our columns to the file's: explicit mapping first, then our own name (any
+        case), then the headers of real exports (:mod:`regulars.domain.headers`)."""
         by_lower = {c.strip().lower(): c for c in file_columns}
         found: dict[str, str] = {}
         unknown_targets = [t for t in opts.mapping if t not in spec.names]
@@ -369,8 +549,11 @@ class Staging:
                         ),
                     )
                 found[col.name] = actual
-            elif col.name in by_lower:
+        for col in spec.columns:
+            if (col.name not in found and col.name in by_lower
+                    and by_lower[col.name] not in found.values()):
                 found[col.name] = by_lower[col.name]
+        self._match_headers(spec, file_columns, found)
         for col in spec.columns:
             if col.required and col.name not in found:
                 raise MissingColumnError(
@@ -384,8 +567,34 @@ class Staging:
                 )
         used = set(found.values())
         ignored = [c for c in file_columns if c not in used]
+        if spec.kind in (Kind.ORDERS, Kind.INVOICES):
+            base = {header_key(h) for h in BASE_DOCUMENT}
+            self.base_column = next((c for c in ignored if header_key(c) in base), None)
         self.source_names = found
         return found, ignored
+
+    def _match_headers(self, spec: TableSpec, file_columns: Sequence[str],
+                       found: dict[str, str]) -> None:
+        """Add to ``found`` the columns whose file headers are recognised: per column, the
+        first tier with a match wins; two file columns in that tier are ambiguous."""
+        keys: dict[str, list[str]] = {}
+        for c in file_columns:
+            keys.setdefault(header_key(c), []).append(c)
+        for name, tiers in HEADERS.get(spec.kind, {}).items():
+            if name in found:
+                continue
+            for tier in tiers:
+                wanted = {header_key(h) for h in tier}
+                hits = [c for c in file_columns
+                        if header_key(c) in wanted and c not in found.values()]
+                if len(hits) > 1:
+                    raise FileFormatError(
+                        _("{path}: columns {cols} could each be {target}; say which with "
+                          "--map {target}=<file column>").format(
+                            path=self.path, cols=", ".join(repr(h) for h in hits), target=name))
+                if hits:
+                    found[name] = hits[0]
+                    break
 
     def _typed_expr(self, spec: TableSpec, name: str, src_type: str, opts: ReadOptions) -> str:
         col = spec.column(name)
@@ -393,21 +602,52 @@ class Staging:
         text = src_type == "VARCHAR"
         t = f"nullif(trim({s}), '')" if text else s
         typ = col.type
+        self._typing = name
         if typ in (ColumnType.ID, ColumnType.TEXT):
             return t if text else f"CAST({s} AS VARCHAR)"
         if typ in (ColumnType.TIMESTAMP, ColumnType.DATE):
             target = "TIMESTAMP" if typ is ColumnType.TIMESTAMP else "DATE"
-            if opts.date_format and (text or not src_type.startswith(("TIMESTAMP", "DATE"))):
+            if text or not src_type.startswith(("TIMESTAMP", "DATE")):
                 v = t if text else f"CAST({s} AS VARCHAR)"
-                return f"CAST(try_strptime({v}, {_lit(opts.date_format)}) AS {target})"
+                formats = self._date_formats(name, v, opts)
+                if formats and len(formats) == 1:
+                    return f"CAST(try_strptime({v}, {_lit(formats[0])}) AS {target})"
+                if formats:
+                    # the value's colons say which format is its (a list of formats costs
+                    # four times as much: each failing one is tried on every value)
+                    seconds, minutes, _t, day = (_lit(f) for f in formats)
+                    colons = f"length({v}) - length(replace({v}, ':', ''))"
+                    return (f"CAST(CASE {colons} WHEN 0 THEN try_strptime({v}, {day}) "
+                            f"WHEN 1 THEN try_strptime({v}, {minutes}) "
+                            f"ELSE try_strptime({v}, [{seconds}, {_t}]) END AS {target})")
             return f"TRY_CAST({t} AS {target})"
         if typ is ColumnType.MONEY:
             if not text:
                 return f"TRY_CAST({s} AS DECIMAL(18,4))"
-            v = f"regexp_replace({t}, '[\\s\\x{{00a0}}\\x{{202f}}]', '', 'g')"
-            if opts.decimal_comma:
-                v = f"replace({v}, ',', '.')"
-            return f"TRY_CAST({v} AS DECIMAL(18,4))"
+            comma, _currency = self._money_format(name, t, opts)
+            # a plain number is cast as it is; only other values pay for the clean-up, and
+            # are read only in the shapes of the decimal mark decided
+            # (a CASE, not coalesce: DuckDB evaluates coalesce's arguments on every row)
+            plain = f"TRY_CAST({t} AS DECIMAL(18,4))"
+            is_plain = f"{plain} IS NOT NULL"
+            if comma:
+                is_plain = f"NOT contains({t}, '.') AND {is_plain}"
+            sample_plain, signs = self._money_text.get(name, (True, _CURRENCY_NOISE))
+            if not sample_plain:
+                # a failing cast costs as much as the clean-up: a column of 46 476,66 руб.
+                # goes straight to it
+                is_plain = "false"
+            # signs, codes and spaces go by plain replacements (a regular expression over
+            # every value costs ten times as much); a value still holding the other mark is
+            # read only if that mark groups thousands, so 1.5 in a comma file is a problem
+            x = _money_clean(t, signs)
+            other, group = ((".", r"[-+]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?") if comma
+                            else (",", r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"))
+            read = (f"TRY_CAST(replace(replace({x}, '.', ''), ',', '.') AS DECIMAL(18,4))"
+                    if comma else f"TRY_CAST(replace({x}, ',', '') AS DECIMAL(18,4))")
+            return (f"CASE WHEN {is_plain} THEN {plain} "
+                    f"WHEN NOT contains({x}, {_lit(other)}) THEN {read} "
+                    f"WHEN regexp_full_match({x}, {_lit(group)}) THEN {read} END")
         if typ is ColumnType.INTEGER:
             return f"TRY_CAST({t} AS BIGINT)"
         if typ is ColumnType.BOOLEAN:
@@ -416,6 +656,122 @@ class Staging:
             falses = ", ".join(_lit(x) for x in _FALSE)
             return f"CASE WHEN {v} IN ({trues}) THEN true WHEN {v} IN ({falses}) THEN false END"
         return _list_sql(t if text else f"CAST({s} AS VARCHAR)")
+
+    # -- what a column's text looks like -----------------------------------------------------
+
+    def _money_format(self, name: str, t: str, opts: ReadOptions) -> tuple[bool, str | None]:
+        """Whether the column writes a decimal comma, and the currency its signs name.
+
+        Values vote: the last separator is the decimal one when the other also appears
+        (1.234,56) or when it is followed by other than three digits (12,5; 12.50); a
+        separator written twice groups thousands (1,234,567); 1,234 alone could be either.
+        The first 10,000 values vote; when they do not decide (whole numbers, or only
+        1,234-like values) the whole column does. Values voting both ways, or a column of
+        only undecided ones, are refused rather than misread, unless the flag decides.
+        Whatever is decided, a value written the other way is a problem of its row, never
+        misread (:meth:`_typed_expr` reads only the shapes of the decimal mark chosen).
+        """
+        if name in self._money:
+            return self._money[name]
+        label = self.source_names.get(name, name)
+        v = _money_text("v")
+        nc = f"(length({v}) - length(replace({v}, ',', '')))"
+        nd = f"(length({v}) - length(replace({v}, '.', '')))"
+        tail = f"length(regexp_extract({v}, '[.,]([0-9]*)$', 1))"
+        last = f"regexp_extract({v}, '([.,])[0-9]*$', 1)"
+        vote = (f"CASE WHEN {nc} > 0 AND {nd} > 0 THEN CASE WHEN {last} = ',' THEN 'c' "
+                f"ELSE 'd' END WHEN {nc} > 1 THEN 'd' WHEN {nd} > 1 THEN 'c' "
+                f"WHEN {nc} = 1 THEN CASE WHEN {tail} = 3 THEN 'a' ELSE 'c' END "
+                f"WHEN {nd} = 1 THEN CASE WHEN {tail} = 3 THEN 'a' ELSE 'd' END END")
+        sign = f"lower(regexp_extract(v, {_lit(_CURRENCY_RE)}, 1))"
+
+        def votes(limit: str) -> tuple[Any, ...]:
+            return tuple(self.con.execute(
+                f"SELECT count(*) FILTER (WHERE vote = 'c'), count(*) FILTER (WHERE vote = 'd'),"
+                f" count(*) FILTER (WHERE vote = 'a'), any_value(v) FILTER (WHERE vote = 'a'), "
+                f"any_value(v) FILTER (WHERE vote = 'c'), any_value(v) FILTER (WHERE vote = 'd')"
+                f", list(DISTINCT sign) FILTER (WHERE sign <> ''), "
+                f"count(*) FILTER (WHERE TRY_CAST(v AS DECIMAL(18,4)) IS NULL) "
+                f"FROM (SELECT {vote} AS vote, {sign} AS sign, v FROM (SELECT {t} AS v FROM raw "
+                f"WHERE {t} IS NOT NULL {limit}))").fetchall()[0])
+
+        commas, dots, unclear, unclear_eg, comma_eg, dot_eg, signs, odd = votes("LIMIT 10000")
+        self._money_text[name] = (not odd, tuple(signs or ()))
+        if not (commas or dots) and self._exists(
+                "raw", f"contains({t}, ',') OR contains({t}, '.')"):
+            commas, dots, unclear, unclear_eg, comma_eg, dot_eg, _signs, _odd = votes("")
+        comma = opts.decimal_comma
+        if comma is None:
+            if commas and dots:
+                raise FileFormatError(
+                    _("{path}: column {col} writes amounts both as {a} and as {b}; say which "
+                      "is right with --decimal-comma or --decimal-point").format(
+                        path=self.path, col=label, a=comma_eg, b=dot_eg))
+            if unclear and not (commas or dots):
+                raise FileFormatError(
+                    _("{path}: column {col}: {eg} may be a thousand times more or less than "
+                      "meant (is the comma a decimal one?); pass --decimal-comma or "
+                      "--decimal-point").format(path=self.path, col=label, eg=unclear_eg))
+            comma = bool(commas)
+            if commas:
+                self.notes.append(_("{col}: decimal comma").format(col=label))
+        if commas or dots:
+            self._agree("decimal", "comma" if comma else "point")
+        codes = {_CURRENCY_CODES.get(x.rstrip("."), "") for x in signs or []}
+        currency = codes.pop() if len(codes) == 1 else None
+        self._money[name] = (comma, currency or None)
+        return self._money[name]
+
+    def _date_formats(self, name: str, v: str, opts: ReadOptions) -> list[str] | None:
+        """The strptime formats of a date column; None: ISO 8601 (a cast reads it).
+
+        A given ``--date-format`` is used as it is. Otherwise the first 10,000 values choose
+        among the common ways of writing a day (:data:`_DATE_FAMILIES`), each with or without
+        a time after it: the way that reads most of them wins. 04/03/2025 can be day first or
+        month first: the whole column is then searched for a day above 12 that decides, and
+        a column that never decides is refused, with an example and the flag.
+        """
+        if name in self._dates:
+            return self._dates[name]
+        label = self.source_names.get(name, name)
+        if opts.date_format:
+            self._dates[name] = _with_times(opts.date_format)
+            return self._dates[name]
+        sample = (f"(SELECT {v} AS v FROM raw WHERE {v} IS NOT NULL LIMIT 10000)")
+        seen, iso = self.con.execute(
+            f"SELECT count(*), count(TRY_CAST(v AS TIMESTAMP)) FROM {sample}").fetchall()[0]
+        if seen == iso:  # ISO 8601, our own exports: nothing more to try
+            self._dates[name] = None
+            return None
+        counts = ", ".join(
+            ["count(TRY_CAST(v AS TIMESTAMP))"]
+            + [f"count(try_strptime(v, [{', '.join(_lit(f) for f in _with_times(fam))}]))"
+               for fam in _DATE_FAMILIES])
+        row = self.con.execute(f"SELECT {counts}, any_value(v) FROM {sample}").fetchall()[0]
+        hits, example = list(row[:-1]), row[-1]
+        best = max(hits)
+        if best == 0 or hits[0] == best:
+            self._dates[name] = None
+            return None
+        fams = [f for f, n in zip(_DATE_FAMILIES, hits[1:], strict=True) if n == best]
+        if len(fams) > 1:
+            # day first or month first: a day above 12 anywhere in the column decides
+            day = "regexp_extract(v, '^[^ T]+')"
+            dm, md = (f"try_strptime({day}, {_lit(f)})" for f in ("%d/%m/%Y", "%m/%d/%Y"))
+            day_first, month_first = self.con.execute(
+                f"SELECT count(*) FILTER (WHERE {dm} IS NOT NULL AND {md} IS NULL), "
+                f"count(*) FILTER (WHERE {md} IS NOT NULL AND {dm} IS NULL) "
+                f"FROM (SELECT {v} AS v FROM raw WHERE {v} IS NOT NULL)").fetchall()[0]
+            if bool(day_first) == bool(month_first):
+                raise FileFormatError(
+                    _("{path}: column {col}: a date like {eg} may be day first or month "
+                      "first; pass --date-format %d/%m/%Y or --date-format %m/%d/%Y").format(
+                        path=self.path, col=label, eg=example))
+            fams = ["%d/%m/%Y" if day_first else "%m/%d/%Y"]
+        self._dates[name] = _with_times(fams[0])
+        self._agree("date_format", fams[0])
+        self.notes.append(_("{col}: dates {fmt}").format(col=label, fmt=fams[0]))
+        return self._dates[name]
 
     def _list_lookup(self, name: str, src_type: str) -> tuple[str, str]:
         """A list column typed once per distinct value: the typed value and the join that
@@ -434,12 +790,18 @@ class Staging:
                 f"LEFT JOIN {table} ON {table}.__regulars_value = raw.{s}")
 
     def _problem_message(self, typ: ColumnType, opts: ReadOptions) -> str:
+        # check() asks right after typing the column: self._typing names it
+        name = self._typing
         if typ in (ColumnType.TIMESTAMP, ColumnType.DATE):
-            if opts.date_format:
-                return _("unparseable date (expected format {fmt})").format(fmt=opts.date_format)
+            formats = self._dates.get(name) if name else None
+            if formats:
+                return _("unparseable date (expected {fmt}, or pass --date-format)").format(
+                    fmt=formats[-1])
             return _("unparseable date (expected YYYY-MM-DD, or pass --date-format)")
         if typ is ColumnType.MONEY:
-            hint = "" if opts.decimal_comma else _(" (for 12,50 pass --decimal-comma)")
+            comma = self._money.get(name, (opts.decimal_comma, None))[0] if name else None
+            hint = (_(" (expected 1 234,56)") if comma
+                    else _(" (for 12,50 pass --decimal-comma)"))
             return _("not a number") + hint
         if typ is ColumnType.INTEGER:
             return _("not a whole number")
@@ -531,6 +893,184 @@ class Staging:
         self.con.execute("DROP TABLE raw")
         problems, total = self.problem_list(max_problems)
         return Checked(rows, problems, total, ignored_columns=[])
+
+    def _agree(self, key: str, value: str) -> None:
+        """Record how the file writes something, if all its columns write it so ("" if not)."""
+        self.detected[key] = value if self.detected.get(key, value) == value else ""
+
+    # -- what the import does with a file's oddities ------------------------------------------
+
+    def amount_currency(self, spec: TableSpec, opts: ReadOptions) -> str | None:
+        """The one currency the amount column's signs or codes name (₽, руб., €, EUR), if any."""
+        src = self.source_names.get("amount")
+        if src is None or "currency" not in spec.names or self._source_types()[src] != "VARCHAR":
+            return None
+        return self._money_format("amount", f"nullif(trim({_q(src)}), '')", opts)[1]
+
+    def split_credit_notes(self, spec: TableSpec, opts: ReadOptions) -> int:
+        """Move the rows with a negative amount (credit notes) out of ``raw`` into
+        ``_credit_raw``: they are not orders or invoices, but returns of earlier orders."""
+        types = self._source_types()
+        # the formats of dates and amounts are found on the whole file, credit notes included
+        for col in spec.columns:
+            if col.name in self.source_names and col.type in (
+                    ColumnType.MONEY, ColumnType.DATE, ColumnType.TIMESTAMP):
+                self._typed_expr(spec, col.name, types[self.source_names[col.name]], opts)
+        amount = self._typed_expr(spec, "amount", types[self.source_names["amount"]], opts)
+        self.con.execute(f"CREATE OR REPLACE TABLE _credit_raw AS SELECT * FROM raw "
+                         f"WHERE ({amount}) < 0")
+        self.con.execute("DELETE FROM raw WHERE _row IN (SELECT _row FROM _credit_raw)")
+        return self._count("_credit_raw")
+
+    def credit_note_returns(self, spec: TableSpec, opts: ReadOptions, *, orders: pa.Table,
+                            returns: pa.Table, aliases: pa.Table) -> dict[str, int]:
+        """Find the order each credit note returns; unresolved ones become problems.
+
+        The rule, per credit note: the order its base-document column names (``Основание``)
+        if the file has one and the row fills it (for an invoice, else its own ``order_id``);
+        else its customer's latest order on or
+        before its date with at least its amount left (the order's amount less what was
+        already returned). A credit note larger than what is left of its order is a problem,
+        never a return that overdraws it. ``orders`` and ``returns`` are the store's; the
+        file's own orders count too. Returns how many credit notes each rule resolved.
+        """
+        types = self._source_types("_credit_raw")
+
+        def typed(name: str) -> str:
+            if name not in self.source_names:
+                return "NULL"
+            return self._typed_expr(spec, name, types[self.source_names[name]], opts)
+
+        at = "ordered_at" if spec.kind is Kind.ORDERS else "due_at"
+        base = (f"nullif(trim(CAST({_q(self.base_column)} AS VARCHAR)), '')"
+                if self.base_column else "NULL")
+        if spec.kind is Kind.INVOICES and "order_id" in self.source_names:
+            # a credit invoice naming its order says what it returns
+            base = f"coalesce({base}, {typed('order_id')})"
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE _credit AS SELECT _row, _line, "
+            f"{typed(spec.id_column)} AS doc_id, {typed('customer_id')} AS customer_id, "
+            f"{typed(at)} AS doc_at, -({typed('amount')}) AS amount, {base} AS base "
+            f"FROM _credit_raw")
+        self.register("_cn_aliases", aliases)
+        self.con.execute("UPDATE _credit SET customer_id = a.customer_id FROM _cn_aliases a "
+                         "WHERE _credit.customer_id = a.alias_id")
+        self.register("_cn_orders", orders)
+        self.register("_cn_returns", returns)
+        own = ("UNION ALL SELECT order_id, customer_id, CAST(ordered_at AS TIMESTAMP), "
+               "CAST(amount AS DOUBLE) FROM typed" if spec.kind is Kind.ORDERS else "")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE _cn_left AS SELECT o.order_id, o.customer_id, "
+            f"o.ordered_at, o.amount - coalesce(r.returned, 0) AS left_amount FROM ("
+            f"SELECT order_id, customer_id, CAST(ordered_at AS TIMESTAMP) AS ordered_at, "
+            f"CAST(amount AS DOUBLE) AS amount FROM _cn_orders {own}) o LEFT JOIN ("
+            f"SELECT order_id, sum(CAST(amount AS DOUBLE)) AS returned FROM _cn_returns "
+            f"GROUP BY ALL) r USING (order_id)")
+        self.con.execute(
+            "CREATE OR REPLACE TABLE _credit_out AS "
+            "SELECT c._row, c.doc_id, l.order_id, c.doc_at, c.amount, 'base' AS rule, "
+            "l.left_amount FROM _credit c JOIN _cn_left l ON l.order_id = c.base "
+            "UNION ALL "
+            "SELECT c._row, c.doc_id, l.order_id, c.doc_at, c.amount, 'latest', l.left_amount "
+            "FROM _credit c JOIN _cn_left l ON l.customer_id = c.customer_id "
+            "AND l.ordered_at <= c.doc_at AND l.left_amount + 0.005 >= c.amount "
+            "WHERE c.base IS NULL QUALIFY row_number() OVER (PARTITION BY c._row "
+            "ORDER BY l.ordered_at DESC, l.order_id DESC) = 1")
+        amount = _lit(self.source_names["amount"])
+        date = _lit(self.source_names.get(at, at))
+        base_label = _lit(self.base_column or "")
+        bad_date = _("credit note without a readable date")
+        unknown = _("credit note for {base}, which is not an order in the store or this file")
+        over = _("credit note larger than what is left of order {order} ({left})")
+        nothing = _("credit note (negative amount): no earlier order of this customer has "
+                    "that much left to return")
+        self.add_problems(
+            f"SELECT _row, _line, {date}, NULL, {_lit(bad_date)} FROM _credit WHERE doc_at IS NULL")
+        unknown_fmt = _lit(unknown.replace("{base}", "{}"))
+        over_fmt = _lit(over.replace("{order}", "{}").replace("{left}", "{}"))
+        self.add_problems(
+            f"SELECT c._row, c._line, {base_label}, c.base, format({unknown_fmt}, c.base) "
+            f"FROM _credit c WHERE c.base IS NOT NULL AND "
+            f"c.base NOT IN (SELECT order_id FROM _cn_left)")
+        self.add_problems(
+            f"SELECT c._row, c._line, {base_label}, c.base, format({over_fmt}, o.order_id, "
+            f"round(o.left_amount, 2)) FROM _credit c JOIN _credit_out o USING (_row) "
+            f"WHERE o.rule = 'base' AND o.left_amount + 0.005 < c.amount")
+        self.add_problems(
+            f"SELECT c._row, c._line, {amount}, CAST(r.{_q(self.source_names['amount'])} AS "
+            f"VARCHAR), {_lit(nothing)} FROM _credit c JOIN _credit_raw r USING (_row) "
+            f"WHERE c.base IS NULL AND c.doc_at IS NOT NULL "
+            f"AND c._row NOT IN (SELECT _row FROM _credit_out)")
+        rules = dict(self.con.execute(
+            "SELECT rule, count(*) FROM _credit_out GROUP BY ALL").fetchall())
+        return {str(k): int(v) for k, v in rules.items()}
+
+    def credit_returns(self) -> pa.Table:
+        """The returns the credit notes make (after :meth:`credit_note_returns`), without
+        those set aside. A credit note without its own number gets a stable derived one."""
+        derived = ("'R-' || substr(md5(concat_ws('|', order_id, CAST(doc_at AS VARCHAR), "
+                   "CAST(amount AS VARCHAR))), 1, 20)")
+        aside = "AND _row NOT IN (SELECT _row FROM _aside)" if self._has_table("_aside") else ""
+        # the reason is data, kept the same in every language so a re-import matches it
+        return self.query(
+            f"SELECT coalesce(doc_id, {derived}) AS return_id, order_id, doc_at AS returned_at, "
+            f"amount, 'credit note' AS reason FROM _credit_out WHERE (rule = 'latest' OR "
+            f"left_amount + 0.005 >= amount) {aside} ORDER BY _row")
+
+    def hint_credit_notes(self) -> None:
+        """The problem of a negative amount on an order or invoice says it looks like a credit
+        note, and how to import it as one."""
+        label = self.source_names.get("amount", "amount")
+        label = label if label == "amount" else f"{label} (amount)"
+        msg = _("negative amount: this looks like a credit note (a return); import it as a "
+                "return of its order with --credit-notes returns")
+        self.con.execute(
+            f"UPDATE problems SET message = {_lit(msg)} WHERE col = {_lit(label)} AND _row IN "
+            f"(SELECT _row FROM typed WHERE amount < 0)")
+
+    def keep_raw(self) -> None:
+        """Keep the file's rows as read, to write the rejected ones out (``--quarantine``)."""
+        self.con.execute("CREATE OR REPLACE TABLE _raw_kept AS SELECT * FROM raw")
+
+    def set_aside(self) -> int:
+        """Take every row with a problem out of the import, with its reasons; return how many
+        rows this set aside. Problems of the whole file (no row) stay and still reject it."""
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS _aside (_row BIGINT, _line BIGINT, cols VARCHAR, "
+            "reasons VARCHAR)")
+        before = self._count("_aside")
+        self.con.execute(
+            "INSERT INTO _aside SELECT _row, any_value(_line), string_agg(col, '; ' ORDER BY col),"
+            " string_agg(message, '; ' ORDER BY col) FROM problems WHERE _row IS NOT NULL "
+            "AND _row NOT IN (SELECT _row FROM _aside) GROUP BY _row")
+        self.con.execute("DELETE FROM typed WHERE _row IN (SELECT _row FROM _aside)")
+        self.con.execute("DELETE FROM problems WHERE _row IS NOT NULL")
+        return self._count("_aside") - before
+
+    def write_set_aside(self, path: Path) -> int:
+        """Write the rows set aside, with their original columns and row, line, column and
+        reason, as CSV (the file's delimiter; UTF-8 with a byte-order mark for Excel)."""
+        if not self._has_table("_aside"):
+            return 0
+        own = [r[0] for r in self.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = '_raw_kept' "
+            "AND column_name NOT IN ('_row', '_line', '_width') ORDER BY column_index"
+        ).fetchall()]
+        cols = ", ".join(f"CAST(r.{_q(c)} AS VARCHAR) AS {_q(c)}" for c in own)
+        names = [_("row"), _("line"), _("column"), _("reason")]
+        extra = ", ".join(f"{e} AS {_q(n)}" for e, n in zip(
+            ("a._row", "a._line", "a.cols", "a.reasons"), names, strict=True))
+        delim = self.detected.get("delimiter", ",")
+        table = self.query(
+            f"SELECT {cols}, {extra} FROM _raw_kept r JOIN _aside a USING (_row) ORDER BY a._row")
+        with path.open("wb") as f:
+            f.write(codecs.BOM_UTF8)
+            pacsv.write_csv(table, f, pacsv.WriteOptions(delimiter=delim))
+        return int(table.num_rows)
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())
 
     def add_problems(self, sql: str) -> None:
         """Add problems found by a query yielding (_row, _line, col, value, message)."""
@@ -697,7 +1237,8 @@ class Staging:
         msg = _("id is already in the store with different content")
         self.add_problems(
             f"SELECT t._row, t._line, {_lit(label)}, t.{idc}, {_lit(msg)} FROM typed t "
-            f"JOIN _existing e ON e.id = t.{idc} WHERE e.row_hash <> t.row_hash {stub}"
+            f"JOIN _existing e ON e.id = t.{idc} WHERE e.row_hash <> t.row_hash {stub} "
+            f"AND e.row_hash <> {_lit(ERASED)}"
         )
         stubs = pa.array([], pa.string())
         if stub:
@@ -707,7 +1248,8 @@ class Staging:
             ).column("id").combine_chunks()
         present = self.drop_where(
             f"{idc} IN (SELECT e.id FROM _existing e JOIN typed t ON e.id = t.{idc} "
-            f"WHERE e.row_hash = t.row_hash)"
+            # an erased row stays erased: its old file brings nothing back (domain.privacy)
+            f"WHERE e.row_hash = t.row_hash OR e.row_hash = {_lit(ERASED)})"
         )
         return present, stubs
 

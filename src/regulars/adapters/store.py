@@ -8,17 +8,24 @@ A bulk write is one database transaction: either all of an import lands, or none
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from regulars.adapters import migrate
-from regulars.adapters.orm import INPUT_TABLES, customer_merges, imports, metadata
+from regulars.adapters import failures, migrate
+from regulars.adapters.orm import (
+    INPUT_TABLES,
+    customer_merges,
+    import_profiles,
+    imports,
+    metadata,
+)
 from regulars.domain.errors import StoreError
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.i18n import _
@@ -45,7 +52,7 @@ def create_engine(url: str) -> sa.Engine:
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={failures.sqlite_busy_ms(url)}")
             cur.close()
 
     return engine
@@ -56,10 +63,10 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        database = sa.engine.make_url(url).database
-        if url.startswith("sqlite") and database and database != ":memory:":
+        database = failures.sqlite_file(url)
+        if database is not None:
             # a new store may live in a folder that does not exist yet
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            database.parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url)
         self.dialect = self.engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
@@ -80,8 +87,9 @@ class SqlStore:
     def ensure_schema(self) -> None:
         """Create or upgrade the schema to this version (idempotent)."""
         try:
-            if migrate.current_revision(self.engine) != migrate.head_revision():
-                migrate.upgrade(self.engine)
+            with failures.translated(self.url):
+                if migrate.current_revision(self.engine) != migrate.head_revision():
+                    migrate.upgrade(self.engine)
         except sa.exc.OperationalError as e:
             raise StoreError(
                 _("cannot open the store at {url}: {err}").format(
@@ -98,10 +106,18 @@ class SqlStore:
 
             if not url.database or url.database == ":memory:":
                 raise StoreError(_("an in-memory SQLite store cannot be shared; use a file"))
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite_dbapi.connect(url.database, autocommit=autocommit)
+            file = failures.sqlite_file(url)
+            if file is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            target = url.database
+            if str(url.query.get("uri", "")).lower() in ("true", "1"):
+                # a file: URI keeps its own parameters (mode=ro, …), as sqlite3 gets them
+                extra = "&".join(f"{k}={v}" for k, v in url.query.items()
+                                 if k not in ("uri", "timeout", "check_same_thread"))
+                target = f"{target}?{extra}" if extra else target
+            conn = sqlite_dbapi.connect(target, autocommit=autocommit)
             cur = conn.cursor()
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={failures.sqlite_busy_ms(url)}")
             cur.close()
             return conn
         try:
@@ -112,15 +128,16 @@ class SqlStore:
         return pg_dbapi.connect(uri)
 
     def read_arrow(self, sql: str) -> pa.Table:
-        conn = self._adbc()
-        try:
-            cur = conn.cursor()
-            cur.execute(sql)
-            table: pa.Table = cur.fetch_arrow_table()
-            cur.close()
-            return table
-        finally:
-            conn.close()
+        with failures.translated(self.url):
+            conn = self._adbc()
+            try:
+                cur = conn.cursor()
+                cur.execute(sql)
+                table: pa.Table = cur.fetch_arrow_table()
+                cur.close()
+                return table
+            finally:
+                conn.close()
 
     def _typed(self, sql: str, schema: pa.Schema) -> pa.Table:
         # SQLite cannot type the columns of an empty result; the contract can
@@ -204,13 +221,46 @@ class SqlStore:
 
     def counts(self) -> dict[str, int]:
         """Rows per table, for summaries."""
-        with self.engine.connect() as conn:
+        with failures.translated(self.url), self.engine.connect() as conn:
             tables = {k.value: t for k, t in INPUT_TABLES.items()}
             tables["customer_merges"] = customer_merges
             return {
                 name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
                 for name, t in tables.items()
             }
+
+    # -- import profiles ---------------------------------------------------------------------
+
+    def save_profile(self, name: str, kind: str | None, options: dict[str, Any]) -> None:
+        """Keep (or replace) the profile ``name``."""
+        self.ensure_schema()
+        row = {"name": name, "kind": kind, "options": json.dumps(options, ensure_ascii=False,
+                                                                   sort_keys=True),
+               "updated_at": datetime.now(UTC).replace(tzinfo=None)}
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(import_profiles).where(import_profiles.c.name == name))
+            conn.execute(sa.insert(import_profiles).values(**row))
+
+    def profile(self, name: str) -> dict[str, Any] | None:
+        """The profile ``name``: ``name, kind, options, updated_at``; None if there is none."""
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(import_profiles).where(import_profiles.c.name == name)).first()
+        return None if row is None else {**row._asdict(), "options": json.loads(row.options)}
+
+    def profiles(self) -> list[dict[str, Any]]:
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(import_profiles).order_by(import_profiles.c.name))
+            return [{**r._asdict(), "options": json.loads(r.options)} for r in rows]
+
+    def delete_profile(self, name: str) -> bool:
+        self.ensure_schema()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.delete(import_profiles).where(import_profiles.c.name == name))
+            return bool(result.rowcount)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -219,15 +269,23 @@ class SqlStore:
         """One transaction for one import: committed by ``commit()``, else rolled back."""
         # SQLite: the transaction is ours (BEGIN IMMEDIATE), so two importers queue for the
         # write lock instead of one failing halfway
-        conn = self._adbc(autocommit=self.dialect == "sqlite")
-        write = StoreWrite(conn, self.dialect)
-        try:
-            write.begin()
-            yield write
-        finally:
-            if not write.committed:
-                write.rollback()
-            conn.close()
+        with failures.translated(self.url):
+            conn = self._adbc(autocommit=self.dialect == "sqlite")
+            write = StoreWrite(conn, self.dialect)
+            try:
+                write.begin()
+                yield write
+            except BaseException:
+                if not write.committed:
+                    # the failure that stopped the write is the one to tell, not the rollback's
+                    with suppress(Exception):
+                        write.rollback()
+                raise
+            else:
+                if not write.committed:
+                    write.rollback()
+            finally:
+                conn.close()
 
 
 _RETURNABLE = pa.schema([("id", pa.string()), ("amount", pa.float64()),

@@ -8,16 +8,23 @@
     │   ├── FileFormatError       the file cannot be read at all (format, encoding, header)
     │   ├── MissingColumnError    a required column is absent (names file and column)
     │   └── RejectedFileError     rows failed validation; carries every Problem found
+    │   └── StoreRefusedValueError  the database refused a value (e.g. a NUL byte in a text)
     ├── StoreError                the store cannot be reached or is at the wrong version
+    │   └── StoreUnavailableError the store cannot be used now: disk full, read-only, locked,
+    │                             server unreachable, login refused, database missing
     └── AnalysisError             the data does not allow the requested analysis
 
 Entry points turn these into a clear message and a non-zero exit code (CLI) or a 4xx
-problem+json response (HTTP). Anything else escaping is a bug.
+problem+json response (HTTP; 503 for a store error). The adapters turn the drivers' own
+exceptions (SQLAlchemy, sqlite3, psycopg, ADBC, ``OSError``) into ``StoreUnavailableError`` or
+``StoreRefusedValueError`` (:func:`regulars.bootstrap.store_failure`), so neither services nor
+entry points know a driver. Anything else escaping is a bug.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -73,6 +80,31 @@ class RejectedFileError(InputError):
 
 class StoreError(RegularsError):
     """The store cannot be reached, or its schema is not what this version expects."""
+
+
+class StoreRefusedValueError(InputError):
+    """The database refused a value the input rules let through (a driver's data error)."""
+
+
+class StoreUnavailable(StrEnum):
+    """Why the store cannot be used: what the person at the keyboard can do about it differs."""
+
+    DISK_FULL = "disk_full"
+    READ_ONLY = "read_only"
+    LOCKED = "locked"
+    UNREACHABLE = "unreachable"
+    AUTH = "auth"
+    MISSING = "missing"
+    IO = "io"
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be used now, for ``reason``; the message is one sentence, free of
+    secrets. Retrying later may work (a lock released, space freed, the server back)."""
+
+    def __init__(self, reason: StoreUnavailable, message: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 class AnalysisError(RegularsError):

@@ -2,27 +2,36 @@
 
 The steps, each over the whole file at once:
 
-1. read the file (CSV, TSV, whitespace-separated text, Parquet, JSON Lines; any encoding);
-2. match columns (``--map``), type every value and collect every problem with its row and column;
+1. read the file (CSV, TSV, whitespace-separated text, Parquet, JSON Lines; the encoding and
+   delimiter detected unless given);
+2. match columns (``--map``, else our names, else the headers of real exports), type every
+   value (date and number formats found per column) and collect every problem with its row
+   and column; with ``--credit-notes returns`` negative order or invoice rows are set apart
+   first, to become returns;
 3. give rows without an id a stable derived one, fingerprint every row's content;
 4. drop exact duplicates in the file; a reused id with other content is a problem;
 5. drop blacklisted junk leads; merge duplicate customer cards on normalised e-mail/phone;
 6. compare with the store: what is there already is skipped, an id with other content is a
    problem, and references (return → order, invoice → customer, …) must resolve;
-7. if there is any problem, reject the whole file with a report; otherwise write it in one
-   transaction (unless this is a dry run).
+7. if there is any problem, reject the whole file with a report (or, with ``--quarantine``,
+   write the rows with problems to a file and go on without them); otherwise write it in one
+   transaction (unless this is a dry run), then the credit notes' returns in a second one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from regulars.domain.errors import FileFormatError, Problem, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
@@ -69,6 +78,20 @@ class ImportReport:
     merges: list[Merge] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
+    """Our column -> the file's column it was read from (given, or recognised)."""
+    reading: list[str] = field(default_factory=list)
+    """What was found out about the file: encoding, delimiter, date and number formats."""
+    read_as: dict[str, str] = field(default_factory=dict)
+    """How the file was read (encoding, delimiter, format): what a saved profile keeps."""
+    rows_set_aside: int = 0
+    set_aside_path: str | None = None
+    credit_notes: int = 0
+    """Rows with a negative amount imported as returns (``--credit-notes returns``)."""
+    credit_note_rules: dict[str, int] = field(default_factory=dict)
+    """How many credit notes found their order by its base document ("base") and how many
+    by their customer's latest earlier order with enough left ("latest")."""
+    returns: ImportReport | None = None
+    """The import of the returns the credit notes became."""
     dry_run: bool = False
     import_id: int | None = None
 
@@ -89,6 +112,13 @@ class ImportReport:
             parts.append(_("{n} customer cards completed").format(n=self.customers_completed))
         if self.merges:
             parts.append(_("{n} duplicate cards merged").format(n=len(self.merges)))
+        if self.credit_notes:
+            parts.append(ngettext("{n} credit note as a return", "{n} credit notes as returns",
+                                  self.credit_notes).format(n=self.credit_notes))
+        if self.rows_set_aside:
+            parts.append(ngettext("{n} row set aside in {path}", "{n} rows set aside in {path}",
+                                  self.rows_set_aside).format(
+                n=self.rows_set_aside, path=self.set_aside_path))
         return f"{self.kind}: " + ", ".join(parts)
 
 
@@ -195,8 +225,17 @@ def import_file(
     strict_customers: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    default_currency: str | None = None,
+    quarantine: Path | None = None,
+    new_staging: Callable[[], AbstractContextManager[Staging]] | None = None,
 ) -> ImportReport:
     """Validate ``path`` as a table of ``kind`` and, unless ``dry_run``, add it to ``store``.
+
+    ``quarantine``: rows with a problem are written to that CSV file (their columns, then
+    row, line, column and reason) and the others are imported, instead of rejecting the file.
+    ``options.credit_notes == "returns"``: negative order or invoice rows become returns of
+    the order they correct (:meth:`Staging.credit_note_returns` says which), imported after
+    the file with a second staging from ``new_staging``.
 
     Raises
     ------
@@ -211,6 +250,8 @@ def import_file(
     step = progress or (lambda _stage, _done, _total: None)
 
     def reject_if_problems() -> None:
+        if quarantine is not None:
+            report.rows_set_aside += staging.set_aside()
         problems, total = staging.problem_list(max_problems)
         if total:
             raise RejectedFileError(path, problems, total, rejection_message(path, problems, total))
@@ -219,11 +260,28 @@ def import_file(
     file_columns = staging.read(path, options)
     found, report.ignored_columns = staging.resolve_columns(spec, file_columns, options)
     report.columns = found
+    if quarantine is not None:
+        staging.keep_raw()
+    # a currency sign on the amounts (₽, €) says the currency a file without the column means
+    currency = options.currency or staging.amount_currency(spec, options) or default_currency
+    if currency != options.currency:
+        options = dataclasses.replace(options, currency=currency)
+    may_credit = kind in (Kind.ORDERS, Kind.INVOICES)
+    route_credit = may_credit and options.credit_notes == "returns"
+    if route_credit:
+        report.credit_notes = staging.split_credit_notes(spec, options)
     step(_("validating"), 0, 0)
     checked = staging.check(spec, options, max_problems=max_problems)
-    report.rows_read = checked.rows_read
-    if checked.rows_read == 0:
+    report.rows_read = checked.rows_read + report.credit_notes
+    report.reading = list(staging.notes)
+    report.read_as = dict(staging.detected)
+    if report.rows_read == 0:
         raise FileFormatError(_("{path}: no data rows").format(path=path))
+    if may_credit and not route_credit:
+        staging.hint_credit_notes()
+    if quarantine is not None:
+        # rows whose values are wrong leave before they can create or merge customers
+        report.rows_set_aside += staging.set_aside()
     # rows with bad values stay in for the checks below, so one report lists every problem
     store.ensure_schema()
 
@@ -269,7 +327,16 @@ def import_file(
                 staging.check_references(ref.column, known, _("unknown customer"))
         if kind is Kind.REFERRALS:
             staging.check_self_referrals()
-    reject_if_problems()
+    if report.credit_notes:
+        report.credit_note_rules = staging.credit_note_returns(
+            spec, options, orders=store.read_table(Kind.ORDERS),
+            returns=store.read_table(Kind.RETURNS), aliases=aliases)
+    try:
+        reject_if_problems()
+    finally:
+        if quarantine is not None and report.rows_set_aside:
+            staging.write_set_aside(quarantine)
+            report.set_aside_path = str(quarantine)
 
     report.rows_added = staging.count("typed")
     report.customers_created = len(new_customers)
@@ -326,7 +393,31 @@ def import_file(
                 ),
             )
         write.commit()
+    if report.credit_notes and new_staging is not None:
+        report.returns = _import_credit_notes(
+            staging.credit_returns(), store=store, new_staging=new_staging, options=options,
+            max_problems=max_problems, batch_rows=batch_rows)
     return report
+
+
+def _import_credit_notes(
+    returns: pa.Table, *, store: Store, new_staging: Callable[[], AbstractContextManager[Staging]],
+    options: Any, max_problems: int, batch_rows: int,
+) -> ImportReport | None:
+    """The credit notes' returns, imported as a returns file is (every rule of returns holds),
+    once the orders they return are in the store."""
+    if returns.num_rows == 0:
+        return None
+    plain = dataclasses.replace(
+        options, format="parquet", mapping={}, columns=(), header=None, delimiter=None,
+        encoding=None, date_format=None, decimal_comma=None, credit_notes=None)
+    with tempfile.TemporaryDirectory(prefix="regulars-") as tmp:
+        file = Path(tmp) / "credit-notes.parquet"
+        pq.write_table(returns, file)
+        with new_staging() as staging:
+            return import_file(store=store, staging=staging, kind=Kind.RETURNS, path=file,
+                               options=plain, max_problems=max_problems,
+                               batch_rows=batch_rows)
 
 
 def stub_customers(ids: pa.Array, import_id: int) -> pa.Table:

@@ -53,6 +53,7 @@ ENDPOINTS = [
     ("GET", "/v1/loyalty/rewards", None, POINTS_READERS),
     ("GET", "/v1/referrals/RNOPE", None, POINTS_READERS),
     ("POST", "/v1/loyalty/run", None, {"admin"}),
+    ("GET", "/v1/loyalty/runs/RUN0", None, {"admin"}),
     ("POST", "/v1/loyalty/expiry-notices", None, {"admin", "manager"}),
 ]
 PUBLIC = {("GET", "/v1/health")}
@@ -60,7 +61,8 @@ PUBLIC = {("GET", "/v1/health")}
 
 def _template(path: str) -> str:
     return (path.replace("/C1", "/{customer_id}").replace("/0000000000000000", "/{key_id}")
-            .replace("/nope", "/{sub_id}").replace("/RNOPE", "/{code}"))
+            .replace("/nope", "/{sub_id}").replace("/RNOPE", "/{code}")
+            .replace("/RUN0", "/{run_id}"))
 
 
 def test_the_matrix_covers_every_route_of_the_api(sqlite_url):

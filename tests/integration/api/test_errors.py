@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import order
@@ -75,3 +77,64 @@ def test_a_nul_character_is_a_422_naming_the_field_not_a_server_error(call):
     assert any("attributes" in str(e.get("field", "")) for e in body["errors"]), body
     assert call("integration", "POST", "/v1/customers",
                 json={"customer_id": "N1", "attributes": "ab"}).status_code in (200, 201)
+
+
+def test_method_not_allowed_names_every_method_of_the_path(call):
+    """GET /v1/customers (the list) and POST /v1/customers (ingest) live in two routers;
+    Starlette's own 405 named only POST (schemathesis ST205)."""
+    r = call("readonly", "PUT", "/v1/customers")
+    assert_problem(r, 405)
+    assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+    r = call("readonly", "DELETE", "/v1/keys")
+    assert_problem(r, 405)
+    assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+    # DELETE /v1/webhooks/{id} would match "deliveries" as an id: not this resource's method
+    r = call("admin", "PUT", "/v1/webhooks/deliveries")
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET"
+
+
+def test_the_document_promises_what_the_validators_accept(call):
+    """schemathesis ST201/ST202: `"amount": ""` was valid by the document and refused; `"at":
+    0` was invalid by the document and taken for 1970; `[]` was a valid body and refused."""
+    doc = call("readonly", "GET", "/openapi.json").json()
+    amount = doc["components"]["schemas"]["OrderIn"]["properties"]["amount"]
+    text = next(a for a in amount["anyOf"] if a["type"] == "string")
+    assert re.fullmatch(text["pattern"], "12.50") and re.fullmatch(text["pattern"], "+3")
+    for bad in ("", "-1", "1e3", "1.23456", "1" * 15):
+        assert not re.fullmatch(text["pattern"], bad), bad
+    order = {"customer_id": "C1", "ordered_at": "2025-03-01T10:00:00Z"}
+    assert call("integration", "POST", "/v1/orders",
+                json={**order, "amount": "12.50"}).status_code == 201
+    for bad in ({"amount": ""}, {"amount": "12", "ordered_at": 0}):
+        body = assert_problem(call("integration", "POST", "/v1/orders",
+                                   json={**order, **bad}), 422)
+        assert body["errors"][0]["field"] in ("amount", "ordered_at")
+    assert_problem(call("admin", "POST", "/v1/loyalty/run", json={"at": 0}), 422)
+    assert_problem(call("integration", "POST", "/v1/orders", json=[]), 422)
+    body_schema = doc["paths"]["/v1/orders"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    many = [s for s in body_schema.get("anyOf", body_schema.get("oneOf", []))
+            if s.get("type") == "array"]
+    assert [s["minItems"] for s in many] == [1], body_schema
+
+
+def test_odd_json_values_are_refused_as_the_document_says_or_read_exactly(call):
+    """schemathesis: a 1.8e308 amount was a 500 (a float too large to round), `quantity:
+    false` was taken for 0, and a webhook host no resolver can look up was accepted and then
+    failed every delivery."""
+    order = {"customer_id": "C1", "ordered_at": "2025-03-01T10:00:00Z"}
+    body = assert_problem(call("integration", "POST", "/v1/orders",
+                               json={**order, "amount": 1.7976931348623157e308}), 422)
+    assert body["errors"][0]["field"] == "amount"
+    assert_problem(call("integration", "POST", "/v1/orders",
+                        json={**order, "amount": 5, "quantity": False}), 422)
+    # a JSON number is a binary fraction: 0.1 + 0.2 is read to the store's four places
+    r = call("integration", "POST", "/v1/orders",
+             json={**order, "order_id": "F1", "amount": 0.1 + 0.2})
+    assert r.status_code == 201, r.text
+    assert call("integration", "POST", "/v1/orders",
+                json={**order, "order_id": "F1", "amount": "0.3"}).json()["already_present"] == 1
+    body = assert_problem(call("admin", "POST", "/v1/webhooks", json={
+        "url": "https://" + "a" * 70 + ".example/hook", "events": ["tier_changed"]}), 422)
+    assert body["errors"][0]["field"] == "url"

@@ -135,7 +135,10 @@ def test_the_same_hostile_value_gets_the_same_verdict_on_both_doors(
     assert [c for c, _m in from_file] == [column]
     assert [c for c, _m in from_api] == [column]
     if message is not None:
-        assert from_file == from_api == [(column, message)]
+        assert from_api == [(column, message)]
+        # the file door may add a hint of its own after the rule's words (a negative order
+        # amount: "this looks like a credit note ... --credit-notes returns")
+        assert from_file[0][1].startswith(message)
 
 
 def test_the_edges_of_the_window_and_the_amount_are_accepted_on_both_doors(

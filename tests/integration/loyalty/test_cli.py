@@ -120,3 +120,26 @@ def test_rewards_and_help(cli):
     assert "2 / 3" in mug and mug.rstrip(" │").endswith("1")  # 2 of 3 left, 1 per member
     result = runner.invoke(app, ["points", "--help"])
     assert result.exit_code == 0 and "statement" in result.output
+
+
+def test_loyalty_run_refuses_a_future_moment_from_the_cli(cli):
+    cli("enrol", "M1")
+    cli("accrue", "O1", "M1", "100", "--at", "2020-01-02T10:00")  # expired long ago
+    for command in (("run",), ("expire",), ("tiers",), ("release",), ("run", "--dry-run")):
+        out = cli(*command, "--at", "2999-01-01", code=2)
+        assert "in the future" in out and out.count("\n") <= 3, out
+    assert json.loads(cli("statement", "M1", "--json"))["expired_unswept"] == 100
+
+
+def test_expiry_dry_run_from_the_cli_shows_names_and_writes_nothing(cli, database_url):
+    cli("enrol", "M1")
+    cli("accrue", "O1", "M1", "100", "--at", "2020-01-02T10:00")
+    preview = cli("run", "--dry-run")
+    assert "nothing was written" in preview and "M1" in preview
+    assert "1 lots (100 points) of 1 members would expire" in preview
+    data = json.loads(cli("expire", "--dry-run", "--json"))
+    assert data["dry_run"] is True and data["expired"]["points"] == 100
+    assert [m["member_id"] for m in data["members"]] == ["M1"]
+    assert json.loads(cli("statement", "M1", "--json"))["expired_unswept"] == 100
+    done = json.loads(cli("run", "--json"))
+    assert done["expired"]["points"] == 100 and done["run_id"]

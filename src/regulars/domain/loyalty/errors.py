@@ -15,7 +15,9 @@
         │   └── CouponUsedError      used (on another order), so it cannot be used or undone
         ├── UnknownRedemptionError   no redemption under that key or coupon
         ├── ReferralRefusedError     self-referral, cap reached, …; carries ``reason``
-        └── StoredValueError         top-up with the card itself, overdraft, over-refund
+        ├── StoredValueError         top-up with the card itself, overdraft, over-refund
+        ├── RunMomentError           a periodic run asked for a moment it may not run at
+        └── RunIncompleteError       a periodic run stopped midway; carries what committed
 
 Every message is user-facing (goes through ``_()`` where it is built, in the services).
 """
@@ -85,3 +87,28 @@ class ReferralRefusedError(LoyaltyError):
 
 class StoredValueError(LoyaltyError):
     """A stored-value card operation is not allowed."""
+
+
+class RunMomentError(LoyaltyError):
+    """A periodic run (release, expiry, tier review) was asked for a moment it may not run
+    at: in the future (it would take points and tiers before their time), or before the
+    latest tier review (it could undo it). Nothing was written; ``field`` names the input."""
+
+    def __init__(self, message: str, *, field: str = "at") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RunIncompleteError(LoyaltyError):
+    """A periodic run stopped midway. Each chunk it committed is recorded with what it did
+    (``committed``: per step, ``members``, ``items`` and ``points``), nothing else was
+    written, and running it again at ``as_of`` finishes it without doing anything twice."""
+
+    def __init__(self, message: str, *, run_id: str, as_of: object, step: str,
+                 committed: dict[str, dict[str, int]], cause: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.as_of = as_of
+        self.step = step
+        self.committed = committed
+        self.cause = cause

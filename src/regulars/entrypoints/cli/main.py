@@ -33,7 +33,15 @@ from regulars.domain.errors import (
     StoreError,
 )
 from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
-from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out
+from regulars.entrypoints.cli.common import (
+    Commands,
+    ConfigOpt,
+    DatabaseOpt,
+    err,
+    fail,
+    out,
+    remember_store,
+)
 from regulars.entrypoints.cli.config_cmd import config_app
 from regulars.entrypoints.cli.points import points_app
 from regulars.entrypoints.cli.summary import at_risk, print_summary, win_back
@@ -47,6 +55,7 @@ app = typer.Typer(
            "and why."),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=Commands,
 )
 app.add_typer(config_app, name="config")
 app.add_typer(points_app, name="points")
@@ -70,7 +79,9 @@ def handled() -> Iterator[None]:
 
 def settings_from(config: Path | None, database_url: str | None) -> bootstrap.Settings:
     overrides = {"database_url": database_url} if database_url else {}
-    return bootstrap.load_settings(config, **overrides)
+    settings = bootstrap.load_settings(config, **overrides)
+    remember_store(settings.database_url)
+    return settings
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -131,12 +142,30 @@ def import_command(
     map_: Annotated[list[str] | None, typer.Option(
         "--map", help=_("OUR_COLUMN=FILE_COLUMN, repeatable: --map ordered_at=date."))] = None,
     date_format: Annotated[str | None, typer.Option(
-        help=_("strptime format of dates, e.g. %Y%m%d or %d.%m.%Y (default ISO 8601)."))] = None,
-    decimal_comma: Annotated[bool, typer.Option(
-        "--decimal-comma", help=_("Amounts are written 12,50."))] = False,
-    encoding: Annotated[str, typer.Option(help=_("Text encoding, e.g. cp1251."))] = "utf-8",
+        help=_("strptime format of dates, e.g. %Y%m%d or %d.%m.%Y (default: found per "
+               "column)."))] = None,
+    decimal_comma: Annotated[bool | None, typer.Option(
+        "--decimal-comma/--decimal-point",
+        help=_("Amounts are written 12,50 / 12.50 (default: found per column)."),
+        show_default=False)] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help=_("Text encoding, e.g. cp1251 (default: detected)."))] = None,
     currency: Annotated[str | None, typer.Option(
-        help=_("Currency of orders that do not say (default from settings)."))] = None,
+        help=_("Currency of orders that do not say (default: a sign on the amounts, else "
+               "from settings)."))] = None,
+    credit_notes: Annotated[str | None, typer.Option(
+        "--credit-notes", metavar="reject|returns",
+        help=_("Negative order or invoice rows: reject the file (default) or import them as "
+               "returns of the order they correct."))] = None,
+    profile: Annotated[str | None, typer.Option(
+        help=_("Read the file as the saved import profile NAME says."),
+        metavar="NAME")] = None,
+    save_profile: Annotated[str | None, typer.Option(
+        help=_("Save how this file was read (columns, encoding, formats) as profile NAME."),
+        metavar="NAME")] = None,
+    quarantine: Annotated[Path | None, typer.Option(
+        help=_("Import the good rows and write the rejected ones, with the reasons, to this "
+               "CSV file."), dir_okay=False)] = None,
     fmt: Annotated[str | None, typer.Option(
         "--format", help=_("csv, tsv, ws, parquet or jsonl (default: from the file name)."))
     ] = None,
@@ -165,9 +194,14 @@ def import_command(
     files go in that order (customers first); a rejected file stops the ones after it."""
     with handled():
         files = import_targets(what)
-        reading = {"--map": map_, "--date-format": date_format, "--decimal-comma": decimal_comma,
-                   "--encoding": encoding != "utf-8", "--format": fmt, "--delimiter": delimiter,
-                   "--header/--no-header": header is not None, "--columns": columns}
+        reading = {"--map": map_, "--date-format": date_format,
+                   "--decimal-comma/--decimal-point": decimal_comma is not None,
+                   "--encoding": encoding, "--format": fmt, "--delimiter": delimiter,
+                   "--header/--no-header": header is not None, "--columns": columns,
+                   "--profile": profile, "--save-profile": save_profile,
+                   "--quarantine": quarantine}
+        if credit_notes not in (None, "reject", "returns"):
+            raise typer.BadParameter(_("use reject or returns"), param_hint="--credit-notes")
         if len(files) > 1 and (used := [name for name, value in reading.items() if value]):
             raise typer.BadParameter(
                 _("{opts} describe one file: import the files one by one to use them").format(
@@ -181,7 +215,7 @@ def import_command(
             format=fmt, delimiter=delimiter, header=header,
             columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
             encoding=encoding, mapping=parse_mapping(map_ or []), date_format=date_format,
-            decimal_comma=decimal_comma, currency=currency or settings.currency,
+            decimal_comma=decimal_comma, currency=currency, credit_notes=credit_notes,
         )
         for i, (kind, file) in enumerate(files):
             if len(files) > 1:
@@ -189,7 +223,8 @@ def import_command(
             try:
                 import_one(kind, file, settings=settings, options=options,
                            blacklist=blacklist, dry_run=dry_run,
-                           strict_customers=strict_customers)
+                           strict_customers=strict_customers, profile=profile,
+                           save_profile=save_profile, quarantine=quarantine)
             except RejectedFileError:
                 if i + 1 < len(files):
                     err.print(_("not imported after it: {files}").format(
@@ -218,13 +253,20 @@ def import_targets(what: list[str]) -> list[tuple[Kind, Path]]:
 
 def import_one(kind: Kind, file: Path, *, settings: bootstrap.Settings,
                options: bootstrap.ReadOptions, blacklist: Path | None, dry_run: bool,
-               strict_customers: bool) -> None:
+               strict_customers: bool, profile: str | None = None,
+               save_profile: str | None = None, quarantine: Path | None = None) -> None:
     """Import one file and print what happened."""
     with progress_bar(sys.stderr.isatty()) as progress:
         report = bootstrap.import_file(
             kind, file, settings=settings, options=options, blacklist=blacklist,
             dry_run=dry_run, strict_customers=strict_customers, progress=progress,
+            profile=profile, save_profile=save_profile, quarantine=quarantine,
         )
+    for note in report.reading:
+        out.print(_("read: {note}").format(note=note), style="dim", highlight=False)
+    for ours, theirs in report.columns.items():
+        if ours != theirs:
+            out.print(f"{theirs} → {ours}", style="dim", highlight=False)
     if report.ignored_columns:
         out.print(_("ignored columns: {cols}").format(cols=", ".join(report.ignored_columns)),
                   style="dim", highlight=False)
@@ -234,8 +276,18 @@ def import_one(kind: Kind, file: Path, *, settings: bootstrap.Settings,
             highlight=False)
     if len(report.merges) > 10:
         out.print(_("… and {n} more merges").format(n=len(report.merges) - 10))
+    if report.credit_notes:
+        rules = report.credit_note_rules
+        out.print(_("credit notes as returns: {base} by their base document, {latest} of "
+                    "their customer's latest earlier order with enough left").format(
+            base=rules.get("base", 0), latest=rules.get("latest", 0)), highlight=False)
     prefix = _("dry run, nothing written") + ": " if dry_run else ""
     out.print(prefix + report.summary(), highlight=False)
+    if report.returns is not None:
+        out.print(prefix + report.returns.summary(), highlight=False)
+    if save_profile:
+        out.print(_("saved import profile {name}: next time, --profile {name}").format(
+            name=save_profile), highlight=False)
 
 
 @app.command("demo-data")
@@ -498,7 +550,7 @@ def _no_formulas(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def read_options(settings: bootstrap.Settings, map_: list[str] | None, date_format: str | None,
-                 decimal_comma: bool, encoding: str, header: bool | None
+                 decimal_comma: bool | None, encoding: str | None, header: bool | None
                  ) -> bootstrap.ReadOptions:
     """How to read the orders file of a command that analyses files (analyze, backtest)."""
     return bootstrap.ReadOptions(
@@ -532,8 +584,10 @@ def analyze_command(
         "--map", help=_("For the orders file: OUR_COLUMN=FILE_COLUMN, repeatable."))] = None,
     date_format: Annotated[str | None, typer.Option(
         help=_("For the orders file: strptime format of dates."))] = None,
-    decimal_comma: Annotated[bool, typer.Option("--decimal-comma")] = False,
-    encoding: Annotated[str, typer.Option(help=_("For the orders file."))] = "utf-8",
+    decimal_comma: Annotated[bool | None, typer.Option(
+        "--decimal-comma/--decimal-point", show_default=False)] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help=_("For the orders file (default: detected)."))] = None,
     header: Annotated[bool | None, typer.Option("--header/--no-header",
                                                 show_default=False)] = None,
     engine: Annotated[str, typer.Option(
@@ -580,6 +634,8 @@ def main() -> None:  # pragma: no cover - console script
 
 
 from regulars.entrypoints.cli import backtest_cmd as _backtest  # noqa: E402, F401  (backtest)
+from regulars.entrypoints.cli import customers_cmd as _customers  # noqa: E402, F401  (customers)
 from regulars.entrypoints.cli import keys as _keys  # noqa: E402, F401  (regulars keys)
 from regulars.entrypoints.cli import models_cmd as _models  # noqa: E402, F401  (regulars models)
+from regulars.entrypoints.cli import profiles_cmd as _profiles  # noqa: E402, F401  (profiles)
 from regulars.entrypoints.cli import serve as _serve  # noqa: E402, F401  (regulars serve)

@@ -20,12 +20,12 @@ from rich.table import Table
 
 from regulars import bootstrap
 from regulars.domain.errors import ConfigError, InputError, RegularsError, StoreError
-from regulars.domain.loyalty.errors import LoyaltyError
+from regulars.domain.loyalty.errors import LoyaltyError, RunMomentError
 from regulars.domain.loyalty.ledger import Purchase
-from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out
+from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, fail, out, remember_store
 from regulars.i18n import _
 from regulars.services.loyalty import LoyaltyService
-from regulars.services.loyalty.results import to_json
+from regulars.services.loyalty.results import PeriodicRun, to_json
 
 points_app = typer.Typer(
     name="points",
@@ -39,6 +39,9 @@ AtOpt = Annotated[
                                 "names a zone); default now."), show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help=_("Print JSON."))]
+DryRunOpt = Annotated[bool, typer.Option(
+    "--dry-run", help=_("Show, member by member, what the run would take and change; write "
+                        "nothing."))]
 
 
 _fail = fail
@@ -48,6 +51,8 @@ _fail = fail
 def _handled() -> Iterator[None]:
     try:
         yield
+    except RunMomentError as e:
+        _fail(str(e), 2)  # a bad --at: a usage error
     except LoyaltyError as e:
         _fail(str(e), 1)
     except (ConfigError, InputError) as e:
@@ -61,8 +66,11 @@ def _handled() -> Iterator[None]:
 @contextmanager
 def _service(config: Path | None, database_url: str | None) -> Iterator[LoyaltyService]:
     overrides = {"database_url": database_url} if database_url else {}
-    with _handled(), bootstrap.open_loyalty(bootstrap.load_settings(config, **overrides)) as svc:
-        yield svc
+    with _handled():
+        settings = bootstrap.load_settings(config, **overrides)
+        remember_store(settings.database_url)
+        with bootstrap.open_loyalty(settings) as svc:
+            yield svc
 
 
 def _when(service: LoyaltyService, text: str | None) -> datetime | None:
@@ -164,6 +172,12 @@ def sync_command(
             e=r.enrolled, a=r.orders_accrued, p=r.points_earned,
             again=r.orders_already_accrued, s=r.orders_skipped, r=r.returns_recorded,
             rp=r.points_reversed, rel=r.released))
+        if r.orders_unprocessable and not as_json:
+            err.print(_("{n} orders could not be accrued (their data makes the accrual "
+                        "fail; everyone else's were):").format(n=len(r.orders_unprocessable)),
+                      highlight=False)
+            for line in r.orders_unprocessable:
+                err.print("  " + line, highlight=False)
         if not as_json:  # the customers left out, and why: the others were accrued
             for line in [*(_("set aside {n} {kind} ({ids}): {reasons}").format(
                     n=a["count"], kind=a["kind"], ids=", ".join(a["ids"]),
@@ -203,7 +217,8 @@ def release(
 ) -> None:
     """Make pending points available: those whose return window closed, or one order's."""
     with _service(config, database_url) as svc:
-        r = svc.release_order(order) if order else svc.release_due(_when(svc, at))
+        r = svc.release_order(order) if order else svc.release_due(_when(svc, at),
+                                                                   actor="cli")
         _show(r, as_json, _("released {n} lots ({p} points) of {m} members").format(
             n=r.items, p=r.points, m=r.members))
 
@@ -308,15 +323,80 @@ def bonus(
 @points_app.command("expire")
 def expire(
     at: AtOpt = None,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Expire the points whose time has come (safe to run again)."""
+    """Expire the points whose time has come (safe to run again).
+
+    --at may not be in the future; a past moment expires only what was due by then."""
     with _service(config, database_url) as svc:
-        r = svc.expire_due(_when(svc, at))
+        if dry_run:
+            _show_preview(svc.preview_run(_when(svc, at)), as_json, tiers=False)
+            return
+        r = svc.expire_due(_when(svc, at), actor="cli")
         _show(r, as_json, _("expired {n} lots ({p} points) of {m} members").format(
             n=r.items, p=r.points, m=r.members))
+
+
+@points_app.command("run")
+def run_command(
+    at: AtOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """The periodic work, as POST /v1/loyalty/run: release, expire, review tiers.
+
+    --at may not be in the future, nor before the latest tier review. Each chunk of members
+    commits with a record of what it did; a run that stops midway says what it committed,
+    and running it again at the same --at finishes it."""
+    with _service(config, database_url) as svc:
+        when = _when(svc, at)
+        if dry_run:
+            _show_preview(svc.preview_run(when), as_json, tiers=True)
+            return
+        r = svc.run(when, actor="cli")
+        if as_json:
+            typer.echo(json.dumps(to_json(r), ensure_ascii=False, indent=2))
+            return
+        out.print(_("run {id} at {at}: released {rl} lots ({rp} points), expired {el} lots "
+                    "({ep} points) of {em} members, {tc} tier changes").format(
+            id=r.run_id, at=r.as_of.isoformat(timespec="seconds"), rl=r.released.items,
+            rp=r.released.points, el=r.expired.items, ep=r.expired.points,
+            em=r.expired.members, tc=r.tiers.items), highlight=False)
+        for line in r.tiers.details:
+            out.print("  " + line, highlight=False)
+
+
+def _show_preview(p: PeriodicRun, as_json: bool, *, tiers: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(to_json(p), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=_("a run at {at} would (nothing was written)").format(
+        at=p.as_of.isoformat(timespec="seconds")))
+    for col in (_("customer"), _("name"), _("points expiring"), _("pending expiring")):
+        table.add_column(col)
+    if tiers:
+        table.add_column(_("tier"))
+    for m in p.members:
+        if not tiers and not m.lots_expiring:
+            continue
+        row = [m.member_id, m.name or "", str(m.points_expiring), str(m.pending_expiring)]
+        if tiers:
+            row.append(m.tier_from if m.tier_from == m.tier_to
+                       else f"{m.tier_from} → {m.tier_to}")
+        table.add_row(*row)
+    out.print(table)
+    line = _("in all: {el} lots ({ep} points) of {em} members would expire").format(
+        el=p.expired.items, ep=p.expired.points, em=p.expired.members)
+    if tiers:
+        line += "; " + _("{rl} lots ({rp} points) would be released; {tc} tiers would "
+                         "change").format(rl=p.released.items, rp=p.released.points,
+                                          tc=p.tiers.items)
+    out.print(line, highlight=False)
 
 
 @points_app.command("notify-expiring")
@@ -370,7 +450,7 @@ def tiers(
 ) -> None:
     """Review every member's tier (downgrades after the period and its grace)."""
     with _service(config, database_url) as svc:
-        r = svc.review_tiers(_when(svc, at))
+        r = svc.review_tiers(_when(svc, at), actor="cli")
         _show(r, as_json, _("{n} tier changes").format(n=r.items))
         if not as_json:
             for line in r.details:

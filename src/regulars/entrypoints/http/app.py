@@ -17,15 +17,17 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from regulars import __version__, bootstrap
 from regulars.config import Settings
+from regulars.domain.errors import StoreUnavailableError
 from regulars.domain.rules import InputRules
 from regulars.entrypoints.http import problems
 from regulars.entrypoints.http.deps import Services
 from regulars.entrypoints.http.routers import admin, customers, ingest, loyalty, portfolio
-from regulars.entrypoints.http.schemas import INPUT_RULES, Health
+from regulars.entrypoints.http.schemas import INPUT_RULES, Degraded, Health
 from regulars.i18n import _
 from regulars.services.api import ApiServices
 
@@ -148,9 +150,31 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     app.add_middleware(BodyLimit, limit=api.max_body_bytes)
     app.add_middleware(InputRulesOfTheApp, rules=settings.input.rules())
 
-    @app.get("/v1/health", response_model=Health, tags=["health"], summary="Is it up?")
+    app.state.store_failures = problems.StoreFailures()
+
+    @app.get("/v1/health", response_model=Health, tags=["health"], summary="Is it up?",
+             responses={503: {"model": Degraded, "description": "The store cannot be reached "
+                                                                  "or written."}})
     def health(services: Services) -> Any:
-        state = services.store.map_state()
+        """``ok``, or ``degraded`` with 503 when the store cannot be reached or written now
+        (a cheap probe that writes nothing), or a write failed on a full disk in the last
+        minute."""
+        try:
+            services.store.probe()
+            state = services.store.map_state()
+            failure = app.state.store_failures.recent()
+        except Exception as e:
+            failure = bootstrap.store_failure(e, settings)
+            if not isinstance(failure, StoreUnavailableError):
+                raise
+        if failure is not None:
+            return JSONResponse(
+                {"status": "degraded", "version": __version__,
+                 "database": services.store.dialect, "store": str(failure.reason),
+                 "detail": str(failure)},
+                status_code=503,
+                headers={"Retry-After": str(problems.RETRY_AFTER.get(
+                    failure.reason, problems.RETRY_AFTER_DEFAULT))})
         return {"status": "ok", "version": __version__, "database": services.store.dialect,
                 "map_as_of": state["as_of"] if state else None,
                 "map_as_of_source": state.get("as_of_source") if state else None,

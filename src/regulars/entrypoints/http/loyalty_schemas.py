@@ -8,6 +8,16 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from regulars.entrypoints.http.fields import (
+    AMOUNT_NUMBER,
+    Count,
+    Day,
+    Flag,
+    Instant,
+    amount_field,
+    amount_schema,
+)
+
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -20,8 +30,9 @@ NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                         pattern=NO_NUL)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18,
-                                 decimal_places=4)]
+_MAX = Decimal("99999999999999")
+Money = Annotated[Decimal, AMOUNT_NUMBER, amount_field(ge=0, le=_MAX),
+                  amount_schema(ge=0, le=_MAX)]
 
 
 class _In(BaseModel):
@@ -34,11 +45,11 @@ class _In(BaseModel):
 class MembershipIn(_In):
     """Enrolment: ``consent`` is the customer's opt-in (without it, orders earn nothing)."""
 
-    consent: bool
+    consent: Flag
     email: Annotated[str, StringConstraints(max_length=320, pattern=NO_NUL)] | None = Field(
         None, description="To refuse self-referrals (the same e-mail as the referrer).")
     phone: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] | None = None
-    birthday: date | None = None
+    birthday: Day | None = None
     referral_code: Code | None = Field(None, description="A friend's referral code.")
     payment_fingerprint: Short | None = Field(
         None, description="A payment card's fingerprint, to refuse self-referrals.")
@@ -59,8 +70,9 @@ class CouponUseIn(_In):
 
 
 class AdjustmentIn(_In):
-    points: int = Field(ge=-10_000_000, le=10_000_000,
-                        description="Points to add (positive) or take (negative), not 0.")
+    points: Count = Field(ge=-10_000_000, le=10_000_000,
+                        description="Points to add (positive) or take (negative), not 0.",
+                        json_schema_extra={"not": {"const": 0}})
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=1000, pattern=NO_NUL)]
 
@@ -69,7 +81,7 @@ class QuoteLine(_In):
     amount: Money
     category: Short | None = None
     sku: Short | None = None
-    quantity: int = Field(1, ge=1, le=1_000_000)
+    quantity: Count = Field(1, ge=1, le=1_000_000)
 
 
 class QuoteIn(_In):
@@ -79,20 +91,24 @@ class QuoteIn(_In):
         None, description="A member (their tier, club and caps apply); absent or unknown: a "
                           "member of the lowest tier.")
     amount: Money
-    ordered_at: datetime | None = Field(None, description="Default: now.")
+    ordered_at: Instant | None = Field(None, description="Default: now.")
     categories: list[Short] | Short = Field(
         default_factory=list, description="Categories (a list, or `;`-separated text).")
-    quantity: int | None = Field(None, ge=0, le=1_000_000)
+    quantity: Count | None = Field(None, ge=0, le=1_000_000)
     lines: list[QuoteLine] = Field(default_factory=list, max_length=1000)
 
 
 class RunIn(_In):
-    at: datetime | None = Field(None, description="Default: now.")
+    at: Instant | None = Field(
+        None, description="Default: now. Not in the future (a few minutes of clock drift "
+                          "are allowed); in the past, not before the latest tier review.")
+    dry_run: Flag = Field(
+        False, description="Say what the run would do, per member, and write nothing.")
 
 
 class ExpiryNoticesIn(_In):
-    at: datetime | None = Field(None, description="The start of the window; default: now.")
-    within_days: int | None = Field(
+    at: Instant | None = Field(None, description="The start of the window; default: now.")
+    within_days: Count | None = Field(
         None, ge=1, le=3650,
         description="The window, in days; default: `[api] points_expiring_notice_days`.")
 
@@ -274,13 +290,49 @@ class RewardOut(BaseModel):
     per_member: int | None = Field(description="How many one member may redeem.")
 
 
+class RunMemberOut(BaseModel):
+    """A member a dry run would touch."""
+
+    member_id: str
+    name: str | None = Field(description="The customer's name, when the store has it.")
+    points_expiring: int = Field(description="Spendable points the expiry would take.")
+    pending_expiring: int = Field(description="Pending points the expiry would take.")
+    lots_expiring: int
+    tier_from: str
+    tier_to: str = Field(description="Equal to `tier_from` when the tier stays.")
+
+
+class RunChunkOut(BaseModel):
+    """One committed chunk of a run, recorded in the chunk's own transaction."""
+
+    step: str = Field(description="`release`, `expire` or `tiers`.")
+    chunk: int = Field(description="Its number within the step, from 0.")
+    members: int
+    items: int = Field(description="Lots released or expired, or tiers changed.")
+    points: int
+    detail: list[str] = Field(description="Per member: the points expired, or the tier move.")
+
+
+class RunRecordOut(BaseModel):
+    run_id: str
+    as_of: Moment
+    actor: str
+    chunks: list[RunChunkOut]
+
+
 class RunOut(BaseModel):
     as_of: Moment
+    run_id: str | None = Field(
+        None, description="The run's record (each committed chunk); none for a dry run.")
+    dry_run: bool = False
     released_lots: int
     released_points: int
+    expired_members: int = 0
     expired_lots: int
     expired_points: int
     tier_changes: list[str]
+    members: list[RunMemberOut] | None = Field(
+        None, description="A dry run: each member the run would touch.")
 
 
 class PointsLine(BaseModel):

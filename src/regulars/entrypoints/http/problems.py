@@ -8,6 +8,9 @@ position in a batch.
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,11 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from regulars import bootstrap
 from regulars.domain.errors import (
     AnalysisError,
     InputError,
     RegularsError,
     StoreError,
+    StoreRefusedValueError,
+    StoreUnavailable,
+    StoreUnavailableError,
 )
 from regulars.i18n import _
 from regulars.services.api.ingest import IdempotencyConflictError, RejectedRecordsError
@@ -41,6 +48,50 @@ SLUGS = {
     405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
     422: "validation", 429: "rate-limited", 500: "internal", 503: "unavailable",
 }
+
+
+# seconds a client should wait before retrying, by why the store is unavailable: a lock is
+# released within seconds, a server restarts within tens, a full or read-only disk needs a person
+RETRY_AFTER = {StoreUnavailable.LOCKED: 5, StoreUnavailable.UNREACHABLE: 30}
+RETRY_AFTER_DEFAULT = 60
+# how long a failed write the health probe cannot see (a full disk, an I/O error) keeps the
+# health degraded after it happened
+REMEMBER_SECONDS = 60.0
+
+
+class StoreFailures:
+    """The last store failure the requests met, for ``GET /v1/health``: a probe writes nothing,
+    so only a failed write shows a disk that filled up and emptied again as the write rolled
+    back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: tuple[float, StoreUnavailableError] | None = None
+
+    def seen(self, failure: StoreUnavailableError) -> None:
+        with self._lock:
+            self._last = (time.monotonic(), failure)
+
+    def recent(self) -> StoreUnavailableError | None:
+        with self._lock:
+            if self._last is None:
+                return None
+            at, failure = self._last
+        if time.monotonic() - at > REMEMBER_SECONDS:
+            return None
+        return failure if failure.reason in (StoreUnavailable.DISK_FULL,
+                                             StoreUnavailable.IO) else None
+
+
+def store_unavailable(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+    log.error("store unavailable (%s) on %s %s: %s", exc.reason, request.method,
+              request.url.path, exc)
+    failures = getattr(request.app.state, "store_failures", None)
+    if isinstance(failures, StoreFailures):
+        failures.seen(exc)
+    retry = RETRY_AFTER.get(exc.reason, RETRY_AFTER_DEFAULT)
+    return problem_response(503, instance=request.url.path, detail=str(exc),
+                            slug="store-unavailable", headers={"Retry-After": str(retry)})
 
 
 class Problem(Exception):  # noqa: N818 - raised to answer, not an error of ours
@@ -103,6 +154,26 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method the request's path is served with (RFC 9110 §15.5.6), as the API document
+    lists them.
+
+    A path is the resource of its most literal template: ``/v1/webhooks/deliveries`` is the
+    list of deliveries, not a webhook whose id happens to be "deliveries", so templates that
+    match it through fewer parameters win.
+    """
+    found: dict[int, set[str]] = {}  # number of parameters -> methods
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            found.setdefault(template.count("{"), set()).update(
+                m.upper() for m in operations if m.upper() in _METHODS)
+    return sorted(found[min(found)]) if found else []
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem document."""
 
@@ -121,6 +192,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route on the path; a path served
+            # by two routers (GET /v1/customers lists, POST ingests) must name them all
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(app, request))}
         return problem_response(exc.status_code, instance=request.url.path,
                                 detail=str(exc.detail) if exc.detail else None, headers=headers)
 
@@ -151,10 +226,33 @@ def install(app: FastAPI) -> None:
     async def _input(request: Request, exc: InputError) -> JSONResponse:
         return problem_response(422, instance=request.url.path, detail=str(exc))
 
+    @app.exception_handler(StoreUnavailableError)
+    async def _unavailable(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+        return store_unavailable(request, exc)
+
+    @app.exception_handler(StoreRefusedValueError)
+    async def _refused(request: Request, exc: StoreRefusedValueError) -> JSONResponse:
+        return problem_response(422, instance=request.url.path, detail=str(exc),
+                                slug="refused-value")
+
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:
         log.error("store error: %s", exc)
         return problem_response(503, instance=request.url.path, detail=str(exc))
+
+    async def _driver(request: Request, exc: Exception) -> JSONResponse:
+        # a driver's exception (SQLAlchemy, sqlite3, psycopg, ADBC, OSError) that no adapter
+        # translated: a store failure when it reads as one, else a bug
+        failure = bootstrap.store_failure(exc, getattr(request.app.state, "settings", None))
+        if isinstance(failure, StoreUnavailableError):
+            return store_unavailable(request, failure)
+        if isinstance(failure, StoreRefusedValueError):
+            return problem_response(422, instance=request.url.path, detail=str(failure),
+                                    slug="refused-value")
+        return await _bug(request, exc)
+
+    for kind in bootstrap.store_exceptions():
+        app.add_exception_handler(kind, _driver)
 
     @app.exception_handler(RegularsError)
     async def _regulars(request: Request, exc: RegularsError) -> JSONResponse:

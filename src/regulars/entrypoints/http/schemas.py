@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +31,7 @@ from regulars.domain.rules import (
     limits,
 )
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
+from regulars.entrypoints.http.fields import Day, Flag, Instant, money, whole_number
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
 from regulars.i18n import _
 from regulars.services.api.ingest import canonical
@@ -63,18 +65,20 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     elif t is ColumnType.LIST:
         typ = list[str] | _RecordText
     elif t is ColumnType.TIMESTAMP:
-        typ = datetime
+        typ = Instant
     elif t is ColumnType.DATE:
-        typ = date
+        typ = Day
     elif t is ColumnType.MONEY:
-        typ = Decimal
-        # the shape of the store's NUMERIC(18, 4); the range is the domain's rule
-        kw["max_digits"] = 18
-        kw["decimal_places"] = 4
+        # the shape of the store's NUMERIC(18, 4) only: the range (not negative, at most
+        # [input] max_amount) is the domain's rule, checked with its own words below
+        typ = money(ge=Decimal("-99999999999999"), le=Decimal("99999999999999"),
+                    description=desc)
     elif t is ColumnType.INTEGER:
-        typ = int
+        # a whole number's shape; NPS 0-10, CSAT 1-5 and counts are the domain's rules
+        typ = whole_number(ge=-(2**53), le=2**53, description=desc)
+        kw = {}
     else:
-        typ = bool
+        typ = Flag
     required = col.required or (name == spec.id_column and not spec.derived_id)
     if required:
         return typ, Field(..., **kw)
@@ -141,7 +145,7 @@ class AbandonedCartEvent(_Record):
     type: Literal["abandoned_cart"]
     event_id: Id | None = None
     customer_id: Id
-    at: datetime
+    at: Instant
     channel: Text = "web"
 
 
@@ -163,7 +167,8 @@ def _shape(value: Any) -> str:
 def one_or_many(model: Any) -> Any:
     """A body that is one record, or a JSON array of them."""
     return Annotated[
-        Annotated[model, Tag("one")] | Annotated[list[model], Tag("many")],
+        Annotated[model, Tag("one")]
+        | Annotated[list[model], Field(min_length=1), Tag("many")],
         Discriminator(_shape),
     ]
 
@@ -249,6 +254,17 @@ class Health(BaseModel):
     map_customers: int
     live_pending: int = Field(
         0, description="Customers touched by ingests and not refreshed in the map yet.")
+
+
+class Degraded(BaseModel):
+    """The answer of ``GET /v1/health`` (503) when the store cannot be used."""
+
+    status: Literal["degraded"]
+    version: str
+    database: str
+    store: Literal["disk_full", "read_only", "locked", "unreachable", "auth", "missing",
+                   "io"] = Field(description="Why the store cannot be used.")
+    detail: str = Field(description="What is wrong and what to do, in one sentence.")
 
 
 class CustomerSummary(BaseModel):
@@ -338,7 +354,7 @@ class MapState(BaseModel):
 
 class RebuildIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: datetime | None = None
+    as_of: Instant | None = None
 
 
 class KeyIn(BaseModel):
@@ -361,9 +377,24 @@ class NewKey(BaseModel):
     record: KeyOut
 
 
+def _reachable_form(url: str) -> str:
+    """A URL whose host name can be looked up: a label over 63 characters, or one IDNA
+    cannot encode, made every delivery fail in the resolver, retried forever."""
+    host = urlsplit(url).hostname or ""
+    try:
+        host.encode("idna")
+    except UnicodeError as e:
+        raise ValueError(_("the host name {host!r} is not a valid domain name").format(
+            host=host[:80])) from e
+    if not host:
+        raise ValueError(_("the URL names no host"))
+    return url
+
+
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000),
+                   AfterValidator(_reachable_form)]
     events: list[Literal["rung_changed", "status_changed", "signal_raised", "tier_changed",
                          "points_expiring"]] = Field(min_length=1)
 

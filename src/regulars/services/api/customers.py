@@ -15,19 +15,24 @@ from regulars.services.api.ports import ApiStore, CustomerFilter
 _JSON_COLUMNS = ("signals", "traits", "evidence", "evidence_text")
 
 
+CURSOR_PATTERN = r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$"
+"""base64url without padding: a length of 1 modulo 4 is never one."""
+
+
 def encode_cursor(customer_id: str) -> str:
     return base64.urlsafe_b64encode(customer_id.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
+    """The id a page starts after. Any well-formed cursor is a position in the id order, even
+    one no page handed out (it names an id that sorts where its bytes say); only text that is
+    not base64url is refused, as the API document's pattern says (:data:`CURSOR_PATTERN`)."""
     try:
-        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
-                                 validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not value:
-        raise InputError(_("invalid cursor: pass next_cursor of the previous page"))
-    return value
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                               validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise InputError(_("invalid cursor: pass next_cursor of the previous page")) from e
+    return raw.decode(errors="replace").replace("\x00", "")
 
 
 def map_entry(row: dict[str, Any]) -> dict[str, Any]:
@@ -119,11 +124,14 @@ def export(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
             "tables": rows}
 
 
-def erase(store: ApiStore, customer_id: str, *, key_id: str) -> dict[str, Any] | None:
-    """Remove the personal data of one customer; orders, amounts and aggregates stay."""
+def erase(store: ApiStore, customer_id: str, *, key_id: str,
+          action: str = "POST /v1/customers/{id}/erase") -> dict[str, Any] | None:
+    """Remove the personal data of one customer; orders, amounts and aggregates stay
+    (docs/http-api.md#privacy). ``key_id`` and ``action`` say who did it in the audit log."""
     cid = store.resolve_alias(customer_id)
-    if not store.customer_rows(cid)["customers"]:
+    rows = store.customer_rows(cid)
+    if not rows["customers"] and not rows.get("loyalty_members"):  # a member without a card too
         return None
-    counts = store.erase_customer(cid, key_id=key_id,
+    counts = store.erase_customer(cid, key_id=key_id, action=action,
                                   at=datetime.now(UTC).replace(tzinfo=None))
     return {"customer_id": cid, "erased": counts}

@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 
 from regulars.domain.errors import InputError, Problem
+from regulars.domain.privacy import ERASED
 from regulars.domain.rules import (
     RETURN_TOO_LARGE,
     InputRules,
@@ -369,7 +370,7 @@ class Ingest:
             if found is None:
                 new_rows.append(r)
                 new_index.append(i)
-            elif found[0] == r["row_hash"]:
+            elif found[0] in (r["row_hash"], ERASED):  # an erased row stays erased
                 result.already_present += 1
             else:
                 problems.append(Problem(i, idc, r[idc], _(
@@ -445,7 +446,7 @@ class Ingest:
             found = existing.get(cid)
             if found is None or found[1]:
                 cards.append((i, r))
-            elif found[0] == r["row_hash"]:
+            elif found[0] in (r["row_hash"], ERASED):  # an erased row stays erased
                 result.already_present += 1
             else:  # an API client updates a card it sent before
                 tx.update_customer(cid, {k: v for k, v in r.items() if k != "customer_id"})

@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from regulars.domain.loyalty.codes import normalise_code
-from regulars.domain.loyalty.errors import LoyaltyError, UnknownMemberError
+from regulars.domain.loyalty.errors import LoyaltyError, RunIncompleteError, UnknownMemberError
 from regulars.domain.loyalty.ledger import Line, Purchase, quote
 from regulars.domain.loyalty.programme import aware
 from regulars.i18n import _
@@ -44,7 +44,7 @@ from regulars.services.api.ports import ApiStore
 from regulars.services.api.workers import PeriodicWorker
 from regulars.services.loyalty import LoyaltyService
 from regulars.services.loyalty.ports import ExpiringPoints
-from regulars.services.loyalty.results import NoticeResult, Statement
+from regulars.services.loyalty.results import NoticeResult, PeriodicRun, Statement
 
 log = logging.getLogger("regulars.api.loyalty")
 
@@ -185,6 +185,10 @@ class LoyaltyApi:
             quantity=o.get("quantity")) for o in wanted]
         purchases.sort(key=lambda p: (p.ordered_at, p.order_id))
         results = self.service.accrue_many(purchases, skip_unknown=True)
+        for r in results:
+            if r.skipped_reason == "unprocessable":
+                log.warning("order %s of %s earned nothing: %s", r.order_id, r.member_id,
+                            r.problem)
         if any(r.tier_before != r.tier_after for r in results
                if not r.replayed and r.status != "skipped"):
             self._tiers_changed()
@@ -315,8 +319,11 @@ class LoyaltyApi:
     def coupon(self, code: str) -> dict[str, Any]:
         return asdict(self.service.coupon_status(code))
 
-    def use_coupon(self, code: str, order_id: str, *, key_id: str) -> dict[str, Any]:
-        r = self.service.use_coupon(code, order_id=order_id)
+    def use_coupon(self, code: str, order_id: str, *, key_id: str,
+                   idempotency_key: str | None = None) -> dict[str, Any]:
+        r = self.service.use_coupon(
+            code, order_id=order_id,
+            key=operation_key(key_id, idempotency_key) if idempotency_key else None)
         self._audit(key_id, "POST /v1/coupons/{code}/use", r.member_id,
                     {"coupon": r.code, "order_id": order_id, "replayed": r.replayed},
                     200 if r.replayed else 201)
@@ -343,20 +350,55 @@ class LoyaltyApi:
                     200 if r.replayed else 201)
         return asdict(r)
 
-    def run(self, *, key_id: str, at: datetime | None = None) -> dict[str, Any]:
+    def run(self, *, key_id: str, at: datetime | None = None,
+            dry_run: bool = False) -> dict[str, Any]:
         """The programme's periodic work: release points whose return window closed, expire
-        due lots, review tiers (downgrades after the period and grace). Idempotent."""
-        when = aware(at) if at is not None else self.service.now()
-        released = self.service.release_due(when)
-        expired = self.service.expire_due(when)
-        reviewed = self.service.review_tiers(when)
-        if reviewed.details:
+        due lots, review tiers (downgrades after the period and grace). Idempotent.
+
+        A moment in the future, or before the latest tier review, is refused
+        (:class:`RunMomentError`) before anything is written. Each committed chunk records
+        what it did in the run's record; a run that stops midway is audited with what it
+        committed and raises :class:`RunIncompleteError`. A ``dry_run`` says what the run
+        would do, per member, and writes nothing (not even the audit)."""
+        if dry_run:
+            p = self.service.preview_run(at)
+            body = self._run_body(p)
+            body["members"] = [asdict(m) for m in p.members]
+            return body
+        try:
+            r = self.service.run(at, actor=f"api-key:{key_id}")
+        except RunIncompleteError as e:
+            log.error("the loyalty run %s stopped while %s: %s", e.run_id, e.step, e.cause,
+                      exc_info=e.__cause__)
+            if e.committed.get("tiers", {}).get("items"):
+                self._tiers_changed()
+            self._audit(key_id, "POST /v1/loyalty/run", "",
+                        {"run_id": e.run_id, "as_of": e.as_of, "complete": False,
+                         "stopped_while": e.step, "error": e.cause, "committed": e.committed},
+                        500)
+            raise
+        if r.tiers.details:
             self._tiers_changed()
-        body = {"as_of": when, "released_lots": released.items,
-                "released_points": released.points, "expired_lots": expired.items,
-                "expired_points": expired.points, "tier_changes": list(reviewed.details)}
-        self._audit(key_id, "POST /v1/loyalty/run", "", body)
+        body = self._run_body(r)
+        self._audit(key_id, "POST /v1/loyalty/run", "", {**body, "complete": True})
         return body
+
+    def run_record(self, run_id: str) -> dict[str, Any] | None:
+        """What a run committed, chunk by chunk (None: no chunk of that run committed)."""
+        chunks = self.service.run_record(run_id)
+        if not chunks:
+            return None
+        return {"run_id": run_id, "as_of": chunks[0].as_of, "actor": chunks[0].actor,
+                "chunks": [{"step": c.step, "chunk": c.chunk, "members": c.members,
+                            "items": c.items, "points": c.points, "detail": list(c.detail)}
+                           for c in chunks]}
+
+    @staticmethod
+    def _run_body(r: PeriodicRun) -> dict[str, Any]:
+        return {"as_of": r.as_of, "run_id": r.run_id or None, "dry_run": r.dry_run,
+                "released_lots": r.released.items, "released_points": r.released.points,
+                "expired_members": r.expired.members, "expired_lots": r.expired.items,
+                "expired_points": r.expired.points, "tier_changes": list(r.tiers.details)}
 
     # -- notices of points about to expire ---------------------------------------------------
 

@@ -6,6 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from regulars.domain.errors import StoreUnavailableError
+
 log = logging.getLogger("regulars.api.workers")
 
 
@@ -47,6 +49,8 @@ class PeriodicWorker:
             self._wake.clear()  # a wake-up from now on asks for one more run
             try:
                 self.run()
+            except StoreUnavailableError as e:  # an outage is one line, not a traceback a run
+                log.warning("%s failed; the next run retries: %s", self.what, e)
             except Exception:
                 log.exception("%s failed; the next run retries", self.what)
             self.runs += 1

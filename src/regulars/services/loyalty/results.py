@@ -94,7 +94,9 @@ class EnrolResult:
 @dataclass(frozen=True)
 class AccrualResult:
     """What one order earned. ``status``: ``pending``, ``available`` or ``skipped``
-    (``skipped_reason``: ``not_enrolled``, ``no_consent``, ``conflict``)."""
+    (``skipped_reason``: ``not_enrolled``, ``no_consent``, ``conflict``, or
+    ``unprocessable`` when its data makes the accrual fail — ``problem`` says how, e.g. a
+    date whose return window or expiry lies beyond the calendar)."""
 
     order_id: str
     member_id: str
@@ -111,6 +113,7 @@ class AccrualResult:
     coupons: tuple[str, ...] = ()
     skipped_reason: str | None = None
     replayed: bool = False
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,36 @@ class RunResult:
     points: int = 0
     details: tuple[str, ...] = ()
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class RunMember:
+    """One member in a dry run (:meth:`LoyaltyService.preview_run`): the points the expiry
+    would take (spendable and still pending, from how many lots) and the tier review's move
+    (``tier_to`` equals ``tier_from`` when the tier stays)."""
+
+    member_id: str
+    name: str | None
+    points_expiring: int
+    pending_expiring: int
+    lots_expiring: int
+    tier_from: str
+    tier_to: str
+
+
+@dataclass(frozen=True)
+class PeriodicRun:
+    """The programme's periodic work at ``as_of``: release, expiry and tier review. A dry run
+    (``dry_run``, ``run_id`` empty) says what they would do and lists the ``members`` it would
+    touch; nothing is written."""
+
+    run_id: str
+    as_of: datetime
+    released: RunResult
+    expired: RunResult
+    tiers: RunResult
+    dry_run: bool = False
+    members: tuple[RunMember, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from regulars.domain.loyalty.errors import (
     OutOfStockError,
     ReferralRefusedError,
     RewardError,
+    RunIncompleteError,
+    RunMomentError,
     StoredValueError,
     UnknownCouponError,
     UnknownMemberError,
@@ -71,6 +73,7 @@ from regulars.services.loyalty.ports import (
     LoyaltyTx,
     Operation,
     ReferralRecord,
+    RunChunk,
 )
 from regulars.services.loyalty.results import (
     AccrualResult,
@@ -84,8 +87,10 @@ from regulars.services.loyalty.results import (
     DrawResult,
     EnrolResult,
     NoticeResult,
+    PeriodicRun,
     RedemptionResult,
     ReturnResult,
+    RunMember,
     RunResult,
     Statement,
     StatementLine,
@@ -95,6 +100,12 @@ from regulars.services.loyalty.results import (
 
 R = TypeVar("R")
 RETRIES = 5
+# what an order's own data can make the arithmetic of its accrual raise (dates beyond the
+# calendar, amounts beyond Decimal's context); a store failure is none of these
+_DATA_ERRORS = (ArithmeticError, ValueError)
+# how far ahead of the server's clock a periodic run's moment may be (clocks drift)
+RUN_CLOCK_TOLERANCE = timedelta(minutes=5)
+RUN_STEPS = ("release", "expire", "tiers")
 
 
 def _utcnow() -> datetime:
@@ -113,6 +124,47 @@ def _norm_email(value: str | None) -> str | None:
 def _norm_phone(value: str | None) -> str | None:
     digits = "".join(c for c in value if c.isdigit()) if value else ""
     return digits or None
+
+
+class _RunLog:
+    """A periodic run's identity and what its committed chunks did so far."""
+
+    def __init__(self, run_id: str, as_of: datetime, actor: str) -> None:
+        self.run_id, self.as_of, self.actor = run_id, as_of, actor
+        self.next_chunk: dict[str, int] = defaultdict(int)
+        self.done: dict[str, dict[str, int]] = {}
+
+    def chunk(self, step: str, members: int, items: int, points: int,
+              detail: Iterable[str]) -> RunChunk:
+        return RunChunk(self.run_id, step, self.next_chunk[step], self.as_of, self.actor,
+                        members, items, points, tuple(detail))
+
+    def committed(self, chunk: RunChunk) -> None:
+        self.next_chunk[chunk.step] = chunk.chunk + 1
+        d = self.done.setdefault(chunk.step, {"chunks": 0, "members": 0, "items": 0,
+                                              "points": 0})
+        d["chunks"] += 1
+        d["members"] += chunk.members
+        d["items"] += chunk.items
+        d["points"] += chunk.points
+
+
+def _incomplete(log: _RunLog, step: str, e: Exception) -> RunIncompleteError:
+    doing = {"release": _("releasing points"), "expire": _("expiring points"),
+             "tiers": _("reviewing tiers")}.get(step, step)
+    cause = str(e).strip() or type(e).__name__
+    d = {k: log.done.get(k, {}) for k in RUN_STEPS}
+    message = _(
+        "the run {run} at {at} stopped while {doing}: {cause}. What it committed is recorded: "
+        "{rl} lots released ({rp} points), {el} lots expired ({ep} points), {tc} tier "
+        "changes; nothing else was written. Run it again at {at} to finish: nothing is done "
+        "twice.").format(run=log.run_id, at=log.as_of.isoformat(timespec="seconds"),
+                         doing=doing, cause=cause, rl=d["release"].get("items", 0),
+                         rp=d["release"].get("points", 0), el=d["expire"].get("items", 0),
+                         ep=d["expire"].get("points", 0), tc=d["tiers"].get("items", 0))
+    return RunIncompleteError(message, run_id=log.run_id, as_of=log.as_of, step=step,
+                              committed={k: dict(v) for k, v in log.done.items()},
+                              cause=cause)
 
 
 @dataclass
@@ -137,6 +189,8 @@ class LoyaltyService:
         Returns the current instant (timezone-aware); tests pass a fixed one.
     chunk
         Orders per transaction in :meth:`accrue_many`.
+    run_chunk
+        Members per transaction in the periodic run (:meth:`run`).
     normalise_email, normalise_phone
         How contacts are normalised to detect self-referrals (bootstrap passes the import's).
     """
@@ -148,6 +202,7 @@ class LoyaltyService:
         *,
         clock: Clock | None = None,
         chunk: int = 500,
+        run_chunk: int = 200,
         normalise_email: Callable[[str | None], str | None] = _norm_email,
         normalise_phone: Callable[[str | None], str | None] = _norm_phone,
     ) -> None:
@@ -155,6 +210,7 @@ class LoyaltyService:
         self.programme = programme
         self.clock: Clock = clock or _utcnow
         self.chunk = chunk
+        self.run_chunk = run_chunk
         self.normalise_email = normalise_email
         self.normalise_phone = normalise_phone
         self._versions: list[_Version] | None = None
@@ -425,16 +481,37 @@ class LoyaltyService:
         self.versions()
         out: list[AccrualResult] = []
         for i in range(0, len(purchases), self.chunk):
-            part = purchases[i : i + self.chunk]
-            for _attempt in range(RETRIES):
-                try:
-                    out += self._accrue_chunk(part, skip_unknown)
-                    break
-                except DuplicateKey:
-                    continue
-            else:
-                raise LoyaltyError(_("too many conflicting writes; try again"))
+            out += self._accrue_isolating(purchases[i : i + self.chunk], skip_unknown)
         return out
+
+    def _accrue_isolating(self, part: Sequence[Purchase],
+                          skip_unknown: bool) -> list[AccrualResult]:
+        """Accrue ``part`` in one transaction; when one order's data makes the accrual fail
+        (a date so far out that its return window or expiry overflows the calendar, …), the
+        chunk is rolled back and its orders accrued one by one, so that order alone is
+        skipped as ``unprocessable`` (or, without ``skip_unknown``, refused) and everyone
+        else's points are still credited."""
+        try:
+            return self._accrue_retrying(part, skip_unknown)
+        except _DATA_ERRORS as e:
+            if len(part) > 1:
+                return [r for p in part for r in self._accrue_isolating([p], skip_unknown)]
+            p = part[0]
+            problem = str(e).strip() or type(e).__name__
+            if not skip_unknown:
+                raise LoyaltyError(_("order {id} cannot be accrued: {problem}").format(
+                    id=p.order_id, problem=problem)) from e
+            return [AccrualResult(p.order_id, p.member_id, 0, "skipped",
+                                  skipped_reason="unprocessable", problem=problem)]
+
+    def _accrue_retrying(self, part: Sequence[Purchase],
+                         skip_unknown: bool) -> list[AccrualResult]:
+        for _attempt in range(RETRIES):
+            try:
+                return self._accrue_chunk(part, skip_unknown)
+            except DuplicateKey:
+                continue
+        raise LoyaltyError(_("too many conflicting writes; try again"))
 
     def _accrue_chunk(self, chunk: Sequence[Purchase], skip_unknown: bool) -> list[AccrualResult]:
         results: dict[int, AccrualResult] = {}
@@ -542,11 +619,14 @@ class LoyaltyService:
                               lot_ref, version.number, p.payment_fingerprint)
             accruals.append(accrual)
             history[p.member_id].append(accrual)
-            # upgrade at once (downgrades wait for the review at the end of the period)
+            # upgrade at once (downgrades wait for the review at the end of the period); a
+            # back-dated order whose qualification period is already over grants nothing: the
+            # order lies outside today's rolling window, so the tier would be one the member
+            # no longer qualifies for, held for a period that has ended
             qualifying = _qualifying(prog, history[p.member_id], at)
             decision = review(prog, current=member.tier, period_end=member.tier_period_end,
                               qualifying=qualifying, at=at)
-            if decision.change in ("upgrade", "renew"):
+            if decision.change in ("upgrade", "renew") and decision.period_end > now:
                 if decision.change == "upgrade":
                     tier_rows.append({"member_id": p.member_id, "at": at, "from_tier": member.tier,
                                       "to_tier": decision.tier, "change": "upgrade",
@@ -649,17 +729,19 @@ class LoyaltyService:
                           {"order_id": order_id, "amount": str(amount)}, ReturnResult, work,
                           member_id=accrual.member_id)
 
-    def release_due(self, at: datetime | None = None) -> RunResult:
+    def release_due(self, at: datetime | None = None, *, actor: str = "system") -> RunResult:
         """Make available every pending lot whose return window has closed by ``at``
-        (idempotent: a released lot is not pending any more)."""
-        self.versions()
-        at = aware(at) if at is not None else self.now()
+        (idempotent: a released lot is not pending any more). See :meth:`run` for the
+        moments allowed and what a failure midway leaves."""
+        return self.run(at, steps=("release",), actor=actor).released
+
+    def _release_step(self, at: datetime, log: _RunLog) -> RunResult:
         with self.store.reading() as tx:
             due = tx.due_releases(at)
         by_member: dict[str, list[str]] = defaultdict(list)
         for member_id, lot_ref in due:
             by_member[member_id].append(lot_ref)
-        return self._release(by_member, at, explicit=False)
+        return self._release(by_member, at, explicit=False, log=log)
 
     def release_order(self, order_id: str) -> RunResult:
         """Release an order's points now (the programme's explicit action: delivered, …)."""
@@ -670,20 +752,28 @@ class LoyaltyService:
         return self._release({a.member_id: [a.lot_ref]}, self.now(), explicit=True)
 
     def _release(self, by_member: dict[str, list[str]], at: datetime, *,
-                 explicit: bool) -> RunResult:
+                 explicit: bool, log: _RunLog | None = None) -> RunResult:
         members_done, lots_done, points = 0, 0, 0
         ids = sorted(by_member)
-        for i in range(0, len(ids), 200):
-            part = ids[i : i + 200]
+        for i in range(0, len(ids), self.run_chunk):
+            part = ids[i : i + self.run_chunk]
             for _attempt in range(RETRIES):
                 try:
                     with self.store.transaction() as tx:
                         m, n, p = self._release_part(tx, part, by_member, at, explicit)
+                        chunk = None
+                        if log is not None:
+                            chunk = log.chunk("release", m, n, p, part)
+                            tx.add_run_chunk(chunk, self.now())
                         tx.commit()
+                    if chunk is not None and log is not None:
+                        log.committed(chunk)
                     members_done, lots_done, points = members_done + m, lots_done + n, points + p
                     break
                 except DuplicateKey:
                     continue
+            else:
+                raise LoyaltyError(_("too many conflicting writes; try again"))
         return RunResult(members_done, lots_done, points)
 
     def _release_part(self, tx: LoyaltyTx, part: list[str], by_member: dict[str, list[str]],
@@ -758,28 +848,51 @@ class LoyaltyService:
 
     # -- expiry --------------------------------------------------------------------------
 
-    def expire_due(self, at: datetime | None = None) -> RunResult:
-        """Expire every lot past its expiry at ``at``. Idempotent: expired lots are empty."""
-        self.versions()
-        at = aware(at) if at is not None else self.now()
+    def expire_due(self, at: datetime | None = None, *, actor: str = "system") -> RunResult:
+        """Expire every lot past its expiry at ``at``. Idempotent: expired lots are empty.
+        See :meth:`run` for the moments allowed and what a failure midway leaves."""
+        return self.run(at, steps=("expire",), actor=actor).expired
+
+    def _expire_step(self, at: datetime, log: _RunLog) -> RunResult:
         with self.store.reading() as tx:
             ids = tx.due_expiries(at)
         members_done = lots_done = points = 0
-        for i in range(0, len(ids), 200):
-            part = ids[i : i + 200]
+        for i in range(0, len(ids), self.run_chunk):
+            part = ids[i : i + self.run_chunk]
             with self.store.transaction() as tx:
-                members = tx.members(part, lock=True)
-                lots = tx.open_lots(part)
-                accounts = [Account.of(m, lots.get(mid, [])) for mid, m in members.items()]
-                for account in accounts:
-                    entries = account.expire(at, version=self.current_version)
-                    if entries:
-                        members_done += 1
-                        lots_done += len(entries)
-                        points += -sum(e.points + e.pending for e in entries)
+                accounts, taken = self._expire_part(tx, part, at, lock=True,
+                                                    version=self.current_version)
                 tx.save_accounts(accounts)
+                m, n, p = len(taken), sum(t[1] for t in taken), sum(t[2] + t[3] for t in taken)
+                chunk = log.chunk("expire", m, n, p,
+                                  [f"{mid}: {pts + pend}" for mid, _n, pts, pend in taken])
+                tx.add_run_chunk(chunk, self.now())
                 tx.commit()
+            log.committed(chunk)
+            members_done, lots_done, points = members_done + m, lots_done + n, points + p
         return RunResult(members_done, lots_done, points)
+
+    @staticmethod
+    def _expire_part(tx: LoyaltyTx, part: Sequence[str], at: datetime, *, lock: bool,
+                     version: int | None, release: frozenset[str] = frozenset(),
+                     ) -> tuple[list[Account], list[tuple[str, int, int, int]]]:
+        """The accounts of ``part`` with their lots due at ``at`` expired (in memory), and per
+        member touched: (id, lots, spendable points, pending points) taken. Lots named in
+        ``release`` are made available first (a dry run: the run releases before expiring)."""
+        members = tx.members(part, lock=lock)
+        lots = tx.open_lots(part)
+        accounts = [Account.of(m, lots.get(mid, [])) for mid, m in members.items()]
+        taken = []
+        for account in accounts:
+            for ref in sorted(release & set(account.lots)):
+                lot = account.lots[ref]
+                account.release(ref, aware(lot.available_at) if lot.available_at else at,
+                                ref=f"release:{ref}")
+            entries = account.expire(at, version=version)
+            if entries:
+                taken.append((account.member.member_id, len(entries),
+                              -sum(e.points for e in entries), -sum(e.pending for e in entries)))
+        return accounts, taken
 
     # -- notices of points about to expire -------------------------------------------------
 
@@ -1005,31 +1118,67 @@ class LoyaltyService:
                             coupon.value, coupon.percent, coupon.issued_at, coupon.valid_until,
                             state, coupon.used_at, coupon.used_order_id, coupon.cancelled_at)
 
-    def use_coupon(self, code: str, *, order_id: str, at: datetime | None = None) -> CouponUse:
-        """Mark a coupon used on ``order_id`` (once; the same order again is a replay)."""
+    def use_coupon(self, code: str, *, order_id: str, at: datetime | None = None,
+                   key: str | None = None) -> CouponUse:
+        """Mark a coupon used on ``order_id`` (once; the same order again is a replay).
+
+        With ``key`` (a till's idempotency key) the answer is also recorded under it: the
+        same key again returns it (``replayed``), the same key for another order or coupon
+        is an :class:`IdempotencyConflictError`."""
         code = normalise_code(code)
-        with self.store.transaction() as tx:
-            coupon = tx.coupon(code)
+
+        def work(tx: LoyaltyTx, now: datetime) -> CouponUse:
+            # locked: a till that loses a race waits for the winner and reads its use
+            coupon = tx.coupon(code, lock=True)
             if coupon is None:
                 raise UnknownCouponError(_("coupon {code} does not exist").format(code=code))
-            use = CouponUse(code, coupon.member_id, coupon.reward, coupon.kind, coupon.value,
-                            coupon.percent, order_id)
-            if coupon.cancelled_at is not None:
-                raise RewardError(_("coupon {code} was cancelled on {at}").format(
-                    code=code, at=aware(coupon.cancelled_at).isoformat()))
-            if coupon.used_at is not None:
-                if coupon.used_order_id == order_id:
-                    return replace(use, replayed=True)
-                raise CouponUsedError(_("coupon {code} was already used on order {order}"
-                                        ).format(code=code, order=coupon.used_order_id))
-            when = aware(at) if at is not None else self.now()
+            when = aware(at) if at is not None else now
+            replay = self._check_use(coupon, order_id, when)
+            if replay is not None:
+                return replay
             if not tx.use_coupon(code, order_id, when):
-                raise RewardError(_("coupon {code} is not valid at {at} (valid {start} to "
-                                    "{end})").format(code=code, at=when.isoformat(),
-                                                     start=coupon.issued_at.isoformat(),
-                                                     end=coupon.valid_until.isoformat()))
-            tx.commit()
+                # the update matched nothing although the row read usable: someone changed it
+                # in between (a store without the row lock); judge the row as it is now
+                now_row = tx.coupon(code)
+                replay = self._check_use(now_row, order_id, when) if now_row else None
+                if replay is not None:
+                    return replay
+                raise CouponUsedError(_("coupon {code} was already used").format(code=code))
+            return self._coupon_use(coupon, order_id)
+
+        if key is not None:
+            return self._once(f"coupon-use:{key}", "coupon_use",
+                              {"code": code, "order_id": order_id}, CouponUse, work)
+        with self.store.transaction() as tx:
+            use = work(tx, self.now())
+            if not use.replayed:
+                tx.commit()
             return use
+
+    @staticmethod
+    def _coupon_use(coupon: Coupon, order_id: str, *, replayed: bool = False) -> CouponUse:
+        return CouponUse(coupon.code, coupon.member_id, coupon.reward, coupon.kind,
+                         coupon.value, coupon.percent, order_id, replayed=replayed)
+
+    def _check_use(self, coupon: Coupon, order_id: str, when: datetime) -> CouponUse | None:
+        """Whether ``coupon`` can be used on ``order_id`` at ``when``: None when it can, the
+        first use when it was used on this very order (a replay), else raises why not — used
+        on another order (:class:`CouponUsedError`), cancelled, or outside its dates. Used is
+        judged first, so a till that lost a race hears "used" whatever the moment."""
+        if coupon.used_at is not None:
+            if coupon.used_order_id == order_id:
+                return self._coupon_use(coupon, order_id, replayed=True)
+            raise CouponUsedError(_("coupon {code} was already used on order {order}"
+                                    ).format(code=coupon.code, order=coupon.used_order_id))
+        if coupon.cancelled_at is not None:
+            raise RewardError(_("coupon {code} was cancelled on {at}").format(
+                code=coupon.code, at=aware(coupon.cancelled_at).isoformat()))
+        if not aware(coupon.issued_at) <= when < aware(coupon.valid_until):
+            raise RewardError(_("coupon {code} is not valid at {at} (valid {start} to "
+                                "{end})").format(code=coupon.code, at=when.isoformat(),
+                                                 start=coupon.issued_at.isoformat(),
+                                                 end=coupon.valid_until.isoformat()))
+        return None
 
     # -- manual adjustments and bonuses -------------------------------------------------
 
@@ -1092,40 +1241,178 @@ class LoyaltyService:
 
     # -- tiers ---------------------------------------------------------------------------
 
-    def review_tiers(self, at: datetime | None = None) -> RunResult:
+    def review_tiers(self, at: datetime | None = None, *, actor: str = "system") -> RunResult:
         """Review every member's tier at ``at``: downgrades after the qualification period
-        and its grace period, renewals, and any upgrade not yet applied. Idempotent."""
-        self.versions()
-        at = aware(at) if at is not None else self.now()
-        prog = self.programme
-        since = at - timedelta(days=prog.tier_window_days)
+        and its grace period, renewals, and any upgrade not yet applied. Idempotent. See
+        :meth:`run` for the moments allowed (never before the latest review)."""
+        return self.run(at, steps=("tiers",), actor=actor).tiers
+
+    def _tiers_step(self, at: datetime, log: _RunLog) -> RunResult:
         with self.store.reading() as tx:
             ids = tx.member_ids()
         changed: list[str] = []
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
+        for i in range(0, len(ids), self.run_chunk):
+            part = ids[i : i + self.run_chunk]
             with self.store.transaction() as tx:
-                members = tx.members(part, lock=True)
-                history: dict[str, list[Accrual]] = defaultdict(list)
-                for a in tx.accrual_history(part, since):
-                    history[a.member_id].append(a)
-                rows, updated = [], []
-                for mid, member in members.items():
-                    qualifying = _qualifying(prog, history[mid], at)
-                    d = review(prog, current=member.tier, period_end=member.tier_period_end,
-                               qualifying=qualifying, at=at)
-                    if d.changed_tier:
-                        rows.append({"member_id": mid, "at": at, "from_tier": member.tier,
-                                     "to_tier": d.tier, "change": d.change,
-                                     "qualifying": qualifying})
-                        changed.append(f"{mid}: {member.tier} → {d.tier}")
-                    if d.tier != member.tier or d.period_end != member.tier_period_end:
-                        member.tier, member.tier_period_end = d.tier, d.period_end
-                        updated.append(member)
+                self._check_review_moment(tx, at)  # a concurrent later review: stop here
+                rows, updated, lines = self._review_part(tx, part, at, lock=True)
                 tx.update_members(updated)
                 tx.add_tier_changes(rows)
+                chunk = log.chunk("tiers", len(lines), len(lines), 0, lines)
+                tx.add_run_chunk(chunk, self.now())
                 tx.commit()
+            log.committed(chunk)
+            changed += lines
         return RunResult(len(changed), len(changed), 0, tuple(changed))
+
+    def _review_part(self, tx: LoyaltyTx, part: Sequence[str], at: datetime, *, lock: bool,
+                     ) -> tuple[list[dict[str, Any]], list[Member], list[str]]:
+        """The tier review of ``part`` at ``at``, in memory: the history rows, the members
+        whose tier or period moves, and one line per tier change."""
+        prog = self.programme
+        since = at - timedelta(days=prog.tier_window_days)
+        members = tx.members(part, lock=lock)
+        history: dict[str, list[Accrual]] = defaultdict(list)
+        for a in tx.accrual_history(part, since):
+            history[a.member_id].append(a)
+        rows: list[dict[str, Any]] = []
+        updated: list[Member] = []
+        lines: list[str] = []
+        for mid, member in members.items():
+            qualifying = _qualifying(prog, history[mid], at)
+            d = review(prog, current=member.tier, period_end=member.tier_period_end,
+                       qualifying=qualifying, at=at)
+            if d.changed_tier:
+                rows.append({"member_id": mid, "at": at, "from_tier": member.tier,
+                             "to_tier": d.tier, "change": d.change, "qualifying": qualifying})
+                lines.append(f"{mid}: {member.tier} → {d.tier}")
+            if d.tier != member.tier or d.period_end != member.tier_period_end:
+                member.tier, member.tier_period_end = d.tier, d.period_end
+                updated.append(member)
+        return rows, updated, lines
+
+    # -- the periodic run: release, expiry, tiers ---------------------------------------
+
+    def run_moment(self, at: datetime | None) -> datetime:
+        """The moment a periodic run may run at: ``at`` (default now), refused with
+        :class:`RunMomentError` when it is later than now plus :data:`RUN_CLOCK_TOLERANCE`
+        (a run in the future expires points and moves tiers before their time, and nothing
+        can undo it)."""
+        now = self.now()
+        if at is None:
+            return now
+        when = aware(at)
+        if when > now + RUN_CLOCK_TOLERANCE:
+            raise RunMomentError(_(
+                "{at} is in the future (it is now {now}): a run may not take points or move "
+                "tiers before their time").format(at=when.isoformat(timespec="seconds"),
+                                                  now=now.isoformat(timespec="seconds")))
+        try:
+            when - timedelta(days=self.programme.tier_window_days
+                             + self.programme.tier_grace_days + 366)
+        except OverflowError:
+            raise RunMomentError(_("{at} is too far in the past for a run").format(
+                at=when.isoformat(timespec="seconds"))) from None
+        return when
+
+    @staticmethod
+    def _check_review_moment(tx: LoyaltyTx, at: datetime) -> None:
+        """Refuse a tier review before the latest one: it judges the window ending at its
+        own moment, so it could move back up a member that review moved down."""
+        last = tx.last_run_at("tiers")
+        if last is not None and aware(at) < aware(last):
+            raise RunMomentError(_(
+                "the tiers were last reviewed at {last}: a review at an earlier moment "
+                "({at}) could undo what that one did; use {last} or later").format(
+                last=aware(last).isoformat(timespec="seconds"),
+                at=aware(at).isoformat(timespec="seconds")))
+
+    def run(self, at: datetime | None = None, *, steps: Sequence[str] = RUN_STEPS,
+            actor: str = "system", run_id: str | None = None) -> PeriodicRun:
+        """The programme's periodic work at ``at`` (default now): release the points whose
+        return window has closed, expire due lots, review tiers — in that order, each in
+        chunks of ``run_chunk`` members, one transaction per chunk.
+
+        The moment (:meth:`run_moment`): not in the future; in the past, release and expiry
+        only do what was due by then (each entry is dated at its lot's own moment, so a past
+        moment after a later run finds nothing: nothing twice, nothing undone); a tier review
+        is refused before the latest review (:class:`RunMomentError`, nothing written).
+
+        Every chunk records what it did (``loyalty_runs``) in its own transaction. When a
+        chunk fails, :class:`RunIncompleteError` says what the committed ones did; nothing
+        else was written, and running again at the same moment finishes the work (each step
+        is idempotent)."""
+        unknown = set(steps) - set(RUN_STEPS)
+        if unknown:
+            raise LoyaltyError(_("unknown run steps: {s}").format(s=", ".join(sorted(unknown))))
+        self.versions()
+        when = self.run_moment(at)
+        if "tiers" in steps:
+            with self.store.reading() as tx:
+                self._check_review_moment(tx, when)
+        log = _RunLog(run_id or secrets.token_hex(8), when, actor)
+        done: dict[str, RunResult] = {}
+        step = steps[0] if steps else ""
+        try:
+            for step in RUN_STEPS:
+                if step in steps:
+                    done[step] = {"release": self._release_step, "expire": self._expire_step,
+                                  "tiers": self._tiers_step}[step](when, log)
+        except Exception as e:
+            raise _incomplete(log, step, e) from e
+        return PeriodicRun(log.run_id, when, done.get("release", RunResult()),
+                           done.get("expire", RunResult()), done.get("tiers", RunResult()))
+
+    def run_record(self, run_id: str) -> list[RunChunk]:
+        """What a run committed, chunk by chunk (as recorded in its chunks' transactions)."""
+        with self.store.reading() as tx:
+            return tx.run_chunks(run_id)
+
+    def preview_run(self, at: datetime | None = None) -> PeriodicRun:
+        """What :meth:`run` at ``at`` would do, per member (with the customer's name when the
+        store has it): the points the expiry would take and the tier the review would move
+        to, and the totals. Refuses the moments the run refuses. Writes nothing (one read
+        transaction, rolled back)."""
+        when = self.run_moment(at)
+        per_member: dict[str, list[int]] = {}
+        tiers: dict[str, tuple[str, str]] = {}
+        with self.store.reading() as tx:
+            self._check_review_moment(tx, when)
+            due = tx.due_releases(when)
+            due_refs = frozenset(ref for _m, ref in due)
+            due_lots = tx.lots(sorted(due_refs))
+            released = [lot for lot in due_lots.values()
+                        if lot.state is LotState.PENDING and lot.remaining > 0]
+            ids = tx.due_expiries(when)
+            for i in range(0, len(ids), self.run_chunk):
+                _accounts, taken = self._expire_part(tx, ids[i : i + self.run_chunk], when,
+                                                     lock=False, version=None,
+                                                     release=due_refs)
+                for mid, n, pts, pend in taken:
+                    per_member[mid] = [pts, pend, n]
+            all_ids = tx.member_ids()
+            for i in range(0, len(all_ids), self.run_chunk):
+                part = all_ids[i : i + self.run_chunk]
+                before = {m.member_id: m.tier for m in tx.members(part).values()}
+                rows, _updated, _lines = self._review_part(tx, part, when, lock=False)
+                for row in rows:
+                    tiers[row["member_id"]] = (before[row["member_id"]], row["to_tier"])
+            touched = sorted(set(per_member) | set(tiers))
+            names = tx.customer_names(touched)
+            current = {m.member_id: m.tier for m in tx.members(touched).values()}
+        members = []
+        for mid in touched:
+            pts, pend, n = per_member.get(mid, [0, 0, 0])
+            tier_from, tier_to = tiers.get(mid, (current.get(mid, ""), current.get(mid, "")))
+            members.append(RunMember(mid, names.get(mid), pts, pend, n, tier_from, tier_to))
+        lines = tuple(f"{mid}: {a} → {b}" for mid, (a, b) in sorted(tiers.items()))
+        expired = RunResult(len(per_member), sum(v[2] for v in per_member.values()),
+                            sum(v[0] + v[1] for v in per_member.values()))
+        released_result = RunResult(len({lot.member_id for lot in released}), len(released),
+                                    sum(lot.remaining for lot in released))
+        return PeriodicRun("", when, released_result, expired,
+                           RunResult(len(tiers), len(tiers), 0, lines), dry_run=True,
+                           members=tuple(members))
 
     def tier_history(self, member_id: str) -> list[dict[str, Any]]:
         with self.store.reading() as tx:

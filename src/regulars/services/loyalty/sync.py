@@ -36,6 +36,9 @@ class SyncReport:
     returns_skipped: int = 0
     points_reversed: int = 0
     released: int = 0
+    # orders whose own data made the accrual fail (skipped, counted in orders_skipped):
+    # "order id (customer id): why"
+    orders_unprocessable: tuple[str, ...] = ()
     customers_skipped: list[dict[str, str]] = field(default_factory=list)
     """``{customer_id, reason}`` of the customers whose orders or returns could not be
     accrued (the others were): a bad row fails its customer, not the whole store."""
@@ -130,9 +133,11 @@ def sync(
             n_ret += 0 if res.replayed else 1
             reversed_points += 0 if res.replayed else res.points_reversed
     released = service.release_due().items if release else 0
+    unprocessable = tuple(f"{r.order_id} ({r.member_id}): {r.problem}" for r in skipped
+                          if r.skipped_reason == "unprocessable")
     return SyncReport(enrolled, len(fresh), len(again), len(skipped),
                       sum(r.points for r in fresh), n_ret, skipped_ret, reversed_points,
-                      released,
+                      released, unprocessable,
                       [{"customer_id": c, "reason": why} for c, why in sorted(failed.items())],
                       list(set_aside or []))
 

@@ -37,8 +37,9 @@ def list_customers(
     q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$",
                                    description="Text in the id, name or e-mail.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[^\x00]*$",
-                                        description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(
+        min_length=2, max_length=400, pattern=customers.CURSOR_PATTERN,
+        description="next_cursor of the previous page.")] = None,
 ) -> Any:
     """Customers of the served map, by id, filtered; ``next_cursor`` pages on."""
     f = CustomerFilter(rung=rung, status=status, signal=signal, trait=trait,

@@ -19,6 +19,8 @@ from regulars.domain.loyalty.errors import (
     OutOfStockError,
     ReferralRefusedError,
     RewardError,
+    RunIncompleteError,
+    RunMomentError,
     UnknownCouponError,
     UnknownMemberError,
     UnknownRedemptionError,
@@ -53,6 +55,7 @@ from regulars.entrypoints.http.loyalty_schemas import (
     RewardOut,
     RunIn,
     RunOut,
+    RunRecordOut,
     TierProgress,
 )
 from regulars.entrypoints.http.problems import Problem
@@ -100,6 +103,10 @@ def _answers() -> Iterator[None]:
                       errors=[{"field": "referral_code", "message": e.reason}]) from e
     except RewardError as e:
         raise Problem(422, str(e), slug="rejected") from e
+    except RunMomentError as e:
+        raise Problem(422, str(e), errors=[{"field": e.field, "message": str(e)}]) from e
+    except RunIncompleteError as e:
+        raise Problem(500, str(e), slug="run-incomplete") from e
     except LoyaltyError as e:
         raise Problem(422, str(e), slug="rejected") from e
 
@@ -175,12 +182,15 @@ def coupon(code: Code, key: PointsReader, services: Services) -> Any:
 @router.post("/coupons/{code}/use", response_model=CouponUseOut, status_code=201,
              responses={**_PROBLEMS, **_REPLAYED}, summary="Use a coupon on an order")
 def use_coupon(code: Code, body: CouponUseIn, key: PointsRedeemer, services: Services,
-               response: Response) -> Any:
+               response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Marks the coupon used on the order, atomically: once. The same order again answers
-    the first use (200, ``replayed``); another order is a 409 ``coupon-used``; a coupon
-    outside its dates or cancelled is a 422; an unknown one a 404 ``no-such-coupon``."""
+    the first use (200, ``replayed``), and so does the same ``Idempotency-Key`` (another
+    order under it is a 409 ``idempotency-conflict``); another order is a 409
+    ``coupon-used`` — also for a till that lost a race for the coupon; a coupon outside its
+    dates or cancelled is a 422; an unknown one a 404 ``no-such-coupon``."""
     with _answers():
-        done = _programme(services).use_coupon(code, body.order_id, key_id=key.key_id)
+        done = _programme(services).use_coupon(code, body.order_id, key_id=key.key_id,
+                                               idempotency_key=idempotency_key)
     if done["replayed"]:
         response.status_code = 200
     return done
@@ -254,14 +264,34 @@ def referral(code: Code, key: PointsReader, services: Services) -> Any:
     return found
 
 
-@router.post("/loyalty/run", response_model=RunOut, responses=_PROBLEMS,
-             summary="Release, expire and review tiers now")
+@router.post("/loyalty/run", response_model=RunOut,
+             responses=_PROBLEMS, summary="Release, expire and review tiers now")
 def run(key: Admin, services: Services, body: RunIn | None = None) -> Any:
-    """The programme's periodic work (as ``regulars points release``, ``expire`` and
-    ``tiers``): points whose return window closed become spendable, due lots expire, tiers
-    are reviewed. Idempotent; tier changes are sent as ``tier_changed`` webhooks."""
+    """The programme's periodic work (as ``regulars points run``): points whose return window
+    closed become spendable, due lots expire, tiers are reviewed. Idempotent; tier changes
+    are sent as ``tier_changed`` webhooks.
+
+    ``at`` later than now (beyond a few minutes of clock drift) is a 422 naming ``at``, and
+    so is a moment before the latest tier review; nothing is written. Each chunk of members
+    commits with a record of what it did (``run_id``); a run that stops midway answers 500
+    ``run-incomplete`` saying what it committed (also in the audit log), and running it
+    again at the same ``at`` finishes it. ``dry_run`` answers what the run would do, member
+    by member, and writes nothing."""
     with _answers():
-        return _programme(services).run(key_id=key.key_id, at=body.at if body else None)
+        return _programme(services).run(key_id=key.key_id, at=body.at if body else None,
+                                        dry_run=body.dry_run if body else False)
+
+
+@router.get("/loyalty/runs/{run_id}", response_model=RunRecordOut, responses=_PROBLEMS,
+            summary="What a periodic run committed, chunk by chunk")
+def run_record(run_id: Annotated[str, Path(min_length=1, max_length=64)], key: Admin,
+               services: Services) -> Any:
+    """Each chunk of members a run committed, with what it did, as recorded in that chunk's
+    own transaction: after a ``run-incomplete`` answer, exactly what was written."""
+    found = _programme(services).run_record(run_id)
+    if found is None:
+        raise Problem(404, _("no run {id} has committed anything").format(id=run_id))
+    return found
 
 
 @router.post("/loyalty/expiry-notices", response_model=ExpiryNoticesOut, responses=_PROBLEMS,
