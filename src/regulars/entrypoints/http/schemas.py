@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    WithJsonSchema,
     create_model,
     model_validator,
 )
@@ -26,12 +27,20 @@ from pydantic_core import PydanticCustomError
 from regulars.domain.rules import (
     MAX_ID_LENGTH,
     MAX_TEXT_LENGTH,
+    Check,
     InputRules,
     broken,
     limits,
 )
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
-from regulars.entrypoints.http.fields import Day, Flag, Instant, money, whole_number
+from regulars.entrypoints.http.fields import (
+    Day,
+    Flag,
+    Instant,
+    amount_schema,
+    money,
+    whole_number,
+)
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
 from regulars.i18n import _
 from regulars.services.api.ingest import canonical
@@ -48,6 +57,19 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH, pattern=NO_N
 # dates, amounts) are the importer's, checked by the ingest service against
 # regulars.domain.rules, so that both doors give the same verdict and the same message.
 _RecordText = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+def _documented_range(spec: TableSpec, name: str) -> tuple[Any, Any]:
+    """The range the input rules give a number column, at their defaults: what the OpenAPI
+    document promises (a business's [input] may narrow or widen the amounts)."""
+    lo: Any = None
+    hi: Any = None
+    for limit in limits(spec, InputRules(), datetime.now(UTC).date()):
+        if limit.column == name and limit.check is Check.AT_LEAST:
+            lo = limit.bound
+        elif limit.column == name and limit.check is Check.AT_MOST:
+            hi = limit.bound
+    return lo, hi
 
 
 def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
@@ -69,13 +91,20 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     elif t is ColumnType.DATE:
         typ = Day
     elif t is ColumnType.MONEY:
-        # the shape of the store's NUMERIC(18, 4) only: the range (not negative, at most
-        # [input] max_amount) is the domain's rule, checked with its own words below
-        typ = money(ge=Decimal("-99999999999999"), le=Decimal("99999999999999"),
-                    description=desc)
+        # validated to the store's NUMERIC(18, 4) only: the range (not negative, at most
+        # [input] max_amount) is the domain's rule, checked with its own words below, and
+        # documented from it (at its defaults)
+        lo, hi = _documented_range(spec, name)
+        typ = Annotated[money(ge=Decimal("-99999999999999"), le=Decimal("99999999999999"),
+                              description=desc), amount_schema(ge=lo, le=hi)]
     elif t is ColumnType.INTEGER:
-        # a whole number's shape; NPS 0-10, CSAT 1-5 and counts are the domain's rules
-        typ = whole_number(ge=-(2**53), le=2**53, description=desc)
+        # likewise: NPS 0-10, CSAT 1-5 and counts are the domain's rules
+        lo, hi = _documented_range(spec, name)
+        typ = Annotated[whole_number(ge=-(2**53), le=2**53, description=desc),
+                        WithJsonSchema({"anyOf": [
+                            {"type": "integer", "minimum": lo, "maximum": hi},
+                            {"type": "string", "pattern": r"^[+-]?\d{1,16}$" if lo < 0
+                             else r"^\+?\d{1,16}$"}]})]
         kw = {}
     else:
         typ = Flag
