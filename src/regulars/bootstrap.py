@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions, profiles
 from regulars.services import backtest as backtesting
+from regulars.services.screening import SetAside, screen, screen_in_place
 
 if TYPE_CHECKING:
     from regulars.domain.loyalty.programme import Programme
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ReadOptions",
@@ -69,6 +73,17 @@ __all__ = [
 
 def open_store(settings: Settings) -> SqlStore:
     return SqlStore(settings.database_url)
+
+
+def screened(settings: Settings, tables: dict[Kind, pa.Table]
+             ) -> tuple[dict[Kind, pa.Table], SetAside]:
+    """The store's ``tables`` without the rows outside the input rules (``[input]``), which
+    are logged and returned: one bad row left from before the rules must not fail the map
+    or the points of every customer (:mod:`regulars.services.screening`)."""
+    kept, aside = screen(tables, settings.input.rules(), datetime.now(UTC).date())
+    for line in aside.lines():
+        log.warning("%s", line)
+    return kept, aside
 
 
 def read_blacklist(settings: Settings, path: Path | None = None) -> importing.Blacklist | None:
@@ -122,7 +137,7 @@ def import_file(
     if profile:
         options = profiles.apply(options, profiles.load(store, profile, kind.value))
     country = settings.import_.default_phone_country
-    with Staging(default_phone_country=country) as staging:
+    with Staging(default_phone_country=country, rules=settings.input.rules()) as staging:
         report = importing.import_file(
             store=store,
             staging=staging,
@@ -137,7 +152,8 @@ def import_file(
             progress=progress,
             default_currency=settings.currency,
             quarantine=Path(quarantine) if quarantine else None,
-            new_staging=lambda: Staging(default_phone_country=country),
+            new_staging=lambda: Staging(default_phone_country=country,
+                                        rules=settings.input.rules()),
         )
     if save_profile:
         store.save_profile(save_profile, kind.value, profiles.from_import(options, report))
@@ -199,7 +215,8 @@ def _load(
     options = options or ReadOptions(currency=settings.currency)
     path = Path(source)
     merges: list[importing.Merge] = []
-    with Staging(default_phone_country=settings.import_.default_phone_country) as staging:
+    with Staging(default_phone_country=settings.import_.default_phone_country,
+                 rules=settings.input.rules()) as staging:
         columns = staging.read(path, options)
         found, _ignored = staging.resolve_columns(spec, columns, options)
         staging.check(spec, options, max_problems=settings.import_.max_errors)
@@ -284,18 +301,22 @@ def analyze(
         Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
         Kind.REFERRALS: referrals,
     }
-    with _input_tables(given, settings, options, engine, progress) as tables:
-        return _run(tables, settings, *moments, progress, words)
+    aside: list[SetAside] = []
+    with _input_tables(given, settings, options, engine, progress, aside) as tables:
+        result = _run(tables, settings, *moments, progress, words)
+    result.set_aside = [line for a in aside for line in a.lines()]
+    return result
 
 
 @contextmanager
 def _input_tables(given: dict[Kind, Any], settings: Settings, options: ReadOptions | None,
-                  engine: str, progress: analysis.Progress | None
-                  ) -> Iterator[dict[Kind, Any]]:
+                  engine: str, progress: analysis.Progress | None,
+                  set_aside: list[SetAside] | None = None) -> Iterator[dict[Kind, Any]]:
     """The input tables as Ibis tables on one engine: the files or frames ``given`` (checked
     as an import would; ``options`` read the orders), or, when none is, the store (on
     PostgreSQL in-database with ``engine="postgres"``, closed afterwards)."""
     say = progress or analysis.silent
+    set_aside = [] if set_aside is None else set_aside  # the store's rows left out, if any
     given = {k: v for k, v in given.items() if v is not None}
     if given and Kind.ORDERS not in given:
         raise AnalysisError(_("orders are needed for an analysis"))
@@ -304,7 +325,12 @@ def _input_tables(given: dict[Kind, Any], settings: Settings, options: ReadOptio
             raise AnalysisError(_("the postgres engine analyses the store; give no files"))
         pg = PostgresEngine(settings.database_url)
         try:
-            yield {k: pg.stored(k) for k in Kind}
+            stored, aside = screen_in_place({k: pg.stored(k) for k in Kind},
+                                            settings.input.rules(), datetime.now(UTC).date())
+            for line in aside.lines():
+                log.warning("%s", line)
+            set_aside.append(aside)
+            yield stored
         finally:
             pg.close()
         return
@@ -323,7 +349,8 @@ def _input_tables(given: dict[Kind, Any], settings: Settings, options: ReadOptio
         store = open_store(settings)
         store.ensure_schema()
         say(_("reading the store…"))
-        arrow = {k: store.read_table(k) for k in Kind}
+        arrow, aside = screened(settings, {k: store.read_table(k) for k in Kind})
+        set_aside.append(aside)
         if arrow[Kind.ORDERS].num_rows == 0:
             raise AnalysisError(
                 _("the store at {url} holds no orders: import some, or give files").format(
@@ -469,7 +496,7 @@ def compute_customer_map(settings: Settings, as_of: datetime | None = None, *,
 def _stored_tables(settings: Settings) -> dict[Kind, pa.Table]:
     store = open_store(settings)
     store.ensure_schema()
-    return {k: store.read_table(k) for k in Kind}
+    return screened(settings, {k: store.read_table(k) for k in Kind})[0]
 
 
 def full_analysis(settings: Settings, as_of: datetime | None = None, *,
@@ -611,7 +638,11 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
                         backoff=api.webhook_backoff_seconds)
 
     def tables() -> dict[Kind, pa.Table]:
-        return {k: store.read_table(k) for k in Kind}
+        kept, aside = screened(settings, {k: store.read_table(k) for k in Kind})
+        set_aside[:] = aside.lines()
+        return kept
+
+    set_aside: list[str] = []  # what the last full read left out, for the map's answer
 
     live_engine = LiveEngine()
 
@@ -623,7 +654,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
         if ids and state is not None and state.get("baseline"):
             frozen = json.loads(state["baseline"])
             touched = sorted(ids)
-            rows = {k: store.read_rows(k, touched) for k in Kind}
+            rows = screened(settings, {k: store.read_rows(k, touched) for k in Kind})[0]
             table, moment = refresh_map(settings, rows, frozen, as_of, state["as_of"],
                                         live_engine)
             # a touched customer still as of the snapshot's moment: chosen as it was
@@ -635,12 +666,15 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     def full_compute(as_of: datetime | None) -> tuple[
             pa.Table, datetime, str, dict[str, Any], dict[str, str], dict[str, Any] | None]:
         result = full_analysis(settings, as_of, tables=tables(), with_baseline=True)
+        not_evaluated = dict(result.not_evaluated)
+        if set_aside:
+            not_evaluated["set_aside"] = "; ".join(set_aside)
         models = None if result.predictions is None else result.predictions.describe()
         frozen = {"base": result.baseline(), "models": models,
                   "stake": None if result.calibration is None
                   else result.calibration.to_dict()}
         return (result.customers.to_arrow(), result.as_of, result.as_of_source,
-                result.portfolio.to_dict(), dict(result.not_evaluated), frozen)
+                result.portfolio.to_dict(), not_evaluated, frozen)
 
     live = LiveMap(store, compute_map, on_events=webhooks.publish)
     # the loyalty store is SQLAlchemy on pysqlite, as the API store's own engines: on SQLite
@@ -657,7 +691,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,
                     normalise_phone=lambda v: normalise_phone(v, country),
                     on_change=live.touch if api.live_map else None,
-                    accrue=loyalty.accrue_ingested)
+                    accrue=loyalty.accrue_ingested, rules=settings.input.rules())
     services = ApiServices(
         store=store, keys=KeyRing(store), ingest=ingest, live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
@@ -758,10 +792,11 @@ def sync_points(settings: Settings, *, enrol: bool = False,
     store = open_store(settings)
     try:
         store.ensure_schema()
-        return sync(service, orders=store.read_table(Kind.ORDERS),
-                    returns=store.read_table(Kind.RETURNS),
-                    customers=store.read_table(Kind.CUSTOMERS) if enrol else None,
-                    enrol=enrol)
+        kinds = (Kind.ORDERS, Kind.RETURNS) + ((Kind.CUSTOMERS,) if enrol else ())
+        tables, aside = screened(settings, {k: store.read_table(k) for k in kinds})
+        return sync(service, orders=tables[Kind.ORDERS], returns=tables[Kind.RETURNS],
+                    customers=tables.get(Kind.CUSTOMERS), enrol=enrol,
+                    set_aside=aside.to_dict())
     finally:
         if own:
             service.close()
@@ -777,7 +812,7 @@ def _orders_for_models(orders: Any, settings: Settings, options: ReadOptions | N
         return _load(Kind.ORDERS, orders, settings, options)[0]
     store = open_store(settings)
     store.ensure_schema()
-    table = store.read_table(Kind.ORDERS)
+    table = screened(settings, {Kind.ORDERS: store.read_table(Kind.ORDERS)})[0][Kind.ORDERS]
     if table.num_rows == 0:
         raise AnalysisError(_("the store at {url} holds no orders: import some, or give files")
                             .format(url=store.display_url))

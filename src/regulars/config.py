@@ -55,6 +55,7 @@ from pydantic_settings import (
 )
 
 from regulars.analytics.params import MapParams
+from regulars.domain import rules as input_rules
 from regulars.domain.errors import ConfigError
 from regulars.i18n import _
 
@@ -65,6 +66,7 @@ __all__ = [
     "ApiSettings",
     "ConfigError",
     "ImportSettings",
+    "InputSettings",
     "LoyaltySettings",
     "SettingValue",
     "Settings",
@@ -130,6 +132,46 @@ class ImportSettings(BaseModel):
         if not (value.isascii() and value.isdigit() and 1 <= len(value) <= 3 and value[0] != "0"):
             raise ValueError(_("must be the digits of a calling code, such as 372"))
         return value
+
+
+class InputSettings(BaseModel):
+    """The ``[input]`` section: the limits every input row meets, on import and over the API
+    (:mod:`regulars.domain.rules` says why each default is what it is)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    earliest_date: date = Field(
+        default=input_rules.EARLIEST_DATE,
+        description="No date or time of any input row may fall before this day.",
+    )
+    future_days: int = Field(
+        default=input_rules.FUTURE_DAYS,
+        ge=0,
+        description=(
+            "Days after today (UTC) that the date of something that happened (an order, a "
+            "return, a payment, an interaction, feedback, a referral) or a birthday may fall "
+            "on: 1 allows for time zones ahead of UTC."
+        ),
+    )
+    due_days_ahead: int = Field(
+        default=input_rules.DUE_DAYS_AHEAD,
+        ge=0,
+        description="Days after today that an invoice may fall due on.",
+    )
+    max_amount: Decimal = Field(
+        default=input_rules.MAX_AMOUNT,
+        gt=0,
+        le=input_rules.AMOUNT_CEILING,
+        description=(
+            "The largest amount of money one row may hold (amount, discount, cost; the same "
+            "below zero for cost). At most 100000000000 (10^11): the analytics sum money "
+            "exactly in DECIMAL(18, 6), which holds less than 10^12."
+        ),
+    )
+
+    def rules(self) -> input_rules.InputRules:
+        return input_rules.InputRules(self.earliest_date, self.future_days,
+                                      self.due_days_ahead, self.max_amount)
 
 
 class ApiSettings(BaseModel):
@@ -531,6 +573,10 @@ class Settings(BaseSettings):
         default_factory=ImportSettings,
         alias="import",
         description="The [import] section.",
+    )
+    input: InputSettings = Field(
+        default_factory=InputSettings,
+        description="The [input] section: limits of input rows, on import and over the API.",
     )
     api: ApiSettings = Field(
         default_factory=ApiSettings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from regulars.adapters.memory import FakeStore
@@ -78,3 +79,27 @@ def test_rows_with_an_empty_id_get_a_derived_one_and_a_repeat_adds_nothing(tmp_p
     assert all(i.startswith("O-") and len(i) == 22 for i in derived)
     again = run(store, Kind.ORDERS, f)
     assert (again.rows_added, again.rows_already_present) == (0, 3)
+
+
+def test_a_return_made_while_a_file_is_checked_is_counted_before_the_commit(tmp_path):
+    """The file's returns are checked against the store twice: before writing, and again with
+    the orders locked before the commit, so that a return another writer made in between
+    (here: hidden from the first check) cannot take the order past its amount."""
+    store = FakeStore()
+    orders = tmp_path / "o.csv"
+    orders.write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,100\n")
+    run(store, Kind.ORDERS, orders)
+    first = tmp_path / "r1.csv"
+    first.write_text("return_id,order_id,returned_at,amount\nR1,O1,2024-01-02,80\n")
+    run(store, Kind.RETURNS, first)
+    unseen = store.tables["orders"]
+    store.returnable = lambda ids: pa.table({  # type: ignore[method-assign]
+        "id": ["O1"], "amount": [100.0], "returned": pa.array([None], pa.float64())})
+    second = tmp_path / "r2.csv"
+    second.write_text("return_id,order_id,returned_at,amount\nR2,O1,2024-01-03,80\n")
+    with pytest.raises(RejectedFileError) as refused:
+        run(store, Kind.RETURNS, second)
+    assert [(p.row, p.column, p.message) for p in refused.value.problems] == [
+        (1, "amount", "more than what is left of order O1: its amount is 100.00 and 20.00 is "
+                      "left to return")]
+    assert store.counts()["returns"] == 1 and store.tables["orders"] == unseen

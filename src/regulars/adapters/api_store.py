@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -203,6 +204,12 @@ def _is_unique_violation(e: sa.exc.IntegrityError) -> bool:
     return "unique" in text or "duplicate key" in text or "primary key" in text
 
 
+def _decimal(value: Any) -> Decimal:
+    """Money read as a float (SQLite keeps no decimals): the four places the store keeps."""
+    return Decimal(0) if value is None else Decimal(repr(float(value))).quantize(
+        Decimal("0.0001"))
+
+
 class SqlApiTx:
     """One write transaction (see :class:`regulars.services.api.ports.ApiTx`)."""
 
@@ -267,6 +274,23 @@ class SqlApiTx:
             sa.select(ORDERS.c.order_id, ORDERS.c.customer_id)
             .where(ORDERS.c.order_id.in_(list(order_ids)))).all()
         return {r[0]: r[1] for r in rows}
+
+    def returnable(self, order_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
+        if not order_ids:
+            return {}
+        ids = sorted(order_ids)
+        # locked in one order (the importer's too), so that two writers never deadlock
+        locked = sa.select(ORDERS.c.order_id, sa.cast(ORDERS.c.amount, sa.Float)).where(
+            ORDERS.c.order_id.in_(ids)).order_by(ORDERS.c.order_id)
+        if self.dialect != "sqlite":
+            locked = locked.with_for_update()
+        amounts = {r[0]: _decimal(r[1]) for r in self.conn.execute(locked).all()}
+        r = INPUT_TABLES[Kind.RETURNS]
+        sums = self.conn.execute(
+            sa.select(r.c.order_id, sa.cast(sa.func.sum(r.c.amount), sa.Float))
+            .where(r.c.order_id.in_(ids)).group_by(r.c.order_id)).all()
+        returned = {row[0]: _decimal(row[1]) for row in sums}
+        return {o: (a, returned.get(o, Decimal(0))) for o, a in amounts.items()}
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:

@@ -63,6 +63,9 @@ class FakeStore:
     def read_table(self, kind: Kind) -> pa.Table:
         return self.tables[kind.value].select(list(SPECS[kind].names))
 
+    def returnable(self, order_ids: pa.Array) -> pa.Table:
+        return _returnable(self.tables, set(order_ids.to_pylist()), None)
+
     def counts(self) -> dict[str, int]:
         return {k.value: self.tables[k.value].num_rows for k in Kind} | {
             "customer_merges": self.tables["customer_merges"].num_rows
@@ -99,6 +102,32 @@ class FakeWrite(AppendsBatches):
         table = table.select(current.column_names).cast(current.schema)
         self.pending[name] = pa.concat_tables([current, table])
 
+    def over_returned(self, import_id: int) -> pa.Table:
+        returns = self.pending["returns"].to_pylist()
+        mine = {r["order_id"] for r in returns if r["import_id"] == import_id}
+        total: dict[str, float] = {}
+        for r in returns:
+            total[r["order_id"]] = total.get(r["order_id"], 0.0) + float(r["amount"])
+        table = _returnable(self.pending, mine, import_id)
+        over = [round(total[i] - a, 4) > 0 for i, a in zip(
+            table["id"].to_pylist(), table["amount"].to_pylist(), strict=True)]
+        return table.filter(pa.array(over, pa.bool_()))
+
     def commit(self) -> None:
         self.store.tables = self.pending
         self.store.commits += 1
+
+
+def _returnable(tables: dict[str, pa.Table], order_ids: set[str],
+                leave_out: int | None) -> pa.Table:
+    """The store port's ``returnable`` (``leave_out``: without that import's returns)."""
+    orders = [o for o in tables["orders"].select(["order_id", "amount"]).to_pylist()
+              if o["order_id"] in order_ids]
+    returned: dict[str, float] = {}
+    for r in tables["returns"].to_pylist():
+        if leave_out is None or r["import_id"] != leave_out:
+            returned[r["order_id"]] = returned.get(r["order_id"], 0.0) + float(r["amount"])
+    return pa.table({
+        "id": pa.array([o["order_id"] for o in orders], pa.string()),
+        "amount": pa.array([float(o["amount"]) for o in orders], pa.float64()),
+        "returned": pa.array([returned.get(o["order_id"]) for o in orders], pa.float64())})

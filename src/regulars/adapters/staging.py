@@ -12,6 +12,8 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ import pyarrow.csv as pacsv
 from regulars.domain.errors import FileFormatError, MissingColumnError, Problem
 from regulars.domain.headers import BASE_DOCUMENT, HEADERS, header_key
 from regulars.domain.privacy import ERASED
+from regulars.domain.rules import RETURN_TOO_LARGE, Check, InputRules, Limit, limits
 from regulars.domain.tables import NO_WORDS, SPECS, YES_WORDS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.ports import Blacklist
@@ -280,6 +283,25 @@ def _phone_sql(col: str, default_country: str) -> str:
     return f"CASE WHEN length({body}) >= 7 THEN {body} END"
 
 
+def limit_sql(limit: Limit, typed: str) -> str:
+    """The SQL condition, over the typed value ``typed``, true when ``limit`` is broken
+    (NULL, like a missing value, breaks nothing)."""
+    b = limit.bound
+    if limit.check is Check.NO_NUL:
+        return f"strpos(CAST({typed} AS VARCHAR), chr(0)) > 0"
+    if limit.check is Check.MAX_LENGTH:
+        return f"length(CAST({typed} AS VARCHAR)) > {int(b)}"  # type: ignore[arg-type]
+    if limit.check is Check.ONE_OF:
+        assert isinstance(b, tuple)
+        return f"{typed} NOT IN ({', '.join(_lit(c) for c in b)})"
+    op = "<" if limit.check is Check.AT_LEAST else ">"
+    if isinstance(b, date):
+        return f"CAST({typed} AS DATE) {op} DATE {_lit(b.isoformat())}"
+    if isinstance(b, Decimal):
+        return f"{typed} {op} {format(b, 'f')}"
+    return f"{typed} {op} {int(b)}"  # type: ignore[arg-type]
+
+
 @dataclass
 class Checked:
     """The outcome of reading and validating one file."""
@@ -293,7 +315,10 @@ class Checked:
 class Staging:
     """A private DuckDB database holding one file on its way into the store."""
 
-    def __init__(self, *, default_phone_country: str = "372") -> None:
+    def __init__(self, *, default_phone_country: str = "372",
+                 rules: InputRules | None = None, today: date | None = None) -> None:
+        self.rules = rules or InputRules()
+        self.today = today  # None: the clock's day (UTC) when a file is checked
         self.con = duckdb.connect()
         self._tmp = tempfile.TemporaryDirectory(prefix="regulars-")
         self.default_phone_country = default_phone_country
@@ -793,6 +818,9 @@ class Staging:
         read again, per check, only when something is wrong.
         """
         types = self._source_types()
+        by_column: dict[str, list[Limit]] = {}
+        for limit in limits(spec, self.rules, self.today or datetime.now(UTC).date()):
+            by_column.setdefault(limit.column, []).append(limit)
         selects = ["_row", "_line"]
         raw_cols: list[str] = []
         conditions: list[tuple[str, str, str]] = []  # (our column, SQL condition, message)
@@ -821,24 +849,16 @@ class Staging:
             # never blank): no need to write every value out as text to know it
             present = (f"{raw} IS NOT NULL" if types[src].startswith(_NEVER_BLANK)
                        else f"nullif(trim(CAST({raw} AS VARCHAR)), '') IS NOT NULL")
-            if col.required:
-                conditions.append((name, f"NOT ({present})", _("missing value")))
             if col.type not in (ColumnType.ID, ColumnType.TEXT, ColumnType.LIST):
                 conditions.append(
                     (name, f"{present} AND {typed} IS NULL", self._problem_message(col.type, opts))
                 )
-            if col.non_negative:
-                msg = _("negative amount") if col.type is ColumnType.MONEY else _("negative number")
-                conditions.append((name, f"{typed} < 0", msg))
-            if col.min_value is not None and col.max_value is not None:
-                msg = _("must be between {lo} and {hi}").format(lo=col.min_value, hi=col.max_value)
-                conditions.append(
-                    (name, f"{typed} NOT BETWEEN {col.min_value} AND {col.max_value}", msg)
-                )
-            if col.choices:
-                choices = ", ".join(_lit(c) for c in col.choices)
-                msg = _("must be one of: {choices}").format(choices=", ".join(col.choices))
-                conditions.append((name, f"{typed} NOT IN ({choices})", msg))
+            for limit in by_column.get(name, ()):
+                # a required value is judged on the raw text (blank is missing), the
+                # others on the typed value
+                cond = f"NOT ({present})" if limit.check is Check.REQUIRED else limit_sql(
+                    limit, typed)
+                conditions.append((name, cond, limit.message(_)))
         if self._ws_width:
             # a whitespace line with more fields than the header names
             conditions.append(
@@ -1259,6 +1279,44 @@ class Staging:
         self.add_problems(
             f"SELECT _row, _line, {_lit(label)}, referee_id, {_lit(msg)} FROM typed "
             f"WHERE referrer_id = referee_id"
+        )
+
+    def returned_orders(self) -> pa.Array:
+        """The distinct orders the file's returns name."""
+        return self.query("SELECT DISTINCT order_id AS id FROM typed WHERE order_id IS NOT NULL"
+                          ).column("id").combine_chunks()
+
+    def check_returns_within_orders(self, returnable: pa.Table) -> None:
+        """A problem for every return that takes its order past its amount, counting the
+        returns the store holds and the file's before it (``rules.returns_beyond`` in SQL:
+        every row counts towards the ones after it, in file order)."""
+        self.register("_returnable", returnable)
+        label = self.source_names.get("amount", "amount")
+        money = "DECIMAL(18,4)"
+
+        def text(v: str) -> str:  # rules.money_text: at least two places, at most four
+            return (f"regexp_replace(CAST(CAST({v} AS {money}) AS VARCHAR), "
+                    r"'(\.[0-9][0-9][0-9]*?)0*$', '\1')")
+
+        message = _lit(_(RETURN_TOO_LARGE))
+        self.add_problems(
+            f"""
+            WITH r AS (
+                SELECT t._row, t._line, t.order_id, CAST(t.amount AS {money}) AS amount,
+                       CAST(h.amount AS {money}) AS order_amount,
+                       CAST(coalesce(h.returned, 0) AS {money}) + coalesce(sum(
+                           CAST(t.amount AS {money})) OVER (PARTITION BY t.order_id
+                           ORDER BY t._row ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                           0) AS used
+                FROM typed t JOIN _returnable h ON h.id = t.order_id
+                WHERE t.amount IS NOT NULL
+            )
+            SELECT _row, _line, {_lit(label)}, {text("amount")},
+                   replace(replace(replace({message}, '{{order}}', order_id),
+                           '{{amount}}', {text('order_amount')}),
+                           '{{left}}', {text('greatest(order_amount - used, 0)')})
+            FROM r WHERE used + amount > order_amount
+            """
         )
 
     def contact_matches(self, store_contacts: pa.Table) -> pa.Table:

@@ -174,6 +174,26 @@ class SqlStore:
             pa.schema([("alias_id", pa.string()), ("customer_id", pa.string())]),
         )
 
+    def returnable(self, order_ids: pa.Array) -> pa.Table:
+        """``id, amount, returned`` of the orders ``order_ids`` names (see the port)."""
+        if len(order_ids) == 0:
+            return _RETURNABLE.empty_table()
+        conn = self._adbc(autocommit=self.dialect == "sqlite")
+        try:
+            cur = conn.cursor()
+            cur.adbc_ingest("regulars_wanted_orders", pa.table({"id": order_ids}),
+                            mode="create", temporary=True)
+            cur.execute(
+                "SELECT o.order_id AS id, CAST(o.amount AS DOUBLE PRECISION) AS amount, "
+                "CAST((SELECT sum(r.amount) FROM returns r WHERE r.order_id = o.order_id) "
+                "AS DOUBLE PRECISION) AS returned FROM orders o "
+                "WHERE o.order_id IN (SELECT id FROM regulars_wanted_orders)")
+            table: pa.Table = cur.fetch_arrow_table()
+            cur.close()
+        finally:
+            conn.close()
+        return table.cast(_RETURNABLE)
+
     def read_table(self, kind: Kind) -> pa.Table:
         """A whole input table with the contract's columns and Arrow types."""
         spec = SPECS[kind]
@@ -268,6 +288,10 @@ class SqlStore:
                 conn.close()
 
 
+_RETURNABLE = pa.schema([("id", pa.string()), ("amount", pa.float64()),
+                        ("returned", pa.float64())])
+
+
 class AppendsBatches:
     """``append`` in terms of ``append_table``, for every implementation of the write port."""
 
@@ -335,6 +359,25 @@ class StoreWrite(AppendsBatches):
             # binary COPY wants each column exactly as the table declares it (int4 is not int8)
             table = table.cast(arrow_schema(name, table.column_names))
         self.cur.adbc_ingest(name, table, mode="append")
+
+    def over_returned(self, import_id: int) -> pa.Table:
+        """See the port: the orders are locked (PostgreSQL; SQLite's write lock is the
+        whole database, taken at BEGIN IMMEDIATE), then the sums read."""
+        mine = f"SELECT order_id FROM returns WHERE import_id = {int(import_id)}"
+        if self.dialect != "sqlite":
+            # in one order, as the API locks them, so that two writers never deadlock
+            self.cur.execute(f"SELECT order_id FROM orders WHERE order_id IN ({mine}) "
+                             f"ORDER BY order_id FOR UPDATE")
+            self.cur.fetchall()
+        self.cur.execute(
+            f"SELECT o.order_id AS id, CAST(o.amount AS DOUBLE PRECISION) AS amount, "
+            f"CAST(s.others AS DOUBLE PRECISION) AS returned FROM orders o JOIN ("
+            f"SELECT order_id, sum(amount) AS total, coalesce(sum(CASE WHEN import_id IS NULL "
+            f"OR import_id <> {int(import_id)} THEN amount END), 0) AS others FROM returns "
+            f"WHERE order_id IN ({mine}) GROUP BY order_id) s ON s.order_id = o.order_id "
+            f"WHERE round(s.total - o.amount, 4) > 0")
+        table: pa.Table = self.cur.fetch_arrow_table()
+        return table.cast(_RETURNABLE)
 
     def commit(self) -> None:
         if self.dialect == "sqlite":

@@ -110,6 +110,10 @@ def money_sum(
     different order from run to run, so the same orders gave a revenue that differed in its
     last bits (1112.4 one run, 1112.3999999999999 the next) and customers of equal revenue
     swapped ranks. A decimal sum is the same on every run and every engine.
+
+    ``DECIMAL(18, 6)`` holds less than 10**12: an order row stays under it by the input rules
+    (``regulars.domain.rules``, ``[input] max_amount``); a sum of sums (customers' revenues,
+    which grow with their orders) takes ``digits=38``, cheap over one row per customer.
     """
     exact = value.cast(f"decimal({digits}, {MONEY_PLACES})")
     return exact.sum(where=where).cast("float64")

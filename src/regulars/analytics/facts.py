@@ -311,7 +311,7 @@ def base_from(facts: ir.Table, params: MapParams = DEFAULT_PARAMS) -> ir.Table:
     per_customer = facts.aggregate(
         customers=facts.count(),
         orders=facts.orders.sum(),
-        revenue=money_sum(facts.revenue),
+        revenue=money_sum(facts.revenue, digits=38),
         median_frequency_per_year=facts.frequency_per_year.median(where=regular),
         median_avg_order_value=facts.avg_order_value.median(where=regular),
         median_revenue=facts.revenue.median(),

@@ -431,7 +431,7 @@ def _breakdown(customers_map: ir.Table, column: str, labels: Sequence[str]) -> B
     m = customers_map
     revenue = m.revenue.cast("float64").fill_null(0)
     grouped = m.group_by(m[column].name(column)).agg(
-        customers=m.count(), revenue=money_sum(revenue)
+        customers=m.count(), revenue=money_sum(revenue, digits=38)
     )
     found = {r[column]: r for r in _rows(grouped) if r[column] is not None}
     unknown = sorted(set(found) - set(labels))
@@ -498,11 +498,11 @@ def revenue_split(customers_map: ir.Table, *, params: MapParams) -> RevenueSplit
     row = _one(
         m.aggregate(
             buyers=m.count(),
-            total_revenue=money_sum(revenue),
+            total_revenue=money_sum(revenue, digits=38),
             regulars=m.count(where=is_regular),
-            regulars_revenue=money_sum(revenue, where=is_regular),
+            regulars_revenue=money_sum(revenue, where=is_regular, digits=38),
             loyal=m.count(where=is_loyal),
-            loyal_revenue=money_sum(revenue, where=is_loyal),
+            loyal_revenue=money_sum(revenue, where=is_loyal, digits=38),
         )
     )
     buyers = int(row["buyers"])
@@ -566,10 +566,10 @@ def concentration(orders: ir.Table, *, as_of: datetime, params: MapParams) -> Co
     summary = _one(
         ranked.aggregate(
             customers=ranked.count(),
-            total=money_sum(ranked.revenue),
+            total=money_sum(ranked.revenue, digits=38),
             squares=money_sum(ranked.revenue * ranked.revenue, digits=38),
             largest=ranked.revenue.max(),
-            top10=money_sum(ranked.revenue, where=ranked["rank"] <= 10),
+            top10=money_sum(ranked.revenue, where=ranked["rank"] <= 10, digits=38),
         )
     )
     customers = int(summary["customers"])
@@ -753,7 +753,7 @@ def base_metrics(customers_map: ir.Table, *, as_of: datetime) -> BaseMetrics:
             buyers=m.count(where=orders >= 1),
             repeat_buyers=m.count(where=orders >= 2),
             orders=orders.sum(),
-            revenue=money_sum(revenue),
+            revenue=money_sum(revenue, digits=38),
             regulars=m.count(where=is_regular),
             regulars_tenure_seconds=tenure_seconds.sum(where=is_regular),
         )
@@ -934,7 +934,9 @@ def portfolio(
             orders, as_of=as_of, months=cohort_months, max_cohorts=max_cohorts
         ),
         retention=retention(orders, period=period, params=params, active_at=active_at),
-        nps=nps(feedback, params=params, period=period) if feedback is not None else None,
+        # feedback whose NPS column is empty (only CSAT answers) has it dropped as unknown
+        nps=nps(feedback, params=params, period=period)
+        if feedback is not None and "nps" in feedback.columns else None,
         flow=ladder_flow(previous_map, customers_map) if previous_map is not None else None,
         params=dataclasses.asdict(params),
     )

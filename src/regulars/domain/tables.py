@@ -39,6 +39,16 @@ class ColumnType(StrEnum):
 YES_WORDS = ("1", "true", "t", "yes", "y", "да", "д", "jah", "j")
 NO_WORDS = ("0", "false", "f", "no", "n", "нет", "н", "ei", "e")
 
+
+class When(StrEnum):
+    """What a date or time column records, which decides the window it must fall in
+    (:mod:`regulars.domain.rules`)."""
+
+    HAPPENED = "happened"  # a fact that took place: not in the future
+    DUE = "due"  # a deadline: may lie ahead, within reason
+    BORN = "born"  # a birthday: not in the future
+
+
 INTERACTION_DIRECTIONS = ("in", "out")
 INTERACTION_KINDS = ("offer", "greeting", "reminder", "call", "complaint", "support", "event")
 
@@ -55,6 +65,8 @@ class Column:
     choices: tuple[str, ...] = ()
     min_value: int | None = None
     max_value: int | None = None
+    when: When = When.HAPPENED
+    """For dates and times: what the value records (the window it must fall in)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +116,7 @@ CUSTOMERS = TableSpec(
         Column("email", _T.TEXT),
         Column("phone", _T.TEXT),
         Column("created_at", _T.TIMESTAMP, description="when the customer became known"),
-        Column("birthday", _T.DATE),
+        Column("birthday", _T.DATE, when=When.BORN),
         Column("manager", _T.TEXT, description="the responsible person"),
         Column("consent_email", _T.BOOLEAN),
         Column("consent_sms", _T.BOOLEAN),
@@ -157,7 +169,7 @@ INVOICES = TableSpec(
     (
         Column("invoice_id", _T.ID, required=True),
         Column("customer_id", _T.ID, required=True),
-        Column("due_at", _T.TIMESTAMP, required=True),
+        Column("due_at", _T.TIMESTAMP, required=True, when=When.DUE),
         Column("amount", _T.MONEY, required=True, non_negative=True),
         Column("order_id", _T.ID),
         Column("paid_at", _T.TIMESTAMP),

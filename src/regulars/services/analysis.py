@@ -115,6 +115,10 @@ class Analysis:
     calibration: ranking.Calibration | None = None
     """What the money at stake was learned from (:mod:`regulars.analytics.ranking`)."""
 
+    set_aside: list[str] = field(default_factory=list)
+    """Rows of the store left out because they break the input rules, in words
+    (:mod:`regulars.services.screening`): the map covers everyone else."""
+
     _baseline_row: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def baseline(self) -> dict[str, Any]:

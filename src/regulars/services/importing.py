@@ -314,6 +314,9 @@ def import_file(
     elif kind is Kind.RETURNS:
         unknown_order = _("return for an unknown order")
         staging.check_references("order_id", store.ids(Kind.ORDERS), unknown_order)
+        # never more than what is left of the order, with the store's returns (checked again,
+        # with the order locked, once the rows are in: see over_returned below)
+        staging.check_returns_within_orders(store.returnable(staging.returned_orders()))
     else:
         known = store.ids(Kind.CUSTOMERS)
         refs = [r for r in spec.references if r.kind is Kind.CUSTOMERS]
@@ -365,6 +368,15 @@ def import_file(
                                             text_times=write.text_times):
             written += write.append(kind, [batch])
             step(_("writing"), written, report.rows_added)
+        if kind is Kind.RETURNS:
+            # a concurrent import or API request may have returned part of an order since
+            # the check above: with the orders locked, the store says which orders the file
+            # now takes past their amount, and the file's rows are checked against the
+            # returns of the others again (rolled back on a problem)
+            over = write.over_returned(import_id)
+            if over.num_rows:
+                staging.check_returns_within_orders(over)
+                reject_if_problems()
         if len(new_customers):
             write.append_table("customers", stub_customers(new_customers, import_id))
         if report.merges:

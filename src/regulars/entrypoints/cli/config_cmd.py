@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -151,6 +152,8 @@ def _as_json(v: SettingValue) -> dict[str, Any]:
             return [plain(v) for v in value]
         if isinstance(value, BaseModel):  # an item of a list setting ([loyalty] tiers, …)
             return value.model_dump(mode="json", exclude_none=True)
+        if isinstance(value, date):  # [input] earliest_date
+            return value.isoformat()
         return str(value) if isinstance(value, Path | Decimal) else value
 
     return {

@@ -619,6 +619,8 @@ def analyze_command(
                 # summary and the report write it for the customers they list
                 words=out_file is not None)
         print_summary(out, result, top=top)
+        for line in result.set_aside:  # rows of the store outside the input rules
+            out.print(line, highlight=False, markup=False)
         if out_file:
             write_customers(result, out_file, bom=excel)
             out.print(_("customer map written to {f}").format(f=out_file), highlight=False)

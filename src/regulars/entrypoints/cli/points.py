@@ -178,6 +178,12 @@ def sync_command(
                       highlight=False)
             for line in r.orders_unprocessable:
                 err.print("  " + line, highlight=False)
+        if not as_json:  # the customers left out, and why: the others were accrued
+            for line in [*(_("set aside {n} {kind} ({ids}): {reasons}").format(
+                    n=a["count"], kind=a["kind"], ids=", ".join(a["ids"]),
+                    reasons="; ".join(a["reasons"])) for a in r.set_aside),
+                         *r.skipped_lines()]:
+                out.print(line, highlight=False, markup=False)
 
 
 @points_app.command("return")

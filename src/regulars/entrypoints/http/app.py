@@ -23,14 +23,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from regulars import __version__, bootstrap
 from regulars.config import Settings
 from regulars.domain.errors import StoreUnavailableError
+from regulars.domain.rules import InputRules
 from regulars.entrypoints.http import problems
 from regulars.entrypoints.http.deps import Services
 from regulars.entrypoints.http.routers import admin, customers, ingest, loyalty, portfolio
-from regulars.entrypoints.http.schemas import Degraded, Health
+from regulars.entrypoints.http.schemas import INPUT_RULES, Degraded, Health
 from regulars.i18n import _
 from regulars.services.api import ApiServices
 
 log = logging.getLogger("regulars.api")
+
+
+class InputRulesOfTheApp:
+    """Validates every request's records against the app's input rules (``[input]``)."""
+
+    def __init__(self, app: ASGIApp, rules: InputRules) -> None:
+        self.app = app
+        self.rules = rules
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = INPUT_RULES.set(self.rules)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            INPUT_RULES.reset(token)
 
 
 class BodyLimit:
@@ -132,6 +148,7 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(BodyLimit, limit=api.max_body_bytes)
+    app.add_middleware(InputRulesOfTheApp, rules=settings.input.rules())
 
     app.state.store_failures = problems.StoreFailures()
 

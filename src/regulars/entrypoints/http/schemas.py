@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -16,19 +17,59 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    ValidationError,
+    WithJsonSchema,
     create_model,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from regulars.domain.rules import (
+    MAX_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    Check,
+    InputRules,
+    broken,
+    limits,
+)
 from regulars.domain.tables import SPECS, ColumnType, Kind, TableSpec
-from regulars.entrypoints.http.fields import Day, Flag, Instant, money, whole_number
+from regulars.entrypoints.http.fields import (
+    Day,
+    Flag,
+    Instant,
+    amount_schema,
+    money,
+    whole_number,
+)
 from regulars.entrypoints.http.loyalty_schemas import PointsLine, PointsStatement
 from regulars.i18n import _
+from regulars.services.api.ingest import canonical
 
-# no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before)
+# no NUL characters: PostgreSQL text cannot hold them (schemathesis sent one: a 500 before);
+# the lengths are the input rules' (regulars.domain.rules), for the fields outside records
 NO_NUL = r"^[^\x00]*$"
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                      pattern=NO_NUL)]
-Text = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                      max_length=MAX_ID_LENGTH, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH, pattern=NO_NUL)]
+
+
+# Fields of ingested records carry their types only: their limits (no NUL, lengths, ranges,
+# dates, amounts) are the importer's, checked by the ingest service against
+# regulars.domain.rules, so that both doors give the same verdict and the same message.
+_RecordText = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+def _documented_range(spec: TableSpec, name: str) -> tuple[Any, Any]:
+    """The range the input rules give a number column, at their defaults: what the OpenAPI
+    document promises (a business's [input] may narrow or widen the amounts)."""
+    lo: Any = None
+    hi: Any = None
+    for limit in limits(spec, InputRules(), datetime.now(UTC).date()):
+        if limit.column == name and limit.check is Check.AT_LEAST:
+            lo = limit.bound
+        elif limit.column == name and limit.check is Check.AT_MOST:
+            hi = limit.bound
+    return lo, hi
 
 
 def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
@@ -39,23 +80,31 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     kw: dict[str, Any] = {"description": desc}
     typ: Any
     if t is ColumnType.ID:
-        typ = Id
+        typ = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     elif t is ColumnType.TEXT:
-        typ = Literal[col.choices] if col.choices else Text
+        # the choices, from the column contract, name the values in the OpenAPI document
+        typ = Literal[col.choices] if col.choices else _RecordText
     elif t is ColumnType.LIST:
-        typ = list[Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]] | Text
+        typ = list[str] | _RecordText
     elif t is ColumnType.TIMESTAMP:
         typ = Instant
     elif t is ColumnType.DATE:
         typ = Day
     elif t is ColumnType.MONEY:
-        typ = money(ge=0 if col.non_negative else Decimal("-99999999999999"),
-                    le=Decimal("99999999999999"), description=desc)
+        # validated to the store's NUMERIC(18, 4) only: the range (not negative, at most
+        # [input] max_amount) is the domain's rule, checked with its own words below, and
+        # documented from it (at its defaults)
+        lo, hi = _documented_range(spec, name)
+        typ = Annotated[money(ge=Decimal("-99999999999999"), le=Decimal("99999999999999"),
+                              description=desc), amount_schema(ge=lo, le=hi)]
     elif t is ColumnType.INTEGER:
-        typ = whole_number(
-            ge=col.min_value if col.min_value is not None else (
-                0 if col.non_negative else -(2**53)),
-            le=col.max_value if col.max_value is not None else 2**53, description=desc)
+        # likewise: NPS 0-10, CSAT 1-5 and counts are the domain's rules
+        lo, hi = _documented_range(spec, name)
+        typ = Annotated[whole_number(ge=-(2**53), le=2**53, description=desc),
+                        WithJsonSchema({"anyOf": [
+                            {"type": "integer", "minimum": lo, "maximum": hi},
+                            {"type": "string", "pattern": r"^[+-]?\d{1,16}$" if lo < 0
+                             else r"^\+?\d{1,16}$"}]})]
         kw = {}
     else:
         typ = Flag
@@ -65,8 +114,31 @@ def _python_type(spec: TableSpec, name: str) -> tuple[Any, Any]:
     return typ | None, Field(None, **kw)
 
 
+INPUT_RULES: ContextVar[InputRules | None] = ContextVar("regulars_input_rules", default=None)
+"""The business's input rules while a request is validated (set by the app per request)."""
+_KINDS: dict[type[BaseModel], Kind] = {}
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> _Record:
+        """The domain's limits, checked as the ingest service checks them, so that a record
+        whose types are right but whose values break a limit is reported in the same answer
+        as the type errors of the other records (the ingest service checks again)."""
+        kind = _KINDS.get(type(self))
+        if kind is None:
+            return self
+        spec = SPECS[kind]
+        data = self.model_dump()
+        rules = limits(spec, INPUT_RULES.get() or InputRules(), datetime.now(UTC).date())
+        bad = broken(canonical(spec, data, ""), rules)
+        if bad:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                {"type": PydanticCustomError("input_limit", limit.message(_)),
+                 "loc": (limit.column,), "input": data.get(limit.column)} for limit in bad])
+        return self
 
 
 def record_model(kind: Kind, name: str, *, extra: dict[str, Any] | None = None,
@@ -75,6 +147,7 @@ def record_model(kind: Kind, name: str, *, extra: dict[str, Any] | None = None,
     fields: dict[str, Any] = {n: _python_type(spec, n) for n in spec.names if n not in drop}
     fields.update(extra or {})
     model: type[BaseModel] = create_model(name, __base__=_Record, **fields)
+    _KINDS[model] = kind  # the table whose limits apply
     model.__doc__ = f"One row of the {kind.value} table (DOMAIN §2)."
     return model
 

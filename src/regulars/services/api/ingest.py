@@ -35,6 +35,14 @@ import pyarrow as pa
 
 from regulars.domain.errors import InputError, Problem
 from regulars.domain.privacy import ERASED
+from regulars.domain.rules import (
+    RETURN_TOO_LARGE,
+    InputRules,
+    broken,
+    limits,
+    money_text,
+    returns_beyond,
+)
 from regulars.domain.tables import IMPORT_ORDER, SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.api.ports import ApiStore, ApiTx, DuplicateError
@@ -204,8 +212,13 @@ class Ingest:
         normalise_phone: Normaliser,
         on_change: Callable[[set[str]], None] | None = None,
         accrue: Accrue | None = None,
+        rules: InputRules | None = None,
+        today: Callable[[], date] | None = None,
     ) -> None:
         self.store = store
+        # the importer's limits (regulars.domain.rules), checked here in Python
+        self.rules = rules or InputRules()
+        self.today = today or (lambda: datetime.now(UTC).date())
         self.accrue = accrue
         self.currency = currency
         self.normalise_email = normalise_email
@@ -314,8 +327,13 @@ class Ingest:
         seen: dict[str, str] = {}
         occurrences: dict[str, int] = {}
         idc = spec.id_column
+        rules = limits(spec, self.rules, self.today())
         for i, record in zip(positions, records, strict=True):
             row = canonical(spec, record, self.currency)
+            for limit in broken(row, rules):
+                raw = record.get(limit.column)
+                problems.append(Problem(i, limit.column, None if raw is None else str(raw),
+                                        limit.message(_)))
             if kind is Kind.CUSTOMERS:
                 row["email_norm"] = self.normalise_email(row["email"])
                 row["phone_norm"] = self.normalise_phone(row["phone"])
@@ -369,6 +387,8 @@ class Ingest:
                     problems.append(Problem(i, "order_id", r["order_id"],
                                             _("return for an unknown order")))
             result.touched |= {owners[r["order_id"]] for r in rows if r["order_id"] in owners}
+            if not problems:
+                problems += self._beyond_their_orders(tx, new_rows, new_index)
         else:
             refs = [c for c in ("customer_id", "referrer_id", "referee_id") if c in spec.names]
             wanted = sorted({r[c] for r in new_rows for c in refs})
@@ -392,6 +412,26 @@ class Ingest:
             raise _rejected(problems)
         tx.insert(kind.value, new_rows)
         result.added += len(new_rows)
+
+    @staticmethod
+    def _beyond_their_orders(tx: ApiTx, rows: Sequence[Mapping[str, Any]],
+                             index: Sequence[int]) -> list[Problem]:
+        """Returns that take their order past its amount, with the store's returns and the
+        request's before them; the orders stay locked until the commit, so that of two
+        concurrent requests returning the same order the second sees the first's returns."""
+        left = tx.returnable(sorted({r["order_id"] for r in rows}))
+        by_order: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+        for r, i in zip(rows, index, strict=True):
+            by_order.setdefault(r["order_id"], []).append((i, r))
+        problems = []
+        for order_id, items in by_order.items():
+            amount, returned = left[order_id]
+            for k, remaining in returns_beyond(amount, returned, [r["amount"] for _i, r in items]):
+                i, r = items[k]
+                problems.append(Problem(i, "amount", money_text(r["amount"]), _(
+                    RETURN_TOO_LARGE).format(order=order_id, amount=money_text(amount),
+                                             left=money_text(remaining))))
+        return sorted(problems, key=lambda p: p.row)
 
     def _customers(self, tx: ApiTx, rows: list[dict[str, Any]], index: list[int],
                    result: IngestResult) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from regulars.domain.tables import Kind
@@ -54,6 +55,10 @@ class ApiTx(Protocol):
     def contacts(self, emails: Sequence[str], phones: Sequence[str]) -> list[dict[str, Any]]:
         """Cards (``customer_id, email_norm, phone_norm, stub``) sharing an e-mail or phone."""
     def order_customers(self, order_ids: Sequence[str]) -> dict[str, str]: ...
+    def returnable(self, order_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
+        """``order_id -> (amount, returned so far)``, the orders locked until the commit
+        (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer holds the database)."""
+        ...
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Raises :class:`DuplicateError` when a row's key exists already."""
     def update_customer(self, customer_id: str, values: Mapping[str, Any]) -> None: ...
