@@ -173,6 +173,30 @@ def test_credit_note_never_overdraws_its_base_order(tmp_path, settings):
     assert "larger than what is left of order Z1" in e.value.problems[0].message
 
 
+def test_credit_notes_refused_take_the_files_orders_back_with_them(tmp_path, settings):
+    """The credit notes' returns were written in a second transaction after the orders: two
+    credit notes of 80 that each fit order Z1 (100) but not together were refused, and the
+    file's new order Y1 stayed written. One file is one transaction: now nothing of it is."""
+    regulars.import_file("orders", write(tmp_path / "o.csv", "Номер;Клиент;Дата;Сумма\n"
+                                         "Z1;A;01.01.2025;100,00\n"), settings=settings)
+    f = write(tmp_path / "c.csv", "Номер;Клиент;Дата;Сумма\nY1;A;05.01.2025;30,00\n"
+                                  "V1;A;03.01.2025;-80,00\nV2;A;04.01.2025;-80,00\n")
+    with pytest.raises(RejectedFileError) as e:
+        regulars.import_file("orders", f, settings=settings,
+                             options=regulars.ReadOptions(credit_notes="returns"))
+    assert "left" in e.value.problems[0].message
+    assert rows(settings, Kind.ORDERS, "order_id") == [("Z1",)]
+    assert rows(settings, Kind.RETURNS, "return_id") == []
+    # one credit note of 80 fits: the order and the return go in together
+    f.write_text("Номер;Клиент;Дата;Сумма\nY1;A;05.01.2025;30,00\nV1;A;03.01.2025;-80,00\n",
+                 encoding="utf-8")
+    report = regulars.import_file("orders", f, settings=settings,
+                                  options=regulars.ReadOptions(credit_notes="returns"))
+    assert report.returns is not None and report.returns.rows_added == 1
+    assert rows(settings, Kind.ORDERS, "order_id") == [("Y1",), ("Z1",)]
+    assert rows(settings, Kind.RETURNS, "return_id", "order_id") == [("V1", "Z1")]
+
+
 def test_quarantine_sets_aside_bad_rows(tmp_path, settings):
     f = write(tmp_path / "o.csv", "Номер;Клиент;Дата;Сумма\n1;A;04.03.2025;10,00\n"
                                   "2;A;32.13.2025;5,00\n3;;05.03.2025;7,00\n4;B;06.03.2025;1,50\n")

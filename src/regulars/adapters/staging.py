@@ -1281,6 +1281,10 @@ class Staging:
             f"WHERE referrer_id = referee_id"
         )
 
+    def added_orders(self) -> pa.Table:
+        """``id, amount`` of the orders about to be written (a file of orders)."""
+        return self.query("SELECT order_id AS id, CAST(amount AS DOUBLE) AS amount FROM typed")
+
     def returned_orders(self) -> pa.Array:
         """The distinct orders the file's returns name."""
         return self.query("SELECT DISTINCT order_id AS id FROM typed WHERE order_id IS NOT NULL"

@@ -15,7 +15,7 @@ The steps, each over the whole file at once:
    problem, and references (return → order, invoice → customer, …) must resolve;
 7. if there is any problem, reject the whole file with a report (or, with ``--quarantine``,
    write the rows with problems to a file and go on without them); otherwise write it in one
-   transaction (unless this is a dry run), then the credit notes' returns in a second one.
+   transaction (unless this is a dry run), with the credit notes' returns.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import tempfile
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from regulars.domain.errors import FileFormatError, Problem, RejectedFileError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _, ngettext
-from regulars.services.ports import Staging, Store
+from regulars.services.ports import Staging, Store, StoreWrite
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``; ``total`` 0 means unknown."""
@@ -228,6 +228,8 @@ def import_file(
     default_currency: str | None = None,
     quarantine: Path | None = None,
     new_staging: Callable[[], AbstractContextManager[Staging]] | None = None,
+    within: StoreWrite | None = None,
+    pending_orders: pa.Table | None = None,
 ) -> ImportReport:
     """Validate ``path`` as a table of ``kind`` and, unless ``dry_run``, add it to ``store``.
 
@@ -235,7 +237,10 @@ def import_file(
     row, line, column and reason) and the others are imported, instead of rejecting the file.
     ``options.credit_notes == "returns"``: negative order or invoice rows become returns of
     the order they correct (:meth:`Staging.credit_note_returns` says which), imported after
-    the file with a second staging from ``new_staging``.
+    the file with a second staging from ``new_staging``, in the same transaction: a credit
+    note refused leaves none of the file written.
+    ``within``: write inside that open transaction (the caller commits); ``pending_orders``
+    (``id, amount``): orders written earlier in it, which returns may name.
 
     Raises
     ------
@@ -313,10 +318,19 @@ def import_file(
         staging.drop_ids(spec, pa.array([m.alias_id for m in report.merges], pa.string()))
     elif kind is Kind.RETURNS:
         unknown_order = _("return for an unknown order")
-        staging.check_references("order_id", store.ids(Kind.ORDERS), unknown_order)
+        known_orders = store.ids(Kind.ORDERS)
+        returnable = store.returnable(staging.returned_orders())
+        if pending_orders is not None and pending_orders.num_rows:
+            known_orders = pa.concat_tables([
+                known_orders, pending_orders.select(["id"]).cast(known_orders.schema)])
+            returnable = pa.concat_tables([returnable, pa.table({
+                "id": pending_orders.column("id"), "amount": pending_orders.column("amount"),
+                "returned": pa.nulls(pending_orders.num_rows, pa.float64()),
+            }).cast(returnable.schema)])
+        staging.check_references("order_id", known_orders, unknown_order)
         # never more than what is left of the order, with the store's returns (checked again,
         # with the order locked, once the rows are in: see over_returned below)
-        staging.check_returns_within_orders(store.returnable(staging.returned_orders()))
+        staging.check_returns_within_orders(returnable)
     else:
         known = store.ids(Kind.CUSTOMERS)
         refs = [r for r in spec.references if r.kind is Kind.CUSTOMERS]
@@ -343,7 +357,7 @@ def import_file(
     if dry_run:
         return report
 
-    with store.writing() as write:
+    with _transaction(store, within) as write:
         import_id = write.next_import_id()
         report.import_id = import_id
         write.add_import(
@@ -392,20 +406,36 @@ def import_file(
                     ]
                 ),
             )
-        write.commit()
-    if report.credit_notes and new_staging is not None:
-        report.returns = _import_credit_notes(
-            staging.credit_returns(), store=store, new_staging=new_staging, options=options,
-            max_problems=max_problems, batch_rows=batch_rows)
+        if report.credit_notes and new_staging is not None:
+            # the returns the credit notes make, in this transaction: refused, they take the
+            # file's orders back with them
+            report.returns = _import_credit_notes(
+                staging.credit_returns(), store=store, new_staging=new_staging,
+                options=options, max_problems=max_problems, batch_rows=batch_rows,
+                within=write,
+                pending_orders=staging.added_orders() if kind is Kind.ORDERS else None)
+        if within is None:
+            write.commit()
     return report
+
+
+@contextmanager
+def _transaction(store: Store, within: StoreWrite | None) -> Iterator[StoreWrite]:
+    """The import's transaction: its own, or the caller's (who commits it)."""
+    if within is not None:
+        yield within
+        return
+    with store.writing() as write:
+        yield write
 
 
 def _import_credit_notes(
     returns: pa.Table, *, store: Store, new_staging: Callable[[], AbstractContextManager[Staging]],
-    options: Any, max_problems: int, batch_rows: int,
+    options: Any, max_problems: int, batch_rows: int, within: StoreWrite,
+    pending_orders: pa.Table | None,
 ) -> ImportReport | None:
     """The credit notes' returns, imported as a returns file is (every rule of returns holds),
-    once the orders they return are in the store."""
+    inside the transaction that writes the orders they return."""
     if returns.num_rows == 0:
         return None
     plain = dataclasses.replace(
@@ -417,7 +447,8 @@ def _import_credit_notes(
         with new_staging() as staging:
             return import_file(store=store, staging=staging, kind=Kind.RETURNS, path=file,
                                options=plain, max_problems=max_problems,
-                               batch_rows=batch_rows)
+                               batch_rows=batch_rows, within=within,
+                               pending_orders=pending_orders)
 
 
 def stub_customers(ids: pa.Array, import_id: int) -> pa.Table:
