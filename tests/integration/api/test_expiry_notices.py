@@ -189,3 +189,12 @@ def test_the_cli_queues_the_notices_once(api_settings, call, services, monkeypat
                               "--database-url", url])
     assert bad.exit_code == 2
 
+
+
+def test_expiry_notices_refuse_a_future_moment_naming_at(call):
+    """As POST /v1/loyalty/run does: a notice recorded for a moment still to come would keep
+    the real one from going out (issue 14)."""
+    r = call("admin", "POST", "/v1/loyalty/expiry-notices",
+             json={"at": "2099-01-01T00:00:00Z"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "at"

@@ -104,7 +104,8 @@ def test_the_window_starts_after_the_moment_and_ends_with_its_last_instant(book)
         "A", "D"]
 
 
-def test_sends_one_notice_per_member_and_expiry_date_and_never_again(book):
+def test_sends_one_notice_per_member_and_expiry_date_and_never_again(book, clock):
+    clock.at = utc(2026, 4, 10)  # now: the runs below look at this moment or earlier
     outbox = Outbox()
     result = book.notify_expiring(outbox, at=RUN_AT, within_days=14)
     assert outbox.keys() == EXPECTED
@@ -123,6 +124,7 @@ def test_sends_one_notice_per_member_and_expiry_date_and_never_again(book):
 
 
 def test_a_restarted_service_on_the_same_store_sends_nothing_twice(book, database_url, clock):
+    clock.at = RUN_AT
     first = Outbox()
     book.notify_expiring(first, at=RUN_AT, within_days=14)
     book.close()
@@ -219,6 +221,7 @@ def test_notices_never_repeat_whatever_the_run_times(make_service, clock, earned
         expiry = utc(at.year, at.month, at.day) + timedelta(days=31)
         points_by_expiry[expiry] = points_by_expiry.get(expiry, 0) + 10 + i
     outbox = Outbox()
+    clock.at = base + timedelta(days=max(runs))  # now; no run looks into the future
     for day in runs:  # in any order: a run may look at an earlier moment than the last one
         service.notify_expiring(outbox, at=base + timedelta(days=day), within_days=window)
     mine = [(n.expires_at, n.points) for n in outbox.sent if n.member_id == member]
@@ -227,3 +230,16 @@ def test_notices_never_repeat_whatever_the_run_times(make_service, clock, earned
     due = {e for e in points_by_expiry
            if any(t < e <= t + timedelta(days=window) for t in moments)}
     assert dict(mine) == {e: points_by_expiry[e] for e in due}
+
+
+def test_notices_refuse_a_future_moment(book, clock):
+    """A notice is sent once, ever: one recorded for a moment still to come would keep the
+    real one from going out when that moment arrives (issue 14, the run's rule)."""
+    from regulars.domain.loyalty.errors import RunMomentError
+
+    clock.at = RUN_AT
+    outbox = Outbox()
+    with pytest.raises(RunMomentError):
+        book.notify_expiring(outbox, at=RUN_AT + timedelta(days=2), within_days=14)
+    assert outbox.sent == []
+    assert book.notify_expiring(outbox, at=RUN_AT, within_days=14).notices == 4

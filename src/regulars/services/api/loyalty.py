@@ -410,7 +410,8 @@ class LoyaltyApi:
         a run finds the notices sent before and skips them. While no subscription wants
         ``points_expiring`` nothing is recorded, so the notices wait for the first one."""
         days = within_days if within_days is not None else self.notice_days
-        when = aware(at) if at is not None else self.service.now()
+        # not in the future, subscribers or not (a notice is sent once, ever)
+        when = self.service.run_moment(aware(at)) if at is not None else self.service.now()
         subscribers = sum(1 for sub in self.store.list_subscriptions()
                           if POINTS_EXPIRING in subscribed_events(sub))
         if subscribers and self.publish is not None:

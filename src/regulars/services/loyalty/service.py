@@ -923,8 +923,12 @@ class LoyaltyService:
         ``send``, in batches of ``chunk``: a second run, a concurrent one or one after a
         restart finds it recorded and sends nothing again. When ``send`` raises, the batch's
         records are removed again (so the next run retries it) and the error propagates; a
-        crash between the two loses a notice rather than sending it twice."""
+        crash between the two loses a notice rather than sending it twice.
+
+        ``at`` may not lie in the future (:meth:`run_moment`): a notice is sent once, ever, so
+        one recorded early would keep the real one from going out."""
         self.versions()
+        at = self.run_moment(at) if at is not None else None
         start, until = self._notice_window(at, within_days)
         with self.store.reading() as tx:
             found = tx.expiring_points(start, until)
