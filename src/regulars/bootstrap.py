@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import tempfile
@@ -754,18 +753,7 @@ def open_keys(settings: Settings) -> KeyRing:
 def loyalty_programme(settings: Settings) -> Programme:
     """The programme ``[loyalty]`` of ``settings`` defines, in the business's time zone unless
     the section names its own."""
-    from datetime import time
-
-    from regulars.domain.loyalty.programme import Programme
-
-    data = settings.loyalty.model_dump(mode="python")
-    data["timezone"] = data.get("timezone") or settings.timezone
-    start = data.pop("effective_from", None)
-    programme = Programme.from_dict(data)
-    if start is not None:
-        moment = datetime.combine(start, time(0), tzinfo=programme.tz)
-        programme = dataclasses.replace(programme, effective_from=moment)
-    return programme
+    return settings.loyalty.programme(settings.timezone)
 
 
 def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500) -> LoyaltyService:

@@ -484,3 +484,18 @@ def test_config_init_refuses_to_overwrite_without_force(isolated: Path) -> None:
 
     assert forced.exit_code == 0, forced.output
     assert "regular_min_orders = 3" in existing.read_text(encoding="utf-8")
+
+
+def test_loyalty_section_has_exactly_the_domain_programmes_fields() -> None:
+    from dataclasses import fields
+
+    from regulars.config import LoyaltySettings
+    from regulars.domain.loyalty import Programme
+
+    assert set(LoyaltySettings.model_fields) == {f.name for f in fields(Programme)}
+
+
+def test_no_loyalty_section_is_the_domain_programme_at_its_defaults() -> None:
+    from regulars.domain.loyalty import Programme
+
+    assert Settings().loyalty.programme("Europe/Tallinn") == Programme(timezone="Europe/Tallinn")

@@ -11,18 +11,36 @@ lists, and :meth:`LoyaltySettings.programme`, which validates the section into t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from regulars.domain.loyalty.programme import Offer, Programme, Reward, Tier
 from regulars.i18n import _
 
 # --- [loyalty]: the loyalty programme (DOMAIN §8) ----------------------------------------------
+
+
+# The programme a business gets with no [loyalty] section: the domain's defaults.
+_DEFAULT: Final = Programme()
+
+
+def _default(name: str) -> Any:
+    """The domain's default of a programme field, as the settings spell it (an enum's value)."""
+    value = getattr(_DEFAULT, name)
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _field_default(cls: type[Any], name: str) -> Any:
+    """The default of a field of one of the domain's programme parts (Tier, Reward, Offer)."""
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
 
 def _toml_inline(value: Any) -> str:
@@ -67,8 +85,9 @@ class LoyaltyTier(_InlineModel):
 
     name: str = Field(min_length=1)
     threshold: Decimal = Field(ge=0)
-    multiplier: Decimal = Field(default=Decimal(1), gt=0)
-    discount_percent: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    multiplier: Decimal = Field(default=_field_default(Tier, "multiplier"), gt=0)
+    discount_percent: Decimal = Field(default=_field_default(Tier, "discount_percent"), ge=0,
+                                      le=100)
     perks: list[str] = Field(default_factory=list)
 
 
@@ -79,9 +98,9 @@ class LoyaltyReward(_InlineModel):
     name: str = Field(min_length=1)
     kind: Literal["discount_coupon", "free_item", "service", "gift"]
     points: int = Field(gt=0)
-    value: Decimal = Field(default=Decimal(0), ge=0)
-    percent: Decimal = Field(default=Decimal(0), ge=0, le=100)
-    valid_days: int = Field(default=90, ge=1)
+    value: Decimal = Field(default=_field_default(Reward, "value"), ge=0)
+    percent: Decimal = Field(default=_field_default(Reward, "percent"), ge=0, le=100)
+    valid_days: int = Field(default=_field_default(Reward, "valid_days"), ge=1)
     min_tier: str | None = None
     stock: int | None = Field(default=None, ge=1, description=(
         "How many may be redeemed in all, by everyone (a cancelled redemption gives one "
@@ -107,32 +126,19 @@ class LoyaltyOffer(_InlineModel):
     name: str = Field(min_length=1)
     kind: Literal["spent_over", "tenure", "draw"]
     reward: str
-    min_spend: Decimal = Field(default=Decimal(0), ge=0)
-    window_days: int = Field(default=365, ge=1)
-    min_tenure_days: int = Field(default=365, ge=0)
+    min_spend: Decimal = Field(default=_field_default(Offer, "min_spend"), ge=0)
+    window_days: int = Field(default=_field_default(Offer, "window_days"), ge=1)
+    min_tenure_days: int = Field(default=_field_default(Offer, "min_tenure_days"), ge=0)
     tier: str | None = None
-    winners: int = Field(default=1, ge=1)
+    winners: int = Field(default=_field_default(Offer, "winners"), ge=1)
 
 
 def _default_tiers() -> list[LoyaltyTier]:
-    return [
-        LoyaltyTier(name="base", threshold=Decimal(0)),
-        LoyaltyTier(name="silver", threshold=Decimal(500), multiplier=Decimal("1.25"),
-                    discount_percent=Decimal(5)),
-        LoyaltyTier(name="gold", threshold=Decimal(2000), multiplier=Decimal("1.5"),
-                    discount_percent=Decimal(10), perks=["free delivery"]),
-        LoyaltyTier(name="platinum", threshold=Decimal(5000), multiplier=Decimal(2),
-                    discount_percent=Decimal(15), perks=["free delivery", "personal manager"]),
-    ]
+    return [LoyaltyTier.model_validate(t) for t in _DEFAULT.to_dict()["tiers"]]
 
 
 def _default_rewards() -> list[LoyaltyReward]:
-    return [
-        LoyaltyReward(code="discount-5", name="5 off your next order", kind="discount_coupon",
-                      points=500, value=Decimal(5)),
-        LoyaltyReward(code="discount-10pct", name="10 % off your next order",
-                      kind="discount_coupon", points=900, percent=Decimal(10)),
-    ]
+    return [LoyaltyReward.model_validate(r) for r in _DEFAULT.to_dict()["rewards"]]
 
 
 class LoyaltySettings(BaseModel):
@@ -141,7 +147,8 @@ class LoyaltySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(default="points", description="What the programme calls its points.")
+    name: str = Field(default=_default("name"),
+                      description="What the programme calls its points.")
     timezone: str | None = Field(
         default=None,
         description="IANA time zone for the programme's days, months and years (default: the "
@@ -152,34 +159,39 @@ class LoyaltySettings(BaseModel):
         description="First day these rules apply to orders (default: when first seen).",
     )
     points_per_unit: Decimal = Field(
-        default=Decimal(1), ge=0, description="Points per currency unit spent."
+        default=_default("points_per_unit"), ge=0, description="Points per currency unit spent."
     )
     rounding: Literal["floor", "half_up", "ceiling"] = Field(
-        default="floor", description="How an order's fractional points are rounded."
+        default=_default("rounding"), description="How an order's fractional points are rounded."
     )
     min_order_amount: Decimal = Field(
-        default=Decimal(0), ge=0, description="Orders below this amount earn nothing."
+        default=_default("min_order_amount"), ge=0,
+        description="Orders below this amount earn nothing."
     )
     release: Literal["immediately", "after_days", "explicit"] = Field(
-        default="after_days",
+        default=_default("release"),
         description="When earned points become spendable: immediately, when the return window "
         "closes, or on an explicit action (`regulars points release --order`).",
     )
     return_window_days: int = Field(
-        default=14, ge=0, description="Days after an order during which it can be returned."
+        default=_default("return_window_days"), ge=0,
+        description="Days after an order during which it can be returned."
     )
     expiry: Literal["never", "after_days", "end_of_month", "end_of_year"] = Field(
-        default="after_days",
+        default=_default("expiry"),
         description="When a lot of points expires: never, N days after earning, or at the end "
         "of the month or year holding earning + N days.",
     )
-    expiry_days: int = Field(default=365, ge=0, description="The N of `expiry`.")
+    expiry_days: int = Field(
+        default=_default("expiry_days"), ge=0, description="The N of `expiry`."
+    )
     expiring_soon_days: int = Field(
-        default=30, ge=1, description="Points expiring within this many days are shown as "
+        default=_default("expiring_soon_days"), ge=1,
+        description="Points expiring within this many days are shown as "
         "expiring soon."
     )
     returned_spent_points: Literal["negative_balance", "record_deficit"] = Field(
-        default="negative_balance",
+        default=_default("returned_spent_points"),
         description="When a return takes back points already spent: let the balance go "
         "negative (later earnings repay it), or stop at zero and record the deficit.",
     )
@@ -189,51 +201,70 @@ class LoyaltySettings(BaseModel):
         "match, starts, ends.",
     )
     max_points_per_order: int | None = Field(
-        default=None, ge=0, description="Most points one order can earn."
+        default=_default("max_points_per_order"), ge=0,
+        description="Most points one order can earn."
     )
     cap_points_per_member: int | None = Field(
-        default=None, ge=0, description="Most points a member can earn from orders per "
+        default=_default("cap_points_per_member"), ge=0,
+        description="Most points a member can earn from orders per "
         "`cap_period`."
     )
     cap_period: Literal["day", "week", "month", "year"] = Field(
-        default="month", description="The period of `cap_points_per_member`."
+        default=_default("cap_period"), description="The period of `cap_points_per_member`."
     )
     budget_points: int | None = Field(
-        default=None, ge=0, description="Most points the whole programme gives for orders per "
+        default=_default("budget_points"), ge=0,
+        description="Most points the whole programme gives for orders per "
         "`budget_period`."
     )
     budget_period: Literal["day", "week", "month", "year"] = Field(
-        default="month", description="The period of `budget_points`."
+        default=_default("budget_period"), description="The period of `budget_points`."
     )
-    bonus_sign_up: int = Field(default=100, ge=0, description="Points for joining (with "
-                               "consent).")
-    bonus_birthday: int = Field(default=200, ge=0, description="Points on the birthday, once a "
-                                "year.")
-    bonus_first_order: int = Field(default=0, ge=0, description="Points when the first order "
-                                   "completes (its return window closed).")
-    bonus_review: int = Field(default=50, ge=0, description="Points for a product review.")
-    bonus_nps_answer: int = Field(default=20, ge=0, description="Points for answering the NPS "
-                                  "survey.")
-    referrer_points: int = Field(default=500, ge=0, description="Points for the referrer when "
-                                 "the referee's first qualifying order completes.")
-    referee_points: int = Field(default=250, ge=0, description="Points for the referee when "
-                                "their first qualifying order completes.")
+    bonus_sign_up: int = Field(
+        default=_default("bonus_sign_up"), ge=0, description="Points for joining (with consent)."
+    )
+    bonus_birthday: int = Field(
+        default=_default("bonus_birthday"), ge=0, description="Points on the birthday, once a year."
+    )
+    bonus_first_order: int = Field(
+        default=_default("bonus_first_order"), ge=0,
+        description="Points when the first order completes (its return window closed)."
+    )
+    bonus_review: int = Field(
+        default=_default("bonus_review"), ge=0, description="Points for a product review."
+    )
+    bonus_nps_answer: int = Field(
+        default=_default("bonus_nps_answer"), ge=0,
+        description="Points for answering the NPS survey."
+    )
+    referrer_points: int = Field(
+        default=_default("referrer_points"), ge=0,
+        description="Points for the referrer when the referee's first qualifying order completes."
+    )
+    referee_points: int = Field(
+        default=_default("referee_points"), ge=0,
+        description="Points for the referee when their first qualifying order completes."
+    )
     referral_min_order_amount: Decimal = Field(
-        default=Decimal(0), ge=0, description="A referee's order qualifies from this amount."
+        default=_default("referral_min_order_amount"), ge=0,
+        description="A referee's order qualifies from this amount."
     )
     max_referrals_per_referrer: int | None = Field(
-        default=20, ge=0, description="Referrals one member can make (unset: no limit)."
+        default=_default("max_referrals_per_referrer"), ge=0,
+        description="Referrals one member can make (unset: no limit)."
     )
     tier_basis: Literal["spend", "points_earned"] = Field(
-        default="spend",
+        default=_default("tier_basis"),
         description="What qualifies for a tier: spend or points earned in the window (never "
         "the balance).",
     )
     tier_window_days: int = Field(
-        default=365, ge=1, description="The rolling qualification window and period, in days."
+        default=_default("tier_window_days"), ge=1,
+        description="The rolling qualification window and period, in days."
     )
     tier_grace_days: int = Field(
-        default=30, ge=0, description="Days after the qualification period before a downgrade."
+        default=_default("tier_grace_days"), ge=0,
+        description="Days after the qualification period before a downgrade."
     )
     tiers: list[LoyaltyTier] = Field(
         default_factory=_default_tiers,
@@ -250,17 +281,20 @@ class LoyaltySettings(BaseModel):
         description="Punch cards: name, every, reward (a catalogue code), category or sku.",
     )
     club_fee: Decimal | None = Field(
-        default=None, ge=0, description="Yearly fee of the paid club (unset: no club)."
+        default=_default("club_fee"), ge=0,
+        description="Yearly fee of the paid club (unset: no club)."
     )
     club_multiplier: Decimal = Field(
-        default=Decimal(1), gt=0, description="Points multiplier for club members."
+        default=_default("club_multiplier"), gt=0, description="Points multiplier for club members."
     )
     club_discount_percent: Decimal = Field(
-        default=Decimal(0), ge=0, le=100, description="Discount for club members."
+        default=_default("club_discount_percent"), ge=0, le=100,
+        description="Discount for club members."
     )
     club_perks: list[str] = Field(default_factory=list, description="Perks of club members.")
     stored_value_max_balance: Decimal = Field(
-        default=Decimal(1000), ge=0, description="Most money a stored-value card can hold."
+        default=_default("stored_value_max_balance"), ge=0,
+        description="Most money a stored-value card can hold."
     )
     offers: list[LoyaltyOffer] = Field(
         default_factory=list,
@@ -289,6 +323,18 @@ class LoyaltySettings(BaseModel):
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValueError(_("unknown time zone {value!r}").format(value=value)) from None
         return value
+
+    def programme(self, business_timezone: str) -> Programme:
+        """The domain's :class:`Programme` this section defines, in ``business_timezone``
+        unless the section names its own time zone."""
+        data = self.model_dump(mode="python")
+        data["timezone"] = data.get("timezone") or business_timezone
+        start = data.pop("effective_from", None)
+        programme = Programme.from_dict(data)
+        if start is not None:
+            moment = datetime.combine(start, time(0), tzinfo=programme.tz)
+            programme = dataclasses.replace(programme, effective_from=moment)
+        return programme
 
     @model_validator(mode="after")
     def _references(self) -> LoyaltySettings:

@@ -15,11 +15,17 @@ from regulars.domain.loyalty import (
     Reward,
     RewardError,
     RewardKind,
+    Tier,
 )
 from regulars.services.loyalty import LoyaltyService
 
 PROGRAMME = Programme(
     release="immediately",  # type: ignore[arg-type]
+    # the rules these tests were written against: no bonuses and no referral points (the
+    # domain's defaults before they became the shipped programme's)
+    bonus_sign_up=0, bonus_birthday=0, bonus_review=0, bonus_nps_answer=0,
+    referrer_points=0, referee_points=0, max_referrals_per_referrer=None,
+    tiers=(Tier("base", Decimal(0)),),
     rewards=(Reward("r100", "100-point reward", RewardKind.DISCOUNT_COUPON, 100,
                     value=Decimal(5)),
              Reward("mug", "one of four mugs", RewardKind.GIFT, 100, stock=4)),

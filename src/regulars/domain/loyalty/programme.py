@@ -172,9 +172,33 @@ class Offer:
     winners: int = 1
 
 
+def _shipped_tiers() -> tuple[Tier, ...]:
+    return (
+        Tier("base", Decimal(0)),
+        Tier("silver", Decimal(500), Decimal("1.25"), Decimal(5)),
+        Tier("gold", Decimal(2000), Decimal("1.5"), Decimal(10), ("free delivery",)),
+        Tier("platinum", Decimal(5000), Decimal(2), Decimal(15),
+             ("free delivery", "personal manager")),
+    )
+
+
+def _shipped_rewards() -> tuple[Reward, ...]:
+    return (
+        Reward("discount-5", "5 off your next order", RewardKind.DISCOUNT_COUPON, 500,
+               value=Decimal(5)),
+        Reward("discount-10pct", "10 % off your next order", RewardKind.DISCOUNT_COUPON, 900,
+               percent=Decimal(10)),
+    )
+
+
 @dataclass(frozen=True)
 class Programme:
-    """One version of the programme's rules."""
+    """One version of the programme's rules.
+
+    The defaults are the programme a business runs with no ``[loyalty]`` section: the settings
+    read theirs from here (:mod:`regulars.config.loyalty`), so that ``Programme()`` in a test or
+    a notebook and the shipped configuration are one and the same programme.
+    """
 
     timezone: str = "UTC"
     name: str = "points"
@@ -193,20 +217,20 @@ class Programme:
     cap_period: Period = Period.MONTH
     budget_points: int | None = None
     budget_period: Period = Period.MONTH
-    bonus_sign_up: int = 0
-    bonus_birthday: int = 0
+    bonus_sign_up: int = 100
+    bonus_birthday: int = 200
     bonus_first_order: int = 0
-    bonus_review: int = 0
-    bonus_nps_answer: int = 0
-    referrer_points: int = 0
-    referee_points: int = 0
+    bonus_review: int = 50
+    bonus_nps_answer: int = 20
+    referrer_points: int = 500
+    referee_points: int = 250
     referral_min_order_amount: Decimal = Decimal(0)
-    max_referrals_per_referrer: int | None = None
+    max_referrals_per_referrer: int | None = 20
     tier_basis: TierBasis = TierBasis.SPEND
     tier_window_days: int = 365
     tier_grace_days: int = 30
-    tiers: tuple[Tier, ...] = (Tier("base", Decimal(0)),)
-    rewards: tuple[Reward, ...] = ()
+    tiers: tuple[Tier, ...] = field(default_factory=_shipped_tiers)
+    rewards: tuple[Reward, ...] = field(default_factory=_shipped_rewards)
     punch_cards: tuple[PunchCard, ...] = ()
     club_fee: Decimal | None = None
     club_multiplier: Decimal = Decimal(1)
