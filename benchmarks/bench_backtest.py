@@ -56,8 +56,8 @@ def cdnow_path() -> Path:
 
 
 def demo_files(customers: int, seed: int) -> dict[str, Path]:
-    from regulars.analytics.synthetic import DemoSpec
-    from regulars.services.demo import write_demo
+    from regulars.demo import DemoSpec
+    from regulars.demo.files import write_demo
 
     where = DATA / f"backtest-demo-c{customers}-s{seed}"
     if not (where / "orders.csv").exists():

@@ -57,8 +57,8 @@ ENV_URL = "REGULARS_BENCH_POSTGRES_URL"
 def _child(payload: dict[str, Any]) -> dict[str, Any]:
     step = payload["step"]
     if step == "generate":
-        from regulars.analytics.synthetic import DemoSpec
-        from regulars.services.demo import write_demo
+        from regulars.demo import DemoSpec
+        from regulars.demo.files import write_demo
 
         t0 = time.perf_counter()
         paths = write_demo(Path(payload["out"]), DemoSpec(customers=payload["customers"],

@@ -6,7 +6,7 @@
 
 For every seed, one run:
 
-1. generates a demo business with ground truth (:mod:`regulars.analytics.synthetic`, the same
+1. generates a demo business with ground truth (:mod:`regulars.demo`, the same
    generator as ``regulars demo``) of ``--customers`` persons into a temporary directory under
    ``benchmarks/data/`` (git-ignored), as Parquet files;
 2. imports every table into a fresh SQLite store with ``regulars.import_file``, as a shop would
@@ -351,8 +351,8 @@ def run_seed(customers: int, seed: int, overrides: dict[str, Any], keep: bool,
     import pyarrow.parquet as pq
 
     import regulars
-    from regulars.analytics.synthetic import DemoSpec
-    from regulars.services.demo import TRUTH, write_demo
+    from regulars.demo import DemoSpec
+    from regulars.demo.files import TRUTH, write_demo
 
     spec = DemoSpec(customers=customers, seed=seed)
     as_of = datetime.combine(spec.end, dtime.max)  # what a date as-of means: the whole day
@@ -675,7 +675,7 @@ def main() -> None:
 
 
 def _end_date() -> date:
-    from regulars.analytics.synthetic import DemoSpec
+    from regulars.demo import DemoSpec
 
     return DemoSpec().end
 

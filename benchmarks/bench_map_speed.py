@@ -284,7 +284,7 @@ def _child(payload: dict[str, Any]) -> dict[str, Any]:
 def generate(customers: int, seed: int, out: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from regulars.analytics.synthetic import SCHEMAS, DemoSpec, iter_business
+    from regulars.demo import SCHEMAS, DemoSpec, iter_business
 
     spec = DemoSpec(customers=customers, seed=seed)
     partial = out.with_name(out.name + ".part")
@@ -673,7 +673,7 @@ def main() -> None:
                          "file": str(file)})
     import pyarrow.parquet as pq
 
-    from regulars.analytics.synthetic import DemoSpec
+    from regulars.demo import DemoSpec
 
     orders = pq.read_metadata(file).num_rows
     end = DemoSpec(customers=args.customers, seed=args.seed).end.isoformat()

@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 import regulars as api
-from regulars.analytics.synthetic import DemoSpec
-from regulars.services.demo import write_demo
+from regulars.demo import DemoSpec
+from regulars.demo.files import write_demo
 
 
 def _every(start: date, n: int, step: int = 30) -> list[date]:

@@ -9,8 +9,8 @@ import pyarrow.csv as pacsv
 import pytest
 
 import regulars
-from regulars.analytics.synthetic import DemoSpec
-from regulars.services.demo import write_demo
+from regulars.demo import DemoSpec
+from regulars.demo.files import write_demo
 
 AS_OF = date(2025, 12, 31)  # the generated history's last day: every card exists by then
 

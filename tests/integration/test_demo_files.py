@@ -12,10 +12,10 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from regulars.analytics.synthetic import SCHEMAS, DemoSpec, generate_business
+from regulars.demo import SCHEMAS, DemoSpec, generate_business
+from regulars.demo.files import OutputExistsError, write_demo
 from regulars.domain.errors import RegularsError
 from regulars.domain.tables import IMPORT_ORDER, SPECS
-from regulars.services.demo import OutputExistsError, write_demo
 
 SPEC = DemoSpec(customers=600, seed=11, chunk_customers=250)  # three chunks
 TABLES = [kind.value for kind in IMPORT_ORDER] + ["truth"]

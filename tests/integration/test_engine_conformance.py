@@ -21,9 +21,9 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 import regulars
-from regulars.analytics.synthetic import DemoSpec
+from regulars.demo import DemoSpec
+from regulars.demo.files import write_demo
 from regulars.services.analysis import Analysis
-from regulars.services.demo import write_demo
 
 pytestmark = pytest.mark.postgres
 

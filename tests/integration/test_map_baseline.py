@@ -21,8 +21,8 @@ import pytest
 
 from regulars.analytics.customer_map import baseline_schema, customer_map
 from regulars.analytics.params import MapParams
-from regulars.analytics.synthetic import DemoSpec, generate_business
 from regulars.analytics.traits import RANK_EDGES
+from regulars.demo import DemoSpec, generate_business
 
 SPEC = DemoSpec(customers=800, seed=5)
 AS_OF = datetime.combine(SPEC.end, time(23, 59, 59))

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 import regulars
-from regulars.analytics.synthetic import DemoSpec, generate_business
+from regulars.demo import DemoSpec, generate_business
 from regulars.entrypoints.cli.summary import at_risk
 from regulars.services.predictions import RETRY_PENALTY
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import regulars
-from regulars.analytics.synthetic import SCHEMAS, DemoSpec, iter_business
+from regulars.demo import SCHEMAS, DemoSpec, iter_business
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from regulars.analytics.synthetic import (
+from regulars.demo import (
     ARCHETYPES,
     SCHEMAS,
     TRUTH_FLAGS,

@@ -13,9 +13,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from regulars.analytics.synthetic import DemoSpec
+from regulars.demo import DemoSpec
+from regulars.demo.files import write_demo
 from regulars.domain.tables import IMPORT_ORDER, SPECS, Kind
-from regulars.services.demo import write_demo
 
 EVENT_TYPES = {Kind.INVOICES: "invoice", Kind.INTERACTIONS: "interaction",
                Kind.FEEDBACK: "feedback", Kind.REFERRALS: "referral"}

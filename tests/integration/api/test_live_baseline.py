@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from regulars import bootstrap
-from regulars.analytics.synthetic import DemoSpec, generate_business
+from regulars.demo import DemoSpec, generate_business
 from regulars.domain.tables import SPECS, Kind
 
 I = "integration"  # noqa: E741

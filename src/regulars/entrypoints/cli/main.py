@@ -313,8 +313,8 @@ def demo_data(
 def write_demo_files(
     out_dir: Path, *, customers: int, seed: int, fmt: str, force: bool
 ) -> dict[str, Path]:
-    from regulars.analytics.synthetic import DemoSpec
-    from regulars.services.demo import write_demo
+    from regulars.demo import DemoSpec
+    from regulars.demo.files import write_demo
 
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter(_("use csv or parquet"), param_hint="--format")

@@ -1,6 +1,6 @@
 """Write a synthetic business to a directory: one file per input table, plus the ground truth.
 
-The tables come from :mod:`regulars.analytics.synthetic` chunk by chunk and are streamed to
+The tables come from :func:`regulars.demo.iter_business` chunk by chunk and are streamed to
 disk, so a business of ten million orders never sits in memory at once. Files are written under
 a temporary name and renamed only when every table is complete: an interrupted run leaves no
 half-written business behind.
@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from regulars.analytics.synthetic import SCHEMAS, DemoSpec, iter_business
+from regulars.demo.generate import iter_business
+from regulars.demo.spec import SCHEMAS, DemoSpec
 from regulars.domain.errors import RegularsError
 from regulars.domain.tables import IMPORT_ORDER
 
