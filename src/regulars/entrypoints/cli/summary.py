@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from regulars.entrypoints.labels import BUYER_RUNGS, SIGNALS, STATUSES
 from regulars.i18n import _
 from regulars.services.analysis import CONTACT_COLUMNS, Analysis, Frame
 
-RISK_SIGNALS = frozenset({"shrinking_orders", "widening_gaps", "overdue", "slower_payments",
-                          "dropped_addons", "complaints_returns", "unresponsive", "detractor",
-                          "churn_risk"})
+# Every warning signal but the one that asks to review the relationship: that one is about
+# what we offer, not a sign that the customer is leaving.
+RISK_SIGNALS = frozenset(SIGNALS) - {"review_relationship"}
 
 
 def pct(x: float | None) -> str:
@@ -125,13 +126,14 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
     for s in p.ladder.items:
         ladder.add_row(s.label, f"{s.customers:,}", pct(s.share), pct(s.revenue_share))
 
-    statuses = ["active", "lapsing", "lost", "won_back"]
+    # the terminal names rungs and statuses by their codes, as the at-risk lines and the
+    # map's columns do (the codes are what a user filters the exported map on)
     cross = Table(title=_("status by rung"))
     cross.add_column(_("rung"))
-    for st in statuses:
+    for st in STATUSES:
         cross.add_column(st, justify="right")
-    for rung in ("newcomer", "returning", "regular", "loyal", "advocate"):
-        cross.add_row(rung, *[f"{p.status_by_rung.count(rung, st):,}" for st in statuses])
+    for rung in BUYER_RUNGS:
+        cross.add_row(rung, *[f"{p.status_by_rung.count(rung, st):,}" for st in STATUSES])
     console.print(ladder, cross)
 
     m, rev, conc, nps, ret = p.metrics, p.revenue, p.concentration, p.nps, p.retention
