@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 
+# over 60 lines only for its numpy-style docstring (the public API's parameters)
 def render_report(
     portfolio: Portfolio,
     at_risk_rows: Sequence[Mapping[str, Any]],

@@ -12,6 +12,28 @@ __all__ = ["headline_sentences"]
 def headline_sentences(portfolio: Portfolio) -> list[str]:
     """The few sentences that open the report (translated, not yet escaped)."""
     p = portfolio
+    out = _revenue_sentences(p)
+    c = p.concentration
+    if c.customers:
+        out.append(_concentration_sentence(p))
+    r = p.retention
+    if r.crr is not None:
+        out.append(
+            _("Customer retention over the period: {crr}; churn: {churn}.").format(
+                crr=pct(r.crr / 100), churn=pct(r.churn_rate)
+            )
+        )
+    if p.nps is not None and p.nps.score is not None:
+        out.append(
+            _("NPS {score} from {responses} responses.").format(
+                score=signed(p.nps.score), responses=num(p.nps.responses)
+            )
+        )
+    return out
+
+
+def _revenue_sentences(p: Portfolio) -> list[str]:
+    """Who the regulars and the loyal are, and what they bring: none without buyers."""
     out: list[str] = []
     rev = p.revenue
     if rev.buyers:
@@ -46,37 +68,22 @@ def headline_sentences(portfolio: Portfolio) -> list[str]:
                 min_revenue=pct0(rev.pareto_revenue_share),
             )
         )
-    c = p.concentration
-    if c.customers:
-        if c.alert:
-            out.append(
-                _(
-                    "Concentration alert: customer {customer} brought {share} of the revenue "
-                    "of the last {days} days."
-                ).format(
-                    customer=c.largest_customer_id,
-                    share=pct(c.largest_share),
-                    days=(c.window.end - c.window.start).days,
-                )
-            )
-        else:
-            out.append(
-                _(
-                    "No single customer brings {alert} or more of the trailing revenue; "
-                    "the ten largest bring {top10}."
-                ).format(alert=pct0(c.alert_share), top10=pct(c.top10_share))
-            )
-    r = p.retention
-    if r.crr is not None:
-        out.append(
-            _("Customer retention over the period: {crr}; churn: {churn}.").format(
-                crr=pct(r.crr / 100), churn=pct(r.churn_rate)
-            )
-        )
-    if p.nps is not None and p.nps.score is not None:
-        out.append(
-            _("NPS {score} from {responses} responses.").format(
-                score=signed(p.nps.score), responses=num(p.nps.responses)
-            )
-        )
     return out
+
+
+def _concentration_sentence(p: Portfolio) -> str:
+    """The concentration alert, or how far the base is from it."""
+    c = p.concentration
+    if c.alert:
+        return _(
+            "Concentration alert: customer {customer} brought {share} of the revenue "
+            "of the last {days} days."
+        ).format(
+            customer=c.largest_customer_id,
+            share=pct(c.largest_share),
+            days=(c.window.end - c.window.start).days,
+        )
+    return _(
+        "No single customer brings {alert} or more of the trailing revenue; "
+        "the ten largest bring {top10}."
+    ).format(alert=pct0(c.alert_share), top10=pct(c.top10_share))
