@@ -66,9 +66,7 @@ SIGNAL_NAMES: Mapping[str, str] = {
     "overdue": N_("overdue"),
     "slower_payments": N_("slower payments"),
     "dropped_addons": N_("dropped add-ons"),
-    # earlier spellings of the same signal, kept for maps written by them
-    "complaints": N_("complaints and returns"),
-    "complaints_and_returns": N_("complaints and returns"),
+    "complaints_returns": N_("complaints and returns"),
     "unresponsive": N_("unresponsive"),
     "detractor": N_("detractor"),
     "churn_risk": N_("churn risk"),
