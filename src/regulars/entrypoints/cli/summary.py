@@ -12,12 +12,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from regulars.analytics.portfolio import Portfolio
+from regulars.entrypoints.labels import BUYER_RUNGS, SIGNALS, STATUSES
 from regulars.i18n import _
 from regulars.services.analysis import CONTACT_COLUMNS, Analysis, Frame
 
-RISK_SIGNALS = frozenset({"shrinking_orders", "widening_gaps", "overdue", "slower_payments",
-                          "dropped_addons", "complaints_returns", "unresponsive", "detractor",
-                          "churn_risk"})
+# Every warning signal but the one that asks to review the relationship: that one is about
+# what we offer, not a sign that the customer is leaving.
+RISK_SIGNALS = frozenset(SIGNALS) - {"review_relationship"}
 
 
 def pct(x: float | None) -> str:
@@ -125,15 +127,42 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
     for s in p.ladder.items:
         ladder.add_row(s.label, f"{s.customers:,}", pct(s.share), pct(s.revenue_share))
 
-    statuses = ["active", "lapsing", "lost", "won_back"]
+    # the terminal names rungs and statuses by their codes, as the at-risk lines and the
+    # map's columns do (the codes are what a user filters the exported map on)
     cross = Table(title=_("status by rung"))
     cross.add_column(_("rung"))
-    for st in statuses:
+    for st in STATUSES:
         cross.add_column(st, justify="right")
-    for rung in ("newcomer", "returning", "regular", "loyal", "advocate"):
-        cross.add_row(rung, *[f"{p.status_by_rung.count(rung, st):,}" for st in statuses])
+    for rung in BUYER_RUNGS:
+        cross.add_row(rung, *[f"{p.status_by_rung.count(rung, st):,}" for st in STATUSES])
     console.print(ladder, cross)
 
+    console.print(_figures(p))
+
+    if result.not_evaluated:
+        console.print(_("not evaluated:"), style="bold")
+        for code, why in sorted(result.not_evaluated.items()):
+            console.print(f"  {code}: {why}", style="dim", highlight=False)
+
+    if result.predictions is not None:
+        model = result.predictions.transactions
+        console.print(_("predictions: {m} fitted on {n} customers (log-likelihood {ll})"
+                        ).format(m=model.title, n=f"{model.n_customers or 0:,.0f}",
+                                 ll=f"{model.log_likelihood or 0:,.1f}"), highlight=False)
+        for note in result.predictions.notes:
+            console.print(f"  {note}", style="dim", highlight=False)
+
+    risky = at_risk(result.customers, top)
+    if risky:
+        print_at_risk(console, risky, top)
+    gone = win_back(result.customers, min(top, WIN_BACK_SHOWN))
+    if gone:
+        print_at_risk(console, gone, min(top, WIN_BACK_SHOWN), win_back=True)
+
+
+def _figures(p: Portfolio) -> Table:
+    """The base in figures: metrics, revenue split, the Pareto check, concentration, NPS
+    and retention."""
     m, rev, conc, nps, ret = p.metrics, p.revenue, p.concentration, p.nps, p.retention
     figures = Table(title=_("the base"), show_header=False)
     figures.add_column()
@@ -163,27 +192,7 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
     ]
     for k, v in rows:
         figures.add_row(k, v)
-    console.print(figures)
-
-    if result.not_evaluated:
-        console.print(_("not evaluated:"), style="bold")
-        for code, why in sorted(result.not_evaluated.items()):
-            console.print(f"  {code}: {why}", style="dim", highlight=False)
-
-    if result.predictions is not None:
-        model = result.predictions.transactions
-        console.print(_("predictions: {m} fitted on {n} customers (log-likelihood {ll})"
-                        ).format(m=model.title, n=f"{model.n_customers or 0:,.0f}",
-                                 ll=f"{model.log_likelihood or 0:,.1f}"), highlight=False)
-        for note in result.predictions.notes:
-            console.print(f"  {note}", style="dim", highlight=False)
-
-    risky = at_risk(result.customers, top)
-    if risky:
-        print_at_risk(console, risky, top)
-    gone = win_back(result.customers, min(top, WIN_BACK_SHOWN))
-    if gone:
-        print_at_risk(console, gone, min(top, WIN_BACK_SHOWN), win_back=True)
+    return figures
 
 
 # Below this width the "why" column of a table gets a word or two a line and each customer

@@ -9,29 +9,29 @@ from __future__ import annotations
 from typing import Any
 
 from regulars.analytics.backtest import BEST, SILENT_DAYS
-from regulars.entrypoints.report import _e, _page, _section, _table
+from regulars.entrypoints.labels import rung_names, status_names
+from regulars.entrypoints.report.format import pct
+from regulars.entrypoints.report.html import Markup, macros, section, table
+from regulars.entrypoints.report.page import page
 from regulars.i18n import _
 
 __all__ = ["backtest_section", "definitions", "labels", "pct", "render_backtest_report"]
 
 
 def labels() -> dict[str, str]:
-    """Every code the backtest reports, in words."""
+    """Every code the backtest reports, in words: the methods, and the statuses and rungs as
+    everywhere else (:mod:`regulars.entrypoints.labels`) but for the loyal, who count the
+    advocates here."""
     return {
+        **status_names(),
+        **rung_names(),
         "ours": _("ours: money at stake"),
         "silent_90d": _("biggest silent {n} days").format(n=SILENT_DAYS),
         "revenue_x_p_gone": _("revenue × (1 − P(alive))"),
         "rfm_at_risk": _("RFM \"can't lose them\" and \"at risk\""),
         BEST: _("best possible (reference)"),
-        "lapsing": _("lapsing"),
-        "lost": _("lost"),
         "lapsing_or_lost": _("lapsing or lost"),
-        "active": _("active"),
-        "won_back": _("won back"),
         "loyal": _("loyal (with advocates)"),
-        "regular": _("regular"),
-        "returning": _("returning"),
-        "newcomer": _("newcomer"),
         "all": _("all customers"),
     }
 
@@ -63,10 +63,6 @@ def definitions(result: Any) -> list[str]:
     ]
 
 
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
 def basis_sentence(ranking: dict[str, Any]) -> str:
     if not ranking:
         return _("The ranking's basis is not known.")
@@ -79,7 +75,7 @@ def basis_sentence(ranking: dict[str, Any]) -> str:
              "situations).").format(n=f"{ranking.get('situations', 0):,}")
 
 
-def backtest_section(result: Any) -> str:
+def backtest_section(result: Any) -> Markup:
     """The backtest (:class:`regulars.services.backtest.Backtest`) as one report section."""
     words = labels()
     c = result.comparison
@@ -87,43 +83,43 @@ def backtest_section(result: Any) -> str:
              "days after it, to {u}: {g} of them placed no order.").format(
         d=result.as_of, n=f"{c.customers:,}", h=result.horizon_days, u=result.until,
         g=f"{c.gone:,}")
-    cuts = [_e(_("top {p}% ({k})").format(p=p, k=f"{k:,}")) for p, k in
+    cuts = [_("top {p}% ({k})").format(p=p, k=f"{k:,}") for p, k in
             zip(c.percents, c.top, strict=True)]
     capture_rows = []
     for cap in c.capture:
-        cells = ([_e(pct(s)) for s in cap.shares] if cap.available
-                 else [_e(_("not available: {why}").format(why=cap.reason))]
+        cells = ([pct(s) for s in cap.shares] if cap.available
+                 else [_("not available: {why}").format(why=cap.reason)]
                  + [""] * (len(c.top) - 1))
-        capture_rows.append([_e(words.get(cap.method, cap.method)), *cells])
-    body = _table(_("Share of the revenue later lost ({v}) caught by the top of each list")
-                  .format(v=f"{c.lost_revenue:,.0f}"),
-                  [_e(_("method")), *cuts], capture_rows)
-    beats = [_e(_("yes") if b else (_("no") if b is not None else "—"))
+        capture_rows.append([words.get(cap.method, cap.method), *cells])
+    body = table(_("Share of the revenue later lost ({v}) caught by the top of each list")
+                 .format(v=f"{c.lost_revenue:,.0f}"),
+                 [_("method"), *cuts], capture_rows)
+    beats = [_("yes") if b else (_("no") if b is not None else "—")
              for b in c.beats_baselines]
-    body += _table(_("Does ours catch more than every baseline?"), [_e(_("cut")), *cuts],
-                   [[_e(_("ours beats every baseline")), *beats]])
-    body += _table(
+    body += table(_("Does ours catch more than every baseline?"), [_("cut"), *cuts],
+                  [[_("ours beats every baseline"), *beats]])
+    body += table(
         _("Statuses against what happened"),
-        [_e(_("status")), _e(_("customers")), _e(_("of them gone")), _e(_("precision")),
-         _e(_("recall")), _e(_("gone in all"))],
-        [[_e(words[s.status]), _e(f"{s.flagged:,}"), _e(f"{s.flagged_gone:,}"),
-          _e(pct(s.precision)), _e(pct(s.recall)), _e(f"{s.gone:,}")] for s in c.statuses])
-    body += _table(
+        [_("status"), _("customers"), _("of them gone"), _("precision"),
+         _("recall"), _("gone in all")],
+        [[words[s.status], f"{s.flagged:,}", f"{s.flagged_gone:,}",
+          pct(s.precision), pct(s.recall), f"{s.gone:,}"] for s in c.statuses])
+    body += table(
         _("Share of each status that ordered again"),
-        [_e(_("status")), _e(_("customers")), _e(_("ordered again")), _e(_("share"))],
-        [[_e(words[s.status]), _e(f"{s.customers:,}"), _e(f"{s.ordered_again:,}"),
-          _e(pct(s.share))] for s in c.status_outcomes])
-    body += _table(
+        [_("status"), _("customers"), _("ordered again"), _("share")],
+        [[words[s.status], f"{s.customers:,}", f"{s.ordered_again:,}",
+          pct(s.share)] for s in c.status_outcomes])
+    body += table(
         _("Retention by rung"),
-        [_e(_("rung")), _e(_("customers")), _e(_("ordered in the horizon")),
-         _e(_("revenue before")), _e(_("revenue in the horizon")), _e(_("revenue kept"))],
-        [[_e(words[r.rung]), _e(f"{r.customers:,}"), _e(pct(r.share_ordered)),
-          _e(f"{r.revenue_before:,.0f}"), _e(f"{r.revenue_after:,.0f}"),
-          _e(pct(r.revenue_kept))] for r in c.rungs])
-    body += f'<p class="lead">{_e(basis_sentence(result.ranking))}</p>'
-    body += ('<ul class="evidence">'
-             + "".join(f"<li>{_e(d)}</li>" for d in definitions(result)) + "</ul>")
-    return _section("backtest", _("Backtest"), lead, body)
+        [_("rung"), _("customers"), _("ordered in the horizon"),
+         _("revenue before"), _("revenue in the horizon"), _("revenue kept")],
+        [[words[r.rung], f"{r.customers:,}", pct(r.share_ordered),
+          f"{r.revenue_before:,.0f}", f"{r.revenue_after:,.0f}",
+          pct(r.revenue_kept)] for r in c.rungs])
+    blocks = macros("blocks.html")
+    body += blocks.lead(basis_sentence(result.ranking))
+    body += blocks.items(definitions(result), "evidence")
+    return section("backtest", _("Backtest"), lead, body)
 
 
 def render_backtest_report(result: Any, *, title: str | None = None, lang: str = "en") -> str:
@@ -131,4 +127,4 @@ def render_backtest_report(result: Any, *, title: str | None = None, lang: str =
     title = title or _("Backtest as of {d}").format(d=result.as_of)
     meta = _("As of {d}, horizon {h} days to {u}; data to {last}").format(
         d=result.as_of, h=result.horizon_days, u=result.until, last=result.last_order)
-    return _page(title, meta, "", [backtest_section(result)], result.until, lang)
+    return page(title, meta, [], [backtest_section(result)], result.until, lang)

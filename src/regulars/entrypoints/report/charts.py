@@ -143,6 +143,8 @@ def stacked_bars(
     return svg(chart_id, title, desc, width, height, body="".join(parts))
 
 
+# over 60 lines: the columns, the bands between them and the labels share one set of
+# coordinates (scale, offsets, node positions); split apart, each piece would need them all
 def sankey(
     chart_id: str,
     title: str,
