@@ -40,8 +40,8 @@ def test_release_lots_moves_pending_points_and_skips_the_rest():
     account = pending_account(("order:A", 40, 40), ("order:B", 10, 0))
     account.lots["order:C"] = Lot("order:C", "M", "order", T0, 5, 5, LotState.AVAILABLE)
     account.member.balance = 5
-    done = release_lots(account, ["order:A", "order:B", "order:C", "order:X"],
-                        WINDOW + timedelta(days=1), explicit=False, version=7)
+    done = list(release_lots(account, ["order:A", "order:B", "order:C", "order:X"],
+                             WINDOW + timedelta(days=1), explicit=False, version=7))
     # A releases 40 at the window; B (wholly returned) goes through with no entry; C was
     # available already and X is unknown: skipped
     assert done == [Released("order:A", WINDOW, 40, True), Released("order:B", WINDOW, 0, False)]
@@ -50,7 +50,7 @@ def test_release_lots_moves_pending_points_and_skips_the_rest():
     assert [(e.ref, e.points, e.pending, e.reason, e.programme_version)
             for e in account.entries] == [("release:order:A", 40, -40, "return window closed", 7)]
     # running it again finds nothing pending
-    assert release_lots(account, ["order:A"], WINDOW, explicit=True, version=7) == []
+    assert list(release_lots(account, ["order:A"], WINDOW, explicit=True, version=7)) == []
 
 
 def test_a_wholly_returned_order_never_completed():

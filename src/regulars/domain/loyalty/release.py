@@ -9,7 +9,7 @@ more than the order earned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,10 +36,11 @@ def release_moment(available_at: datetime | None, at: datetime, *, explicit: boo
 
 
 def release_lots(account: Account, refs: Iterable[str], at: datetime, *, explicit: bool,
-                 version: int) -> list[Released]:
+                 version: int) -> Iterator[Released]:
     """Release the pending lots of ``refs`` on ``account`` (others are skipped: released
-    already, or unknown), in order."""
-    done = []
+    already, or unknown), in order, one at a time: what the caller does with one (a bonus
+    that repays debt, …) happens before the next is released, as the ledger has always
+    recorded it."""
     for ref in refs:
         lot = account.lots.get(ref)
         if lot is None or lot.state is not LotState.PENDING:
@@ -48,9 +49,7 @@ def release_lots(account: Account, refs: Iterable[str], at: datetime, *, explici
         entry = account.release(ref, when, ref=f"release:{ref}",
                                 reason="explicit" if explicit else "return window closed",
                                 version=version)
-        done.append(Released(ref, when, entry.points if entry is not None else 0,
-                             entry is not None))
-    return done
+        yield Released(ref, when, entry.points if entry is not None else 0, entry is not None)
 
 
 def completed(amount: Decimal, returned_amount: Decimal) -> bool:
