@@ -1,21 +1,18 @@
 """The loyalty service's logic on the in-memory store (``adapters/memory.py``), no database.
 
-The same scenarios as ``tests/integration/loyalty/test_service.py`` (copied unchanged, with
-their assertions), less the one that reads a table with SQL: earning, returns, releases,
-expiry, tiers, referrals, spending, coupons, club, offers, statements. Races, concurrency and
-the property tests stay on the real databases.
-"""
+The scenarios of ``tests/integration/loyalty/test_service.py``, copied with their
+assertions, less the one that reads a table with SQL: earning, returns, releases, expiry,
+tiers, referrals, spending, coupons, club, offers, statements. Races, concurrency and the
+property tests stay on the real databases."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from dataclasses import replace as _replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from regulars.adapters.memory import MemoryLoyaltyStore
 from regulars.domain.loyalty import (
     ConsentRequiredError,
     CouponUsedError,
@@ -25,9 +22,7 @@ from regulars.domain.loyalty import (
     Line,
     LoyaltyError,
     OutOfStockError,
-    Programme,
     PunchCard,
-    Purchase,
     ReferralRefusedError,
     Release,
     ReturnedSpentPoints,
@@ -35,69 +30,13 @@ from regulars.domain.loyalty import (
     RewardError,
     RewardKind,
     StoredValueError,
-    Tier,
     UnknownMemberError,
     UnknownOrderError,
     UnknownRedemptionError,
 )
 from regulars.services.loyalty import LoyaltyService
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, at: datetime = T0) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **kw: float) -> datetime:
-        self.at += timedelta(**kw)
-        return self.at
-
-
-def programme(**changes: object) -> Programme:
-    base = Programme(
-        timezone="Europe/Tallinn",
-        return_window_days=14,
-        expiry_days=365,
-        tiers=(Tier("base", Decimal(0)), Tier("silver", Decimal(500), Decimal("1.5")),
-               Tier("gold", Decimal(2000), Decimal(2))),
-        rewards=(Reward("r100", "100-point reward", RewardKind.DISCOUNT_COUPON, 100,
-                        value=Decimal(5)),
-                 Reward("gift", "a gift", RewardKind.GIFT, 300)),
-    )
-    return _replace(base, **changes)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store() -> MemoryLoyaltyStore:
-    return MemoryLoyaltyStore()
-
-
-@pytest.fixture
-def make_service(store: MemoryLoyaltyStore, clock: Clock):
-    def make(**changes: object) -> LoyaltyService:
-        return LoyaltyService(store, programme(**changes), clock=clock)
-
-    return make
-
-
-@pytest.fixture
-def service(make_service) -> LoyaltyService:
-    return make_service()
-
-
-def order(order_id: str, member: str, amount: str | int, at: datetime = T0,
-          **kw: object) -> Purchase:
-    return Purchase(order_id, member, at, Decimal(str(amount)), **kw)  # type: ignore[arg-type]
-
+from .conftest import T0, order, programme
 
 IMMEDIATE = {"release": Release.IMMEDIATELY, "bonus_sign_up": 0}
 
@@ -460,6 +399,8 @@ def test_stored_value_card(service):
     with pytest.raises(StoredValueError, match="at most"):
         service.top_up("M", Decimal(1000), ref="t2", payment_method="card")
     assert service.verify() == []
+
+
 
 
 def test_punch_card_every_tenth_coffee_free(make_service):
