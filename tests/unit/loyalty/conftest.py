@@ -31,6 +31,10 @@ class Clock:
 def programme(**changes: object) -> Programme:
     base = Programme(
         timezone="Europe/Tallinn",
+        # as tests/integration/loyalty/conftest.py: the rules these scenarios were written
+        # against (no bonuses, no referral points), not the shipped programme's defaults
+        bonus_sign_up=0, bonus_birthday=0, bonus_review=0, bonus_nps_answer=0,
+        referrer_points=0, referee_points=0, max_referrals_per_referrer=None,
         return_window_days=14,
         expiry_days=365,
         tiers=(Tier("base", Decimal(0)), Tier("silver", Decimal(500), Decimal("1.5")),
