@@ -17,7 +17,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from regulars.entrypoints.cli.main import app
+from regulars.entrypoints.cli.app import app
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 HEADER = """# Command-line reference

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from regulars import bootstrap
-from regulars.entrypoints.cli.main import app
+from regulars.entrypoints.cli.app import app
 
 runner = CliRunner()
 

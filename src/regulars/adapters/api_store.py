@@ -23,137 +23,34 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from regulars.adapters import failures
-from regulars.adapters import loyalty_store as loyalty
-from regulars.adapters.orm import INPUT_TABLES, customer_merges, metadata
+from regulars.adapters.orm import (  # the tables live with every other table
+    INPUT_TABLES,
+    api_audit,
+    api_idempotency,
+    api_keys,
+    customer_merges,
+    loyalty_accruals,
+    loyalty_card_entries,
+    loyalty_club_payments,
+    loyalty_coupons,
+    loyalty_expiry_notices,
+    loyalty_ledger,
+    loyalty_lots,
+    loyalty_members,
+    loyalty_operations,
+    loyalty_punches,
+    loyalty_referrals,
+    loyalty_tier_history,
+    map_customers,
+    map_state,
+    metadata,
+    webhook_deliveries,
+    webhook_outbox,
+    webhook_subscriptions,
+)
 from regulars.domain import privacy
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.services.api.ports import CustomerFilter, DuplicateError, StoredResponse
-
-api_keys = sa.Table(
-    "api_keys",
-    metadata,
-    sa.Column("key_id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.Text(), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("secret_hash", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(), nullable=True),
-    sa.Column("replaced_by", sa.String(32), nullable=True),
-)
-
-api_audit = sa.Table(
-    "api_audit",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("key_id", sa.String(32), nullable=False, index=True),
-    sa.Column("action", sa.String(64), nullable=False),
-    sa.Column("subject", sa.Text(), nullable=False),
-    sa.Column("status", sa.Integer(), nullable=False),
-    sa.Column("detail", sa.Text(), nullable=False),
-)
-
-# the primary key is what makes two concurrent retries of one request write once
-api_idempotency = sa.Table(
-    "api_idempotency",
-    metadata,
-    sa.Column("key_id", sa.String(32), primary_key=True),
-    sa.Column("idempotency_key", sa.String(255), primary_key=True),
-    sa.Column("request_hash", sa.String(64), nullable=False),
-    sa.Column("status", sa.Integer(), nullable=False),
-    sa.Column("body", sa.Text(), nullable=False),
-    sa.Column("created_at", sa.DateTime(), nullable=False),
-)
-
-map_customers = sa.Table(
-    "map_customers",
-    metadata,
-    sa.Column("customer_id", sa.String(), primary_key=True),
-    sa.Column("orders", sa.BigInteger(), nullable=False),
-    sa.Column("first_order_at", sa.DateTime(), nullable=True),
-    sa.Column("last_order_at", sa.DateTime(), nullable=True),
-    sa.Column("revenue", sa.Float(), nullable=True),
-    sa.Column("avg_order_value", sa.Float(), nullable=True),
-    sa.Column("typical_gap_days", sa.Float(), nullable=True),
-    sa.Column("days_since_last_order", sa.Float(), nullable=True),
-    sa.Column("rung", sa.String(16), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=True, index=True),
-    sa.Column("signals", sa.Text(), nullable=False),
-    sa.Column("traits", sa.Text(), nullable=False),
-    sa.Column("rfm_r", sa.Integer(), nullable=True),
-    sa.Column("rfm_f", sa.Integer(), nullable=True),
-    sa.Column("rfm_m", sa.Integer(), nullable=True),
-    sa.Column("rfm_segment", sa.String(32), nullable=True, index=True),
-    sa.Column("evidence", sa.Text(), nullable=False),
-    sa.Column("evidence_text", sa.Text(), nullable=False),
-    sa.Column("as_of", sa.DateTime(), nullable=False),
-    # how as_of was chosen: "last order", "clock" or "given" (null: before migration 0010)
-    sa.Column("as_of_source", sa.String(16), nullable=True),
-    sa.Column("updated_at", sa.DateTime(), nullable=False),
-    # the predictions (null when the map was built without them); expected_orders covers
-    # the next expected_orders_days days
-    sa.Column("p_alive", sa.Float(), nullable=True),
-    sa.Column("expected_orders", sa.Float(), nullable=True),
-    sa.Column("expected_orders_days", sa.Integer(), nullable=True),
-    sa.Column("next_order_expected_at", sa.DateTime(), nullable=True),
-    sa.Column("clv", sa.Float(), nullable=True),
-    sa.Column("value_at_risk", sa.Float(), nullable=True),
-)
-
-map_state = sa.Table(
-    "map_state",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
-    sa.Column("as_of", sa.DateTime(), nullable=False),
-    sa.Column("as_of_source", sa.String(16), nullable=True),
-    sa.Column("built_at", sa.DateTime(), nullable=False),
-    sa.Column("customers", sa.BigInteger(), nullable=False),
-    sa.Column("portfolio", sa.Text(), nullable=False),
-    sa.Column("not_evaluated", sa.Text(), nullable=False),
-    # JSON: the base-level figures of the last full map (CustomerMap.baseline), which the
-    # live map recomputes touched customers against
-    sa.Column("baseline", sa.Text(), nullable=True),
-)
-
-webhook_subscriptions = sa.Table(
-    "webhook_subscriptions",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("url", sa.Text(), nullable=False),
-    sa.Column("events", sa.Text(), nullable=False),
-    sa.Column("secret", sa.String(128), nullable=False),
-    sa.Column("created_at", sa.DateTime(), nullable=False),
-    sa.Column("key_id", sa.String(32), nullable=False),
-)
-
-webhook_outbox = sa.Table(
-    "webhook_outbox",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("subscription_id", sa.String(32), nullable=False, index=True),
-    sa.Column("event", sa.String(32), nullable=False),
-    sa.Column("payload", sa.Text(), nullable=False),
-    sa.Column("created_at", sa.DateTime(), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer(), nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime(), nullable=True, index=True),
-    sa.Column("delivered_at", sa.DateTime(), nullable=True),
-)
-
-webhook_deliveries = sa.Table(
-    "webhook_deliveries",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("outbox_id", sa.Integer(), nullable=False, index=True),
-    sa.Column("attempt", sa.Integer(), nullable=False),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("status_code", sa.Integer(), nullable=True),
-    sa.Column("error", sa.Text(), nullable=True),
-    sa.Column("duration_ms", sa.Float(), nullable=False),
-)
-
-API_TABLES = (api_keys, api_audit, api_idempotency, map_customers, map_state,
-              webhook_subscriptions, webhook_outbox, webhook_deliveries)
 
 CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
 ORDERS = INPUT_TABLES[Kind.ORDERS]
@@ -436,7 +333,7 @@ class SqlApiStore:
         return rows[0] if rows else None
 
     def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]:
-        m, c, lm = map_customers, CUSTOMERS, loyalty.loyalty_members
+        m, c, lm = map_customers, CUSTOMERS, loyalty_members
         stmt = (sa.select(m, c.c.name, c.c.email, c.c.phone, c.c.manager, lm.c.tier)
                 .select_from(m.outerjoin(c, c.c.customer_id == m.c.customer_id)
                              .outerjoin(lm, lm.c.member_id == m.c.customer_id)))
@@ -506,7 +403,7 @@ class SqlApiStore:
         # the loyalty programme's records of this member
         for t in LOYALTY_BY_MEMBER:
             out[t.name] = self._read(sa.select(t).where(t.c.member_id == customer_id))
-        refs = loyalty.loyalty_referrals
+        refs = loyalty_referrals
         out[refs.name] = self._read(sa.select(refs).where(sa.or_(
             refs.c.referrer_id == customer_id, refs.c.referee_id == customer_id)))
         return out
@@ -576,11 +473,11 @@ class SqlApiStore:
 
 
 # loyalty tables keyed by member, exported with the customer (referrals: either side)
-LOYALTY_BY_MEMBER = (loyalty.loyalty_members, loyalty.loyalty_ledger, loyalty.loyalty_lots,
-                     loyalty.loyalty_accruals, loyalty.loyalty_tier_history,
-                     loyalty.loyalty_coupons, loyalty.loyalty_punches,
-                     loyalty.loyalty_club_payments, loyalty.loyalty_card_entries,
-                     loyalty.loyalty_expiry_notices)
+LOYALTY_BY_MEMBER = (loyalty_members, loyalty_ledger, loyalty_lots,
+                     loyalty_accruals, loyalty_tier_history,
+                     loyalty_coupons, loyalty_punches,
+                     loyalty_club_payments, loyalty_card_entries,
+                     loyalty_expiry_notices)
 
 
 # text written about customers by people and programs, where a person can be named: each is
@@ -596,15 +493,15 @@ FREE_TEXT: tuple[tuple[sa.Table, str], ...] = (
     (api_idempotency, "body"),
     (webhook_outbox, "payload"),
     (webhook_deliveries, "error"),
-    (loyalty.loyalty_ledger, "reason"),
-    (loyalty.loyalty_operations, "result"),
-    (loyalty.loyalty_referrals, "reason"),
+    (loyalty_ledger, "reason"),
+    (loyalty_operations, "result"),
+    (loyalty_referrals, "reason"),
 )
 
 
 def _erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
     fb, talks = INPUT_TABLES[Kind.FEEDBACK], INPUT_TABLES[Kind.INTERACTIONS]
-    members, ops = loyalty.loyalty_members, loyalty.loyalty_operations
+    members, ops = loyalty_members, loyalty_operations
     merges = customer_merges
     ids = [customer_id] + [r[0] for r in conn.execute(sa.select(merges.c.alias_id).where(
         merges.c.customer_id == customer_id))]
@@ -645,9 +542,9 @@ def _erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
             matched_value=privacy.ERASED_TEXT)),
         "loyalty_members": run(members.update().where(members.c.member_id.in_(ids)).values(
             email_norm=None, phone_norm=None, payment_fingerprint=None, birthday=None)),
-        "payment_fingerprints": run(loyalty.loyalty_accruals.update().where(
-            loyalty.loyalty_accruals.c.member_id.in_(ids),
-            loyalty.loyalty_accruals.c.payment_fingerprint.is_not(None)).values(
+        "payment_fingerprints": run(loyalty_accruals.update().where(
+            loyalty_accruals.c.member_id.in_(ids),
+            loyalty_accruals.c.payment_fingerprint.is_not(None)).values(
             payment_fingerprint=None)),
         # an enrolment's fingerprint is a SHA-256 of the e-mail and phone sent: guessable
         "request_fingerprints": run(ops.update().where(ops.c.member_id.in_(ids)).values(

@@ -33,7 +33,27 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from regulars.adapters import failures, migrate
-from regulars.adapters.orm import INPUT_TABLES, metadata
+from regulars.adapters.orm import (  # the tables live with every other table
+    INPUT_TABLES,
+    loyalty_accruals,
+    loyalty_allocations,
+    loyalty_card_entries,
+    loyalty_club_payments,
+    loyalty_coupons,
+    loyalty_draws,
+    loyalty_expiry_notices,
+    loyalty_ledger,
+    loyalty_lots,
+    loyalty_members,
+    loyalty_operations,
+    loyalty_programmes,
+    loyalty_punches,
+    loyalty_referrals,
+    loyalty_reward_stock,
+    loyalty_runs,
+    loyalty_tier_events,
+    loyalty_tier_history,
+)
 from regulars.domain.errors import StoreError
 from regulars.domain.loyalty.ledger import (
     Account,
@@ -54,235 +74,6 @@ from regulars.services.loyalty.ports import (
     Operation,
     ReferralRecord,
     RunChunk,
-)
-
-_Money = sa.Numeric(18, 4)
-_Points = sa.BigInteger()
-
-loyalty_programmes = sa.Table(
-    "loyalty_programmes", metadata,
-    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("effective_from", sa.DateTime(), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(), nullable=False),
-    sa.Column("definition", sa.Text(), nullable=False),
-)
-
-loyalty_members = sa.Table(
-    "loyalty_members", metadata,
-    sa.Column("member_id", sa.String(), primary_key=True),
-    sa.Column("enrolled_at", sa.DateTime(), nullable=False),
-    sa.Column("consent", sa.Boolean(), nullable=False),
-    sa.Column("consent_at", sa.DateTime(), nullable=True),
-    sa.Column("email_norm", sa.String(), nullable=True, index=True),
-    sa.Column("phone_norm", sa.String(), nullable=True, index=True),
-    sa.Column("payment_fingerprint", sa.String(), nullable=True),
-    sa.Column("birthday", sa.Date(), nullable=True),
-    sa.Column("referral_code", sa.String(32), nullable=True, unique=True),
-    sa.Column("referred_by", sa.String(), nullable=True),
-    sa.Column("tier", sa.String(), nullable=False),
-    sa.Column("tier_period_end", sa.DateTime(), nullable=True),
-    sa.Column("balance", _Points, nullable=False),
-    sa.Column("pending", _Points, nullable=False),
-    sa.Column("debt", _Points, nullable=False),
-    sa.Column("deficit", _Points, nullable=False),
-    sa.Column("earned_total", _Points, nullable=False),
-    sa.Column("club_until", sa.DateTime(), nullable=True),
-    sa.Column("stored_value", _Money, nullable=False),
-)
-
-loyalty_lots = sa.Table(
-    "loyalty_lots", metadata,
-    sa.Column("lot_ref", sa.String(), primary_key=True),
-    sa.Column("member_id", sa.String(), nullable=False, index=True),
-    sa.Column("source", sa.String(32), nullable=False),
-    sa.Column("earned_at", sa.DateTime(), nullable=False),
-    sa.Column("points", _Points, nullable=False),
-    sa.Column("remaining", _Points, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("available_at", sa.DateTime(), nullable=True, index=True),
-    sa.Column("expires_at", sa.DateTime(), nullable=True, index=True),
-    sa.Column("order_id", sa.String(), nullable=True),
-    sa.CheckConstraint("remaining >= 0 AND remaining <= points", name="ck_loyalty_lots_remaining"),
-)
-
-loyalty_ledger = sa.Table(
-    "loyalty_ledger", metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("ref", sa.String(), nullable=False, unique=True),
-    sa.Column("member_id", sa.String(), nullable=False, index=True),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("points", _Points, nullable=False),
-    sa.Column("pending", _Points, nullable=False),
-    sa.Column("deficit", _Points, nullable=False),
-    sa.Column("lot_ref", sa.String(), nullable=True),
-    sa.Column("order_id", sa.String(), nullable=True),
-    sa.Column("reason", sa.Text(), nullable=False),
-    sa.Column("actor", sa.String(), nullable=False),
-    sa.Column("programme_version", sa.Integer(), nullable=True),
-)
-
-loyalty_allocations = sa.Table(
-    "loyalty_allocations", metadata,
-    sa.Column("entry_ref", sa.String(), primary_key=True),
-    sa.Column("lot_ref", sa.String(), primary_key=True),
-    sa.Column("points", _Points, nullable=False),
-)
-
-loyalty_accruals = sa.Table(
-    "loyalty_accruals", metadata,
-    sa.Column("order_id", sa.String(), primary_key=True),
-    sa.Column("member_id", sa.String(), nullable=False, index=True),
-    sa.Column("ordered_at", sa.DateTime(), nullable=False),
-    sa.Column("amount", _Money, nullable=False),
-    sa.Column("returned_amount", _Money, nullable=False),
-    sa.Column("points", _Points, nullable=False),
-    sa.Column("reversed", _Points, nullable=False),
-    sa.Column("lot_ref", sa.String(), nullable=False),
-    sa.Column("programme_version", sa.Integer(), nullable=False),
-    sa.Column("payment_fingerprint", sa.String(), nullable=True),
-)
-
-loyalty_operations = sa.Table(
-    "loyalty_operations", metadata,
-    sa.Column("key", sa.String(), primary_key=True),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("member_id", sa.String(), nullable=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("result", sa.Text(), nullable=False),
-    sa.Column("at", sa.DateTime(), nullable=False),
-)
-
-loyalty_tier_history = sa.Table(
-    "loyalty_tier_history", metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("member_id", sa.String(), nullable=False, index=True),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("from_tier", sa.String(), nullable=True),
-    sa.Column("to_tier", sa.String(), nullable=False),
-    sa.Column("change", sa.String(16), nullable=False),
-    sa.Column("qualifying", _Money, nullable=False),
-    # SQLite: never reuse the id of a deleted (erased) row, which the tier_changed cursor and
-    # the events' ids rely on (migration 0007; PostgreSQL's sequence never reuses one)
-    sqlite_autoincrement=True,
-)
-
-loyalty_referrals = sa.Table(
-    "loyalty_referrals", metadata,
-    sa.Column("referee_id", sa.String(), primary_key=True),
-    sa.Column("referrer_id", sa.String(), nullable=False, index=True),
-    sa.Column("code", sa.String(32), nullable=False),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("reason", sa.String(), nullable=True),
-    sa.Column("order_id", sa.String(), nullable=True),
-    sa.Column("settled_at", sa.DateTime(), nullable=True),
-)
-
-loyalty_coupons = sa.Table(
-    "loyalty_coupons", metadata,
-    sa.Column("code", sa.String(32), primary_key=True),
-    sa.Column("member_id", sa.String(), nullable=False, index=True),
-    sa.Column("reward", sa.String(), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("value", _Money, nullable=False),
-    sa.Column("percent", _Money, nullable=False),
-    sa.Column("issued_at", sa.DateTime(), nullable=False),
-    sa.Column("valid_until", sa.DateTime(), nullable=False),
-    sa.Column("used_at", sa.DateTime(), nullable=True),
-    sa.Column("used_order_id", sa.String(), nullable=True),
-    sa.Column("source_ref", sa.String(), nullable=False, unique=True),
-    sa.Column("cancelled_at", sa.DateTime(), nullable=True),
-)
-
-loyalty_reward_stock = sa.Table(
-    "loyalty_reward_stock", metadata,
-    sa.Column("reward", sa.String(), primary_key=True),
-    sa.Column("issued", sa.Integer(), nullable=False),
-)
-
-loyalty_punches = sa.Table(
-    "loyalty_punches", metadata,
-    sa.Column("member_id", sa.String(), primary_key=True),
-    sa.Column("card", sa.String(), primary_key=True),
-    sa.Column("punches", _Points, nullable=False),
-    sa.Column("rewards_issued", _Points, nullable=False),
-)
-
-loyalty_club_payments = sa.Table(
-    "loyalty_club_payments", metadata,
-    sa.Column("payment_ref", sa.String(), primary_key=True),
-    sa.Column("member_id", sa.String(), nullable=False, index=True),
-    sa.Column("paid_at", sa.DateTime(), nullable=False),
-    sa.Column("fee", _Money, nullable=False),
-    sa.Column("starts_at", sa.DateTime(), nullable=False),
-    sa.Column("ends_at", sa.DateTime(), nullable=False),
-)
-
-loyalty_card_entries = sa.Table(
-    "loyalty_card_entries", metadata,
-    sa.Column("ref", sa.String(), primary_key=True),
-    sa.Column("member_id", sa.String(), nullable=False, index=True),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("amount", _Money, nullable=False),
-    sa.Column("payment_method", sa.String(), nullable=True),
-    sa.Column("original_ref", sa.String(), nullable=True),
-)
-
-loyalty_draws = sa.Table(
-    "loyalty_draws", metadata,
-    sa.Column("draw_key", sa.String(), primary_key=True),
-    sa.Column("offer", sa.String(), nullable=False),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("seed", sa.BigInteger(), nullable=False),
-    sa.Column("eligible", sa.BigInteger(), nullable=False),
-    sa.Column("eligible_digest", sa.String(64), nullable=False),
-    sa.Column("winners", sa.Text(), nullable=False),
-)
-
-# one row per (member, expiry instant) a points_expiring notice was sent for (migration 0005):
-# the primary key is what makes the notice go out once, whatever runs it and however often
-loyalty_expiry_notices = sa.Table(
-    "loyalty_expiry_notices", metadata,
-    sa.Column("member_id", sa.String(), primary_key=True),
-    sa.Column("expires_at", sa.DateTime(), primary_key=True),
-    sa.Column("points", _Points, nullable=False),
-    sa.Column("balance", _Points, nullable=False),
-    sa.Column("notice_id", sa.String(32), nullable=False),
-    sa.Column("notified_at", sa.DateTime(), nullable=False),
-)
-
-# the tier_changed events (migration 0007): one row, the id of the last loyalty_tier_history
-# row published; the server publishes the rows after it, in id order, and moves it forward
-# in the transaction that queues their events
-loyalty_tier_events = sa.Table(
-    "loyalty_tier_events", metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
-    sa.Column("last_history_id", sa.BigInteger(), nullable=False),
-    sa.Column("updated_at", sa.DateTime(), nullable=False),
-    sa.CheckConstraint("id = 1", name="ck_loyalty_tier_events_one_row"),
-)
-
-# the periodic runs (migration 0013_loyalty_runs): one row per committed chunk of a release,
-# expiry or tier review, inserted in that chunk's transaction, so what a run committed and
-# what it recorded are the same, however far it got
-loyalty_runs = sa.Table(
-    "loyalty_runs", metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("step", sa.String(16), nullable=False),
-    sa.Column("chunk", sa.Integer(), nullable=False),
-    sa.Column("as_of", sa.DateTime(), nullable=False),
-    sa.Column("committed_at", sa.DateTime(), nullable=False),
-    sa.Column("actor", sa.Text(), nullable=False),
-    sa.Column("members", sa.Integer(), nullable=False),
-    sa.Column("items", sa.Integer(), nullable=False),
-    sa.Column("points", sa.BigInteger(), nullable=False),
-    sa.Column("detail", sa.Text(), nullable=False),
-    sa.UniqueConstraint("run_id", "step", "chunk"),
-    sa.Index("ix_loyalty_runs_step_as_of", "step", "as_of"),
 )
 
 # --- conversions ------------------------------------------------------------------------------
@@ -945,7 +736,7 @@ class SqlLoyaltyTx:
 
     def queue_webhook_events(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert webhook outbox rows in this transaction (with the cursor's move)."""
-        from regulars.adapters.api_store import webhook_outbox  # it imports this module
+        from regulars.adapters.orm import webhook_outbox
 
         if rows:
             self.conn.execute(webhook_outbox.insert(), [dict(r) for r in rows])

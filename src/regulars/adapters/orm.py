@@ -131,6 +131,363 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(model.ImportBatch, imports)
 
 
-# the HTTP API's tables (keys, audit, idempotency, map snapshot, webhooks) on this metadata
-from regulars.adapters import api_store as _api_store  # noqa: E402, F401
-from regulars.adapters import loyalty_store as _loyalty_store  # noqa: E402, F401
+# -- the HTTP API's tables: keys, audit, idempotency, the map's snapshot, webhooks ---------------
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    sa.Column("replaced_by", sa.String(32), nullable=True),
+)
+
+api_audit = sa.Table(
+    "api_audit",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False, index=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+)
+
+# the primary key is what makes two concurrent retries of one request write once
+api_idempotency = sa.Table(
+    "api_idempotency",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("idempotency_key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+)
+
+map_customers = sa.Table(
+    "map_customers",
+    metadata,
+    sa.Column("customer_id", sa.String(), primary_key=True),
+    sa.Column("orders", sa.BigInteger(), nullable=False),
+    sa.Column("first_order_at", sa.DateTime(), nullable=True),
+    sa.Column("last_order_at", sa.DateTime(), nullable=True),
+    sa.Column("revenue", sa.Float(), nullable=True),
+    sa.Column("avg_order_value", sa.Float(), nullable=True),
+    sa.Column("typical_gap_days", sa.Float(), nullable=True),
+    sa.Column("days_since_last_order", sa.Float(), nullable=True),
+    sa.Column("rung", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=True, index=True),
+    sa.Column("signals", sa.Text(), nullable=False),
+    sa.Column("traits", sa.Text(), nullable=False),
+    sa.Column("rfm_r", sa.Integer(), nullable=True),
+    sa.Column("rfm_f", sa.Integer(), nullable=True),
+    sa.Column("rfm_m", sa.Integer(), nullable=True),
+    sa.Column("rfm_segment", sa.String(32), nullable=True, index=True),
+    sa.Column("evidence", sa.Text(), nullable=False),
+    sa.Column("evidence_text", sa.Text(), nullable=False),
+    sa.Column("as_of", sa.DateTime(), nullable=False),
+    # how as_of was chosen: "last order", "clock" or "given" (null: before migration 0010)
+    sa.Column("as_of_source", sa.String(16), nullable=True),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    # the predictions (null when the map was built without them); expected_orders covers
+    # the next expected_orders_days days
+    sa.Column("p_alive", sa.Float(), nullable=True),
+    sa.Column("expected_orders", sa.Float(), nullable=True),
+    sa.Column("expected_orders_days", sa.Integer(), nullable=True),
+    sa.Column("next_order_expected_at", sa.DateTime(), nullable=True),
+    sa.Column("clv", sa.Float(), nullable=True),
+    sa.Column("value_at_risk", sa.Float(), nullable=True),
+)
+
+map_state = sa.Table(
+    "map_state",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("as_of", sa.DateTime(), nullable=False),
+    sa.Column("as_of_source", sa.String(16), nullable=True),
+    sa.Column("built_at", sa.DateTime(), nullable=False),
+    sa.Column("customers", sa.BigInteger(), nullable=False),
+    sa.Column("portfolio", sa.Text(), nullable=False),
+    sa.Column("not_evaluated", sa.Text(), nullable=False),
+    # JSON: the base-level figures of the last full map (CustomerMap.baseline), which the
+    # live map recomputes touched customers against
+    sa.Column("baseline", sa.Text(), nullable=True),
+)
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("events", sa.Text(), nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+)
+
+webhook_outbox = sa.Table(
+    "webhook_outbox",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.String(32), nullable=False, index=True),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(), nullable=True, index=True),
+    sa.Column("delivered_at", sa.DateTime(), nullable=True),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("outbox_id", sa.Integer(), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("duration_ms", sa.Float(), nullable=False),
+)
+
+API_TABLES = (api_keys, api_audit, api_idempotency, map_customers, map_state,
+              webhook_subscriptions, webhook_outbox, webhook_deliveries)
+
+
+# -- the loyalty programme's tables ----------------------------------------------------------------
+
+_Money = sa.Numeric(18, 4)
+_Points = sa.BigInteger()
+
+loyalty_programmes = sa.Table(
+    "loyalty_programmes", metadata,
+    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("effective_from", sa.DateTime(), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(), nullable=False),
+    sa.Column("definition", sa.Text(), nullable=False),
+)
+
+loyalty_members = sa.Table(
+    "loyalty_members", metadata,
+    sa.Column("member_id", sa.String(), primary_key=True),
+    sa.Column("enrolled_at", sa.DateTime(), nullable=False),
+    sa.Column("consent", sa.Boolean(), nullable=False),
+    sa.Column("consent_at", sa.DateTime(), nullable=True),
+    sa.Column("email_norm", sa.String(), nullable=True, index=True),
+    sa.Column("phone_norm", sa.String(), nullable=True, index=True),
+    sa.Column("payment_fingerprint", sa.String(), nullable=True),
+    sa.Column("birthday", sa.Date(), nullable=True),
+    sa.Column("referral_code", sa.String(32), nullable=True, unique=True),
+    sa.Column("referred_by", sa.String(), nullable=True),
+    sa.Column("tier", sa.String(), nullable=False),
+    sa.Column("tier_period_end", sa.DateTime(), nullable=True),
+    sa.Column("balance", _Points, nullable=False),
+    sa.Column("pending", _Points, nullable=False),
+    sa.Column("debt", _Points, nullable=False),
+    sa.Column("deficit", _Points, nullable=False),
+    sa.Column("earned_total", _Points, nullable=False),
+    sa.Column("club_until", sa.DateTime(), nullable=True),
+    sa.Column("stored_value", _Money, nullable=False),
+)
+
+loyalty_lots = sa.Table(
+    "loyalty_lots", metadata,
+    sa.Column("lot_ref", sa.String(), primary_key=True),
+    sa.Column("member_id", sa.String(), nullable=False, index=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("earned_at", sa.DateTime(), nullable=False),
+    sa.Column("points", _Points, nullable=False),
+    sa.Column("remaining", _Points, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("available_at", sa.DateTime(), nullable=True, index=True),
+    sa.Column("expires_at", sa.DateTime(), nullable=True, index=True),
+    sa.Column("order_id", sa.String(), nullable=True),
+    sa.CheckConstraint("remaining >= 0 AND remaining <= points", name="ck_loyalty_lots_remaining"),
+)
+
+loyalty_ledger = sa.Table(
+    "loyalty_ledger", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.String(), nullable=False, unique=True),
+    sa.Column("member_id", sa.String(), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("points", _Points, nullable=False),
+    sa.Column("pending", _Points, nullable=False),
+    sa.Column("deficit", _Points, nullable=False),
+    sa.Column("lot_ref", sa.String(), nullable=True),
+    sa.Column("order_id", sa.String(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("programme_version", sa.Integer(), nullable=True),
+)
+
+loyalty_allocations = sa.Table(
+    "loyalty_allocations", metadata,
+    sa.Column("entry_ref", sa.String(), primary_key=True),
+    sa.Column("lot_ref", sa.String(), primary_key=True),
+    sa.Column("points", _Points, nullable=False),
+)
+
+loyalty_accruals = sa.Table(
+    "loyalty_accruals", metadata,
+    sa.Column("order_id", sa.String(), primary_key=True),
+    sa.Column("member_id", sa.String(), nullable=False, index=True),
+    sa.Column("ordered_at", sa.DateTime(), nullable=False),
+    sa.Column("amount", _Money, nullable=False),
+    sa.Column("returned_amount", _Money, nullable=False),
+    sa.Column("points", _Points, nullable=False),
+    sa.Column("reversed", _Points, nullable=False),
+    sa.Column("lot_ref", sa.String(), nullable=False),
+    sa.Column("programme_version", sa.Integer(), nullable=False),
+    sa.Column("payment_fingerprint", sa.String(), nullable=True),
+)
+
+loyalty_operations = sa.Table(
+    "loyalty_operations", metadata,
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("member_id", sa.String(), nullable=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("result", sa.Text(), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+)
+
+loyalty_tier_history = sa.Table(
+    "loyalty_tier_history", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("member_id", sa.String(), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("from_tier", sa.String(), nullable=True),
+    sa.Column("to_tier", sa.String(), nullable=False),
+    sa.Column("change", sa.String(16), nullable=False),
+    sa.Column("qualifying", _Money, nullable=False),
+    # SQLite: never reuse the id of a deleted (erased) row, which the tier_changed cursor and
+    # the events' ids rely on (migration 0007; PostgreSQL's sequence never reuses one)
+    sqlite_autoincrement=True,
+)
+
+loyalty_referrals = sa.Table(
+    "loyalty_referrals", metadata,
+    sa.Column("referee_id", sa.String(), primary_key=True),
+    sa.Column("referrer_id", sa.String(), nullable=False, index=True),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(), nullable=True),
+    sa.Column("order_id", sa.String(), nullable=True),
+    sa.Column("settled_at", sa.DateTime(), nullable=True),
+)
+
+loyalty_coupons = sa.Table(
+    "loyalty_coupons", metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("member_id", sa.String(), nullable=False, index=True),
+    sa.Column("reward", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("value", _Money, nullable=False),
+    sa.Column("percent", _Money, nullable=False),
+    sa.Column("issued_at", sa.DateTime(), nullable=False),
+    sa.Column("valid_until", sa.DateTime(), nullable=False),
+    sa.Column("used_at", sa.DateTime(), nullable=True),
+    sa.Column("used_order_id", sa.String(), nullable=True),
+    sa.Column("source_ref", sa.String(), nullable=False, unique=True),
+    sa.Column("cancelled_at", sa.DateTime(), nullable=True),
+)
+
+loyalty_reward_stock = sa.Table(
+    "loyalty_reward_stock", metadata,
+    sa.Column("reward", sa.String(), primary_key=True),
+    sa.Column("issued", sa.Integer(), nullable=False),
+)
+
+loyalty_punches = sa.Table(
+    "loyalty_punches", metadata,
+    sa.Column("member_id", sa.String(), primary_key=True),
+    sa.Column("card", sa.String(), primary_key=True),
+    sa.Column("punches", _Points, nullable=False),
+    sa.Column("rewards_issued", _Points, nullable=False),
+)
+
+loyalty_club_payments = sa.Table(
+    "loyalty_club_payments", metadata,
+    sa.Column("payment_ref", sa.String(), primary_key=True),
+    sa.Column("member_id", sa.String(), nullable=False, index=True),
+    sa.Column("paid_at", sa.DateTime(), nullable=False),
+    sa.Column("fee", _Money, nullable=False),
+    sa.Column("starts_at", sa.DateTime(), nullable=False),
+    sa.Column("ends_at", sa.DateTime(), nullable=False),
+)
+
+loyalty_card_entries = sa.Table(
+    "loyalty_card_entries", metadata,
+    sa.Column("ref", sa.String(), primary_key=True),
+    sa.Column("member_id", sa.String(), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", _Money, nullable=False),
+    sa.Column("payment_method", sa.String(), nullable=True),
+    sa.Column("original_ref", sa.String(), nullable=True),
+)
+
+loyalty_draws = sa.Table(
+    "loyalty_draws", metadata,
+    sa.Column("draw_key", sa.String(), primary_key=True),
+    sa.Column("offer", sa.String(), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("seed", sa.BigInteger(), nullable=False),
+    sa.Column("eligible", sa.BigInteger(), nullable=False),
+    sa.Column("eligible_digest", sa.String(64), nullable=False),
+    sa.Column("winners", sa.Text(), nullable=False),
+)
+
+# one row per (member, expiry instant) a points_expiring notice was sent for (migration 0005):
+# the primary key is what makes the notice go out once, whatever runs it and however often
+loyalty_expiry_notices = sa.Table(
+    "loyalty_expiry_notices", metadata,
+    sa.Column("member_id", sa.String(), primary_key=True),
+    sa.Column("expires_at", sa.DateTime(), primary_key=True),
+    sa.Column("points", _Points, nullable=False),
+    sa.Column("balance", _Points, nullable=False),
+    sa.Column("notice_id", sa.String(32), nullable=False),
+    sa.Column("notified_at", sa.DateTime(), nullable=False),
+)
+
+# the tier_changed events (migration 0007): one row, the id of the last loyalty_tier_history
+# row published; the server publishes the rows after it, in id order, and moves it forward
+# in the transaction that queues their events
+loyalty_tier_events = sa.Table(
+    "loyalty_tier_events", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("last_history_id", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+    sa.CheckConstraint("id = 1", name="ck_loyalty_tier_events_one_row"),
+)
+
+# the periodic runs (migration 0013_loyalty_runs): one row per committed chunk of a release,
+# expiry or tier review, inserted in that chunk's transaction, so what a run committed and
+# what it recorded are the same, however far it got
+loyalty_runs = sa.Table(
+    "loyalty_runs", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(16), nullable=False),
+    sa.Column("chunk", sa.Integer(), nullable=False),
+    sa.Column("as_of", sa.DateTime(), nullable=False),
+    sa.Column("committed_at", sa.DateTime(), nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("members", sa.Integer(), nullable=False),
+    sa.Column("items", sa.Integer(), nullable=False),
+    sa.Column("points", sa.BigInteger(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.UniqueConstraint("run_id", "step", "chunk"),
+    sa.Index("ix_loyalty_runs_step_as_of", "step", "as_of"),
+)
+

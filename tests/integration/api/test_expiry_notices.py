@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from regulars.config import Settings
-from regulars.entrypoints.cli.main import app
+from regulars.entrypoints.cli.app import app
 from regulars.services.api.webhooks import SIGNATURE_HEADER, verify
 
 from .conftest import Receiver, wait_for

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from regulars import bootstrap
-from regulars.entrypoints.cli.main import app
+from regulars.entrypoints.cli.app import app
 
 runner = CliRunner()
 

@@ -631,11 +631,3 @@ def analyze_command(
 
 def main() -> None:  # pragma: no cover - console script
     app()
-
-
-from regulars.entrypoints.cli import backtest_cmd as _backtest  # noqa: E402, F401  (backtest)
-from regulars.entrypoints.cli import customers_cmd as _customers  # noqa: E402, F401  (customers)
-from regulars.entrypoints.cli import keys as _keys  # noqa: E402, F401  (regulars keys)
-from regulars.entrypoints.cli import models_cmd as _models  # noqa: E402, F401  (regulars models)
-from regulars.entrypoints.cli import profiles_cmd as _profiles  # noqa: E402, F401  (profiles)
-from regulars.entrypoints.cli import serve as _serve  # noqa: E402, F401  (regulars serve)
