@@ -135,7 +135,8 @@ class _StageTimer:
     def instrument(self) -> None:
         import adbc_driver_manager.dbapi as adbc
 
-        from regulars.adapters import staging, store
+        from regulars.adapters import staging
+        from regulars.adapters.db import store
         from regulars.services import importing
 
         st, sq, sw = staging.Staging, store.SqlStore, store.StoreWrite

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from regulars.adapters.loyalty_store import SqlLoyaltyStore
+from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
 from regulars.bootstrap import loyalty_programme
 from regulars.config import load_settings
 from regulars.domain.loyalty import Purchase

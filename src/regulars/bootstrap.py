@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from regulars.adapters.db.store import SqlStore
 from regulars.adapters.engines import DuckDBEngine, PostgresEngine
 from regulars.adapters.frames import as_arrow, is_frame
 from regulars.adapters.staging import (
@@ -25,7 +26,6 @@ from regulars.adapters.staging import (
     normalise_phone,
     typed_table,
 )
-from regulars.adapters.store import SqlStore
 from regulars.analytics.portfolio import Period
 from regulars.config import Settings, load_settings
 from regulars.domain.errors import AnalysisError, InputError, RegularsError, RejectedFileError
@@ -586,7 +586,7 @@ def erase_customer(settings: Settings, customer_id: str, *,
                    actor: str) -> dict[str, Any] | None:
     """Erase one customer's personal data (the right to erasure) without the HTTP API, audited
     under ``cli:ACTOR``; ``None`` when the store has no such customer."""
-    from regulars.adapters.api_store import SqlApiStore
+    from regulars.adapters.db.api_store import SqlApiStore
     from regulars.services.api import customers
 
     store = SqlApiStore(settings.database_url)
@@ -620,8 +620,8 @@ def store_exceptions() -> tuple[type[Exception], ...]:
 
 def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     """The HTTP API's services on the store of ``settings`` (schema brought up to date)."""
-    from regulars.adapters.api_store import SqlApiStore
-    from regulars.adapters.loyalty_store import SqlLoyaltyStore
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
     from regulars.adapters.webhook_http import HttpSender
     from regulars.services.api import ApiServices, RateLimiter
     from regulars.services.api.ingest import Ingest
@@ -739,7 +739,7 @@ def notify_expiring(settings: Settings, *, at: datetime | None = None,
 
 def open_keys(settings: Settings) -> KeyRing:
     """The API keys of the store of ``settings`` (for ``regulars keys``)."""
-    from regulars.adapters.api_store import SqlApiStore
+    from regulars.adapters.db.api_store import SqlApiStore
     from regulars.services.api.keys import KeyRing
 
     store = SqlApiStore(settings.database_url)
@@ -758,7 +758,7 @@ def loyalty_programme(settings: Settings) -> Programme:
 
 def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500) -> LoyaltyService:
     """The loyalty services over the store of ``settings`` (schema brought up to date)."""
-    from regulars.adapters.loyalty_store import SqlLoyaltyStore
+    from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
     from regulars.services.loyalty import LoyaltyService
 
     store = SqlLoyaltyStore(settings.database_url)

@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from regulars.adapters import migrate
-from regulars.adapters.orm import metadata
+from regulars.adapters.db.tables import metadata
 
 
 def test_every_migration_upgrades_downgrades_and_upgrades_again(database_url):

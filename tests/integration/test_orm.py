@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 import regulars
 from regulars.adapters import migrate
-from regulars.adapters.orm import start_mappers
+from regulars.adapters.db.tables import start_mappers
 from regulars.domain.model import Customer, Order
 
 

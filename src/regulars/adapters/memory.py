@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from regulars.adapters.orm import INPUT_TABLES, customer_merges, imports
-from regulars.adapters.store import AppendsBatches, arrow_schema
+from regulars.adapters.db.store import AppendsBatches, arrow_schema
+from regulars.adapters.db.tables import INPUT_TABLES, customer_merges, imports
 from regulars.domain.loyalty.ledger import (
     Account,
     Allocation,
@@ -42,7 +42,7 @@ _T = TypeVar("_T")
 
 
 def _empty(name: str) -> pa.Table:
-    from regulars.adapters.orm import metadata
+    from regulars.adapters.db.tables import metadata
 
     cols = [c.name for c in metadata.tables[name].columns]
     return arrow_schema(name, cols).empty_table()

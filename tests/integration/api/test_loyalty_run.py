@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from regulars.adapters import loyalty_store
+from regulars.adapters.db import loyalty_store
 from regulars.config import Settings
 from regulars.domain.loyalty.ledger import Purchase
 
@@ -32,7 +32,7 @@ def api_settings(database_url: str) -> Settings:
 
 
 def _snapshot(services) -> dict[str, list[tuple[Any, ...]]]:
-    from regulars.adapters.orm import metadata
+    from regulars.adapters.db.tables import metadata
 
     engine = services.loyalty.service.store.engine
     with engine.connect() as conn:

@@ -224,7 +224,7 @@ def test_a_change_committed_late_under_a_lower_id_is_not_passed_over(postgres_ur
     is still being written (it waits for that transaction instead)."""
     import sqlalchemy as sa
 
-    from regulars.adapters.orm import loyalty_tier_history
+    from regulars.adapters.db.tables import loyalty_tier_history
 
     settings = bootstrap.load_settings(database_url=postgres_url, api={"live_map": False})
     services = bootstrap.open_api(settings)

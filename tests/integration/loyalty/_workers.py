@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from regulars.adapters.loyalty_store import SqlLoyaltyStore
+from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
 from regulars.domain.loyalty import (
     InsufficientPointsError,
     OutOfStockError,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from regulars.adapters.loyalty_store import SqlLoyaltyStore
+from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
 from regulars.domain.loyalty import Programme, Purchase, Reward, RewardKind, Tier
 from regulars.services.loyalty import LoyaltyService
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regulars.adapters.loyalty_store import SqlLoyaltyStore
+from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
 from regulars.domain.loyalty import LoyaltyError
 from regulars.domain.loyalty.programme import Release
 from regulars.services.loyalty import LoyaltyService

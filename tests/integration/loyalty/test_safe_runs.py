@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from regulars.adapters import loyalty_store
-from regulars.adapters.orm import INPUT_TABLES, metadata
+from regulars.adapters.db import loyalty_store
+from regulars.adapters.db.tables import INPUT_TABLES, metadata
 from regulars.domain.loyalty import Release, RunIncompleteError, RunMomentError
 from regulars.domain.tables import Kind
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from regulars.adapters.orm import metadata
+from regulars.adapters.db.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only the programmatic path is supported

@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from regulars.adapters import failures, migrate
-from regulars.adapters.orm import (
+from regulars.adapters.db.engine import Purpose, create_engine, redacted
+from regulars.adapters.db.tables import (
     INPUT_TABLES,
     customer_merges,
     import_profiles,
@@ -34,40 +35,13 @@ from regulars.i18n import _
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"  # Arrow prints microseconds with %S
 
 
-def _redacted(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
-
-
-def create_engine(url: str) -> sa.Engine:
-    try:
-        # schema work and counts are brief; bulk work goes through ADBC, so no pool to leak
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    except (sa.exc.ArgumentError, ModuleNotFoundError) as e:
-        raise StoreError(
-            _("cannot use the store at {url}: {err}").format(url=_redacted(url), err=e)
-        ) from e
-    if engine.dialect.name == "sqlite":
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={failures.sqlite_busy_ms(url)}")
-            cur.close()
-
-    return engine
-
-
 class SqlStore:
     """The business's store at ``url`` (a SQLAlchemy URL)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        database = failures.sqlite_file(url)
-        if database is not None:
-            # a new store may live in a folder that does not exist yet
-            database.parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url)
+        # creates a new SQLite file's folder
+        self.engine = create_engine(url, Purpose.BRIEF)
         self.dialect = self.engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
             raise StoreError(
@@ -80,7 +54,7 @@ class SqlStore:
     @property
     def display_url(self) -> str:
         """The URL without its password."""
-        return _redacted(self.url)
+        return redacted(self.url)
 
     # -- schema ------------------------------------------------------------------------------
 
@@ -93,7 +67,7 @@ class SqlStore:
         except sa.exc.OperationalError as e:
             raise StoreError(
                 _("cannot open the store at {url}: {err}").format(
-                    url=_redacted(self.url), err=str(e.orig).strip()
+                    url=redacted(self.url), err=str(e.orig).strip()
                 )
             ) from e
 

@@ -1,0 +1,146 @@
+"""One write transaction of the HTTP API (the port :class:`regulars.services.api.ports.ApiTx`):
+idempotent responses, the audit log, and the input rows a request writes.
+
+On PostgreSQL the unique keys of the rows themselves decide which of two concurrent writers
+wins (the other gets :class:`DuplicateError`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from regulars.adapters.db.tables import (
+    INPUT_TABLES,
+    api_audit,
+    api_idempotency,
+    customer_merges,
+    metadata,
+)
+from regulars.domain.tables import Kind
+from regulars.services.api.ports import DuplicateError, StoredResponse
+
+CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
+ORDERS = INPUT_TABLES[Kind.ORDERS]
+
+
+def is_unique_violation(e: sa.exc.IntegrityError) -> bool:
+    text = str(e.orig).lower()
+    return "unique" in text or "duplicate key" in text or "primary key" in text
+
+
+def _decimal(value: Any) -> Decimal:
+    """Money read as a float (SQLite keeps no decimals): the four places the store keeps."""
+    return Decimal(0) if value is None else Decimal(repr(float(value))).quantize(
+        Decimal("0.0001"))
+
+
+class SqlApiTx:
+    """One write transaction (see :class:`regulars.services.api.ports.ApiTx`)."""
+
+    def __init__(self, conn: sa.Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.committed = False
+
+    def get_response(self, key_id: str, idempotency_key: str) -> StoredResponse | None:
+        t = api_idempotency
+        row = self.conn.execute(
+            sa.select(t.c.request_hash, t.c.status, t.c.body).where(
+                t.c.key_id == key_id, t.c.idempotency_key == idempotency_key)
+        ).first()
+        if row is None:
+            return None
+        return StoredResponse(row.request_hash, int(row.status), row.body)
+
+    def keep_response(self, key_id: str, idempotency_key: str, request_hash: str, status: int,
+                      body: str) -> None:
+        self.insert("api_idempotency", [{
+            "key_id": key_id, "idempotency_key": idempotency_key, "request_hash": request_hash,
+            "status": status, "body": body, "created_at": now()}])
+
+    def audit(self, *, key_id: str, action: str, subject: str, status: int,
+              detail: Mapping[str, Any]) -> None:
+        self.conn.execute(api_audit.insert().values(
+            at=now(), key_id=key_id, action=action, subject=subject[:1000], status=status,
+            detail=json.dumps(detail, default=str)))
+
+    def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        if not ids:
+            return {}
+        t = INPUT_TABLES[kind]
+        idc = t.primary_key.columns.values()[0]
+        stub = t.c.stub if kind is Kind.CUSTOMERS else sa.false()
+        rows = self.conn.execute(
+            sa.select(idc, t.c.row_hash, stub).where(idc.in_(list(ids)))).all()
+        return {r[0]: (r[1], bool(r[2])) for r in rows}
+
+    def aliases(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        t = customer_merges
+        rows = self.conn.execute(
+            sa.select(t.c.alias_id, t.c.customer_id).where(t.c.alias_id.in_(list(ids)))).all()
+        return {r[0]: r[1] for r in rows}
+
+    def contacts(self, emails: Sequence[str], phones: Sequence[str]) -> list[dict[str, Any]]:
+        if not emails and not phones:
+            return []
+        c = CUSTOMERS.c
+        cond = sa.or_(c.email_norm.in_(list(emails)), c.phone_norm.in_(list(phones)))
+        rows = self.conn.execute(
+            sa.select(c.customer_id, c.email_norm, c.phone_norm, c.stub).where(cond)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def order_customers(self, order_ids: Sequence[str]) -> dict[str, str]:
+        if not order_ids:
+            return {}
+        rows = self.conn.execute(
+            sa.select(ORDERS.c.order_id, ORDERS.c.customer_id)
+            .where(ORDERS.c.order_id.in_(list(order_ids)))).all()
+        return {r[0]: r[1] for r in rows}
+
+    def returnable(self, order_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
+        if not order_ids:
+            return {}
+        ids = sorted(order_ids)
+        # locked in one order (the importer's too), so that two writers never deadlock
+        locked = sa.select(ORDERS.c.order_id, sa.cast(ORDERS.c.amount, sa.Float)).where(
+            ORDERS.c.order_id.in_(ids)).order_by(ORDERS.c.order_id)
+        if self.dialect != "sqlite":
+            locked = locked.with_for_update()
+        amounts = {r[0]: _decimal(r[1]) for r in self.conn.execute(locked).all()}
+        r = INPUT_TABLES[Kind.RETURNS]
+        sums = self.conn.execute(
+            sa.select(r.c.order_id, sa.cast(sa.func.sum(r.c.amount), sa.Float))
+            .where(r.c.order_id.in_(ids)).group_by(r.c.order_id)).all()
+        returned = {row[0]: _decimal(row[1]) for row in sums}
+        return {o: (a, returned.get(o, Decimal(0))) for o, a in amounts.items()}
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        try:
+            self.conn.execute(metadata.tables[table].insert(), [dict(r) for r in rows])
+        except sa.exc.IntegrityError as e:
+            if is_unique_violation(e):
+                raise DuplicateError(str(e.orig)) from e
+            raise
+
+    def update_customer(self, customer_id: str, values: Mapping[str, Any]) -> None:
+        self.conn.execute(CUSTOMERS.update().where(CUSTOMERS.c.customer_id == customer_id)
+                          .values(**values))
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.committed = True
+
+
+def now() -> datetime:
+    """Now, as naive UTC (how the store keeps instants)."""
+    return datetime.now(UTC).replace(tzinfo=None)

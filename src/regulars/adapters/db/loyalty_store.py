@@ -1,0 +1,115 @@
+"""The loyalty programme's tables and their SQL repository (SQLite and PostgreSQL).
+
+The tables live on the store's one ``metadata`` (``adapters/db/tables.py``), are
+created by migration ``0002_loyalty`` and are written only inside a
+:meth:`SqlLoyaltyStore.transaction`:
+
+* SQLite: the transaction starts with ``BEGIN IMMEDIATE``, so it holds the database's write
+  lock from its first statement and concurrent writers queue (``busy_timeout``) instead of
+  reading a balance that another writer is about to change;
+* PostgreSQL: ``READ COMMITTED`` plus ``SELECT … FOR UPDATE`` on the members a transaction
+  touches (always in member-id order, so two transactions cannot deadlock on them).
+
+Every external reference is a primary key or a UNIQUE constraint — orders accrued, operation
+keys, ledger entry refs, coupon codes and their sources — so a retry can never be counted
+twice, whatever the service layer above does. Instants are stored as naive UTC.
+
+``loyalty_expiry_notices`` (migration ``0005_expiry_notices``) records the ``points_expiring``
+notices sent, one per member and expiry instant.
+``loyalty_tier_events`` (migration ``0007_tier_events``) is the cursor of the ``tier_changed``
+webhooks: the id of the last ``loyalty_tier_history`` row the server published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from regulars.adapters import failures, migrate
+from regulars.adapters.db.engine import READ_ONLY, Purpose, create_engine, redacted
+from regulars.adapters.db.loyalty_ledger import LedgerRows
+from regulars.adapters.db.loyalty_offers import OfferRows
+from regulars.adapters.db.loyalty_programme import ProgrammeRows
+from regulars.adapters.db.tables import loyalty_tier_events, loyalty_tier_history
+from regulars.domain.errors import StoreError
+from regulars.i18n import _
+from regulars.services.loyalty.ports import DuplicateKey
+
+
+class SqlLoyaltyStore:
+    """The loyalty tables of the store at ``url``."""
+
+    def __init__(self, url: str, engine: sa.Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or create_engine(url, Purpose.LOYALTY)
+        self.dialect = self.engine.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(
+                _("unsupported database '{d}': use SQLite or PostgreSQL").format(d=self.dialect))
+
+    def ensure_schema(self) -> None:
+        """Create or upgrade the schema (all of the store's tables) to this version."""
+        try:
+            with failures.translated(self.url):
+                if migrate.current_revision(self.engine) != migrate.head_revision():
+                    migrate.upgrade(self.engine)
+        except sa.exc.OperationalError as e:
+            raise StoreError(_("cannot open the store at {url}: {err}").format(
+                url=redacted(self.engine.url),
+                err=str(e.orig).strip())) from e
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlLoyaltyTx]:
+        """A write transaction: committed by ``tx.commit()``, else rolled back."""
+        try:
+            with failures.translated(self.url):
+                conn = self.engine.connect()
+        except sa.exc.OperationalError as e:
+            raise StoreError(str(e.orig).strip()) from e
+        try:
+            conn.begin()
+            tx = SqlLoyaltyTx(conn, self.dialect)
+            yield tx
+            if not tx.committed:
+                conn.rollback()
+        except sa.exc.IntegrityError as e:
+            conn.rollback()
+            raise DuplicateKey(str(e.orig).strip()) from e
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def tier_changes_pending(self) -> bool:
+        """Whether the tier history holds rows after the ``tier_changed`` cursor (or there is
+        no cursor yet): a read without locks, so an idle server's poll takes no lock."""
+        t, h = loyalty_tier_events, loyalty_tier_history
+        with self.engine.connect() as conn:
+            cursor = conn.execute(sa.select(t.c.last_history_id).where(t.c.id == 1)).scalar()
+            if cursor is None:
+                return True
+            newest = conn.execute(sa.select(sa.func.max(h.c.id))).scalar()
+            conn.rollback()
+        return newest is not None and int(newest) > int(cursor)
+
+    @contextmanager
+    def reading(self) -> Iterator[SqlLoyaltyTx]:
+        """A read-only transaction (one consistent snapshot on both databases)."""
+        conn = self.engine.connect().execution_options(**{READ_ONLY: True})
+        try:
+            conn.begin()
+            yield SqlLoyaltyTx(conn, self.dialect)
+            conn.rollback()
+        finally:
+            conn.close()
+
+
+class SqlLoyaltyTx(LedgerRows, OfferRows, ProgrammeRows):
+    """The reads and writes of one transaction (the port
+    :class:`~regulars.services.loyalty.ports.LoyaltyTx`), one part per job."""
