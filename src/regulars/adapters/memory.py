@@ -1,5 +1,6 @@
 """In-memory fakes of the ports, for fast tests of the services (no database, no files):
-:class:`FakeStore` for the import, :class:`MemoryLoyaltyStore` for the loyalty programme."""
+:class:`MemoryLoyaltyStore` for the loyalty programme, and :class:`FakeStore` for the import
+(kept in :mod:`regulars.adapters.memory_import`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from regulars.adapters.db.store import AppendsBatches, arrow_schema
-from regulars.adapters.db.tables import INPUT_TABLES, customer_merges, imports
+from regulars.adapters.db import loyalty_rows as rows
+from regulars.adapters.memory_import import FakeStore, FakeWrite
 from regulars.domain.loyalty.ledger import (
     Account,
     Allocation,
@@ -26,7 +24,6 @@ from regulars.domain.loyalty.ledger import (
     Member,
 )
 from regulars.domain.loyalty.programme import aware
-from regulars.domain.tables import SPECS, Kind
 from regulars.services.loyalty.ports import (
     Accrual,
     Coupon,
@@ -38,127 +35,10 @@ from regulars.services.loyalty.ports import (
     RunChunk,
 )
 
+__all__ = ["FakeStore", "FakeWrite", "MemoryLoyaltyStore", "MemoryLoyaltyTx",
+           "memory_loyalty_store"]
+
 _T = TypeVar("_T")
-
-
-def _empty(name: str) -> pa.Table:
-    from regulars.adapters.db.tables import metadata
-
-    cols = [c.name for c in metadata.tables[name].columns]
-    return arrow_schema(name, cols).empty_table()
-
-
-class FakeStore:
-    """Holds every table as Arrow; a write lands only when committed."""
-
-    def __init__(self) -> None:
-        names = [t.name for t in INPUT_TABLES.values()] + [imports.name, customer_merges.name]
-        self.tables: dict[str, pa.Table] = {n: _empty(n) for n in names}
-        self.commits = 0
-
-    def ensure_schema(self) -> None:
-        pass
-
-    def _select(self, name: str, columns: dict[str, str], where: Any = None) -> pa.Table:
-        t = self.tables[name]
-        if where is not None:
-            t = t.filter(where(t))
-        return pa.table({alias: t.column(col) for alias, col in columns.items()})
-
-    def existing_keys(self, kind: Kind) -> pa.Table:
-        cols = {"id": SPECS[kind].id_column, "row_hash": "row_hash"}
-        if kind is Kind.CUSTOMERS:
-            cols["stub"] = "stub"
-        return self._select(kind.value, cols)
-
-    def ids(self, kind: Kind) -> pa.Table:
-        return self._select(kind.value, {"id": SPECS[kind].id_column})
-
-    def customer_contacts(self) -> pa.Table:
-        cols = {c: c for c in ("customer_id", "email_norm", "phone_norm", "stub")}
-        return self._select(
-            "customers",
-            cols,
-            lambda t: pc.or_kleene(pc.is_valid(t["email_norm"]), pc.is_valid(t["phone_norm"])),
-        )
-
-    def aliases(self) -> pa.Table:
-        return self._select(
-            "customer_merges", {"alias_id": "alias_id", "customer_id": "customer_id"}
-        )
-
-    def read_table(self, kind: Kind) -> pa.Table:
-        return self.tables[kind.value].select(list(SPECS[kind].names))
-
-    def returnable(self, order_ids: pa.Array) -> pa.Table:
-        return _returnable(self.tables, set(order_ids.to_pylist()), None)
-
-    def counts(self) -> dict[str, int]:
-        return {k.value: self.tables[k.value].num_rows for k in Kind} | {
-            "customer_merges": self.tables["customer_merges"].num_rows
-        }
-
-    @contextmanager
-    def writing(self) -> Iterator[FakeWrite]:
-        write = FakeWrite(self)
-        yield write
-
-
-class FakeWrite(AppendsBatches):
-    def __init__(self, store: FakeStore) -> None:
-        self.store = store
-        self.pending = dict(store.tables)
-        self.text_times = False
-
-    def next_import_id(self) -> int:
-        return int(self.pending["imports"].num_rows) + 1
-
-    def add_import(self, record: dict[str, Any]) -> None:
-        self.append_table("imports", pa.Table.from_pylist([record]))
-
-    def delete_stubs(self, ids: pa.Array) -> None:
-        t = self.pending["customers"]
-        drop = pc.and_(pc.is_in(t["customer_id"], ids), t["stub"])
-        self.pending["customers"] = t.filter(pc.invert(drop))
-
-    def append_table(self, name: str, table: pa.Table) -> None:
-        current = self.pending[name]
-        missing = [f for f in current.schema if f.name not in table.column_names]
-        for f in missing:
-            table = table.append_column(f.name, pa.nulls(table.num_rows, f.type))
-        table = table.select(current.column_names).cast(current.schema)
-        self.pending[name] = pa.concat_tables([current, table])
-
-    def over_returned(self, import_id: int) -> pa.Table:
-        returns = self.pending["returns"].to_pylist()
-        mine = {r["order_id"] for r in returns if r["import_id"] == import_id}
-        total: dict[str, float] = {}
-        for r in returns:
-            total[r["order_id"]] = total.get(r["order_id"], 0.0) + float(r["amount"])
-        table = _returnable(self.pending, mine, import_id)
-        over = [round(total[i] - a, 4) > 0 for i, a in zip(
-            table["id"].to_pylist(), table["amount"].to_pylist(), strict=True)]
-        return table.filter(pa.array(over, pa.bool_()))
-
-    def commit(self) -> None:
-        self.store.tables = self.pending
-        self.store.commits += 1
-
-
-def _returnable(tables: dict[str, pa.Table], order_ids: set[str],
-                leave_out: int | None) -> pa.Table:
-    """The store port's ``returnable`` (``leave_out``: without that import's returns)."""
-    orders = [o for o in tables["orders"].select(["order_id", "amount"]).to_pylist()
-              if o["order_id"] in order_ids]
-    returned: dict[str, float] = {}
-    for r in tables["returns"].to_pylist():
-        if leave_out is None or r["import_id"] != leave_out:
-            returned[r["order_id"]] = returned.get(r["order_id"], 0.0) + float(r["amount"])
-    return pa.table({
-        "id": pa.array([o["order_id"] for o in orders], pa.string()),
-        "amount": pa.array([float(o["amount"]) for o in orders], pa.float64()),
-        "returned": pa.array([returned.get(o["order_id"]) for o in orders], pa.float64())})
-
 
 # -- the loyalty store ------------------------------------------------------------------------
 
@@ -216,6 +96,23 @@ class MemoryLoyaltyStore:
     @contextmanager
     def reading(self) -> Iterator[MemoryLoyaltyTx]:
         yield MemoryLoyaltyTx(copy.deepcopy(self.state))
+
+
+def _as_stored(value: _T) -> _T:
+    """``value`` as the SQL store would hand it back: through the same row conversions
+    (:mod:`regulars.adapters.db.loyalty_rows`), so instants come back as aware UTC and money
+    as the table keeps it, here as there; anything else is copied."""
+    if isinstance(value, Member):
+        return cast(_T, rows.member_from_row(rows.member_to_row(value)))
+    if isinstance(value, Lot):
+        return cast(_T, rows.lot_from_row(rows.lot_to_row(value)))
+    if isinstance(value, Entry):
+        return cast(_T, rows.entry_from_row(rows.entry_to_row(value)))
+    if isinstance(value, Accrual):
+        return cast(_T, rows.accrual_from_row(rows.accrual_to_row(value)))
+    if isinstance(value, Coupon):
+        return cast(_T, rows.coupon_from_row(rows.coupon_to_row(value)))
+    return copy.deepcopy(value)
 
 
 def _out(value: _T) -> _T:
@@ -281,12 +178,12 @@ class MemoryLoyaltyTx:
         self._unique(self.state.members, member.member_id)
         if member.referral_code and self.member_by_code(member.referral_code):
             raise DuplicateKey(f"referral code {member.referral_code} exists")
-        self.state.members[member.member_id] = copy.deepcopy(member)
+        self.state.members[member.member_id] = _as_stored(member)
 
     def update_members(self, members: Sequence[Member]) -> None:
         for m in members:
             if m.member_id in self.state.members:
-                self.state.members[m.member_id] = copy.deepcopy(m)
+                self.state.members[m.member_id] = _as_stored(m)
 
     # -- lots, entries, accounts ------------------------------------------------------------
 
@@ -311,13 +208,13 @@ class MemoryLoyaltyTx:
         for a in accounts:
             for ref in a.new_lots:
                 self._unique(self.state.lots, ref)
-                self.state.lots[ref] = copy.deepcopy(a.lots[ref])
+                self.state.lots[ref] = _as_stored(a.lots[ref])
             for ref in a.dirty_lots - set(a.new_lots):
-                self.state.lots[ref] = copy.deepcopy(a.lots[ref])
+                self.state.lots[ref] = _as_stored(a.lots[ref])
             for e in a.entries:
                 self._unique(dict.fromkeys(refs), e.ref)
                 refs.add(e.ref)
-                self.state.ledger.append(copy.deepcopy(e))
+                self.state.ledger.append(_as_stored(e))
             self.state.allocations += copy.deepcopy(a.allocations)
         self.update_members([a.member for a in accounts])
         for a in accounts:
@@ -418,7 +315,7 @@ class MemoryLoyaltyTx:
     def add_accruals(self, accruals: Sequence[Accrual]) -> None:
         for a in accruals:
             self._unique(self.state.accruals, a.order_id)
-            self.state.accruals[a.order_id] = copy.deepcopy(a)
+            self.state.accruals[a.order_id] = _as_stored(a)
 
     def update_accrual(self, a: Accrual) -> None:
         old = self.state.accruals[a.order_id]
@@ -490,7 +387,7 @@ class MemoryLoyaltyTx:
             self._unique(self.state.coupons, c.code)
             self._unique(dict.fromkeys(sources), c.source_ref)
             sources.add(c.source_ref)
-            self.state.coupons[c.code] = c
+            self.state.coupons[c.code] = _as_stored(c)
 
     def coupon(self, code: str, *, lock: bool = False) -> Coupon | None:
         return self.state.coupons.get(code)
