@@ -13,7 +13,7 @@ says) is written once. A use (:class:`Purpose`) says only what differs between t
   reader's with a plain ``BEGIN``. On PostgreSQL one pooled engine serves both.
 * ``LOYALTY`` — the loyalty ledger's short transactions (``SqlLoyaltyStore``): pooled, ``BEGIN
   IMMEDIATE`` unless the connection says ``loyalty_read`` (its read-only snapshots), and a
-  longer wait for SQLite's lock (60 s), since a periodic run's chunk may hold it a while.
+  longer wait for SQLite's lock (60 s rather than 30 s).
 
 :func:`probe` is the health check on an engine (see :func:`regulars.adapters.failures.probe`).
 """
@@ -37,7 +37,7 @@ CONNECT_TIMEOUT_S = 10
 # up to 40): a connection opened beyond the pool is closed again after its one use.
 SERVER_POOL = {"pool_size": 16, "max_overflow": 16}
 
-# pysqlite's connections are cheaper: fewer are kept on SQLite (the API's pair).
+# The API's pair on SQLite keeps fewer (each engine of the pair has its own pool).
 SQLITE_SERVER_POOL = {"pool_size": 8, "max_overflow": 16}
 
 # Execution option: this connection only reads (``SqlLoyaltyStore.reading``), so on SQLite its
@@ -55,7 +55,8 @@ class Purpose(enum.Enum):
 
 
 # how long a SQLite connection waits for another writer's lock, unless the URL says
-# ``?timeout=``: the loyalty ledger waits longer (a run's chunk holds the lock a while)
+# ``?timeout=``: the loyalty ledger's writers wait longer, as they always have (many of them
+# queue for the one write lock at once: a periodic run's chunks, the API's requests)
 _SQLITE_BUSY_MS = {Purpose.BRIEF: 30_000, Purpose.WRITER: 30_000, Purpose.READER: 30_000,
                    Purpose.LOYALTY: 60_000}
 
