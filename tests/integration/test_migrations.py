@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from regulars.adapters import migrate
+from regulars.adapters.db import migrate
 from regulars.adapters.db.tables import metadata
 
 

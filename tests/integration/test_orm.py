@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import regulars
-from regulars.adapters import migrate
+from regulars.adapters.db import migrate
 from regulars.adapters.db.tables import start_mappers
 from regulars.domain.model import Customer, Order
 

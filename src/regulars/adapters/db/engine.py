@@ -11,6 +11,9 @@ says) is written once. A use (:class:`Purpose`) says only what differs between t
   server runs at once; on SQLite a writer's transaction starts with ``BEGIN IMMEDIATE``, so
   writers queue for the lock instead of one failing when it upgrades a read lock, and a
   reader's with a plain ``BEGIN``. On PostgreSQL one pooled engine serves both.
+* ``MIGRATION`` — a SQLite store's migration (:mod:`regulars.adapters.db.migrate`): no pool,
+  and one transaction that begins ``BEGIN IMMEDIATE`` so that every statement of it, DDL
+  included, commits together or not at all.
 * ``LOYALTY`` — the loyalty ledger's short transactions (``SqlLoyaltyStore``): pooled, ``BEGIN
   IMMEDIATE`` unless the connection says ``loyalty_read`` (its read-only snapshots), and a
   longer wait for SQLite's lock (60 s rather than 30 s).
@@ -52,13 +55,14 @@ class Purpose(enum.Enum):
     WRITER = "writer"
     READER = "reader"
     LOYALTY = "loyalty"
+    MIGRATION = "migration"
 
 
 # how long a SQLite connection waits for another writer's lock, unless the URL says
 # ``?timeout=``: the loyalty ledger's writers wait longer, as they always have (many of them
 # queue for the one write lock at once: a periodic run's chunks, the API's requests)
 _SQLITE_BUSY_MS = {Purpose.BRIEF: 30_000, Purpose.WRITER: 30_000, Purpose.READER: 30_000,
-                   Purpose.LOYALTY: 60_000}
+                   Purpose.LOYALTY: 60_000, Purpose.MIGRATION: 30_000}
 
 
 def redacted(url: str | sa.URL) -> str:
@@ -96,7 +100,7 @@ def create_engine(url: str, purpose: Purpose = Purpose.BRIEF) -> sa.Engine:
 def _server_options(url: str, purpose: Purpose) -> dict[str, Any]:
     """PostgreSQL (and any other server database): the pool, the connect timeout."""
     options: dict[str, Any] = {}
-    if purpose is Purpose.BRIEF:
+    if purpose in (Purpose.BRIEF, Purpose.MIGRATION):
         options["poolclass"] = sa.pool.NullPool
     else:
         options.update(SERVER_POOL)
@@ -110,6 +114,9 @@ def _sqlite_options(url: str, purpose: Purpose) -> dict[str, Any]:
     if purpose is Purpose.BRIEF:
         # schema work and counts are brief; bulk work goes through ADBC, so no pool to leak
         return {"poolclass": sa.pool.NullPool}
+    if purpose is Purpose.MIGRATION:
+        return {"poolclass": sa.pool.NullPool,
+                "connect_args": {"timeout": sqlite_busy_ms(url, purpose) / 1000}}
     if purpose is Purpose.LOYALTY:
         # SQLAlchemy's own default for a SQLite file: a QueuePool of 5 (+10), and connections
         # that may change threads (check_same_thread off)
@@ -125,10 +132,12 @@ def sqlite_busy_ms(url: str, purpose: Purpose = Purpose.BRIEF) -> int:
 
 
 def _sqlite_connections(engine: sa.Engine, url: str, purpose: Purpose) -> None:
-    """Every SQLite connection: WAL (readers never wait for the writer), a busy timeout; and
-    but for ``BRIEF``, transactions that this code begins itself."""
+    """Every SQLite connection: a busy timeout; WAL (readers never wait for the writer) but
+    for a migration, which takes the file as it is; and but for ``BRIEF``, transactions that
+    this code begins itself."""
     busy = sqlite_busy_ms(url, purpose)
     own_begin = purpose is not Purpose.BRIEF
+    migration = purpose is Purpose.MIGRATION
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -137,9 +146,10 @@ def _sqlite_connections(engine: sa.Engine, url: str, purpose: Purpose) -> None:
             # deferred readers that both decide to write deadlock instead of queueing
             dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if not migration:
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={busy}")
-        if own_begin:
+        if own_begin and not migration:
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 

@@ -27,8 +27,9 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from regulars.adapters import failures, migrate
-from regulars.adapters.db.engine import READ_ONLY, Purpose, create_engine, redacted
+from regulars.adapters import failures
+from regulars.adapters.db import migrate
+from regulars.adapters.db.engine import READ_ONLY, Purpose, create_engine
 from regulars.adapters.db.loyalty_ledger import LedgerRows
 from regulars.adapters.db.loyalty_offers import OfferRows
 from regulars.adapters.db.loyalty_programme import ProgrammeRows
@@ -51,14 +52,7 @@ class SqlLoyaltyStore:
 
     def ensure_schema(self) -> None:
         """Create or upgrade the schema (all of the store's tables) to this version."""
-        try:
-            with failures.translated(self.url):
-                if migrate.current_revision(self.engine) != migrate.head_revision():
-                    migrate.upgrade(self.engine)
-        except sa.exc.OperationalError as e:
-            raise StoreError(_("cannot open the store at {url}: {err}").format(
-                url=redacted(self.engine.url),
-                err=str(e.orig).strip())) from e
+        migrate.ensure_schema(self.engine, self.url)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from regulars.adapters import failures, migrate
+from regulars.adapters import failures
+from regulars.adapters.db import migrate
 from regulars.adapters.db.engine import Purpose, create_engine, redacted
 from regulars.adapters.db.tables import (
     INPUT_TABLES,
@@ -60,16 +61,7 @@ class SqlStore:
 
     def ensure_schema(self) -> None:
         """Create or upgrade the schema to this version (idempotent)."""
-        try:
-            with failures.translated(self.url):
-                if migrate.current_revision(self.engine) != migrate.head_revision():
-                    migrate.upgrade(self.engine)
-        except sa.exc.OperationalError as e:
-            raise StoreError(
-                _("cannot open the store at {url}: {err}").format(
-                    url=redacted(self.url), err=str(e.orig).strip()
-                )
-            ) from e
+        migrate.ensure_schema(self.engine, self.url)
 
     # -- Arrow access through ADBC -----------------------------------------------------------
 

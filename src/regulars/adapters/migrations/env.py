@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``regulars.adapters.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``regulars.adapters.db.migrate``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from regulars.adapters.db.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only the programmatic path is supported
-    raise RuntimeError("run migrations through regulars.adapters.migrate")
+    raise RuntimeError("run migrations through regulars.adapters.db.migrate")
 
 context.configure(
     connection=connection,
