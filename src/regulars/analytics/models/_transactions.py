@@ -29,11 +29,10 @@ from regulars.analytics.models._base import (
     as_float_array,
     check_time_unit,
     check_weights,
-    compress,
-    factorize,
     finite_or_raise,
     maximise,
 )
+from regulars.analytics.models._compress import compress, factorize
 
 if TYPE_CHECKING:
     from regulars.analytics.models.summary import CustomerSummary

@@ -33,7 +33,8 @@ from typing import ClassVar
 import numpy as np
 from scipy import special  # type: ignore[import-untyped]
 
-from regulars.analytics.models._base import CHUNK, Data, FloatArray, dot, factorize
+from regulars.analytics.models._base import CHUNK, Data, FloatArray, dot
+from regulars.analytics.models._compress import factorize
 from regulars.analytics.models._special import expm1_ratio, hyp_series, log1mexp
 from regulars.analytics.models._transactions import TransactionModel, prepare_rfm
 
