@@ -155,6 +155,8 @@ class _Chunk:
         self.last = self.ostart + self.n - 1  # valid where n > 0
         self.has = self.n > 0
 
+    # over 60 lines, one piece: the random draws must keep their order (the same seed gives the
+    # same business); the steps that draw nothing are methods of their own
     def _place_orders(self) -> None:
         """Order times in days since the start: rhythm, pattern, recency, season."""
         rng, cal, d = self.rng, self.cal, self.d
@@ -342,6 +344,8 @@ class _Chunk:
             window &= pid != p - 1
         self.chunk_trailing = float(self.amount[window].sum())
 
+    # over 60 lines, one piece: discounts, channels, categories, new products and add-ons drawn
+    # one after another from one random stream, whose order the same seed depends on
     def _order_details(self) -> None:
         rng, arch, pid, k, n, p = self.rng, self.arch, self.pid, self.k, self.n, self.p
         m = pid.size

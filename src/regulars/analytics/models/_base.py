@@ -111,6 +111,8 @@ class FitOutcome:
     hessian: FloatArray | None = None
 
 
+# over 60 lines, one piece: the optimiser's fallback ladder (Newton from a warm start,
+# L-BFGS-B, Newton polish) shares its closures over the compressed data (see pyproject)
 def maximise(
     loglik: RowLogLik,
     data: Data,

@@ -143,6 +143,7 @@ class TransactionModel(FittedModel):
 
     # --- fitting ---------------------------------------------------------------------------
 
+    # over 60 lines for its docstring: the parameters are documented in full; the body is short
     @classmethod
     def fit(
         cls,

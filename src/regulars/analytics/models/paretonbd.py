@@ -121,6 +121,8 @@ def _terms(
     return big_a, big_b, grad_b
 
 
+# over 60 lines, one piece: one likelihood and its gradient, term by term as the paper writes
+# them, in one pass over the data (see pyproject)
 def _pareto_sum(theta: FloatArray, data: Data, weights: FloatArray) -> tuple[float, FloatArray]:
     """``Σ w·ll`` and ``Σ w·∇ll``: :meth:`ParetoNBD._loglik` arranged for speed (sums of terms
     of x alone, of T alone or of one (x, τ) pair are taken over per-value weight totals; the

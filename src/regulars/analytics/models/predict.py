@@ -71,6 +71,7 @@ class Predictions:
     horizon_days: float
 
 
+# over 60 lines for its signature and docstring: the body is one prediction per column
 def predict(
     model: TransactionModel,
     frequency: Any,

@@ -87,6 +87,8 @@ def revenue_split(customers_map: ir.Table, *, params: MapParams) -> RevenueSplit
 # concentration
 
 
+# over 60 lines, one piece: one ranked Ibis table gives the figures and the curve; the rest
+# is the result's fields, one per line
 def concentration(orders: ir.Table, *, as_of: datetime, params: MapParams) -> Concentration:
     """Revenue concentration over the ``concentration_window_days`` up to ``as_of`` (§5).
 
