@@ -50,7 +50,7 @@ from regulars.analytics.models import (  # noqa: E402
     ParetoNBD,
     predict,
 )
-from regulars.analytics.models._base import compress  # noqa: E402
+from regulars.analytics.models._compress import compress  # noqa: E402
 
 BG_TRUTH = {"r": 0.8, "alpha": 40.0, "a": 2.0, "b": 3.0}
 PARETO_TRUTH = {"r": 0.8, "alpha": 40.0, "s": 2.0, "beta": 60.0}

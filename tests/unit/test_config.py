@@ -499,3 +499,16 @@ def test_no_loyalty_section_is_the_domain_programme_at_its_defaults() -> None:
     from regulars.domain.loyalty import Programme
 
     assert Settings().loyalty.programme("Europe/Tallinn") == Programme(timezone="Europe/Tallinn")
+
+
+def test_loyalty_choices_are_the_domain_programmes_enums() -> None:
+    # the settings spell each choice as a Literal (for mypy and the reference); the domain's
+    # enums are the one definition of what the choices are
+    from typing import get_args
+
+    from regulars.config import LoyaltySettings
+    from regulars.domain.loyalty.programme import _ENUM_FIELDS
+
+    for name, enum in _ENUM_FIELDS.items():
+        annotation = LoyaltySettings.model_fields[name].annotation
+        assert get_args(annotation) == tuple(e.value for e in enum), name

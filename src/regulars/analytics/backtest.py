@@ -246,6 +246,8 @@ def top_counts(n: int, percents: Sequence[int] = TOP_PERCENTS) -> tuple[int, ...
     return tuple(max(1, -(-n * p // 100)) if n else 0 for p in percents)
 
 
+# over 60 lines, one piece: every figure of the comparison (statuses, rungs, the capture of
+# each ranking) reads the same arrays, taken once from the map joined to the outcomes
 def compare(customers: pa.Table, outcome: pa.Table, *,
             p_alive_missing: str | None = None,
             percents: Sequence[int] = TOP_PERCENTS) -> Comparison:

@@ -152,6 +152,8 @@ def customer_facts(
     return facts_from_rows(rows, as_of=as_of, params=params)
 
 
+# over 60 lines, one piece: one Ibis aggregate over every order, whose columns share CTEs
+# (split, the engine would compute the shared selects once per part)
 def facts_from_rows(
     rows: ir.Table, *, as_of: AsOf, params: MapParams, with_cutoffs: bool = True,
     with_gaps: bool = False,
@@ -353,6 +355,8 @@ def feedback_facts(feedback: ir.Table, *, as_of: AsOf, params: MapParams) -> ir.
     return t.group_by("customer_id").aggregate(**aggs)
 
 
+# over 60 lines, one piece: one Ibis aggregate per customer over the interactions, built as
+# one expression so the engine scans them once
 def interaction_facts(
     interactions: ir.Table, cutoffs: ir.Table, *, as_of: AsOf, params: MapParams
 ) -> ir.Table:

@@ -197,6 +197,8 @@ def blockers(ctx: Context) -> list[tuple[str, ir.BooleanValue]]:
     return out
 
 
+# over 60 lines, one piece: the rung is one Ibis case expression, rung over rung from the top,
+# with each rung's evidence beside its condition so the two cannot drift apart
 def rung(ctx: Context) -> tuple[ir.StringValue, list[Finding], dict[str, str]]:
     """The rung expression, the evidence of each rung, and what could not be evaluated."""
     t, p = ctx.t, ctx.params

@@ -145,6 +145,8 @@ _N_RATIO = len(RATIO_EDGES) + 1
 N_CELLS = _N_ORDER * _N_RATIO * 2
 
 
+# over 60 lines, one piece: one numpy pass over the occasions sorted by customer; the counts,
+# revenue, gaps, their medians and the last orders against the earlier share its arrays
 def _situations(occ: Occasions, cut: int, params: MapParams,
                 only: npt.NDArray[np.bool_] | None = None,
                 base_gap: float | None = None) -> _Situation:

@@ -245,6 +245,8 @@ def _churn_risk(ctx: Context) -> Finding | str:
     ))
 
 
+# over 60 lines, one piece: one Ibis expression, each reason beside its evidence, so the
+# signal and what it says cannot drift apart
 def _review(ctx: Context, *, shrinking: ir.BooleanValue) -> tuple[Finding, dict[str, str]]:
     """Review the relationship (article 001): enough reasons among the evaluable ones."""
     t, p = ctx.t, ctx.params

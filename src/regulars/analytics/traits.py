@@ -187,6 +187,8 @@ def rfm_segment(r: ir.IntegerValue, f: ir.IntegerValue, bins: int = 5) -> ir.Str
     return key.cases(*[(rr * 10 + ff, seg) for (rr, ff), seg in RFM_GRID.items()])
 
 
+# over 60 lines, one piece: every trait is one Ibis column of one select, so every engine
+# compiles the traits once (see pyproject); each trait is a few lines of it
 def trait_findings(ctx: Context) -> tuple[list[Finding], dict[str, str]]:
     """The findings of every trait that can be evaluated, and why the others cannot."""
     t, p = ctx.t, ctx.params

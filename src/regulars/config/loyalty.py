@@ -38,6 +38,12 @@ def _default(name: str) -> Any:
     return value.value if isinstance(value, StrEnum) else value
 
 
+def _rule(name: str, description: str, **limits: Any) -> Any:
+    """The settings field of programme rule ``name``: the domain's default (one definition,
+    in :class:`Programme`), the limits a value must meet and what the reference prints."""
+    return Field(default=_default(name), description=description, **limits)
+
+
 def _field_default(cls: type[Any], name: str) -> Any:
     """The default of a field of one of the domain's programme parts (Tier, Reward, Offer)."""
     return next(f.default for f in dataclasses.fields(cls) if f.name == name)
@@ -147,8 +153,7 @@ class LoyaltySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(default=_default("name"),
-                      description="What the programme calls its points.")
+    name: str = _rule("name", "What the programme calls its points.")
     timezone: str | None = Field(
         default=None,
         description="IANA time zone for the programme's days, months and years (default: the "
@@ -158,113 +163,99 @@ class LoyaltySettings(BaseModel):
         default=None,
         description="First day these rules apply to orders (default: when first seen).",
     )
-    points_per_unit: Decimal = Field(
-        default=_default("points_per_unit"), ge=0, description="Points per currency unit spent."
+    points_per_unit: Decimal = _rule("points_per_unit", "Points per currency unit spent.", ge=0)
+    rounding: Literal["floor", "half_up", "ceiling"] = _rule(
+        "rounding",
+        "How an order's fractional points are rounded.",
     )
-    rounding: Literal["floor", "half_up", "ceiling"] = Field(
-        default=_default("rounding"), description="How an order's fractional points are rounded."
+    min_order_amount: Decimal = _rule(
+        "min_order_amount",
+        "Orders below this amount earn nothing.", ge=0,
     )
-    min_order_amount: Decimal = Field(
-        default=_default("min_order_amount"), ge=0,
-        description="Orders below this amount earn nothing."
+    release: Literal["immediately", "after_days", "explicit"] = _rule(
+        "release",
+        "When earned points become spendable: immediately, when the return window closes, or "
+        "on an explicit action (`regulars points release --order`).",
     )
-    release: Literal["immediately", "after_days", "explicit"] = Field(
-        default=_default("release"),
-        description="When earned points become spendable: immediately, when the return window "
-        "closes, or on an explicit action (`regulars points release --order`).",
+    return_window_days: int = _rule(
+        "return_window_days",
+        "Days after an order during which it can be returned.", ge=0,
     )
-    return_window_days: int = Field(
-        default=_default("return_window_days"), ge=0,
-        description="Days after an order during which it can be returned."
+    expiry: Literal["never", "after_days", "end_of_month", "end_of_year"] = _rule(
+        "expiry",
+        "When a lot of points expires: never, N days after earning, or at the end of the "
+        "month or year holding earning + N days.",
     )
-    expiry: Literal["never", "after_days", "end_of_month", "end_of_year"] = Field(
-        default=_default("expiry"),
-        description="When a lot of points expires: never, N days after earning, or at the end "
-        "of the month or year holding earning + N days.",
+    expiry_days: int = _rule("expiry_days", "The N of `expiry`.", ge=0)
+    expiring_soon_days: int = _rule(
+        "expiring_soon_days",
+        "Points expiring within this many days are shown as expiring soon.", ge=1,
     )
-    expiry_days: int = Field(
-        default=_default("expiry_days"), ge=0, description="The N of `expiry`."
-    )
-    expiring_soon_days: int = Field(
-        default=_default("expiring_soon_days"), ge=1,
-        description="Points expiring within this many days are shown as "
-        "expiring soon."
-    )
-    returned_spent_points: Literal["negative_balance", "record_deficit"] = Field(
-        default=_default("returned_spent_points"),
-        description="When a return takes back points already spent: let the balance go "
-        "negative (later earnings repay it), or stop at zero and record the deficit.",
+    returned_spent_points: Literal["negative_balance", "record_deficit"] = _rule(
+        "returned_spent_points",
+        "When a return takes back points already spent: let the balance go negative (later "
+        "earnings repay it), or stop at zero and record the deficit.",
     )
     multipliers: list[LoyaltyMultiplier] = Field(
         default_factory=list,
         description="Points multipliers: kind (category, sku, weekday, campaign), factor, "
         "match, starts, ends.",
     )
-    max_points_per_order: int | None = Field(
-        default=_default("max_points_per_order"), ge=0,
-        description="Most points one order can earn."
+    max_points_per_order: int | None = _rule(
+        "max_points_per_order",
+        "Most points one order can earn.", ge=0,
     )
-    cap_points_per_member: int | None = Field(
-        default=_default("cap_points_per_member"), ge=0,
-        description="Most points a member can earn from orders per "
-        "`cap_period`."
+    cap_points_per_member: int | None = _rule(
+        "cap_points_per_member",
+        "Most points a member can earn from orders per `cap_period`.", ge=0,
     )
-    cap_period: Literal["day", "week", "month", "year"] = Field(
-        default=_default("cap_period"), description="The period of `cap_points_per_member`."
+    cap_period: Literal["day", "week", "month", "year"] = _rule(
+        "cap_period",
+        "The period of `cap_points_per_member`.",
     )
-    budget_points: int | None = Field(
-        default=_default("budget_points"), ge=0,
-        description="Most points the whole programme gives for orders per "
-        "`budget_period`."
+    budget_points: int | None = _rule(
+        "budget_points",
+        "Most points the whole programme gives for orders per `budget_period`.", ge=0,
     )
-    budget_period: Literal["day", "week", "month", "year"] = Field(
-        default=_default("budget_period"), description="The period of `budget_points`."
+    budget_period: Literal["day", "week", "month", "year"] = _rule(
+        "budget_period",
+        "The period of `budget_points`.",
     )
-    bonus_sign_up: int = Field(
-        default=_default("bonus_sign_up"), ge=0, description="Points for joining (with consent)."
+    bonus_sign_up: int = _rule("bonus_sign_up", "Points for joining (with consent).", ge=0)
+    bonus_birthday: int = _rule("bonus_birthday", "Points on the birthday, once a year.", ge=0)
+    bonus_first_order: int = _rule(
+        "bonus_first_order",
+        "Points when the first order completes (its return window closed).", ge=0,
     )
-    bonus_birthday: int = Field(
-        default=_default("bonus_birthday"), ge=0, description="Points on the birthday, once a year."
+    bonus_review: int = _rule("bonus_review", "Points for a product review.", ge=0)
+    bonus_nps_answer: int = _rule("bonus_nps_answer", "Points for answering the NPS survey.", ge=0)
+    referrer_points: int = _rule(
+        "referrer_points",
+        "Points for the referrer when the referee's first qualifying order completes.", ge=0,
     )
-    bonus_first_order: int = Field(
-        default=_default("bonus_first_order"), ge=0,
-        description="Points when the first order completes (its return window closed)."
+    referee_points: int = _rule(
+        "referee_points",
+        "Points for the referee when their first qualifying order completes.", ge=0,
     )
-    bonus_review: int = Field(
-        default=_default("bonus_review"), ge=0, description="Points for a product review."
+    referral_min_order_amount: Decimal = _rule(
+        "referral_min_order_amount",
+        "A referee's order qualifies from this amount.", ge=0,
     )
-    bonus_nps_answer: int = Field(
-        default=_default("bonus_nps_answer"), ge=0,
-        description="Points for answering the NPS survey."
+    max_referrals_per_referrer: int | None = _rule(
+        "max_referrals_per_referrer",
+        "Referrals one member can make (unset: no limit).", ge=0,
     )
-    referrer_points: int = Field(
-        default=_default("referrer_points"), ge=0,
-        description="Points for the referrer when the referee's first qualifying order completes."
+    tier_basis: Literal["spend", "points_earned"] = _rule(
+        "tier_basis",
+        "What qualifies for a tier: spend or points earned in the window (never the balance).",
     )
-    referee_points: int = Field(
-        default=_default("referee_points"), ge=0,
-        description="Points for the referee when their first qualifying order completes."
+    tier_window_days: int = _rule(
+        "tier_window_days",
+        "The rolling qualification window and period, in days.", ge=1,
     )
-    referral_min_order_amount: Decimal = Field(
-        default=_default("referral_min_order_amount"), ge=0,
-        description="A referee's order qualifies from this amount."
-    )
-    max_referrals_per_referrer: int | None = Field(
-        default=_default("max_referrals_per_referrer"), ge=0,
-        description="Referrals one member can make (unset: no limit)."
-    )
-    tier_basis: Literal["spend", "points_earned"] = Field(
-        default=_default("tier_basis"),
-        description="What qualifies for a tier: spend or points earned in the window (never "
-        "the balance).",
-    )
-    tier_window_days: int = Field(
-        default=_default("tier_window_days"), ge=1,
-        description="The rolling qualification window and period, in days."
-    )
-    tier_grace_days: int = Field(
-        default=_default("tier_grace_days"), ge=0,
-        description="Days after the qualification period before a downgrade."
+    tier_grace_days: int = _rule(
+        "tier_grace_days",
+        "Days after the qualification period before a downgrade.", ge=0,
     )
     tiers: list[LoyaltyTier] = Field(
         default_factory=_default_tiers,
@@ -280,21 +271,19 @@ class LoyaltySettings(BaseModel):
         default_factory=list,
         description="Punch cards: name, every, reward (a catalogue code), category or sku.",
     )
-    club_fee: Decimal | None = Field(
-        default=_default("club_fee"), ge=0,
-        description="Yearly fee of the paid club (unset: no club)."
+    club_fee: Decimal | None = _rule(
+        "club_fee",
+        "Yearly fee of the paid club (unset: no club).", ge=0,
     )
-    club_multiplier: Decimal = Field(
-        default=_default("club_multiplier"), gt=0, description="Points multiplier for club members."
-    )
-    club_discount_percent: Decimal = Field(
-        default=_default("club_discount_percent"), ge=0, le=100,
-        description="Discount for club members."
+    club_multiplier: Decimal = _rule("club_multiplier", "Points multiplier for club members.", gt=0)
+    club_discount_percent: Decimal = _rule(
+        "club_discount_percent",
+        "Discount for club members.", ge=0, le=100,
     )
     club_perks: list[str] = Field(default_factory=list, description="Perks of club members.")
-    stored_value_max_balance: Decimal = Field(
-        default=_default("stored_value_max_balance"), ge=0,
-        description="Most money a stored-value card can hold."
+    stored_value_max_balance: Decimal = _rule(
+        "stored_value_max_balance",
+        "Most money a stored-value card can hold.", ge=0,
     )
     offers: list[LoyaltyOffer] = Field(
         default_factory=list,

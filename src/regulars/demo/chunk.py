@@ -51,6 +51,7 @@ from regulars.demo.archetypes import (
     WON_BACK,
 )
 from regulars.demo.arrays import (
+    Arr,
     _Calendar,
     _order_scale,
     _seg_argmin,
@@ -154,6 +155,8 @@ class _Chunk:
         self.last = self.ostart + self.n - 1  # valid where n > 0
         self.has = self.n > 0
 
+    # over 60 lines, one piece: the random draws must keep their order (the same seed gives the
+    # same business); the steps that draw nothing are methods of their own
     def _place_orders(self) -> None:
         """Order times in days since the start: rhythm, pattern, recency, season."""
         rng, cal, d = self.rng, self.cal, self.d
@@ -178,16 +181,7 @@ class _Chunk:
         rho = np.where(arch == OCCASIONAL, occasional_rho, rho)
         relative = ~churned
 
-        # gaps in "rhythm units": gamma noise, geometric widening for drifting and churned
-        gcount = np.maximum(n - 1, 0)
-        gp = np.repeat(np.arange(p), gcount)
-        gj = np.arange(gp.size) - _starts(gcount)[gp]
-        shape = _GAP_SHAPE[arch][gp]
-        gaps = 0.05 + rng.gamma(shape, 1.0 / shape)
-        steps = _WIDEN_STEPS[arch]
-        ratio = rng.uniform(_WIDEN_LO[arch], _WIDEN_HI[arch])
-        expo = np.maximum(0, gj - (gcount[gp] - steps[gp]) + 1)
-        gaps = gaps * ratio[gp] ** expo
+        gaps, gp, gcount, steps = self._rhythm_gaps()
 
         # scale so the first order is at t0 and the recency is rho median gaps (or r_abs)
         med = _seg_median(gaps, gp, p)
@@ -218,8 +212,40 @@ class _Chunk:
             f = (t[warp] - t0[wp]) / (tl[wp] - t0[wp])
             t[warp] = cal.calendar(a + f * (b - a))
 
+        t = self._settle_recency(t, gaps=(gp, gcount, steps), rho=rho, t0=t0, tl=tl,
+                                 horizon=horizon, adjust=(relative & multi)[pid])
+        # the won-back pause: every order from the comeback on moves later; the comeback is
+        # the first order (from the third on) in the last 300 days before the pause ends, so
+        # that it falls within the won-back window (won_back_within_days, 365) of the end
+        n1 = np.maximum(n - 1, 2)
+        late = won[pid] & (k >= 2) & (t > (horizon - (_P.won_back_within_days - 65.0))[pid])
+        np.minimum.at(n1, pid[late], k[late])
+        t = t + np.where(won[pid] & (k >= n1[pid]), pause[pid], 0.0)
+
+        self._set_times(t)
+
+    def _rhythm_gaps(self) -> tuple[Arr, Arr, Arr, Arr]:
+        """Gaps in "rhythm units": gamma noise, geometric widening for drifting and churned;
+        with each gap's person, the persons' gap counts and their widening steps."""
+        rng, arch, n, p = self.rng, self.arch, self.n, self.p
+        gcount = np.maximum(n - 1, 0)
+        gp = np.repeat(np.arange(p), gcount)
+        gj = np.arange(gp.size) - _starts(gcount)[gp]
+        shape = _GAP_SHAPE[arch][gp]
+        gaps = 0.05 + rng.gamma(shape, 1.0 / shape)
+        steps = _WIDEN_STEPS[arch]
+        ratio = rng.uniform(_WIDEN_LO[arch], _WIDEN_HI[arch])
+        expo = np.maximum(0, gj - (gcount[gp] - steps[gp]) + 1)
+        gaps = gaps * ratio[gp] ** expo
+        return gaps, gp, gcount, steps
+
+    def _settle_recency(self, t: Arr, *, gaps: tuple[Arr, Arr, Arr], rho: Arr,
+                        t0: Arr, tl: Arr, horizon: Arr, adjust: Arr) -> Arr:
+        """The order times with the exact recency and no unusually long last gap."""
+        gp, gcount, steps = gaps
+        pid, p = self.pid, self.p
         # exact recency in realised median gaps, compressing when it would exceed the caps
-        later_idx = np.flatnonzero(later)
+        later_idx = np.flatnonzero(self.k >= 1)
         g = t[later_idx] - t[later_idx - 1]
         med = _seg_median(g, gp, p)
         rt = rho * np.nan_to_num(med, nan=1.0)
@@ -231,7 +257,6 @@ class _Chunk:
             c2 = np.minimum(1.0, np.minimum(_R_CAP / rt, 0.98 * horizon / (rt + span)))
             # no gap longer than the lost rule, except the won-back pause added below
             c2 = np.minimum(c2, np.where(widest > 0, _R_CAP / widest, 1.0))
-        adjust = (relative & multi)[pid]
         ap = pid[adjust]
         t[adjust] = horizon[ap] - c2[ap] * rt[ap] - c2[ap] * (tl[ap] - t[adjust])
 
@@ -248,14 +273,11 @@ class _Chunk:
             g[lg], g[sg] = g[sg].copy(), g[lg].copy()
             t[later_idx] = t[self.ostart[pid[later_idx]]] + _seg_cumsum(g, gcount)
 
-        # the won-back pause: every order from the comeback on moves later; the comeback is
-        # the first order (from the third on) in the last 300 days before the pause ends, so
-        # that it falls within the won-back window (won_back_within_days, 365) of the end
-        n1 = np.maximum(n - 1, 2)
-        late = won[pid] & (k >= 2) & (t > (horizon - (_P.won_back_within_days - 65.0))[pid])
-        np.minimum.at(n1, pid[late], k[late])
-        t = t + np.where(won[pid] & (k >= n1[pid]), pause[pid], 0.0)
+        return t
 
+    def _set_times(self, t: Arr) -> None:
+        """Clear of the base rhythm, within business hours; each person's first and last."""
+        cal, d, p = self.cal, self.d, self.p
         t = clear_of_the_base_rhythm(self, np.clip(t, 0.0, d - 1e-6))
         self.t = cal.business_hours(np.clip(t, 0.0, d - 1e-6))
         self.first_t = np.zeros(p)
@@ -322,6 +344,8 @@ class _Chunk:
             window &= pid != p - 1
         self.chunk_trailing = float(self.amount[window].sum())
 
+    # over 60 lines, one piece: discounts, channels, categories, new products and add-ons drawn
+    # one after another from one random stream, whose order the same seed depends on
     def _order_details(self) -> None:
         rng, arch, pid, k, n, p = self.rng, self.arch, self.pid, self.k, self.n, self.p
         m = pid.size

@@ -55,6 +55,8 @@ def card_ids(c: _Chunk) -> pa.Array:
     return _ids("C", numbers, c.widths.customer)
 
 
+# over 60 lines, one piece: one table's columns from one random stream, whose order the same
+# seed depends on
 def customers_table(c: _Chunk) -> pa.Table:
     rng, p, b2b, arch = c.rng, c.p, c.b2b, c.arch
     numbers = person_number(c, np.arange(p))

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 
 
+# over 60 lines, one piece: the truth's columns one after another, each a DOMAIN rule computed
+# straight from the simulated orders (the answer the map must find)
 def truth_table(c: _Chunk) -> pa.Table:
     arch, pid, k, n, p, d, t = c.arch, c.pid, c.k, c.n, c.p, c.d, c.t
     later = np.flatnonzero(k >= 1)

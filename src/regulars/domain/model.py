@@ -1,6 +1,6 @@
 """Entities of the business's history (DOMAIN §2), as plain dataclasses.
 
-The store maps them imperatively (``regulars.adapters.orm``); bulk imports bypass them and
+The store maps them imperatively (``regulars.adapters.db.tables``); bulk imports bypass them and
 write whole tables at once, so they carry no behaviour that bulk rows would skip.
 """
 

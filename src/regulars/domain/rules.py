@@ -136,6 +136,7 @@ def _p(**params: object) -> tuple[tuple[str, str], ...]:
     return tuple((k, str(v)) for k, v in params.items())
 
 
+# over 60 lines, one piece: the table of every column's limits, one entry after another
 @lru_cache(maxsize=64)
 def limits(spec: TableSpec, rules: InputRules, today: date) -> tuple[Limit, ...]:
     """Every limit of ``spec``'s columns, with the date window counted from ``today``.

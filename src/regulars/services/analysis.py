@@ -207,6 +207,8 @@ def silent(_step: str) -> None:
     """A :data:`Progress` that tells no one."""
 
 
+# over 60 lines, one piece: the map, the earlier map and the portfolio share one engine's
+# tables and the models' occasions, read once; the engine's copies are dropped at the end
 def analyze(
     tables: Mapping[Kind, Any],
     *,

@@ -158,13 +158,7 @@ def _status(e: Item) -> str:
 def _signal(e: Item) -> str:
     code = e["code"]
     if code == "shrinking_orders":
-        if e.get("by") == "each_smaller":
-            return _("Orders are shrinking: each of the last {n} was smaller than the one "
-                     "before.").format(n=e.get("recent_orders"))
-        return _("Orders are shrinking: the last {n} average {a}, against {b} before "
-                 "({p} of it).").format(n=e.get("recent_orders"), a=_num(e.get("recent_avg")),
-                                        b=_num(e.get("earlier_avg")),
-                                        p=_pct(_ratio(e.get("recent_avg"), e.get("earlier_avg"))))
+        return _shrinking_orders(e)
     if code == "widening_gaps":
         return _("Gaps are widening: {r}, but the last gap was {g} days and it has been {d} "
                  "days now.").format(r=_rhythm(e), g=_days(e.get("last_gap_days")),
@@ -177,28 +171,13 @@ def _signal(e: Item) -> str:
         return _("An order is overdue by {o} days ({r}); a reminder is due.").format(
             o=_days(e.get("days_overdue")), r=rhythm)
     if code == "slower_payments":
-        if e.get("by") == "overdue_now":
-            return _("Payments: {n} invoice(s) overdue now, up to {d} days.").format(
-                n=e.get("overdue_invoices"), d=_days(e.get("max_days_overdue")))
-        if e.get("last_delay_days") is None:
-            return _("Payments are slowing: paid {a} days late before, and the latest invoice "
-                     "is not paid yet.").format(a=_days(e.get("first_delay_days")))
-        return _("Payments are slowing: delay grew from {a} to {b} days over the last {n} "
-                 "invoices.").format(a=_days(e.get("first_delay_days")),
-                                     b=_days(e.get("last_delay_days")),
-                                     n=e.get("invoices_considered"))
+        return _slower_payments(e)
     if code == "dropped_addons":
         names = e.get("addons") or []
         return _("Stopped using {what}, which they used in most earlier orders.").format(
             what=", ".join(names) if isinstance(names, list) else names)
     if code == "complaints_returns":
-        if e.get("by") == "rising_return_rate":
-            return _("Returns are rising: {a} of recent orders returned, against {b} "
-                     "before.").format(a=_pct(e.get("recent_return_rate")),
-                                       b=_pct(e.get("earlier_return_rate")))
-        return _("{c} complaint(s) and {r} return(s) in the last {w} days.").format(
-            c=e.get("recent_complaints") or 0, r=e.get("recent_returns") or 0,
-            w=e.get("window_days"))
+        return _complaints_returns(e)
     if code == "unresponsive":
         return _("Unresponsive: the last {n} offers got no answer within {d} days.").format(
             n=e.get("unanswered"), d=e.get("answer_within_days"))
@@ -222,6 +201,42 @@ def _signal(e: Item) -> str:
         reasons = [words.get(r, r) for r in e.get("reasons") or []]
         return _("Worth reviewing the relationship: {why}.").format(why=", ".join(reasons))
     return _generic(e)
+
+
+def _shrinking_orders(e: Item) -> str:
+    """Each order smaller than the last, or the recent average below the earlier one."""
+    if e.get("by") == "each_smaller":
+        return _("Orders are shrinking: each of the last {n} was smaller than the one "
+                 "before.").format(n=e.get("recent_orders"))
+    return _("Orders are shrinking: the last {n} average {a}, against {b} before "
+             "({p} of it).").format(n=e.get("recent_orders"), a=_num(e.get("recent_avg")),
+                                    b=_num(e.get("earlier_avg")),
+                                    p=_pct(_ratio(e.get("recent_avg"), e.get("earlier_avg"))))
+
+
+def _slower_payments(e: Item) -> str:
+    """Invoices overdue now, or delays growing (the latest still unpaid, or paid later)."""
+    if e.get("by") == "overdue_now":
+        return _("Payments: {n} invoice(s) overdue now, up to {d} days.").format(
+            n=e.get("overdue_invoices"), d=_days(e.get("max_days_overdue")))
+    if e.get("last_delay_days") is None:
+        return _("Payments are slowing: paid {a} days late before, and the latest invoice "
+                 "is not paid yet.").format(a=_days(e.get("first_delay_days")))
+    return _("Payments are slowing: delay grew from {a} to {b} days over the last {n} "
+             "invoices.").format(a=_days(e.get("first_delay_days")),
+                                 b=_days(e.get("last_delay_days")),
+                                 n=e.get("invoices_considered"))
+
+
+def _complaints_returns(e: Item) -> str:
+    """A rising return rate, or complaints and returns in the window."""
+    if e.get("by") == "rising_return_rate":
+        return _("Returns are rising: {a} of recent orders returned, against {b} "
+                 "before.").format(a=_pct(e.get("recent_return_rate")),
+                                   b=_pct(e.get("earlier_return_rate")))
+    return _("{c} complaint(s) and {r} return(s) in the last {w} days.").format(
+        c=e.get("recent_complaints") or 0, r=e.get("recent_returns") or 0,
+        w=e.get("window_days"))
 
 
 def _trait(e: Item) -> str:

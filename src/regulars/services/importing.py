@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from regulars.domain.errors import FileFormatError, Problem, RejectedFileError
-from regulars.domain.tables import SPECS, Kind
+from regulars.domain.tables import SPECS, Kind, TableSpec
 from regulars.i18n import _, ngettext
 from regulars.services.ports import Staging, Store, StoreWrite
 
@@ -212,6 +212,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# over 60 lines for its signature and docstring: the body runs the steps below in order
 def import_file(
     *,
     store: Store,
@@ -250,47 +251,107 @@ def import_file(
     FileFormatError, MissingColumnError
         when the file cannot be read or lacks a required column.
     """
-    spec = SPECS[kind]
-    report = ImportReport(kind=kind, path=str(path), dry_run=dry_run)
-    step = progress or (lambda _stage, _done, _total: None)
+    run = _Run(store=store, staging=staging, kind=kind, spec=SPECS[kind], path=path,
+               options=options, max_problems=max_problems, quarantine=quarantine,
+               report=ImportReport(kind=kind, path=str(path), dry_run=dry_run),
+               step=progress or (lambda _stage, _done, _total: None))
+    _read_and_check(run, default_currency)                        # steps 1 and 2
+    aliases, stubs = _against_store(run, blacklist)               # steps 3 to 6
+    new_customers = _check_references(run, aliases, strict_customers, pending_orders)
+    if run.report.credit_notes:
+        run.report.credit_note_rules = staging.credit_note_returns(
+            run.spec, run.options, orders=store.read_table(Kind.ORDERS),
+            returns=store.read_table(Kind.RETURNS), aliases=aliases)
+    try:                                                          # step 7
+        run.reject_if_problems()
+    finally:
+        if quarantine is not None and run.report.rows_set_aside:
+            staging.write_set_aside(quarantine)
+            run.report.set_aside_path = str(quarantine)
 
-    def reject_if_problems() -> None:
-        if quarantine is not None:
-            report.rows_set_aside += staging.set_aside()
-        problems, total = staging.problem_list(max_problems)
+    run.report.rows_added = staging.count("typed")
+    run.report.customers_created = len(new_customers)
+    if dry_run:
+        return run.report
+    with _transaction(store, within) as write:
+        _write(run, write, stubs=stubs, new_customers=new_customers, batch_rows=batch_rows)
+        if run.report.credit_notes and new_staging is not None:
+            # the returns the credit notes make, in this transaction: refused, they take the
+            # file's orders back with them
+            run.report.returns = _import_credit_notes(
+                staging.credit_returns(), store=store, new_staging=new_staging,
+                options=run.options, max_problems=max_problems, batch_rows=batch_rows,
+                within=write,
+                pending_orders=staging.added_orders() if kind is Kind.ORDERS else None)
+        if within is None:
+            write.commit()
+    return run.report
+
+
+@dataclass
+class _Run:
+    """One import under way: what every step reads, and the report they fill in."""
+
+    store: Store
+    staging: Staging
+    kind: Kind
+    spec: TableSpec
+    path: Path
+    options: Any
+    max_problems: int
+    quarantine: Path | None
+    report: ImportReport
+    step: Progress
+
+    def reject_if_problems(self) -> None:
+        if self.quarantine is not None:
+            self.report.rows_set_aside += self.staging.set_aside()
+        problems, total = self.staging.problem_list(self.max_problems)
         if total:
-            raise RejectedFileError(path, problems, total, rejection_message(path, problems, total))
+            raise RejectedFileError(self.path, problems, total,
+                                    rejection_message(self.path, problems, total))
 
-    step(_("reading"), 0, 0)
-    file_columns = staging.read(path, options)
-    found, report.ignored_columns = staging.resolve_columns(spec, file_columns, options)
+
+def _read_and_check(run: _Run, default_currency: str | None) -> None:
+    """Read the file, match its columns, set credit notes apart and type every value."""
+    staging, spec, report = run.staging, run.spec, run.report
+    run.step(_("reading"), 0, 0)
+    file_columns = staging.read(run.path, run.options)
+    found, report.ignored_columns = staging.resolve_columns(spec, file_columns, run.options)
     report.columns = found
-    if quarantine is not None:
+    if run.quarantine is not None:
         staging.keep_raw()
     # a currency sign on the amounts (₽, €) says the currency a file without the column means
-    currency = options.currency or staging.amount_currency(spec, options) or default_currency
-    if currency != options.currency:
-        options = dataclasses.replace(options, currency=currency)
-    may_credit = kind in (Kind.ORDERS, Kind.INVOICES)
-    route_credit = may_credit and options.credit_notes == "returns"
+    currency = (run.options.currency or staging.amount_currency(spec, run.options)
+                or default_currency)
+    if currency != run.options.currency:
+        run.options = dataclasses.replace(run.options, currency=currency)
+    may_credit = run.kind in (Kind.ORDERS, Kind.INVOICES)
+    route_credit = may_credit and run.options.credit_notes == "returns"
     if route_credit:
-        report.credit_notes = staging.split_credit_notes(spec, options)
-    step(_("validating"), 0, 0)
-    checked = staging.check(spec, options, max_problems=max_problems)
+        report.credit_notes = staging.split_credit_notes(spec, run.options)
+    run.step(_("validating"), 0, 0)
+    checked = staging.check(spec, run.options, max_problems=run.max_problems)
     report.rows_read = checked.rows_read + report.credit_notes
     report.reading = list(staging.notes)
     report.read_as = dict(staging.detected)
     if report.rows_read == 0:
-        raise FileFormatError(_("{path}: no data rows").format(path=path))
+        raise FileFormatError(_("{path}: no data rows").format(path=run.path))
     if may_credit and not route_credit:
         staging.hint_credit_notes()
-    if quarantine is not None:
+    if run.quarantine is not None:
         # rows whose values are wrong leave before they can create or merge customers
         report.rows_set_aside += staging.set_aside()
+
+
+def _against_store(run: _Run, blacklist: Blacklist | None) -> tuple[pa.Table, pa.Array]:
+    """Ids, duplicates, blacklist, aliases, and what the store has already: the store's
+    aliases and the customer stubs the file completes."""
+    staging, spec, kind, report, store = run.staging, run.spec, run.kind, run.report, run.store
     # rows with bad values stay in for the checks below, so one report lists every problem
     store.ensure_schema()
 
-    id_given = spec.id_column in found
+    id_given = spec.id_column in report.columns
     staging.add_identity(spec, id_given)
     report.rows_duplicate_in_file = staging.dedupe_in_file(spec, ids_derived=not id_given)
     if kind is Kind.CUSTOMERS:
@@ -303,7 +364,6 @@ def import_file(
         if col in spec.names and kind is not Kind.CUSTOMERS:
             staging.resolve_aliases(col, aliases)
 
-    stubs = pa.array([], pa.string())
     if kind is Kind.CUSTOMERS:
         # a card merged before is already known under the card it was merged into
         alias_ids = aliases.column("alias_id").combine_chunks()
@@ -311,29 +371,24 @@ def import_file(
     present, stubs = staging.against_store(spec, store.existing_keys(kind))
     report.rows_already_present += present
     report.customers_completed = len(stubs)
+    return aliases, stubs
 
+
+def _check_references(run: _Run, aliases: pa.Table, strict_customers: bool,
+                      pending_orders: pa.Table | None) -> pa.Array:
+    """Merges for a customer file, orders for returns, customers for the rest: the customers
+    the file creates from its references."""
+    staging, store, kind = run.staging, run.store, run.kind
     new_customers = pa.array([], pa.string())
     if kind is Kind.CUSTOMERS:
-        report.merges = plan_merges(staging.contact_matches(store.customer_contacts()))
-        staging.drop_ids(spec, pa.array([m.alias_id for m in report.merges], pa.string()))
+        run.report.merges = plan_merges(staging.contact_matches(store.customer_contacts()))
+        staging.drop_ids(run.spec, pa.array([m.alias_id for m in run.report.merges],
+                                            pa.string()))
     elif kind is Kind.RETURNS:
-        unknown_order = _("return for an unknown order")
-        known_orders = store.ids(Kind.ORDERS)
-        returnable = store.returnable(staging.returned_orders())
-        if pending_orders is not None and pending_orders.num_rows:
-            known_orders = pa.concat_tables([
-                known_orders, pending_orders.select(["id"]).cast(known_orders.schema)])
-            returnable = pa.concat_tables([returnable, pa.table({
-                "id": pending_orders.column("id"), "amount": pending_orders.column("amount"),
-                "returned": pa.nulls(pending_orders.num_rows, pa.float64()),
-            }).cast(returnable.schema)])
-        staging.check_references("order_id", known_orders, unknown_order)
-        # never more than what is left of the order, with the store's returns (checked again,
-        # with the order locked, once the rows are in: see over_returned below)
-        staging.check_returns_within_orders(returnable)
+        _check_returned_orders(run, pending_orders)
     else:
         known = store.ids(Kind.CUSTOMERS)
-        refs = [r for r in spec.references if r.kind is Kind.CUSTOMERS]
+        refs = [r for r in run.spec.references if r.kind is Kind.CUSTOMERS]
         for ref in refs:
             if ref.creates_missing and not strict_customers:
                 new_customers = staging.missing_references(ref.column, known)
@@ -341,82 +396,80 @@ def import_file(
                 staging.check_references(ref.column, known, _("unknown customer"))
         if kind is Kind.REFERRALS:
             staging.check_self_referrals()
-    if report.credit_notes:
-        report.credit_note_rules = staging.credit_note_returns(
-            spec, options, orders=store.read_table(Kind.ORDERS),
-            returns=store.read_table(Kind.RETURNS), aliases=aliases)
-    try:
-        reject_if_problems()
-    finally:
-        if quarantine is not None and report.rows_set_aside:
-            staging.write_set_aside(quarantine)
-            report.set_aside_path = str(quarantine)
+    return new_customers
 
-    report.rows_added = staging.count("typed")
-    report.customers_created = len(new_customers)
-    if dry_run:
-        return report
 
-    with _transaction(store, within) as write:
-        import_id = write.next_import_id()
-        report.import_id = import_id
-        write.add_import(
-            {
-                "id": import_id,
-                "kind": kind.value,
-                "source": str(path.resolve()),
-                "sha256": _sha256(path),
-                "started_at": datetime.now(UTC).replace(tzinfo=None),
-                "rows_read": report.rows_read,
-                "rows_added": report.rows_added,
-                "rows_already_present": report.rows_already_present,
-                "rows_duplicate_in_file": report.rows_duplicate_in_file,
-                "rows_blacklisted": report.rows_blacklisted,
-                "customers_created": report.customers_created,
-                "customers_merged": len(report.merges),
-            }
+def _check_returned_orders(run: _Run, pending_orders: pa.Table | None) -> None:
+    """Every return names a known order and stays within what is left of it."""
+    staging, store = run.staging, run.store
+    unknown_order = _("return for an unknown order")
+    known_orders = store.ids(Kind.ORDERS)
+    returnable = store.returnable(staging.returned_orders())
+    if pending_orders is not None and pending_orders.num_rows:
+        known_orders = pa.concat_tables([
+            known_orders, pending_orders.select(["id"]).cast(known_orders.schema)])
+        returnable = pa.concat_tables([returnable, pa.table({
+            "id": pending_orders.column("id"), "amount": pending_orders.column("amount"),
+            "returned": pa.nulls(pending_orders.num_rows, pa.float64()),
+        }).cast(returnable.schema)])
+    staging.check_references("order_id", known_orders, unknown_order)
+    # never more than what is left of the order, with the store's returns (checked again,
+    # with the order locked, once the rows are in: see over_returned below)
+    staging.check_returns_within_orders(returnable)
+
+
+def _write(run: _Run, write: StoreWrite, *, stubs: pa.Array, new_customers: pa.Array,
+           batch_rows: int) -> None:
+    """The import's record, its rows, the customers it creates and the cards it merges."""
+    staging, report, kind = run.staging, run.report, run.kind
+    import_id = write.next_import_id()
+    report.import_id = import_id
+    write.add_import(
+        {
+            "id": import_id,
+            "kind": kind.value,
+            "source": str(run.path.resolve()),
+            "sha256": _sha256(run.path),
+            "started_at": datetime.now(UTC).replace(tzinfo=None),
+            "rows_read": report.rows_read,
+            "rows_added": report.rows_added,
+            "rows_already_present": report.rows_already_present,
+            "rows_duplicate_in_file": report.rows_duplicate_in_file,
+            "rows_blacklisted": report.rows_blacklisted,
+            "customers_created": report.customers_created,
+            "customers_merged": len(report.merges),
+        }
+    )
+    write.delete_stubs(stubs)
+    written = 0
+    for batch in staging.rows_for_store(run.spec, import_id, batch_rows,
+                                        text_times=write.text_times):
+        written += write.append(kind, [batch])
+        run.step(_("writing"), written, report.rows_added)
+    if kind is Kind.RETURNS:
+        # a concurrent import or API request may have returned part of an order since
+        # the check above: with the orders locked, the store says which orders the file
+        # now takes past their amount, and the file's rows are checked against the
+        # returns of the others again (rolled back on a problem)
+        over = write.over_returned(import_id)
+        if over.num_rows:
+            staging.check_returns_within_orders(over)
+            run.reject_if_problems()
+    if len(new_customers):
+        write.append_table("customers", stub_customers(new_customers, import_id))
+    if report.merges:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        write.append_table(
+            "customer_merges",
+            pa.Table.from_pylist(
+                [
+                    {"alias_id": m.alias_id, "customer_id": m.customer_id,
+                     "reason": m.reason, "matched_value": m.matched_value,
+                     "merged_at": now, "import_id": import_id}
+                    for m in report.merges
+                ]
+            ),
         )
-        write.delete_stubs(stubs)
-        written = 0
-        for batch in staging.rows_for_store(spec, import_id, batch_rows,
-                                            text_times=write.text_times):
-            written += write.append(kind, [batch])
-            step(_("writing"), written, report.rows_added)
-        if kind is Kind.RETURNS:
-            # a concurrent import or API request may have returned part of an order since
-            # the check above: with the orders locked, the store says which orders the file
-            # now takes past their amount, and the file's rows are checked against the
-            # returns of the others again (rolled back on a problem)
-            over = write.over_returned(import_id)
-            if over.num_rows:
-                staging.check_returns_within_orders(over)
-                reject_if_problems()
-        if len(new_customers):
-            write.append_table("customers", stub_customers(new_customers, import_id))
-        if report.merges:
-            now = datetime.now(UTC).replace(tzinfo=None)
-            write.append_table(
-                "customer_merges",
-                pa.Table.from_pylist(
-                    [
-                        {"alias_id": m.alias_id, "customer_id": m.customer_id,
-                         "reason": m.reason, "matched_value": m.matched_value,
-                         "merged_at": now, "import_id": import_id}
-                        for m in report.merges
-                    ]
-                ),
-            )
-        if report.credit_notes and new_staging is not None:
-            # the returns the credit notes make, in this transaction: refused, they take the
-            # file's orders back with them
-            report.returns = _import_credit_notes(
-                staging.credit_returns(), store=store, new_staging=new_staging,
-                options=options, max_problems=max_problems, batch_rows=batch_rows,
-                within=write,
-                pending_orders=staging.added_orders() if kind is Kind.ORDERS else None)
-        if within is None:
-            write.commit()
-    return report
 
 
 @contextmanager

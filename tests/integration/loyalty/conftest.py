@@ -1,58 +1,23 @@
-"""A loyalty service on a real store (SQLite file, or PostgreSQL when available), with a
-clock the test moves by hand."""
+"""The loyalty scenarios' store here is a real one: a SQLite file, and PostgreSQL when
+available (``database_url``). Everything else they stand on is in
+``tests/support/loyalty.py``."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
-from regulars.domain.loyalty import Programme, Purchase, Reward, RewardKind, Tier
-from regulars.services.loyalty import LoyaltyService
+from regulars.adapters.db.tables import metadata
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, at: datetime = T0) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **kw: float) -> datetime:
-        self.at += timedelta(**kw)
-        return self.at
-
-
-def programme(**changes: object) -> Programme:
-    base = Programme(
-        timezone="Europe/Tallinn",
-        # the rules these tests were written against: no bonuses and no referral points (the
-        # domain's defaults before they became the shipped programme's)
-        bonus_sign_up=0, bonus_birthday=0, bonus_review=0, bonus_nps_answer=0,
-        referrer_points=0, referee_points=0, max_referrals_per_referrer=None,
-        return_window_days=14,
-        expiry_days=365,
-        tiers=(Tier("base", Decimal(0)), Tier("silver", Decimal(500), Decimal("1.5")),
-               Tier("gold", Decimal(2000), Decimal(2))),
-        rewards=(Reward("r100", "100-point reward", RewardKind.DISCOUNT_COUPON, 100,
-                        value=Decimal(5)),
-                 Reward("gift", "a gift", RewardKind.GIFT, 300)),
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+from ...support.loyalty import clock, make_service, service  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(database_url: str) -> SqlLoyaltyStore:
+def store(database_url: str) -> Iterator[SqlLoyaltyStore]:
     s = SqlLoyaltyStore(database_url)
     s.ensure_schema()
     yield s
@@ -60,18 +25,11 @@ def store(database_url: str) -> SqlLoyaltyStore:
 
 
 @pytest.fixture
-def make_service(store: SqlLoyaltyStore, clock: Clock):
-    def make(**changes: object) -> LoyaltyService:
-        return LoyaltyService(store, programme(**changes), clock=clock)
+def snapshot() -> Callable[[SqlLoyaltyStore], dict[str, list[tuple[Any, ...]]]]:
+    """Every row of every table, in a stable order."""
+    def rows(store: SqlLoyaltyStore) -> dict[str, list[tuple[Any, ...]]]:
+        with store.engine.connect() as conn:
+            return {t.name: sorted(tuple(map(repr, r)) for r in conn.execute(sa.select(t)))
+                    for t in metadata.sorted_tables}
 
-    return make
-
-
-@pytest.fixture
-def service(make_service) -> LoyaltyService:
-    return make_service()
-
-
-def order(order_id: str, member: str, amount: str | int, at: datetime = T0,
-          **kw: object) -> Purchase:
-    return Purchase(order_id, member, at, Decimal(str(amount)), **kw)  # type: ignore[arg-type]
+    return rows

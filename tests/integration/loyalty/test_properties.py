@@ -20,7 +20,7 @@ from regulars.domain.loyalty import (
     RewardKind,
 )
 
-from .conftest import order
+from ...support.loyalty import order
 
 _ids = itertools.count()
 

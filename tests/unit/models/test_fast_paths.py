@@ -16,7 +16,7 @@ import pytest
 
 from regulars.analytics.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
 from regulars.analytics.models import _transactions as transactions
-from regulars.analytics.models._base import compress, factorize
+from regulars.analytics.models._compress import compress, factorize
 
 TRANSACTION = [BetaGeo, ModifiedBetaGeo, ParetoNBD]
 

@@ -76,6 +76,8 @@ def hyp_series(
     return log_g, d_k, d_b, d_z
 
 
+# over 60 lines, one piece: one series and its three derivatives, summed in one loop as the
+# formula in the docstring writes them
 def _series(
     k: FloatArray, b: FloatArray, z: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:

@@ -29,11 +29,10 @@ from regulars.analytics.models._base import (
     as_float_array,
     check_time_unit,
     check_weights,
-    compress,
-    factorize,
     finite_or_raise,
     maximise,
 )
+from regulars.analytics.models._compress import compress, factorize
 
 if TYPE_CHECKING:
     from regulars.analytics.models.summary import CustomerSummary
@@ -144,6 +143,7 @@ class TransactionModel(FittedModel):
 
     # --- fitting ---------------------------------------------------------------------------
 
+    # over 60 lines for its docstring: the parameters are documented in full; the body is short
     @classmethod
     def fit(
         cls,

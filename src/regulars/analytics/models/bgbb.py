@@ -30,10 +30,10 @@ from regulars.analytics.models._base import (
     ModelError,
     as_float_array,
     check_weights,
-    compress,
     finite_or_raise,
     maximise,
 )
+from regulars.analytics.models._compress import compress
 
 _TOL = 1e-9
 

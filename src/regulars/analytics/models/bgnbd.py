@@ -38,6 +38,8 @@ def bg_family_sum(
     return ll, grad
 
 
+# over 60 lines, one piece: one likelihood, its gradient and Hessian, term by term as the
+# papers write them, in one pass over the data (see pyproject)
 def bg_family(
     theta: FloatArray, data: Data, weights: FloatArray, modified: bool, hessian: bool
 ) -> tuple[float, FloatArray, FloatArray | None]:

@@ -34,12 +34,11 @@ from regulars.analytics.models._base import (
     ModelError,
     as_float_array,
     check_weights,
-    compress,
     dot,
-    factorize,
     finite_or_raise,
     maximise,
 )
+from regulars.analytics.models._compress import compress, factorize
 
 
 class GammaGamma(FittedModel):

@@ -33,7 +33,8 @@ from typing import ClassVar
 import numpy as np
 from scipy import special  # type: ignore[import-untyped]
 
-from regulars.analytics.models._base import CHUNK, Data, FloatArray, dot, factorize
+from regulars.analytics.models._base import CHUNK, Data, FloatArray, dot
+from regulars.analytics.models._compress import factorize
 from regulars.analytics.models._special import expm1_ratio, hyp_series, log1mexp
 from regulars.analytics.models._transactions import TransactionModel, prepare_rfm
 
@@ -120,6 +121,8 @@ def _terms(
     return big_a, big_b, grad_b
 
 
+# over 60 lines, one piece: one likelihood and its gradient, term by term as the paper writes
+# them, in one pass over the data (see pyproject)
 def _pareto_sum(theta: FloatArray, data: Data, weights: FloatArray) -> tuple[float, FloatArray]:
     """``Σ w·ll`` and ``Σ w·∇ll``: :meth:`ParetoNBD._loglik` arranged for speed (sums of terms
     of x alone, of T alone or of one (x, τ) pair are taken over per-value weight totals; the

@@ -48,9 +48,9 @@ from regulars.analytics.models._base import (
     FloatArray,
     ModelError,
     as_float_array,
-    compress,
     finite_or_raise,
 )
+from regulars.analytics.models._compress import compress
 from regulars.analytics.models._transactions import TransactionModel, validate_rfm
 from regulars.analytics.models.gammagamma import GammaGamma
 from regulars.analytics.models.summary import CustomerSummary
@@ -71,6 +71,7 @@ class Predictions:
     horizon_days: float
 
 
+# over 60 lines for its signature and docstring: the body is one prediction per column
 def predict(
     model: TransactionModel,
     frequency: Any,
