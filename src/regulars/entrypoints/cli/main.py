@@ -24,7 +24,7 @@ import typer
 from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from regulars import bootstrap
+from regulars import api
 from regulars.domain.errors import (
     ConfigError,
     InputError,
@@ -77,9 +77,9 @@ def handled() -> Iterator[None]:
         fail(str(e), 2)
 
 
-def settings_from(config: Path | None, database_url: str | None) -> bootstrap.Settings:
+def settings_from(config: Path | None, database_url: str | None) -> api.Settings:
     overrides = {"database_url": database_url} if database_url else {}
-    settings = bootstrap.load_settings(config, **overrides)
+    settings = api.load_settings(config, **overrides)
     remember_store(settings.database_url)
     return settings
 
@@ -211,7 +211,7 @@ def import_command(
             settings = settings.model_copy(
                 update={"import_": settings.import_.model_copy(update={"max_errors": max_errors})}
             )
-        options = bootstrap.ReadOptions(
+        options = api.ReadOptions(
             format=fmt, delimiter=delimiter, header=header,
             columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
             encoding=encoding, mapping=parse_mapping(map_ or []), date_format=date_format,
@@ -251,13 +251,13 @@ def import_targets(what: list[str]) -> list[tuple[Kind, Path]]:
     return [(kind, found[kind.value]) for kind in IMPORT_ORDER if kind.value in found]
 
 
-def import_one(kind: Kind, file: Path, *, settings: bootstrap.Settings,
-               options: bootstrap.ReadOptions, blacklist: Path | None, dry_run: bool,
+def import_one(kind: Kind, file: Path, *, settings: api.Settings,
+               options: api.ReadOptions, blacklist: Path | None, dry_run: bool,
                strict_customers: bool, profile: str | None = None,
                save_profile: str | None = None, quarantine: Path | None = None) -> None:
     """Import one file and print what happened."""
     with progress_bar(sys.stderr.isatty()) as progress:
-        report = bootstrap.import_file(
+        report = api.import_file(
             kind, file, settings=settings, options=options, blacklist=blacklist,
             dry_run=dry_run, strict_customers=strict_customers, progress=progress,
             profile=profile, save_profile=save_profile, quarantine=quarantine,
@@ -347,8 +347,8 @@ def demo(
         for kind in IMPORT_ORDER:
             with progress_bar(sys.stderr.isatty()) as progress:
                 try:
-                    report = bootstrap.import_file(kind, paths[kind.value], settings=settings,
-                                                   progress=progress)
+                    report = api.import_file(kind, paths[kind.value], settings=settings,
+                                             progress=progress)
                 except RejectedFileError as e:
                     # the generated files are valid: what refuses them is what the store holds
                     # already (another business, or a demo of an earlier version)
@@ -361,7 +361,7 @@ def demo(
             out.print("  " + report.summary(), highlight=False)
         show_store(settings)
         with analysis_steps(sys.stderr.isatty()) as steps:
-            result = bootstrap.analyze(config=settings, progress=steps)
+            result = api.analyze(config=settings, progress=steps)
         print_summary(out, result)
         html = data_dir / "report.html"
         write_report(result, html)
@@ -381,8 +381,8 @@ def write_report(result: analysis.Analysis, path: Path) -> None:
         tmp.write_text(html, encoding="utf-8")
 
 
-def show_store(settings: bootstrap.Settings) -> None:
-    store = bootstrap.open_store(settings)
+def show_store(settings: api.Settings) -> None:
+    store = api.open_store(settings)
     store.ensure_schema()
     counts = store.counts()
     table = Table(title=_("store {url}").format(url=store.display_url))
@@ -549,11 +549,11 @@ def _no_formulas(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
-def read_options(settings: bootstrap.Settings, map_: list[str] | None, date_format: str | None,
+def read_options(settings: api.Settings, map_: list[str] | None, date_format: str | None,
                  decimal_comma: bool | None, encoding: str | None, header: bool | None
-                 ) -> bootstrap.ReadOptions:
+                 ) -> api.ReadOptions:
     """How to read the orders file of a command that analyses files (analyze, backtest)."""
-    return bootstrap.ReadOptions(
+    return api.ReadOptions(
         header=header, encoding=encoding, mapping=parse_mapping(map_ or []),
         date_format=date_format, decimal_comma=decimal_comma, currency=settings.currency)
 
@@ -612,7 +612,7 @@ def analyze_command(
                                      param_hint="--excel")
         check_writable(report, "--report", ())
         with analysis_steps(sys.stderr.isatty()) as steps:
-            result = bootstrap.analyze(
+            result = api.analyze(
                 **paths, as_of=moment, config=settings,
                 options=options, period=span, flow_from=since, engine=engine, progress=steps,
                 # every customer's evidence in words only for a file of every customer; the
