@@ -22,6 +22,7 @@ from regulars.bootstrap import (
     load_settings,
     loyalty_programme,
     open_api,
+    open_api_store,
     open_duckdb,
     open_inputs,
     open_keys,
@@ -368,7 +369,6 @@ def erase_customer(settings: Settings, customer_id: str, *,
                    actor: str) -> dict[str, Any] | None:
     """Erase one customer's personal data (the right to erasure) without the HTTP API, audited
     under ``cli:ACTOR``; ``None`` when the store has no such customer."""
-    from regulars.bootstrap import open_api_store
     from regulars.services.api import customers
 
     store = open_api_store(settings)

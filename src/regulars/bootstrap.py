@@ -33,6 +33,7 @@ from regulars.services.inputs import Inputs
 from regulars.services.live_map import MapComputer, MapStore
 
 if TYPE_CHECKING:
+    from regulars.adapters.api_store import SqlApiStore
     from regulars.domain.loyalty.programme import Programme
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
@@ -42,18 +43,24 @@ if TYPE_CHECKING:
 __all__ = [
     "ReadOptions",
     "Settings",
+    "as_file",
+    "expiry_notice_worker",
     "load_settings",
     "loyalty_programme",
     "open_api",
+    "open_api_store",
+    "open_duckdb",
     "open_inputs",
     "open_keys",
     "open_loyalty",
     "open_map",
     "open_staging",
     "open_store",
+    "phone_normaliser",
     "read_blacklist",
     "store_exceptions",
     "store_failure",
+    "tier_event_worker",
 ]
 
 
@@ -108,7 +115,7 @@ def open_inputs(settings: Settings) -> Inputs:
         as_file=as_file,
         default_options=functools.partial(ReadOptions, currency=settings.currency),
         open_store=functools.partial(open_store, settings),
-        open_engine=DuckDBEngine,
+        open_engine=open_duckdb,
         open_in_database=functools.partial(PostgresEngine, settings.database_url),
         rules=settings.input.rules(),
         max_problems=settings.import_.max_errors,
@@ -143,7 +150,6 @@ def store_exceptions() -> tuple[type[Exception], ...]:
 
 def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     """The HTTP API's services on the store of ``settings`` (schema brought up to date)."""
-    from regulars.adapters.api_store import SqlApiStore
     from regulars.adapters.loyalty_store import SqlLoyaltyStore
     from regulars.adapters.webhook_http import HttpSender
     from regulars.services.api import ApiServices, RateLimiter
@@ -153,8 +159,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     from regulars.services.api.loyalty import LoyaltyApi
     from regulars.services.api.webhooks import Webhooks
 
-    store = SqlApiStore(settings.database_url)
-    store.ensure_schema()
+    store = open_api_store(settings)
     api = settings.api
     webhooks = Webhooks(store, HttpSender(), max_attempts=api.webhook_max_attempts,
                         backoff=api.webhook_backoff_seconds)
@@ -209,16 +214,13 @@ def tier_event_worker(loyalty: LoyaltyApi) -> TierEventWorker:
 
 def open_keys(settings: Settings) -> KeyRing:
     """The API keys of the store of ``settings`` (for ``regulars keys``)."""
-    from regulars.adapters.api_store import SqlApiStore
     from regulars.services.api.keys import KeyRing
 
-    store = SqlApiStore(settings.database_url)
-    store.ensure_schema()
-    return KeyRing(store, ttl=0.0)
+    return KeyRing(open_api_store(settings), ttl=0.0)
 
 
-def open_api_store(settings: Settings) -> Any:
-    """The HTTP API's store of ``settings`` alone (schema brought up to date)."""
+def open_api_store(settings: Settings) -> SqlApiStore:
+    """The HTTP API's store of ``settings`` (schema brought up to date)."""
     from regulars.adapters.api_store import SqlApiStore
 
     store = SqlApiStore(settings.database_url)

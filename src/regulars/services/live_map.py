@@ -27,7 +27,7 @@ from regulars.domain.rules import InputRules
 from regulars.domain.tables import Kind
 from regulars.i18n import _
 from regulars.services import analysis
-from regulars.services.screening import screen
+from regulars.services.screening import SetAside, screen
 
 log = logging.getLogger(__name__)
 
@@ -134,22 +134,21 @@ class MapComputer:
 
     # --- reading ------------------------------------------------------------------------
 
-    def screened(self, tables: Mapping[Kind, pa.Table]) -> dict[Kind, pa.Table]:
-        """``tables`` without the rows outside the input rules (logged, and kept in
-        :attr:`set_aside` by a full read)."""
+    def _screen(self, tables: Mapping[Kind, pa.Table]) -> tuple[dict[Kind, pa.Table], SetAside]:
         kept, aside = screen(tables, self.rules, self.today())
         for line in aside.lines():
             log.warning("%s", line)
-        return kept
+        return kept, aside
+
+    def screened(self, tables: Mapping[Kind, pa.Table]) -> dict[Kind, pa.Table]:
+        """``tables`` without the rows outside the input rules (which are logged)."""
+        return self._screen(tables)[0]
 
     def tables(self) -> dict[Kind, pa.Table]:
-        """Every input table of the store, screened; what was left out goes to
-        :attr:`set_aside`."""
+        """Every input table of the store, screened; what was left out is logged and kept
+        in :attr:`set_aside` for the rebuilt map's answer."""
         assert self.store is not None, "a MapComputer without a store reads no tables"
-        kept, aside = screen({k: self.store.read_table(k) for k in Kind}, self.rules,
-                             self.today())
-        for line in aside.lines():
-            log.warning("%s", line)
+        kept, aside = self._screen({k: self.store.read_table(k) for k in Kind})
         self.set_aside[:] = aside.lines()
         return kept
 
