@@ -170,13 +170,23 @@ class StageTimer:
             return ("map now: computed and cached in DuckDB" if self.cache_calls % 2 == 1
                     else "map a year earlier (ladder flow): cached")
 
-        # the file's reading and checks: bootstrap._load where it exists (load_table calls it)
-        loader = "_load" if hasattr(bootstrap, "_load") else "load_table"
+        # the file's reading and checks: services/inputs.py's Inputs.load where it exists,
+        # before it bootstrap._load (load_table calls it)
+        try:
+            from regulars.services import inputs
+        except ImportError:  # before the inputs moved out of bootstrap
+            inputs = None  # type: ignore[assignment]
+        readers: list[tuple[Any, ...]] = (
+            [(inputs.Inputs, "load", "read + validate the file (as an import)"),
+             (inputs, "fold_merged", "read + validate the file (as an import)")]
+            if inputs is not None else
+            [(bootstrap, "_load" if hasattr(bootstrap, "_load") else "load_table",
+              "read + validate the file (as an import)"),
+             *([(bootstrap, "_fold_merged", "read + validate the file (as an import)")]
+               if hasattr(bootstrap, "_fold_merged") else [])])
         plan: list[tuple[Any, ...]] = [
-            (bootstrap, loader, "read + validate the file (as an import)"),
+            *readers,
             (bootstrap.DuckDBEngine, "table", "hand the Arrow table to DuckDB"),
-            *([(bootstrap, "_fold_merged", "read + validate the file (as an import)")]
-              if hasattr(bootstrap, "_fold_merged") else []),
             (analysis, "default_as_of", "other"),
             (analysis, "_count", "other"),
             (ir.Table, "cache", cache_label),

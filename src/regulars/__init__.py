@@ -16,7 +16,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from regulars.analytics.params import MapParams
-from regulars.bootstrap import (
+from regulars.api import (
     ReadOptions,
     analyze,
     backtest,

@@ -22,7 +22,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def rows(result: regulars.bootstrap.analysis.Analysis) -> list[tuple[object, ...]]:
+def rows(result: regulars.api.analysis.Analysis) -> list[tuple[object, ...]]:
     t = result.customers.to_arrow()
     cols = ["customer_id", "orders", "rung", "status", "signals", "traits", "rfm_segment"]
     return sorted(zip(*(t.column(c).to_pylist() for c in cols), strict=True))

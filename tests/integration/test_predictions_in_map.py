@@ -129,8 +129,8 @@ def test_models_fit_saves_json_that_loads_back(business, tmp_path):
     from regulars.analytics.models import model_from_dict
 
     settings = settings_in(tmp_path)
-    fitted = regulars.bootstrap.fit_models(business["orders"], as_of=date(2025, 12, 31),
-                                           config=settings)
+    fitted = regulars.api.fit_models(business["orders"], as_of=date(2025, 12, 31),
+                                     config=settings)
     data = json.loads(json.dumps(fitted.describe()))
     model = model_from_dict(data["transactions"])
     assert model.name == fitted.transactions.name

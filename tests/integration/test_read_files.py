@@ -13,7 +13,7 @@ import pytest
 import regulars
 from regulars import RejectedFileError
 from regulars.adapters.staging import ReadOptions, Staging
-from regulars.bootstrap import load_table as _load_table
+from regulars.api import load_table as _load_table
 from regulars.domain.tables import SPECS, Kind
 
 

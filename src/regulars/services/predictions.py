@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -35,6 +35,7 @@ from regulars.analytics.models import (
     summarize,
 )
 from regulars.analytics.params import MapParams
+from regulars.domain.errors import AnalysisError
 from regulars.i18n import _
 
 MIN_CUSTOMERS = 20
@@ -277,3 +278,68 @@ def join_predictions(customers: pa.Table, predictions: pa.Table) -> pa.Table:
     for name in names:
         out = out.append_column(name, predictions.column(name).take(take))
     return out
+
+
+# --- the retry policy of a model evaluation and a fit (``regulars models``) ---------------
+
+
+def evaluate_with_retry(orders: pa.Table, *, calibration_end: date, observation_end: date,
+                        models: tuple[str, ...]) -> Any:
+    """Fit each of ``models`` on ``orders`` (``customer_id, ordered_at``) up to
+    ``calibration_end`` and compare its predictions with what the customers did up to
+    ``observation_end`` (a :class:`regulars.analytics.models.ModelsEvaluation`).
+
+    As for the map: a model that does not converge gets a second try with a small L2 penalty
+    (:data:`RETRY_PENALTY`), and says so in its row. Raises :class:`AnalysisError` when no
+    model can be evaluated."""
+    import dataclasses as dc
+
+    from regulars.analytics.models import compare_models
+    from regulars.analytics.models import evaluate_models as evaluate
+
+    def run(names: tuple[str, ...], penalty: float) -> Any:
+        return evaluate(orders.column("customer_id"), orders.column("ordered_at"),
+                        calibration_end=calibration_end, observation_end=observation_end,
+                        models=names, penalty=penalty)
+
+    try:
+        result = run(models, 0.0)
+    except ModelError:
+        result = None
+    failed = models if result is None else tuple(result.failures)
+    if failed:
+        try:
+            retried = run(failed, RETRY_PENALTY)
+        except ModelError as exc:
+            if result is None:
+                raise AnalysisError(str(exc)) from exc
+        else:
+            kept = [] if result is None else result.evaluations
+            evaluations = kept + retried.evaluations
+            result = dc.replace(retried, evaluations=evaluations,
+                                comparison=compare_models([e.model for e in evaluations]),
+                                failures=retried.failures)
+    return result
+
+
+def last_order_day(orders: pa.Table) -> date:
+    """The day of the last order of ``orders`` (an evaluation's default observation end)."""
+    last: datetime = pc.max(orders.column("ordered_at")).as_py()
+    return last.date()
+
+
+def fit_orders(orders: pa.Table, *, as_of: datetime | None, params: MapParams,
+               engine: Any) -> Fitted:
+    """The customer-base models the map would use (``params.prediction_model``), fitted on
+    ``orders`` up to ``as_of`` (default: the end of the day of the last order), on
+    ``engine`` (an engine with ``table(name, arrow)``, which the caller closes). Raises
+    :class:`AnalysisError` when the data cannot support a model."""
+    from regulars.services.analysis import default_as_of
+
+    try:
+        t = engine.table("input_orders", orders)
+        moment = as_of or default_as_of(t)
+        cut = t.filter(t.ordered_at <= moment)
+        return fit_and_predict(cut, as_of=moment, params=params)
+    except ModelError as exc:
+        raise AnalysisError(str(exc)) from exc

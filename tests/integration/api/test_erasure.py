@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from regulars import bootstrap
+from regulars import api
 
 from .conftest import order
 
@@ -173,7 +173,7 @@ def test_sending_her_card_or_file_again_brings_nothing_back(call, services, data
     old = tmp_path / "customers.csv"
     old.write_text(f"customer_id,name,email,phone\nC1,{NAME},{EMAIL},{PHONE}\n"
                    f"C9,New Person,new@example.com,\n")
-    report = bootstrap.import_file("customers", old, settings=api_settings)
+    report = api.import_file("customers", old, settings=api_settings)
     assert report.summary()  # imported, not rejected: her row is skipped, the new one added
     card = services.store.customer_card("C1")["profile"]
     assert (card["name"], card["email"], card["phone"]) == (None, None, None)

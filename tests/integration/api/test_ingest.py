@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from regulars import bootstrap
+from regulars import api
 from regulars.domain.tables import Kind
 
 from .conftest import order
@@ -143,12 +143,12 @@ def test_rows_match_what_an_import_of_the_same_file_writes(call, services, api_s
     without_ids = tmp_path / "orders-2.csv"
     without_ids.write_text("customer_id,ordered_at,amount,categories,discount_amount\n"
                            "C2,2024-05-01 08:30:00.25,7.00,toys;books,0\n")
-    other = bootstrap.load_settings(database_url=f"sqlite:///{tmp_path / 'file.db'}")
+    other = api.load_settings(database_url=f"sqlite:///{tmp_path / 'file.db'}")
     for f in (with_ids, without_ids):
-        bootstrap.import_file("orders", f, settings=other)
+        api.import_file("orders", f, settings=other)
     sql = "SELECT order_id, row_hash FROM orders ORDER BY order_id"
     ours = rows(services, sql)
-    theirs = bootstrap.open_store(other).read_arrow(sql).to_pylist()  # another file
+    theirs = api.open_store(other).read_arrow(sql).to_pylist()  # another file
     assert ours == theirs
     assert sorted(ids) == [r["order_id"] for r in ours]
     # and a file import over the API's rows finds them already present (ADBC's SQLite must
@@ -156,7 +156,7 @@ def test_rows_match_what_an_import_of_the_same_file_writes(call, services, api_s
     services.store.writer.dispose()
     services.store.reader.dispose()
     for f in (with_ids, without_ids):
-        report = bootstrap.import_file("orders", f, settings=api_settings)
+        report = api.import_file("orders", f, settings=api_settings)
         assert (report.rows_added, report.rows_already_present) == (0, 1)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from regulars import bootstrap
+from regulars import api
 from regulars.domain.errors import RejectedFileError
 
 INTEGRATION = "integration"
@@ -90,7 +90,7 @@ def _through_the_file(tmp_path: Path, settings: Any, table: str,
         w.writeheader()
         w.writerow(record)
     with pytest.raises(RejectedFileError) as refused:
-        bootstrap.import_file(table, path, settings=settings)
+        api.import_file(table, path, settings=settings)
     return [(p.column, p.message) for p in refused.value.problems]
 
 
@@ -112,10 +112,10 @@ def file_settings(api_settings: Any, tmp_path: Path) -> Any:
     server's. Both know customer C1."""
     settings = api_settings
     if api_settings.database_url.startswith("sqlite"):
-        settings = bootstrap.load_settings(
+        settings = api.load_settings(
             database_url=f"sqlite:///{tmp_path / 'files.sqlite3'}")
     (tmp_path / "customers.csv").write_text("customer_id\nC1\n", encoding="utf-8")
-    bootstrap.import_file("customers", tmp_path / "customers.csv", settings=settings)
+    api.import_file("customers", tmp_path / "customers.csv", settings=settings)
     return settings
 
 
@@ -150,7 +150,7 @@ def test_the_edges_of_the_window_and_the_amount_are_accepted_on_both_doors(
         w = csv.DictWriter(f, fieldnames=list(edge))
         w.writeheader()
         w.writerows([edge, early])
-    assert bootstrap.import_file("orders", path, settings=file_settings).rows_added == 2
+    assert api.import_file("orders", path, settings=file_settings).rows_added == 2
     r = call(INTEGRATION, "POST", "/v1/orders",
              json=[{**edge, "order_id": "A1"}, {**early, "order_id": "A2"}])
     assert r.status_code == 201 and r.json()["added"] == 2
@@ -182,7 +182,7 @@ def test_nul_byte_in_text_is_refused(call, file_settings, tmp_path, services):
 
 
 def test_the_window_and_the_amount_follow_the_settings(tmp_path, database_url):
-    settings = bootstrap.load_settings(
+    settings = api.load_settings(
         database_url=database_url,
         input={"earliest_date": "2000-01-01", "max_amount": "100", "future_days": 0})
     record = {**ORDER, "ordered_at": "1999-12-31T00:00:00", "amount": "100.01"}

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from regulars import bootstrap
+from regulars import api
 from regulars.demo import DemoSpec, generate_business
 from regulars.domain.tables import SPECS, Kind
+from regulars.services.live_map import MapComputer
 
 I = "integration"  # noqa: E741
 SPEC = DemoSpec(customers=300, seed=3)
@@ -82,14 +83,14 @@ def test_touched_customers_are_recomputed_alone_and_land_where_a_rebuild_puts_th
                "amount": "99.00"} for i, cid in enumerate(buyers)]
     # spy first: the server's live worker may refresh as soon as the orders arrive
     recomputed: list[int] = []
-    real = bootstrap.refresh_map
+    real = MapComputer.refresh  # the live worker's step (self lands in `settings`)
 
     def spy(settings: Any, tables: Any, frozen: Any, as_of: Any, snapshot: Any,
             *rest: Any) -> Any:
         recomputed.append(tables[Kind.ORDERS].num_rows)
         return real(settings, tables, frozen, as_of, snapshot, *rest)
 
-    monkeypatch.setattr(bootstrap, "refresh_map", spy)
+    monkeypatch.setattr(MapComputer, "refresh", spy)
     assert call(I, "POST", "/v1/orders", json=orders).status_code in (200, 201)
     assert services.live.flush(120)
     # one refresh, from the touched customers' own orders only
@@ -121,13 +122,13 @@ def test_the_compiled_refresh_gives_the_rows_a_fresh_compile_gives(call, service
     state = services.store.map_state()
     frozen = json.loads(state["baseline"])
     people = sorted({r["customer_id"] for r in rows})
-    live = bootstrap.LiveEngine()
+    live = api.live_engine()
     try:
         for batch in (people[:3], people[3:10], people[10:11]):
             touched = {k: services.store.read_rows(k, batch) for k in Kind}
-            fresh, at = bootstrap.refresh_map(api_settings, touched, frozen, None, state["as_of"])
-            reused, at2 = bootstrap.refresh_map(api_settings, touched, frozen, None,
-                                                state["as_of"], live)
+            fresh, at = api.refresh_map(api_settings, touched, frozen, None, state["as_of"])
+            reused, at2 = api.refresh_map(api_settings, touched, frozen, None,
+                                          state["as_of"], live)
             assert at == at2
             assert reused.sort_by("customer_id").to_pylist() == \
                 fresh.sort_by("customer_id").to_pylist()
@@ -135,7 +136,7 @@ def test_the_compiled_refresh_gives_the_rows_a_fresh_compile_gives(call, service
         assert live.session()[1].compiles == 1  # one query for the three refreshes
         # another moment is another query
         later = datetime.combine(SPEC.end, time(23, 0))
-        bootstrap.refresh_map(api_settings, touched, frozen, later, state["as_of"], live)
+        api.refresh_map(api_settings, touched, frozen, later, state["as_of"], live)
         assert live.session()[1].compiles == 2
     finally:
         live.close()
@@ -170,12 +171,12 @@ def test_a_live_refresh_ranks_its_customers_by_money_at_stake_as_the_full_map_di
     state = services.store.map_state()
     frozen = json.loads(state["baseline"])
     assert frozen["stake"]["basis"] == "history" and frozen["stake"]["base_gap_days"] > 0
-    full = bootstrap.full_analysis(api_settings, state["as_of"],
-                                   tables={k: services.store.read_table(k) for k in Kind})
+    full = api.full_analysis(api_settings, state["as_of"],
+                             tables={k: services.store.read_table(k) for k in Kind})
     want = {r["customer_id"]: r for r in full.customers.to_arrow().to_pylist()}
     batch = sorted({r["customer_id"] for r in rows})[:12]
     touched = {k: services.store.read_rows(k, batch) for k in Kind}
-    live, _ = bootstrap.refresh_map(api_settings, touched, frozen, None, state["as_of"])
+    live, _ = api.refresh_map(api_settings, touched, frozen, None, state["as_of"])
     got = {r["customer_id"]: r for r in live.to_pylist()}
     for cid in batch:
         # the same situation and the same history: the same money at stake and its evidence

@@ -121,17 +121,17 @@ def test_a_live_refresh_moves_a_customer_to_a_later_last_order_and_says_how(call
 def test_the_live_refresh_gives_the_columns_of_the_full_map(call, services, api_settings):
     import json
 
-    from regulars import bootstrap
+    from regulars import api
     from regulars.domain.tables import Kind
 
     shop(call)
     call("admin", "POST", "/v1/map/rebuild")
     state = services.store.map_state()
     everyone = {k: services.store.read_table(k) for k in Kind}
-    full, at = bootstrap.compute_customer_map(api_settings, tables=everyone)
+    full, at = api.compute_customer_map(api_settings, tables=everyone)
     touched = {k: services.store.read_rows(k, ["A"]) for k in Kind}
-    live, live_at = bootstrap.refresh_map(api_settings, touched, json.loads(state["baseline"]),
-                                          None, state["as_of"])
+    live, live_at = api.refresh_map(api_settings, touched, json.loads(state["baseline"]),
+                                    None, state["as_of"])
     assert at == live_at == state["as_of"]
     assert live.column_names == full.column_names
     assert full.column_names[:5] == ["customer_id", "name", "manager", "email", "phone"]

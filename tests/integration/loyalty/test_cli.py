@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from regulars import bootstrap
+from regulars import api
 from regulars.entrypoints.cli.app import app
 
 runner = CliRunner()
@@ -96,9 +96,9 @@ def test_sync_accrues_the_imported_orders_and_returns_once(cli, tmp_path, databa
     (tmp_path / "returns.csv").write_text(
         "return_id,order_id,returned_at,amount\nR1,O1,2026-01-08 10:00:00,50.00\n",
         encoding="utf-8")
-    settings = bootstrap.load_settings(database_url=database_url)
+    settings = api.load_settings(database_url=database_url)
     for kind in ("customers", "orders", "returns"):
-        bootstrap.import_file(kind, tmp_path / f"{kind}.csv", settings=settings)
+        api.import_file(kind, tmp_path / f"{kind}.csv", settings=settings)
     first = json.loads(cli("sync", "--enrol", "--json"))
     assert (first["enrolled"], first["orders_accrued"], first["orders_skipped"]) == (3, 1 + 1, 2)
     assert (first["points_earned"], first["points_reversed"]) == (150, 50)

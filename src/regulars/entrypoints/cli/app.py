@@ -1,14 +1,21 @@
 """The whole command line, as the ``regulars`` console script runs it.
 
-``main`` holds the root commands (import, analyze, demo, …) and the shared helpers; each other
-command group lives in its own module and adds itself to ``main.app`` when imported. They are
-imported here, not from ``main``, so that no module of the CLI imports one that imports it back
+``main`` holds the Typer app and the shared helpers; every command lives in a module by job
+(``import_cmd``, ``demo_cmd``, ``store_cmd``, ``analyze_cmd``, ``backtest_cmd``, ``serve``,
+and the command groups) and adds itself to ``main.app`` when imported. They are imported
+here, not from ``main``, so that no module of the CLI imports one that imports it back
 (import-linter: siblings without cycles).
 """
 
 from __future__ import annotations
 
+# isort: off
+# the order of these imports is the order ``regulars --help`` lists the commands in
 from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands they add
+    import_cmd,
+    demo_cmd,
+    store_cmd,
+    analyze_cmd,
     backtest_cmd,
     customers_cmd,
     keys,
@@ -16,6 +23,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     profiles_cmd,
     serve,
 )
+# isort: on
 from regulars.entrypoints.cli.main import app, main
 
 __all__ = ["app", "main"]

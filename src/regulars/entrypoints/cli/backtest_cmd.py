@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from regulars import bootstrap
+from regulars import api
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, out
 from regulars.entrypoints.cli.main import (
     analysis_steps,
@@ -33,6 +33,8 @@ from regulars.entrypoints.report.backtest import (
 from regulars.i18n import _
 
 
+# over 60 lines for its signature: Typer declares each option as a parameter with its help;
+# the body is short
 @app.command("backtest")
 def backtest_command(
     as_of: Annotated[str, typer.Option(
@@ -85,9 +87,9 @@ def backtest_command(
         end = parse_day(until, "--until")
         check_writable(report, "--report", ())
         with analysis_steps(sys.stderr.isatty()) as steps:
-            result = bootstrap.backtest(**paths, as_of=start, horizon=horizon,
-                                        until=end, config=settings, options=options,
-                                        engine=engine, progress=steps)
+            result = api.backtest(**paths, as_of=start, horizon=horizon,
+                                  until=end, config=settings, options=options,
+                                  engine=engine, progress=steps)
         if fmt == "json":
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from regulars import bootstrap
+from regulars import api
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, fail, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.i18n import _
@@ -50,7 +50,7 @@ def erase(
                 _("Erase the personal data of customer {id}? This cannot be undone.").format(
                     id=customer_id)):
             fail(_("not erased"), 2)
-        done = bootstrap.erase_customer(settings, customer_id, actor=actor or _who())
+        done = api.erase_customer(settings, customer_id, actor=actor or _who())
         if done is None:
             fail(_("no customer {id} in the store").format(id=customer_id), 1)
         counts = ", ".join(f"{k} {v}" for k, v in done["erased"].items() if v)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from regulars import bootstrap
+from regulars import api, bootstrap
 from regulars.domain.errors import ConfigError, InputError, RegularsError, StoreError
 from regulars.domain.loyalty.errors import LoyaltyError, RunMomentError
 from regulars.domain.loyalty.ledger import Purchase
@@ -165,7 +165,7 @@ def sync_command(
     with _handled():
         overrides = {"database_url": database_url} if database_url else {}
         settings = bootstrap.load_settings(config, **overrides)
-        r = bootstrap.sync_points(settings, enrol=enrol_customers)
+        r = api.sync_points(settings, enrol=enrol_customers)
         _show(r, as_json, _(
             "enrolled {e}; orders accrued {a} ({p} points), already accrued {again}, skipped "
             "{s}; returns {r} ({rp} points back); released {rel} lots").format(
@@ -428,7 +428,7 @@ def notify_expiring(
                                          param_hint="--at") from None
             if when.tzinfo is None:
                 when = when.replace(tzinfo=bootstrap.loyalty_programme(settings).tz)
-        r = bootstrap.notify_expiring(settings, at=when, within_days=within)
+        r = api.notify_expiring(settings, at=when, within_days=within)
     if as_json:
         typer.echo(json.dumps(r, ensure_ascii=False, indent=2, default=str))
         return

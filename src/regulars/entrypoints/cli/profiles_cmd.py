@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from regulars import bootstrap
+from regulars import api
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, fail, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.i18n import _
@@ -29,7 +29,7 @@ NameArg = Annotated[str, typer.Argument(help=_("The profile's name."), show_defa
 def list_profiles(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     """The saved profiles: name, kind of file, columns mapped, when saved."""
     with handled():
-        saved = bootstrap.import_profiles(settings_from(config, database_url))
+        saved = api.import_profiles(settings_from(config, database_url))
     if not saved:
         out.print(_("no import profiles; save one with regulars import … --save-profile NAME"))
         return
@@ -46,7 +46,7 @@ def list_profiles(config: ConfigOpt = None, database_url: DatabaseOpt = None) ->
 def show(name: NameArg, config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     """A profile's options, as JSON."""
     with handled():
-        found = bootstrap.import_profile(name, settings_from(config, database_url))
+        found = api.import_profile(name, settings_from(config, database_url))
     if found is None:
         fail(_("no import profile '{name}'").format(name=name), 1)
     typer.echo(json.dumps({"name": found["name"], "kind": found["kind"],
@@ -57,7 +57,7 @@ def show(name: NameArg, config: ConfigOpt = None, database_url: DatabaseOpt = No
 def delete(name: NameArg, config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     """Forget a profile."""
     with handled():
-        gone = bootstrap.delete_import_profile(name, settings_from(config, database_url))
+        gone = api.delete_import_profile(name, settings_from(config, database_url))
     if not gone:
         fail(_("no import profile '{name}'").format(name=name), 1)
     out.print(_("deleted import profile {name}").format(name=name), highlight=False)

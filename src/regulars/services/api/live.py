@@ -11,6 +11,10 @@ touched customers' rows and recomputes them against it, so its cost follows the 
 touched, not the size of the base. Without a baseline (no rebuild yet) it falls back to
 computing the whole base's map. Changes of rung, status and new signals become webhook
 events.
+
+What is computed (the as-of rules, the whole map, the step against the baseline) is
+:class:`regulars.services.live_map.MapComputer`; this module is the worker, the snapshot's
+rows and the events.
 """
 
 from __future__ import annotations

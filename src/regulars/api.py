@@ -1,0 +1,457 @@
+"""The public Python facade (what ``regulars.__all__`` re-exports, and what the CLI calls).
+
+A thin layer: each function resolves the settings (``load_settings()`` when none are given),
+builds what it needs with the constructors of :mod:`regulars.bootstrap` and calls the
+services. It sits between the entry points and the composition root: the entry points may
+call it or bootstrap; bootstrap never calls it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from regulars.analytics.portfolio import Period
+from regulars.bootstrap import (
+    ReadOptions,
+    Settings,
+    as_file,
+    load_settings,
+    loyalty_programme,
+    open_api,
+    open_api_store,
+    open_duckdb,
+    open_inputs,
+    open_keys,
+    open_loyalty,
+    open_map,
+    open_staging,
+    open_store,
+    read_blacklist,
+    store_exceptions,
+    store_failure,
+)
+from regulars.domain.errors import InputError
+from regulars.domain.tables import Kind
+from regulars.i18n import _
+from regulars.services import analysis, importing, predictions, profiles
+from regulars.services import backtest as backtesting
+from regulars.services.live_map import LiveEngine
+from regulars.services.screening import SetAside
+
+if TYPE_CHECKING:
+    from regulars.services.api.loyalty import LoyaltyApi
+    from regulars.services.loyalty import LoyaltyService
+    from regulars.services.loyalty.sync import SyncReport
+
+__all__ = [
+    "ReadOptions",
+    "Settings",
+    "analyze",
+    "backtest",
+    "compute_customer_map",
+    "delete_import_profile",
+    "erase_customer",
+    "evaluate_models",
+    "fit_models",
+    "full_analysis",
+    "import_file",
+    "import_profile",
+    "import_profiles",
+    "live_engine",
+    "load_settings",
+    "load_table",
+    "loyalty_programme",
+    "notify_expiring",
+    "open_api",
+    "open_keys",
+    "open_loyalty",
+    "open_store",
+    "refresh_map",
+    "save_import_profile",
+    "store_exceptions",
+    "store_failure",
+    "sync_points",
+]
+
+
+# --- files in: import, profiles, reading -------------------------------------------------
+
+
+def import_file(
+    kind: Kind | str,
+    path: Path | str | Any,
+    *,
+    settings: Settings | None = None,
+    options: ReadOptions | None = None,
+    blacklist: Path | None = None,
+    dry_run: bool = False,
+    strict_customers: bool = False,
+    progress: importing.Progress | None = None,
+    store: Any = None,
+    profile: str | None = None,
+    save_profile: str | None = None,
+    quarantine: Path | str | None = None,
+) -> importing.ImportReport:
+    """Import one file into the store of ``settings``; see :mod:`regulars.services.importing`.
+
+    ``profile``: read the file as the saved import profile of that name says, for whatever
+    ``options`` leave unset; ``save_profile``: after a successful import, save how this file
+    was read under that name (:mod:`regulars.services.profiles`). ``quarantine``: import the
+    good rows and write the rejected ones, with their reasons, to that CSV file.
+    """
+    settings = settings or load_settings()
+    # an in-memory table goes through the same checks as a file: written as Parquet
+    with as_file(kind, path) as file:
+        kind = Kind(kind)
+        options = options or ReadOptions()
+        store = store or open_store(settings)
+        if profile:
+            options = profiles.apply(options, profiles.load(store, profile, kind.value))
+        new_staging = open_staging(settings)
+        with new_staging() as staging:
+            report = importing.import_file(
+                store=store,
+                staging=staging,
+                kind=kind,
+                path=file,
+                options=options,
+                max_problems=settings.import_.max_errors,
+                batch_rows=settings.import_.batch_rows,
+                blacklist=read_blacklist(settings, blacklist),
+                strict_customers=strict_customers,
+                dry_run=dry_run,
+                progress=progress,
+                default_currency=settings.currency,
+                quarantine=Path(quarantine) if quarantine else None,
+                new_staging=new_staging,
+            )
+        if save_profile:
+            store.save_profile(save_profile, kind.value, profiles.from_import(options, report))
+        return report
+
+
+def import_profiles(settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The saved import profiles of the store: ``name, kind, options, updated_at`` each."""
+    return open_store(settings or load_settings()).profiles()
+
+
+def import_profile(name: str, settings: Settings | None = None) -> dict[str, Any] | None:
+    """The saved import profile ``name``, or None."""
+    return open_store(settings or load_settings()).profile(name)
+
+
+def save_import_profile(name: str, kind: Kind | str, options: ReadOptions,
+                        settings: Settings | None = None) -> None:
+    """Save ``options`` as the import profile ``name`` for files of ``kind``."""
+    saved = {f: getattr(options, f) for f in profiles.KEPT}
+    saved["columns"] = list(options.columns)
+    open_store(settings or load_settings()).save_profile(
+        name, Kind(kind).value, {k: v for k, v in saved.items() if v not in (None, [], {})})
+
+
+def delete_import_profile(name: str, settings: Settings | None = None) -> bool:
+    """Forget the import profile ``name``; False if there was none."""
+    return open_store(settings or load_settings()).delete_profile(name)
+
+
+def load_table(
+    kind: Kind | str,
+    source: Path | str | Any,
+    *,
+    settings: Settings | None = None,
+    options: ReadOptions | None = None,
+) -> pa.Table:
+    """A file (or frame) of ``kind``, validated exactly as an import would, as an Arrow table.
+
+    Customers sharing a normalised e-mail or phone are folded into one card, as on import.
+    Raises :class:`~regulars.domain.errors.RejectedFileError` with every problem found.
+    """
+    return open_inputs(settings or load_settings()).load(Kind(kind), source, options)[0]
+
+
+# --- the map and the portfolio ------------------------------------------------------------
+
+
+def _given(orders: Any, customers: Any, returns: Any, invoices: Any, interactions: Any,
+           feedback: Any, referrals: Any) -> dict[Kind, Any]:
+    return {
+        Kind.ORDERS: orders, Kind.CUSTOMERS: customers, Kind.RETURNS: returns,
+        Kind.INVOICES: invoices, Kind.INTERACTIONS: interactions, Kind.FEEDBACK: feedback,
+        Kind.REFERRALS: referrals,
+    }
+
+
+def analyze(
+    orders: Any = None,
+    customers: Any = None,
+    returns: Any = None,
+    invoices: Any = None,
+    interactions: Any = None,
+    feedback: Any = None,
+    referrals: Any = None,
+    *,
+    as_of: date | datetime | str | None = None,
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+    period: tuple[date | str, date | str] | None = None,
+    flow_from: date | datetime | str | None = None,
+    engine: str = "duckdb",
+    progress: analysis.Progress | None = None,
+    words: bool = True,
+) -> analysis.Analysis:
+    """The customer map and portfolio: from files or frames, or, with no ``orders``, the store.
+
+    Parameters
+    ----------
+    orders, customers, returns, invoices, interactions, feedback, referrals
+        Each a file path or a pandas, polars or pyarrow table with the columns of DOMAIN §2
+        (``regulars tables`` lists them). Only ``orders`` is required; each other table makes
+        more signals possible, and the result says which were not evaluated and why.
+    as_of
+        The date to analyse as of (a date means the end of that day; ISO text such as
+        ``"2024-12-31"`` is accepted). Default: the day of the last order.
+    period
+        ``(start, end)`` dates of the CRR, churn and NPS period (default the last 365 days).
+    flow_from
+        The date the ladder flow compares with (default a year before ``as_of``).
+    config
+        Settings (thresholds in ``config.analysis``); default: :func:`load_settings`.
+    engine
+        ``"duckdb"`` (default) or ``"postgres"``, which computes in-database on the store's
+        tables (needs a PostgreSQL store and no file arguments).
+    progress
+        Called with each step, in words, as it starts (reading a file, fitting the models,
+        the map, …): a business with millions of orders takes a minute or more.
+    words
+        ``False``: the evidence sentences (``evidence_text``) are written when the customers
+        are first read (``result.customers.arrow``), and only for the rows taken when a caller
+        takes a few (``result.customers.take``). They take about 12 s for a million customers.
+    """
+    settings = config or load_settings()
+    # checked before any file is read: reading millions of orders takes a while
+    at, span, since = _moment(as_of), _span(period), _moment(flow_from, "flow_from")
+    given = _given(orders, customers, returns, invoices, interactions, feedback, referrals)
+    aside: list[SetAside] = []
+    with open_inputs(settings).tables(given, options, engine, progress, aside) as tables:
+        result = analysis.analyze(tables, params=settings.analysis, as_of=at, period=span,
+                                  flow_from=since, progress=progress, words=words)
+    result.set_aside = [line for a in aside for line in a.lines()]
+    return result
+
+
+def _moment(d: date | datetime | str | None, name: str = "as_of") -> datetime | None:
+    """A date means the end of that day; ISO text (``"2024-12-31"``, ``"2024-12-31T18:00"``)
+    is read as the date or moment it spells."""
+    if isinstance(d, str):
+        try:
+            d = datetime.fromisoformat(d) if "T" in d or " " in d.strip() else date.fromisoformat(d)
+        except ValueError as e:
+            raise InputError(_("{name}: '{value}' is not a date (expected YYYY-MM-DD)").format(
+                name=name, value=d)) from e
+    if d is None or isinstance(d, datetime):
+        return d
+    return analysis.end_of_day(d)
+
+
+def _span(period: tuple[date | str, date | str] | None) -> Period | None:
+    """The whole days from ``period``'s start to its end."""
+    if period is None:
+        return None
+    start, end = (_moment(d, "period") for d in period)
+    assert start is not None and end is not None
+    if end.date() < start.date():
+        raise InputError(_("period: it ends ({end}) before it starts ({start})").format(
+            end=end.date(), start=start.date()))
+    return Period(datetime.combine(start.date(), datetime.min.time()),
+                  analysis.end_of_day(end.date()))
+
+
+def backtest(
+    orders: Any = None,
+    customers: Any = None,
+    returns: Any = None,
+    invoices: Any = None,
+    interactions: Any = None,
+    feedback: Any = None,
+    referrals: Any = None,
+    *,
+    as_of: date | str,
+    horizon: str | int | None = None,
+    until: date | str | None = None,
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+    engine: str = "duckdb",
+    progress: analysis.Progress | None = None,
+) -> backtesting.Backtest:
+    """Rewind to ``as_of``, build the map and the ranking as :func:`analyze` would then, and
+    compare them with what customers did in the horizon after it (``docs/backtest.md``).
+
+    Parameters
+    ----------
+    orders, customers, returns, invoices, interactions, feedback, referrals, config, options, \
+engine, progress
+        As for :func:`analyze` (no ``orders``: the store).
+    as_of
+        The date to rewind to (its whole day is before the horizon).
+    horizon
+        Days (an int) or text: ``"180d"``, ``"26w"``, ``"6m"`` (default ``"180d"``).
+    until
+        The horizon's last day instead of a length.
+
+    Raises
+    ------
+    AnalysisError
+        The data ends before the horizon does (the message says until when it reaches).
+    """
+    settings = config or load_settings()
+    start = _moment(as_of)
+    assert start is not None
+    end_moment = _moment(until, "until")
+    end = backtesting.horizon_end(start.date(), horizon,
+                                  None if end_moment is None else end_moment.date())
+    given = _given(orders, customers, returns, invoices, interactions, feedback, referrals)
+    with open_inputs(settings).tables(given, options, engine, progress) as tables:
+        return backtesting.backtest(tables, params=settings.analysis, as_of=start.date(),
+                                    until=end, progress=progress)
+
+
+# --- the served map (the HTTP API's computation, for tests and benchmarks) ------------------
+
+
+def _stored_tables(settings: Settings) -> dict[Kind, pa.Table]:
+    store = open_store(settings)
+    store.ensure_schema()
+    return open_inputs(settings).screened({k: store.read_table(k) for k in Kind})[0]
+
+
+def compute_customer_map(settings: Settings, as_of: datetime | None = None, *,
+                         tables: dict[Kind, pa.Table] | None = None,
+                         threads: int | None = None) -> tuple[pa.Table, datetime]:
+    """The customer map of everyone in the store (no portfolio), as ``analyze`` computes it.
+
+    ``tables``: the store's input tables when the caller has read them already.
+    """
+    arrow = tables if tables is not None else _stored_tables(settings)
+    return open_map(settings).customer_map(arrow, as_of, threads=threads)
+
+
+def full_analysis(settings: Settings, as_of: datetime | None = None, *,
+                  tables: dict[Kind, pa.Table] | None = None,
+                  with_baseline: bool = False) -> analysis.Analysis:
+    """:func:`analyze` of the store as the HTTP API serves it, on tables the caller may have
+    read already; with ``with_baseline`` the map's baseline is frozen before the engine
+    closes."""
+    arrow = tables if tables is not None else _stored_tables(settings)
+    return open_map(settings).full_analysis(arrow, as_of, with_baseline=with_baseline)
+
+
+def live_engine() -> LiveEngine:
+    """A live step's engine, kept between refreshes (see :func:`refresh_map`)."""
+    return LiveEngine(open_duckdb)
+
+
+def refresh_map(settings: Settings, tables: dict[Kind, pa.Table], frozen: dict[str, Any],
+                as_of: datetime | None, snapshot_as_of: datetime,
+                live: LiveEngine | None = None) -> tuple[pa.Table, datetime]:
+    """The live map's step (:meth:`regulars.services.live_map.MapComputer.refresh`) with the
+    parameters of ``settings``."""
+    return open_map(settings).refresh(tables, frozen, as_of, snapshot_as_of, live)
+
+
+# --- customers, points and the HTTP API's jobs from Python and the CLI -------------------
+
+
+def erase_customer(settings: Settings, customer_id: str, *,
+                   actor: str) -> dict[str, Any] | None:
+    """Erase one customer's personal data (the right to erasure) without the HTTP API, audited
+    under ``cli:ACTOR``; ``None`` when the store has no such customer."""
+    from regulars.services.api import customers
+
+    store = open_api_store(settings)
+    try:
+        return customers.erase(store, customer_id, key_id=f"cli:{actor}"[:32],
+                               action="regulars customers erase")
+    finally:
+        store.close()
+
+
+def notify_expiring(settings: Settings, *, at: datetime | None = None,
+                    within_days: int | None = None) -> dict[str, Any]:
+    """Queue the ``points_expiring`` webhooks due now (``regulars points notify-expiring``):
+    the server's delivery worker sends them. See ``LoyaltyApi.notify_expiring``."""
+    services = open_api(settings)
+    try:
+        loyalty: LoyaltyApi = services.loyalty  # type: ignore[assignment]  # open_api sets it
+        return loyalty.notify_expiring(at=at, within_days=within_days)
+    finally:
+        services.stop()
+        services.store.close()  # type: ignore[attr-defined]
+
+
+def sync_points(settings: Settings, *, enrol: bool = False,
+                service: LoyaltyService | None = None) -> SyncReport:
+    """Accrue the store's imported orders and returns in the programme (idempotent); with
+    ``enrol``, enrol the store's customers first."""
+    from regulars.services.loyalty.sync import sync
+
+    own = service is None
+    service = service or open_loyalty(settings)
+    store = open_store(settings)
+    try:
+        store.ensure_schema()
+        kinds = (Kind.ORDERS, Kind.RETURNS) + ((Kind.CUSTOMERS,) if enrol else ())
+        tables, aside = open_inputs(settings).screened({k: store.read_table(k) for k in kinds})
+        return sync(service, orders=tables[Kind.ORDERS], returns=tables[Kind.RETURNS],
+                    customers=tables.get(Kind.CUSTOMERS), enrol=enrol,
+                    set_aside=aside.to_dict())
+    finally:
+        if own:
+            service.close()
+
+
+# --- predictions (issue 4) -----------------------------------------------------------------
+
+
+def evaluate_models(
+    orders: Any = None,
+    *,
+    calibration_end: date,
+    observation_end: date | None = None,
+    models: tuple[str, ...] = ("pareto_nbd", "mbg_nbd", "bg_nbd"),
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+) -> Any:
+    """Fit each model on the orders up to ``calibration_end`` and compare its predictions with
+    what the customers did up to ``observation_end`` (default: the day of the last order).
+
+    Returns a :class:`regulars.analytics.models.ModelsEvaluation`.
+    """
+    settings = config or load_settings()
+    table = open_inputs(settings).orders(orders, options)
+    if observation_end is None:
+        observation_end = predictions.last_order_day(table)
+    return predictions.evaluate_with_retry(table, calibration_end=calibration_end,
+                                           observation_end=observation_end, models=models)
+
+
+def fit_models(
+    orders: Any = None,
+    *,
+    as_of: date | datetime | None = None,
+    config: Settings | None = None,
+    options: ReadOptions | None = None,
+) -> predictions.Fitted:
+    """The customer-base models the map would use (``[analysis] prediction_model``), fitted
+    on the orders up to ``as_of`` (default: the end of the day of the last order)."""
+    settings = config or load_settings()
+    table = open_inputs(settings).orders(orders, options)
+    duck = open_duckdb()
+    try:
+        return predictions.fit_orders(table, as_of=_moment(as_of), params=settings.analysis,
+                                      engine=duck)
+    finally:
+        duck.close()
