@@ -131,11 +131,13 @@ class SqlApiTx:
             "key_id": key_id, "idempotency_key": idempotency_key, "request_hash": request_hash,
             "status": status, "body": body, "created_at": _now()}])
 
-    def audit(self, *, key_id: str, action: str, subject: str, status: int,
-              detail: Mapping[str, Any]) -> None:
+    def audit(self, *, key_id: str, action: str, subject: str, status: int | None,
+              detail: Mapping[str, Any], channel: str = "http", use_case: str = "",
+              outcome: str = "") -> None:
         self.conn.execute(api_audit.insert().values(
             at=_now(), key_id=key_id, action=action, subject=subject[:1000], status=status,
-            detail=json.dumps(detail, default=str)))
+            detail=json.dumps(detail, default=str), channel=channel,
+            use_case=use_case or None, outcome=outcome or None))
 
     def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         if not ids:
@@ -409,14 +411,16 @@ class SqlApiStore:
         return out
 
     def erase_customer(self, customer_id: str, *, key_id: str, at: datetime,
-                       action: str = "POST /v1/customers/{id}/erase") -> dict[str, int]:
+                       action: str = "POST /v1/customers/{id}/erase",
+                       channel: str = "http", status: int | None = 200) -> dict[str, int]:
         """Erase the person of ``customer_id`` (and of the cards merged into it) in one
         transaction; what goes and what stays is docs/http-api.md#privacy."""
         with self.writer.begin() as conn:
             counts = _erase(conn, customer_id)
             conn.execute(api_audit.insert().values(
-                at=at, key_id=key_id, action=action, subject=customer_id, status=200,
-                detail=json.dumps(counts)))
+                at=at, key_id=key_id, action=action, subject=customer_id, status=status,
+                detail=json.dumps(counts), channel=channel, use_case="customers.erase",
+                outcome="done"))
         return counts
 
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
