@@ -757,16 +757,25 @@ def loyalty_programme(settings: Settings) -> Programme:
 
 
 def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500) -> LoyaltyService:
-    """The loyalty services over the store of ``settings`` (schema brought up to date)."""
+    """The loyalty services over the store of ``settings`` (schema brought up to date):
+    audited in the store's audit log (as the caller acting around each call, else Python's
+    OS user), tier changes queued as ``tier_changed`` webhooks at once."""
+    from regulars.adapters.api_store import SqlApiStore
     from regulars.adapters.loyalty_store import SqlLoyaltyStore
-    from regulars.services.loyalty import LoyaltyService
+    from regulars.services.api.loyalty import TierEventPublisher
+    from regulars.services.audit import AuditTrail
+    from regulars.services.loyalty.audited import AuditedLoyaltyService
 
     store = SqlLoyaltyStore(settings.database_url)
     store.ensure_schema()
+    audit_store = SqlApiStore(settings.database_url)  # the audit log and webhook outbox
     country = settings.import_.default_phone_country
-    return LoyaltyService(store, loyalty_programme(settings), clock=clock, chunk=chunk,
-                          normalise_email=normalise_email,
-                          normalise_phone=lambda v: normalise_phone(v, country))
+    return AuditedLoyaltyService(
+        store, loyalty_programme(settings), clock=clock, chunk=chunk,
+        normalise_email=normalise_email, normalise_phone=lambda v: normalise_phone(v, country),
+        audit=AuditTrail(audit_store),
+        on_tier_change=TierEventPublisher(audit_store, store).publish,
+        on_close=[audit_store.close])
 
 
 def sync_points(settings: Settings, *, enrol: bool = False,
