@@ -398,13 +398,26 @@ def sync_points(settings: Settings, *, enrol: bool = False,
     ``enrol``, enrol the store's customers first."""
     from regulars.services.loyalty.sync import sync
 
+    kinds = (Kind.ORDERS, Kind.RETURNS) + ((Kind.CUSTOMERS,) if enrol else ())
+    if service is None:
+        # the store is read (through ADBC, fast) before the ledger's connections open: two
+        # copies of SQLite in one process must not have one file open at once, as closing
+        # one drops the other's locks and it may checkpoint and remove the WAL under the
+        # other (sqlite.org/howtocorrupt.html §2.2.1)
+        store = open_store(settings)
+        store.ensure_schema()
+        read = {k: store.read_table(k) for k in kinds}
+    else:
+        # the caller's service holds connections already: read through the same SQLite
+        reader = open_api_store(settings)
+        try:
+            read = {k: reader.read_table(k) for k in kinds}
+        finally:
+            reader.close()
+    tables, aside = open_inputs(settings).screened(read)
     own = service is None
     service = service or open_loyalty(settings)
-    store = open_store(settings)
     try:
-        store.ensure_schema()
-        kinds = (Kind.ORDERS, Kind.RETURNS) + ((Kind.CUSTOMERS,) if enrol else ())
-        tables, aside = open_inputs(settings).screened({k: store.read_table(k) for k in kinds})
         return sync(service, orders=tables[Kind.ORDERS], returns=tables[Kind.RETURNS],
                     customers=tables.get(Kind.CUSTOMERS), enrol=enrol,
                     set_aside=aside.to_dict())

@@ -167,7 +167,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     live = LiveMap(store, the_map.compute_map, on_events=webhooks.publish)
     # the loyalty store is SQLAlchemy on pysqlite, as the API store's own engines: on SQLite
     # no second copy of SQLite (ADBC) has the file open while the server runs
-    points = open_loyalty(settings)
+    points = open_loyalty(settings, audit_store=store)
     # the tier_changed events are queued in the loyalty store's transaction that moves their
     # cursor: the outbox is in the same database
     loyalty_store = points.store if isinstance(points.store, SqlLoyaltyStore) else None
@@ -234,13 +234,25 @@ def loyalty_programme(settings: Settings) -> Programme:
     return settings.loyalty.programme(settings.timezone)
 
 
-def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500) -> LoyaltyService:
-    """The loyalty services over the store of ``settings`` (schema brought up to date)."""
+def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
+                 audit_store: SqlApiStore | None = None) -> LoyaltyService:
+    """The loyalty services over the store of ``settings`` (schema brought up to date):
+    audited in the store's audit log (as the caller acting around each call, else Python's
+    OS user), tier changes queued as ``tier_changed`` webhooks at once. ``audit_store``: the
+    API store to audit in (the server's own); by default one of its own, closed with it."""
     from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
-    from regulars.services.loyalty import LoyaltyService
+    from regulars.services.api.loyalty import TierEventPublisher
+    from regulars.services.audit import AuditTrail
+    from regulars.services.loyalty.audited import AuditedLoyaltyService
 
     store = SqlLoyaltyStore(settings.database_url)
     store.ensure_schema()
-    return LoyaltyService(store, loyalty_programme(settings), clock=clock, chunk=chunk,
-                          normalise_email=normalise_email,
-                          normalise_phone=phone_normaliser(settings))
+    own = audit_store is None
+    # the audit log and webhook outbox
+    audit = open_api_store(settings) if audit_store is None else audit_store
+    return AuditedLoyaltyService(
+        store, loyalty_programme(settings), clock=clock, chunk=chunk,
+        normalise_email=normalise_email, normalise_phone=phone_normaliser(settings),
+        audit=AuditTrail(audit),
+        on_tier_change=TierEventPublisher(audit, store).publish,
+        on_close=[audit.close] if own else [])

@@ -43,7 +43,7 @@ def test_touched_customers_are_recomputed_alone_and_land_where_a_rebuild_puts_th
         call, services, api_settings, monkeypatch):
     data = generate_business(SPEC)
     # over HTTP, as a shop would (an import from this process would open the SQLite file
-    # through a second copy of SQLite: see adapters/api_store.py)
+    # through a second copy of SQLite: see adapters/db/api_store.py)
     for kind, path in (("customers", "/v1/customers"), ("orders", "/v1/orders"),
                        ("returns", "/v1/returns")):
         names = SPECS[Kind(kind)].names

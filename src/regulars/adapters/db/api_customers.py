@@ -124,14 +124,16 @@ class CustomerRows(PooledRows):
         return out
 
     def erase_customer(self, customer_id: str, *, key_id: str, at: datetime,
-                       action: str = "POST /v1/customers/{id}/erase") -> dict[str, int]:
+                       action: str = "POST /v1/customers/{id}/erase",
+                       channel: str = "http", status: int | None = 200) -> dict[str, int]:
         """Erase the person of ``customer_id`` (and of the cards merged into it) in one
         transaction; what goes and what stays is docs/http-api.md#privacy."""
         with self.writer.begin() as conn:
             counts = erase(conn, customer_id)
             conn.execute(api_audit.insert().values(
-                at=at, key_id=key_id, action=action, subject=customer_id, status=200,
-                detail=json.dumps(counts)))
+                at=at, key_id=key_id, action=action, subject=customer_id, status=status,
+                detail=json.dumps(counts), channel=channel, use_case="customers.erase",
+                outcome="done"))
         return counts
 
 

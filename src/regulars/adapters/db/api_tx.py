@@ -64,11 +64,13 @@ class SqlApiTx:
             "key_id": key_id, "idempotency_key": idempotency_key, "request_hash": request_hash,
             "status": status, "body": body, "created_at": now()}])
 
-    def audit(self, *, key_id: str, action: str, subject: str, status: int,
-              detail: Mapping[str, Any]) -> None:
+    def audit(self, *, key_id: str, action: str, subject: str, status: int | None,
+              detail: Mapping[str, Any], channel: str = "http", use_case: str = "",
+              outcome: str = "") -> None:
         self.conn.execute(api_audit.insert().values(
             at=now(), key_id=key_id, action=action, subject=subject[:1000], status=status,
-            detail=json.dumps(detail, default=str)))
+            detail=json.dumps(detail, default=str), channel=channel,
+            use_case=use_case or None, outcome=outcome or None))
 
     def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         if not ids:

@@ -153,8 +153,11 @@ api_audit = sa.Table(
     sa.Column("key_id", sa.String(32), nullable=False, index=True),
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("subject", sa.Text(), nullable=False),
-    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=True),  # HTTP only
     sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=True),  # http, cli, python
+    sa.Column("use_case", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=True),
 )
 
 # the primary key is what makes two concurrent retries of one request write once

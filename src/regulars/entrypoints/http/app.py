@@ -152,6 +152,16 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
 
     app.state.store_failures = problems.StoreFailures()
 
+    _add_health(app, settings)
+    for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
+                   admin.router):
+        app.include_router(router)
+    return app
+
+
+def _add_health(app: FastAPI, settings: Settings) -> None:
+    """``GET /v1/health``: the store's state, as a load balancer asks it."""
+
     @app.get("/v1/health", response_model=Health, tags=["health"], summary="Is it up?",
              responses={503: {"model": Degraded, "description": "The store cannot be reached "
                                                                   "or written."}})
@@ -180,11 +190,6 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
                 "map_as_of_source": state.get("as_of_source") if state else None,
                 "map_customers": state["customers"] if state else 0,
                 "live_pending": services.live.pending() if services.live_enabled else 0}
-
-    for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
-                   admin.router):
-        app.include_router(router)
-    return app
 
 
 @contextmanager

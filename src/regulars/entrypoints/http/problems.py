@@ -174,8 +174,23 @@ def _allowed(app: FastAPI, request: Request) -> list[str]:
     return sorted(found[min(found)]) if found else []
 
 
+async def _bug(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, instance=request.url.path,
+                            detail=_("an unexpected error; it has been logged"))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem document."""
+    _install_protocol(app)
+    _install_use_cases(app)
+    _install_store(app)
+    app.add_exception_handler(Exception, _bug)
+
+
+def _install_protocol(app: FastAPI) -> None:
+    """HTTP's own errors: a Problem raised by a router, a body off the schema, a route or
+    method that does not exist."""
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -198,6 +213,10 @@ def install(app: FastAPI) -> None:
             headers = {**(headers or {}), "Allow": ", ".join(_allowed(app, request))}
         return problem_response(exc.status_code, instance=request.url.path,
                                 detail=str(exc.detail) if exc.detail else None, headers=headers)
+
+
+def _install_use_cases(app: FastAPI) -> None:
+    """The use cases' refusals: rejected records, a reused Idempotency-Key, …"""
 
     @app.exception_handler(RejectedRecordsError)
     async def _rejected(request: Request, exc: RejectedRecordsError) -> JSONResponse:
@@ -226,6 +245,14 @@ def install(app: FastAPI) -> None:
     async def _input(request: Request, exc: InputError) -> JSONResponse:
         return problem_response(422, instance=request.url.path, detail=str(exc))
 
+    @app.exception_handler(RegularsError)
+    async def _regulars(request: Request, exc: RegularsError) -> JSONResponse:
+        return problem_response(400, instance=request.url.path, detail=str(exc))
+
+
+def _install_store(app: FastAPI) -> None:
+    """The store's failures, translated by the adapters or still a driver's exception."""
+
     @app.exception_handler(StoreUnavailableError)
     async def _unavailable(request: Request, exc: StoreUnavailableError) -> JSONResponse:
         return store_unavailable(request, exc)
@@ -253,13 +280,3 @@ def install(app: FastAPI) -> None:
 
     for kind in bootstrap.store_exceptions():
         app.add_exception_handler(kind, _driver)
-
-    @app.exception_handler(RegularsError)
-    async def _regulars(request: Request, exc: RegularsError) -> JSONResponse:
-        return problem_response(400, instance=request.url.path, detail=str(exc))
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, instance=request.url.path,
-                                detail=_("an unexpected error; it has been logged"))

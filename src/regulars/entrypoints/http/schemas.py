@@ -54,8 +54,8 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH, pattern=NO_N
 
 
 # Fields of ingested records carry their types only: their limits (no NUL, lengths, ranges,
-# dates, amounts) are the importer's, checked by the ingest service against
-# regulars.domain.rules, so that both doors give the same verdict and the same message.
+# dates, amounts) are the importer's, regulars.domain.rules, checked once per record (below,
+# for HTTP), so that both doors give the same verdict and the same message.
 _RecordText = Annotated[str, StringConstraints(strip_whitespace=True)]
 
 
@@ -124,9 +124,11 @@ class _Record(BaseModel):
 
     @model_validator(mode="after")
     def _within_limits(self) -> _Record:
-        """The domain's limits, checked as the ingest service checks them, so that a record
-        whose types are right but whose values break a limit is reported in the same answer
-        as the type errors of the other records (the ingest service checks again)."""
+        """The domain's limits, checked here for HTTP, so that a record whose types are
+        right but whose values break a limit is reported in the same answer as the type
+        errors of the other records. This is the one check of an HTTP record: the router
+        tells the ingest service so (``Ingest.run(checked=True)``), which checks the
+        records of its other callers itself."""
         kind = _KINDS.get(type(self))
         if kind is None:
             return self
@@ -442,5 +444,8 @@ class AuditEntry(BaseModel):
     key_id: str
     action: str
     subject: str
-    status: int
+    status: int | None = Field(None, description="The HTTP status answered (HTTP entries only).")
     detail: str
+    channel: str | None = Field(None, description="http, cli or python (None: not recorded).")
+    use_case: str | None = None
+    outcome: str | None = None

@@ -22,6 +22,7 @@ from regulars.services.api.live import ComputeMap, FullCompute, LiveMap, rebuild
 from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.webhooks import Webhooks
+from regulars.services.audit import AuditTrail
 
 
 class RateLimiter:
@@ -70,6 +71,11 @@ class ApiServices:
     tier_events: TierEventWorker | None = None  # publishes the tier history as tier_changed
     extras: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], object]] = field(default_factory=list)  # run by stop()
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The audit log (every channel writes it through :class:`AuditTrail`)."""
+        return AuditTrail(self.store)
 
     def rebuild_map(self, as_of: datetime | None = None) -> dict[str, Any]:
         return rebuild(self.store, self.full_compute, as_of)

@@ -11,6 +11,7 @@ from typing import Any
 from regulars.domain.errors import InputError
 from regulars.i18n import _
 from regulars.services.api.ports import ApiStore, CustomerFilter
+from regulars.services.audit import Caller, Outcome
 
 _JSON_COLUMNS = ("signals", "traits", "evidence", "evidence_text")
 
@@ -124,14 +125,22 @@ def export(store: ApiStore, customer_id: str) -> dict[str, Any] | None:
             "tables": rows}
 
 
-def erase(store: ApiStore, customer_id: str, *, key_id: str,
-          action: str = "POST /v1/customers/{id}/erase") -> dict[str, Any] | None:
+def erase(store: ApiStore, customer_id: str, *, key_id: str = "",
+          action: str = "POST /v1/customers/{id}/erase",
+          caller: Caller | None = None) -> dict[str, Any] | None:
     """Remove the personal data of one customer; orders, amounts and aggregates stay
-    (docs/http-api.md#privacy). ``key_id`` and ``action`` say who did it in the audit log."""
+    (docs/http-api.md#privacy). ``caller`` (or, for the command line's ``cli:ACTOR``,
+    ``key_id`` and ``action``) says who did it in the audit log, in the erasure's own
+    transaction."""
+    if caller is None:
+        cli = key_id.startswith("cli:")
+        caller = (Caller.cli(action, key_id.split(":", 1)[1]) if cli
+                  else Caller.http(key_id, action=action))
     cid = store.resolve_alias(customer_id)
     rows = store.customer_rows(cid)
     if not rows["customers"] and not rows.get("loyalty_members"):  # a member without a card too
         return None
-    counts = store.erase_customer(cid, key_id=key_id, action=action,
-                                  at=datetime.now(UTC).replace(tzinfo=None))
+    counts = store.erase_customer(cid, key_id=caller.key_id, action=caller.action or action,
+                                  at=datetime.now(UTC).replace(tzinfo=None),
+                                  channel=caller.channel, status=caller.status(Outcome.DONE))
     return {"customer_id": cid, "erased": counts}

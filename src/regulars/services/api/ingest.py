@@ -46,9 +46,10 @@ from regulars.domain.rules import (
 from regulars.domain.tables import IMPORT_ORDER, SPECS, ColumnType, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services.api.ports import ApiStore, ApiTx, DuplicateError
+from regulars.services.audit import AuditTrail, Caller, Outcome
 from regulars.services.importing import plan_merges
 
-_NULL = "\x00"  # the importer's stand-ins inside hashed content (adapters/staging.py)
+_NULL = "\x00"  # the importer's stand-ins inside hashed content (adapters/staging/text.py)
 _SEP = "\x1f"
 _LIST_SPLIT = re.compile(r"[;|,]")
 
@@ -89,6 +90,27 @@ class IngestResult:
             "customers_updated": self.customers_updated, "merged": self.merged,
             "ids": self.ids,
         }
+
+
+@dataclass(frozen=True)
+class IngestAnswer:
+    """What an ingest did: the answer's ``body``; ``created`` when it added or updated
+    something (else every record was already stored); ``replayed`` when it is the answer
+    kept for the ``Idempotency-Key``, with the status the channel kept with it
+    (``kept_status``: an HTTP replay answers the status it answered first)."""
+
+    body: dict[str, Any]
+    created: bool
+    replayed: bool = False
+    kept_status: int | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.CREATED if self.created else Outcome.UNCHANGED
+
+
+def _created(body: Mapping[str, Any]) -> bool:
+    return bool(body.get("added") or body.get("customers_updated"))
 
 
 # -- turning records into store rows --------------------------------------------------------
@@ -229,12 +251,17 @@ class Ingest:
         self,
         records: Sequence[tuple[Kind, Mapping[str, Any]]],
         *,
-        key_id: str,
-        action: str,
+        caller: Caller | None = None,
         idempotency_key: str | None = None,
         fingerprint: str = "",
-    ) -> tuple[int, dict[str, Any]]:
-        """Write ``(kind, record)`` pairs in one transaction; return ``(status, body)``.
+        checked: bool = False,
+    ) -> IngestAnswer:
+        """Write ``(kind, record)`` pairs in one transaction, audited under ``caller``
+        (default: Python's) in that same transaction.
+
+        The records are checked against the input rules here unless ``checked`` says the
+        caller applied the same rules already (the HTTP request models do, so that a broken
+        limit is reported beside the type errors of the other records): one check each.
 
         ``ids`` in the body are the records' ids in request order (derived ones included);
         problems name each record by its position in the request.
@@ -246,31 +273,19 @@ class Ingest:
         IdempotencyConflictError
             ``idempotency_key`` was used with another body.
         """
+        caller = caller or Caller.python()
         for _attempt in range(5):
             try:
                 with self.store.begin() as tx:
-                    kept = tx.get_response(key_id, idempotency_key) if idempotency_key \
-                        else None
-                    if kept is not None:
-                        if kept.request_hash != fingerprint:
-                            raise IdempotencyConflictError(_(
-                                "Idempotency-Key {key!r} was used with another request"
-                            ).format(key=idempotency_key))
-                    else:
-                        result = IngestResult(received=len(records), ids=[""] * len(records))
-                        for kind in IMPORT_ORDER:
-                            at = [i for i, (k, _r) in enumerate(records) if k is kind]
-                            if at:
-                                self._write(tx, kind, [records[i][1] for i in at], at, result)
-                        status = 201 if result.added or result.customers_updated else 200
-                        body = result.body()
-                        tx.audit(key_id=key_id, action=action,
-                                 subject=", ".join(result.ids[:20]), status=status,
-                                 detail=body)
-                        if idempotency_key:  # a concurrent twin stored first: DuplicateError
-                            tx.keep_response(key_id, idempotency_key, fingerprint, status,
-                                             json.dumps(body, default=str))
-                        tx.commit()
+                    kept = tx.get_response(caller.actor, idempotency_key) \
+                        if idempotency_key else None
+                    if kept is None:
+                        result = self._write_all(tx, records, caller, idempotency_key,
+                                                 fingerprint, checked)
+                    elif kept.request_hash != fingerprint:
+                        raise IdempotencyConflictError(_(
+                            "Idempotency-Key {key!r} was used with another request"
+                        ).format(key=idempotency_key))
             except DuplicateError:
                 # a concurrent request wrote the same key or row first: look again
                 continue
@@ -278,14 +293,38 @@ class Ingest:
                 # accrual is keyed by order and return id: a replay accrues what an
                 # interrupted first request may have left undone, and nothing twice
                 replayed: dict[str, Any] = json.loads(kept.body)
-                return kept.status, self._with_points(
-                    replayed, self._replayed_rows(records, replayed))
+                return IngestAnswer(
+                    self._with_points(replayed, self._replayed_rows(records, replayed)),
+                    created=_created(replayed), replayed=True, kept_status=kept.status)
+            body = result.body()
             answer = self._with_points(body, result.stored)  # points first: the live map
             if self.on_change and result.touched:  # then refreshes after the accrual
                 self.on_change(result.touched)
-            return status, answer
+            return IngestAnswer(answer, created=_created(body), replayed=False)
         raise RejectedRecordsError(
             [], _("the request kept colliding with concurrent writes; retry it"), conflict=True)
+
+    def _write_all(self, tx: ApiTx, records: Sequence[tuple[Kind, Mapping[str, Any]]],
+                   caller: Caller, idempotency_key: str | None,
+                   fingerprint: str, checked: bool) -> IngestResult:
+        """Every record, kind by kind in import order, its audit entry and the answer kept
+        under the ``Idempotency-Key``: one transaction, committed here."""
+        result = IngestResult(received=len(records), ids=[""] * len(records))
+        for kind in IMPORT_ORDER:
+            at = [i for i, (k, _r) in enumerate(records) if k is kind]
+            if at:
+                self._write(tx, kind, [records[i][1] for i in at], at, result, checked)
+        body = result.body()
+        outcome = Outcome.CREATED if _created(body) else Outcome.UNCHANGED
+        AuditTrail.write_in(tx, caller, "ingest", subject=", ".join(result.ids[:20]),
+                            outcome=outcome, detail=body)
+        if idempotency_key:  # a concurrent twin stored first: DuplicateError
+            # the answer as the caller's channel gave it: HTTP keeps its status to replay
+            # (the presenter's number; 0 for a channel without one)
+            tx.keep_response(caller.actor, idempotency_key, fingerprint,
+                             caller.status(outcome) or 0, json.dumps(body, default=str))
+        tx.commit()
+        return result
 
     def _with_points(self, body: dict[str, Any],
                      stored: Mapping[Kind, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -319,22 +358,53 @@ class Ingest:
     # -- per kind ----------------------------------------------------------------------------
 
     def _write(self, tx: ApiTx, kind: Kind, records: Sequence[Mapping[str, Any]],
-               positions: Sequence[int], result: IngestResult) -> None:
+               positions: Sequence[int], result: IngestResult, checked: bool = False) -> None:
+        """The records of one kind: checked and typed, then the ones not stored yet written
+        once their references resolve; any problem rejects the request."""
         spec = SPECS[kind]
+        rows, index = self._rows(spec, records, positions, result, checked)
+        if kind is Kind.CUSTOMERS:
+            self._customers(tx, rows, index, result)
+            return
+        refs = [c for c in ("customer_id", "referrer_id", "referee_id") if c in spec.names]
+        for col in refs:
+            aliases = tx.aliases(sorted({r[col] for r in rows}))
+            for r in rows:
+                r[col] = aliases.get(r[col], r[col])
+        new_rows, new_index = self._not_stored(tx, spec, rows, index, result)
+        if kind in (Kind.ORDERS, Kind.RETURNS):
+            result.stored.setdefault(kind, []).extend(rows)
+        if kind is Kind.RETURNS:
+            problems = self._returns_resolve(tx, rows, new_rows, new_index, result)
+        else:
+            problems = self._references_resolve(tx, kind, refs, rows, new_rows, new_index,
+                                                result)
+        if problems:
+            raise _rejected(problems)
+        tx.insert(kind.value, new_rows)
+        result.added += len(new_rows)
+
+    def _rows(self, spec: TableSpec, records: Sequence[Mapping[str, Any]],
+              positions: Sequence[int], result: IngestResult, checked: bool
+              ) -> tuple[list[dict[str, Any]], list[int]]:
+        """The records as store rows (typed, fingerprinted, ids derived where missing), each
+        id once, with their positions in the request. Unless the caller ``checked`` them,
+        the records are checked against the input rules (``regulars.domain.rules``): a
+        broken limit rejects the request."""
         problems: list[Problem] = []
         rows: list[dict[str, Any]] = []
         index: list[int] = []  # position in the request of each row kept
         seen: dict[str, str] = {}
         occurrences: dict[str, int] = {}
         idc = spec.id_column
-        rules = limits(spec, self.rules, self.today())
+        rules = () if checked else limits(spec, self.rules, self.today())
         for i, record in zip(positions, records, strict=True):
             row = canonical(spec, record, self.currency)
             for limit in broken(row, rules):
                 raw = record.get(limit.column)
                 problems.append(Problem(i, limit.column, None if raw is None else str(raw),
                                         limit.message(_)))
-            if kind is Kind.CUSTOMERS:
+            if spec.kind is Kind.CUSTOMERS:
                 row["email_norm"] = self.normalise_email(row["email"])
                 row["phone_norm"] = self.normalise_phone(row["phone"])
                 row["stub"] = False
@@ -354,17 +424,17 @@ class Ingest:
             index.append(i)
         if problems:
             raise _rejected(problems)
+        return rows, index
 
-        if kind is Kind.CUSTOMERS:
-            self._customers(tx, rows, index, result)
-            return
-        for col in ("customer_id", "referrer_id", "referee_id"):
-            if col in spec.names:
-                aliases = tx.aliases(sorted({r[col] for r in rows}))
-                for r in rows:
-                    r[col] = aliases.get(r[col], r[col])
-        existing = tx.existing(kind, [r[idc] for r in rows])
-        new_rows, new_index = [], []
+    @staticmethod
+    def _not_stored(tx: ApiTx, spec: TableSpec, rows: list[dict[str, Any]],
+                    index: list[int], result: IngestResult
+                    ) -> tuple[list[dict[str, Any]], list[int]]:
+        """The rows not in the store yet; the same content again counts as already present,
+        other content under a stored id is a conflict (409)."""
+        idc = spec.id_column
+        existing = tx.existing(spec.kind, [r[idc] for r in rows])
+        new_rows, new_index, problems = [], [], []
         for r, i in zip(rows, index, strict=True):
             found = existing.get(r[idc])
             if found is None:
@@ -377,41 +447,45 @@ class Ingest:
                     "already in the store with different content")))
         if problems:
             raise _rejected(problems, conflict=True)
-        if kind in (Kind.ORDERS, Kind.RETURNS):
-            result.stored.setdefault(kind, []).extend(rows)
+        return new_rows, new_index
 
-        if kind is Kind.RETURNS:
-            owners = tx.order_customers(sorted({r["order_id"] for r in new_rows}))
-            for r, i in zip(new_rows, new_index, strict=True):
-                if r["order_id"] not in owners:
-                    problems.append(Problem(i, "order_id", r["order_id"],
-                                            _("return for an unknown order")))
-            result.touched |= {owners[r["order_id"]] for r in rows if r["order_id"] in owners}
-            if not problems:
-                problems += self._beyond_their_orders(tx, new_rows, new_index)
+    def _returns_resolve(self, tx: ApiTx, rows: list[dict[str, Any]],
+                         new_rows: list[dict[str, Any]], new_index: list[int],
+                         result: IngestResult) -> list[Problem]:
+        """New returns need a stored order, and may not take it past its amount."""
+        owners = tx.order_customers(sorted({r["order_id"] for r in new_rows}))
+        problems = [Problem(i, "order_id", r["order_id"], _("return for an unknown order"))
+                    for r, i in zip(new_rows, new_index, strict=True)
+                    if r["order_id"] not in owners]
+        result.touched |= {owners[r["order_id"]] for r in rows if r["order_id"] in owners}
+        if not problems:
+            problems += self._beyond_their_orders(tx, new_rows, new_index)
+        return problems
+
+    @staticmethod
+    def _references_resolve(tx: ApiTx, kind: Kind, refs: Sequence[str],
+                            rows: list[dict[str, Any]], new_rows: list[dict[str, Any]],
+                            new_index: list[int], result: IngestResult) -> list[Problem]:
+        """The customers new rows refer to: an order creates the card of a customer not
+        known yet; an event's customers must exist, and nobody refers themselves."""
+        wanted = sorted({r[c] for r in new_rows for c in refs})
+        known = {k for k, (_h, _s) in tx.existing(Kind.CUSTOMERS, wanted).items()}
+        missing = [c for c in wanted if c not in known]
+        problems: list[Problem] = []
+        if kind is Kind.ORDERS:
+            if missing:
+                tx.insert(Kind.CUSTOMERS.value, [
+                    {"customer_id": c, "stub": True, "row_hash": "stub"} for c in missing])
+                result.customers_created += len(missing)
         else:
-            refs = [c for c in ("customer_id", "referrer_id", "referee_id") if c in spec.names]
-            wanted = sorted({r[c] for r in new_rows for c in refs})
-            known = {k for k, (_h, _s) in tx.existing(Kind.CUSTOMERS, wanted).items()}
-            missing = [c for c in wanted if c not in known]
-            if kind is Kind.ORDERS:
-                if missing:
-                    tx.insert(Kind.CUSTOMERS.value, [
-                        {"customer_id": c, "stub": True, "row_hash": "stub"} for c in missing])
-                    result.customers_created += len(missing)
-            else:
-                for r, i in zip(new_rows, new_index, strict=True):
-                    for c in refs:
-                        if r[c] not in known:
-                            problems.append(Problem(i, c, r[c], _("unknown customer")))
-                    if kind is Kind.REFERRALS and r["referrer_id"] == r["referee_id"]:
-                        problems.append(Problem(i, "referee_id", r["referee_id"],
-                                                _("a customer cannot refer themselves")))
-            result.touched |= {r[c] for r in rows for c in refs}
-        if problems:
-            raise _rejected(problems)
-        tx.insert(kind.value, new_rows)
-        result.added += len(new_rows)
+            for r, i in zip(new_rows, new_index, strict=True):
+                problems += [Problem(i, c, r[c], _("unknown customer"))
+                             for c in refs if r[c] not in known]
+                if kind is Kind.REFERRALS and r["referrer_id"] == r["referee_id"]:
+                    problems.append(Problem(i, "referee_id", r["referee_id"],
+                                            _("a customer cannot refer themselves")))
+        result.touched |= {r[c] for r in rows for c in refs}
+        return problems
 
     @staticmethod
     def _beyond_their_orders(tx: ApiTx, rows: Sequence[Mapping[str, Any]],

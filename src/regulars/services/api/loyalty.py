@@ -42,9 +42,26 @@ from regulars.i18n import _
 from regulars.services.api.live import events_for, subscribed_events
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.workers import PeriodicWorker
+from regulars.services.audit import (
+    AuditTrail,
+    Caller,
+    Outcome,
+    acting_as,
+    current_caller,
+    one_entry,
+)
 from regulars.services.loyalty import LoyaltyService
+from regulars.services.loyalty.audited import AuditedLoyaltyService, run_body
 from regulars.services.loyalty.ports import ExpiringPoints
-from regulars.services.loyalty.results import NoticeResult, PeriodicRun, Statement
+from regulars.services.loyalty.results import (
+    AdjustmentResult,
+    CancellationResult,
+    CouponUse,
+    EnrolResult,
+    NoticeResult,
+    RedemptionResult,
+    Statement,
+)
 
 log = logging.getLogger("regulars.api.loyalty")
 
@@ -97,11 +114,6 @@ def operation_key(key_id: str, idempotency_key: str | None) -> str:
     return f"api:{key_id}:{uuid.uuid4().hex}"
 
 
-def _actor(key_id: str, key_name: str) -> str:
-    """Who wrote a ledger entry over HTTP: the API key, and its name when it has one."""
-    return f"api-key:{key_id}" + (f" ({key_name})" if key_name else "")
-
-
 def statement_body(s: Statement) -> dict[str, Any]:
     """A statement as the API answers it."""
     body = asdict(s)
@@ -127,6 +139,14 @@ class LoyaltyApi:
         self.on_queued = on_queued  # wakes the webhook delivery after tier events are queued
         # called when a request changed a tier (the server wakes its TierEventWorker)
         self.on_tier_change: Callable[[], object] | None = None
+        self.audit = AuditTrail(store)
+        self.publisher = None if tier_events is None else TierEventPublisher(
+            store, tier_events, on_queued=on_queued)
+        if isinstance(service, AuditedLoyaltyService):
+            # in the server a change wakes the publisher's worker instead of publishing in
+            # the request; the ledger's writes are audited in this server's own store
+            service.on_tier_change = self._tiers_changed
+            service.audit = self.audit
 
     def close(self) -> None:
         self.service.close()
@@ -134,13 +154,6 @@ class LoyaltyApi:
     def member_id(self, customer_id: str) -> str:
         """The card a customer id names (an id merged into another card names that card)."""
         return self.store.resolve_alias(customer_id)
-
-    def _audit(self, key_id: str, action: str, subject: str, detail: Mapping[str, Any],
-               status: int = 200) -> None:
-        with self.store.begin() as tx:
-            tx.audit(key_id=key_id, action=action, subject=subject, status=status,
-                     detail=detail)
-            tx.commit()
 
     def _tiers_changed(self) -> None:
         # the events come from the tier history (publish_tier_changes): only say it is time
@@ -153,6 +166,11 @@ class LoyaltyApi:
                         returns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Accrue stored orders and take back points for stored returns (rows as ingest
         stores them); members only. Returns one line per order or return of a member."""
+        with one_entry():  # the ingest's own audit entry covers its accrual
+            return self._accrue_ingested(orders, returns)
+
+    def _accrue_ingested(self, orders: Sequence[Mapping[str, Any]],
+                         returns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
         if orders:
             lines += self._accrue(orders)
@@ -290,67 +308,49 @@ class LoyaltyApi:
                  "min_tier": r.min_tier, "stock": r.stock, "stock_left": left.get(r.code),
                  "per_member": r.per_member} for r in self.service.programme.rewards]
 
-    # -- writes -------------------------------------------------------------------------------
+    # -- writes: typed results (their ``replayed`` says created or replayed); the audit entry
+    # is the service's, under the request's caller -------------------------------------------
 
-    def enrol(self, customer_id: str, *, key_id: str, consent: bool,
+    def enrol(self, customer_id: str, *, caller: Caller, consent: bool,
               email: str | None = None, phone: str | None = None,
               birthday: date | None = None, referral_code: str | None = None,
-              payment_fingerprint: str | None = None) -> dict[str, Any]:
+              payment_fingerprint: str | None = None) -> EnrolResult:
         mid = self.member_id(customer_id)
-        r = self.service.enrol(mid, consent=consent, email=email, phone=phone,
-                               birthday=birthday, referral_code=referral_code,
-                               payment_fingerprint=payment_fingerprint)
-        body = asdict(r)
-        self._audit(key_id, "POST /v1/customers/{id}/membership", mid,
-                    {"consent": consent, "referred_by": r.referred_by,
-                     "bonus_points": r.bonus_points, "replayed": r.replayed},
-                    201 if not r.replayed else 200)
-        return body
+        with acting_as(caller):
+            return self.service.enrol(mid, consent=consent, email=email, phone=phone,
+                                      birthday=birthday, referral_code=referral_code,
+                                      payment_fingerprint=payment_fingerprint)
 
-    def redeem(self, customer_id: str, reward: str, *, key_id: str,
-               idempotency_key: str | None) -> dict[str, Any]:
+    def redeem(self, customer_id: str, reward: str, *, caller: Caller,
+               idempotency_key: str | None) -> RedemptionResult:
         mid = self.member_id(customer_id)
-        r = self.service.redeem(mid, reward, key=operation_key(key_id, idempotency_key))
-        self._audit(key_id, "POST /v1/customers/{id}/redemptions", mid,
-                    {"reward": reward, "points": r.points, "coupon": r.coupon_code,
-                     "replayed": r.replayed}, 200 if r.replayed else 201)
-        return asdict(r)
+        with acting_as(caller):
+            return self.service.redeem(mid, reward,
+                                       key=operation_key(caller.actor, idempotency_key))
 
     def coupon(self, code: str) -> dict[str, Any]:
         return asdict(self.service.coupon_status(code))
 
-    def use_coupon(self, code: str, order_id: str, *, key_id: str,
-                   idempotency_key: str | None = None) -> dict[str, Any]:
-        r = self.service.use_coupon(
-            code, order_id=order_id,
-            key=operation_key(key_id, idempotency_key) if idempotency_key else None)
-        self._audit(key_id, "POST /v1/coupons/{code}/use", r.member_id,
-                    {"coupon": r.code, "order_id": order_id, "replayed": r.replayed},
-                    200 if r.replayed else 201)
-        return asdict(r)
+    def use_coupon(self, code: str, order_id: str, *, caller: Caller,
+                   idempotency_key: str | None = None) -> CouponUse:
+        key = operation_key(caller.actor, idempotency_key) if idempotency_key else None
+        with acting_as(caller):
+            return self.service.use_coupon(code, order_id=order_id, key=key)
 
-    def cancel_redemption(self, coupon_code: str, *, reason: str, key_id: str,
-                          key_name: str) -> dict[str, Any]:
-        actor = _actor(key_id, key_name)
-        r = self.service.cancel_redemption(coupon_code=coupon_code, reason=reason, actor=actor)
-        self._audit(key_id, "POST /v1/coupons/{code}/cancellation", r.member_id,
-                    {"coupon": r.coupon_code, "points_back": r.points_back,
-                     "points_lapsed": r.points_lapsed, "replayed": r.replayed},
-                    200 if r.replayed else 201)
-        return asdict(r)
+    def cancel_redemption(self, coupon_code: str, *, reason: str,
+                          caller: Caller) -> CancellationResult:
+        with acting_as(caller):
+            return self.service.cancel_redemption(coupon_code=coupon_code, reason=reason,
+                                                  actor=caller.ledger_actor)
 
-    def adjust(self, customer_id: str, points: int, *, reason: str, key_id: str,
-               key_name: str, idempotency_key: str | None) -> dict[str, Any]:
+    def adjust(self, customer_id: str, points: int, *, reason: str, caller: Caller,
+               idempotency_key: str | None) -> AdjustmentResult:
         mid = self.member_id(customer_id)
-        actor = _actor(key_id, key_name)
-        r = self.service.adjust(mid, points, reason=reason, actor=actor,
-                                key=operation_key(key_id, idempotency_key))
-        self._audit(key_id, "POST /v1/customers/{id}/points/adjustments", mid,
-                    {"points": points, "reason": reason, "replayed": r.replayed},
-                    200 if r.replayed else 201)
-        return asdict(r)
+        with acting_as(caller):
+            return self.service.adjust(mid, points, reason=reason, actor=caller.ledger_actor,
+                                       key=operation_key(caller.actor, idempotency_key))
 
-    def run(self, *, key_id: str, at: datetime | None = None,
+    def run(self, *, caller: Caller, at: datetime | None = None,
             dry_run: bool = False) -> dict[str, Any]:
         """The programme's periodic work: release points whose return window closed, expire
         due lots, review tiers (downgrades after the period and grace). Idempotent.
@@ -362,26 +362,17 @@ class LoyaltyApi:
         would do, per member, and writes nothing (not even the audit)."""
         if dry_run:
             p = self.service.preview_run(at)
-            body = self._run_body(p)
+            body = run_body(p)
             body["members"] = [asdict(m) for m in p.members]
             return body
         try:
-            r = self.service.run(at, actor=f"api-key:{key_id}")
+            with acting_as(caller):
+                r = self.service.run(at, actor=f"api-key:{caller.actor}")
         except RunIncompleteError as e:
             log.error("the loyalty run %s stopped while %s: %s", e.run_id, e.step, e.cause,
                       exc_info=e.__cause__)
-            if e.committed.get("tiers", {}).get("items"):
-                self._tiers_changed()
-            self._audit(key_id, "POST /v1/loyalty/run", "",
-                        {"run_id": e.run_id, "as_of": e.as_of, "complete": False,
-                         "stopped_while": e.step, "error": e.cause, "committed": e.committed},
-                        500)
             raise
-        if r.tiers.details:
-            self._tiers_changed()
-        body = self._run_body(r)
-        self._audit(key_id, "POST /v1/loyalty/run", "", {**body, "complete": True})
-        return body
+        return run_body(r)
 
     def run_record(self, run_id: str) -> dict[str, Any] | None:
         """What a run committed, chunk by chunk (None: no chunk of that run committed)."""
@@ -393,22 +384,18 @@ class LoyaltyApi:
                             "items": c.items, "points": c.points, "detail": list(c.detail)}
                            for c in chunks]}
 
-    @staticmethod
-    def _run_body(r: PeriodicRun) -> dict[str, Any]:
-        return {"as_of": r.as_of, "run_id": r.run_id or None, "dry_run": r.dry_run,
-                "released_lots": r.released.items, "released_points": r.released.points,
-                "expired_members": r.expired.members, "expired_lots": r.expired.items,
-                "expired_points": r.expired.points, "tier_changes": list(r.tiers.details)}
-
     # -- notices of points about to expire ---------------------------------------------------
 
-    def notify_expiring(self, *, key_id: str | None = None, at: datetime | None = None,
+    def notify_expiring(self, *, caller: Caller | None = None, at: datetime | None = None,
                         within_days: int | None = None) -> dict[str, Any]:
         """Queue one ``points_expiring`` webhook per member and expiry instant of the
         available points that expire after ``at`` (default now) and at most ``within_days``
         (default ``[api] points_expiring_notice_days``) days later. Each is sent once, ever:
         a run finds the notices sent before and skips them. While no subscription wants
-        ``points_expiring`` nothing is recorded, so the notices wait for the first one."""
+        ``points_expiring`` nothing is recorded, so the notices wait for the first one.
+
+        Audited under ``caller`` (or the one acting around the call, e.g. the CLI's); the
+        server's own periodic run has none and is logged instead."""
         days = within_days if within_days is not None else self.notice_days
         # not in the future, subscribers or not (a notice is sent once, ever)
         when = self.service.run_moment(aware(at)) if at is not None else self.service.now()
@@ -422,8 +409,10 @@ class LoyaltyApi:
         body = {"as_of": result.as_of, "until": result.until, "within_days": days,
                 "subscribers": subscribers, "sent": result.notices, "members": result.members,
                 "points": result.points}
-        if key_id is not None:
-            self._audit(key_id, "POST /v1/loyalty/expiry-notices", "", body)
+        caller = caller or current_caller()
+        if caller is not None:
+            self.audit.record(caller, "loyalty.notify_expiring", outcome=Outcome.DONE,
+                              detail=body)
         elif result.notices:
             log.info("queued %d points_expiring notices (%d points)", result.notices,
                      result.points)
@@ -447,6 +436,24 @@ class LoyaltyApi:
     # -- tier_changed events, from the tier history -----------------------------------------
 
     def publish_tier_changes(self, *, batch: int = 500) -> int:
+        """Queue the ``tier_changed`` events recorded since the last call
+        (:meth:`TierEventPublisher.publish`); 0 without a tier history to read."""
+        return 0 if self.publisher is None else self.publisher.publish(batch=batch)
+
+
+class TierEventPublisher:
+    """Publishes the tier history as ``tier_changed`` events into the webhook outbox. The
+    server runs it in its :class:`TierEventWorker`; the CLI and Python run it right after a
+    change of theirs changed a tier (``AuditedLoyaltyService.on_tier_change``), so the
+    event is queued the same way whichever channel made the change."""
+
+    def __init__(self, store: ApiStore, tier_events: TierEventStore, *,
+                 on_queued: Callable[[], object] | None = None) -> None:
+        self.store = store
+        self.tier_events = tier_events
+        self.on_queued = on_queued
+
+    def publish(self, *, batch: int = 500) -> int:
         """Queue one ``tier_changed`` event per tier-history row recorded since the last
         call (by this server or another, across restarts), in id order; returns how many rows
         were published.
@@ -457,7 +464,7 @@ class LoyaltyApi:
         call retries it. The first call ever starts at the newest row (no flood of old
         history). While nothing subscribes to ``tier_changed`` the cursor moves on all the
         same: a subscription gets the changes recorded after it was made."""
-        if self.tier_events is None or not self.tier_events.tier_changes_pending():
+        if not self.tier_events.tier_changes_pending():
             return 0  # an idle poll takes no lock (a row committed later is seen next time)
         subs = [s for s in self.store.list_subscriptions() if TIER_CHANGED in subscribed_events(s)]
         published = 0

@@ -47,8 +47,10 @@ class ApiTx(Protocol):
                       body: str) -> None:
         """Store the response under the key, or raise :class:`DuplicateError` when another
         request stored one first."""
-    def audit(self, *, key_id: str, action: str, subject: str, status: int,
-              detail: Mapping[str, Any]) -> None: ...
+    def audit(self, *, key_id: str, action: str, subject: str, status: int | None,
+              detail: Mapping[str, Any], channel: str = "http", use_case: str = "",
+              outcome: str = "") -> None:
+        """One audit entry, committed with this transaction (``regulars.services.audit``)."""
     def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """``id -> (row_hash, stub)`` of the rows of ``kind`` among ``ids``."""
     def aliases(self, ids: Sequence[str]) -> dict[str, str]: ...
@@ -92,7 +94,8 @@ class ApiStore(Protocol):
     def resolve_alias(self, customer_id: str) -> str: ...
     def customer_rows(self, customer_id: str) -> dict[str, list[dict[str, Any]]]: ...
     def erase_customer(self, customer_id: str, *, key_id: str, at: datetime,
-                       action: str = ...) -> dict[str, int]:
+                       action: str = ..., channel: str = ...,
+                       status: int | None = ...) -> dict[str, int]:
         ...
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]: ...
 

@@ -8,7 +8,7 @@ the caller's idempotency key. The key is recorded with the write's result in the
 transaction, under a UNIQUE constraint, so a retried call — even one racing the original —
 returns the original result and changes nothing (odoo/odoo#222372 credited points twice when a
 confirmation was retried). Writes to one member serialise on that member (see
-``adapters/loyalty_store.py``), so two redemptions cannot both spend the same points
+``adapters/db/loyalty_store.py``), so two redemptions cannot both spend the same points
 (saleor/saleor#544).
 """
 

@@ -1,4 +1,4 @@
-"""What the loyalty services need from a store, as Protocols (``adapters/loyalty_store.py``
+"""What the loyalty services need from a store, as Protocols (``adapters/db/loyalty_store.py``
 implements them on SQLite and PostgreSQL), and the records that cross the boundary."""
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from regulars.domain.errors import StoreError
 from regulars.domain.loyalty.errors import LoyaltyError
 from regulars.domain.loyalty.ledger import Purchase
 from regulars.i18n import _
+from regulars.services.audit import Outcome
+from regulars.services.loyalty.audited import AuditedLoyaltyService
 from regulars.services.loyalty.results import AccrualResult
 from regulars.services.loyalty.service import LoyaltyService
 
@@ -100,6 +102,32 @@ def sync(
     What fails for one customer (an order whose points or dates overflow, say) skips that
     customer, reported in ``customers_skipped``, and the others are accrued.
     """
+    def work() -> SyncReport:
+        return _sync(service, orders=orders, returns=returns, customers=customers,
+                     enrol=enrol, release=release, set_aside=set_aside)
+
+    if not isinstance(service, AuditedLoyaltyService):
+        return work()
+    # one audit entry for the whole sync (the accruals and returns inside it are covered)
+    return service.as_one("loyalty.sync", work, lambda r: ("", Outcome.DONE, {
+        "enrolled": r.enrolled, "orders_accrued": r.orders_accrued,
+        "orders_already_accrued": r.orders_already_accrued,
+        "orders_skipped": r.orders_skipped, "points_earned": r.points_earned,
+        "returns_recorded": r.returns_recorded, "points_reversed": r.points_reversed,
+        "released": r.released, "customers_skipped": len(r.customers_skipped)}))
+
+
+def _sync(
+    service: LoyaltyService,
+    *,
+    orders: pa.Table,
+    returns: pa.Table | None = None,
+    customers: pa.Table | None = None,
+    enrol: bool = False,
+    release: bool = True,
+    set_aside: list[dict[str, Any]] | None = None,
+) -> SyncReport:
+    """:func:`sync`, not audited (its caller audits it as one use case)."""
     enrolled = 0
     if enrol and customers is not None:
         enrolled = service.enrol_many([_member_fields(r) for r in customers.to_pylist()])

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from regulars.entrypoints.http.deps import Admin, Services
+from regulars.entrypoints.http.presenters import caller
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS
 from regulars.entrypoints.http.schemas import (
@@ -19,16 +20,25 @@ from regulars.entrypoints.http.schemas import (
 )
 from regulars.i18n import _
 from regulars.services.api import ApiServices
+from regulars.services.api.keys import ApiKey
+from regulars.services.audit import Outcome
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def _audit(services: ApiServices, key_id: str, action: str, subject: str,
+# the use case each audited route is (the audit log's ``use_case``)
+_USE_CASES = {"POST /v1/keys": "keys.create", "POST /v1/keys/{id}/rotate": "keys.rotate",
+              "POST /v1/keys/{id}/revoke": "keys.revoke",
+              "POST /v1/webhooks": "webhooks.subscribe",
+              "DELETE /v1/webhooks/{id}": "webhooks.unsubscribe"}
+
+
+def _audit(services: ApiServices, key: ApiKey, action: str, subject: str,
            detail: dict[str, Any]) -> None:
-    with services.store.begin() as tx:
-        tx.audit(key_id=key_id, action=action, subject=subject, status=200, detail=detail)
-        tx.commit()
+    # recorded as before: "done" (the status 200), also for the routes answering 201
+    services.audit.record(caller(key, action), _USE_CASES[action], subject=subject,
+                          outcome=Outcome.DONE, detail=detail)
 
 
 @router.get("/keys", response_model=list[KeyOut], responses=_PROBLEMS, summary="API keys")
@@ -41,7 +51,7 @@ def list_keys(key: Admin, services: Services) -> Any:
 def create_key(body: KeyIn, key: Admin, services: Services) -> Any:
     """The key is in the answer, this once; the store keeps only its hash."""
     plain, record = services.keys.create(body.role, body.name)
-    _audit(services, key.key_id, "POST /v1/keys", record["key_id"], {"role": body.role})
+    _audit(services, key, "POST /v1/keys", record["key_id"], {"role": body.role})
     return {"key": plain, "record": record}
 
 
@@ -50,7 +60,7 @@ def create_key(body: KeyIn, key: Admin, services: Services) -> Any:
 def rotate_key(key_id: Id, key: Admin, services: Services) -> Any:
     """A new key with the same name and role; the old one stops working."""
     plain, record = services.keys.rotate(key_id)
-    _audit(services, key.key_id, "POST /v1/keys/{id}/rotate", key_id,
+    _audit(services, key, "POST /v1/keys/{id}/rotate", key_id,
            {"replaced_by": record["key_id"]})
     return {"key": plain, "record": record}
 
@@ -59,7 +69,7 @@ def rotate_key(key_id: Id, key: Admin, services: Services) -> Any:
              summary="Revoke an API key")
 def revoke_key(key_id: Id, key: Admin, services: Services) -> Any:
     record = services.keys.revoke(key_id)
-    _audit(services, key.key_id, "POST /v1/keys/{id}/revoke", key_id, {})
+    _audit(services, key, "POST /v1/keys/{id}/revoke", key_id, {})
     return record
 
 
@@ -75,7 +85,7 @@ def subscribe(body: WebhookIn, key: Admin, services: Services) -> Any:
     """Deliveries are signed with the ``secret`` in this answer (shown once): see
     docs/http-api.md for the ``Regulars-Signature`` header."""
     sub = services.webhooks.subscribe(body.url, list(body.events), key_id=key.key_id)
-    _audit(services, key.key_id, "POST /v1/webhooks", sub["id"],
+    _audit(services, key, "POST /v1/webhooks", sub["id"],
            {"url": body.url, "events": list(body.events)})
     return sub
 
@@ -85,7 +95,7 @@ def subscribe(body: WebhookIn, key: Admin, services: Services) -> Any:
 def unsubscribe(sub_id: Id, key: Admin, services: Services) -> None:
     if not services.webhooks.unsubscribe(sub_id):
         raise Problem(404, _("no webhook subscription {id}").format(id=sub_id))
-    _audit(services, key.key_id, "DELETE /v1/webhooks/{id}", sub_id, {})
+    _audit(services, key, "DELETE /v1/webhooks/{id}", sub_id, {})
 
 
 @router.get("/webhooks/deliveries", responses=_PROBLEMS, summary="The delivery log")

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 
 from regulars.entrypoints.http.deps import Eraser, Exporter, Reader, Services
+from regulars.entrypoints.http.presenters import caller
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS
 from regulars.entrypoints.http.schemas import CustomerCard, CustomerExport, CustomerPage, Erased
@@ -77,7 +78,8 @@ def export_customer(customer_id: CustomerId, key: Exporter, services: Services) 
 def erase_customer(customer_id: CustomerId, key: Eraser, services: Services) -> Any:
     """Name, e-mail, phone, birthday and tags are removed, as are feedback texts and the
     contact that merged duplicate cards; orders, amounts and every aggregate stay."""
-    done = customers.erase(services.store, customer_id, key_id=key.key_id)
+    done = customers.erase(services.store, customer_id,
+                           caller=caller(key, "POST /v1/customers/{id}/erase"))
     if done is None:
         raise Problem(404, _("no customer {id}").format(id=customer_id))
     return done

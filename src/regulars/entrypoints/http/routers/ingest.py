@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from regulars.domain.tables import Kind
 from regulars.entrypoints.http.deps import Ingester, Services
+from regulars.entrypoints.http.presenters import caller, status_for
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.schemas import (
     CustomersBody,
@@ -21,6 +22,7 @@ from regulars.entrypoints.http.schemas import (
 )
 from regulars.i18n import _
 from regulars.services.api.ingest import request_hash
+from regulars.services.api.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -39,7 +41,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _ingest(services: Services, request: Request, response: Response, key_id: str,
+def _ingest(services: Services, request: Request, response: Response, key: ApiKey,
             records: list[tuple[Kind, dict[str, Any]]], raw: list[Any],
             idempotency_key: str | None) -> dict[str, Any]:
     if not records:
@@ -49,11 +51,13 @@ def _ingest(services: Services, request: Request, response: Response, key_id: st
         raise Problem(413, _("at most {n} records per request").format(n=services.max_batch),
                       errors=[{"field": "body", "message": _("too many records")}])
     path = request.url.path
-    status, body = services.ingest.run(
-        records, key_id=key_id, action=f"POST {path}", idempotency_key=idempotency_key,
-        fingerprint=request_hash("POST", path, raw))
-    response.status_code = status
-    return body
+    done = services.ingest.run(
+        records, caller=caller(key, f"POST {path}"), idempotency_key=idempotency_key,
+        fingerprint=request_hash("POST", path, raw),
+        checked=True)  # by the request models (schemas._Record), with the app's [input]
+    # a replay answers the status it answered first (kept with the answer)
+    response.status_code = done.kept_status or status_for(done.outcome)
+    return done.body
 
 
 def _many(body: Any) -> list[BaseModel]:
@@ -74,7 +78,7 @@ def post_customers(body: CustomersBody, key: Ingester, services: Services, reque
     """Customer cards: new ones are added (merged into an existing card sharing a normalised
     e-mail or phone), cards created from orders are completed, and changed cards updated."""
     records, raw = _plain(Kind.CUSTOMERS, body)
-    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)
+    return _ingest(services, request, response, key, records, raw, idempotency_key)
 
 
 @router.post("/orders", status_code=201, response_model=IngestOut, responses=RESPONSES,
@@ -84,7 +88,7 @@ def post_orders(body: OrdersBody, key: Ingester, services: Services, request: Re
                 response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Orders; an order of a customer not known yet creates that customer's card."""
     records, raw = _plain(Kind.ORDERS, body)
-    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)
+    return _ingest(services, request, response, key, records, raw, idempotency_key)
 
 
 @router.post("/returns", status_code=201, response_model=IngestOut, responses=RESPONSES,
@@ -94,7 +98,7 @@ def post_returns(body: ReturnsBody, key: Ingester, services: Services, request: 
                  response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Returns of orders already sent."""
     records, raw = _plain(Kind.RETURNS, body)
-    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)
+    return _ingest(services, request, response, key, records, raw, idempotency_key)
 
 
 @router.post("/events", status_code=201, response_model=IngestOut, responses=RESPONSES,
@@ -107,4 +111,4 @@ def post_events(body: EventsBody, key: Ingester, services: Services, request: Re
     items = _many(body)
     records = [event_record(m) for m in items]
     raw = [m.model_dump(mode="json") for m in items]
-    return _ingest(services, request, response, key.key_id, records, raw, idempotency_key)
+    return _ingest(services, request, response, key, records, raw, idempotency_key)

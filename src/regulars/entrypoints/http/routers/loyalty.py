@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -58,11 +59,13 @@ from regulars.entrypoints.http.loyalty_schemas import (
     RunRecordOut,
     TierProgress,
 )
+from regulars.entrypoints.http.presenters import caller, status_for
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS, IdempotencyKey
 from regulars.i18n import _
 from regulars.services.api import ApiServices
 from regulars.services.api.loyalty import LoyaltyApi
+from regulars.services.audit import written
 
 router = APIRouter(prefix="/v1", tags=["loyalty"])
 CustomerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
@@ -115,6 +118,13 @@ def _answers() -> Iterator[None]:
 _REPLAYED: dict[int | str, dict[str, Any]] = {
     200: {"description": "The same request again: the first answer, marked replayed."}}
 
+
+def _written(done: Any, response: Response) -> dict[str, Any]:
+    """A keyed write's typed result as its answer: 201, or 200 when it was replayed."""
+    response.status_code = status_for(written(done.replayed))
+    body: dict[str, Any] = asdict(done)
+    return body
+
 @router.get("/customers/{customer_id}/points", response_model=PointsStatement,
             responses=_PROBLEMS, summary="A member's points statement")
 def points(customer_id: CustomerId, key: PointsReader, services: Services,
@@ -144,12 +154,10 @@ def enrol(customer_id: CustomerId, body: MembershipIn, key: MemberEnroller,
     order completes."""
     with _answers():
         done = _programme(services).enrol(
-            customer_id, key_id=key.key_id, consent=body.consent, email=body.email,
-            phone=body.phone, birthday=body.birthday, referral_code=body.referral_code,
-            payment_fingerprint=body.payment_fingerprint)
-    if done["replayed"]:
-        response.status_code = 200
-    return done
+            customer_id, caller=caller(key, "POST /v1/customers/{id}/membership"),
+            consent=body.consent, email=body.email, phone=body.phone, birthday=body.birthday,
+            referral_code=body.referral_code, payment_fingerprint=body.payment_fingerprint)
+    return _written(done, response)
 
 
 @router.post("/customers/{customer_id}/redemptions", response_model=Redemption,
@@ -162,11 +170,10 @@ def redeem(customer_id: CustomerId, body: RedemptionIn, key: PointsRedeemer,
     (200, ``replayed``) and spends nothing; another body under the key is a 409. A balance
     that does not cover the reward is a 409 ``insufficient-points``."""
     with _answers():
-        done = _programme(services).redeem(customer_id, body.reward, key_id=key.key_id,
-                                           idempotency_key=idempotency_key)
-    if done["replayed"]:
-        response.status_code = 200
-    return done
+        done = _programme(services).redeem(
+            customer_id, body.reward, caller=caller(key, "POST /v1/customers/{id}/redemptions"),
+            idempotency_key=idempotency_key)
+    return _written(done, response)
 
 
 @router.get("/coupons/{code}", response_model=CouponOut, responses=_PROBLEMS,
@@ -189,11 +196,10 @@ def use_coupon(code: Code, body: CouponUseIn, key: PointsRedeemer, services: Ser
     ``coupon-used`` — also for a till that lost a race for the coupon; a coupon outside its
     dates or cancelled is a 422; an unknown one a 404 ``no-such-coupon``."""
     with _answers():
-        done = _programme(services).use_coupon(code, body.order_id, key_id=key.key_id,
-                                               idempotency_key=idempotency_key)
-    if done["replayed"]:
-        response.status_code = 200
-    return done
+        done = _programme(services).use_coupon(
+            code, body.order_id, caller=caller(key, "POST /v1/coupons/{code}/use"),
+            idempotency_key=idempotency_key)
+    return _written(done, response)
 
 
 @router.post("/coupons/{code}/cancellation", response_model=Cancellation, status_code=201,
@@ -206,11 +212,9 @@ def cancel_redemption(code: Code, body: CancellationIn, key: PointsRedeemer,
     changes; an unknown one a 404. Cancelling again answers the first cancellation (200,
     ``replayed``)."""
     with _answers():
-        done = _programme(services).cancel_redemption(code, reason=body.reason,
-                                                      key_id=key.key_id, key_name=key.name)
-    if done["replayed"]:
-        response.status_code = 200
-    return done
+        done = _programme(services).cancel_redemption(
+            code, reason=body.reason, caller=caller(key, "POST /v1/coupons/{code}/cancellation"))
+    return _written(done, response)
 
 
 @router.post("/customers/{customer_id}/points/adjustments", response_model=Adjustment,
@@ -226,11 +230,10 @@ def adjust(customer_id: CustomerId, body: AdjustmentIn, key: PointsAdjuster,
                       errors=[{"field": "points", "message": _("must not be 0")}])
     with _answers():
         done = _programme(services).adjust(
-            customer_id, body.points, reason=body.reason, key_id=key.key_id,
-            key_name=key.name, idempotency_key=idempotency_key)
-    if done["replayed"]:
-        response.status_code = 200
-    return done
+            customer_id, body.points, reason=body.reason,
+            caller=caller(key, "POST /v1/customers/{id}/points/adjustments"),
+            idempotency_key=idempotency_key)
+    return _written(done, response)
 
 
 @router.post("/loyalty/quote", response_model=QuoteOut, responses=_PROBLEMS,
@@ -278,7 +281,8 @@ def run(key: Admin, services: Services, body: RunIn | None = None) -> Any:
     again at the same ``at`` finishes it. ``dry_run`` answers what the run would do, member
     by member, and writes nothing."""
     with _answers():
-        return _programme(services).run(key_id=key.key_id, at=body.at if body else None,
+        return _programme(services).run(caller=caller(key, "POST /v1/loyalty/run"),
+                                        at=body.at if body else None,
                                         dry_run=body.dry_run if body else False)
 
 
@@ -305,5 +309,5 @@ def expiry_notices(key: PointsAdjuster, services: Services,
     With no subscription to ``points_expiring`` nothing is sent and nothing recorded."""
     with _answers():
         return _programme(services).notify_expiring(
-            key_id=key.key_id, at=body.at if body else None,
+            caller=caller(key, "POST /v1/loyalty/expiry-notices"), at=body.at if body else None,
             within_days=body.within_days if body else None)

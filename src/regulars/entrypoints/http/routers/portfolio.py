@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from regulars.entrypoints.http.deps import Admin, PortfolioReader, Services
+from regulars.entrypoints.http.presenters import caller
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS
 from regulars.entrypoints.http.schemas import MapState, RebuildIn
 from regulars.i18n import _
 from regulars.services.api.ports import ApiStore
+from regulars.services.audit import Outcome
 
 router = APIRouter(prefix="/v1", tags=["portfolio"])
 
@@ -62,8 +64,7 @@ def rebuild(key: Admin, services: Services,
             body: Annotated[RebuildIn | None, Body()] = None) -> Any:
     """Recompute every customer and the portfolio (needed after a configuration change)."""
     state = services.rebuild_map(body.as_of if body else None)
-    with services.store.begin() as tx:
-        tx.audit(key_id=key.key_id, action="POST /v1/map/rebuild", subject="map",
-                 status=200, detail={"as_of": state["as_of"], "customers": state["customers"]})
-        tx.commit()
+    services.audit.record(caller(key, "POST /v1/map/rebuild"), "map.rebuild", subject="map",
+                          outcome=Outcome.DONE,
+                          detail={"as_of": state["as_of"], "customers": state["customers"]})
     return _public(state)

@@ -1,7 +1,0 @@
-"""Transitional: this module is now :mod:`regulars.adapters.db.tables` (issue 15).
-
-It stays only until every branch of that issue has merged, so that code written against the
-old path still imports; new code imports from the new module. Delete it then.
-"""
-
-from regulars.adapters.db.tables import *  # noqa: F403
