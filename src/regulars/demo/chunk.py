@@ -8,7 +8,6 @@ import pyarrow as pa
 from regulars.demo.archetypes import (
     _ADDON_HABIT,
     _ADDONS,
-    _ANSWER_P,
     _B2B,
     _BIG_CLIENT_SHARE,
     _CATEGORIES,
@@ -21,8 +20,6 @@ from regulars.demo.archetypes import (
     _MIN_ORDERS,
     _MONTH_AMOUNT,
     _N_PERSON_ARCHETYPES,
-    _NPS_BY_ARCHETYPE,
-    _NPS_CDF,
     _OCCASIONAL_THIRD,
     _P,
     _R_CAP,
@@ -47,7 +44,6 @@ from regulars.demo.archetypes import (
     OCCASIONAL,
     PROBLEM,
     PROSPECT,
-    REGULAR,
     WON_BACK,
 )
 from regulars.demo.arrays import (
@@ -63,6 +59,7 @@ from regulars.demo.arrays import (
     _Widths,
 )
 from regulars.demo.contacts import _Interactions, inbound, offers, touches
+from regulars.demo.feedback import feedback, referrals
 from regulars.demo.rhythm import clear_of_the_base_rhythm
 from regulars.demo.spec import DemoSpec
 from regulars.demo.tables import (
@@ -78,6 +75,18 @@ from regulars.demo.truth import truth_table
 
 
 class _Chunk:
+    # set by demo/feedback.py's steps
+    fb_person: Arr
+    fb_at: Arr
+    fb_nps: Arr
+    fb_csat: Arr
+    fb_csat_null: Arr
+    fb_complaint: Arr
+    fb_text: Arr
+    ref_from: Arr
+    ref_to: Arr
+    ref_at: Arr
+
     """Generates the tables of one chunk of persons (and, in the last chunk, the big client)."""
 
     def __init__(
@@ -112,8 +121,8 @@ class _Chunk:
         self._invoices()
         self._duplicates()
         self._interactions()
-        self._feedback()
-        self._referrals()
+        feedback(self)
+        referrals(self)
         truth = truth_table(self)
         tables = {
             "customers": customers_table(self),
@@ -531,67 +540,6 @@ class _Chunk:
         self.ia_kind = np.concatenate(box.kind)[order]
         self.ia_outcome = np.concatenate(box.outcome)[order]
         self.ia_manager = np.concatenate(box.manager)[order]
-
-    def _feedback(self) -> None:
-        rng, arch, n, p, d = self.rng, self.arch, self.n, self.p, self.d
-        answers = (self.has & (rng.random(p) < _ANSWER_P[arch])).astype(np.int64)
-        answers = np.minimum(n, answers * (1 + rng.binomial(2, 0.4, p)))
-        fp = np.repeat(np.arange(p), answers)
-        fj = np.arange(fp.size) - _starts(answers)[fp]
-        order_k = np.floor((fj + rng.random(fp.size)) * n[fp] / answers[fp]).astype(np.int64)
-        at = self.t[self.ostart[fp] + order_k] + rng.uniform(0.5, 5.0, fp.size)
-        # answers in the order they were given, all before the end
-        key = np.maximum.accumulate(fp * (d + 10.0) + at) - fp * (d + 10.0) + fj * 1e-3
-        at = np.minimum(key, d - 0.01 - (answers[fp] - 1 - fj) * 1e-3)
-        is_last = fj == answers[fp] - 1
-        dist = _NPS_BY_ARCHETYPE[arch[fp], is_last.astype(np.int64)]
-        nps = (rng.random(fp.size)[:, None] > _NPS_CDF[dist][:, :10]).sum(axis=1)
-        csat = np.clip(1 + np.rint(nps * 0.4 + rng.normal(0.0, 0.5, fp.size)), 1, 5)
-        complaint = ((arch[fp] == PROBLEM) & is_last) | ((nps <= 3) & (rng.random(fp.size) < 0.3))
-        text = np.where(
-            nps >= _P.promoter_min_nps,
-            rng.integers(0, 2, fp.size),
-            np.where(
-                nps >= _P.passive_min_nps,
-                2 + rng.integers(0, 2, fp.size),
-                4 + rng.integers(0, 3, fp.size),
-            ),
-        )
-        self.fb_person = fp
-        self.fb_at = self.cal.business_hours(at)
-        self.fb_nps = nps.astype(np.int64)
-        self.fb_csat = csat.astype(np.int64)
-        self.fb_csat_null = rng.random(fp.size) < 0.2
-        self.fb_complaint = complaint
-        self.fb_text = np.where(rng.random(fp.size) < 0.4, text, -1)
-
-    def _referrals(self) -> None:
-        """Advocates (and a few regulars) bring customers whose first order comes later."""
-        rng, arch, p = self.rng, self.arch, self.p
-        first_t = np.full(p, np.inf)
-        first_t[self.has] = self.t[self.ostart[self.has]]
-        slots = np.where(arch == LOYAL, rng.integers(1, 4, p), 0)
-        slots = np.where((arch == REGULAR) & (rng.random(p) < 0.03), 1, slots)
-        slots = np.where(self.has, slots, 0)
-        rp = np.repeat(np.arange(p), slots)
-        candidate = self.has & (arch != BIG_CLIENT)
-        cands = np.flatnonzero(candidate)
-        cands = cands[np.argsort(first_t[cands], kind="stable")]
-        cfirst = first_t[cands]
-        lo = np.searchsorted(cfirst, first_t[rp] + 14.0, side="right")
-        ok = lo < cands.size
-        rp, lo = rp[ok], lo[ok]
-        pick = lo + np.floor(rng.random(rp.size) * (cands.size - lo)).astype(np.int64)
-        referee = cands[pick]
-        _, keep = np.unique(referee, return_index=True)  # one referrer per referee
-        keep = np.sort(keep)
-        rp, referee = rp[keep], referee[keep]
-        at = first_t[referee] - rng.uniform(1.0, 20.0, rp.size)
-        at = np.maximum(at, (first_t[rp] + first_t[referee]) / 2.0)
-        order = np.lexsort((at, rp))
-        self.ref_from = rp[order]
-        self.ref_to = referee[order]
-        self.ref_at = self.cal.business_hours(at[order])
 
     def _advance_state(self) -> None:
         s = self.state
