@@ -4,7 +4,6 @@ yes/no) and every limit of ``domain/rules.py`` checked, in one pass of SQL over 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -28,6 +27,7 @@ from regulars.adapters.staging.text import (
     _with_times,
     limit_sql,
 )
+from regulars.domain import rules as domain_rules
 from regulars.domain.errors import FileFormatError, Problem
 from regulars.domain.rules import Check, Limit, limits
 from regulars.domain.tables import ColumnType, TableSpec
@@ -309,7 +309,7 @@ class Typing(StagingBase):
         it (a value that does not read as its type; each limit of ``domain/rules.py``)."""
         types = self._source_types()
         by_column: dict[str, list[Limit]] = {}
-        for limit in limits(spec, self.rules, self.today or datetime.now(UTC).date()):
+        for limit in limits(spec, self.rules, self.today or domain_rules.today()):
             by_column.setdefault(limit.column, []).append(limit)
         plan = _CheckPlan(selects=["_row", "_line"])
         for col in spec.columns:

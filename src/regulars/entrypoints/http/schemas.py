@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from regulars.domain import rules as domain_rules
 from regulars.domain.rules import (
     MAX_ID_LENGTH,
     MAX_TEXT_LENGTH,
@@ -64,7 +65,7 @@ def _documented_range(spec: TableSpec, name: str) -> tuple[Any, Any]:
     document promises (a business's [input] may narrow or widen the amounts)."""
     lo: Any = None
     hi: Any = None
-    for limit in limits(spec, InputRules(), datetime.now(UTC).date()):
+    for limit in limits(spec, InputRules(), domain_rules.today()):
         if limit.column == name and limit.check is Check.AT_LEAST:
             lo = limit.bound
         elif limit.column == name and limit.check is Check.AT_MOST:
@@ -134,7 +135,7 @@ class _Record(BaseModel):
             return self
         spec = SPECS[kind]
         data = self.model_dump()
-        rules = limits(spec, INPUT_RULES.get() or InputRules(), datetime.now(UTC).date())
+        rules = limits(spec, INPUT_RULES.get() or InputRules(), domain_rules.today())
         bad = broken(canonical(spec, data, ""), rules)
         if bad:
             raise ValidationError.from_exception_data(type(self).__name__, [

@@ -33,6 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from regulars.domain import rules as domain_rules
 from regulars.domain.errors import InputError, Problem
 from regulars.domain.privacy import ERASED
 from regulars.domain.rules import (
@@ -240,7 +241,8 @@ class Ingest:
         self.store = store
         # the importer's limits (regulars.domain.rules), checked here in Python
         self.rules = rules or InputRules()
-        self.today = today or (lambda: datetime.now(UTC).date())
+        # looked up at each call, so one clock (domain.rules.today) serves every door
+        self.today = today or (lambda: domain_rules.today())  # noqa: PLW0108
         self.accrue = accrue
         self.currency = currency
         self.normalise_email = normalise_email
