@@ -44,7 +44,9 @@ MEMBER_COLS = [c.name for c in loyalty_members.columns]
 
 def _mapping(row: Any) -> Mapping[str, Any]:
     """A result row's mapping, or the mapping itself (the in-memory fake keeps dicts)."""
-    return row._mapping if hasattr(row, "_mapping") else row  # type: ignore[no-any-return]
+    # one look-up: a Row's ``_mapping`` is a property that builds a new view on each access
+    mapping = getattr(row, "_mapping", None)
+    return row if mapping is None else mapping  # type: ignore[no-any-return]
 
 
 def member_from_row(row: Any) -> Member:
