@@ -177,3 +177,28 @@ def test_the_reader_sets_aside_rows_outside_the_rules():
         "amount more than 10000000000: amounts cannot exceed it (input.max_amount) (P2)"]
     clean, nothing = screen({Kind.ORDERS: kept[Kind.ORDERS]}, InputRules(), TODAY)
     assert not nothing and clean[Kind.ORDERS].num_rows == 2
+
+
+def test_the_window_counts_from_the_clock_at_each_check(monkeypatch):
+    """today() asks the clock every time (a server running past midnight moves its window),
+    while the limits of one table, rules and day are built once and shared."""
+    from datetime import UTC, date, datetime
+
+    from regulars.domain import rules as r
+    from regulars.domain.rules import InputRules, limits
+    from regulars.domain.tables import SPECS, Kind
+
+    class Clock(datetime):
+        at = datetime(2026, 12, 6, 23, 59, tzinfo=UTC)
+
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return cls.at
+
+    monkeypatch.setattr(r, "datetime", Clock)
+    assert r.today() == date(2026, 12, 6)
+    Clock.at = datetime(2026, 12, 7, 0, 1, tzinfo=UTC)
+    assert r.today() == date(2026, 12, 7)
+    day = date(2026, 12, 7)
+    assert limits(SPECS[Kind.ORDERS], InputRules(), day) is limits(SPECS[Kind.ORDERS],
+                                                                   InputRules(), day)

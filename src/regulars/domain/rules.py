@@ -136,14 +136,14 @@ def _p(**params: object) -> tuple[tuple[str, str], ...]:
     return tuple((k, str(v)) for k, v in params.items())
 
 
-# over 60 lines, one piece: the table of every column's limits, one entry after another
-@lru_cache(maxsize=64)
 def today() -> date:
     """The day the date window counts from: today in UTC. Every door asks this one function
     (at the moment it checks), so a file and a request checked together count from one day."""
     return datetime.now(UTC).date()
 
 
+# over 60 lines, one piece: the table of every column's limits, one entry after another
+@lru_cache(maxsize=64)
 def limits(spec: TableSpec, rules: InputRules, today: date) -> tuple[Limit, ...]:
     """Every limit of ``spec``'s columns, with the date window counted from ``today``.
 
