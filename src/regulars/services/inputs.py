@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from regulars.domain.errors import AnalysisError, Problem, RejectedFileError
-from regulars.domain.rules import InputRules
+from regulars.domain.rules import InputRules, today
 from regulars.domain.tables import SPECS, Kind, TableSpec
 from regulars.i18n import _
 from regulars.services import analysis, importing
@@ -69,10 +69,6 @@ class InDatabase(Protocol):
     def close(self) -> None: ...
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
 @dataclass
 class Inputs:
     """Reads and checks the inputs of an analysis.
@@ -94,7 +90,7 @@ class Inputs:
     open_in_database: Callable[[], InDatabase]
     rules: InputRules
     max_problems: int
-    today: Callable[[], date] = field(default=_today)
+    today: Callable[[], date] = field(default=today)
 
     def screened(self, tables: Mapping[Kind, pa.Table]) -> tuple[dict[Kind, pa.Table], SetAside]:
         """The store's ``tables`` without the rows outside the input rules (``[input]``),

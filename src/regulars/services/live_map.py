@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from regulars.analytics.params import MapParams
 from regulars.domain.errors import AnalysisError
-from regulars.domain.rules import InputRules
+from regulars.domain.rules import InputRules, today
 from regulars.domain.tables import Kind
 from regulars.i18n import _
 from regulars.services import analysis
@@ -54,10 +54,6 @@ EngineFactory = Callable[[int | None], Engine]
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def as_of_moment(map_as_of: str, as_of: datetime | None) -> datetime | None:
@@ -112,7 +108,7 @@ class MapComputer:
 
     def __init__(self, store: MapStore | None, *, open_engine: EngineFactory,
                  params: MapParams, map_as_of: str, rules: InputRules,
-                 today: Callable[[], date] = _today) -> None:
+                 today: Callable[[], date] = today) -> None:
         self.store = store
         self.open_engine = open_engine
         self.params = params
