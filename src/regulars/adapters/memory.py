@@ -218,10 +218,7 @@ class MemoryLoyaltyTx:
             self.state.allocations += copy.deepcopy(a.allocations)
         self.update_members([a.member for a in accounts])
         for a in accounts:
-            a.entries.clear()
-            a.allocations.clear()
-            a.new_lots.clear()
-            a.dirty_lots.clear()
+            a.saved()
 
     def entries(self, member_id: str, *, limit: int | None = None) -> list[Entry]:
         mine = [_out(e) for e in self.state.ledger if e.member_id == member_id]

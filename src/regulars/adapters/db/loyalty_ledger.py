@@ -143,10 +143,7 @@ class LedgerRows(LoyaltyTxBase):
             self.conn.execute(loyalty_allocations.insert(), allocs)
         self.update_members([a.member for a in accounts])
         for a in accounts:
-            a.entries.clear()
-            a.allocations.clear()
-            a.new_lots.clear()
-            a.dirty_lots.clear()
+            a.saved()
 
     def entries(self, member_id: str, *, limit: int | None = None) -> list[Entry]:
         t = loyalty_ledger

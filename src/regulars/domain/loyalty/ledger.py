@@ -277,6 +277,13 @@ class Account:
     def of(cls, member: Member, lots: Iterable[Lot] = ()) -> Account:
         return cls(member, {lot.lot_ref: lot for lot in lots})
 
+    def saved(self) -> None:
+        """The store kept the new and changed lots, entries and allocations: none pending."""
+        self.entries.clear()
+        self.allocations.clear()
+        self.new_lots.clear()
+        self.dirty_lots.clear()
+
     # -- the one place entries touch the cached figures ----------------------------------
 
     def post(self, entry: Entry) -> Entry:
