@@ -240,6 +240,7 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
     audited in the store's audit log (as the caller acting around each call, else Python's
     OS user), tier changes queued as ``tier_changed`` webhooks at once. ``audit_store``: the
     API store to audit in (the server's own); by default one of its own, closed with it."""
+    from regulars.adapters.db.api_store import SqlApiStore
     from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
     from regulars.services.api.loyalty import TierEventPublisher
     from regulars.services.audit import AuditTrail
@@ -248,8 +249,8 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
     store = SqlLoyaltyStore(settings.database_url)
     store.ensure_schema()
     own = audit_store is None
-    # the audit log and webhook outbox
-    audit = open_api_store(settings) if audit_store is None else audit_store
+    # the audit log and webhook outbox, in the database whose schema is brought up just above
+    audit = SqlApiStore(settings.database_url) if audit_store is None else audit_store
     return AuditedLoyaltyService(
         store, loyalty_programme(settings), clock=clock, chunk=chunk,
         normalise_email=normalise_email, normalise_phone=phone_normaliser(settings),
