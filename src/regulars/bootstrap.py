@@ -171,14 +171,18 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
     # the tier_changed events are queued in the loyalty store's transaction that moves their
     # cursor: the outbox is in the same database
     loyalty_store = points.store if isinstance(points.store, SqlLoyaltyStore) else None
+    # the ledger is in the API store's database: an order's points are written in the
+    # ingest's own transaction (one BEGIN … COMMIT), not in a second one after it
     loyalty = LoyaltyApi(points, store, publish=webhooks.publish,
                          notice_days=api.points_expiring_notice_days, tier_events=loyalty_store,
-                         on_queued=webhooks.wake)
+                         on_queued=webhooks.wake,
+                         join=loyalty_store.joining if loyalty_store is not None else None)
     tier_events = tier_event_worker(loyalty)
     ingest = Ingest(store, currency=settings.currency, normalise_email=normalise_email,
                     normalise_phone=phone_normaliser(settings),
                     on_change=live.touch if api.live_map else None,
-                    accrue=loyalty.accrue_ingested, rules=settings.input.rules())
+                    accrue=loyalty.accrue_ingested, accrue_within=loyalty.accrue_within,
+                    rules=settings.input.rules())
     services = ApiServices(
         store=store, keys=KeyRing(store), ingest=ingest, live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
@@ -246,7 +250,11 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
     from regulars.services.audit import AuditTrail
     from regulars.services.loyalty.audited import AuditedLoyaltyService
 
-    store = SqlLoyaltyStore(settings.database_url)
+    # on PostgreSQL the server's ledger shares the API store's pool: one pool per database
+    # (on SQLite the ledger keeps its own engine: its longer wait for the write lock)
+    shared = audit_store.writer if audit_store is not None and \
+        audit_store.dialect == "postgresql" else None
+    store = SqlLoyaltyStore(settings.database_url, engine=shared)
     store.ensure_schema()
     own = audit_store is None
     # the audit log and webhook outbox, in the database whose schema is brought up just above

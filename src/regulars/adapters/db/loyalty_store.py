@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -37,6 +39,11 @@ from regulars.adapters.db.tables import loyalty_tier_events, loyalty_tier_histor
 from regulars.domain.errors import StoreError
 from regulars.i18n import _
 from regulars.services.loyalty.ports import DuplicateKey
+
+# The store joined to a caller's open transaction in this thread (``SqlLoyaltyStore.joining``)
+# and that transaction's connection.
+_JOINED: ContextVar[tuple[SqlLoyaltyStore, sa.Connection] | None] = ContextVar(
+    "regulars_loyalty_joined", default=None)
 
 
 class SqlLoyaltyStore:
@@ -58,8 +65,39 @@ class SqlLoyaltyStore:
         self.engine.dispose()
 
     @contextmanager
+    def joining(self, outer: Any) -> Iterator[bool]:
+        """While open, this thread's loyalty transactions run inside ``outer`` (the HTTP
+        API's write transaction, :class:`~regulars.adapters.db.api_tx.SqlApiTx`, on this
+        same database): each :meth:`transaction` is a SAVEPOINT on its connection, released
+        by ``tx.commit()`` and rolled back on an error or without one, and :meth:`reading`
+        reads on it. What they write commits or rolls back with ``outer``: an ingest and the
+        accrual of its orders are one ``BEGIN … COMMIT``. Yields False (and joins nothing)
+        when ``outer`` is not such a transaction on this database."""
+        from regulars.adapters.db.api_tx import SqlApiTx
+
+        conn = outer.conn if isinstance(outer, SqlApiTx) else None
+        if conn is None or conn.engine.url != self.engine.url:
+            yield False
+            return
+        token = _JOINED.set((self, conn))
+        try:
+            yield True
+        finally:
+            _JOINED.reset(token)
+
+    def _joined(self) -> sa.Connection | None:
+        joined = _JOINED.get()
+        return joined[1] if joined is not None and joined[0] is self else None
+
+    @contextmanager
     def transaction(self) -> Iterator[SqlLoyaltyTx]:
-        """A write transaction: committed by ``tx.commit()``, else rolled back."""
+        """A write transaction: committed by ``tx.commit()``, else rolled back (a
+        savepoint of the transaction the store :meth:`joining`, if any)."""
+        joined = self._joined()
+        if joined is not None:
+            with self._savepoint(joined) as tx:
+                yield tx
+            return
         try:
             with failures.translated(self.url):
                 conn = self.engine.connect()
@@ -93,8 +131,30 @@ class SqlLoyaltyStore:
         return newest is not None and int(newest) > int(cursor)
 
     @contextmanager
+    def _savepoint(self, conn: sa.Connection) -> Iterator[SqlLoyaltyTx]:
+        nested = conn.begin_nested()
+        tx = _SavepointTx(conn, self.dialect, nested)
+        try:
+            yield tx
+            if not tx.committed:
+                nested.rollback()
+        except sa.exc.IntegrityError as e:
+            if nested.is_active:
+                nested.rollback()
+            raise DuplicateKey(str(e.orig).strip()) from e
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+
+    @contextmanager
     def reading(self) -> Iterator[SqlLoyaltyTx]:
-        """A read-only transaction (one consistent snapshot on both databases)."""
+        """A read-only transaction (one consistent snapshot on both databases; the joined
+        transaction itself while the store is :meth:`joining` one)."""
+        joined = self._joined()
+        if joined is not None:
+            yield SqlLoyaltyTx(joined, self.dialect)
+            return
         conn = self.engine.connect().execution_options(**{READ_ONLY: True})
         try:
             conn.begin()
@@ -107,3 +167,16 @@ class SqlLoyaltyStore:
 class SqlLoyaltyTx(LedgerRows, OfferRows, ProgrammeRows):
     """The reads and writes of one transaction (the port
     :class:`~regulars.services.loyalty.ports.LoyaltyTx`), one part per job."""
+
+
+class _SavepointTx(SqlLoyaltyTx):
+    """A loyalty transaction that is a savepoint of a joined one: ``commit`` releases it."""
+
+    def __init__(self, conn: sa.Connection, dialect: str,
+                 nested: sa.NestedTransaction) -> None:
+        super().__init__(conn, dialect)
+        self.nested = nested
+
+    def commit(self) -> None:
+        self.nested.commit()
+        self.committed = True

@@ -81,6 +81,9 @@ class IngestResult:
     touched: set[str] = field(default_factory=set)
     # the orders and returns of the request as stored (new and already present), for accrual
     stored: dict[Kind, list[dict[str, Any]]] = field(default_factory=dict)
+    # the accrual written in the ingest's transaction: its lines, and what to call after the
+    # commit (None: not accrued yet)
+    accrued: tuple[list[dict[str, Any]], Callable[[], None]] | None = None
 
     def body(self) -> dict[str, Any]:
         return {
@@ -221,6 +224,11 @@ def request_hash(method: str, path: str, body: Any) -> str:
 Normaliser = Callable[[str | None], str | None]
 # (orders, returns) as stored -> one line per order or return that earned or lost points
 Accrue = Callable[[list[dict[str, Any]], list[dict[str, Any]]], list[dict[str, Any]]]
+# (the ingest's open transaction, orders, returns) -> the lines and what to call once the
+# transaction committed; None when the ledger cannot write in that transaction
+AccrueWithin = Callable[
+    [ApiTx, list[dict[str, Any]], list[dict[str, Any]]],
+    tuple[list[dict[str, Any]], Callable[[], None]] | None]
 
 
 class Ingest:
@@ -235,6 +243,7 @@ class Ingest:
         normalise_phone: Normaliser,
         on_change: Callable[[set[str]], None] | None = None,
         accrue: Accrue | None = None,
+        accrue_within: AccrueWithin | None = None,
         rules: InputRules | None = None,
         today: Callable[[], date] | None = None,
     ) -> None:
@@ -244,6 +253,8 @@ class Ingest:
         # looked up at each call, so one clock (domain.rules.today) serves every door
         self.today = today or (lambda: domain_rules.today())  # noqa: PLW0108
         self.accrue = accrue
+        # the accrual inside the ingest's own transaction, where the ledger can join it
+        self.accrue_within = accrue_within
         self.currency = currency
         self.normalise_email = normalise_email
         self.normalise_phone = normalise_phone
@@ -299,8 +310,13 @@ class Ingest:
                     self._with_points(replayed, self._replayed_rows(records, replayed)),
                     created=_created(replayed), replayed=True, kept_status=kept.status)
             body = result.body()
-            answer = self._with_points(body, result.stored)  # points first: the live map
-            if self.on_change and result.touched:  # then refreshes after the accrual
+            if result.accrued is not None:  # accrued in the ingest's transaction
+                lines, after_commit = result.accrued
+                answer = {**body, "points": lines} if lines else body
+                after_commit()
+            else:
+                answer = self._with_points(body, result.stored)  # points first: the live
+            if self.on_change and result.touched:  # map then refreshes after the accrual
                 self.on_change(result.touched)
             return IngestAnswer(answer, created=_created(body), replayed=False)
         raise RejectedRecordsError(
@@ -316,6 +332,10 @@ class Ingest:
             at = [i for i, (k, _r) in enumerate(records) if k is kind]
             if at:
                 self._write(tx, kind, [records[i][1] for i in at], at, result, checked)
+        orders, returns = result.stored.get(Kind.ORDERS), result.stored.get(Kind.RETURNS)
+        if self.accrue_within is not None and (orders or returns):
+            # the ledger in this transaction: the rows and their points commit together
+            result.accrued = self.accrue_within(tx, orders or [], returns or [])
         body = result.body()
         outcome = Outcome.CREATED if _created(body) else Outcome.UNCHANGED
         AuditTrail.write_in(tx, caller, "ingest", subject=", ".join(result.ids[:20]),
@@ -332,8 +352,9 @@ class Ingest:
                      stored: Mapping[Kind, list[dict[str, Any]]]) -> dict[str, Any]:
         """The answer with the points the request's orders earned (or returns took back).
 
-        Accrual runs after the ingest committed, in the loyalty store's own transaction; it
-        is keyed by order and return id, so running it again for a retry changes nothing.
+        Here accrual runs after the ingest committed, in the loyalty store's own transaction
+        (a ledger that cannot join the ingest's, a replay); it is keyed by order and return
+        id, so running it again for a retry changes nothing.
         """
         if self.accrue is None or not (stored.get(Kind.ORDERS) or stored.get(Kind.RETURNS)):
             return body

@@ -1,11 +1,15 @@
 """The loyalty programme over HTTP: statements, quotes, redemptions, enrolment, adjustments,
 referral lookup, tier progress, and the accrual of orders and returns received by ingest.
 
-Accrual happens **within the ingest request**, after the ingest transaction has committed (a
-second, short transaction of the loyalty store: on SQLite two write transactions cannot nest).
-The loyalty service is keyed by order id and return id, so accruing a retried or replayed
-request again changes nothing; when the accrual itself fails the request answers with an
-error, and the client's retry (the ingest is then a replay) accrues what is missing.
+Accrual happens **within the ingest request**. Where the ledger lives in the ingest's own
+database (the server's case: ``join`` is the loyalty store's ``joining``), it is written inside
+the ingest's transaction (:meth:`LoyaltyApi.accrue_within`): the orders, their points, the
+audit row and the kept answer commit together, one ``BEGIN … COMMIT`` on one connection, and a
+failed accrual rolls the ingest back with it. Otherwise (a ledger elsewhere) it runs after
+the ingest transaction has committed, in a second, short transaction of the loyalty store
+(:meth:`LoyaltyApi.accrue_ingested`). Either way the loyalty service is keyed by order id and
+return id, so accruing a retried or replayed request again changes nothing; when the accrual
+fails the request answers with an error, and the client's retry accrues what is missing.
 
 Writes are keyed by the caller's ``Idempotency-Key`` (namespaced by the API key), recorded by
 the loyalty service under a UNIQUE constraint with its result: a retry returns the first
@@ -66,6 +70,9 @@ from regulars.services.loyalty.results import (
 log = logging.getLogger("regulars.api.loyalty")
 
 EventSink = Callable[[list[dict[str, Any]]], object]
+# the loyalty store's ``joining``: runs its transactions inside the given ingest transaction
+# (yields False when it cannot: another database)
+Join = Callable[[object], AbstractContextManager[bool]]
 
 POINTS_EXPIRING = "points_expiring"
 TIER_CHANGED = "tier_changed"
@@ -100,6 +107,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _nothing() -> None:
+    return None
+
+
 def _event(kind: str, customer_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"id": uuid.uuid4().hex, "type": kind,
             "created_at": datetime.now(UTC).replace(tzinfo=None).isoformat(),
@@ -130,8 +141,10 @@ class LoyaltyApi:
     def __init__(self, service: LoyaltyService, store: ApiStore, *,
                  publish: EventSink | None = None, notice_days: int = 14,
                  tier_events: TierEventStore | None = None,
-                 on_queued: Callable[[], object] | None = None) -> None:
+                 on_queued: Callable[[], object] | None = None,
+                 join: Join | None = None) -> None:
         self.service = service
+        self.join = join  # None: the ledger is written in its own transactions
         self.store = store
         self.publish = publish
         self.notice_days = notice_days  # the window of the points_expiring notices
@@ -167,13 +180,37 @@ class LoyaltyApi:
         """Accrue stored orders and take back points for stored returns (rows as ingest
         stores them); members only. Returns one line per order or return of a member."""
         with one_entry():  # the ingest's own audit entry covers its accrual
-            return self._accrue_ingested(orders, returns)
+            lines, tiers_changed = self._accrue_ingested(orders, returns)
+        if tiers_changed:
+            self._tiers_changed()
+        return lines
+
+    def accrue_within(self, tx: object, orders: Sequence[Mapping[str, Any]],
+                      returns: Sequence[Mapping[str, Any]]
+                      ) -> tuple[list[dict[str, Any]], Callable[[], None]] | None:
+        """:meth:`accrue_ingested` inside the ingest's open transaction ``tx``, which the
+        caller commits: the lines, and what to call once ``tx`` has committed (wake the
+        ``tier_changed`` publisher: before the commit it would find nothing). None, having
+        written nothing, when the ledger cannot join ``tx`` (it lives in another database):
+        the caller then accrues after its commit."""
+        if self.join is None:
+            return None
+        with self.join(tx) as joined:
+            if not joined:
+                return None
+            with one_entry():
+                lines, tiers_changed = self._accrue_ingested(orders, returns)
+        return lines, (self._tiers_changed if tiers_changed else _nothing)
 
     def _accrue_ingested(self, orders: Sequence[Mapping[str, Any]],
-                         returns: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+                         returns: Sequence[Mapping[str, Any]]
+                         ) -> tuple[list[dict[str, Any]], bool]:
+        """The lines, and whether an order moved a member's tier."""
         lines: list[dict[str, Any]] = []
+        tiers_changed = False
         if orders:
-            lines += self._accrue(orders)
+            accrued, tiers_changed = self._accrue(orders)
+            lines += accrued
         for r in returns:
             try:
                 res = self.service.record_return(
@@ -184,16 +221,17 @@ class LoyaltyApi:
             lines.append({"id": res.return_id, "customer_id": res.member_id,
                           "points": -res.points_reversed, "status": "reversed",
                           "replayed": res.replayed})
-        return lines
+        return lines, tiers_changed
 
-    def _accrue(self, orders: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def _accrue(self, orders: Sequence[Mapping[str, Any]]
+                ) -> tuple[list[dict[str, Any]], bool]:
         ids = {str(o["customer_id"]) for o in orders}
         with self.service.store.reading() as tx:
             members = tx.members(ids)  # a read first: most ingests are of non-members
         wanted = [o for o in orders if o["customer_id"] in members
                   and members[o["customer_id"]].consent]
         if not wanted:
-            return []
+            return [], False
         purchases = [Purchase(
             order_id=str(o["order_id"]), member_id=str(o["customer_id"]),
             ordered_at=_utc(o["ordered_at"]) or _now(),
@@ -207,12 +245,11 @@ class LoyaltyApi:
             if r.skipped_reason == "unprocessable":
                 log.warning("order %s of %s earned nothing: %s", r.order_id, r.member_id,
                             r.problem)
-        if any(r.tier_before != r.tier_after for r in results
-               if not r.replayed and r.status != "skipped"):
-            self._tiers_changed()
+        tiers_changed = any(r.tier_before != r.tier_after for r in results
+                            if not r.replayed and r.status != "skipped")
         return [{"id": r.order_id, "customer_id": r.member_id, "points": r.points,
                  "status": r.status, "replayed": r.replayed}
-                for r in results if r.status != "skipped"]
+                for r in results if r.status != "skipped"], tiers_changed
 
     # -- reading ------------------------------------------------------------------------------
 
