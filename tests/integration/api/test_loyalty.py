@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from regulars.config import Settings
+from regulars.domain.tables import Kind
 
 I = "integration"  # noqa: E741
 
@@ -251,21 +252,46 @@ def test_a_retried_order_accrues_once(call, services):
 def test_a_replayed_request_accrues_what_the_first_one_left_undone(call, services):
     """A crash between the stored order and its accrual: the retry accrues it, once."""
     _enrol(call)
-    accrue = services.ingest.accrue
-    services.ingest.accrue = None  # the first request stores the order but earns nothing
+    accrue, within = services.ingest.accrue, services.ingest.accrue_within
+    # the first request stores the order but earns nothing (a ledger in another database,
+    # accrued after the ingest's commit, and a crash in between)
+    services.ingest.accrue = services.ingest.accrue_within = None
     headers = {"Idempotency-Key": "lost-accrual"}
     body = _order("O5", "C1", "80")
     try:
         r = call(I, "POST", "/v1/orders", json=body, headers=headers)
         assert r.status_code == 201 and "points" not in r.json()
     finally:
-        services.ingest.accrue = accrue
+        services.ingest.accrue, services.ingest.accrue_within = accrue, within
     assert _points(call)["pending"] == 0
     r = call(I, "POST", "/v1/orders", json=body, headers=headers)
     assert r.status_code == 201 and r.json()["points"][0]["points"] == 80
     r = call(I, "POST", "/v1/orders", json=body, headers=headers)
     assert r.json()["points"][0]["replayed"] is True
     assert _points(call)["pending"] == 80
+
+
+def test_an_order_and_its_points_commit_together(call, services, monkeypatch):
+    """The ledger lives in the API store's database: the accrual is written in the ingest's
+    transaction, so an accrual that fails takes the order back with it, and the retry
+    stores the order and accrues it once."""
+    _enrol(call)
+    from regulars.services.loyalty.earning import Earning
+
+    def broken(*_a, **_k):
+        raise RuntimeError("the ledger failed midway")
+
+    monkeypatch.setattr(Earning, "_earn", broken)
+    headers = {"Idempotency-Key": "together"}
+    body = _order("O7", "C1", "70")
+    assert call(I, "POST", "/v1/orders", json=body, headers=headers).status_code == 500
+    monkeypatch.undo()
+    assert services.store.read_rows(Kind.ORDERS, ["C1"]).column("order_id").to_pylist() == []
+    r = call(I, "POST", "/v1/orders", json=body, headers=headers)
+    assert r.status_code == 201 and r.json()["added"] == 1
+    assert r.json()["points"][0]["points"] == 70
+    assert _points(call)["pending"] == 70
+    assert services.loyalty.service.verify() == []
 
 
 def test_a_return_over_http_takes_points_back_in_proportion(call, services):
