@@ -14,6 +14,11 @@ in one short transaction instead of a file through DuckDB staging:
   another is merged into it, as on import;
 - any problem rejects the whole request and nothing is written.
 
+Points: the request's orders and returns are accrued in the ingest's own transaction where the
+ledger can join it (``accrue_within``: the server's case, one database), so the rows, their
+points, the audit entry and the kept answer commit together; otherwise (``accrue``) after the
+commit, in the ledger's own transaction. Both are keyed by order and return id.
+
 ``Idempotency-Key``: the response is stored under the key (unique) in the same transaction as
 the rows, so of two concurrent retries one commits and the other, meeting the key or its rows,
 starts again and replays the stored response; a different body under the same key is a
