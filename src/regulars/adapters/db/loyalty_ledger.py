@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -44,6 +45,16 @@ from regulars.domain.loyalty.ledger import (
 )
 from regulars.services.loyalty.ports import Accrual, ExpiringPoints
 
+_PG_MEMBERS = (f"SELECT {', '.join(MEMBER_COLS)} FROM loyalty_members "
+               "WHERE member_id = ANY(%s) ORDER BY member_id")
+
+
+def dict_row(cursor: Any) -> Any:
+    """psycopg's ``dict_row``, imported when first used (the [postgres] extra)."""
+    from psycopg.rows import dict_row as factory
+
+    return factory(cursor)
+
 
 class LedgerRows(LoyaltyTxBase):
     """Members and their points."""
@@ -53,6 +64,13 @@ class LedgerRows(LoyaltyTxBase):
         (PostgreSQL; on SQLite the whole database already is)."""
         t = loyalty_members
         out: dict[str, Member] = {}
+        if self.dialect == "postgresql" and not lock:
+            # the read every ingested order pays (most are of non-members): straight to
+            # psycopg, as api_tx's statements, without SQLAlchemy's per-statement cost
+            raw: Any = self.conn.connection.driver_connection
+            with raw.cursor(row_factory=dict_row) as cur:
+                cur.execute(_PG_MEMBERS, (sorted(set(ids)),))
+                return {r["member_id"]: member_from_row(r) for r in cur}
         for chunk in self._chunks(sorted(set(ids))):
             stmt = sa.select(t).where(in_values(t.c.member_id, chunk, self.dialect)).order_by(
                 t.c.member_id)
