@@ -1,0 +1,59 @@
+"""The API's write transaction on both databases: on PostgreSQL its statements go straight
+to psycopg (``adapters/db/api_tx.py``); what they answer must not depend on that."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from regulars.adapters.db.api_store import SqlApiStore
+from regulars.domain.tables import Kind
+from regulars.services.api.ports import DuplicateError
+
+
+@pytest.fixture
+def store(database_url: str) -> SqlApiStore:
+    s = SqlApiStore(database_url)
+    s.ensure_schema()
+    yield s
+    s.close()
+
+
+def _order(oid: str, **extra: object) -> dict[str, object]:
+    return {"order_id": oid, "customer_id": "C1", "ordered_at": datetime(2025, 1, 2, 3, 4, 5),
+            "amount": Decimal("12.5000"), "row_hash": f"h-{oid}", **extra}
+
+
+def test_rows_written_are_read_back_as_written(store):
+    with store.begin() as tx:
+        tx.insert("customers", [{"customer_id": "C1", "stub": True, "row_hash": "stub"}])
+        tx.insert("orders", [_order("O1", currency=None), _order("O2", currency="EUR")])
+        tx.keep_response("k1", "idem", "hash", 201, '{"added": 2}')
+        tx.audit(key_id="k1", action="POST /v1/orders", subject="O1, O2", status=201,
+                 detail={"added": 2})
+        tx.commit()
+    with store.begin() as tx:
+        assert tx.existing(Kind.ORDERS, ["O1", "O2", "O3"]) == {
+            "O1": ("h-O1", False), "O2": ("h-O2", False)}
+        assert tx.existing(Kind.CUSTOMERS, ["C1"]) == {"C1": ("stub", True)}
+        assert tx.aliases(["C1"]) == {}
+        kept = tx.get_response("k1", "idem")
+        assert (kept.request_hash, kept.status, kept.body) == ("hash", 201, '{"added": 2}')
+        assert tx.get_response("k1", "other") is None
+    orders = store.read_rows(Kind.ORDERS, ["C1"]).to_pylist()
+    assert sorted((o["order_id"], o["currency"], o["amount"]) for o in orders) == [
+        ("O1", None, 12.5), ("O2", "EUR", 12.5)]
+    assert store.audit_entries(1)[0]["subject"] == "O1, O2"
+
+
+def test_a_row_already_written_by_another_is_a_duplicate(store):
+    with store.begin() as tx:
+        tx.insert("orders", [_order("O1")])
+        tx.commit()
+    with pytest.raises(DuplicateError), store.begin() as tx:
+        tx.insert("orders", [_order("O1")])
+    with pytest.raises(DuplicateError), store.begin() as tx:
+        tx.keep_response("k1", "idem", "hash", 201, "{}")
+        tx.keep_response("k1", "idem", "hash", 201, "{}")
