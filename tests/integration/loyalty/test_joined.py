@@ -43,10 +43,9 @@ def test_a_joined_write_commits_with_the_outer_transaction(store, api):
 
 
 def test_a_joined_write_rolls_back_with_the_outer_transaction(store, api):
-    with api.begin() as outer, store.joining(outer):
-        with store.transaction() as tx:
-            tx.add_operations([_op("a")], AT)
-            tx.commit()
+    with api.begin() as outer, store.joining(outer), store.transaction() as tx:
+        tx.add_operations([_op("a")], AT)
+        tx.commit()
         # the outer transaction ends without a commit
     assert _keys(store) == []
 
