@@ -57,3 +57,20 @@ def test_a_row_already_written_by_another_is_a_duplicate(store):
     with pytest.raises(DuplicateError), store.begin() as tx:
         tx.keep_response("k1", "idem", "hash", 201, "{}")
         tx.keep_response("k1", "idem", "hash", 201, "{}")
+
+
+def test_insert_new_writes_the_ids_not_stored_and_says_which(store):
+    with store.begin() as tx:
+        assert tx.insert_new(Kind.ORDERS, [_order("O1", currency=None)]) == {"O1"}
+        tx.commit()
+    with store.begin() as tx:
+        # O1 is stored (with other content, even: telling that apart is the caller's job)
+        rows = [_order("O1", currency="EUR"), _order("O2", currency=None),
+                _order("O3", currency="EUR")]
+        assert tx.insert_new(Kind.ORDERS, rows) == {"O2", "O3"}
+        assert tx.insert_new(Kind.ORDERS, [_order("O2", currency=None)]) == set()
+        assert tx.insert_new(Kind.ORDERS, []) == set()
+        tx.commit()
+    orders = store.read_rows(Kind.ORDERS, ["C1"]).to_pylist()
+    assert sorted((o["order_id"], o["currency"]) for o in orders) == [
+        ("O1", None), ("O2", None), ("O3", "EUR")]

@@ -399,7 +399,11 @@ class Ingest:
             aliases = tx.aliases(sorted({r[col] for r in rows}))
             for r in rows:
                 r[col] = aliases.get(r[col], r[col])
-        new_rows, new_index = self._not_stored(tx, spec, rows, index, result)
+        # orders are inserted at once, the store skipping the ids it holds (one statement,
+        # not a look-up and an insert): what an order's references need, the card of a new
+        # customer, is written after it; any problem still rolls the whole request back
+        inserted = tx.insert_new(kind, rows) if kind is Kind.ORDERS else None
+        new_rows, new_index = self._not_stored(tx, spec, rows, index, result, inserted)
         if kind in (Kind.ORDERS, Kind.RETURNS):
             result.stored.setdefault(kind, []).extend(rows)
         if kind is Kind.RETURNS:
@@ -409,7 +413,8 @@ class Ingest:
                                                 result)
         if problems:
             raise _rejected(problems)
-        tx.insert(kind.value, new_rows)
+        if inserted is None:
+            tx.insert(kind.value, new_rows)
         result.added += len(new_rows)
 
     def _rows(self, spec: TableSpec, records: Sequence[Mapping[str, Any]],
@@ -456,15 +461,21 @@ class Ingest:
 
     @staticmethod
     def _not_stored(tx: ApiTx, spec: TableSpec, rows: list[dict[str, Any]],
-                    index: list[int], result: IngestResult
+                    index: list[int], result: IngestResult, inserted: set[str] | None = None
                     ) -> tuple[list[dict[str, Any]], list[int]]:
-        """The rows not in the store yet; the same content again counts as already present,
-        other content under a stored id is a conflict (409)."""
+        """The rows not in the store yet (``inserted``: the ids just inserted, when the rows
+        were written already); the same content again counts as already present, other
+        content under a stored id is a conflict (409)."""
         idc = spec.id_column
-        existing = tx.existing(spec.kind, [r[idc] for r in rows])
+        looked = [r[idc] for r in rows if inserted is None or r[idc] not in inserted]
+        existing = tx.existing(spec.kind, looked) if looked else {}
         new_rows, new_index, problems = [], [], []
         for r, i in zip(rows, index, strict=True):
-            found = existing.get(r[idc])
+            fresh = inserted is not None and r[idc] in inserted
+            found = None if fresh else existing.get(r[idc])
+            if found is None and inserted is not None and not fresh:
+                # skipped by the insert, gone by the look-up: a concurrent writer's doing
+                raise DuplicateError(r[idc])
             if found is None:
                 new_rows.append(r)
                 new_index.append(i)

@@ -63,6 +63,9 @@ class ApiTx(Protocol):
         ...
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Raises :class:`DuplicateError` when a row's key exists already."""
+    def insert_new(self, kind: Kind, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Insert the rows of ``kind`` whose id is not stored yet; the ids inserted (a row
+        whose id a concurrent writer stores and commits first is left out, not an error)."""
     def update_customer(self, customer_id: str, values: Mapping[str, Any]) -> None: ...
     def commit(self) -> None: ...
 
