@@ -74,3 +74,19 @@ def test_insert_new_writes_the_ids_not_stored_and_says_which(store):
     orders = store.read_rows(Kind.ORDERS, ["C1"]).to_pylist()
     assert sorted((o["order_id"], o["currency"]) for o in orders) == [
         ("O1", None), ("O2", None), ("O3", "EUR")]
+
+
+def test_customers_known_resolves_aliases_then_looks_the_cards_up(store):
+    with store.begin() as tx:
+        tx.insert("customers", [{"customer_id": c, "stub": s, "row_hash": "h"}
+                                for c, s in (("C1", False), ("C2", True))])
+        tx.insert("customer_merges", [
+            {"alias_id": a, "customer_id": c, "reason": "email", "matched_value": "x",
+             "merged_at": datetime(2025, 1, 1), "import_id": None}
+            for a, c in (("A1", "C1"), ("A9", "C9"))])
+        tx.commit()
+    with store.begin() as tx:
+        # C2 is a stub (known all the same); A9 names C9, which is not stored; X is nobody
+        assert tx.customers_known(["A1", "A9", "C1", "C2", "X"]) == (
+            {"A1": "C1", "A9": "C9"}, {"C1", "C2"})
+        assert tx.customers_known([]) == ({}, set())

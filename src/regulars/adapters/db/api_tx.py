@@ -73,6 +73,10 @@ def _pg_insert_new(kind: Kind, columns: tuple[str, ...]) -> str:
 _PG_RESPONSE = ("SELECT request_hash, status, body FROM api_idempotency "
                 "WHERE key_id = %s AND idempotency_key = %s")
 _PG_ALIASES = "SELECT alias_id, customer_id FROM customer_merges WHERE alias_id = ANY(%s)"
+_PG_CUSTOMERS_KNOWN = (
+    "SELECT w.id, m.customer_id, c.customer_id IS NOT NULL FROM unnest(%s::text[]) AS w(id) "
+    "LEFT JOIN customer_merges m ON m.alias_id = w.id "
+    "LEFT JOIN customers c ON c.customer_id = coalesce(m.customer_id, w.id)")
 _AUDIT_COLUMNS = ("at", "key_id", "action", "subject", "status", "detail", "channel",
                   "use_case", "outcome")
 
@@ -163,6 +167,17 @@ class SqlApiTx:
         rows = self.conn.execute(
             sa.select(t.c.alias_id, t.c.customer_id).where(t.c.alias_id.in_(list(ids)))).all()
         return {r[0]: r[1] for r in rows}
+
+    def customers_known(self, ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
+        if not ids:
+            return {}, set()
+        if self.raw is not None:  # one statement for what takes two below
+            rows = self._fetch(_PG_CUSTOMERS_KNOWN, (list(ids),))
+            return ({r[0]: r[1] for r in rows if r[1] is not None},
+                    {r[1] or r[0] for r in rows if r[2]})
+        aliases = self.aliases(ids)
+        cards = sorted({aliases.get(i, i) for i in ids})
+        return aliases, set(self.existing(Kind.CUSTOMERS, cards))
 
     def contacts(self, emails: Sequence[str], phones: Sequence[str]) -> list[dict[str, Any]]:
         if not emails and not phones:

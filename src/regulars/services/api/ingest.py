@@ -395,8 +395,10 @@ class Ingest:
             self._customers(tx, rows, index, result)
             return
         refs = [c for c in ("customer_id", "referrer_id", "referee_id") if c in spec.names]
+        # the cards the rows name (an alias names the card it was merged into), and which of
+        # those cards are stored: one look-up for every reference of every row
+        aliases, known = tx.customers_known(sorted({r[c] for r in rows for c in refs}))
         for col in refs:
-            aliases = tx.aliases(sorted({r[col] for r in rows}))
             for r in rows:
                 r[col] = aliases.get(r[col], r[col])
         # orders are inserted at once, the store skipping the ids it holds (one statement,
@@ -410,7 +412,7 @@ class Ingest:
             problems = self._returns_resolve(tx, rows, new_rows, new_index, result)
         else:
             problems = self._references_resolve(tx, kind, refs, rows, new_rows, new_index,
-                                                result)
+                                                result, known)
         if problems:
             raise _rejected(problems)
         if inserted is None:
@@ -504,11 +506,12 @@ class Ingest:
     @staticmethod
     def _references_resolve(tx: ApiTx, kind: Kind, refs: Sequence[str],
                             rows: list[dict[str, Any]], new_rows: list[dict[str, Any]],
-                            new_index: list[int], result: IngestResult) -> list[Problem]:
-        """The customers new rows refer to: an order creates the card of a customer not
-        known yet; an event's customers must exist, and nobody refers themselves."""
+                            new_index: list[int], result: IngestResult,
+                            known: set[str]) -> list[Problem]:
+        """The customers new rows refer to (``known``: those of them stored): an order
+        creates the card of a customer not known yet; an event's customers must exist, and
+        nobody refers themselves."""
         wanted = sorted({r[c] for r in new_rows for c in refs})
-        known = {k for k, (_h, _s) in tx.existing(Kind.CUSTOMERS, wanted).items()}
         missing = [c for c in wanted if c not in known]
         problems: list[Problem] = []
         if kind is Kind.ORDERS:

@@ -54,6 +54,9 @@ class ApiTx(Protocol):
     def existing(self, kind: Kind, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """``id -> (row_hash, stub)`` of the rows of ``kind`` among ``ids``."""
     def aliases(self, ids: Sequence[str]) -> dict[str, str]: ...
+    def customers_known(self, ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
+        """The aliases among ``ids`` (``alias -> card``), and which of the ids, each taken
+        as the card it is an alias of, are stored customers (stubs included)."""
     def contacts(self, emails: Sequence[str], phones: Sequence[str]) -> list[dict[str, Any]]:
         """Cards (``customer_id, email_norm, phone_norm, stub``) sharing an e-mail or phone."""
     def order_customers(self, order_ids: Sequence[str]) -> dict[str, str]: ...
