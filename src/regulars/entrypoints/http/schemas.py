@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     StringConstraints,
     Tag,
     ValidationError,
@@ -122,6 +123,9 @@ _KINDS: dict[type[BaseModel], Kind] = {}
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # the record as the store keeps it, typed by the check below (an order's missing
+    # currency left None): what the router hands the ingest, typed once (``typed_row``)
+    _row: dict[str, Any] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _within_limits(self) -> _Record:
@@ -136,7 +140,8 @@ class _Record(BaseModel):
         spec = SPECS[kind]
         data = self.model_dump()
         rules = limits(spec, INPUT_RULES.get() or InputRules(), domain_rules.today())
-        bad = broken(canonical(spec, data, ""), rules)
+        self._row = row = canonical(spec, data, None)
+        bad = broken(row, rules)
         if bad:
             raise ValidationError.from_exception_data(type(self).__name__, [
                 {"type": PydanticCustomError("input_limit", limit.message(_)),
@@ -209,6 +214,15 @@ CustomersBody = one_or_many(CustomerIn)
 OrdersBody = one_or_many(OrderIn)
 ReturnsBody = one_or_many(ReturnIn)
 EventsBody = one_or_many(EventIn)
+
+
+def typed_row(record: BaseModel) -> dict[str, Any]:
+    """A record of customers, orders or returns as the store keeps it (``Ingest.run``'s
+    ``typed``): the row its check typed."""
+    row = getattr(record, "_row", None)
+    if row is None:  # not a checked record model
+        raise TypeError(type(record).__name__)
+    return dict(row)
 
 
 def event_record(event: BaseModel) -> tuple[Kind, dict[str, Any]]:

@@ -159,8 +159,10 @@ def _money(value: Any) -> Decimal | None:
     return d + Decimal("0.0000")  # no negative zero
 
 
-def canonical(spec: TableSpec, record: Mapping[str, Any], currency: str) -> dict[str, Any]:
-    """A record's values as the store keeps them (the importer's typing rules)."""
+def canonical(spec: TableSpec, record: Mapping[str, Any],
+              currency: str | None) -> dict[str, Any]:
+    """A record's values as the store keeps them (the importer's typing rules); an order
+    without a currency gets ``currency`` (None leaves it to be filled later)."""
     row: dict[str, Any] = {}
     for col in spec.columns:
         v = record.get(col.name)
@@ -182,7 +184,7 @@ def canonical(spec: TableSpec, record: Mapping[str, Any], currency: str) -> dict
         elif t is ColumnType.BOOLEAN:
             v = None if v is None else bool(v)
         row[col.name] = v
-    if spec.kind is Kind.ORDERS and row.get("currency") is None:
+    if spec.kind is Kind.ORDERS and row.get("currency") is None and currency is not None:
         row["currency"] = currency
     return row
 
@@ -273,6 +275,7 @@ class Ingest:
         idempotency_key: str | None = None,
         fingerprint: str = "",
         checked: bool = False,
+        typed: bool = False,
     ) -> IngestAnswer:
         """Write ``(kind, record)`` pairs in one transaction, audited under ``caller``
         (default: Python's) in that same transaction.
@@ -280,6 +283,8 @@ class Ingest:
         The records are checked against the input rules here unless ``checked`` says the
         caller applied the same rules already (the HTTP request models do, so that a broken
         limit is reported beside the type errors of the other records): one check each.
+        ``typed`` says the records are :func:`canonical` already (the request models typed
+        them for that check, an order's missing currency left None): typed once.
 
         ``ids`` in the body are the records' ids in request order (derived ones included);
         problems name each record by its position in the request.
@@ -299,7 +304,7 @@ class Ingest:
                         if idempotency_key else None
                     if kept is None:
                         result = self._write_all(tx, records, caller, idempotency_key,
-                                                 fingerprint, checked)
+                                                 fingerprint, checked, typed)
                     elif kept.request_hash != fingerprint:
                         raise IdempotencyConflictError(_(
                             "Idempotency-Key {key!r} was used with another request"
@@ -329,14 +334,15 @@ class Ingest:
 
     def _write_all(self, tx: ApiTx, records: Sequence[tuple[Kind, Mapping[str, Any]]],
                    caller: Caller, idempotency_key: str | None,
-                   fingerprint: str, checked: bool) -> IngestResult:
+                   fingerprint: str, checked: bool, typed: bool = False) -> IngestResult:
         """Every record, kind by kind in import order, its audit entry and the answer kept
         under the ``Idempotency-Key``: one transaction, committed here."""
         result = IngestResult(received=len(records), ids=[""] * len(records))
         for kind in IMPORT_ORDER:
             at = [i for i, (k, _r) in enumerate(records) if k is kind]
             if at:
-                self._write(tx, kind, [records[i][1] for i in at], at, result, checked)
+                self._write(tx, kind, [records[i][1] for i in at], at, result, checked,
+                            typed)
         orders, returns = result.stored.get(Kind.ORDERS), result.stored.get(Kind.RETURNS)
         if self.accrue_within is not None and (orders or returns):
             # the ledger in this transaction: the rows and their points commit together
@@ -386,11 +392,12 @@ class Ingest:
     # -- per kind ----------------------------------------------------------------------------
 
     def _write(self, tx: ApiTx, kind: Kind, records: Sequence[Mapping[str, Any]],
-               positions: Sequence[int], result: IngestResult, checked: bool = False) -> None:
+               positions: Sequence[int], result: IngestResult, checked: bool = False,
+               typed: bool = False) -> None:
         """The records of one kind: checked and typed, then the ones not stored yet written
         once their references resolve; any problem rejects the request."""
         spec = SPECS[kind]
-        rows, index = self._rows(spec, records, positions, result, checked)
+        rows, index = self._rows(spec, records, positions, result, checked, typed)
         if kind is Kind.CUSTOMERS:
             self._customers(tx, rows, index, result)
             return
@@ -420,8 +427,8 @@ class Ingest:
         result.added += len(new_rows)
 
     def _rows(self, spec: TableSpec, records: Sequence[Mapping[str, Any]],
-              positions: Sequence[int], result: IngestResult, checked: bool
-              ) -> tuple[list[dict[str, Any]], list[int]]:
+              positions: Sequence[int], result: IngestResult, checked: bool,
+              typed: bool = False) -> tuple[list[dict[str, Any]], list[int]]:
         """The records as store rows (typed, fingerprinted, ids derived where missing), each
         id once, with their positions in the request. Unless the caller ``checked`` them,
         the records are checked against the input rules (``regulars.domain.rules``): a
@@ -434,7 +441,12 @@ class Ingest:
         idc = spec.id_column
         rules = () if checked else limits(spec, self.rules, self.today())
         for i, record in zip(positions, records, strict=True):
-            row = canonical(spec, record, self.currency)
+            if typed:
+                row = dict(record)
+                if spec.kind is Kind.ORDERS and row.get("currency") is None:
+                    row["currency"] = self.currency
+            else:
+                row = canonical(spec, record, self.currency)
             for limit in broken(row, rules):
                 raw = record.get(limit.column)
                 problems.append(Problem(i, limit.column, None if raw is None else str(raw),

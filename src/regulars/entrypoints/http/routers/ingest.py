@@ -19,6 +19,7 @@ from regulars.entrypoints.http.schemas import (
     ProblemOut,
     ReturnsBody,
     event_record,
+    typed_row,
 )
 from regulars.i18n import _
 from regulars.services.api.ingest import request_hash
@@ -43,7 +44,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _ingest(services: Services, request: Request, response: Response, key: ApiKey,
             records: list[tuple[Kind, dict[str, Any]]], raw: list[Any],
-            idempotency_key: str | None) -> dict[str, Any]:
+            idempotency_key: str | None, typed: bool = False) -> dict[str, Any]:
     if not records:
         raise Problem(422, _("no records in the request"),
                       errors=[{"field": "body", "message": _("send at least one record")}])
@@ -54,7 +55,8 @@ def _ingest(services: Services, request: Request, response: Response, key: ApiKe
     done = services.ingest.run(
         records, caller=caller(key, f"POST {path}"), idempotency_key=idempotency_key,
         fingerprint=request_hash("POST", path, raw),
-        checked=True)  # by the request models (schemas._Record), with the app's [input]
+        checked=True,  # by the request models (schemas._Record), with the app's [input]
+        typed=typed)  # and typed by them
     # a replay answers the status it answered first (kept with the answer)
     response.status_code = done.kept_status or status_for(done.outcome)
     return done.body
@@ -65,8 +67,9 @@ def _many(body: Any) -> list[BaseModel]:
 
 
 def _plain(kind: Kind, body: Any) -> tuple[list[tuple[Kind, dict[str, Any]]], list[Any]]:
+    """The records as the store keeps them (typed once, by their check), and as sent."""
     items = _many(body)
-    return ([(kind, m.model_dump()) for m in items],
+    return ([(kind, typed_row(m)) for m in items],
             [m.model_dump(mode="json") for m in items])
 
 
@@ -78,7 +81,8 @@ def post_customers(body: CustomersBody, key: Ingester, services: Services, reque
     """Customer cards: new ones are added (merged into an existing card sharing a normalised
     e-mail or phone), cards created from orders are completed, and changed cards updated."""
     records, raw = _plain(Kind.CUSTOMERS, body)
-    return _ingest(services, request, response, key, records, raw, idempotency_key)
+    return _ingest(services, request, response, key, records, raw, idempotency_key,
+                   typed=True)
 
 
 @router.post("/orders", status_code=201, response_model=IngestOut, responses=RESPONSES,
@@ -88,7 +92,8 @@ def post_orders(body: OrdersBody, key: Ingester, services: Services, request: Re
                 response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Orders; an order of a customer not known yet creates that customer's card."""
     records, raw = _plain(Kind.ORDERS, body)
-    return _ingest(services, request, response, key, records, raw, idempotency_key)
+    return _ingest(services, request, response, key, records, raw, idempotency_key,
+                   typed=True)
 
 
 @router.post("/returns", status_code=201, response_model=IngestOut, responses=RESPONSES,
@@ -98,7 +103,8 @@ def post_returns(body: ReturnsBody, key: Ingester, services: Services, request: 
                  response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Returns of orders already sent."""
     records, raw = _plain(Kind.RETURNS, body)
-    return _ingest(services, request, response, key, records, raw, idempotency_key)
+    return _ingest(services, request, response, key, records, raw, idempotency_key,
+                   typed=True)
 
 
 @router.post("/events", status_code=201, response_model=IngestOut, responses=RESPONSES,
