@@ -90,3 +90,22 @@ def test_customers_known_resolves_aliases_then_looks_the_cards_up(store):
         assert tx.customers_known(["A1", "A9", "C1", "C2", "X"]) == (
             {"A1": "C1", "A9": "C9"}, {"C1", "C2"})
         assert tx.customers_known([]) == ({}, set())
+
+
+def test_a_batch_larger_than_one_statement_is_written_whole(store):
+    """Multi-row INSERTs of at most 500 rows each on PostgreSQL: 1,201 rows take three."""
+    with store.begin() as tx:
+        assert tx.insert_new(Kind.ORDERS, [_order(f"O{i}", currency=None)
+                                           for i in (5, 600, 1100)]) == {"O5", "O600", "O1100"}
+        tx.commit()
+    with store.begin() as tx:
+        rows = [_order(f"O{i}", currency=None) for i in range(1201)]
+        inserted = tx.insert_new(Kind.ORDERS, rows)
+        assert inserted == {f"O{i}" for i in range(1201)} - {"O5", "O600", "O1100"}
+        tx.insert("api_idempotency", [
+            {"key_id": "k", "idempotency_key": str(i), "request_hash": "h", "status": 201,
+             "body": "{}", "created_at": datetime(2025, 1, 1)} for i in range(1201)])
+        tx.commit()
+    assert len(store.read_rows(Kind.ORDERS, ["C1"])) == 1201
+    with store.begin() as tx:
+        assert tx.get_response("k", "1200") is not None

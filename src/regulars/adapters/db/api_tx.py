@@ -48,11 +48,19 @@ def _decimal(value: Any) -> Decimal:
         Decimal("0.0001"))
 
 
+# rows per multi-row INSERT (PostgreSQL takes up to 65,535 parameters per statement)
+_ROWS_PER_INSERT = 500
+
+
 @functools.cache
-def _pg_insert(table: str, columns: tuple[str, ...]) -> str:
+def _pg_insert(table: str, columns: tuple[str, ...], rows: int = 1) -> str:
     names = ", ".join(columns)
-    marks = ", ".join(["%s"] * len(columns))
-    return f"INSERT INTO {table} ({names}) VALUES ({marks})"
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * rows)}"
+
+
+def _flat(rows: Sequence[Sequence[Any]]) -> list[Any]:
+    return [v for r in rows for v in r]
 
 
 @functools.cache
@@ -64,10 +72,11 @@ def _pg_existing(kind: Kind) -> str:
 
 
 @functools.cache
-def _pg_insert_new(kind: Kind, columns: tuple[str, ...]) -> str:
+def _pg_insert_new(kind: Kind, columns: tuple[str, ...], rows: int = 1) -> str:
     t = INPUT_TABLES[kind]
     idc = t.primary_key.columns.values()[0].name
-    return f"{_pg_insert(t.name, columns)} ON CONFLICT ({idc}) DO NOTHING RETURNING {idc}"
+    return (f"{_pg_insert(t.name, columns, rows)} ON CONFLICT ({idc}) DO NOTHING "
+            f"RETURNING {idc}")
 
 
 _PG_RESPONSE = ("SELECT request_hash, status, body FROM api_idempotency "
@@ -102,13 +111,14 @@ class SqlApiTx:
             cur.execute(query, params)
             return list(cur.fetchall())
 
-    def _write(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+    def _write(self, table: str, columns: tuple[str, ...],
+               rows: Sequence[Sequence[Any]]) -> None:
+        """The rows in multi-row INSERTs (one statement for a single order's row)."""
         try:
             with self.raw.cursor() as cur:
-                if len(rows) == 1:
-                    cur.execute(query, rows[0])
-                else:
-                    cur.executemany(query, rows)
+                for i in range(0, len(rows), _ROWS_PER_INSERT):
+                    part = rows[i:i + _ROWS_PER_INSERT]
+                    cur.execute(_pg_insert(table, columns, len(part)), _flat(part))
         except _unique_violation() as e:
             raise DuplicateError(str(e)) from e
 
@@ -136,7 +146,7 @@ class SqlApiTx:
               detail: Mapping[str, Any], channel: str = "http", use_case: str = "",
               outcome: str = "") -> None:
         if self.raw is not None:
-            self._write(_pg_insert("api_audit", _AUDIT_COLUMNS), [(
+            self._write("api_audit", _AUDIT_COLUMNS, [(
                 now(), key_id, action, subject[:1000], status,
                 json.dumps(detail, default=str), channel, use_case or None, outcome or None)])
             return
@@ -219,7 +229,7 @@ class SqlApiTx:
         columns = tuple(rows[0])
         if self.raw is not None and all(r.keys() == rows[0].keys() for r in rows):
             # every row of one insert has the same columns (ingest's rows of one kind)
-            self._write(_pg_insert(metadata.tables[table].name, columns),
+            self._write(metadata.tables[table].name, columns,
                         [tuple(r[c] for c in columns) for r in rows])
             return
         try:
@@ -236,19 +246,14 @@ class SqlApiTx:
             # one statement: the insert says which ids it found stored (the look-up before
             # it was one round trip and ~10 % of a single order's CPU)
             columns = tuple(rows[0])
-            query = _pg_insert_new(kind, columns)
             values = [tuple(r[c] for c in columns) for r in rows]
             inserted: set[str] = set()
             with self.raw.cursor() as cur:
-                if len(values) == 1:
-                    cur.execute(query, values[0])
+                for i in range(0, len(values), _ROWS_PER_INSERT):
+                    part = values[i:i + _ROWS_PER_INSERT]
+                    cur.execute(_pg_insert_new(kind, columns, len(part)), _flat(part))
                     inserted.update(r[0] for r in cur.fetchall())
-                    return inserted
-                cur.executemany(query, values, returning=True)
-                while True:
-                    inserted.update(r[0] for r in cur.fetchall())
-                    if not cur.nextset():
-                        return inserted
+            return inserted
         # SQLite (the writer holds the database until the commit): look, then insert
         idc = INPUT_TABLES[kind].primary_key.columns.values()[0].name
         found = self.existing(kind, [r[idc] for r in rows])
