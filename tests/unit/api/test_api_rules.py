@@ -12,7 +12,7 @@ import pytest
 
 from regulars.domain.tables import SPECS, Kind
 from regulars.entrypoints.http.problems import _field_errors
-from regulars.entrypoints.http.schemas import CustomerIn, OrderIn, ReturnIn
+from regulars.entrypoints.http.schemas import CustomerIn, OrderIn, ReturnIn, typed_row
 from regulars.services.api import RateLimiter, retry_after
 from regulars.services.api.ingest import canonical, derived_id, request_hash, row_hash
 from regulars.services.api.keys import GRANTS, KeyRing, Permission, Role, parse, secret_hash
@@ -153,3 +153,19 @@ def test_validation_errors_name_the_field_and_the_index():
         {"field": "nps", "message": "big", "index": 0},
         {"field": "query.limit", "message": "ge 1"},
         {"field": "body", "message": "JSON decode error"}]
+
+
+def test_an_http_record_is_typed_once_by_its_check_and_its_currency_filled_later():
+    spec = SPECS[Kind.ORDERS]
+    sent = {"order_id": "O1", "customer_id": " C1 ", "ordered_at": "2024-01-02T03:04:05+02:00",
+            "amount": "7", "categories": "a| b"}
+    row = typed_row(OrderIn.model_validate(sent))
+    # what the ingest would have typed from the model's values, but the currency: left for
+    # the ingest to fill with the store's
+    assert row == {**canonical(spec, OrderIn.model_validate(sent).model_dump(), "EUR"),
+                   "currency": None}
+    assert row["customer_id"] == "C1" and row["categories"] == "a;b"
+    assert row["ordered_at"] == datetime(2024, 1, 2, 1, 4, 5)
+    # typing a typed row again changes nothing (a replay types the rows it kept)
+    assert canonical(spec, row, None) == row
+    assert canonical(spec, row, "EUR")["currency"] == "EUR"
