@@ -8,7 +8,7 @@ wins (the other gets :class:`DuplicateError`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -138,9 +138,33 @@ class SqlApiTx:
         self.conn.execute(CUSTOMERS.update().where(CUSTOMERS.c.customer_id == customer_id)
                           .values(**values))
 
+    def touch_customers(self, ids: Iterable[str]) -> None:
+        """Ask the live map to refresh these customers (:data:`TOUCH_SQL`), with this
+        transaction's rows: one statement, nothing when ``ids`` is empty."""
+        touched = sorted(set(ids))  # sorted: two writers lock shared rows in one order
+        if not touched:
+            return
+        at = stored_instant(now(), self.dialect)
+        self.conn.exec_driver_sql(TOUCH_SQL[self.dialect == "sqlite"],
+                                  [(cid, at) for cid in touched])
+
     def commit(self) -> None:
         self.conn.commit()
         self.committed = True
+
+
+# a first touch writes the row; another before the worker deleted it counts one more touch
+# (the worker deletes a row only if the count is still the one it read). Written for the
+# driver (pysqlite: ?, psycopg: %s): a request's one extra statement costs no compilation.
+_TOUCH = ("INSERT INTO map_touched (customer_id, touched_at, touches) VALUES ({p}, {p}, 1) "
+          "ON CONFLICT (customer_id) DO UPDATE SET touches = map_touched.touches + 1")
+TOUCH_SQL = {False: _TOUCH.format(p="%s"), True: _TOUCH.format(p="?")}
+
+
+def stored_instant(at: datetime, dialect: str) -> datetime | str:
+    """``at`` as a driver-level statement passes it: SQLite keeps SQLAlchemy's text form
+    (always with microseconds, so that text order is time order)."""
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else at
 
 
 def now() -> datetime:
