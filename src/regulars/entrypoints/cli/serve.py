@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from regulars import bootstrap
 from regulars.config import Settings
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
@@ -28,6 +29,11 @@ from regulars.i18n import _
 
 # the uvicorn factory each request process of ``--workers N`` (N > 1) builds its app with
 APP_FACTORY = "regulars.entrypoints.http.app:app_from_environment"
+
+# how long uvicorn waits for a request process to answer its supervisor before it replaces
+# it (uvicorn's default, 5 s, is shorter than a new process's start on a busy 2-core machine:
+# importing the analytics stack alone takes seconds, and it was replaced again and again)
+HEALTHCHECK_SECONDS = 60
 
 
 @app.command("serve")
@@ -79,6 +85,9 @@ def serve(
             uvicorn.run(create_app(settings), host=bind_host, port=bind_port,
                         log_level=log_level)
             return
+        # the schema brought up to date here, once, before any child opens the store: not
+        # by several processes at once
+        bootstrap.open_api_store(settings).close()
         with _settings_file(settings) as file, \
                 _background(file, log_level, enabled=background):
             if n == 1:
@@ -87,7 +96,8 @@ def serve(
             else:
                 os.environ[SETTINGS_FILE_VAR] = str(file)
                 uvicorn.run(APP_FACTORY, factory=True, workers=n, host=bind_host,
-                            port=bind_port, log_level=log_level)
+                            port=bind_port, log_level=log_level,
+                            timeout_worker_healthcheck=HEALTHCHECK_SECONDS)
 
 
 def _say_background(settings: Settings, n: int, *, background: bool, in_process: bool) -> None:
