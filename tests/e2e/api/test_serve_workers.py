@@ -76,7 +76,10 @@ def _held(url: str) -> bool:
 def admin_key(database_url: str) -> str:
     settings = bootstrap.load_settings(database_url=database_url)
     keys = bootstrap.open_keys(settings)
-    return keys.create("admin", "e2e")[0]
+    try:
+        return keys.create("admin", "e2e")[0]
+    finally:
+        keys.store.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
