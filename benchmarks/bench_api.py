@@ -106,6 +106,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--port", type=int, default=8931)
     ap.add_argument("--no-live", action="store_true", help="serve with the live map off")
+    ap.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                    help="one more argument of `regulars serve` (repeat it: --serve-arg=--workers "
+                         "--serve-arg=2; --serve-arg=--in-process)")
     args = ap.parse_args()
     if not args.postgres_url:
         print("give --postgres-url or REGULARS_BENCH_POSTGRES_URL", file=sys.stderr)
@@ -133,7 +136,8 @@ def main() -> int:
             reader_out = regulars("keys", "create", "--role", "readonly", env=env)
             reader = re.search(r"rgl_\S+", reader_out).group(0)  # type: ignore[union-attr]
             server = subprocess.Popen(
-                [str(BIN), "serve", "--port", str(args.port), "--log-level", "warning"],
+                [str(BIN), "serve", "--port", str(args.port), "--log-level", "warning",
+                 *args.serve_arg],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp)
             base = f"http://127.0.0.1:{args.port}"
             deadline = time.monotonic() + 120

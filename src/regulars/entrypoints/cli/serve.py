@@ -140,7 +140,7 @@ def _background(file: Path, log_level: str, *, enabled: bool) -> Iterator[None]:
         return
     # spawn: a fresh interpreter, not a fork of this one (no threads or pools copied)
     child = multiprocessing.get_context("spawn").Process(
-        target=background_process, args=(str(file), log_level),
+        target=background_process, args=(str(file), log_level, os.getpid()),
         name="regulars-background", daemon=False)
     child.start()
     try:

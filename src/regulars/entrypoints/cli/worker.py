@@ -14,6 +14,7 @@ imported.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -82,13 +83,22 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def background_process(settings_file: str, log_level: str) -> None:
+def background_process(settings_file: str, log_level: str, parent: int) -> None:
     """``regulars serve``'s background process: the settings the parent resolved, and a
-    standby when another worker holds the store's lock."""
+    standby when another worker holds the store's lock. It also stops when ``parent`` (the
+    serve's process) is gone, killed without the chance to stop it: no orphan keeps the
+    store's lock."""
     from regulars.entrypoints.http.app import read_settings
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:  [worker] %(message)s")
     stop = stop_on_signals()
+
+    def orphaned() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=orphaned, name="regulars-parent-watch", daemon=True).start()
     run_background(read_settings(Path(settings_file)), stop, wait=True, say=log.info)
 
 
