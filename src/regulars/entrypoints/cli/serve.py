@@ -82,8 +82,17 @@ def serve(
             host=bind_host, port=bind_port), highlight=False)
         _say_background(settings, n, background=background, in_process=in_process)
         if in_process:
-            uvicorn.run(create_app(settings), host=bind_host, port=bind_port,
-                        log_level=log_level)
+            # the threads take the store's worker lock too: never two background workers
+            lock = bootstrap.worker_lock(settings)
+            own = lock.acquire()
+            if not own:
+                out.print(_("another background worker already runs on this store ({where}): "
+                            "this server runs none").format(where=lock.where), highlight=False)
+            try:
+                uvicorn.run(create_app(settings, background=own), host=bind_host,
+                            port=bind_port, log_level=log_level)
+            finally:
+                lock.release()
             return
         # the schema brought up to date here, once, before any child opens the store: not
         # by several processes at once
