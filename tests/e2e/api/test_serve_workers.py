@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -99,22 +100,35 @@ def server(tmp_path: Path, database_url: str, admin_key: str) -> Iterator[tuple[
 
 def test_serve_with_two_request_processes_updates_the_card_in_its_background_process(
         server, admin_key, database_url):
+    """Concurrent orders land in both request processes (on SQLite they queue for the one
+    write lock: WAL, busy timeout, BEGIN IMMEDIATE), none is refused, and the background
+    process brings every card up to date."""
     base, log = server
     headers = {"Authorization": f"Bearer {admin_key}"}
     # the background process holds the store's lock: the request processes run no worker
     _wait(lambda: _held(database_url), 30, "the background worker")
+    customers = ("A", "B", "C", "D")
+    days = [f"2026-{m:02d}-05T10:00:00" for m in range(1, 7)]  # 6 orders each
+
+    def send(i: int) -> int:
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            return http.post("/v1/orders", json={
+                "order_id": f"O{i}", "customer_id": customers[i % 4],
+                "ordered_at": days[i // 4], "amount": "25.00"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, range(24))) == [201] * 24
+
     with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-        for i, day in enumerate(("2026-01-05", "2026-02-05", "2026-03-05")):
-            r = http.post("/v1/orders", json={"order_id": f"O{i}", "customer_id": "A",
-                                              "ordered_at": f"{day}T10:00:00",
-                                              "amount": "25.00"})
-            assert r.status_code == 201, r.text
 
-        def card_has_three_orders() -> bool:
-            r = http.get("/v1/customers/A")
-            return r.status_code == 200 and (r.json().get("facts") or {}).get("orders") == 3
+        def cards_have_six_orders() -> bool:
+            for cid in customers:
+                r = http.get(f"/v1/customers/{cid}")
+                if r.status_code != 200 or (r.json().get("facts") or {}).get("orders") != 6:
+                    return False
+            return True
 
-        _wait(card_has_three_orders, 60, "the card: " + log.read_text())
+        _wait(cards_have_six_orders, 60, "the cards: " + log.read_text())
         _wait(lambda: http.get("/v1/health").json()["live_pending"] == 0, 30, "live_pending")
 
 
