@@ -179,10 +179,13 @@ class SqlApiStore(CustomerRows, WebhookRows):
         since they were read; returns how many were forgotten."""
         if not seen:
             return 0
-        sql = _SETTLE.format(p="?" if self.dialect == "sqlite" else "%s")
         rows = sorted((s.customer_id, s.touches) for s in seen)
         with failures.translated(self.url), self.writer.begin() as conn:
-            result = conn.exec_driver_sql(sql, rows)
+            if self.dialect == "sqlite":
+                result = conn.exec_driver_sql(_SETTLE_SQLITE, rows)
+            else:  # one statement for the batch
+                result = conn.exec_driver_sql(_SETTLE_POSTGRES, ([r[0] for r in rows],
+                                                                 [r[1] for r in rows]))
             return max(result.rowcount or 0, 0)
 
     def touched_count(self) -> int:
@@ -198,7 +201,9 @@ class SqlApiStore(CustomerRows, WebhookRows):
         return self._read(sa.select(api_audit).order_by(api_audit.c.id.desc()).limit(limit))
 
 
-_SETTLE = "DELETE FROM map_touched WHERE customer_id = {p} AND touches = {p}"
+_SETTLE_SQLITE = "DELETE FROM map_touched WHERE customer_id = ? AND touches = ?"
+_SETTLE_POSTGRES = ("DELETE FROM map_touched t USING unnest(%s::text[], %s::bigint[]) AS s(id, n) "
+                    "WHERE t.customer_id = s.id AND t.touches = s.n")
 
 
 def _arrow(kind: Kind, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
