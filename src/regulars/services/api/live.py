@@ -201,7 +201,7 @@ class LiveMap:
 
     def __init__(self, store: ApiStore, compute: ComputeMap, *,
                  on_events: EventSink | None = None, min_interval: float = 0.25,
-                 max_batch: int = 2000, poll: float = 0.1,
+                 max_batch: int = 2000, poll: float = 0.05,
                  queue: TouchQueue | None = None) -> None:
         self.store = store
         self.queue: TouchQueue = queue if queue is not None else store
