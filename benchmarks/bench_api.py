@@ -136,6 +136,9 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=8931)
     ap.add_argument("--no-live", action="store_true", help="serve with the live map off")
     ap.add_argument("--no-peer", action="store_true", help="leave out the bare-stack peer")
+    ap.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                    help="one more argument of `regulars serve` (repeat it: --serve-arg=--workers "
+                         "--serve-arg=2; --serve-arg=--in-process)")
     args = ap.parse_args()
     if not args.postgres_url:
         print("give --postgres-url or REGULARS_BENCH_POSTGRES_URL", file=sys.stderr)
@@ -167,7 +170,7 @@ def main() -> int:
             base = f"http://127.0.0.1:{args.port}"
             servers.append(start(
                 [str(BIN), "serve", "--port", str(args.port), "--log-level", "warning",
-                 *workers], env, tmp, base))
+                 *workers, *args.serve_arg], env, tmp, base))
             peer = None
             if not args.no_peer:
                 # the peer: the same uvicorn, its own table in the same database

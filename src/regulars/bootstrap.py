@@ -34,6 +34,7 @@ from regulars.services.live_map import MapComputer, MapStore
 
 if TYPE_CHECKING:
     from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.worker_lock import WorkerLock
     from regulars.domain.loyalty.programme import Programme
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
@@ -61,6 +62,7 @@ __all__ = [
     "store_exceptions",
     "store_failure",
     "tier_event_worker",
+    "worker_lock",
 ]
 
 
@@ -214,6 +216,14 @@ def tier_event_worker(loyalty: LoyaltyApi) -> TierEventWorker:
     worker = TierEventWorker(loyalty.publish_tier_changes, interval=TIER_EVENTS_POLL_SECONDS)
     loyalty.on_tier_change = worker.wake
     return worker
+
+
+def worker_lock(settings: Settings) -> WorkerLock:
+    """The lock that keeps the background worker to one process per store (PostgreSQL: an
+    advisory lock; SQLite: a lock file beside the database)."""
+    from regulars.adapters.db.worker_lock import WorkerLock
+
+    return WorkerLock(settings.database_url)
 
 
 def open_keys(settings: Settings) -> KeyRing:

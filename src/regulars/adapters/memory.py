@@ -1,14 +1,15 @@
 """In-memory fakes of the ports, for fast tests of the services (no database, no files):
 :class:`MemoryLoyaltyStore` for the loyalty programme, and :class:`FakeStore` for the import
-(kept in :mod:`regulars.adapters.memory_import`)."""
+(kept in :mod:`regulars.adapters.memory_import`), and :class:`MemoryTouchQueue` for the
+customers waiting for a live-map refresh (``map_touched``)."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
@@ -24,6 +25,7 @@ from regulars.domain.loyalty.ledger import (
     Member,
 )
 from regulars.domain.loyalty.programme import aware
+from regulars.services.api.ports import Touch, TouchQueue
 from regulars.services.loyalty.ports import (
     Accrual,
     Coupon,
@@ -36,7 +38,7 @@ from regulars.services.loyalty.ports import (
 )
 
 __all__ = ["FakeStore", "FakeWrite", "MemoryLoyaltyStore", "MemoryLoyaltyTx",
-           "memory_loyalty_store"]
+           "MemoryTouchQueue", "memory_loyalty_store", "memory_touch_queue"]
 
 _T = TypeVar("_T")
 
@@ -482,3 +484,44 @@ class MemoryLoyaltyTx:
 def memory_loyalty_store() -> LoyaltyStore:
     """A fresh in-memory loyalty store, typed as the port: mypy proves it is one."""
     return MemoryLoyaltyStore()
+
+
+# -- the customers waiting for a live-map refresh -----------------------------------------------
+
+
+class MemoryTouchQueue:
+    """``map_touched`` in memory, with the SQL store's rules: a first touch records when, a
+    later one counts one more; :meth:`settle_touched` forgets a customer only if the count
+    is the one it read. ``clock`` gives the instants (tests pass their own)."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
+        self.rows: dict[str, Touch] = {}
+
+    def touch_customers(self, ids: Iterable[str]) -> None:
+        at = self.clock()
+        for cid in sorted(set(ids)):
+            old = self.rows.get(cid)
+            self.rows[cid] = (Touch(cid, at, 1) if old is None
+                              else replace(old, touches=old.touches + 1))
+
+    def touched(self, limit: int | None = None) -> list[Touch]:
+        ordered = sorted(self.rows.values(), key=lambda t: (t.touched_at, t.customer_id))
+        return ordered if limit is None else ordered[:limit]
+
+    def settle_touched(self, seen: Sequence[Touch]) -> int:
+        gone = 0
+        for s in seen:
+            now = self.rows.get(s.customer_id)
+            if now is not None and now.touches == s.touches:
+                del self.rows[s.customer_id]
+                gone += 1
+        return gone
+
+    def touched_count(self) -> int:
+        return len(self.rows)
+
+
+def memory_touch_queue() -> TouchQueue:
+    """A fresh in-memory touch queue, typed as the port: mypy proves it is one."""
+    return MemoryTouchQueue()

@@ -111,6 +111,16 @@ class ApiSettings(BaseModel):
 
     host: str = Field(default="127.0.0.1", description="Address `regulars serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `regulars serve` listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Request processes `regulars serve` runs (`--workers`); the background work "
+            "(live map, webhooks, tier events, expiry notices) runs in one process of its "
+            "own beside them."
+        ),
+    )
     rate_limit: float = Field(
         default=100.0,
         gt=0,

@@ -36,9 +36,10 @@ from regulars.adapters.db.tables import (
     api_keys,
     map_customers,
     map_state,
+    map_touched,
 )
 from regulars.domain.tables import SPECS, ColumnType, Kind
-from regulars.services.api.ports import DuplicateError
+from regulars.services.api.ports import DuplicateError, Touch
 
 __all__ = ["SqlApiStore", "SqlApiTx"]
 
@@ -154,12 +155,55 @@ class SqlApiStore(CustomerRows, WebhookRows):
             conn.execute(map_customers.insert(), [dict(r) for r in rows])
         return before
 
+    # -- the customers waiting for a live-map refresh (map_touched) --------------------------
+
+    def touch_customers(self, ids: Sequence[str]) -> None:
+        """Ask for a refresh of these customers outside an ingest (one transaction)."""
+        with self.begin() as tx:
+            tx.touch_customers(ids)
+            tx.commit()
+
+    def touched(self, limit: int | None = None) -> list[Touch]:
+        """The customers waiting for a refresh, the longest-waiting first (``limit`` of
+        them, or all)."""
+        t = map_touched
+        stmt = sa.select(t.c.customer_id, t.c.touched_at, t.c.touches).order_by(
+            t.c.touched_at, t.c.customer_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with failures.translated(self.url), self.reader.connect() as conn:
+            return [Touch(r[0], r[1], int(r[2])) for r in conn.execute(stmt)]
+
+    def settle_touched(self, seen: Sequence[Touch]) -> int:
+        """Forget the touches in ``seen`` (refreshed now) unless a customer was touched again
+        since they were read; returns how many were forgotten."""
+        if not seen:
+            return 0
+        rows = sorted((s.customer_id, s.touches) for s in seen)
+        with failures.translated(self.url), self.writer.begin() as conn:
+            if self.dialect == "sqlite":
+                result = conn.exec_driver_sql(_SETTLE_SQLITE, rows)
+            else:  # one statement for the batch
+                result = conn.exec_driver_sql(_SETTLE_POSTGRES, ([r[0] for r in rows],
+                                                                 [r[1] for r in rows]))
+            return max(result.rowcount or 0, 0)
+
+    def touched_count(self) -> int:
+        with failures.translated(self.url), self.reader.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(map_touched))
+                       .scalar_one())
+
     def map_state(self) -> dict[str, Any] | None:
         rows = self._read(sa.select(map_state).where(map_state.c.id == 1))
         return rows[0] if rows else None
 
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
         return self._read(sa.select(api_audit).order_by(api_audit.c.id.desc()).limit(limit))
+
+
+_SETTLE_SQLITE = "DELETE FROM map_touched WHERE customer_id = ? AND touches = ?"
+_SETTLE_POSTGRES = ("DELETE FROM map_touched t USING unnest(%s::text[], %s::bigint[]) AS s(id, n) "
+                    "WHERE t.customer_id = s.id AND t.touches = s.n")
 
 
 def _arrow(kind: Kind, rows: Sequence[tuple[Any, ...]]) -> pa.Table:

@@ -222,6 +222,18 @@ map_state = sa.Table(
     sa.Column("baseline", sa.Text(), nullable=True),
 )
 
+# the customers whose live-map rows wait for a refresh: written by an ingest in the same
+# transaction as its rows, so that no process keeps the list in memory (the background worker
+# may run in another process). ``touches`` counts the ingests since the row was written: the
+# worker deletes only rows whose count it read, so a touch during a refresh is not lost.
+map_touched = sa.Table(
+    "map_touched",
+    metadata,
+    sa.Column("customer_id", sa.String(), primary_key=True),
+    sa.Column("touched_at", sa.DateTime(), nullable=False, index=True),  # the first touch
+    sa.Column("touches", sa.BigInteger(), nullable=False),
+)
+
 webhook_subscriptions = sa.Table(
     "webhook_subscriptions",
     metadata,
@@ -259,7 +271,7 @@ webhook_deliveries = sa.Table(
     sa.Column("duration_ms", sa.Float(), nullable=False),
 )
 
-API_TABLES = (api_keys, api_audit, api_idempotency, map_customers, map_state,
+API_TABLES = (api_keys, api_audit, api_idempotency, map_customers, map_state, map_touched,
               webhook_subscriptions, webhook_outbox, webhook_deliveries)
 
 

@@ -2,7 +2,7 @@
 
 ``main`` holds the Typer app and the shared helpers; every command lives in a module by job
 (``import_cmd``, ``demo_cmd``, ``store_cmd``, ``analyze_cmd``, ``backtest_cmd``, ``serve``,
-and the command groups) and adds itself to ``main.app`` when imported. They are imported
+``worker``, and the command groups) and adds itself to ``main.app`` when imported. They are imported
 here, not from ``main``, so that no module of the CLI imports one that imports it back
 (import-linter: siblings without cycles).
 """
@@ -22,6 +22,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     models_cmd,
     profiles_cmd,
     serve,
+    worker,
 )
 # isort: on
 from regulars.entrypoints.cli.main import app, main

@@ -1,19 +1,24 @@
 """The FastAPI application: ``create_app(settings)``; ``regulars serve`` runs it with uvicorn.
 
 Routes are plain (``def``) functions: the store is reached through blocking drivers, so
-Starlette runs them in its thread pool. The live-map and webhook workers are threads started
-with the application and stopped with it.
+Starlette runs them in its thread pool. The background work (the live map, webhook delivery,
+tier events, expiry notices) runs either in threads started with the application and stopped
+with it (``create_app(background=True)``, as :func:`serving` and tests use it), or in a
+process of its own (``regulars worker``; ``regulars serve`` starts one by default), so that it
+does not compete with requests for this process's interpreter.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -119,16 +124,20 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 def create_app(settings: Settings | None = None, *, services: ApiServices | None = None,
-               rebuild_on_start: bool = True) -> FastAPI:
-    """The API on the store of ``settings`` (default: :func:`regulars.load_settings`)."""
+               rebuild_on_start: bool = True, background: bool = True) -> FastAPI:
+    """The API on the store of ``settings`` (default: :func:`regulars.load_settings`).
+
+    ``background``: run the background work (live map, webhook delivery, tier events,
+    expiry notices, the first map when there is none) in threads of this process; without
+    it a ``regulars worker`` process does it (``regulars serve`` starts one by default)."""
     settings = settings or bootstrap.load_settings()
     api = services or bootstrap.open_api(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        api.start()
-        if rebuild_on_start:
-            threading.Thread(target=_first_map, args=(api,), name="regulars-first-map",
+        api.start(background=background)
+        if rebuild_on_start and background:
+            threading.Thread(target=api.first_map, name="regulars-first-map",
                              daemon=True).start()
         try:
             yield
@@ -192,6 +201,33 @@ def _add_health(app: FastAPI, settings: Settings) -> None:
                 "live_pending": services.live.pending() if services.live_enabled else 0}
 
 
+SETTINGS_FILE_VAR = "_REGULARS_SERVE_SETTINGS"
+"""The environment variable naming the JSON file of the settings ``regulars serve`` resolved,
+for its request processes (not ``REGULARS_…``: that prefix is the settings' own)."""
+
+
+def write_settings(settings: Settings, path: Path) -> None:
+    """``settings`` as :func:`app_from_environment` reads them back: every value, as given."""
+    path.write_text(json.dumps(settings.model_dump(mode="json", by_alias=True)),
+                    encoding="utf-8")
+
+
+def read_settings(path: Path) -> Settings:
+    """The settings :func:`write_settings` wrote (as overrides: they win over every source,
+    so the result is the settings the parent resolved)."""
+    return bootstrap.load_settings(None, **json.loads(path.read_text(encoding="utf-8")))
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``regulars serve --workers N``'s request processes (uvicorn's
+    factory): the parent's settings from the file :data:`SETTINGS_FILE_VAR` names, and no
+    background work here (the serve's background process, or ``regulars worker``, does it)."""
+    file = os.environ.get(SETTINGS_FILE_VAR)
+    if not file:
+        raise RuntimeError(f"{SETTINGS_FILE_VAR} is not set: run this through regulars serve")
+    return create_app(read_settings(Path(file)), background=False)
+
+
 @contextmanager
 def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
             log_level: str = "warning") -> Iterator[str]:
@@ -220,13 +256,3 @@ def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
-
-
-def _first_map(api: ApiServices) -> None:
-    """Build the snapshot when there is none yet and the store has orders."""
-    if api.store.map_state() is not None:
-        return
-    try:
-        api.rebuild_map()
-    except Exception as e:  # no orders yet, say: the first ingest or a rebuild makes one
-        log.info("no customer map built at start: %s", e)

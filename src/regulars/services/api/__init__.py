@@ -8,6 +8,7 @@ the web layer (``regulars.entrypoints.http``) only translates HTTP to these call
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -23,6 +24,8 @@ from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEv
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.webhooks import Webhooks
 from regulars.services.audit import AuditTrail
+
+log = logging.getLogger("regulars.api")
 
 
 class RateLimiter:
@@ -80,7 +83,12 @@ class ApiServices:
     def rebuild_map(self, as_of: datetime | None = None) -> dict[str, Any]:
         return rebuild(self.store, self.full_compute, as_of)
 
-    def start(self) -> None:
+    def start(self, *, background: bool = True) -> None:
+        """Start the background work in threads of this process: the live map, webhook
+        delivery, tier events and expiry notices (``background=False``: none of them; a
+        ``regulars worker`` process does that work)."""
+        if not background:
+            return
         if self.live_enabled:
             self.live.start()
         self.webhooks.start()
@@ -88,6 +96,16 @@ class ApiServices:
             self.expiry_notices.start()
         if self.tier_events is not None:
             self.tier_events.start()
+
+    def first_map(self) -> None:
+        """Build the snapshot when there is none yet and the store has orders (the first
+        background run; a failure is logged: the first ingest or a rebuild makes one)."""
+        if self.store.map_state() is not None:
+            return
+        try:
+            self.rebuild_map()
+        except Exception as e:  # no orders yet, say
+            log.info("no customer map built at start: %s", e)
 
     def stop(self) -> None:
         if self.expiry_notices is not None:

@@ -356,6 +356,7 @@ class Ingest:
             # (the presenter's number; 0 for a channel without one)
             tx.keep_response(caller.actor, idempotency_key, fingerprint,
                              caller.status(outcome) or 0, json.dumps(body, default=str))
+        tx.touch_customers(result.touched)  # the live map's queue, committed with the rows
         tx.commit()
         return result
 

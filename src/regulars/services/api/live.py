@@ -3,8 +3,10 @@
 A full rebuild (``regulars serve`` on an empty snapshot, ``POST /v1/map/rebuild``) runs the
 whole analysis and replaces the snapshot (``map_customers``, ``map_state``).
 
-The live path: every ingest hands the customers it touched to :class:`LiveMap`, whose
-background worker (one thread) coalesces them and calls :func:`refresh_customers`. A rebuild
+The live path: every ingest records the customers it touched in the store, in its own
+transaction (``map_touched``); :class:`LiveMap`'s background worker (one thread, in the server
+or in the ``regulars worker`` process) reads them in batches and calls
+:func:`refresh_customers`. A rebuild
 keeps the map's frozen baseline (the base's medians, base gap, RFM edges, golden and small
 thresholds, and the fitted prediction models) in ``map_state``; a refresh reads only the
 touched customers' rows and recomputes them against it, so its cost follows the customers
@@ -33,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from regulars.services.api.ports import ApiStore
+from regulars.services.api.ports import ApiStore, TouchQueue
 from regulars.services.api.workers import PeriodicWorker
 
 log = logging.getLogger("regulars.api.live")
@@ -148,6 +150,9 @@ def rebuild(store: ApiStore, compute: FullCompute,
             as_of: datetime | None = None) -> dict[str, Any]:
     """Recompute the whole map and portfolio and replace the snapshot (with the baseline the
     live map recomputes against); returns its state."""
+    # the customers waiting for the live map, as they are before the map is read: the
+    # rebuild covers them, unless one is touched again meanwhile
+    waiting = store.touched()
     customers, moment, source, portfolio, not_evaluated, baseline = compute(as_of)
     rows = map_rows(customers, moment, source)
     state = {"as_of": moment, "as_of_source": source, "built_at": _now(),
@@ -156,6 +161,7 @@ def rebuild(store: ApiStore, compute: FullCompute,
              "not_evaluated": json.dumps(not_evaluated),
              "baseline": None if baseline is None else json.dumps(baseline)}
     store.replace_map(rows, state)
+    store.settle_touched(waiting)
     return state
 
 
@@ -181,35 +187,44 @@ class LiveStats:
 
 
 class LiveMap:
-    """The background worker that keeps touched customers' rows current (one thread)."""
+    """The background worker that keeps touched customers' rows current (one thread, in the
+    server or in ``regulars worker``).
+
+    Which customers wait is kept in the store (:class:`~regulars.services.api.ports.TouchQueue`,
+    the table ``map_touched``), written by each ingest in its own transaction: so the worker
+    may run in another process than the requests, a restart loses nothing, and
+    :meth:`pending` is the same figure in every process. A run reads the longest-waiting
+    customers (at most ``max_batch``), recomputes them, publishes the events and then forgets
+    only the touches that did not change meanwhile: a customer touched again during the
+    refresh stays for the next run.
+    """
 
     def __init__(self, store: ApiStore, compute: ComputeMap, *,
                  on_events: EventSink | None = None, min_interval: float = 0.25,
-                 max_batch: int = 2000) -> None:
+                 max_batch: int = 2000, poll: float = 0.05,
+                 queue: TouchQueue | None = None) -> None:
         self.store = store
+        self.queue: TouchQueue = queue if queue is not None else store
         # at most this many customers a refresh: a backlog is refreshed in parts, so each
         # refresh stays short and its rows and events are out sooner
         self.max_batch = max_batch
         # a refresh costs one map computation however many customers it covers: under a
         # stream of orders, waiting a little between refreshes leaves the CPU to requests
         self.min_interval = min_interval
+        # how often an idle worker looks at the store: an ingest in another process cannot
+        # wake it, so this bounds the lag it adds
+        self.poll = poll
         self.compute = compute
         self.on_events = on_events
         self.stats = LiveStats()
-        self._pending: dict[str, float] = {}  # customer -> when first touched
-        self._running = 0  # customers of the refresh under way
-        self._lock = threading.Lock()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._lock = threading.Lock()  # one refresh at a time (the thread, or flush())
         self._worker: _LiveWorker | None = None
 
     def touch(self, ids: set[str]) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for cid in ids:
-                self._pending.setdefault(cid, now)
-            self._idle.clear()
-        self._wake()
+        """An ingest in this process wrote touches of ``ids`` (in its transaction): refresh
+        now rather than at the next poll."""
+        if ids:
+            self._wake()
 
     def _wake(self) -> None:
         worker = self._worker
@@ -218,13 +233,12 @@ class LiveMap:
 
     def pending(self) -> int:
         """How many touched customers wait for a refresh (the one running included)."""
-        with self._lock:
-            return len(self._pending) + self._running
+        return self.queue.touched_count()
 
     def start(self) -> None:
-        """Refresh in a thread of the server: when touched, and at least every second."""
+        """Refresh in a thread of this process: when touched, and every ``poll`` seconds."""
         if self._worker is None:
-            self._worker = _LiveWorker(self._step, interval=1.0)
+            self._worker = _LiveWorker(self._step, interval=self.poll)
             self._worker.start()
 
     def stop(self) -> None:
@@ -233,50 +247,49 @@ class LiveMap:
             self._worker = None
 
     def flush(self, timeout: float = 60.0) -> bool:
-        """Wait until every touched customer is refreshed (tests, benchmarks)."""
+        """Wait until every touched customer is refreshed (tests, benchmarks): here without a
+        worker thread, else by watching the store (the worker may be another process's)."""
         if self._worker is None:
             while self.run_once():
                 pass
-            return True
-        return self._idle.wait(timeout)
+            return self.pending() == 0
+        deadline = time.monotonic() + timeout
+        while self.pending():
+            if time.monotonic() > deadline:
+                return False
+            self._wake()
+            time.sleep(0.02)
+        return True
 
     def run_once(self) -> int:
+        """One refresh of the longest-waiting customers; how many it covered."""
         with self._lock:
-            if len(self._pending) <= self.max_batch:
-                batch, self._pending = self._pending, {}
-            else:  # a backlog (after batch imports): the longest-waiting first, in parts
-                ids = sorted(self._pending, key=self._pending.__getitem__)[:self.max_batch]
-                batch = {cid: self._pending.pop(cid) for cid in ids}
+            batch = self.queue.touched(self.max_batch)
+            if not batch:
+                return 0
+            started = time.monotonic()
+            try:
+                events = refresh_customers(self.store, self.compute,
+                                           {t.customer_id for t in batch})
+                if events and self.on_events:
+                    self.on_events(events)
+            except Exception:  # keep serving; the touches stay, the next run retries
+                log.exception("live map refresh failed")
+                self.stats.errors += 1
+                return 0
+            # only now: a worker stopped before this line refreshes them again (no change,
+            # no event), one stopped after has published them
+            self.queue.settle_touched(batch)
+            done = time.monotonic()
+            self.stats.refreshes += 1
+            self.stats.customers += len(batch)
+            self.stats.last_seconds = done - started
+            self.stats.last_lag_seconds = max(
+                0.0, (_now() - min(t.touched_at for t in batch)).total_seconds())
+            self.stats.lags = [*self.stats.lags[-999:], self.stats.last_lag_seconds]
+            if len(batch) >= self.max_batch:  # a backlog: the next part without a poll
                 self._wake()
-            self._running = len(batch)
-        if not batch:
-            self._idle.set()
-            return 0
-        started = time.monotonic()
-        try:
-            events = refresh_customers(self.store, self.compute, set(batch))
-        except Exception:  # keep serving; the next ingest or a rebuild retries
-            log.exception("live map refresh failed")
-            self.stats.errors += 1
-            with self._lock:
-                for cid, t in batch.items():
-                    self._pending.setdefault(cid, t)
-                self._running = 0
-            return 0
-        with self._lock:
-            self._running = 0
-        done = time.monotonic()
-        self.stats.refreshes += 1
-        self.stats.customers += len(batch)
-        self.stats.last_seconds = done - started
-        self.stats.last_lag_seconds = done - min(batch.values())
-        self.stats.lags = [*self.stats.lags[-999:], self.stats.last_lag_seconds]
-        if events and self.on_events:
-            self.on_events(events)
-        with self._lock:
-            if not self._pending:
-                self._idle.set()
-        return len(batch)
+            return len(batch)
 
     def _step(self) -> None:
         started = time.monotonic()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +39,27 @@ class CustomerFilter:
     limit: int = 50
 
 
+@dataclass(frozen=True)
+class Touch:
+    """A customer waiting for a live-map refresh: since when, and how many ingests touched
+    them since (the worker forgets the touch only if the count is still the one it read)."""
+
+    customer_id: str
+    touched_at: datetime
+    touches: int
+
+
+class TouchQueue(Protocol):
+    """The customers waiting for a live-map refresh, kept in the store (``map_touched``)."""
+
+    def touch_customers(self, ids: Sequence[str]) -> None: ...
+    def touched(self, limit: int | None = None) -> list[Touch]:
+        """The longest-waiting first."""
+    def settle_touched(self, seen: Sequence[Touch]) -> int:
+        """Forget the touches in ``seen`` whose count did not change since they were read."""
+    def touched_count(self) -> int: ...
+
+
 class ApiTx(Protocol):
     """One write transaction of the API: rolled back unless ``commit()`` is called."""
 
@@ -70,6 +91,8 @@ class ApiTx(Protocol):
         """Insert the rows of ``kind`` whose id is not stored yet; the ids inserted (a row
         whose id a concurrent writer stores and commits first is left out, not an error)."""
     def update_customer(self, customer_id: str, values: Mapping[str, Any]) -> None: ...
+    def touch_customers(self, ids: Iterable[str]) -> None:
+        """Ask the live map to refresh these customers once this transaction commits."""
     def commit(self) -> None: ...
 
 
@@ -95,6 +118,10 @@ class ApiStore(Protocol):
     def upsert_map_rows(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         """Write these rows; return the rows they replaced (by customer id)."""
     def map_state(self) -> dict[str, Any] | None: ...
+    def touch_customers(self, ids: Sequence[str]) -> None: ...
+    def touched(self, limit: int | None = None) -> list[Touch]: ...
+    def settle_touched(self, seen: Sequence[Touch]) -> int: ...
+    def touched_count(self) -> int: ...
     def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]: ...
     def customer_card(self, customer_id: str) -> dict[str, Any] | None: ...
     def resolve_alias(self, customer_id: str) -> str: ...
