@@ -408,6 +408,14 @@ def analyze_only_report(args: argparse.Namespace, file: Path, orders: int,
     for label, key in (("**total wall**", "seconds"), ("**CPU s**", "cpu"),
                        ("others' CPU s", "others_cpu")):
         out.append(f"| {label} | " + " | ".join(f"{r[key]:.1f}" for r in runs) + " |")
+    # `regulars analyze` without --out renders the sentences of the customers it lists only
+    words = "evidence as sentences (Python)"
+    out.append("| total less every customer's sentences (wall / CPU s; what `regulars analyze` "
+               "without --out pays) | " + " | ".join(
+                   f"{r['seconds'] - r['stages'].get(words, 0.0):.1f} / "
+                   f"{r['cpu'] - r['stages_cpu'].get(words, 0.0):.1f}" for r in runs) + " |")
+    out.append("| peak RSS of the process after the runs (MB) | " + " | ".join(
+        f"{r['peak_mb_after']:,.0f}" for r in runs) + " |")
     return out
 
 
