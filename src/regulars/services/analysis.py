@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 import ibis
@@ -280,7 +281,7 @@ def analyze(
                           else models.orders_until(orders, flow_from))
         del orders  # its Arrow copy of every order is not needed any more
         previous = _map_predicted(
-            earlier, flow_from, params, earlier_orders, spend=False,
+            earlier, flow_from, params, earlier_orders, spend=False, flow_only=True,
         )[0].customers.select(*FLOW_COLUMNS).cache()
     say(_("the portfolio: retention, concentration, cohorts…"))
     result = portfolio(
@@ -398,7 +399,7 @@ def join_stake(customers: pa.Table, stake: pa.Table) -> pa.Table:
     ends = sorted({0, *_ends(evidence), *_ends(item)})
     return customers.set_column(i, "evidence", pa.chunked_array(
         [_in_steps(lambda k, n: _appended(evidence.slice(k, n), item.slice(k, n)), a, b)
-         for a, b in zip(ends, ends[1:], strict=False)], evidence.type))
+         for a, b in pairwise(ends)], evidence.type))
 
 
 CHUNK_ROWS = 65_536
@@ -435,18 +436,20 @@ def _appended(evidence: pa.ChunkedArray, item: pa.ChunkedArray) -> pa.Array:
 
 
 def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
-                   orders: pa.Table | Occasions | None = None, *, spend: bool = True
-                   ) -> tuple[CustomerMap, models.Fitted | None]:
+                   orders: pa.Table | Occasions | None = None, *, spend: bool = True,
+                   flow_only: bool = False) -> tuple[CustomerMap, models.Fitted | None]:
     """The map as of ``at`` with the models fitted as of then (or why there are none).
 
     ``orders``: the orders cut at ``at`` as :func:`models.orders_arrow` gives them, or
     :func:`models.orders_occasions` of orders up to the end of ``at``'s day, when the caller
     has them already; ``spend``: whether to fit a spend model (see
-    :func:`models.fit_and_predict`)."""
+    :func:`models.fit_and_predict`); ``flow_only``: the map of the ladder flow's columns
+    only (see :func:`customer_map`)."""
     fitted, why = _predict(tables[Kind.ORDERS] if orders is None else orders, at, params,
                            spend=spend)
     m = _map_of(tables, at, params,
-                None if fitted is None else models.p_alive_table(fitted.table))
+                None if fitted is None else models.p_alive_table(fitted.table),
+                flow_only=flow_only)
     if why is not None:
         m.not_evaluated["predictions"] = why
         if "churn_risk" in m.not_evaluated:
@@ -457,7 +460,8 @@ def _map_predicted(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
 
 def _map_of(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
             p_alive: pa.Table | ibis.Table | None = None,
-            baseline: Mapping[str, Any] | None = None) -> CustomerMap:
+            baseline: Mapping[str, Any] | None = None, *,
+            flow_only: bool = False) -> CustomerMap:
     """The customer map of the given tables (Ibis, one engine), as of ``at``."""
     return customer_map(
         tables[Kind.ORDERS],
@@ -471,6 +475,7 @@ def _map_of(tables: Mapping[Kind, Any], at: datetime, params: MapParams,
         referrals=tables.get(Kind.REFERRALS),
         p_alive=ibis.memtable(p_alive) if isinstance(p_alive, pa.Table) else p_alive,
         baseline=baseline,
+        flow_only=flow_only,
     )
 
 
