@@ -302,8 +302,11 @@ def analyze(
     say(_("whom to save first: money at stake, from this business's history…"))
     stake, calibration = _ranked(occasions, customers, as_of, params)
     rows = _rows(customers, None if fitted is None else fitted.table, params, stake)
+    n = customers.num_rows
+    # the rows before the stake was appended hold a second copy of every evidence text
+    del customers, stake, occasions
     if words:
-        say(_("the evidence in words, for {n} customers…").format(n=f"{customers.num_rows:,}"))
+        say(_("the evidence in words, for {n} customers…").format(n=f"{n:,}"))
         rows.arrow  # noqa: B018  (added now, under its progress step)
     return Analysis(as_of, rows, result, dict(current.not_evaluated), source,
                     current.baseline, fitted, calibration)
