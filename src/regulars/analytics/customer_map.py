@@ -175,6 +175,7 @@ def customer_map(
     referrals: ir.Table | None = None,
     p_alive: ir.Table | None = None,
     baseline: Mapping[str, Any] | None = None,
+    flow_only: bool = False,
 ) -> CustomerMap:
     """Build the customer map of every customer known at ``as_of``.
 
@@ -198,6 +199,11 @@ def customer_map(
     baseline
         A row of ``CustomerMap.baseline`` from an earlier full map: compare these customers
         with that base instead of with each other (for recomputing a few customers).
+    flow_only
+        Only what the ladder flow reads (:data:`FLOW_COLUMNS`: the rung and status): the
+        facts that feed signals, traits, RFM and the evidence alone (categories, returns,
+        invoices, interactions, the revenue ranks) are not computed, and ``.baseline`` is
+        None. The rungs and statuses are those of the whole map.
 
     Returns
     -------
@@ -232,7 +238,7 @@ def customer_map(
     )
     if has(orders, "addons"):
         t = _attach(t, facts.addon_facts(orders, cutoffs, as_of=as_of, params=params))
-    if has(orders, "categories"):
+    if has(orders, "categories") and not flow_only:
         t = _attach(t, facts.category_facts(orders, as_of=as_of))
     if feedback is None:
         for c in ("latest_nps", "recent_feedback_complaints"):
@@ -243,6 +249,8 @@ def customer_map(
         if not has(feedback, "complaint"):
             missing["recent_feedback_complaints"] = "no complaint data (feedback.complaint)"
         t = _attach(t, facts.feedback_facts(feedback, as_of=as_of, params=params))
+    if flow_only:  # signals and traits alone read these
+        interactions = returns = invoices = None
     if interactions is None:
         for c in ("offers_considered", "service_recent", "recent_logged_complaints"):
             missing[c] = "no interaction data (interactions table)"
@@ -275,6 +283,8 @@ def customer_map(
         t = _attach(t, facts.p_alive_facts(p_alive))
 
     t = t.fill_null({c: 0 for c in _COUNTS if c in t.columns})
+    if flow_only:
+        return _flow_map(t.cross_join(base), params, missing, as_of)
     if frozen is None:
         t = _attach(t, ranks(spine, params, prospects=customers is not None))
     else:
@@ -318,6 +328,19 @@ def customer_map(
     not_evaluated = {**rung_skipped, **signal_skipped, **trait_skipped}
     return CustomerMap(out, not_evaluated, as_of_datetime(as_of), params,
                        _baseline(t, params) if frozen is None else frozen)
+
+
+FLOW_COLUMNS = ("customer_id", "orders", "first_order_at", "revenue", "rung", "status")
+"""The columns of a ``flow_only`` map."""
+
+
+def _flow_map(t: ir.Table, params: MapParams, missing: dict[str, str],
+              as_of: datetime | date) -> CustomerMap:
+    """The rung and status of every customer of ``t`` (facts and base joined)."""
+    t = with_rhythm(t, params)
+    rung_code, _found, skipped = rung(Context(t, params, missing))
+    out = t.select(*FLOW_COLUMNS[:4], rung=rung_code, status=t.status)
+    return CustomerMap(out, skipped, as_of_datetime(as_of), params, None)
 
 
 def _baseline(t: ir.Table, params: MapParams) -> ir.Table:

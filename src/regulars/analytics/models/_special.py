@@ -222,26 +222,37 @@ _TS_LOG_W = np.log(_TS_W)
 def _log_g_quad(k: FloatArray, b: FloatArray, z: FloatArray) -> FloatArray:
     """``log G`` by tanh-sinh quadrature of ``G = (1/k) ∫_0^1 (1 - z t^(1/k))^(-b) dt``
     (substituting ``y = z t^(1/k)`` in ``z^-k ∫_0^z y^(k-1) (1-y)^(-b) dy``)."""
-    out = np.empty(k.shape[0])
+    return _log_g_quads(k, (b,), z)[0]
+
+
+def _log_g_quads(k: FloatArray, bs: tuple[FloatArray, ...], z: FloatArray
+                 ) -> list[FloatArray]:
+    """:func:`_log_g_quad` for each ``b`` of ``bs`` with the same ``k`` and ``z``: the
+    integrand's ``log(1 - z t^(1/k))`` at every node, two of its three costly functions, is
+    taken once for all of them (the same operations on the same values, so the same bits)."""
+    outs = [np.empty(k.shape[0]) for _ in bs]
     chunk = 4096
     for lo in range(0, k.shape[0], chunk):
-        kk, bb, zz = k[lo:lo + chunk, None], b[lo:lo + chunk, None], z[lo:lo + chunk, None]
-        log_f = -bb * np.log1p(-zz * np.exp(_TS_LOG_T[None, :] / kk))
-        terms = log_f + _TS_LOG_W[None, :]
-        top = terms.max(axis=1, keepdims=True)
-        out[lo:lo + chunk] = (top[:, 0] + np.log(np.exp(terms - top).sum(axis=1))
-                              - np.log(kk[:, 0]))
-    return out
+        kk, zz = k[lo:lo + chunk, None], z[lo:lo + chunk, None]
+        log_base = np.log1p(-zz * np.exp(_TS_LOG_T[None, :] / kk))
+        for b, out in zip(bs, outs, strict=True):
+            bb = b[lo:lo + chunk, None]
+            log_f = -bb * log_base
+            terms = log_f + _TS_LOG_W[None, :]
+            top = terms.max(axis=1, keepdims=True)
+            out[lo:lo + chunk] = (top[:, 0] + np.log(np.exp(terms - top).sum(axis=1))
+                                  - np.log(kk[:, 0]))
+    return outs
 
 
 def _fallback(
     k: FloatArray, b: FloatArray, z: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    log_g = _log_g_quad(k, b, z)
     hk = 1e-5 * np.maximum(k, 1.0)
     hb = 1e-5 * np.maximum(b, 1.0)
+    log_g, up_b, down_b = _log_g_quads(k, (b, b + hb, b - hb), z)
     d_k = (_log_g_quad(k + hk, b, z) - _log_g_quad(k - hk, b, z)) / (2 * hk)
-    d_b = (_log_g_quad(k, b + hb, z) - _log_g_quad(k, b - hb, z)) / (2 * hb)
+    d_b = (up_b - down_b) / (2 * hb)
     # d/dz [z^k G] = z^(k-1) (1-z)^-b  =>  G'/G = ((1-z)^-b / G - k) / z
     d_z = (np.exp(-b * np.log1p(-z) - log_g) - k) / z
     return log_g, d_k, d_b, d_z

@@ -1,0 +1,68 @@
+"""``regulars analyze`` of the demo business writes the same bytes as the code it was pinned on.
+
+The run-to-run test (test_reproducible.py) cannot see a change that is the same in every run:
+a speed-up that moves where the evidence sentences are written, or how the maps are computed,
+must leave the files a user gets as they were. The digests below were produced by commit
+0905ecc (before issue 16's analysis work) with this very test's steps; a change that alters
+the output on purpose updates them and says why in its commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from regulars.demo import DemoSpec
+from regulars.demo.files import write_demo
+from regulars.entrypoints.cli.app import app
+from regulars.services import analysis
+
+SPEC = DemoSpec(customers=3000, seed=5, chunk_customers=1000)
+
+# sha256 of each output, from commit 0905ecc
+GOLDEN = {
+    "map.csv": "3a01498c7490b2154787f5c4129955c143efd3ca32afb20395e16dbac3949a58",
+    "map.parquet": "b4bd954210a4f4bc5f07a403caf21b3b8efda6845c6aaab7d18ca856793e3ae3",
+    "report.html": "863650f3d7df298447143f46fb26abb2a367df113052dd625c75fccb794fc468",
+    "stdout": "0dc6b9612c1c087e532af27893659f51c7cbede92866cd774ea859495429b903",
+}
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, bytes]]:
+    # steps over every customer's evidence go a few hundred rows at a time here, so that the
+    # output of several pieces is what is compared (the code pinned had no such steps)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(analysis, "CHUNK_ROWS", 700, raising=False)
+        yield _outputs(tmp_path_factory)
+
+
+def _outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    root = tmp_path_factory.mktemp("golden")
+    write_demo(root / "demo", SPEC)
+    (root / "regulars.toml").write_text("", encoding="utf-8")
+    (root / "demo" / "truth.csv").unlink()  # the generator's answers, not an input table
+    args = ["analyze", str(root / "demo"), "--config", str(root / "regulars.toml"),
+            "--database-url", "sqlite:///:memory:"]
+    csv = CliRunner().invoke(app, [*args, "--out", str(root / "map.csv"),
+                                   "--report", str(root / "report.html")])
+    assert csv.exit_code == 0, csv.output
+    parquet = CliRunner().invoke(app, [*args, "--out", str(root / "map.parquet")])
+    assert parquet.exit_code == 0, parquet.output
+    plain = CliRunner().invoke(app, args)  # the summary alone: no file of every customer
+    assert plain.exit_code == 0, plain.output
+    return {"map.csv": (root / "map.csv").read_bytes(),
+            "map.parquet": (root / "map.parquet").read_bytes(),
+            "report.html": (root / "report.html").read_bytes(),
+            "stdout": plain.output.replace(str(root), "<dir>").encode()}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_analyze_of_the_demo_writes_the_pinned_bytes(outputs: dict[str, bytes],
+                                                      name: str) -> None:
+    digest = hashlib.sha256(outputs[name]).hexdigest()
+    print(name, digest)
+    assert digest == GOLDEN[name]
