@@ -62,6 +62,26 @@ class StagingBase:
     def _agree(self, key: str, value: str) -> None:
         """Record how the file writes something, if all its columns write it so ("" if not)."""
         self.detected[key] = value if self.detected.get(key, value) == value else ""
+    def _raw_is_view(self) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_views() WHERE view_name = 'raw' AND NOT internal").fetchall())
+
+    def materialise_raw(self) -> None:
+        """Make ``raw`` a table of its own (a step that deletes from it needs one)."""
+        if not self._raw_is_view():
+            return
+        self.con.execute("CREATE TABLE _raw_table AS SELECT * FROM raw")
+        self.drop_raw()
+        self.con.execute("ALTER TABLE _raw_table RENAME TO raw")
+
+    def drop_raw(self) -> None:
+        """Drop ``raw``, and the file's table under it when it is a view."""
+        if self._raw_is_view():
+            self.con.execute("DROP VIEW raw")
+            self.con.execute("DROP TABLE IF EXISTS _raw_file")
+        else:
+            self.con.execute("DROP TABLE IF EXISTS raw")
+
     def _has_table(self, name: str) -> bool:
         return bool(self.con.execute(
             "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())

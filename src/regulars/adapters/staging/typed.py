@@ -300,7 +300,7 @@ class Typing(StagingBase):
         if plan.conditions:
             self.con.execute("ALTER TABLE typed DROP COLUMN _bad")
         rows = self._count("raw")
-        self.con.execute("DROP TABLE raw")
+        self.drop_raw()
         problems, total = self.problem_list(max_problems)
         return Checked(rows, problems, total, ignored_columns=[])
 
