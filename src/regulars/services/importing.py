@@ -331,7 +331,8 @@ def _read_and_check(run: _Run, default_currency: str | None) -> None:
     if route_credit:
         report.credit_notes = staging.split_credit_notes(spec, run.options)
     run.step(_("validating"), 0, 0)
-    checked = staging.check(spec, run.options, max_problems=run.max_problems)
+    checked = staging.check(spec, run.options, max_problems=run.max_problems,
+                            fingerprint=True)
     report.rows_read = checked.rows_read + report.credit_notes
     report.reading = list(staging.notes)
     report.read_as = dict(staging.detected)

@@ -82,6 +82,11 @@ class StagingBase:
         else:
             self.con.execute("DROP TABLE IF EXISTS raw")
 
+    def _has_column(self, table: str, column: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+            [table, column]).fetchall())
+
     def _has_table(self, name: str) -> bool:
         return bool(self.con.execute(
             "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())

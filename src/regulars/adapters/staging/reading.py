@@ -23,7 +23,6 @@ from regulars.domain.headers import BASE_DOCUMENT, HEADERS, header_key
 from regulars.domain.tables import Kind, TableSpec
 from regulars.i18n import _
 
-
 _FILE = "_raw_file"
 """The table a delimited file is read into; ``raw`` is then a view numbering its rows."""
 
