@@ -203,8 +203,9 @@ class Step:
 
 
 def run_step(name: str, payload: dict[str, Any], log: Path, cwd: Path,
-             idle_wait: float = 0.0) -> Step:
-    """Run one step in a child process; its own peak RSS comes from ``os.wait4``."""
+             idle_wait: float = 0.0, script: Path | None = None) -> Step:
+    """Run one step in a child process; its own peak RSS comes from ``os.wait4``.
+    ``script``: the benchmark whose ``--child`` runs the step (this one by default)."""
     if idle_wait > 0:
         wait_idle(idle_wait)
     fd, result_file = tempfile.mkstemp(prefix="bench-", suffix=".json")
@@ -218,7 +219,8 @@ def run_step(name: str, payload: dict[str, Any], log: Path, cwd: Path,
             busy0 = _cpu_busy_seconds()
             t0 = time.perf_counter()
             proc = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(payload),
+                [sys.executable, str(script or Path(__file__).resolve()), "--child",
+                 json.dumps(payload),
                  result_file],
                 stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env,
             )
