@@ -111,7 +111,7 @@ def import_file(
         store = store or open_store(settings)
         if profile:
             options = profiles.apply(options, profiles.load(store, profile, kind.value))
-        new_staging = open_staging(settings)
+        new_staging = open_staging(settings, for_import=True)
         with new_staging() as staging:
             report = importing.import_file(
                 store=store,

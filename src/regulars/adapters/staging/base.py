@@ -20,11 +20,21 @@ class StagingBase:
     """A private DuckDB database holding one file on its way into the store."""
 
     def __init__(self, *, default_phone_country: str = "372",
-                 rules: InputRules | None = None, today: date | None = None) -> None:
+                 rules: InputRules | None = None, today: date | None = None,
+                 memory_limit_mb: int | None = None) -> None:
         self.rules = rules or InputRules()
         self.today = today  # None: the clock's day (UTC) when a file is checked
-        self.con = duckdb.connect()
         self._tmp = tempfile.TemporaryDirectory(prefix="regulars-")
+        if memory_limit_mb is None:
+            self.con = duckdb.connect()
+        else:
+            # a temporary database file, and DuckDB held to the limit: what does not fit
+            # goes to disk instead of growing the process with the file (an import of ten
+            # million orders held 4 GB in an in-memory staging database)
+            tmp = Path(self._tmp.name)
+            self.con = duckdb.connect(str(tmp / "staging.duckdb"), config={
+                "memory_limit": f"{int(memory_limit_mb)}MB",
+                "temp_directory": str(tmp / "spill")})
         self.default_phone_country = default_phone_country
         self.path: Path | None = None
         self.source_names: dict[str, str] = {}  # our column -> file's column
