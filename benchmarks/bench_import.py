@@ -61,9 +61,10 @@ def _child(payload: dict[str, Any]) -> dict[str, Any]:
         from regulars.demo.files import write_demo
 
         t0 = time.perf_counter()
-        paths = write_demo(Path(payload["out"]), DemoSpec(customers=payload["customers"],
-                                                          seed=payload["seed"]),
-                           fmt="csv", overwrite=True)
+        per = payload.get("orders_per_customer")
+        demo = DemoSpec(customers=payload["customers"], seed=payload["seed"],
+                        **({"orders_per_customer": per} if per else {}))
+        paths = write_demo(Path(payload["out"]), demo, fmt="csv", overwrite=True)
         return {"seconds": time.perf_counter() - t0, "rows": None,
                 "summary": f"{len(paths)} files"}
     if step == "duckdb":
@@ -202,8 +203,9 @@ class Step:
 
 
 def run_step(name: str, payload: dict[str, Any], log: Path, cwd: Path,
-             idle_wait: float = 0.0) -> Step:
-    """Run one step in a child process; its own peak RSS comes from ``os.wait4``."""
+             idle_wait: float = 0.0, script: Path | None = None) -> Step:
+    """Run one step in a child process; its own peak RSS comes from ``os.wait4``.
+    ``script``: the benchmark whose ``--child`` runs the step (this one by default)."""
     if idle_wait > 0:
         wait_idle(idle_wait)
     fd, result_file = tempfile.mkstemp(prefix="bench-", suffix=".json")
@@ -217,7 +219,8 @@ def run_step(name: str, payload: dict[str, Any], log: Path, cwd: Path,
             busy0 = _cpu_busy_seconds()
             t0 = time.perf_counter()
             proc = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(payload),
+                [sys.executable, str(script or Path(__file__).resolve()), "--child",
+                 json.dumps(payload),
                  result_file],
                 stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env,
             )
@@ -268,8 +271,9 @@ def wait_idle(max_seconds: float) -> None:
 class Postgres:
     """A server to create fresh databases on: the given one, or a throwaway local cluster."""
 
-    def __init__(self, url: str | None) -> None:
+    def __init__(self, url: str | None, prefix: str = "regulars_bench") -> None:
         self.url = url
+        self.prefix = prefix
         self.cluster: Path | None = None
         self.pg_bin: Path | None = None
         self.databases: list[str] = []
@@ -343,7 +347,7 @@ class Postgres:
     def fresh_database(self) -> str:
         import sqlalchemy as sa
 
-        name = f"regulars_bench_{os.getpid()}_{len(self.databases)}"
+        name = f"{self.prefix}_{os.getpid()}_{len(self.databases)}"
         self._admin(f"CREATE DATABASE {name}")
         self.databases.append(name)
         assert self.url is not None
@@ -431,17 +435,34 @@ def machine() -> list[str]:
 # --- the run -------------------------------------------------------------------------------
 
 
-def business(customers: int, seed: int, log: Path, run_dir: Path) -> tuple[Path, Step | None]:
-    out = DATA / f"demo-c{customers}-s{seed}-csv"
+def business(customers: int, seed: int, log: Path, run_dir: Path,
+             orders_per_customer: float | None = None) -> tuple[Path, Step | None]:
+    per = f"-o{orders_per_customer}" if orders_per_customer else ""
+    out = DATA / f"demo-c{customers}-s{seed}{per}-csv"
     orders = out / "orders.csv"
     if orders.exists():  # write_demo renames its files into place only when all are complete
         print(f"reusing {orders}")
         return orders, None
     print(f"generating a business of {customers:,} customers into {out}")
     step = run_step("generate demo business", {"step": "generate", "out": str(out),
-                                               "customers": customers, "seed": seed},
+                                               "customers": customers, "seed": seed,
+                                               "orders_per_customer": orders_per_customer},
                     log, run_dir)
     return orders, step
+
+
+def first_part(orders: Path, new_share: float, run_dir: Path) -> Path:
+    """The header and the first (1 - ``new_share``) of ``orders``' lines, as a file."""
+    with orders.open("rb") as f:
+        lines = sum(1 for _ in f) - 1
+    keep = int(lines * (1 - new_share))
+    out = run_dir / "orders-first-part.csv"
+    with orders.open("rb") as src, out.open("wb") as dst:
+        for i, line in enumerate(src):
+            if i > keep:
+                break
+            dst.write(line)
+    return out
 
 
 def table(steps: list[Step], baseline: float) -> list[str]:
@@ -481,6 +502,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000,
                         help="customers in the demo business (about 10 orders each)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--orders-per-customer", type=float, default=None,
+                        help="the demo's average orders per person (default: the demo's own, "
+                             "3.5; 10 gives about 10 M orders for 1 M customers)")
+    parser.add_argument("--db-prefix", default="regulars_bench",
+                        help="name prefix of the PostgreSQL databases this creates")
+    parser.add_argument("--incremental", type=float, default=0.0, metavar="SHARE",
+                        help="also measure an incremental import: the first (1 - SHARE) of "
+                             "the file imported first, then the whole file (SHARE new)")
     parser.add_argument("--postgres-url", default=os.environ.get(ENV_URL),
                         help=f"a server to create a fresh database on (or ${ENV_URL})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
@@ -511,12 +540,15 @@ def main() -> None:
         print(line)
 
     steps: list[Step] = []
-    orders, gen = business(args.customers, args.seed, log, run_dir)
+    orders, gen = business(args.customers, args.seed, log, run_dir, args.orders_per_customer)
     size_mb = orders.stat().st_size / 2**20
     print(f"orders file: {orders} ({size_mb:,.0f} MB)")
 
+    head = first_part(orders, args.incremental, run_dir) if args.incremental else None
+
     def do_import(name: str, url: str, dry_run: bool = False) -> Step:
-        return run_step(name, {"step": "import", "kind": "orders", "file": str(orders),
+        file = head if name.endswith("first part") else orders
+        return run_step(name, {"step": "import", "kind": "orders", "file": str(file),
                                "url": url, "dry_run": dry_run, "stages": args.stages},
                         log, run_dir, args.wait_idle)
 
@@ -540,6 +572,13 @@ def main() -> None:
             size = f"{store} {size_mb(url):,.0f} MB"
             if not args.keep:
                 drop(url)
+            if head is not None:
+                url = fresh()
+                do_import(f"{store}: (unmeasured) the file's first part", url)  # not kept
+                done.append(do_import(
+                    f"{store}: incremental, {args.incremental:.0%} of the file new", url))
+                if not args.keep:
+                    drop(url)
             if not args.no_dry_run:
                 url = fresh()
                 done.append(do_import(f"{store}: --dry-run into an empty store", url,
@@ -572,7 +611,7 @@ def main() -> None:
 
     pg_note = ""
     if not args.no_postgres:
-        pg = Postgres(args.postgres_url)
+        pg = Postgres(args.postgres_url, args.db_prefix)
         try:
             if pg.start():
                 pg_note = "PostgreSQL: " + pg.describe()

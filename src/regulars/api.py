@@ -111,6 +111,8 @@ def import_file(
         store = store or open_store(settings)
         if profile:
             options = profiles.apply(options, profiles.load(store, profile, kind.value))
+        # not yet for_import=True (a bounded staging file): it cost 10 s at 10M orders, and a
+        # full disk under the staging file is then told as a file that cannot be read
         new_staging = open_staging(settings)
         with new_staging() as staging:
             report = importing.import_file(

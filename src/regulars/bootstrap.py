@@ -75,10 +75,17 @@ def open_duckdb(threads: int | None = None) -> DuckDBEngine:
     return DuckDBEngine(threads=threads)
 
 
-def open_staging(settings: Settings) -> functools.partial[Staging]:
-    """A factory of staging areas reading files as ``[import]`` and ``[input]`` say."""
+# DuckDB's memory in an import's staging database (on disk beyond it): with the rest of an
+# import (Arrow batches, the store's keys, SQLite's page cache) within about 2 GB
+IMPORT_STAGING_MEMORY_MB = 1024
+
+
+def open_staging(settings: Settings, *, for_import: bool = False) -> functools.partial[Staging]:
+    """A factory of staging areas reading files as ``[import]`` and ``[input]`` say;
+    ``for_import``: a temporary database file, DuckDB's memory bounded."""
     return functools.partial(Staging, default_phone_country=settings.import_.default_phone_country,
-                             rules=settings.input.rules())
+                             rules=settings.input.rules(),
+                             memory_limit_mb=IMPORT_STAGING_MEMORY_MB if for_import else None)
 
 
 def phone_normaliser(settings: Settings) -> functools.partial[str | None]:

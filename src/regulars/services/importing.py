@@ -331,7 +331,8 @@ def _read_and_check(run: _Run, default_currency: str | None) -> None:
     if route_credit:
         report.credit_notes = staging.split_credit_notes(spec, run.options)
     run.step(_("validating"), 0, 0)
-    checked = staging.check(spec, run.options, max_problems=run.max_problems)
+    checked = staging.check(spec, run.options, max_problems=run.max_problems,
+                            fingerprint=True)
     report.rows_read = checked.rows_read + report.credit_notes
     report.reading = list(staging.notes)
     report.read_as = dict(staging.detected)
@@ -441,11 +442,17 @@ def _write(run: _Run, write: StoreWrite, *, stubs: pa.Array, new_customers: pa.A
         }
     )
     write.delete_stubs(stubs)
-    written = 0
-    for batch in staging.rows_for_store(run.spec, import_id, batch_rows,
-                                        text_times=write.text_times):
-        written += write.append(kind, [batch])
-        run.step(_("writing"), written, report.rows_added)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        written = 0
+        for batch in staging.rows_for_store(run.spec, import_id, batch_rows,
+                                            text_times=write.text_times):
+            yield batch
+            written += batch.num_rows
+            run.step(_("writing"), written, report.rows_added)
+
+    # all of them in one call: the store may build an empty table's indexes after the rows
+    write.append(kind, batches())
     if kind is Kind.RETURNS:
         # a concurrent import or API request may have returned part of an order since
         # the check above: with the orders locked, the store says which orders the file
@@ -456,7 +463,7 @@ def _write(run: _Run, write: StoreWrite, *, stubs: pa.Array, new_customers: pa.A
             staging.check_returns_within_orders(over)
             run.reject_if_problems()
     if len(new_customers):
-        write.append_table("customers", stub_customers(new_customers, import_id))
+        write.append(Kind.CUSTOMERS, stub_customers(new_customers, import_id).to_batches())
     if report.merges:
         now = datetime.now(UTC).replace(tzinfo=None)
         write.append_table(

@@ -32,6 +32,10 @@ from regulars.domain.errors import StoreError
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.i18n import _
 
+# SQLite's page cache for an import's write, in KiB (its default is 2 MB): the B-trees a bulk
+# write grows stay in memory instead of being read back, within the import's memory budget.
+SQLITE_WRITE_CACHE_KB = 256 * 1024
+
 # SQLAlchemy's own text format for DateTime on SQLite, so ORM reads of bulk rows work.
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"  # Arrow prints microseconds with %S
 
@@ -288,6 +292,9 @@ class StoreWrite(AppendsBatches):
     def begin(self) -> None:
         if self.dialect == "sqlite":
             self.cur.execute("PRAGMA synchronous=NORMAL")
+            # SQLite's default page cache (2 MB) makes a bulk write re-read the pages of the
+            # B-trees it grows; a larger one took 10 M orders' write from 42 s to 34 s
+            self.cur.execute(f"PRAGMA cache_size=-{SQLITE_WRITE_CACHE_KB}")
             self.cur.execute("BEGIN IMMEDIATE")
         else:
             self.cur.execute("LOCK TABLE imports IN EXCLUSIVE MODE")
@@ -315,6 +322,64 @@ class StoreWrite(AppendsBatches):
             f"DELETE FROM customers WHERE customer_id = {self._ph(1)} AND stub",
             pa.table({"id": ids}),
         )
+
+    def append(self, kind: Kind, batches: Iterable[pa.RecordBatch]) -> int:
+        """Append ``batches``; into an empty table, its indexes are built after the rows."""
+        with self._indexes_after_load(kind.value):
+            return super().append(kind, batches)
+
+    @contextmanager
+    def _indexes_after_load(self, name: str) -> Iterator[None]:
+        """Into an empty table, drop its secondary indexes (and on PostgreSQL its primary key)
+        for the load and build them again after it: building an index over rows already there
+        is one sort, keeping it up to date row by row a random write per row (10 M orders:
+        −7 s on SQLite, −13 to −23 s on PostgreSQL). All of it inside the import's transaction,
+        so a failure puts the indexes back with everything else."""
+        if not self._is_empty(name):
+            yield
+            return
+        if self.dialect == "sqlite":
+            self.cur.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL ORDER BY name", (name,))
+            indexes = [(str(r[0]), str(r[1])) for r in self.cur.fetchall()]
+            for index, _sql in indexes:
+                self.cur.execute(f'DROP INDEX "{index}"')
+            yield
+            for _index, sql in indexes:
+                self.cur.execute(sql)
+            return
+        # PostgreSQL: nobody may add rows between the check and the rebuild
+        self.cur.execute(f'LOCK TABLE "{name}" IN ACCESS EXCLUSIVE MODE')
+        if not self._is_empty(name):
+            yield
+            return
+        self.cur.execute(
+            "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.conrelid = CAST($1 AS regclass) AND c.contype IN ('p', 'u') "
+            # a key another table's foreign key points at stays
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' "
+            "AND f.confrelid = c.conrelid) ORDER BY c.conname", (name,))
+        keys = [(str(r[0]), str(r[1])) for r in self.cur.fetchall()]
+        for key, _definition in keys:
+            self.cur.execute(f'ALTER TABLE "{name}" DROP CONSTRAINT "{key}"')
+        self.cur.execute(
+            "SELECT CAST(i.indexrelid AS regclass)::text, pg_get_indexdef(i.indexrelid) "
+            "FROM pg_index i WHERE i.indrelid = CAST($1 AS regclass) AND NOT EXISTS ("
+            "SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1",
+            (name,))
+        indexes = [(str(r[0]), str(r[1])) for r in self.cur.fetchall()]
+        for index, _definition in indexes:
+            self.cur.execute(f"DROP INDEX {index}")
+        yield
+        for key, definition in keys:
+            self.cur.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{key}" {definition}')
+        for _index, definition in indexes:
+            self.cur.execute(definition)
+
+    def _is_empty(self, name: str) -> bool:
+        self.cur.execute(f'SELECT 1 FROM "{name}" LIMIT 1')
+        return self.cur.fetchone() is None
 
     def append_table(self, name: str, table: pa.Table) -> None:
         if table.num_rows == 0:

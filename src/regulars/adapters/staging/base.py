@@ -20,11 +20,21 @@ class StagingBase:
     """A private DuckDB database holding one file on its way into the store."""
 
     def __init__(self, *, default_phone_country: str = "372",
-                 rules: InputRules | None = None, today: date | None = None) -> None:
+                 rules: InputRules | None = None, today: date | None = None,
+                 memory_limit_mb: int | None = None) -> None:
         self.rules = rules or InputRules()
         self.today = today  # None: the clock's day (UTC) when a file is checked
-        self.con = duckdb.connect()
         self._tmp = tempfile.TemporaryDirectory(prefix="regulars-")
+        if memory_limit_mb is None:
+            self.con = duckdb.connect()
+        else:
+            # a temporary database file, and DuckDB held to the limit: what does not fit
+            # goes to disk instead of growing the process with the file (an import of ten
+            # million orders held 4 GB in an in-memory staging database)
+            tmp = Path(self._tmp.name)
+            self.con = duckdb.connect(str(tmp / "staging.duckdb"), config={
+                "memory_limit": f"{int(memory_limit_mb)}MB",
+                "temp_directory": str(tmp / "spill")})
         self.default_phone_country = default_phone_country
         self.path: Path | None = None
         self.source_names: dict[str, str] = {}  # our column -> file's column
@@ -62,6 +72,31 @@ class StagingBase:
     def _agree(self, key: str, value: str) -> None:
         """Record how the file writes something, if all its columns write it so ("" if not)."""
         self.detected[key] = value if self.detected.get(key, value) == value else ""
+    def _raw_is_view(self) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_views() WHERE view_name = 'raw' AND NOT internal").fetchall())
+
+    def materialise_raw(self) -> None:
+        """Make ``raw`` a table of its own (a step that deletes from it needs one)."""
+        if not self._raw_is_view():
+            return
+        self.con.execute("CREATE TABLE _raw_table AS SELECT * FROM raw")
+        self.drop_raw()
+        self.con.execute("ALTER TABLE _raw_table RENAME TO raw")
+
+    def drop_raw(self) -> None:
+        """Drop ``raw``, and the file's table under it when it is a view."""
+        if self._raw_is_view():
+            self.con.execute("DROP VIEW raw")
+            self.con.execute("DROP TABLE IF EXISTS _raw_file")
+        else:
+            self.con.execute("DROP TABLE IF EXISTS raw")
+
+    def _has_column(self, table: str, column: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+            [table, column]).fetchall())
+
     def _has_table(self, name: str) -> bool:
         return bool(self.con.execute(
             "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())

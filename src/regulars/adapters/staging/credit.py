@@ -35,6 +35,7 @@ class CreditNotes(Typing):
         amount = self._typed_expr(spec, "amount", types[self.source_names["amount"]], opts)
         self.con.execute(f"CREATE OR REPLACE TABLE _credit_raw AS SELECT * FROM raw "
                          f"WHERE ({amount}) < 0")
+        self.materialise_raw()
         self.con.execute("DELETE FROM raw WHERE _row IN (SELECT _row FROM _credit_raw)")
         return self._count("_credit_raw")
 

@@ -11,12 +11,12 @@ import pyarrow as pa
 from regulars.adapters.staging.base import StagingBase
 from regulars.adapters.staging.text import (
     _DUCK_TYPES,
-    _NULL,
     _SEP,
     _email_sql,
     _lit,
     _phone_sql,
     _q,
+    fingerprint_sql,
 )
 from regulars.domain.privacy import ERASED
 from regulars.domain.rules import RETURN_TOO_LARGE
@@ -36,14 +36,12 @@ class Merging(StagingBase):
         A derived id hashes the row's content and its occurrence among identical rows, so the
         same file, or a newer export repeating the same rows, yields the same ids.
         """
-        content = [n for n in spec.names if n != spec.id_column]
-        canon = ", ".join(
-            f"coalesce(CAST({_q(n)} AS VARCHAR), {_lit(_NULL)})" for n in content
-        )
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE typed AS SELECT *, "
-            f"md5(concat_ws({_lit(_SEP)}, {canon})) AS row_hash FROM typed"
-        )
+        if not self._has_column("typed", "row_hash"):
+            # ``check(fingerprint=True)`` computes it while typing, saving a second rewrite
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE typed AS SELECT *, {fingerprint_sql(spec)} AS row_hash "
+                f"FROM typed"
+            )
         prefix = spec.kind.value[0].upper()
         derived = (
             f"{_lit(prefix)} || '-' || substr(md5(row_hash || {_lit(_SEP)} || CAST("

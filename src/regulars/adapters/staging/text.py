@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from regulars.domain.rules import Check, Limit
-from regulars.domain.tables import NO_WORDS, YES_WORDS, ColumnType
+from regulars.domain.tables import NO_WORDS, YES_WORDS, ColumnType, TableSpec
 
 _TRUE = YES_WORDS
 _FALSE = NO_WORDS
@@ -173,3 +173,13 @@ _DUCK_TYPES = {
     ColumnType.INTEGER: "BIGINT",
     ColumnType.BOOLEAN: "BOOLEAN",
 }
+
+
+def fingerprint_sql(spec: TableSpec) -> str:
+    """``row_hash``: the MD5 of a row's typed content (every column but its id), so that the
+    same row always has the same fingerprint, whichever statement computes it."""
+    canon = ", ".join(
+        f"coalesce(CAST({_q(n)} AS VARCHAR), {_lit(_NULL)})"
+        for n in spec.names if n != spec.id_column
+    )
+    return f"md5(concat_ws({_lit(_SEP)}, {canon}))"

@@ -25,6 +25,7 @@ from regulars.adapters.staging.text import (
     _money_text,
     _q,
     _with_times,
+    fingerprint_sql,
     limit_sql,
 )
 from regulars.domain import rules as domain_rules
@@ -274,7 +275,8 @@ class Typing(StagingBase):
             return _("not a yes/no value")
         return _("invalid value")
 
-    def check(self, spec: TableSpec, opts: ReadOptions, *, max_problems: int) -> Checked:
+    def check(self, spec: TableSpec, opts: ReadOptions, *, max_problems: int,
+              fingerprint: bool = False) -> Checked:
         """Build the typed table ``typed`` and the table ``problems`` for one file.
 
         Each check reads a typed value beside its raw one (``_raw_<column>``): one query over
@@ -289,6 +291,10 @@ class Typing(StagingBase):
         # the one pass: typed values, and whether any check failed on the row
         bad = " OR ".join(f"coalesce({c}, false)" for _n, c, _m in plan.conditions)
         flag = f", ({bad}) AS _bad" if plan.conditions else ""
+        # ``fingerprint``: the content's row_hash in the same statement (an import needs it;
+        # a second rewrite of the whole table for it cost as much again as the MD5s)
+        if fingerprint:
+            flag += f", {fingerprint_sql(spec)} AS row_hash"
         self.con.execute(f"CREATE OR REPLACE TABLE typed AS SELECT {keep}{flag} FROM {checked}")
         self.con.execute(
             "CREATE OR REPLACE TABLE problems (_row BIGINT, _line BIGINT, col VARCHAR, "
@@ -300,7 +306,7 @@ class Typing(StagingBase):
         if plan.conditions:
             self.con.execute("ALTER TABLE typed DROP COLUMN _bad")
         rows = self._count("raw")
-        self.con.execute("DROP TABLE raw")
+        self.drop_raw()
         problems, total = self.problem_list(max_problems)
         return Checked(rows, problems, total, ignored_columns=[])
 
