@@ -65,9 +65,10 @@ def regulars(*args: str, env: dict[str, str]) -> str:
     return out.stdout
 
 
-def new_database(server: str) -> tuple[str, str]:
+def new_database(server: str, prefix: str = "regulars_bench_api") -> tuple[str, str]:
+    """A fresh database on the server of ``server`` (its URL and name)."""
     base = make_url(server)
-    name = f"regulars_bench_api_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     libpq = base.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(libpq, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -21,28 +21,9 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
-
-
-def new_database(server: str) -> tuple[str, str]:
-    base = make_url(server)
-    name = f"regulars_bench_cpu_{uuid.uuid4().hex[:8]}"
-    libpq = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return base.set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_database(server: str, name: str) -> None:
-    libpq = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(libpq, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+from bench_api import drop_database, new_database  # the same fresh database per run
 
 
 def main() -> int:
@@ -62,7 +43,7 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="regulars-bench-cpu-")
     name = None
     if args.postgres_url:
-        url, name = new_database(args.postgres_url)
+        url, name = new_database(args.postgres_url, "regulars_bench_cpu")
     else:
         url = f"sqlite:///{Path(tmp.name) / 'store.db'}"
     try:
