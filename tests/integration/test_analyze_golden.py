@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -66,3 +67,23 @@ def test_analyze_of_the_demo_writes_the_pinned_bytes(outputs: dict[str, bytes],
     digest = hashlib.sha256(outputs[name]).hexdigest()
     print(name, digest)
     assert digest == GOLDEN[name]
+
+
+def test_python_analyze_writes_the_sentences_when_they_are_read(tmp_path: Path) -> None:
+    """``regulars.analyze()`` leaves every customer's evidence sentences to their first read:
+    the result holds the rows without them until then, and the rows read are the same as
+    those of an analysis told to write them at once (``words=True``)."""
+    import regulars
+
+    write_demo(tmp_path / "demo", DemoSpec(customers=300, seed=7, chunk_customers=300))
+    settings = regulars.load_settings(database_url="sqlite:///:memory:")
+    orders = tmp_path / "demo" / "orders.csv"
+    lazy = regulars.analyze(orders, config=settings)
+    eager = regulars.analyze(orders, config=settings, words=True)
+    assert "evidence_text" not in lazy.customers.unfinished.column_names
+    assert "evidence_text" in eager.customers.unfinished.column_names
+    some = lazy.customers.take([0, 5])
+    assert some.column("evidence_text").to_pylist() == \
+        eager.customers.arrow.take([0, 5]).column("evidence_text").to_pylist()
+    assert "evidence_text" not in lazy.customers.unfinished.column_names  # a take adds none
+    assert lazy.customers.arrow.equals(eager.customers.arrow)
