@@ -83,6 +83,7 @@ class FakeWrite(AppendsBatches):
         self.store = store
         self.pending = dict(store.tables)
         self.text_times = False
+        self.bulk_load = True  # nothing to rebuild: the fake keeps no indexes
 
     def next_import_id(self) -> int:
         return int(self.pending["imports"].num_rows) + 1

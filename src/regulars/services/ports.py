@@ -18,6 +18,11 @@ class StoreWrite(Protocol):
 
     text_times: bool
     """Whether the store keeps timestamps as text (SQLite): then rows arrive formatted."""
+    bulk_load: bool
+    """Whether an append into an empty table may drop its indexes and build them after the
+    rows. On PostgreSQL that locks the table against every other connection until the
+    commit, so the importer turns it off when the same transaction goes on to read the store
+    through other connections (a file's credit notes, imported as returns inside it)."""
 
     def next_import_id(self) -> int: ...
     def add_import(self, record: dict[str, Any]) -> None: ...
