@@ -56,7 +56,7 @@ def test_frames_are_accepted_wherever_a_table_is(shop):
 def test_progress_is_told_each_step_in_order(shop):
     steps: list[str] = []
     regulars.analyze(orders=shop / "orders.csv", feedback=shop / "feedback.csv", as_of=AS_OF,
-                     progress=steps.append)
+                     progress=steps.append, words=True)
     assert steps == [
         "reading and checking orders.csv…",
         "reading and checking feedback.csv…",
@@ -67,6 +67,11 @@ def test_progress_is_told_each_step_in_order(shop):
         "whom to save first: money at stake, from this business's history…",
         "the evidence in words, for 285 customers…",  # the customer ids with an order
     ]
+    # by default the sentences wait for their first read: no step for them
+    lazy: list[str] = []
+    regulars.analyze(orders=shop / "orders.csv", feedback=shop / "feedback.csv", as_of=AS_OF,
+                     progress=lazy.append)
+    assert lazy == steps[:-1]
 
 
 def test_day_counts_are_whole_where_the_dates_are(tmp_path):
