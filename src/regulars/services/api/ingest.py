@@ -322,7 +322,7 @@ class Ingest:
             body = result.body()
             if result.accrued is not None:  # accrued in the ingest's transaction
                 lines, after_commit = result.accrued
-                answer = {**body, "points": lines} if lines else body
+                answer = _with_lines(body, lines)
                 after_commit()
             else:
                 answer = self._with_points(body, result.stored)  # points first: the live
@@ -370,8 +370,8 @@ class Ingest:
         """
         if self.accrue is None or not (stored.get(Kind.ORDERS) or stored.get(Kind.RETURNS)):
             return body
-        lines = self.accrue(stored.get(Kind.ORDERS, []), stored.get(Kind.RETURNS, []))
-        return {**body, "points": lines} if lines else body
+        return _with_lines(body, self.accrue(stored.get(Kind.ORDERS, []),
+                                             stored.get(Kind.RETURNS, [])))
 
     def _replayed_rows(self, records: Sequence[tuple[Kind, Mapping[str, Any]]],
                        body: Mapping[str, Any]) -> dict[Kind, list[dict[str, Any]]]:
@@ -637,6 +637,11 @@ class Ingest:
                             ("stub", pa.bool_()), ("created_at", pa.timestamp("us")),
                             ("_row", pa.int64())])
         return pa.Table.from_pylist(shared, schema=schema)
+
+
+def _with_lines(body: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer with its points lines, whichever transaction accrued them (none: as it is)."""
+    return {**body, "points": lines} if lines else body
 
 
 def _rejected(problems: list[Problem], *, conflict: bool = False) -> RejectedRecordsError:
