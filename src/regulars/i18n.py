@@ -1,35 +1,266 @@
-"""The one place user-facing text goes through.
+"""The one place user-facing text, numbers, money and dates go through.
 
-Every sentence a person reads (CLI output, error reports, evidence, web pages) is wrapped in
-``_()`` so that it can be translated with gettext. The businesses the source articles speak to
-work in Russian and Estonian; catalogues for them come later (``locale/<lang>/LC_MESSAGES``).
+Every sentence a person reads (CLI output, error reports, evidence, the report, API problem
+details, later the web pages and e-mail) is wrapped in ``_()`` (or ``ngettext()`` where a count
+decides the form) and every number, amount, share and day a person reads is written by one of the
+``fmt_*`` functions here, in the reader's language, through Babel and the gettext catalogues in
+``locale/<lang>/LC_MESSAGES/regulars.po`` (``scripts/i18n`` extracts, updates and compiles them).
 
-The language is taken from ``REGULARS_LANG`` (or the usual ``LANGUAGE``/``LC_ALL``/``LANG``);
-a missing catalogue falls back to the English source text.
+**The language is chosen per use, not per process.** :func:`use_language` sets it for a block
+(an HTTP request, a report being written) in a context variable, so two requests in different
+languages served at the same time never mix; outside such a block the language comes from
+``REGULARS_LANG`` (the CLI's ``--lang`` sets it), then the usual ``LANGUAGE``/``LC_ALL``/``LANG``,
+and English when none names a language regulars speaks::
+
+    with use_language("ru"):
+        _("lost")                      # 'потерян'
+        fmt_number(2571769)            # '2 571 769' (no-break spaces)
+        fmt_money(1234.5, "EUR")       # '1 234,50 €'
+
+Machine-readable output (``--out`` files, JSON, evidence codes) never goes through here.
 """
 
 from __future__ import annotations
 
 import gettext
+import math
 import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _babel_date
+from babel.dates import get_date_format
+from babel.numbers import format_currency, format_decimal, format_percent
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "N_",
+    "_",
+    "current_language",
+    "fmt_date",
+    "fmt_days",
+    "fmt_days_ago",
+    "fmt_list",
+    "fmt_money",
+    "fmt_number",
+    "fmt_percent",
+    "language_from_accept",
+    "ngettext",
+    "normalise_language",
+    "use_language",
+]
+
 DOMAIN = "regulars"
 LOCALE_DIR = Path(__file__).parent / "locale"
+#: The languages regulars speaks: the source articles' two and English.
+LANGUAGES: tuple[str, ...] = ("en", "ru", "et")
+DEFAULT_LANGUAGE = "en"
+#: What a reader sees where there is no value.
+DASH = "—"
+
+_language: ContextVar[str | None] = ContextVar("regulars_language", default=None)
+
+
+def normalise_language(tag: str | None) -> str | None:
+    """``'ru_RU.UTF-8'``, ``'et-EE'``, ``'RU'`` -> the language regulars speaks, or None."""
+    if not tag:
+        return None
+    code = re.split(r"[-_.@:]", tag.strip().lower(), maxsplit=1)[0]
+    return code if code in LANGUAGES else None
+
+
+def _from_environment() -> str:
+    for var in ("REGULARS_LANG", "LANGUAGE", "LC_ALL", "LANG"):
+        value = os.environ.get(var)
+        if not value:
+            continue
+        # LANGUAGE may list several, in order of preference: "et:ru:en"
+        for part in value.split(":"):
+            lang = normalise_language(part)
+            if lang:
+                return lang
+        if var == "REGULARS_LANG":
+            # asked for explicitly but not spoken: English rather than the next variable
+            return DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """The language of the text being written now: the block's, else the environment's."""
+    return _language.get() or _from_environment()
+
+
+@contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Write everything inside the block in ``lang`` (None or unknown: the default's)."""
+    chosen = normalise_language(lang) or _from_environment()
+    token = _language.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _language.reset(token)
+
+
+def language_from_accept(header: str | None) -> str | None:
+    """The best language regulars speaks in an HTTP ``Accept-Language`` header, or None.
+
+    ``'et-EE,et;q=0.9,ru;q=0.8,en;q=0.5'`` -> ``'et'``; a ``q=0`` excludes a language.
+    """
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for index, item in enumerate(header.split(",")):
+        tag, _sep, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _eq, value = param.strip().partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        lang = normalise_language(tag)
+        if lang and quality > 0:
+            ranked.append((-quality, index, lang))
+    return min(ranked)[2] if ranked else None
 
 
 @cache
-def _translation(lang: str | None) -> gettext.NullTranslations:
-    languages = [lang] if lang else None
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=languages, fallback=True)
+def _translation(lang: str) -> gettext.NullTranslations:
+    if lang == DEFAULT_LANGUAGE:
+        # the source text is English; the en catalogue only fixes wording, if it has any
+        return gettext.translation(DOMAIN, LOCALE_DIR, languages=["en"], fallback=True)
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
 
 
 def _(message: str) -> str:
-    """Translate ``message`` into the user's language (identity until catalogues exist)."""
-    return _translation(os.environ.get("REGULARS_LANG")).gettext(message)
+    """``message`` in the current language (the English source where no translation exists)."""
+    return _translation(current_language()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    """Plural-aware translation: ``ngettext("{n} row", "{n} rows", n).format(n=n)``."""
-    return _translation(os.environ.get("REGULARS_LANG")).ngettext(singular, plural, n)
+    """The form for ``n``, by the language's plural rule (ru has three, et and en two).
+
+    ``ngettext("{n} day", "{n} days", n).format(n=fmt_number(n))``
+    """
+    return _translation(current_language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts by default
+    """Mark ``message`` for translation without translating it yet (gettext's ``N_``)."""
+    return message
+
+
+# --- numbers, money, dates ------------------------------------------------------------------
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    try:
+        return Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT_LANGUAGE)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_number(value: float | int | Decimal | None, digits: int = 0) -> str:
+    """A count or a figure with the language's separators: ``2 571 769`` (ru, et), ``2,571,769``."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(value, format=pattern, locale=_locale(current_language()))
+
+
+def fmt_money(value: float | int | Decimal | None, currency: str | None,
+              digits: int | None = None) -> str:
+    """An amount in the business's currency: ``1 234,50 €`` (et), ``€1,234.50`` (en).
+
+    ``digits`` None writes the currency's own decimals; 0 writes whole amounts (``1 235 €``).
+    Without a currency (none configured, none in the data) it is a plain number.
+    """
+    if _missing(value):
+        return DASH
+    assert value is not None
+    if not currency:
+        return fmt_number(value, 2 if digits is None else digits)
+    locale = _locale(current_language())
+    if digits is None:
+        return format_currency(value, currency.upper(), locale=locale)
+    pattern = locale.currency_formats["standard"].pattern
+    return format_currency(value, currency.upper(), format=_digits_pattern(pattern, digits),
+                           locale=locale, currency_digits=False)
+
+
+def _digits_pattern(pattern: str, digits: int) -> str:
+    """The locale's currency pattern with ``digits`` decimals (0 for whole amounts)."""
+    decimals = "." + "0" * digits if digits > 0 else ""
+    return re.sub(r"#,##0(\.[0#]+)?", "#,##0" + decimals, pattern, count=1)
+
+
+def fmt_percent(share: float | None, digits: int = 1) -> str:
+    """A share as a percentage: ``0.256`` -> ``25,6 %`` (ru), ``25,6%`` (et), ``25.6%`` (en)."""
+    if _missing(share):
+        return DASH
+    assert share is not None
+    locale = _locale(current_language())
+    pattern = _digits_pattern(locale.percent_formats[None].pattern, digits)
+    return format_percent(share, format=pattern, locale=locale)
+
+
+@cache
+def _date_pattern(lang: str) -> str:
+    if lang == "en":
+        return get_date_format("medium", locale=_locale(lang)).pattern  # Dec 31, 2025
+    # the short numeric date with the whole year: 31.12.2025 in ru and et
+    short = get_date_format("short", locale=_locale(lang)).pattern
+    return re.sub(r"y+", "yyyy", short)
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    """A day: ``31.12.2025`` (ru, et), ``Dec 31, 2025`` (en)."""
+    if value is None:
+        return DASH
+    day = value.date() if isinstance(value, datetime) else value
+    lang = current_language()
+    return _babel_date(day, format=_date_pattern(lang), locale=_locale(lang))
+
+
+def fmt_days(days: float | int | None) -> str:
+    """A number of days with its word: ``52 дня``, ``1 päev``, ``5 days``."""
+    if _missing(days):
+        return DASH
+    assert days is not None
+    n = round(float(days))
+    return ngettext("{n} day", "{n} days", n).format(n=fmt_number(n))
+
+
+def fmt_days_ago(days: float | int | None) -> str:
+    """How long ago, in days: ``52 дня назад``, ``52 päeva tagasi``, ``today``."""
+    if _missing(days):
+        return DASH
+    assert days is not None
+    n = round(float(days))
+    if n == 0:
+        return _("today")
+    return ngettext("{n} day ago", "{n} days ago", n).format(n=fmt_number(n))
+
+
+def fmt_list(items: Sequence[str]) -> str:
+    """Items joined the language's way: ``a, b and c`` / ``a, b и c`` / ``a, b ja c``."""
+    from babel.lists import format_list
+
+    if not items:
+        return ""
+    return format_list(list(items), locale=_locale(current_language()))
