@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 POSTGRES_URL_ENV = "REGULARS_TEST_POSTGRES_URL"
 
+# The tests read English unless they ask for a language (use_language, REGULARS_LANG or --lang):
+# a developer's LANG=ru_RU.UTF-8 must not turn the suite's expected sentences into Russian.
+# Subprocesses inherit it too.
+os.environ["REGULARS_LANG"] = "en"
+
 
 def _libpq_url(url: URL) -> str:
     """The same URL without SQLAlchemy's `+driver`, as psycopg wants it."""
