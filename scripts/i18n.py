@@ -8,7 +8,7 @@ The workflow for a new or changed message: write it in English in the code (``_(
 ``ngettext()``, ``N_()`` or ``{{ _() }}`` in a template), run ``update``, translate the new
 entries of ``ru`` and ``et`` in ``src/regulars/locale/<lang>/LC_MESSAGES/regulars.po`` (terms from
 ``docs/glossary.md``; an entry marked fuzzy is a guess to review, then drop the flag), run
-``compile``. The English catalogue is the source text itself and is filled in by ``update``.
+``compile``. The English catalogue is the source text itself and is rewritten by ``update``.
 The suite (``tests/unit/test_catalogues.py``) fails on any message missing, fuzzy or with
 placeholders or plural forms that differ from the source.
 """
@@ -62,19 +62,16 @@ def update() -> None:
 
 
 def _english_is_the_source() -> None:
-    """The en catalogue says the source text (a writer may amend it there, not in code)."""
+    """The en catalogue says the source text, always: a changed message changes it too."""
     po = po_path("en")
     with po.open("rb") as f:
         catalog = read_po(f)
     for message in catalog:
         if not message.id:
             continue
-        if isinstance(message.id, tuple | list):
-            if not any(message.string):
-                message.string = tuple(message.id)
-        elif not message.string:
-            message.string = message.id
+        message.string = tuple(message.id) if isinstance(message.id, tuple | list) else message.id
         message.flags.discard("fuzzy")
+        message.previous_id = []
     with po.open("wb") as f:
         write_po(f, catalog, width=0, include_previous=False)
 
