@@ -207,8 +207,9 @@ class ContactPolicy:
         when = self._aware(at)
         capped = self._caps(facts, channel, purpose, when, history)
         if capped is not None:
+            if capped.next_allowed is None:  # a cap of 0: never
+                return capped
             # the moment the cap lets go may itself be quiet: the first open moment after it
-            assert capped.next_allowed is not None
             return Decision(False, capped.reason, capped.params,
                             self.next_open(capped.next_allowed, facts.time_zone))
         quiet = self._quiet(when, facts.time_zone)
@@ -228,7 +229,7 @@ class ContactPolicy:
             # the earlier contacts this cap counts, in the window (at - days, at]
             times = sorted(t for t, c in contacts
                            if t > start and rule.covers(c.channel, c.purpose))
-            if len(times) < rule.max + 1:
+            if len(times) < rule.max:  # one more still fits
                 continue
             # allowed again once all but max - 1 of them have left the window
             free = (times[len(times) - rule.max] + timedelta(days=rule.days)

@@ -303,7 +303,8 @@ def _floats(table: pa.Table, name: str) -> npt.NDArray[np.float64]:
     return np.asarray(pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False), np.float64)
 
 
-_STAKE = r'"about":"stake","code":"money_at_stake".*?"money_at_stake":(?P<m>-?[0-9.eE+-]+)'
+_STAKE = (r'"about":\s*"stake",\s*"code":\s*"money_at_stake".*?"money_at_stake":\s*'
+          r'(?P<m>-?[0-9.eE+-]+)')
 
 
 def _money(table: pa.Table) -> npt.NDArray[np.float64]:
