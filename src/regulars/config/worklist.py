@@ -54,8 +54,9 @@ class WorklistSettings(BaseModel):
     recontact_after_days: int = Field(
         default=30, ge=0, le=3650,
         description=(
-            "A customer contacted (an outgoing interaction, imported or a done task) is not "
-            "suggested again for this many days. 30: the most frequent personal touch of "
+            "A customer contacted in person (an outgoing call, or any outgoing interaction "
+            "that names its manager: imported, or a done task) is not suggested again for "
+            "this many days. 30: the most frequent personal touch of "
             "article 001's communication plan is a message 2-3 times a quarter, about once a "
             "month."))
     default_owner: str | None = Field(
