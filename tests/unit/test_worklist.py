@@ -232,7 +232,7 @@ def test_what_happened_since_the_last_contact():
 
 
 def test_an_unknown_manager_is_an_error_naming_the_known_ones():
-    with pytest.raises(service.UnknownManagerError, match="'Zoe'.*Anna, Boris"):
+    with pytest.raises(service.UnknownManagerError, match=r"'Zoe'.*Anna, Boris"):
         build([customer("A"), customer("B", manager="Boris")], manager="Zoe")
 
 

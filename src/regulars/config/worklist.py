@@ -7,6 +7,7 @@ Each validates straight into the domain's own types: :meth:`WorklistSettings.rul
 
 from __future__ import annotations
 
+import tomllib
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from regulars.domain import contact_policy as cp
 from regulars.domain.worklist import REASON_ORDER, ManagerRules, WorklistRules
 from regulars.i18n import _
+
+
+def _inline_toml(value: object) -> object:
+    """A list or table written as text (an environment variable, ``config init``) is a TOML
+    value."""
+    if isinstance(value, str):
+        try:
+            return tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(_("not a TOML value: {error}").format(error=exc)) from None
+    return value
 
 
 def _zone(value: str | None) -> str | None:
@@ -91,6 +103,9 @@ class WorklistSettings(BaseModel):
             'Per manager, as [worklist.managers."Anna Kask"]: time_zone (default the '
             "business's timezone) and daily_capacity (default the list's). A manager named "
             "here has a list even with no customer of their own."))
+
+    _lists = field_validator("small_customer_reasons", "managers", mode="before")(
+        classmethod(lambda cls, value: _inline_toml(value)))
 
     @field_validator("small_customer_reasons")
     @classmethod
@@ -202,6 +217,9 @@ class ContactPolicySettings(BaseModel):
     quiet_days: list[str] = Field(
         default_factory=lambda: ["sunday"],
         description="Days of the week (monday … sunday) without contacts, in the customer's zone.")
+
+    _lists = field_validator("caps", "quiet_days", mode="before")(
+        classmethod(lambda cls, value: _inline_toml(value)))
 
     @field_validator("quiet_hours")
     @classmethod
