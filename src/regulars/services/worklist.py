@@ -227,12 +227,13 @@ def build(
     cand = cand[order]
     owners = _assign(base.owner.take(pa.array(cand)), managers, rules)
     today = _today_by_manager(managers, rules, on)
+    history = _History(interactions, rules.time_zone, base.ids)
+    facts_of = _Facts(profiles, map_rows, base)
     lists = []
     for name in managers if manager is None else [manager]:
         rows = cand[owners == (name or "")]
-        lists.append(_manager_list(name, rows, base, map_rows, profiles, interactions,
-                                   open_tasks, rules, policy, on, today[name],
-                                   limit))
+        lists.append(_manager_list(name, rows, base, map_rows, profiles, history, facts_of,
+                                   open_tasks, rules, policy, on, today[name], limit))
     return Worklist(_day_of(on), as_of, tuple(lists), tuple(m for m in managers if m),
                     int(cand.size))
 
@@ -475,7 +476,7 @@ def _open_tasks(tasks: pa.Table | None) -> pa.Table | None:
 
 
 def _manager_list(name: str, rows: IntArray, base: _Base, map_rows: pa.Table,
-                  profiles: pa.Table | None, interactions: pa.Table | None,
+                  profiles: pa.Table | None, history: _History, facts_of: _Facts,
                   open_tasks: pa.Table | None, rules: wl.WorklistRules,
                   policy: cp.ContactPolicy, on: date | datetime, day: date,
                   limit: int | None) -> ManagerList:
@@ -502,8 +503,6 @@ def _manager_list(name: str, rows: IntArray, base: _Base, map_rows: pa.Table,
     items: list[Suggestion] = []
     held: list[Suggestion] = []
     merged = _merge(tasks, rows, bucket, base)
-    history = _History(interactions, rules.time_zone)
-    facts_of = _Facts(profiles, map_rows, base)
     for kind, k in merged:
         if len(items) >= room:
             break
@@ -564,27 +563,34 @@ def _merge(tasks: list[Suggestion], rows: IntArray, bucket: IntArray, base: _Bas
 
 
 class _History:
-    """Each customer's outgoing contacts, as the policy counts them (looked up on demand)."""
+    """Each customer's outgoing contacts, as the policy counts them: the interactions coded
+    by the customer's map row once (a hash look-up and an integer sort), each customer's
+    rows found by bisection when the policy needs them."""
 
-    def __init__(self, interactions: pa.Table | None, zone: str) -> None:
+    def __init__(self, interactions: pa.Table | None, zone: str, ids: pa.Array) -> None:
         self.zone = ZoneInfo(zone)
         self.table: pa.Table | None = None
-        if interactions is not None and interactions.num_rows:
-            sent = _outgoing(interactions)
-            self.table = sent.sort_by("customer_id") if sent.num_rows else None
-            if self.table is not None:
-                self.ids = self.table.column("customer_id").combine_chunks()
+        if interactions is None or interactions.num_rows == 0:
+            return
+        sent = _outgoing(interactions)
+        if sent.num_rows == 0:
+            return
+        code = np.asarray(pc.fill_null(pc.index_in(sent.column("customer_id"), ids), -1)
+                          .to_numpy(zero_copy_only=False), np.int64)
+        self.order = np.argsort(code, kind="stable")
+        self.codes = code[self.order]
+        self.table = sent.select([c for c in ("at", "channel", "kind")
+                                  if c in sent.column_names])
 
-    def of(self, customer_id: str) -> list[cp.Contact]:
+    def of(self, row: int) -> list[cp.Contact]:
         if self.table is None:
             return []
-        lo = _bisect(self.ids, customer_id, left=True)
-        hi = _bisect(self.ids, customer_id, left=False)
+        lo = int(np.searchsorted(self.codes, row, side="left"))
+        hi = int(np.searchsorted(self.codes, row, side="right"))
         if hi <= lo:
             return []
-        part = self.table.slice(lo, hi - lo).to_pylist()
         out = []
-        for r in part:
+        for r in self.table.take(pa.array(self.order[lo:hi])).to_pylist():
             at = r["at"]
             if isinstance(at, str):
                 at = datetime.fromisoformat(at)
@@ -595,18 +601,6 @@ class _History:
             purpose = "marketing" if r.get("kind") in MARKETING_KINDS else "transactional"
             out.append(cp.Contact(at, channel, purpose))
         return out
-
-
-def _bisect(ids: pa.Array, value: str, *, left: bool) -> int:
-    lo, hi = 0, len(ids)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        v = ids[mid].as_py()
-        if v < value or (not left and v == value):
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 class _Facts:
@@ -671,7 +665,7 @@ def _held(i: int, s: Suggestion, base: _Base, today: int, rules: wl.WorklistRule
                     again=fmt_date(again))),)
     facts = facts_of.of(i, s.customer_id)
     moment = _moment(on, day, rules.zone(s.manager))
-    contacts = history.of(s.customer_id)
+    contacts = history.of(i)
     allowed: list[str] = []
     waits: list[datetime] = []
     refusals: list[cp.Decision] = []
