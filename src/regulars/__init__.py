@@ -30,6 +30,7 @@ from regulars.api import (
     open_store,
     save_import_profile,
     sync_points,
+    worklist,
 )
 from regulars.config import Settings
 from regulars.domain.errors import (
@@ -99,4 +100,5 @@ __all__ = [
     "open_store",
     "save_import_profile",
     "sync_points",
+    "worklist",
 ]

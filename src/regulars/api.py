@@ -33,12 +33,14 @@ from regulars.bootstrap import (
     read_blacklist,
     store_exceptions,
     store_failure,
+    worklist_rows,
 )
-from regulars.domain.errors import InputError
+from regulars.domain.errors import AnalysisError, InputError
 from regulars.domain.tables import Kind
 from regulars.i18n import _
 from regulars.services import analysis, importing, predictions, profiles
 from regulars.services import backtest as backtesting
+from regulars.services import worklist as worklists
 from regulars.services.live_map import LiveEngine
 from regulars.services.screening import SetAside
 
@@ -75,6 +77,7 @@ __all__ = [
     "store_exceptions",
     "store_failure",
     "sync_points",
+    "worklist",
 ]
 
 
@@ -473,3 +476,70 @@ def fit_models(
                                       engine=duck)
     finally:
         duck.close()
+
+
+# --- today's worklist (issue 18) -------------------------------------------------------------
+
+
+def worklist(settings: Settings | None = None, *, manager: str | None = None,
+             on: date | datetime | str | None = None, limit: int | None = None,
+             store: Any = None) -> worklists.Worklist:
+    """Today's list of whom each manager contacts and why (``docs/worklist.md``).
+
+    Parameters
+    ----------
+    settings
+        ``[worklist]`` and ``[contact_policy]`` (default :func:`load_settings`).
+    manager
+        Only this manager's list (:class:`~regulars.services.worklist.UnknownManagerError`,
+        naming the known managers, when there is no such manager).
+    on
+        The day of the list (a date, ISO text, or an aware moment, which the contact policy
+        checks the quiet hours at). Default: the day the customer map describes.
+    limit
+        At most this many customers per manager (default each one's daily capacity).
+    store
+        An open API store to read through (the HTTP API's own); by default one is opened and
+        closed here.
+
+    The map is the served snapshot (``regulars serve``, ``POST /v1/map/rebuild``) when the
+    store has one, else an analysis of the store.
+    """
+    settings = settings or load_settings()
+    day = _list_day(on)
+    own = store is None
+    api_store = open_api_store(settings) if own else store
+    try:
+        rows = worklist_rows(api_store)
+        snapshot = rows.map_snapshot()
+        tables = {k: rows.read_table(k) for k in (Kind.CUSTOMERS, Kind.INTERACTIONS,
+                                                  Kind.FEEDBACK)}
+        tasks = rows.tasks()
+    finally:
+        if own:
+            api_store.close()
+    if snapshot is None:
+        if not own:
+            raise AnalysisError(_("no customer map yet: build it first"))
+        result = analyze(config=settings)
+        map_rows, as_of = result.customers.unfinished, result.as_of
+    else:
+        map_rows, as_of = snapshot
+    return worklists.build(
+        map_rows, rules=settings.worklist_rules(), policy=settings.contact_rules(),
+        on=day if day is not None else as_of.date(), profiles=tables[Kind.CUSTOMERS],
+        interactions=tables[Kind.INTERACTIONS], feedback=tables[Kind.FEEDBACK], tasks=tasks,
+        manager=manager, limit=limit, as_of=as_of)
+
+
+def _list_day(on: date | datetime | str | None) -> date | datetime | None:
+    if on is None or isinstance(on, date):
+        return on
+    try:
+        if "T" in on or " " in on.strip():
+            moment = datetime.fromisoformat(on)
+            return moment if moment.tzinfo is not None else moment.date()
+        return date.fromisoformat(on)
+    except ValueError as e:
+        raise InputError(_("date: '{value}' is not a date (expected YYYY-MM-DD)").format(
+            value=on)) from e

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.loyalty import LoyaltyService
+    from regulars.services.worklist import WorklistRows
 
 __all__ = [
     "ReadOptions",
@@ -247,6 +248,14 @@ def open_api_store(settings: Settings) -> SqlApiStore:
     store = SqlApiStore(settings.database_url)
     store.ensure_schema()
     return store
+
+
+def worklist_rows(store: SqlApiStore) -> WorklistRows:
+    """The worklist's reads (the served map, the input tables, open tasks) through an API
+    store, which stays the caller's to close."""
+    from regulars.adapters.db.worklist_rows import SqlWorklistRows
+
+    return SqlWorklistRows(store)
 
 
 def loyalty_programme(settings: Settings) -> Programme:

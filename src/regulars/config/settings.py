@@ -33,7 +33,10 @@ from regulars.config.sources import (
     _resolve_config_file,
     _trace_sources,
 )
+from regulars.config.worklist import ContactPolicySettings, WorklistSettings
+from regulars.domain.contact_policy import ContactPolicy
 from regulars.domain.errors import ConfigError
+from regulars.domain.worklist import WorklistRules
 from regulars.i18n import _
 
 
@@ -92,6 +95,14 @@ class Settings(BaseSettings):
     loyalty: LoyaltySettings = Field(
         default_factory=LoyaltySettings,
         description="The [loyalty] section: the loyalty programme.",
+    )
+    worklist: WorklistSettings = Field(
+        default_factory=WorklistSettings,
+        description="The [worklist] section: today's list of whom each manager contacts.",
+    )
+    contact_policy: ContactPolicySettings = Field(
+        default_factory=ContactPolicySettings,
+        description="The [contact_policy] section: the rules every contact obeys.",
     )
 
     # key ("analysis.regular_min_orders") -> where its value came from
@@ -160,6 +171,15 @@ class Settings(BaseSettings):
     def tzinfo(self) -> ZoneInfo:
         """The business's time zone as a ``tzinfo``."""
         return ZoneInfo(self.timezone)
+
+    def worklist_rules(self) -> WorklistRules:
+        """The ``[worklist]`` rules, a manager's day in the business's zone by default."""
+        return self.worklist.rules(self.timezone)
+
+    def contact_rules(self) -> ContactPolicy:
+        """The ``[contact_policy]``, a customer without a ``time_zone`` tag in the business's
+        zone."""
+        return self.contact_policy.policy(self.timezone)
 
     @property
     def config_file(self) -> Path | None:

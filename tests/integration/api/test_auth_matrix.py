@@ -27,6 +27,7 @@ ENDPOINTS = [
     ("GET", "/v1/portfolio", None, READERS),
     ("GET", "/v1/ladder/flow", None, READERS),
     ("GET", "/v1/map", None, READERS),
+    ("GET", "/v1/worklist", None, {"admin", "manager"}),
     ("POST", "/v1/map/rebuild", None, {"admin"}),
     ("GET", "/v1/keys", None, {"admin"}),
     ("POST", "/v1/keys", {"role": "readonly"}, {"admin"}),

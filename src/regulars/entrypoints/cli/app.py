@@ -18,6 +18,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     analyze_cmd,
     backtest_cmd,
     customers_cmd,
+    worklist_cmd,
     keys,
     models_cmd,
     profiles_cmd,

@@ -43,6 +43,7 @@ class Permission(StrEnum):
     REDEEM_POINTS = "redeem_points"
     ENROL_MEMBERS = "enrol_members"
     ADJUST_POINTS = "adjust_points"
+    READ_WORKLIST = "read_worklist"  # the managers' lists of whom to contact today
     ADMIN = "admin"
 
 
@@ -50,7 +51,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.MANAGER: frozenset({Permission.READ_CUSTOMERS, Permission.READ_PORTFOLIO,
                              Permission.EXPORT, Permission.READ_POINTS,
-                             Permission.ADJUST_POINTS}),
+                             Permission.ADJUST_POINTS, Permission.READ_WORKLIST}),
     Role.INTEGRATION: frozenset({Permission.INGEST, Permission.READ_POINTS,
                                  Permission.QUOTE_POINTS, Permission.REDEEM_POINTS,
                                  Permission.ENROL_MEMBERS}),
