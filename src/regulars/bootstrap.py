@@ -195,7 +195,8 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
                     accrue=loyalty.accrue_ingested, accrue_within=loyalty.accrue_within,
                     rules=settings.input.rules())
     services = ApiServices(
-        store=store, keys=KeyRing(store), tasks=open_tasks(settings, store), ingest=ingest, live=live, webhooks=webhooks,
+        store=store, keys=KeyRing(store), tasks=open_tasks(settings, store), ingest=ingest,
+        live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
         full_compute=the_map.full_compute, compute_map=the_map.compute_map,
         max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map,
@@ -254,11 +255,18 @@ def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
     """The managers' tasks on the store of ``settings`` (``store``: the API store to share
     engines with; by default one of its own, schema brought up to date)."""
     from regulars.adapters.db.tasks_store import SqlTaskStore
+    from regulars.services.task_report import StoreInputs
     from regulars.services.tasks import Tasks
 
     api = store if store is not None else open_api_store(settings)
+
+    def report_inputs() -> StoreInputs:
+        the_map = open_map(settings, api)
+        return StoreInputs(the_map.tables(),
+                           lambda tables, at: the_map.customer_map(tables, at)[0])
+
     return Tasks(SqlTaskStore(api), configured_managers=configured_managers(settings),
-                 zone=settings.timezone)
+                 zone=settings.timezone, report_inputs=report_inputs)
 
 
 def open_api_store(settings: Settings) -> SqlApiStore:

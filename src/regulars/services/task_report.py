@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from regulars.domain import tasks as rules
+from regulars.domain.tables import Kind
 from regulars.domain.tasks import State
 from regulars.i18n import _
 
@@ -171,6 +174,74 @@ def _contacted_between(contacts: Mapping[str, Sequence[datetime]], cid: str, sta
     return i < len(moments) and moments[i] < end
 
 
+def _counts(tasks: Sequence[Mapping[str, Any]], by: dict[str, ManagerReport], *,
+            since: date, until: date, today: date,
+            local_day: Callable[[datetime], date]) -> dict[tuple[str, str], datetime]:
+    """Count the tasks into ``by``; the first contact of each (manager, customer) closed as
+    done in the period."""
+    first: dict[tuple[str, str], datetime] = {}
+    for t in tasks:
+        m = by.setdefault(t["owner"], ManagerReport(t["owner"]))
+        state = State(t["state"])
+        if rules.overdue(state, t["due_on"], t.get("snoozed_until"), today):
+            m.open_overdue += 1
+        closed = t.get("closed_at")
+        if closed is None or not since <= local_day(closed) <= until:
+            continue
+        if state is State.CANCELLED:
+            m.cancelled += 1
+        if state is not State.DONE:
+            continue
+        if rules.on_time(t["due_on"], local_day(closed)):
+            m.done_on_time += 1
+        else:
+            m.done_late += 1
+        m.outcomes[t.get("outcome") or ""] += 1
+        key = (t["owner"], t["customer_id"])
+        if key not in first or closed < first[key]:
+            first[key] = closed
+    return first
+
+
+Stratum = tuple[str, str | None, int]
+
+
+class _Similar:
+    """The uncontacted customers of each cohort and stratum, and their revenue in the
+    window from the cohort's first day (computed once each)."""
+
+    def __init__(self, snapshots: Snapshots, revenue: _Revenue,
+                 outbound: Mapping[str, Sequence[datetime]], window: timedelta) -> None:
+        self.snapshots = snapshots
+        self.revenue = revenue
+        self.outbound = outbound
+        self.window = window
+        self.maps: dict[date, tuple[Mapping[str, Situation], tuple[float, ...]]] = {}
+        self.peers: dict[tuple[date, Stratum], list[tuple[str, float]]] = {}
+
+    def stratum(self, cohort: date, cid: str) -> Stratum | None:
+        if cohort not in self.maps:
+            snap = self.snapshots(cohort)
+            self.maps[cohort] = (snap, stake_edges(s.money_at_stake for s in snap.values()))
+        snap, edges = self.maps[cohort]
+        mine = snap.get(cid)
+        return None if mine is None else (mine.rung, mine.status,
+                                          band(mine.money_at_stake, edges))
+
+    def of(self, cohort: date, stratum: Stratum) -> list[tuple[str, float]]:
+        if (cohort, stratum) not in self.peers:
+            snap, edges = self.maps[cohort]
+            start = datetime.combine(cohort, time.min)
+            end = start + self.window
+            last = end - timedelta(microseconds=1)
+            self.peers[(cohort, stratum)] = [
+                (other, self.revenue.between(other, start, last, inclusive_start=True))
+                for other, s in snap.items()
+                if (s.rung, s.status, band(s.money_at_stake, edges)) == stratum
+                and not _contacted_between(self.outbound, other, start, end)]
+        return self.peers[(cohort, stratum)]
+
+
 def report(tasks: Sequence[Mapping[str, Any]], *,
            orders: Iterable[tuple[str, datetime, float]],
            outbound: Mapping[str, Sequence[datetime]],
@@ -184,65 +255,20 @@ def report(tasks: Sequence[Mapping[str, Any]], *,
     ``local_day``: a stored moment's business day; ``today``: for the open overdue tasks.
     """
     by: dict[str, ManagerReport] = {}
-
-    def of(manager: str) -> ManagerReport:
-        return by.setdefault(manager, ManagerReport(manager))
-
-    first: dict[tuple[str, str], datetime] = {}
-    for t in tasks:
-        m = of(t["owner"])
-        state = State(t["state"])
-        if rules.overdue(state, t["due_on"], t.get("snoozed_until"), today):
-            m.open_overdue += 1
-        closed = t.get("closed_at")
-        if closed is None or not since <= local_day(closed) <= until:
-            continue
-        if state is State.CANCELLED:
-            m.cancelled += 1
-            continue
-        if state is not State.DONE:
-            continue
-        if rules.on_time(t["due_on"], local_day(closed)):
-            m.done_on_time += 1
-        else:
-            m.done_late += 1
-        m.outcomes[t.get("outcome") or ""] += 1
-        key = (t["owner"], t["customer_id"])
-        if key not in first or closed < first[key]:
-            first[key] = closed
-
+    first = _counts(tasks, by, since=since, until=until, today=today, local_day=local_day)
     revenue = _Revenue(orders)
     window = timedelta(days=window_days)
-    cache: dict[date, tuple[Mapping[str, Situation], tuple[float, ...]]] = {}
-    # (cohort, stratum) -> the similar customers' revenue, computed once
-    similar: dict[tuple[date, tuple[str, str | None, int]], list[tuple[str, float]]] = {}
+    similar = _Similar(snapshots, revenue, outbound, window)
     used: dict[str, set[str]] = defaultdict(set)
     for (manager, cid), at in sorted(first.items(), key=lambda kv: (kv[1], kv[0])):
-        e = of(manager).effect
+        e = by[manager].effect
         day = local_day(at)
         if day + window > until:
             e.pending += 1
             continue
         cohort = since + timedelta(days=((day - since).days // cohort_days) * cohort_days)
-        if cohort not in cache:
-            snap = snapshots(cohort)
-            cache[cohort] = (snap, stake_edges(s.money_at_stake for s in snap.values()))
-        snap, edges = cache[cohort]
-        mine = snap.get(cid)
-        if mine is None:
-            e.without_comparison += 1
-            continue
-        stratum = (mine.rung, mine.status, band(mine.money_at_stake, edges))
-        if (cohort, stratum) not in similar:
-            start = datetime.combine(cohort, time.min)
-            end = start + window
-            similar[(cohort, stratum)] = [
-                (other, revenue.between(other, start, end - timedelta(microseconds=1),
-                                        inclusive_start=True))
-                for other, s in snap.items()
-                if (s.rung, s.status, band(s.money_at_stake, edges)) == stratum
-                and not _contacted_between(outbound, other, start, end)]
-        peers = similar[(cohort, stratum)]
+        stratum = similar.stratum(cohort, cid)
+        peers = [] if stratum is None else similar.of(cohort, stratum)
         if not peers:
             e.without_comparison += 1
             continue
@@ -252,10 +278,13 @@ def report(tasks: Sequence[Mapping[str, Any]], *,
         used[manager].update(c for c, _r in peers)
     for manager, ids in used.items():
         by[manager].effect.similar_customers = len(ids)
+    return TaskReport(since, until, window_days, cohort_days,
+                      [by[k] for k in sorted(by)], _total(by.values(), used))
 
+
+def _total(managers: Iterable[ManagerReport], used: Mapping[str, set[str]]) -> ManagerReport:
     total = ManagerReport(_("all managers"))
-    every: set[str] = set().union(*used.values()) if used else set()
-    for m in by.values():
+    for m in managers:
         total.done_on_time += m.done_on_time
         total.done_late += m.done_late
         total.cancelled += m.cancelled
@@ -265,6 +294,50 @@ def report(tasks: Sequence[Mapping[str, Any]], *,
             setattr(total.effect, name, getattr(total.effect, name) + getattr(m.effect, name))
         total.effect.revenue += m.effect.revenue
         total.effect.similar_revenue += m.effect.similar_revenue
-    total.effect.similar_customers = len(every)
-    return TaskReport(since, until, window_days, cohort_days,
-                      [by[k] for k in sorted(by)], total)
+    total.effect.similar_customers = len(set().union(*used.values())) if used else 0
+    return total
+
+
+# -- the report's inputs from the store ---------------------------------------------------------
+
+
+class StoreInputs:
+    """The orders, the outbound contacts and the customer map as of a day, read from the
+    store's input tables once (``tables``) and mapped with ``customer_map(tables, as_of)``
+    (the served map's computation: rung, status and money at stake of every customer)."""
+
+    def __init__(self, tables: Mapping[Kind, pa.Table],
+                 customer_map: Callable[[Mapping[Kind, pa.Table], datetime], pa.Table]) -> None:
+        self.tables = tables
+        self.customer_map = customer_map
+
+    def orders(self) -> list[tuple[str, datetime, float]]:
+        t = self.tables[Kind.ORDERS]
+        return list(zip(t.column("customer_id").to_pylist(), t.column("ordered_at").to_pylist(),
+                        [a or 0.0 for a in t.column("amount").to_pylist()], strict=True))
+
+    def outbound(self) -> dict[str, list[datetime]]:
+        t = self.tables.get(Kind.INTERACTIONS)
+        out: dict[str, list[datetime]] = defaultdict(list)
+        if t is None or t.num_rows == 0:
+            return out
+        for cid, at, direction in zip(t.column("customer_id").to_pylist(),
+                                      t.column("at").to_pylist(),
+                                      t.column("direction").to_pylist(), strict=True):
+            if at is not None and str(direction or "").strip().lower() == "out":
+                out[cid].append(at)
+        for moments in out.values():
+            moments.sort()
+        return out
+
+    def situations(self, day: date) -> dict[str, Situation]:
+        """The map as of the end of the day before ``day`` (nothing of ``day`` itself)."""
+        as_of = datetime.combine(day, time.min) - timedelta(microseconds=1)
+        rows = self.customer_map(self.tables, as_of)
+        if "rung" not in rows.column_names:  # no orders yet
+            return {}
+        stake = (rows.column("money_at_stake").to_pylist()
+                 if "money_at_stake" in rows.column_names else [None] * rows.num_rows)
+        return {cid: Situation(rung, status, s) for cid, rung, status, s in zip(
+            rows.column("customer_id").to_pylist(), rows.column("rung").to_pylist(),
+            rows.column("status").to_pylist(), stake, strict=True)}

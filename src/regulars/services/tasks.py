@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ from regulars.domain.tasks import (
     UnknownTaskError,
 )
 from regulars.i18n import _
+from regulars.services import task_report
 from regulars.services.api.ingest import IdempotencyConflictError, canonical, row_hash
 from regulars.services.api.ports import DuplicateError, StoredResponse
 from regulars.services.audit import AuditTrail, Caller
@@ -124,6 +125,14 @@ class SuggestionLike(Protocol):
 PolicyCheck = Callable[[Mapping[str, Any], str, datetime], str | None]
 
 
+class ReportInputs(Protocol):
+    """What the report reads besides the tasks (:class:`task_report.StoreInputs`)."""
+
+    def orders(self) -> list[tuple[str, datetime, float]]: ...
+    def outbound(self) -> dict[str, list[datetime]]: ...
+    def situations(self, day: date) -> Mapping[str, task_report.Situation]: ...
+
+
 # -- results -----------------------------------------------------------------------------------
 
 
@@ -192,18 +201,40 @@ def plan_task_id(on: date, customer_id: str) -> str:
     return hashlib.sha256(f"plan:{on.isoformat()}:{customer_id}".encode()).hexdigest()[:16]
 
 
+def _plan_row(s: SuggestionLike, task_id: str, customer_id: str, day: date, now: datetime,
+              caller: Caller) -> dict[str, Any]:
+    """The stored row of the task a suggestion becomes: its action's channel when consent
+    allows it, else the first channel consent allows."""
+    act = s.action if s.action in rules.ACTION_KINDS else "call"
+    chans = [c for c in s.channels if c in rules.CHANNELS]
+    chan = rules.ACTION_CHANNELS.get(act, "phone")
+    chan = chan if not chans or chan in chans else chans[0]
+    stake = s.money_at_stake
+    return {"task_id": task_id, "customer_id": customer_id, "owner": s.manager,
+            "due_on": max(s.due_on, day), "reason": rules.check_code(s.reason, "reason"),
+            "action": act, "channel": chan,
+            "evidence": json.dumps(_json(dict(s.evidence)), sort_keys=True),
+            "money_at_stake": None if stake is None else Decimal(str(stake)),
+            "state": State.OPEN.value, "snoozed_until": None, "outcome": None, "note": None,
+            "source": "plan", "created_at": now, "closed_at": None,
+            "created_by": caller.ledger_actor}
+
+
 class Tasks:
     """The task use cases over a :class:`TaskStore` (see the module docstring).
 
     ``configured_managers``: managers named in the settings (``[worklist] managers``);
     ``zone``: the business's time zone, whose calendar says what "today" is;
-    ``clock``: now as naive UTC (tests); ``policy``: the contact policy for tasks added by hand.
+    ``clock``: now as naive UTC (tests); ``policy``: the contact policy for tasks added by hand;
+    ``report_inputs``: the store's orders, contacts and map as of a day, for :meth:`report`.
     """
 
     def __init__(self, store: TaskStore, *, configured_managers: Iterable[str] = (),
                  zone: str = "UTC", clock: Callable[[], datetime] | None = None,
-                 policy: PolicyCheck | None = None) -> None:
+                 policy: PolicyCheck | None = None,
+                 report_inputs: Callable[[], ReportInputs] | None = None) -> None:
         self.store = store
+        self.report_inputs = report_inputs
         self.configured = [m for m in configured_managers if m]
         self.zone = ZoneInfo(zone)
         self.clock = clock or _now
@@ -299,8 +330,9 @@ class Tasks:
                     id=cid), field="owner")
             who = self._known(who)
             if scope is not None and who != scope:
-                raise TaskForbiddenError(_("owner: a key of manager {scope} adds tasks for {scope} only")
-                                .format(scope=scope), field="owner")
+                raise TaskForbiddenError(_(
+                    "owner: a key of manager {scope} adds tasks for {scope} only").format(
+                    scope=scope), field="owner")
             warnings = self._warnings(tx, facts, chan)
             now = self.clock()
             row = {"task_id": secrets.token_hex(8), "customer_id": cid, "owner": who,
@@ -390,20 +422,7 @@ class Tasks:
                     skip.append({"customer_id": s.customer_id, "reason": "unknown",
                                     "why": _("not in the store")})
                     continue
-                act = s.action if s.action in rules.ACTION_KINDS else "call"
-                chans = [c for c in s.channels if c in rules.CHANNELS]
-                chan = rules.ACTION_CHANNELS.get(act, "phone")
-                chan = chan if not chans or chan in chans else chans[0]
-                stake = s.money_at_stake
-                row = {"task_id": tid, "customer_id": card["customer_id"],
-                       "owner": s.manager, "due_on": max(s.due_on, day),
-                       "reason": rules.check_code(s.reason, "reason"), "action": act,
-                       "channel": chan,
-                       "evidence": json.dumps(_json(dict(s.evidence)), sort_keys=True),
-                       "money_at_stake": None if stake is None else Decimal(str(stake)),
-                       "state": State.OPEN.value, "snoozed_until": None, "outcome": None,
-                       "note": None, "source": "plan", "created_at": now, "closed_at": None,
-                       "created_by": caller.ledger_actor}
+                row = _plan_row(s, tid, card["customer_id"], day, now, caller)
                 tx.insert_task(row)
                 busy.add(s.customer_id)
                 created.append(public({**row, **card}, day))
@@ -526,9 +545,37 @@ class Tasks:
                 a=f.due_from.isoformat(), b=f.due_to.isoformat()), field="due_to")
         if scope is not None:
             if f.owner is not None and f.owner != scope:
-                raise TaskForbiddenError(_("owner: a key of manager {scope} sees {scope}'s tasks only")
-                                .format(scope=scope), field="owner")
+                raise TaskForbiddenError(_(
+                    "owner: a key of manager {scope} sees {scope}'s tasks only").format(
+                    scope=scope), field="owner")
             f = replace(f, owner=scope)
         today = self.today()
         # dates and moments as ISO text, as every answer of the task use cases gives them
         return [_json(public(r, today)) for r in self.store.list_tasks(f, today)]
+
+    def report(self, *, since: date | None = None, until: date | None = None,
+               window_days: int = task_report.WINDOW_DAYS,
+               cohort_days: int = task_report.COHORT_DAYS,
+               scope: str | None = None) -> task_report.TaskReport:
+        """Per manager: the tasks closed from ``since`` (default: 180 days before ``until``)
+        to ``until`` (default: today), on time or late, their outcomes, the open overdue
+        ones, and the revenue of the contacted customers in the ``window_days`` after the
+        contact against similar customers nobody contacted: an observation, not a causal
+        claim (:mod:`regulars.services.task_report`)."""
+        today = self.today()
+        end = until or today
+        start = since or end - timedelta(days=180)
+        if start > end:
+            raise TaskError(_("since: {a} is after until ({b})").format(
+                a=start.isoformat(), b=end.isoformat()), field="since")
+        if window_days < 1 or cohort_days < 1:
+            raise TaskError(_("window_days and cohort_days: give whole days, 1 or more"),
+                            field="window_days")
+        if self.report_inputs is None:
+            raise TaskError(_("the report needs the store's orders; none are wired here"))
+        inputs = self.report_inputs()
+        rows = [r for r in self.store.report_tasks() if scope is None or r["owner"] == scope]
+        return task_report.report(rows, orders=inputs.orders(), outbound=inputs.outbound(),
+                                  snapshots=inputs.situations, since=start, until=end,
+                                  today=today, local_day=self.local_day,
+                                  window_days=window_days, cohort_days=cohort_days)

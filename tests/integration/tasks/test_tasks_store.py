@@ -24,7 +24,7 @@ from regulars.domain.tasks import (
     UnknownTaskError,
 )
 from regulars.services.api import ApiServices
-from regulars.services.tasks import Tasks, TaskFilter, plan_task_id
+from regulars.services.tasks import TaskFilter, Tasks, plan_task_id
 
 NOW = datetime(2025, 3, 10, 9, 0)  # naive UTC; 11:00 in Tallinn, a Monday
 TODAY = date(2025, 3, 10)
@@ -112,7 +112,7 @@ def test_a_reached_customer_answered_at_the_moment_of_the_contact(api, tasks):
 def test_do_not_contact_sets_the_customers_flag_in_the_same_transaction(api, tasks):
     tid = tasks.add(customer_id="C1", due_on=TODAY, action="call").task["task_id"]
     tasks.done(tid, "do_not_contact")
-    card = [r for r in _rows(api, "customers") if r["customer_id"] == "C1"][0]
+    card = next(r for r in _rows(api, "customers") if r["customer_id"] == "C1")
     assert bool(card["do_not_contact"]) is True
 
 
@@ -144,7 +144,7 @@ def test_a_failure_inside_done_leaves_neither_the_task_closed_nor_the_interactio
 
 def test_snooze_into_the_past_or_today_is_refused(api, tasks):
     tid = tasks.add(customer_id="C1", due_on=TODAY, action="call").task["task_id"]
-    with pytest.raises(TaskError, match="until: .* is not after today") as e:
+    with pytest.raises(TaskError, match=r"until: .* is not after today") as e:
         tasks.snooze(tid, date(2025, 3, 9))
     assert e.value.field == "until"
     with pytest.raises(TaskError):

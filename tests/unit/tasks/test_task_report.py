@@ -68,7 +68,8 @@ def test_report_counts_and_compares_with_similar_uncontacted_customers():
     assert mari["on_time_share"] == pytest.approx(0.6667)
     assert mari["outcomes"]["reached"] == 1 and mari["outcomes"]["no_answer"] == 1
     assert mari["outcomes"]["ordered"] == 1
-    # edges 100, 100, 100: C1 (regular, active, band 4) against C6 (100) and C8 (0): a mean of 50; C1 had 230.
+    # edges 100, 100, 100: C1 (regular, active, band 4) against C6 (100) and C8 (0): a
+    # mean of 50; C1 had 230.
     # C2 (lapsing, band 4) has no similar customer; C5's 90 days have not passed.
     assert mari["effect"] == {"contacted": 1, "pending": 1, "without_comparison": 1,
                               "revenue_per_contacted": 230.0, "revenue_per_similar": 50.0,
