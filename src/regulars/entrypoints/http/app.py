@@ -31,7 +31,14 @@ from regulars.domain.errors import StoreUnavailableError
 from regulars.domain.rules import InputRules
 from regulars.entrypoints.http import problems
 from regulars.entrypoints.http.deps import Services
-from regulars.entrypoints.http.routers import admin, customers, ingest, loyalty, portfolio
+from regulars.entrypoints.http.routers import (
+    admin,
+    customers,
+    ingest,
+    loyalty,
+    portfolio,
+    tasks,
+)
 from regulars.entrypoints.http.schemas import INPUT_RULES, Degraded, Health
 from regulars.i18n import _
 from regulars.services.api import ApiServices
@@ -163,7 +170,7 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
 
     _add_health(app, settings)
     for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
-                   admin.router):
+                   tasks.router, admin.router):
         app.include_router(router)
     return app
 
