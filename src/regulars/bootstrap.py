@@ -265,8 +265,11 @@ def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
         return StoreInputs(the_map.tables(),
                            lambda tables, at: the_map.customer_map(tables, at)[0])
 
-    return Tasks(SqlTaskStore(api), configured_managers=configured_managers(settings),
-                 zone=settings.timezone, report_inputs=report_inputs)
+    tasks = Tasks(SqlTaskStore(api), configured_managers=configured_managers(settings),
+                  zone=settings.timezone, report_inputs=report_inputs)
+    if store is None:  # its own store: closed with it
+        tasks.closers.append(api.close)
+    return tasks
 
 
 def open_api_store(settings: Settings) -> SqlApiStore:

@@ -235,10 +235,17 @@ class Tasks:
                  report_inputs: Callable[[], ReportInputs] | None = None) -> None:
         self.store = store
         self.report_inputs = report_inputs
+        self.closers: list[Callable[[], object]] = []  # run by close()
         self.configured = [m for m in configured_managers if m]
         self.zone = ZoneInfo(zone)
         self.clock = clock or _now
         self.policy = policy
+
+    def close(self) -> None:
+        """Release what the composition root opened for these tasks (a store's engines)."""
+        for close in self.closers:
+            close()
+        self.closers.clear()
 
     # -- time and managers --------------------------------------------------------------------
 
@@ -302,7 +309,8 @@ class Tasks:
                 id=customer_id), field="customer_id")
         return facts
 
-    def add(self, *, customer_id: str, due_on: date, action: str, owner: str | None = None,
+    def add(self, *, customer_id: str, action: str, due_on: date | None = None,
+            owner: str | None = None,
             reason: str = "manual", channel: str | None = None, note: str | None = None,
             evidence: Mapping[str, Any] | None = None,
             money_at_stake: float | Decimal | None = None, scope: str | None = None,
@@ -317,6 +325,7 @@ class Tasks:
         why = rules.check_code(reason, "reason")
         text = rules.check_note(note)
         today = self.today()
+        due_on = due_on or today
         if due_on < today:
             raise TaskError(_("due_on: {day} is in the past; give today or a later day").format(
                 day=due_on.isoformat()), field="due_on")
