@@ -234,3 +234,14 @@ def test_plan_gives_no_task_to_a_customer_with_an_open_one(api, tasks):
 def test_evidence_is_kept_as_json(api, tasks):
     tasks.add(customer_id="C1", due_on=TODAY, action="call", evidence={"gap": 41.5})
     assert json.loads(_rows(api, "tasks")[0]["evidence"]) == {"gap": 41.5}
+
+
+def test_export_shows_a_customers_tasks_and_erasure_clears_their_notes(api, tasks):
+    from regulars.services.api import customers
+
+    tasks.add(customer_id="C1", due_on=TODAY, action="call", note="Anna prefers mornings")
+    exported = customers.export(api.store, "C1")
+    assert [t["note"] for t in exported["tables"]["tasks"]] == ["Anna prefers mornings"]
+    done = customers.erase(api.store, "C1", key_id="cli:test")
+    assert done["erased"]["task_notes"] == 1
+    assert [r["note"] for r in _rows(api, "tasks")] == [None]
