@@ -8,6 +8,7 @@ call it or bootstrap; bootstrap never calls it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from regulars.bootstrap import (
     open_map,
     open_staging,
     open_store,
+    open_tasks,
     read_blacklist,
     store_exceptions,
     store_failure,
@@ -41,19 +43,27 @@ from regulars.i18n import _
 from regulars.services import analysis, importing, predictions, profiles
 from regulars.services import backtest as backtesting
 from regulars.services import worklist as worklists
+from regulars.services.audit import Caller
 from regulars.services.live_map import LiveEngine
 from regulars.services.screening import SetAside
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
     from regulars.services.api.loyalty import LoyaltyApi
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
+    from regulars.services.task_report import TaskReport
+    from regulars.services.tasks import PlanResult, SuggestionLike, TaskAnswer, Tasks
 
 __all__ = [
     "ReadOptions",
     "Settings",
+    "add_task",
     "analyze",
     "backtest",
+    "cancel_task",
+    "complete_task",
     "compute_customer_map",
     "delete_import_profile",
     "erase_customer",
@@ -63,6 +73,7 @@ __all__ = [
     "import_file",
     "import_profile",
     "import_profiles",
+    "list_tasks",
     "live_engine",
     "load_settings",
     "load_table",
@@ -72,12 +83,18 @@ __all__ = [
     "open_keys",
     "open_loyalty",
     "open_store",
+    "open_tasks",
+    "plan_tasks",
+    "reassign_task",
     "refresh_map",
     "save_import_profile",
+    "snooze_task",
     "store_exceptions",
     "store_failure",
     "sync_points",
+    "task_report",
     "worklist",
+    "worklist_suggestions",
 ]
 
 
@@ -543,3 +560,101 @@ def _list_day(on: date | datetime | str | None) -> date | datetime | None:
     except ValueError as e:
         raise InputError(_("date: '{value}' is not a date (expected YYYY-MM-DD)").format(
             value=on)) from e
+# --- the managers' tasks (issue 18) ------------------------------------------------------------
+
+
+@contextmanager
+def _tasks(settings: Settings | None) -> Iterator[Tasks]:
+    tasks = open_tasks(settings or load_settings())
+    try:
+        yield tasks
+    finally:
+        tasks.close()
+
+
+def list_tasks(settings: Settings | None = None, *, owner: str | None = None,
+               state: str | None = None, due_from: date | None = None,
+               due_to: date | None = None, customer_id: str | None = None,
+               limit: int = 200) -> list[dict[str, Any]]:
+    """The tasks by due day, each with the customer's name, e-mail and phone
+    (:meth:`regulars.services.tasks.Tasks.list`); ``state`` as of today (a snoozed task whose
+    day has come is ``open``)."""
+    from regulars.domain.tasks import parse_state
+    from regulars.services.tasks import TaskFilter
+
+    with _tasks(settings) as tasks:
+        return tasks.list(TaskFilter(owner=owner, state=parse_state(state) if state else None,
+                                     due_from=due_from, due_to=due_to,
+                                     customer_id=customer_id, limit=limit))
+
+
+def add_task(customer_id: str, *, action: str, due_on: date | None = None,
+             settings: Settings | None = None,
+             owner: str | None = None, reason: str = "manual", channel: str | None = None,
+             note: str | None = None, evidence: Mapping[str, Any] | None = None,
+             money_at_stake: float | None = None, caller: Caller | None = None) -> TaskAnswer:
+    """Add a task by hand (owner: the customer's manager unless given); its ``warnings`` say
+    what would have held the contact back."""
+    with _tasks(settings) as tasks:
+        return tasks.add(customer_id=customer_id, due_on=due_on, action=action, owner=owner,
+                         reason=reason, channel=channel, note=note, evidence=evidence,
+                         money_at_stake=money_at_stake, caller=caller)
+
+
+def worklist_suggestions(settings: Settings, on: date | None = None
+                         ) -> Iterable[SuggestionLike]:
+    """Today's worklist (:func:`worklist` of ``on``), every manager's list in rank order: the
+    suggestions :func:`plan_tasks` turns into tasks (those held back are not among them)."""
+    listed = worklist(settings, on=on)
+    return [item for one in listed.lists for item in one.items]
+
+
+def plan_tasks(settings: Settings | None = None, *,
+               suggestions: Iterable[SuggestionLike] | None = None, on: date | None = None,
+               per_manager: int | None = None, caller: Caller | None = None) -> PlanResult:
+    """The morning plan: the top of each manager's worklist (``suggestions``, default
+    :func:`worklist_suggestions` of ``on``) becomes tasks; running it twice on a day creates
+    nothing new, and a customer with an open task gets none."""
+    settings = settings or load_settings()
+    given = suggestions if suggestions is not None else worklist_suggestions(settings, on)
+    with _tasks(settings) as tasks:
+        return tasks.plan(given, on=on, per_manager=per_manager, caller=caller)
+
+
+def complete_task(task_id: str, outcome: str, *, settings: Settings | None = None,
+                  note: str | None = None, by: str | None = None,
+                  caller: Caller | None = None) -> TaskAnswer:
+    """Close a task as done with ``outcome`` (reached, ordered, promised, no_answer,
+    not_interested, wrong_contact, do_not_contact): the contact is written as an outbound
+    interaction in the same transaction, and ``do_not_contact`` sets the customer's flag."""
+    with _tasks(settings) as tasks:
+        return tasks.done(task_id, outcome, note, by, caller=caller)
+
+
+def snooze_task(task_id: str, until: date, *, settings: Settings | None = None,
+                caller: Caller | None = None) -> TaskAnswer:
+    """Put a task off to ``until`` (a day after today)."""
+    with _tasks(settings) as tasks:
+        return tasks.snooze(task_id, until, caller=caller)
+
+
+def reassign_task(task_id: str, owner: str, *, settings: Settings | None = None,
+                  caller: Caller | None = None) -> TaskAnswer:
+    """Hand a task to another known manager."""
+    with _tasks(settings) as tasks:
+        return tasks.reassign(task_id, owner, caller=caller)
+
+
+def cancel_task(task_id: str, *, settings: Settings | None = None, note: str | None = None,
+                caller: Caller | None = None) -> TaskAnswer:
+    with _tasks(settings) as tasks:
+        return tasks.cancel(task_id, note, caller=caller)
+
+
+def task_report(settings: Settings | None = None, *, since: date | None = None,
+                until: date | None = None, window_days: int = 90) -> TaskReport:
+    """Per manager: tasks done on time and late, open overdue, outcomes, and the revenue of
+    the contacted customers in the following ``window_days`` against similar customers not
+    contacted: an observation, not a causal claim (:mod:`regulars.services.task_report`)."""
+    with _tasks(settings) as tasks:
+        return tasks.report(since=since, until=until, window_days=window_days)

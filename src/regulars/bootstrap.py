@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.loyalty import LoyaltyService
+    from regulars.services.tasks import Tasks
     from regulars.services.worklist import WorklistRows
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "open_map",
     "open_staging",
     "open_store",
+    "open_tasks",
     "phone_normaliser",
     "read_blacklist",
     "store_exceptions",
@@ -194,7 +196,8 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
                     accrue=loyalty.accrue_ingested, accrue_within=loyalty.accrue_within,
                     rules=settings.input.rules())
     services = ApiServices(
-        store=store, keys=KeyRing(store), ingest=ingest, live=live, webhooks=webhooks,
+        store=store, keys=KeyRing(store), tasks=open_tasks(settings, store), ingest=ingest,
+        live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
         full_compute=the_map.full_compute, compute_map=the_map.compute_map,
         max_batch=api.max_batch, max_body_bytes=api.max_body_bytes, live_enabled=api.live_map,
@@ -239,6 +242,32 @@ def open_keys(settings: Settings) -> KeyRing:
     from regulars.services.api.keys import KeyRing
 
     return KeyRing(open_api_store(settings), ttl=0.0)
+
+
+def configured_managers(settings: Settings) -> list[str]:
+    """The managers the settings name (``[worklist.managers."Name"]``)."""
+    return list(settings.worklist.managers)
+
+
+def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
+    """The managers' tasks on the store of ``settings`` (``store``: the API store to share
+    engines with; by default one of its own, schema brought up to date)."""
+    from regulars.adapters.db.tasks_store import SqlTaskStore
+    from regulars.services.task_report import StoreInputs
+    from regulars.services.tasks import Tasks
+
+    api = store if store is not None else open_api_store(settings)
+
+    def report_inputs() -> StoreInputs:
+        the_map = open_map(settings, api)
+        return StoreInputs(the_map.tables(),
+                           lambda tables, at: the_map.customer_map(tables, at)[0])
+
+    tasks = Tasks(SqlTaskStore(api), configured_managers=configured_managers(settings),
+                  zone=settings.timezone, report_inputs=report_inputs)
+    if store is None:  # its own store: closed with it
+        tasks.closers.append(api.close)
+    return tasks
 
 
 def open_api_store(settings: Settings) -> SqlApiStore:

@@ -503,11 +503,17 @@ def _manager_list(name: str, rows: IntArray, base: _Base, map_rows: pa.Table,
     items: list[Suggestion] = []
     held: list[Suggestion] = []
     merged = _merge(tasks, rows, bucket, base)
-    for kind, k in merged:
-        if len(items) >= room:
-            break
+    # the open tasks are the manager's word already given: every one is listed (an explicit
+    # limit aside); the suggestions fill what room the daily capacity leaves
+    last_task = max((n for n, (kind, _k) in enumerate(merged) if kind == "task"), default=-1)
+    for n, (kind, k) in enumerate(merged):
         if kind == "task":
-            items.append(tasks[k])
+            if limit is None or len(items) < limit:
+                items.append(tasks[k])
+            continue
+        if len(items) >= room:
+            if n > last_task:
+                break
             continue
         i = int(rows[k])
         if len(held) >= capacity and _cheaply_held(i, base, today, rules):
@@ -551,12 +557,13 @@ def _due(rows: IntArray, reason: IntArray, action: npt.NDArray[np.object_], base
 
 def _merge(tasks: list[Suggestion], rows: IntArray, bucket: IntArray, base: _Base
            ) -> list[tuple[str, int]]:
-    """Tasks and suggestions in one order: bucket, then money at stake."""
-    keyed = [((wl.BUCKETS.index(t.bucket), -t.money_at_stake, t.customer_id), ("task", k))
+    """Tasks and suggestions in one order: bucket, the tasks before the suggestions, then
+    money at stake."""
+    keyed = [((wl.BUCKETS.index(t.bucket), 0, -t.money_at_stake, t.customer_id), ("task", k))
              for k, t in enumerate(tasks)]
     if not keyed:
         return [("row", k) for k in range(rows.size)]
-    keyed += [((int(bucket[k]), -float(base.money[rows[k]]), ""), ("row", k))
+    keyed += [((int(bucket[k]), 1, -float(base.money[rows[k]]), ""), ("row", k))
               for k in range(rows.size)]
     keyed.sort(key=lambda x: x[0])
     return [v for _k, v in keyed]

@@ -56,6 +56,16 @@ ENDPOINTS = [
     ("POST", "/v1/loyalty/run", None, {"admin"}),
     ("GET", "/v1/loyalty/runs/RUN0", None, {"admin"}),
     ("POST", "/v1/loyalty/expiry-notices", None, {"admin", "manager"}),
+    # the tasks: a manager key bound to a manager is admitted too (its own tasks only,
+    # tests/integration/tasks); this matrix's manager key is bound to none
+    ("GET", "/v1/tasks", None, {"admin"}),
+    ("GET", "/v1/tasks/report", None, {"admin"}),
+    ("POST", "/v1/tasks", {"customer_id": "C1", "due_on": "2999-01-01", "action": "call"},
+     {"admin"}),
+    ("POST", "/v1/tasks/TNOPE/done", {"outcome": "reached"}, {"admin"}),
+    ("POST", "/v1/tasks/TNOPE/snooze", {"until": "2999-01-01"}, {"admin"}),
+    ("POST", "/v1/tasks/TNOPE/reassign", {"owner": "Mari"}, {"admin"}),
+    ("POST", "/v1/tasks/TNOPE/cancel", {}, {"admin"}),
 ]
 PUBLIC = {("GET", "/v1/health")}
 
@@ -63,7 +73,7 @@ PUBLIC = {("GET", "/v1/health")}
 def _template(path: str) -> str:
     return (path.replace("/C1", "/{customer_id}").replace("/0000000000000000", "/{key_id}")
             .replace("/nope", "/{sub_id}").replace("/RNOPE", "/{code}")
-            .replace("/RUN0", "/{run_id}"))
+            .replace("/RUN0", "/{run_id}").replace("/TNOPE", "/{task_id}"))
 
 
 def test_the_matrix_covers_every_route_of_the_api(sqlite_url):

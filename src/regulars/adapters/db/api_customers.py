@@ -27,6 +27,7 @@ from regulars.adapters.db.tables import (
     loyalty_referrals,
     loyalty_tier_history,
     map_customers,
+    tasks,
 )
 from regulars.domain.tables import Kind
 from regulars.services.api.ports import CustomerFilter
@@ -118,6 +119,7 @@ class CustomerRows(PooledRows):
         # the loyalty programme's records of this member
         for t in LOYALTY_BY_MEMBER:
             out[t.name] = self._read(sa.select(t).where(t.c.member_id == customer_id))
+        out[tasks.name] = self._read(sa.select(tasks).where(tasks.c.customer_id == customer_id))
         refs = loyalty_referrals
         out[refs.name] = self._read(sa.select(refs).where(sa.or_(
             refs.c.referrer_id == customer_id, refs.c.referee_id == customer_id)))

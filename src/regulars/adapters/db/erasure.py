@@ -18,6 +18,7 @@ from regulars.adapters.db.tables import (
     loyalty_members,
     loyalty_operations,
     loyalty_referrals,
+    tasks,
     webhook_deliveries,
     webhook_outbox,
 )
@@ -47,6 +48,8 @@ FREE_TEXT: tuple[tuple[sa.Table, str], ...] = (
     (loyalty_ledger, "reason"),
     (loyalty_operations, "result"),
     (loyalty_referrals, "reason"),
+    (tasks, "note"),
+    (tasks, "evidence"),
 )
 
 
@@ -86,6 +89,9 @@ def erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
             text=None, row_hash=privacy.ERASED)),
         "interaction_texts": run(talks.update().where(talks.c.customer_id.in_(ids)).values(
             outcome=None, row_hash=privacy.ERASED)),
+        # the managers' notes on their tasks about them (the tasks stay, for the report)
+        "task_notes": run(tasks.update().where(tasks.c.customer_id.in_(ids),
+                                               tasks.c.note.is_not(None)).values(note=None)),
         "return_reasons": run(RETURNS.update().where(RETURNS.c.order_id.in_(orders)).values(
             reason=None, row_hash=privacy.ERASED)),
         "merge_keys": run(merges.update().where(sa.or_(

@@ -143,6 +143,9 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("revoked_at", sa.DateTime(), nullable=True),
     sa.Column("replaced_by", sa.String(32), nullable=True),
+    # a key of the role manager bound to one manager's name (migration 0016): it sees and
+    # closes that manager's tasks only
+    sa.Column("manager", sa.Text(), nullable=True),
 )
 
 api_audit = sa.Table(
@@ -506,3 +509,31 @@ loyalty_runs = sa.Table(
     sa.Index("ix_loyalty_runs_step_as_of", "step", "as_of"),
 )
 
+
+
+# -- the managers' tasks (issue 18, migration 0016_tasks) ------------------------------------------
+
+# one row per task; a completed one is also one ``out`` row of ``interactions``, written in the
+# same transaction (regulars.services.tasks)
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("task_id", sa.String(32), primary_key=True),
+    sa.Column("customer_id", sa.String(), nullable=False),
+    sa.Column("owner", sa.Text(), nullable=False),
+    sa.Column("due_on", sa.Date(), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("evidence", sa.Text(), nullable=False),  # JSON
+    sa.Column("money_at_stake", _Money, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("snoozed_until", sa.Date(), nullable=True),
+    sa.Column("outcome", sa.String(32), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("closed_at", sa.DateTime(), nullable=True),
+    sa.Column("created_by", sa.Text(), nullable=True),
+    sa.Index("ix_tasks_owner_state_due_on", "owner", "state", "due_on"),
+    sa.Index("ix_tasks_customer_id", "customer_id"),
+)

@@ -20,6 +20,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     customers_cmd,
     worklist_cmd,
     keys,
+    tasks_cmd,
     models_cmd,
     profiles_cmd,
     serve,

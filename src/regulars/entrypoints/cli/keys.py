@@ -31,13 +31,19 @@ def _show_new(key: str, role: str, key_id: str) -> None:
 def create(
     role: Annotated[Role, typer.Option(help=_("What the key may do."), case_sensitive=False)],
     name: Annotated[str, typer.Option(help=_("Who or what uses it, e.g. 'till 1'."))] = "",
+    manager: Annotated[str | None, typer.Option(
+        help=_("With --role manager: the manager this key belongs to; it sees and closes "
+               "that manager's tasks only."), show_default=False)] = None,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Create a key and print it once (the store keeps only its hash)."""
+    if manager is not None and (role is not Role.MANAGER or not manager.strip()):
+        raise typer.BadParameter(_("only a key of --role manager is bound to a manager, by "
+                                   "a name that is not empty"), param_hint="--manager")
     with handled():
         ring = bootstrap.open_keys(settings_from(config, database_url))
-        key, record = ring.create(role, name)
+        key, record = ring.create(role, name, manager=manager)
         _show_new(key, record["role"], record["key_id"])
 
 
@@ -47,10 +53,12 @@ def list_keys(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> Non
     with handled():
         ring = bootstrap.open_keys(settings_from(config, database_url))
         table = Table()
-        for col in (_("key id"), _("role"), _("name"), _("created"), _("revoked")):
+        for col in (_("key id"), _("role"), _("manager"), _("name"), _("created"),
+                    _("revoked")):
             table.add_column(col)
         for r in ring.list():
-            table.add_row(r["key_id"], r["role"], r["name"], f"{r['created_at']:%Y-%m-%d %H:%M}",
+            table.add_row(r["key_id"], r["role"], r.get("manager") or "", r["name"],
+                          f"{r['created_at']:%Y-%m-%d %H:%M}",
                           f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")
         out.print(table)
 

@@ -37,6 +37,7 @@ from regulars.entrypoints.http.routers import (
     ingest,
     loyalty,
     portfolio,
+    tasks,
     worklist,
 )
 from regulars.entrypoints.http.schemas import INPUT_RULES, Degraded, Health
@@ -170,7 +171,7 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
 
     _add_health(app, settings)
     for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
-                   worklist.router, admin.router):
+                   worklist.router, tasks.router, admin.router):
         app.include_router(router)
     return app
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from regulars.entrypoints.http.problems import Problem
 from regulars.i18n import _
 from regulars.services.api import ApiServices, retry_after
-from regulars.services.api.keys import ApiKey, Permission, allowed
+from regulars.services.api.keys import ApiKey, Permission, Role, allowed
 
 bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer rgl_…")
 header_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: rgl_…")
@@ -81,3 +81,15 @@ PointsRedeemer = Annotated[ApiKey, require(Permission.REDEEM_POINTS)]
 MemberEnroller = Annotated[ApiKey, require(Permission.ENROL_MEMBERS)]
 PointsAdjuster = Annotated[ApiKey, require(Permission.ADJUST_POINTS)]
 WorklistReader = Annotated[ApiKey, require(Permission.READ_WORKLIST)]
+
+
+def manager_scope(key: ApiKey) -> str | None:
+    """The manager a key acts for: None for an admin (every manager), its bound manager for a
+    manager key (403 for a manager key bound to no one), so a manager sees their own list and
+    tasks only."""
+    if key.role is Role.ADMIN:
+        return None
+    if not key.manager:
+        raise Problem(403, _("this manager key is bound to no manager: create one with "
+                             "regulars keys create --role manager --manager NAME"))
+    return key.manager

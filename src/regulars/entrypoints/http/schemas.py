@@ -407,6 +407,10 @@ class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["admin", "manager", "integration", "readonly"]
     name: Text = ""
+    manager: Text | None = Field(
+        default=None, min_length=1,
+        description="Bind a key of the role manager to this manager: it sees and closes "
+                    "that manager's tasks only.")
 
 
 class KeyOut(BaseModel):
@@ -416,6 +420,7 @@ class KeyOut(BaseModel):
     created_at: Moment
     revoked_at: Moment | None
     replaced_by: str | None
+    manager: str | None = None
 
 
 class NewKey(BaseModel):

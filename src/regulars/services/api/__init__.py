@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regulars.services.api.ingest import Ingest
 from regulars.services.api.keys import KeyRing
@@ -24,6 +24,9 @@ from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEv
 from regulars.services.api.ports import ApiStore
 from regulars.services.api.webhooks import Webhooks
 from regulars.services.audit import AuditTrail
+
+if TYPE_CHECKING:  # the tasks import this package's ingest: imported when typing only
+    from regulars.services.tasks import Tasks
 
 log = logging.getLogger("regulars.api")
 
@@ -72,6 +75,7 @@ class ApiServices:
     loyalty: LoyaltyApi | None = None  # the loyalty programme (its service: .service)
     expiry_notices: ExpiryNoticeWorker | None = None  # the periodic points_expiring run
     tier_events: TierEventWorker | None = None  # publishes the tier history as tier_changed
+    tasks: Tasks | None = None  # the managers' tasks (issue 18)
     extras: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], object]] = field(default_factory=list)  # run by stop()
 

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     ENROL_MEMBERS = "enrol_members"
     ADJUST_POINTS = "adjust_points"
     READ_WORKLIST = "read_worklist"  # the managers' lists of whom to contact today
+    WORK_TASKS = "work_tasks"  # see, add and close tasks (a manager key: its own only)
     ADMIN = "admin"
 
 
@@ -51,7 +52,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.MANAGER: frozenset({Permission.READ_CUSTOMERS, Permission.READ_PORTFOLIO,
                              Permission.EXPORT, Permission.READ_POINTS,
-                             Permission.ADJUST_POINTS, Permission.READ_WORKLIST}),
+                             Permission.ADJUST_POINTS, Permission.READ_WORKLIST,
+                             Permission.WORK_TASKS}),
     Role.INTEGRATION: frozenset({Permission.INGEST, Permission.READ_POINTS,
                                  Permission.QUOTE_POINTS, Permission.REDEEM_POINTS,
                                  Permission.ENROL_MEMBERS}),
@@ -75,6 +77,8 @@ class ApiKey:
     key_id: str
     name: str
     role: Role
+    manager: str | None = None
+    """The manager a key of the role manager is bound to (its tasks only), or None."""
 
 
 def secret_hash(key_id: str, secret: str) -> str:
@@ -108,14 +112,22 @@ class KeyRing:
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
 
-    def create(self, role: Role | str, name: str = "") -> tuple[str, dict[str, Any]]:
-        """A new key: ``(the key, shown once; its stored record without the hash)``."""
+    def create(self, role: Role | str, name: str = "", *,
+               manager: str | None = None) -> tuple[str, dict[str, Any]]:
+        """A new key: ``(the key, shown once; its stored record without the hash)``.
+
+        ``manager``: bind a key of the role manager to that manager's name (it then sees and
+        closes that manager's tasks only); refused for the other roles."""
         role = Role(role)
+        manager = manager.strip() if manager is not None else None
+        if manager is not None and (role is not Role.MANAGER or not manager):
+            raise UnknownKeyError(_("manager: only a key of the role manager is bound to a "
+                                    "manager, by a name that is not empty"))
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         record = {"key_id": key_id, "name": name, "role": role.value,
                   "secret_hash": secret_hash(key_id, secret), "created_at": _now(),
-                  "revoked_at": None, "replaced_by": None}
+                  "revoked_at": None, "replaced_by": None, "manager": manager}
         self.store.add_key(record)
         return f"{PREFIX}_{key_id}_{secret}", public(record)
 
@@ -129,7 +141,7 @@ class KeyRing:
         ok = hmac.compare_digest(expected, secret_hash(key_id, secret))
         if not ok or record is None or record["revoked_at"] is not None:
             return None
-        return ApiKey(key_id, record["name"], Role(record["role"]))
+        return ApiKey(key_id, record["name"], Role(record["role"]), record.get("manager"))
 
     def needs_lookup(self, presented: str) -> bool:
         """Whether :meth:`verify` would read the store (no fresh cached record): the HTTP
@@ -181,7 +193,7 @@ class KeyRing:
         if record["revoked_at"] is not None:
             raise UnknownKeyError(_("API key {key_id} is revoked; create a new one").format(
                 key_id=key_id))
-        key, new = self.create(record["role"], record["name"])
+        key, new = self.create(record["role"], record["name"], manager=record.get("manager"))
         self.store.update_key(key_id, {"revoked_at": _now(), "replaced_by": new["key_id"]})
         self._forget(key_id)
         return key, new

@@ -50,8 +50,9 @@ def list_keys(key: Admin, services: Services) -> Any:
              summary="Create an API key")
 def create_key(body: KeyIn, key: Admin, services: Services) -> Any:
     """The key is in the answer, this once; the store keeps only its hash."""
-    plain, record = services.keys.create(body.role, body.name)
-    _audit(services, key, "POST /v1/keys", record["key_id"], {"role": body.role})
+    plain, record = services.keys.create(body.role, body.name, manager=body.manager)
+    _audit(services, key, "POST /v1/keys", record["key_id"],
+           {"role": body.role, **({"manager": body.manager} if body.manager else {})})
     return {"key": plain, "record": record}
 
 

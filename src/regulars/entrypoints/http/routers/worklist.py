@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from regulars import api
-from regulars.entrypoints.http.deps import Services, WorklistReader
+from regulars.entrypoints.http.deps import Services, WorklistReader, manager_scope
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS
 from regulars.i18n import _
@@ -35,7 +35,13 @@ async def worklist(
     evidence sentence) and the suggested action; suggestions the contact policy holds back
     are listed apart with the reason. Codes (bucket, reason, action, channels) are
     language-neutral. 404 for an unknown manager (the problem lists the known ones) or before
-    the first map."""
+    the first map. A manager key sees its own manager's list only (403 for another's)."""
+    own = manager_scope(key)
+    if own is not None:
+        if manager is not None and manager != own:
+            raise Problem(403, _("a manager key sees its own list only ({own})").format(own=own),
+                          errors=[{"field": "manager", "message": _("not this key's manager")}])
+        manager = own
     if services.store.map_state() is None:
         raise Problem(404, _("no customer map yet: an admin builds it with POST /v1/map/rebuild"),
                       slug="no-map")
