@@ -5,9 +5,9 @@ The codes come from the analytics (:data:`regulars.analytics.portfolio.RUNGS`, `
 the HTML report, the backtest (terminal and HTML) and, later, the web pages all read them from
 this module, so a rung or a signal is called the same everywhere.
 
-Names are marked with :func:`regulars.i18n.N_` (extracted by Babel like ``_``) and translated when they are
-shown, with the translator the caller passes: the report passes its own, so that one page is
-rendered in one language whatever the process's default is.
+Names are marked with :func:`regulars.i18n.N_` (extracted by Babel like ``_``) and translated
+when they are shown, with the translator the caller passes (by default regulars.i18n's ``_``,
+which writes in the current language: the report sets it for its whole page).
 
     names = rung_names()                      # translated with regulars.i18n._
     name(names, "won_back")                   # 'won back'; an unknown code reads with spaces

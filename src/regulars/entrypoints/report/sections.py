@@ -16,8 +16,8 @@ from regulars.analytics.portfolio import (
 )
 from regulars.entrypoints.labels import rung_names, status_names
 from regulars.entrypoints.report import charts
-from regulars.entrypoints.report.headlines import customer_label
 from regulars.entrypoints.report.format import day, money, month, num, pct, pct0, signed
+from regulars.entrypoints.report.headlines import customer_label
 from regulars.entrypoints.report.html import Markup, badge, empty, pair, render, section, table
 from regulars.entrypoints.report.html import translate as _
 from regulars.entrypoints.report.html import translate_plural as ngettext
