@@ -10,7 +10,7 @@ from regulars.entrypoints.report.html import Markup, empty, figure, pair, sectio
 from regulars.entrypoints.report.html import translate as _
 from regulars.entrypoints.report.html import translate_plural as ngettext
 from regulars.entrypoints.report.page import page
-from regulars.i18n import use_language
+from regulars.i18n import fmt_days, use_language
 
 __all__ = ["render_models_report"]
 
@@ -28,13 +28,13 @@ def render_models_report(evaluation: Any, *, title: str | None = None,
 
 
 def _duration(amount: float, unit: str) -> str:
-    """``amount`` days or weeks in words: ``52 weeks``, ``26,5 недели``."""
+    """``amount`` weeks or days in words: ``52 weeks``, ``26,5 недели``, ``364 дня``."""
     # a fraction takes the form of 2 in ru (26,5 недели), et and en (plural)
     n = int(amount) if float(amount).is_integer() else 2
     text = num(amount, 0 if float(amount).is_integer() else 1)
     if unit == "week":
         return ngettext("{n} week", "{n} weeks", n).format(n=text)
-    return ngettext("{n} day", "{n} days", n).format(n=text)
+    return fmt_days(amount)
 
 
 def _models_page(evaluation: Any, title: str, lang: str) -> str:

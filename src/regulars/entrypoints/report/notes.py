@@ -133,8 +133,8 @@ def _definitions(p: Portfolio) -> list[tuple[str, str]]:
         (
             _("NPS"),
             _(
-                "% promoters ({promoter}–10) − % detractors (0–{detractor}) of the period's "
-                "responses."
+                "the percentage of promoters ({promoter}–10) minus the percentage of detractors "
+                "(0–{detractor}) among the period's responses."
             ).format(
                 promoter=v("promoter_min_nps"),
                 detractor=v("detractor_max_nps"),

@@ -220,7 +220,7 @@ def flow(ladder_flow: LadderFlow | None) -> Markup:
                 (_("moved down"), f.moved_down),
                 (_("stayed on their rung"), f.stayed),
                 (_("became lost (off the ladder)"), f.became_lost),
-                (_("won back"), f.won_back),
+                (_("were won back"), f.won_back),
                 (_("still lost"), f.still_lost),
                 (_("new entrants"), f.new_entrants),
                 (_("left the customer list"), f.left_map),
