@@ -47,8 +47,8 @@ from regulars.entrypoints.report.sections import (
     STATUS_COLOURS,
 )
 from regulars.i18n import _ as _
+from regulars.i18n import current_language, use_language
 from regulars.i18n import ngettext as ngettext
-from regulars.i18n import use_language
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -101,7 +101,8 @@ def render_report(
     lang
         The page's language (``"ru"``, ``"et"``, ``"en"``; a tag such as ``"ru-RU"`` will
         do): every word and format of the page and its ``<html lang>``. None: the current
-        language (:func:`regulars.i18n.current_language`: ``--lang``/``REGULARS_LANG``).
+        language (:func:`regulars.i18n.current_language`: an enclosing ``use_language``
+        block, else ``--lang``/``REGULARS_LANG``).
     currency
         The ISO 4217 code amounts are written in (``Settings.currency`` or the data's); None
         writes amounts as plain numbers.
@@ -125,7 +126,7 @@ def render_report(
              for row in [*at_risk_rows, *(win_back_rows or ())]
              if row.get("customer_id") is not None and row.get("name") is not None}
     names.update(customer_names or {})
-    with use_language(lang) as chosen:
+    with use_language(lang or current_language()) as chosen:
         headlines = headline_sentences(p, names) if sentences is None else list(sentences)
         meta = _("As of {as_of} · period {start} – {end}").format(
             as_of=day(as_of), start=day(p.period.start), end=day(p.period.end)

@@ -15,7 +15,7 @@ from regulars.entrypoints.labels import rung_names, status_names
 from regulars.entrypoints.report.format import day, money, num, pct
 from regulars.entrypoints.report.html import Markup, macros, section, table
 from regulars.entrypoints.report.page import page
-from regulars.i18n import _, fmt_days, ngettext, use_language
+from regulars.i18n import _, current_language, fmt_days, ngettext, use_language
 
 __all__ = ["backtest_section", "definitions", "labels", "pct", "render_backtest_report"]
 
@@ -138,7 +138,7 @@ def render_backtest_report(result: Any, *, title: str | None = None, lang: str |
                            currency: str | None = None) -> str:
     """One self-contained HTML page holding :func:`backtest_section`, in ``lang`` (None: the
     current language), amounts in ``currency`` (None: plain numbers)."""
-    with use_language(lang) as chosen:
+    with use_language(lang or current_language()) as chosen:
         title = title or _("Backtest as of {d}").format(d=day(result.as_of))
         meta = _("As of {d}, horizon {h} to {u}; data to {last}").format(
             d=day(result.as_of), h=fmt_days(result.horizon_days), u=day(result.until),

@@ -10,7 +10,7 @@ from regulars.entrypoints.report.html import Markup, empty, figure, pair, sectio
 from regulars.entrypoints.report.html import translate as _
 from regulars.entrypoints.report.html import translate_plural as ngettext
 from regulars.entrypoints.report.page import page
-from regulars.i18n import fmt_days, use_language
+from regulars.i18n import current_language, fmt_days, use_language
 
 __all__ = ["render_models_report"]
 
@@ -22,7 +22,7 @@ def render_models_report(evaluation: Any, *, title: str | None = None,
     predicted against actual holdout orders per calibration-frequency bucket and cumulatively
     over time, as charts and tables; in ``lang`` (None: the current language), titled
     ``title`` (None: "Model evaluation" in that language)."""
-    with use_language(lang) as chosen:
+    with use_language(lang or current_language()) as chosen:
         return _models_page(evaluation, _("Model evaluation") if title is None else title,
                             chosen)
 
