@@ -4,17 +4,19 @@ options, and how an error ends a command (a failing store included, for every co
 
 from __future__ import annotations
 
+import contextvars
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
+from typer._click.exceptions import UsageError
 
 from regulars import bootstrap
 from regulars.domain.errors import StoreRefusedValueError, StoreUnavailableError
-from regulars.i18n import _
+from regulars.entrypoints.cli.words import Group, speak, translated_error
+from regulars.i18n import LANGUAGES, _, normalise_language, use_language
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -45,17 +47,69 @@ def remember_store(url: str) -> None:
     _store_url.set(url)
 
 
-class Commands(TyperGroup):
+def _check_language(ctx: typer.Context, value: str | None) -> str | None:
+    """``--lang`` (or ``REGULARS_LANG``): a language regulars speaks, made the language of this
+    run; anything else is a usage error naming the languages it speaks."""
+    if not value:
+        return None
+    lang = normalise_language(value)
+    if lang is None:
+        raise typer.BadParameter(_("regulars does not speak '{value}': use {languages}").format(
+            value=value, languages=", ".join(LANGUAGES)))
+    if not ctx.resilient_parsing:
+        ctx.with_resource(use_language(lang))
+        speak()
+    return lang
+
+
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", envvar="REGULARS_LANG", metavar="ru|et|en", is_eager=True,
+                 callback=_check_language, show_default=False,
+                 help=_("The language regulars speaks: ru, et or en (default: REGULARS_LANG, "
+                        "else the system's language, else English). Files written with --out "
+                        "and JSON are the same in every language.")),
+]
+
+
+def _raise_translated(error: Exception) -> NoReturn:
+    said = translated_error(error)
+    if said is error:
+        raise error
+    raise said from None
+
+
+class Commands(Group):
     """The ``regulars`` group: a store that fails under any command (disk full, read-only,
     locked, server unreachable, login refused, missing) ends it with one sentence and exit
     code 3, a value the database refused with exit code 2, never with a driver's traceback.
     Commands turn regulars' own errors into messages themselves (``handled``); this catches
-    what reaches it from the drivers."""
+    what reaches it from the drivers.
+
+    It also speaks the reader's language for Typer: a run (``main``) is in a context of its
+    own, so the language ``--lang`` chooses ends with it, and a usage error (a missing
+    option, a bad value) is said in that language (:mod:`.words`)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.copy_context().run(self._main_speaking, *args, **kwargs)
+
+    def _main_speaking(self, *args: Any, **kwargs: Any) -> Any:
+        speak()
+        return super().main(*args, **kwargs)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as e:
+            _raise_translated(e)
 
     def invoke(self, ctx: Any) -> Any:  # typer's own click Context
         token = _store_url.set(None)
         try:
             return super().invoke(ctx)
+        except UsageError as e:
+            _raise_translated(e)
         except (typer.Exit, typer.Abort):
             raise  # a command that ended itself, a message printed
         except Exception as e:

@@ -33,6 +33,7 @@ from regulars.domain.errors import (
 from regulars.domain.tables import Kind
 from regulars.entrypoints.cli.common import (
     Commands,
+    LangOpt,
     err,
     fail,
     out,
@@ -55,6 +56,13 @@ app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(points_app, name="points")
+
+
+@app.callback()
+def _root(lang: LangOpt = None) -> None:
+    # --lang (or REGULARS_LANG) is applied as the option is read (common._check_language),
+    # before the command's own options; the group's help stays the Typer's above
+    pass
 
 
 @contextmanager

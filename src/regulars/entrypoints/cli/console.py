@@ -1,0 +1,56 @@
+"""The ``regulars`` console script: the language first, then the commands.
+
+Typer builds every command's help when the command modules are imported (``help=_("…")``), so
+the language must be known before they are: :func:`main` reads ``--lang`` from the command line
+(a root option, before the command's name) or else ``REGULARS_LANG``, makes it the process's
+(``REGULARS_LANG`` for the child processes ``serve`` starts, and the language of this use), and
+only then imports and runs the commands. ``regulars --lang ru --help`` and
+``REGULARS_LANG=et regulars import --help`` are then wholly in that language.
+
+A language regulars does not speak is left to the root option, which refuses it as a usage
+error (exit code 2) naming the languages it speaks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from regulars.i18n import normalise_language, use_language
+
+LANG_OPTION = "--lang"
+LANG_ENV = "REGULARS_LANG"
+
+
+def chosen_language(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """The language the command line asks for: ``--lang X`` / ``--lang=X`` among the root
+    options (before the command's name), else ``REGULARS_LANG``; None when neither names a
+    language regulars speaks (the root option then says why)."""
+    asked: str | None = None
+    args = iter(argv)
+    for arg in args:
+        if arg == LANG_OPTION:
+            asked = next(args, None)
+        elif arg.startswith(LANG_OPTION + "="):
+            asked = arg.partition("=")[2]
+        elif arg == "--" or not arg.startswith("-"):
+            break  # the command's name: what follows is the command's own
+    if asked is not None:
+        return normalise_language(asked)
+    return normalise_language(environ.get(LANG_ENV))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    lang = chosen_language(args, os.environ)
+    if lang is not None:
+        os.environ[LANG_ENV] = lang
+    with use_language(lang):
+        from regulars.entrypoints.cli.app import app
+
+        app(args=args, prog_name="regulars")
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m regulars.entrypoints.cli.console
+    main()
