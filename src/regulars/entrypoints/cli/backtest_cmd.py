@@ -35,7 +35,12 @@ from regulars.i18n import _
 
 # over 60 lines for its signature: Typer declares each option as a parameter with its help;
 # the body is short
-@app.command("backtest")
+@app.command("backtest", help=_(
+    "Check the map and the ranking of whom to save against what customers did next: rewind to a "
+    "date, build them as they were then, and compare.\n\n"
+    "Statuses against who ordered again, retention by rung, and the share of the revenue later "
+    "lost that the top 1 %, 5 % and 10 % of each ranking had caught, beside simple baselines. "
+    "The data must reach the end of the horizon. Definitions: docs/backtest.md."))
 def backtest_command(
     as_of: Annotated[str, typer.Option(
         help=_("Rewind to this date (YYYY-MM-DD): the map and the ranking as of its end."),
@@ -69,12 +74,6 @@ def backtest_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Check the map and the ranking of whom to save against what customers did next: rewind
-    to a date, build them as they were then, and compare.
-
-    Statuses against who ordered again, retention by rung, and the share of the revenue later
-    lost that the top 1 %, 5 % and 10 % of each ranking had caught, beside simple baselines.
-    The data must reach the end of the horizon. Definitions: docs/backtest.md."""
     with handled():
         if fmt not in ("table", "json"):
             raise typer.BadParameter(_("use table or json"), param_hint="--format")

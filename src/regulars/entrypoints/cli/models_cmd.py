@@ -57,7 +57,9 @@ def _parameters(title: str, model: dict[str, object]) -> Table:
     return table
 
 
-@models_app.command("fit")
+@models_app.command("fit", help=_(
+    "Fit the model the customer map uses ([analysis] prediction_model) and a spend model, and "
+    "show their parameters."))
 def fit_command(
     orders: OrdersArg = None,
     as_of: Annotated[str | None, typer.Option(
@@ -72,8 +74,6 @@ def fit_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Fit the model the customer map uses ([analysis] prediction_model) and a spend model,
-    and show their parameters."""
     with handled():
         settings = settings_from(config, database_url)
         with err.status(_("fitting…")):
@@ -98,7 +98,9 @@ def fit_command(
 
 # over 60 lines for its signature: Typer declares each option as a parameter with its help;
 # the body is short
-@models_app.command("evaluate")
+@models_app.command("evaluate", help=_(
+    "How well the models predict: fit on a calibration period, then compare predicted and actual "
+    "orders in the holdout, per calibration frequency and over time."))
 def evaluate_command(
     orders: OrdersArg = None,
     calibration_end: Annotated[str, typer.Option(
@@ -119,8 +121,6 @@ def evaluate_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """How well the models predict: fit on a calibration period, then compare predicted and
-    actual orders in the holdout, per calibration frequency and over time."""
     with handled():
         if not calibration_end:
             raise typer.BadParameter(_("give the end of the calibration period"),

@@ -36,7 +36,10 @@ APP_FACTORY = "regulars.entrypoints.http.app:app_from_environment"
 HEALTHCHECK_SECONDS = 60
 
 
-@app.command("serve")
+@app.command("serve", help=_(
+    "Serve the HTTP API (OpenAPI docs at /docs); builds the customer map if there is none.\n\n"
+    "It also delivers webhooks and checks hourly for points about to expire "
+    "(api.points_expiring_check_minutes), in a background process of its own."))
 def serve(
     host: Annotated[str | None, typer.Option(
         help=_("Address to listen on (default from settings: 127.0.0.1)."),
@@ -60,11 +63,6 @@ def serve(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs); builds the customer map if there is none.
-
-    It also delivers webhooks and checks hourly for points about to expire
-    (api.points_expiring_check_minutes), in a background process of its own.
-    """
     import uvicorn
 
     from regulars.entrypoints.http.app import SETTINGS_FILE_VAR, create_app
