@@ -90,7 +90,7 @@ def analyze_command(
                 # every customer's evidence in words only for a file of every customer; the
                 # summary and the report write it for the customers they list
                 words=out_file is not None)
-        print_summary(out, result, top=top)
+        print_summary(out, result, top=top, currency=settings.currency)
         for line in result.set_aside:  # rows of the store outside the input rules
             out.print(line, highlight=False, markup=False)
         if out_file:

@@ -23,7 +23,7 @@ from regulars.entrypoints.cli.main import (
     write_report,
 )
 from regulars.entrypoints.cli.summary import print_summary
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number, ngettext
 
 
 @app.command("demo-data", help=_(
@@ -78,8 +78,9 @@ def demo(
         settings = settings_from(config, database_url)
         out.rule(_("regulars demo"))
         paths = write_demo_files(data_dir, customers=customers, seed=seed, fmt="csv", force=True)
-        out.print(_("generated a business of {n} customers in {dir}/").format(
-            n=customers, dir=data_dir), highlight=False)
+        out.print(ngettext("generated a business of {n} customer in {dir}/",
+                           "generated a business of {n} customers in {dir}/", customers).format(
+            n=fmt_number(customers), dir=data_dir), highlight=False)
         for kind in IMPORT_ORDER:
             with progress_bar(sys.stderr.isatty()) as progress:
                 try:
@@ -98,7 +99,7 @@ def demo(
         show_store(settings)
         with analysis_steps(sys.stderr.isatty()) as steps:
             result = api.analyze(config=settings, progress=steps)
-        print_summary(out, result)
+        print_summary(out, result, currency=settings.currency)
         html = data_dir / "report.html"
         write_report(result, html)
         out.print(_("the full report: {f}").format(f=html.resolve()), highlight=False)

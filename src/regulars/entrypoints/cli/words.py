@@ -174,7 +174,7 @@ class Group(_Words, TyperGroup):
     def get_params(self, ctx: Any) -> Any:
         params = super().get_params(ctx)
         for param in params:
-            if param.name in COMPLETION_HELP:
+            if param.name in COMPLETION_HELP and hasattr(param, "help"):
                 param.help = _(COMPLETION_HELP[param.name])
         return params
 
