@@ -39,7 +39,7 @@ from regulars.i18n import _, fmt_date, fmt_days, fmt_money, fmt_number, fmt_perc
     "Check the map and the ranking of whom to save against what customers did next: rewind to a "
     "date, build them as they were then, and compare.\n\n"
     "Statuses against who ordered again, retention by rung, and the share of the revenue later "
-    "lost that the top 1 %, 5 % and 10 % of each ranking had caught, beside simple baselines. "
+    "lost that the top of each ranking (1 %, 5 %, 10 %) had caught, beside simple baselines. "
     "The data must reach the end of the horizon. Definitions: docs/backtest.md."))
 def backtest_command(
     as_of: Annotated[str, typer.Option(

@@ -5,6 +5,9 @@ options, and how an error ends a command (a failing store included, for every co
 from __future__ import annotations
 
 import contextvars
+import os
+import sys
+from collections.abc import Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -15,8 +18,9 @@ from typer._click.exceptions import UsageError
 
 from regulars import bootstrap
 from regulars.domain.errors import StoreRefusedValueError, StoreUnavailableError
+from regulars.entrypoints.cli.language import chosen_language
 from regulars.entrypoints.cli.words import Group, speak, translated_error
-from regulars.i18n import LANGUAGES, _, normalise_language, use_language
+from regulars.i18n import LANGUAGES, _, fmt_list, normalise_language, use_language
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -47,18 +51,15 @@ def remember_store(url: str) -> None:
     _store_url.set(url)
 
 
-def _check_language(ctx: typer.Context, value: str | None) -> str | None:
-    """``--lang`` (or ``REGULARS_LANG``): a language regulars speaks, made the language of this
-    run; anything else is a usage error naming the languages it speaks."""
+def _check_language(value: str | None) -> str | None:
+    """``--lang`` (or ``REGULARS_LANG``): a language regulars speaks, else a usage error naming
+    the languages it speaks. The run is already in it (:meth:`Commands.main`)."""
     if not value:
         return None
     lang = normalise_language(value)
     if lang is None:
-        raise typer.BadParameter(_("regulars does not speak '{value}': use {languages}").format(
-            value=value, languages=", ".join(LANGUAGES)))
-    if not ctx.resilient_parsing:
-        ctx.with_resource(use_language(lang))
-        speak()
+        raise typer.BadParameter(_("regulars does not speak '{value}'; it speaks {languages}"
+                                   ).format(value=value, languages=fmt_list(LANGUAGES)))
     return lang
 
 
@@ -86,16 +87,24 @@ class Commands(Group):
     Commands turn regulars' own errors into messages themselves (``handled``); this catches
     what reaches it from the drivers.
 
-    It also speaks the reader's language for Typer: a run (``main``) is in a context of its
-    own, so the language ``--lang`` chooses ends with it, and a usage error (a missing
-    option, a bad value) is said in that language (:mod:`.words`)."""
+    It also speaks the reader's language: a run (``main``) is in the language ``--lang`` or
+    ``REGULARS_LANG`` asks for, in a context of its own (the language ends with it), and
+    Typer's words and usage errors (a missing option, a bad value) are said in it
+    (:mod:`.words`)."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        return contextvars.copy_context().run(self._main_speaking, *args, **kwargs)
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        lang = chosen_language(argv, os.environ)
 
-    def _main_speaking(self, *args: Any, **kwargs: Any) -> Any:
-        speak()
-        return super().main(*args, **kwargs)
+        def run() -> Any:
+            with use_language(lang):
+                speak()
+                return super(Commands, self).main(
+                    argv, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+
+        return contextvars.copy_context().run(run)
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
                      **extra: Any) -> Any:

@@ -15,30 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from regulars.i18n import normalise_language, use_language
-
-LANG_OPTION = "--lang"
-LANG_ENV = "REGULARS_LANG"
-
-
-def chosen_language(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
-    """The language the command line asks for: ``--lang X`` / ``--lang=X`` among the root
-    options (before the command's name), else ``REGULARS_LANG``; None when neither names a
-    language regulars speaks (the root option then says why)."""
-    asked: str | None = None
-    args = iter(argv)
-    for arg in args:
-        if arg == LANG_OPTION:
-            asked = next(args, None)
-        elif arg.startswith(LANG_OPTION + "="):
-            asked = arg.partition("=")[2]
-        elif arg == "--" or not arg.startswith("-"):
-            break  # the command's name: what follows is the command's own
-    if asked is not None:
-        return normalise_language(asked)
-    return normalise_language(environ.get(LANG_ENV))
+from regulars.entrypoints.cli.language import LANG_ENV, chosen_language
+from regulars.i18n import use_language
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -239,7 +239,7 @@ def check_writable(path: Path | None, option: str, suffixes: tuple[str, ...]) ->
     if path is None:
         return
     if suffixes and path.suffix.lower() not in suffixes:
-        raise typer.BadParameter(_("write {kinds}").format(kinds=_(" or ").join(suffixes)),
+        raise typer.BadParameter(_("write one of: {kinds}").format(kinds=", ".join(suffixes)),
                                  param_hint=option)
     if not path.parent.is_dir():
         raise typer.BadParameter(_("the directory {d} does not exist").format(d=path.parent),

@@ -151,7 +151,7 @@ def statement(
             out.print(_("  {n} expire after {day}").format(n=n, day=day), highlight=False)
         nxt = _("top tier") if s.next_tier is None else _("{x} more to {t}").format(
             x=s.to_next_tier, t=s.next_tier)
-        out.print(_("tier {t} (×{mult}, {d} % off): {q} {basis} in the window; {nxt}").format(
+        out.print(_("tier {t} (×{mult}, discount {d} %): {q} {basis} in the window; {nxt}").format(
             t=s.tier, mult=s.tier_multiplier, d=s.tier_discount_percent, q=s.qualifying,
             basis=s.tier_basis, nxt=nxt), highlight=False)
         if s.referral_code:

@@ -25,7 +25,7 @@ from regulars.config import Settings
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.entrypoints.cli.worker import background_process
-from regulars.i18n import _
+from regulars.i18n import _, ngettext
 
 # the uvicorn factory each request process of ``--workers N`` (N > 1) builds its app with
 APP_FACTORY = "regulars.entrypoints.http.app:app_from_environment"
@@ -114,8 +114,10 @@ def _say_background(settings: Settings, n: int, *, background: bool, in_process:
         where = _("in a background process")
     else:
         where = _("not here: run `regulars worker` on this store")
-    out.print(_("{n} request process(es); live map, webhooks, tier events and expiry "
-                "notices: {where}").format(n=n, where=where), highlight=False)
+    out.print(ngettext("{n} request process; live map, webhooks, tier events and expiry "
+                       "notices: {where}",
+                       "{n} request processes; live map, webhooks, tier events and expiry "
+                       "notices: {where}", n).format(n=n, where=where), highlight=False)
     if settings.api.points_expiring_check_minutes and (background or in_process):
         out.print(_("points_expiring notices: checked at start and every {n} minutes "
                     "(points expiring within {d} days)").format(

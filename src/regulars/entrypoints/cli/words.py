@@ -181,15 +181,16 @@ class Group(_Words, TyperGroup):
 
 def built_with(app: typer.Typer, command: type[TyperCommand] = Command,
                group: type[TyperGroup] = Group) -> None:
-    """Every command and group registered under ``app`` that names no class of its own is
-    built with regulars' (Typer's own ``cls=``, set once for all of them)."""
+    """Every command and group registered under ``app`` that names no class of its own (or
+    Typer's default) is built with regulars' (Typer's own ``cls=``, set once for all)."""
     for info in app.registered_commands:
-        if info.cls is None or isinstance(info.cls, DefaultPlaceholder):
+        if info.cls in (None, TyperCommand) or isinstance(info.cls, DefaultPlaceholder):
             info.cls = command
     for sub in app.registered_groups:
         instance = sub.typer_instance
         if instance is None:
             continue
-        if instance.info.cls is None or isinstance(instance.info.cls, DefaultPlaceholder):
+        if instance.info.cls in (None, TyperGroup) or isinstance(instance.info.cls,
+                                                                   DefaultPlaceholder):
             instance.info.cls = group
         built_with(instance, command, group)
