@@ -56,6 +56,7 @@ __all__ = [
     "fmt_days_ago",
     "fmt_list",
     "fmt_money",
+    "fmt_month",
     "fmt_number",
     "fmt_percent",
     "language_from_accept",
@@ -238,7 +239,7 @@ def fmt_percent(share: float | None, digits: int = 1) -> str:
     lang = current_language()
     prefix, suffix = _percent_affixes(lang, digits)
     if isinstance(share, float) and math.isfinite(share) and share >= 0:
-        fast = _fast_digits(Decimal(repr(share)) * 100, digits, lang)
+        fast = _fast_digits(share, digits, lang, shift=2)
         if fast is not None:
             return prefix + fast + suffix
     locale = _locale(lang)
@@ -268,21 +269,28 @@ def _symbols(lang: str) -> dict[int, str]:
     return str.maketrans({",": get_group_symbol(locale), ".": get_decimal_symbol(locale)})
 
 
-def _fast_digits(value: object, digits: int, lang: str) -> str | None:
-    """``value`` (>= 0) with grouping and ``digits`` decimals in the language's symbols, as
-    Babel writes it; None where Babel must write it."""
+def _fast_digits(value: object, digits: int, lang: str, shift: int = 0) -> str | None:
+    """``value`` (>= 0) times ``10**shift`` with grouping and ``digits`` decimals in the
+    language's symbols, as Babel writes it; None where Babel must write it."""
     if type(value) is int:
         if value < 0:
             return None
-        text = f"{value:,}" + ("." + "0" * digits if digits > 0 else "")
+        text = f"{value * 10**shift:,}" + ("." + "0" * digits if digits > 0 else "")
     elif type(value) is float:
         if not (value >= 0 and math.isfinite(value)):
             return None
-        text = format(Decimal(repr(value)), f",.{digits}f")
+        # Python rounds the float, Babel its decimal text (repr): the two differ by far less
+        # than a millionth of the last place kept, so they round alike unless the number is
+        # that close to a half, where Babel's way is taken
+        scaled = value * 10 ** (digits + shift)
+        if scaled < 1e12 and abs(scaled - int(scaled) - 0.5) > 1e-6:
+            text = f"{value * 10**shift:,.{digits}f}"
+        else:
+            text = format(Decimal(repr(value)).scaleb(shift), f",.{digits}f")
     elif isinstance(value, Decimal):
         if not (value.is_finite() and value >= 0):
             return None
-        text = format(value, f",.{digits}f")
+        text = format(value.scaleb(shift), f",.{digits}f")
     else:
         return None
     return text.translate(_symbols(lang))
@@ -331,6 +339,21 @@ def fmt_date(value: date | datetime | None) -> str:
     day = value.date() if isinstance(value, datetime) else value
     lang = current_language()
     return _babel_date(day, format=_date_pattern(lang), locale=_locale(lang))
+
+
+@cache
+def _month_pattern(lang: str) -> str:
+    return "MMM yyyy" if lang == "en" else "MM.yyyy"  # Mar 2025, 03.2025
+
+
+def fmt_month(value: date | datetime | None) -> str:
+    """A month: ``03.2025`` (ru, et), ``Mar 2025`` (en); numeric where the month's name would
+    need a case the sentence decides (``до марта``)."""
+    if value is None:
+        return DASH
+    day = value.date() if isinstance(value, datetime) else value
+    lang = current_language()
+    return _babel_date(day, format=_month_pattern(lang), locale=_locale(lang))
 
 
 def fmt_days(days: float | int | None) -> str:

@@ -27,7 +27,7 @@ def test_a_lapsing_customer_is_told_with_their_rhythm_and_the_days_since():
     text = sentence({"about": "status", "code": "lapsing", "typical_gap_days": 30,
                      "gap_source": "own", "days_since_last_order": 52,
                      "lapsing_after_days": 45, "lost_after_days": 90})
-    assert text == "Lapsing: usual gap 30 days, last order 52 days ago (lapsing after 45)."
+    assert text == "Lapsing: usual gap 30 days, last order 52 days ago (lapsing after 45 days)."
 
 
 def test_a_customer_without_a_rhythm_of_their_own_is_told_the_base_gap_was_used():
@@ -39,7 +39,7 @@ def test_a_customer_without_a_rhythm_of_their_own_is_told_the_base_gap_was_used(
 def test_shrinking_orders_says_how_much_smaller_the_recent_orders_are():
     text = sentence({"about": "signal", "code": "shrinking_orders", "recent_orders": 3,
                      "recent_avg": 50, "earlier_avg": 100, "by": "average_drop"})
-    assert "the last 3 average 50, against 100 before (50 % of it)" in text
+    assert "the last 3 average 50, against 100 before (50% of it)" in text
 
 
 def test_slower_payments_with_an_unpaid_latest_invoice_says_so():
