@@ -475,3 +475,10 @@ def sentences_of(evidence: Iterable[str | None], currency: str | None = None
             if collecting:
                 gc.enable()
             _currency.reset(token)
+
+
+def reason(text: str) -> str:
+    """Why something was not evaluated, as analytics wrote it (English marked with ``N_``;
+    several reasons joined by ``"; "``), in the current language; text already translated or
+    not in the catalogue is returned as it is."""
+    return "; ".join(i18n._(part) for part in text.split("; "))
