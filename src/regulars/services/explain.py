@@ -64,7 +64,7 @@ def _count_class(n: int) -> int:
     return n if 0 <= n < 100 else 100 + abs(n) % 100
 
 
-def _ng(singular: str, plural: str, n: int) -> str:
+def ngettext(singular: str, plural: str, n: int) -> str:
     """:func:`regulars.i18n.ngettext`, remembered per language and count class."""
     lang = i18n.current_language()
     memo = _PLURAL_MEMO.get(lang)
@@ -110,19 +110,19 @@ def _num(x: Any) -> str:
 
 def _days(x: Any) -> str:
     """A number of days with its word: "52 days", "52 дня", "52 päeva"."""
-    return _phrase("days", x, lambda n: _ng("{n} day", "{n} days", n).format(
+    return _phrase("days", x, lambda n: ngettext("{n} day", "{n} days", n).format(
         n=fmt_number(n)))
 
 
 def _ago(x: Any) -> str:
     """How long ago: "52 days ago", "52 дня назад", "today"."""
-    return _phrase("ago", x, lambda n: _("today") if n == 0 else _ng(
+    return _phrase("ago", x, lambda n: _("today") if n == 0 else ngettext(
         "{n} day ago", "{n} days ago", n).format(n=fmt_number(n)))
 
 
 def _orders(x: Any) -> str:
     """A number of orders with its word: "12 orders", "12 заказов", "12 tellimust"."""
-    return _phrase("orders", x, lambda n: _ng("{n} order", "{n} orders", n).format(
+    return _phrase("orders", x, lambda n: ngettext("{n} order", "{n} orders", n).format(
         n=fmt_number(n)))
 
 
@@ -241,7 +241,7 @@ def _status(e: Item) -> str:
         if by == "max_days":
             m = e.get("lost_after_days")
             n = 0 if m is None else _int(m)
-            why = _ng("over {m} day without an order", "over {m} days without an order",
+            why = ngettext("over {m} day without an order", "over {m} days without an order",
                       n).format(m=_num(m))
         elif by == "p_alive":
             why = _("the model gives {p} chance they still buy").format(p=_pct(e.get("p_alive")))
@@ -289,7 +289,7 @@ def _signal(e: Item) -> str:
         return _complaints_returns(e)
     if code == "unresponsive":
         n = e.get("unanswered")
-        return _ng("Unresponsive: the last {n} offer got no answer within {d}.",
+        return ngettext("Unresponsive: the last {n} offer got no answer within {d}.",
                    "Unresponsive: the last {n} offers got no answer within {d}.",
                    0 if n is None else _int(n)).format(
             n=_num(n), d=_days(e.get("answer_within_days")))
@@ -326,7 +326,7 @@ def _slower_payments(e: Item) -> str:
     """Invoices overdue now, or delays growing (the latest still unpaid, or paid later)."""
     if e.get("by") == "overdue_now":
         n = e.get("overdue_invoices")
-        return _ng("Payments: {n} invoice is overdue now, the longest by {d}.",
+        return ngettext("Payments: {n} invoice is overdue now, the longest by {d}.",
                    "Payments: {n} invoices are overdue now, the longest by {d}.",
                    0 if n is None else _int(n)).format(
             n=_num(n), d=_days(e.get("max_days_overdue")))
@@ -334,7 +334,7 @@ def _slower_payments(e: Item) -> str:
         return _("Payments are slowing: paid {a} late before, and the latest invoice is not "
                  "paid yet.").format(a=_days(e.get("first_delay_days")))
     n = e.get("invoices_considered")
-    return _ng("Payments are slowing: over the last {n} invoice the delay grew: it was {a}, "
+    return ngettext("Payments are slowing: over the last {n} invoice the delay grew: it was {a}, "
                "now it is {b}.",
                "Payments are slowing: over the last {n} invoices the delay grew: it was {a}, "
                "now it is {b}.", 0 if n is None else _int(n)).format(
@@ -350,8 +350,8 @@ def _complaints_returns(e: Item) -> str:
     c, r = _int(e.get("recent_complaints") or 0), _int(e.get("recent_returns") or 0)
     return _("Complaints and returns in the last {w}: {c} and {r}.").format(
         w=_days(e.get("window_days")),
-        c=_ng("{n} complaint", "{n} complaints", c).format(n=fmt_number(c)),
-        r=_ng("{n} return", "{n} returns", r).format(n=fmt_number(r)))
+        c=ngettext("{n} complaint", "{n} complaints", c).format(n=fmt_number(c)),
+        r=ngettext("{n} return", "{n} returns", r).format(n=fmt_number(r)))
 
 
 NPS_WORDS: dict[str, str] = {
@@ -373,11 +373,11 @@ def _trait(e: Item) -> str:
     n = e.get("orders")
     count = 0 if n is None else _int(n)
     if code == "discount_driven":
-        return _ng("Discount-driven: {k} of {n} order used a discount.",
+        return ngettext("Discount-driven: {k} of {n} order used a discount.",
                    "Discount-driven: {k} of {n} orders used a discount.", count).format(
             k=_num(e.get("discounted_orders")), n=_num(n))
     if code == "innovator":
-        return _ng("Innovator: new products in {k} of {n} order.",
+        return ngettext("Innovator: new products in {k} of {n} order.",
                    "Innovator: new products in {k} of {n} orders.", count).format(
             k=_num(e.get("new_product_orders")), n=_num(n))
     if code == "focused":
@@ -387,11 +387,11 @@ def _trait(e: Item) -> str:
         return _("Focused: always buys from {c}.").format(c=category)
     if code == "diverse":
         k = e.get("categories")
-        return _ng("Diverse: buys from {n} category.", "Diverse: buys from {n} categories.",
+        return ngettext("Diverse: buys from {n} category.", "Diverse: buys from {n} categories.",
                    0 if k is None else _int(k)).format(n=_num(k))
     if code == "problem":
         ratio = _ratio(e.get("issues_per_order"), e.get("base_issues_per_order"))
-        return _ng("Problem: {k} complaints and returns in {n} order, {f}× the usual rate.",
+        return ngettext("Problem: {k} complaints and returns in {n} order, {f}× the usual rate.",
                    "Problem: {k} complaints and returns in {n} orders, {f}× the usual rate.",
                    count).format(k=_num(e.get("issues")), n=_num(n),
                                  f="?" if ratio is None else fmt_number(ratio, 1))
@@ -418,7 +418,7 @@ def _stake(e: Item) -> str:
         v=_money(e.get("order_value")))
     if e.get("basis") == "history":
         similar, back = _int(e.get("similar") or 0), _int(e.get("came_back") or 0)
-        return head + " " + _ng(
+        return head + " " + ngettext(
             "Before, {k} of {n} customer in the same situation did not order within {h}; "
             "on average they brought {s} less than their rhythm promised.",
             "Before, {k} of {n} customers in the same situation did not order within {h}; "
