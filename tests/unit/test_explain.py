@@ -95,10 +95,10 @@ def test_the_same_evidence_reads_in_russian_inside_the_block_and_in_english_outs
 
 
 def test_memoised_translations_do_not_leak_between_languages():
+    import json
+
     from regulars.i18n import use_language
     from regulars.services.explain import sentences_of
-
-    import json
     text = json.dumps([LAPSING])
     with use_language("et"):
         estonian = sentences_of([text])[0][0]
