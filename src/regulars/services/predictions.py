@@ -163,7 +163,7 @@ def fit_with_retry(summary: CustomerSummary, name: str, notes: list[str]) -> Tra
                          .format(wanted=name, why=first, used=model_name))
         if penalty:
             notes.append(_("the {m} fit needed an L2 penalty of {p} to converge").format(
-                m=model.title, p=penalty))
+                m=model.title, p=fmt_number(penalty, 3)))
         return model
     assert first is not None
     raise first
@@ -218,7 +218,7 @@ def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | Non
         notes += [str(w.message) for w in caught if issubclass(w.category, ModelWarning)]
         if penalty:
             notes.append(_("the spend model needed an L2 penalty of {p} to converge").format(
-                p=penalty))
+                p=fmt_number(penalty, 3)))
         return spend
     notes.append(_("no spend model ({why}); order values are each customer's own "
                    "average").format(why=error))
