@@ -23,12 +23,14 @@ from regulars.services import analysis
 
 SPEC = DemoSpec(customers=3000, seed=5, chunk_customers=1000)
 
-# sha256 of each output, from commit 0905ecc
+# sha256 of each output, from commit 0905ecc; re-pinned by issue 17 when the English evidence
+# sentences changed (plural forms such as "1 day", grouped numbers, amounts in the data's
+# currency, "20%"): every other column of the map, and every other line, is as it was
 GOLDEN = {
-    "map.csv": "3a01498c7490b2154787f5c4129955c143efd3ca32afb20395e16dbac3949a58",
-    "map.parquet": "b4bd954210a4f4bc5f07a403caf21b3b8efda6845c6aaab7d18ca856793e3ae3",
-    "report.html": "863650f3d7df298447143f46fb26abb2a367df113052dd625c75fccb794fc468",
-    "stdout": "0dc6b9612c1c087e532af27893659f51c7cbede92866cd774ea859495429b903",
+    "map.csv": "7470af4b236e52334bf3ba2c2b4f51eda8316a81dcde81d6b32dd3cd0f8cc8a1",
+    "map.parquet": "d62b4c94d3f53bf08f8f6303fcc56892409741847b65fe12f0d99cb3e22e14b0",
+    "report.html": "bb3403207368c778707b3c60e59f512930aa7e688d71e36e7c2431b6c54b3316",
+    "stdout": "ab403484c22ce279f0f17cb837d3eb6aad8eb7529433755eb968986bd06b441e",
 }
 
 
