@@ -243,7 +243,8 @@ def analyze(
     aside: list[SetAside] = []
     with open_inputs(settings).tables(given, options, engine, progress, aside) as tables:
         result = analysis.analyze(tables, params=settings.analysis, as_of=at, period=span,
-                                  flow_from=since, progress=progress, words=words)
+                                  flow_from=since, progress=progress, words=words,
+                                  currency=settings.currency)
     result.set_aside = [line for a in aside for line in a.lines()]
     return result
 

@@ -107,8 +107,9 @@ def current_language() -> str:
 
 @contextmanager
 def use_language(lang: str | None) -> Iterator[str]:
-    """Write everything inside the block in ``lang`` (None or unknown: the default's)."""
-    chosen = normalise_language(lang) or _from_environment()
+    """Write everything inside the block in ``lang`` (None or unknown: the language already in
+    effect, the enclosing block's or the environment's)."""
+    chosen = normalise_language(lang) or current_language()
     token = _language.set(chosen)
     try:
         yield chosen

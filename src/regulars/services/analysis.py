@@ -121,6 +121,10 @@ class Analysis:
     """Rows of the store left out because they break the input rules, in words
     (:mod:`regulars.services.screening`): the map covers everyone else."""
 
+    currency: str | None = None
+    """The currency of the amounts (ISO 4217: the orders' own, else the business's; None for
+    several), as the evidence and the report write them."""
+
     _baseline_row: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def baseline(self) -> dict[str, Any]:
@@ -304,8 +308,8 @@ def analyze(
         previous.release()
     say(_("whom to save first: money at stake, from this business's history…"))
     stake, calibration = _ranked(occasions, customers, as_of, params)
-    rows = _rows(customers, None if fitted is None else fitted.table, params, stake,
-                 data_currency(inputs[Kind.ORDERS], currency))
+    money = data_currency(inputs[Kind.ORDERS], currency)
+    rows = _rows(customers, None if fitted is None else fitted.table, params, stake, money)
     n = customers.num_rows
     # the rows before the stake was appended hold a second copy of every evidence text
     del customers, stake, occasions
@@ -316,7 +320,7 @@ def analyze(
     # the reasons in words now, in the language of this analysis (analytics wrote English)
     not_evaluated = {code: reason(why) for code, why in current.not_evaluated.items()}
     return Analysis(as_of, rows, result, not_evaluated, source,
-                    current.baseline, fitted, calibration)
+                    current.baseline, fitted, calibration, currency=money)
 
 
 def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,

@@ -144,6 +144,17 @@ def analysis_steps(enabled: bool) -> Iterator[Callable[[str], None] | None]:
         yield lambda step: bar.update(task, description=step)
 
 
+def _names_of(result: analysis.Analysis, ids: list[str | None]) -> dict[str, str]:
+    """The names of a few customers of ``result`` (the report names them outside its lists)."""
+    wanted = [i for i in ids if i]
+    table = result.customers.unfinished  # without the sentences, which are not needed
+    if not wanted or "name" not in table.column_names:
+        return {}
+    rows = table.filter(pc.is_in(table["customer_id"], pa.array(wanted))).select(
+        ["customer_id", "name"]).to_pylist()
+    return {str(r["customer_id"]): str(r["name"]) for r in rows if r["name"]}
+
+
 def write_report(result: analysis.Analysis, path: Path) -> None:
     """The HTML report of ``result``, in the language of this run."""
     from regulars.entrypoints.report import render_report
@@ -154,7 +165,9 @@ def write_report(result: analysis.Analysis, path: Path) -> None:
                          else result.predictions.describe(),
                          not_evaluated=result.not_evaluated,
                          win_back_rows=win_back(result.customers, 50),
-                         lang=current_language())
+                         lang=current_language(), currency=result.currency,
+                         customer_names=_names_of(result, [
+                             result.portfolio.concentration.largest_customer_id]))
     with replacing(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
 
