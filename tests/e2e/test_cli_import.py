@@ -114,7 +114,7 @@ def test_dry_run_reports_what_would_be_added(regulars, tmp_path):
         # analyze checks its options before the (possibly long) analysis, and writes nothing
         (("analyze", "o.csv", "--period", "2024-01-01..2023-01-01"), "starts"),
         (("analyze", "o.csv", "--flow-from", "2024-02-30"), "--flow-from"),
-        (("analyze", "o.csv", "--out", "map.xlsx"), ".parquet or .csv"),
+        (("analyze", "o.csv", "--out", "map.xlsx"), "one of: .parquet, .csv"),
         (("analyze", "o.csv", "--out", "no-such-dir/map.csv"), "does not exist"),
         (("analyze", "o.csv", "--report", "no-such-dir/r.html"), "does not exist"),
     ],

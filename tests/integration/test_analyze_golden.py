@@ -85,9 +85,17 @@ def test_python_analyze_writes_the_sentences_when_they_are_read(tmp_path: Path) 
     lazy = regulars.analyze(orders, config=settings)
     eager = regulars.analyze(orders, config=settings, words=True)
     assert "evidence_text" not in lazy.customers.unfinished.column_names
-    assert "evidence_text" in eager.customers.unfinished.column_names
+    assert lazy.customers.finished_in is None and eager.customers.finished_in == "en"
     some = lazy.customers.take([0, 5])
     assert some.column("evidence_text").to_pylist() == \
         eager.customers.arrow.take([0, 5]).column("evidence_text").to_pylist()
-    assert "evidence_text" not in lazy.customers.unfinished.column_names  # a take adds none
+    assert lazy.customers.finished_in is None  # a take writes no other row
     assert lazy.customers.arrow.equals(eager.customers.arrow)
+    # read in another language, the sentences are written again in it; the rows are the same
+    with regulars.i18n.use_language("ru"):
+        russian = lazy.customers.arrow
+    assert lazy.customers.finished_in == "ru"
+    assert russian.drop_columns(["evidence_text"]).equals(
+        eager.customers.arrow.drop_columns(["evidence_text"]))
+    assert russian.column("evidence_text")[0].as_py() != \
+        eager.customers.arrow.column("evidence_text")[0].as_py()

@@ -28,7 +28,7 @@ from regulars.analytics.portfolio import MAP_COLUMNS as FLOW_COLUMNS
 from regulars.analytics.portfolio import Period, Portfolio, portfolio
 from regulars.domain.errors import AnalysisError
 from regulars.domain.tables import SPECS, Kind
-from regulars.i18n import _, fmt_date, fmt_number, ngettext
+from regulars.i18n import _, current_language, fmt_date, fmt_number, ngettext, use_language
 from regulars.services import predictions as models
 from regulars.services.explain import reason, sentences_of
 
@@ -61,18 +61,29 @@ class Frame:
                  finish: Callable[[pa.Table], pa.Table] | None = None) -> None:
         self._table = arrow
         self._finish = finish
+        self._done: tuple[str, pa.Table] | None = None
 
     @property
     def arrow(self) -> pa.Table:
-        """Every row, finished."""
-        if self._finish is not None:
-            self._table, self._finish = self._finish(self._table), None
-        return self._table
+        """Every row, finished in the current language (the sentences are written again when
+        the language has changed since the last read; the last reading is kept)."""
+        if self._finish is None:
+            return self._table
+        lang = current_language()
+        if self._done is None or self._done[0] != lang:
+            self._done = None  # the other language's copy goes before the new one is made
+            self._done = (lang, self._finish(self._table))
+        return self._done[1]
 
     @property
     def unfinished(self) -> pa.Table:
-        """Every row, without the column added on first use (when it is not there yet)."""
+        """Every row, without the column added on first use."""
         return self._table
+
+    @property
+    def finished_in(self) -> str | None:
+        """The language the last column was last written in (None: not written yet)."""
+        return None if self._done is None else self._done[0]
 
     def take(self, indices: Any) -> pa.Table:
         """The rows at these positions (of :attr:`unfinished`), finished."""
@@ -91,7 +102,7 @@ class Frame:
         return pl.from_arrow(self.arrow)
 
     def __len__(self) -> int:
-        return int(self.arrow.num_rows)
+        return int(self._table.num_rows)
 
 
 @dataclass
@@ -234,7 +245,7 @@ def analyze(
     period: Period | None = None,
     flow_from: datetime | None = None,
     progress: Progress | None = None,
-    words: bool = True,
+    words: bool | str = True,
     currency: str | None = None,
 ) -> Analysis:
     """The customer map and the portfolio of the business in ``tables`` as of ``as_of``.
@@ -245,8 +256,10 @@ def analyze(
     year earlier) is the date the ladder flow compares with. ``progress`` is told, in words,
     each step as it starts (a large business takes a minute or more). ``words=False`` leaves
     the evidence sentences of every customer to their first use (see :class:`Frame`), for a
-    caller that shows a few customers only. ``currency`` (ISO 4217, the business's) is what
-    the evidence writes amounts in where the orders name no currency (:func:`data_currency`).
+    caller that shows a few customers only; a language (``words="en"``) writes them now in
+    that language (a file for machines is written in the English source text). ``currency`` (ISO
+    4217, the business's) is what the evidence writes amounts in where the orders name no currency
+    (:func:`data_currency`).
     """
     say = progress or silent
     if Kind.ORDERS not in tables:
@@ -316,7 +329,8 @@ def analyze(
     if words:
         say(ngettext("the evidence in words, for {n} customer…",
                      "the evidence in words, for {n} customers…", n).format(n=fmt_number(n)))
-        rows.arrow  # noqa: B018  (added now, under its progress step)
+        with use_language(words if isinstance(words, str) else None):
+            rows.arrow  # noqa: B018  (added now, under its progress step)
     # the reasons in words now, in the language of this analysis (analytics wrote English)
     not_evaluated = {code: reason(why) for code, why in current.not_evaluated.items()}
     return Analysis(as_of, rows, result, not_evaluated, source,

@@ -87,9 +87,10 @@ def analyze_command(
             result = api.analyze(
                 **paths, as_of=moment, config=settings,
                 options=options, period=span, flow_from=since, engine=engine, progress=steps,
-                # every customer's evidence in words only for a file of every customer; the
-                # summary and the report write it for the customers they list
-                words=out_file is not None)
+                # every customer's evidence in words only for a file of every customer, in
+                # the English source text as every file for machines; the summary and the
+                # report write it for the customers they list, in the reader's language
+                words="en" if out_file is not None else False)
         print_summary(out, result, top=top, currency=settings.currency)
         for line in result.set_aside:  # rows of the store outside the input rules
             out.print(line, highlight=False, markup=False)

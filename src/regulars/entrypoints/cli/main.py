@@ -43,7 +43,7 @@ from regulars.entrypoints.cli.common import (
 from regulars.entrypoints.cli.config_cmd import config_app
 from regulars.entrypoints.cli.points import points_app
 from regulars.entrypoints.cli.summary import at_risk, win_back
-from regulars.i18n import _, current_language, fmt_number
+from regulars.i18n import _, current_language, fmt_number, use_language
 from regulars.services import analysis
 from regulars.services.importing import Progress
 
@@ -273,8 +273,10 @@ def replacing(path: Path) -> Iterator[Path]:
 
 def write_customers(result: analysis.Analysis, path: Path, *, bom: bool = False) -> None:
     """The map's rows as a .parquet or .csv file (a CSV safe to open in a spreadsheet; ``bom``
-    puts a UTF-8 byte-order mark first, for Excel)."""
-    table = result.customers.to_arrow()
+    puts a UTF-8 byte-order mark first, for Excel). A file for machines is the same in every
+    language: its evidence sentences are the English source text."""
+    with use_language("en"):
+        table = result.customers.to_arrow()
     with replacing(path) as tmp:
         _write_table(table, path.suffix.lower(), tmp, bom=bom)
 
