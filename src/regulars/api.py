@@ -223,7 +223,7 @@ def analyze(
     flow_from: date | datetime | str | None = None,
     engine: str = "duckdb",
     progress: analysis.Progress | None = None,
-    words: bool = False,
+    words: bool | str = False,
 ) -> analysis.Analysis:
     """The customer map and portfolio: from files or frames, or, with no ``orders``, the store.
 
@@ -250,11 +250,12 @@ def analyze(
         the map, …): a business with millions of orders takes a minute or more.
     words
         ``True``: write every customer's evidence sentences (``evidence_text``) now, as a
-        step of the analysis. By default they are written when they are read: when the
-        customers are first read (``result.customers.arrow``, ``to_pandas()``, …), and only
-        for the rows taken when a caller takes a few (``result.customers.take``). The rows
-        are the same either way; the sentences take about 15 s for a million customers,
-        which an analysis read only for its portfolio or a few customers does not pay.
+        step of the analysis (a language code such as ``"en"``: now, in that language). By default
+        they are written when they are read: when the customers are first read
+        (``result.customers.arrow``, ``to_pandas()``, …), and only for the rows taken when a caller
+        takes a few (``result.customers.take``). The rows are the same either way; the sentences
+        take about 15 s for a million customers, which an analysis read only for its portfolio or a
+        few customers does not pay.
     """
     settings = config or load_settings()
     # checked before any file is read: reading millions of orders takes a while
@@ -263,7 +264,8 @@ def analyze(
     aside: list[SetAside] = []
     with open_inputs(settings).tables(given, options, engine, progress, aside) as tables:
         result = analysis.analyze(tables, params=settings.analysis, as_of=at, period=span,
-                                  flow_from=since, progress=progress, words=words)
+                                  flow_from=since, progress=progress, words=words,
+                                  currency=settings.currency)
     result.set_aside = [line for a in aside for line in a.lines()]
     return result
 

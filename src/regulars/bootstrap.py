@@ -317,6 +317,6 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
     return AuditedLoyaltyService(
         store, loyalty_programme(settings), clock=clock, chunk=chunk,
         normalise_email=normalise_email, normalise_phone=phone_normaliser(settings),
-        audit=AuditTrail(audit),
+        currency=settings.currency, audit=AuditTrail(audit),
         on_tier_change=TierEventPublisher(audit, store).publish,
         on_close=[audit.close] if own else [])

@@ -24,8 +24,8 @@ def test_cdnow_imported_twice_with_map_and_date_format_gives_the_same_store(
     first = regulars(tmp_path, "import", "orders", "CDNOW_master.txt", *CDNOW_ARGS)
     assert first.returncode == 0, first.stderr
     # 69,659 purchase lines; identical lines on one day stay separate orders
-    assert "69659 rows read, added 69659" in first.stdout
-    assert "23570 customers created from orders" in first.stdout
+    assert "69,659 rows read, added 69,659" in first.stdout
+    assert "23,570 customers created from orders" in first.stdout
     assert "ignored columns: number_of_cds" in first.stdout
     db = tmp_path / "regulars.db"
     with sqlite3.connect(db) as conn:
@@ -34,7 +34,7 @@ def test_cdnow_imported_twice_with_map_and_date_format_gives_the_same_store(
         ).fetchall()
     second = regulars(tmp_path, "import", "orders", "CDNOW_master.txt", *CDNOW_ARGS)
     assert second.returncode == 0, second.stderr
-    assert "added 0, 69659 already in the store" in second.stdout
+    assert "added 0, 69,659 already in the store" in second.stdout
     with sqlite3.connect(db) as conn:
         after = conn.execute(
             "SELECT order_id, customer_id, ordered_at, amount FROM orders ORDER BY order_id"

@@ -24,7 +24,7 @@ def test_models_evaluate_on_cdnow_predicts_the_holdout(regulars, tmp_path, cdnow
                       "--calibration-end", "1997-09-30", "--report", "evaluation.html")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "holdout to 1998-06-30 (23,570 customers)" in out
+    assert "holdout to Jun 30, 1998 (23,570 customers)" in out
     for model in ("Pareto/", "MBG/NBD", "BG/NBD"):
         assert model in out
     html = (tmp_path / "evaluation.html").read_text(encoding="utf-8")

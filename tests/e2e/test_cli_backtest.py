@@ -93,7 +93,7 @@ def test_a_horizon_past_the_data_is_an_error_that_says_how_far_it_reaches(regula
     run = regulars(tmp_path, "backtest", "orders.csv", "--as-of", "2024-06-30",
                        "--horizon", "5w")
     assert run.returncode == 2
-    assert "past the last order in the data (2024-07-30)" in run.stderr
+    assert "past the last order in the data (Jul 30, 2024)" in run.stderr
     assert "--until 2024-07-30" in run.stderr
     bad = regulars(tmp_path, "backtest", "orders.csv", "--as-of", "2024-06-30",
                        "--horizon", "6y")

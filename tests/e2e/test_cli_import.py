@@ -114,7 +114,7 @@ def test_dry_run_reports_what_would_be_added(regulars, tmp_path):
         # analyze checks its options before the (possibly long) analysis, and writes nothing
         (("analyze", "o.csv", "--period", "2024-01-01..2023-01-01"), "starts"),
         (("analyze", "o.csv", "--flow-from", "2024-02-30"), "--flow-from"),
-        (("analyze", "o.csv", "--out", "map.xlsx"), ".parquet or .csv"),
+        (("analyze", "o.csv", "--out", "map.xlsx"), "one of: .parquet, .csv"),
         (("analyze", "o.csv", "--out", "no-such-dir/map.csv"), "does not exist"),
         (("analyze", "o.csv", "--report", "no-such-dir/r.html"), "does not exist"),
     ],
@@ -153,10 +153,11 @@ def test_analyze_writes_a_csv_a_spreadsheet_can_read(regulars, tmp_path):
         "Newcomer: one order so far. Active: last order 32 days ago; the usual gap of the "
         "whole base is 31 days (too few orders for a rhythm of their own). "
         # too little history to learn from (no date 180 days before as-of): one order of 5
-        # if the relationship continued, and the active status gives 10 % that it does not
-        "Money at stake over 180 days: 0.5 of the 5 their rhythm promises (about 1 orders "
-        "of 5). Too little history to learn from: the status gives 10 % chance that they "
-        "do not continue.")
+        # if the relationship continued, and the active status gives 10 % that it does not;
+        # amounts in the configured currency the import gave the orders (EUR)
+        "Money at stake over 180 days: €0.50 of the €5.00 their rhythm promises (about 1.0 "
+        "orders of €5.00). Too little history to learn from: the status gives 10% chance "
+        "that they do not continue.")
     assert ".;" not in (tmp_path / "map.csv").read_text(encoding="utf-8")
 
 

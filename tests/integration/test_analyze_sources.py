@@ -60,9 +60,9 @@ def test_progress_is_told_each_step_in_order(shop):
     assert steps == [
         "reading and checking orders.csv…",
         "reading and checking feedback.csv…",
-        "fitting the models of who is still a customer, as of 2025-12-31…",
-        "the customer map as of 2025-12-31…",
-        "the map as of 2024-12-31, for the ladder flow…",
+        "fitting the models of who is still a customer, as of Dec 31, 2025…",
+        "the customer map as of Dec 31, 2025…",
+        "the map as of Dec 31, 2024, for the ladder flow…",
         "the portfolio: retention, concentration, cohorts…",
         "whom to save first: money at stake, from this business's history…",
         "the evidence in words, for 285 customers…",  # the customer ids with an order

@@ -261,7 +261,7 @@ def test_a_bad_value_in_the_file_names_the_file_key_and_problem(isolated: Path) 
     message = str(caught.value)
     assert str(toml) in message
     assert "analysis.regular_min_orders" in message
-    assert "integer" in message
+    assert "not a whole number" in message
     assert "'x'" in message
 
 

@@ -328,6 +328,8 @@ def test_cohort_cells_not_yet_observed_are_left_blank():
 
 def test_user_facing_text_goes_through_i18n(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(report, "_", lambda message: f"⟦{message}⟧")
+    monkeypatch.setattr(report, "ngettext",
+                        lambda singular, plural, n: f"⟦{singular if n == 1 else plural}⟧")
     html = render()
     for text in (
         "⟦The loyalty ladder⟧",

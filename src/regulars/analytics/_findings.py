@@ -13,6 +13,12 @@ from regulars.analytics import _json
 from regulars.analytics.params import MapParams
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
+    """Mark a reason for translation where it is shown (analytics knows no language): the
+    use cases translate what analytics wrote (:func:`regulars.services.explain.reason`)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Finding:
     """One label a customer may carry, with the evidence written when it is raised."""

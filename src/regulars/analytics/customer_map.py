@@ -57,6 +57,7 @@ import pyarrow as pa
 
 from regulars.analytics import facts
 from regulars.analytics._findings import (
+    N_,
     Context,
     codes_array,
     evidence_json,
@@ -242,43 +243,43 @@ def customer_map(
         t = _attach(t, facts.category_facts(orders, as_of=as_of))
     if feedback is None:
         for c in ("latest_nps", "recent_feedback_complaints"):
-            missing[c] = "no feedback data (feedback table)"
+            missing[c] = N_("no feedback data (feedback table)")
     else:
         if not has(feedback, "nps"):
-            missing["latest_nps"] = "no NPS answers (feedback.nps)"
+            missing["latest_nps"] = N_("no NPS answers (feedback.nps)")
         if not has(feedback, "complaint"):
-            missing["recent_feedback_complaints"] = "no complaint data (feedback.complaint)"
+            missing["recent_feedback_complaints"] = N_("no complaint data (feedback.complaint)")
         t = _attach(t, facts.feedback_facts(feedback, as_of=as_of, params=params))
     if flow_only:  # signals and traits alone read these
         interactions = returns = invoices = None
     if interactions is None:
         for c in ("offers_considered", "service_recent", "recent_logged_complaints"):
-            missing[c] = "no interaction data (interactions table)"
+            missing[c] = N_("no interaction data (interactions table)")
     else:
         if not has(interactions, "responded_at"):
-            missing["offers_considered"] = "no response data (interactions.responded_at)"
+            missing["offers_considered"] = N_("no response data (interactions.responded_at)")
         t = _attach(
             t, facts.interaction_facts(interactions, cutoffs, as_of=as_of, params=params)
         )
     if returns is None:
-        missing["returns"] = "no return data (returns table)"
+        missing["returns"] = N_("no return data (returns table)")
     elif not has(orders, "order_id"):
         missing["returns"] = (
-            "orders have no order_id, so returns cannot be linked (orders.order_id)")
+            N_("orders have no order_id, so returns cannot be linked (orders.order_id)"))
     else:
         t = _attach(t, facts.return_facts(returns, orders, cutoffs, as_of=as_of, params=params))
     if invoices is None:
-        missing["overdue_invoices"] = "no invoice data (invoices table)"
+        missing["overdue_invoices"] = N_("no invoice data (invoices table)")
     elif not has(invoices, "paid_at"):
-        missing["overdue_invoices"] = "no payment dates (invoices.paid_at)"
+        missing["overdue_invoices"] = N_("no payment dates (invoices.paid_at)")
     else:
         t = _attach(t, facts.invoice_facts(invoices, as_of=as_of, params=params))
     if referrals is None:
-        missing["referrals"] = "no referral data (referrals table)"
+        missing["referrals"] = N_("no referral data (referrals table)")
     else:
         t = _attach(t, facts.referral_facts(referrals, as_of=as_of))
     if p_alive is None:
-        missing["p_alive"] = "no model of who is still a customer (p_alive)"
+        missing["p_alive"] = N_("no model of who is still a customer (p_alive)")
     else:
         t = _attach(t, facts.p_alive_facts(p_alive))
 
@@ -362,16 +363,16 @@ def _baseline(t: ir.Table, params: MapParams) -> ir.Table:
 
 
 def _note_order_columns(orders: ir.Table, missing: dict[str, str]) -> None:
-    for fact, column, what in (
-        ("discounted_orders", "discount_amount", "discount"),
-        ("recent_margin", "cost", "cost"),
-        ("new_product_orders", "new_products", "new-product"),
-        ("addon_orders", "addons", "add-on"),
-        ("dropped_addons", "addons", "add-on"),
-        ("categories", "categories", "category"),
+    for fact, column, why in (
+        ("discounted_orders", "discount_amount", N_("no discount data (orders.discount_amount)")),
+        ("recent_margin", "cost", N_("no cost data (orders.cost)")),
+        ("new_product_orders", "new_products", N_("no new-product data (orders.new_products)")),
+        ("addon_orders", "addons", N_("no add-on data (orders.addons)")),
+        ("dropped_addons", "addons", N_("no add-on data (orders.addons)")),
+        ("categories", "categories", N_("no category data (orders.categories)")),
     ):
         if not has(orders, column):
-            missing[fact] = f"no {what} data (orders.{column})"
+            missing[fact] = why
 
 
 def _spine(facts: ir.Table, customers: ir.Table | None, as_of: datetime | date) -> ir.Table:

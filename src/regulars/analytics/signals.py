@@ -41,7 +41,7 @@ import ibis
 import ibis.expr.types as ir
 
 from regulars.analytics import _json
-from regulars.analytics._findings import Context, Finding, flag
+from regulars.analytics._findings import N_, Context, Finding, flag
 from regulars.analytics._inputs import f64
 
 SIGNALS = (
@@ -265,7 +265,7 @@ def _review(ctx: Context, *, shrinking: ir.BooleanValue) -> tuple[Finding, dict[
         fields.append(("recent_margin", t.recent_margin))
     else:
         skipped["review_relationship:loss_making_terms"] = ctx.missing.get(
-            "recent_margin", "no cost data (orders.cost)")
+            "recent_margin", N_("no cost data (orders.cost)"))
     if "recent_depth" in t.columns:
         deeper = (
             enough
@@ -279,7 +279,7 @@ def _review(ctx: Context, *, shrinking: ir.BooleanValue) -> tuple[Finding, dict[
         ]
     else:
         skipped["review_relationship:deepening_discounts"] = ctx.missing.get(
-            "discounted_orders", "no discount data (orders.discount_amount)")
+            "discounted_orders", N_("no discount data (orders.discount_amount)"))
 
     why = ctx.lacks("service_recent")
     if why:

@@ -19,9 +19,10 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from regulars.config.pydantic_words import error_message
 from regulars.config.reference import _catalogue, _sections, _top_level
 from regulars.domain.errors import ConfigError
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number, ngettext
 
 ENV_PREFIX: Final = "REGULARS_"
 CONFIG_ENV_VAR: Final = "REGULARS_CONFIG"
@@ -57,12 +58,11 @@ def _resolve_config_file(config_file: Path | None) -> Path | None:
         return default if default.exists() else None
     named = named.absolute()
     if not named.is_file():
-        problem = _("does not exist") if not named.exists() else _("is not a file")
-        raise ConfigError(
-            _("configuration file {path} ({how}) {problem}").format(
-                path=named, how=how, problem=problem
-            )
-        )
+        if named.exists():
+            problem = _("configuration file {path} ({how}) is not a file")
+        else:
+            problem = _("configuration file {path} ({how}) does not exist")
+        raise ConfigError(problem.format(path=named, how=how))
     return named
 
 
@@ -214,13 +214,14 @@ def _describe_validation_error(exc: ValidationError, sources: Mapping[str, str])
             loc[0] = section_names.get(loc[0], loc[0])
         key = ".".join(loc) or _("(settings)")
         origin = sources.get(key) or next(
-            (label for k, label in sources.items() if k.startswith(key + ".")), "default"
+            (label for k, label in sources.items() if k.startswith(key + ".")), _("default")
         )
         if error["type"] in {"extra_forbidden", "unexpected_keyword_argument"}:
             problem = _unknown_key(origin, key)
         else:
+            # pydantic's English message in our words, in the reader's language
             problem = _("{origin}: {key}: {message} (got {value!r})").format(
-                origin=origin, key=key, message=error["msg"], value=error.get("input")
+                origin=origin, key=key, message=error_message(error), value=error.get("input")
             )
         problems.append(problem)
     return _join_problems(problems)
@@ -245,5 +246,7 @@ def _unknown_key(origin: str, key: str) -> str:
 def _join_problems(problems: list[str]) -> str:
     if len(problems) == 1:
         return problems[0]
-    header = _("{n} problems in the configuration:").format(n=len(problems))
+    n = len(problems)
+    header = ngettext("{n} problem in the configuration:", "{n} problems in the configuration:",
+                      n).format(n=fmt_number(n))
     return "\n".join([header, *(f"  - {p}" for p in problems)])

@@ -22,6 +22,7 @@ from regulars.demo.generate import iter_business
 from regulars.demo.spec import SCHEMAS, DemoSpec
 from regulars.domain.errors import RegularsError
 from regulars.domain.tables import IMPORT_ORDER
+from regulars.i18n import _
 
 __all__ = ["TRUTH", "OutputExistsError", "demo_file_names", "write_demo"]
 
@@ -96,11 +97,11 @@ class _Sink:
 
 def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
-        raise OutputExistsError(f"{out_dir} exists and is not a directory")
+        raise OutputExistsError(_("{path} exists and is not a directory").format(path=out_dir))
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
         raise OutputExistsError(
-            f"{out_dir} is not empty; choose an empty or new directory, "
-            "or overwrite its demo files (--force / overwrite=True)"
+            _("{path} is not empty; choose an empty or new directory, or overwrite its demo "
+              "files (--force / overwrite=True)").format(path=out_dir)
         )
 
 

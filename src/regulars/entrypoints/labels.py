@@ -5,9 +5,9 @@ The codes come from the analytics (:data:`regulars.analytics.portfolio.RUNGS`, `
 the HTML report, the backtest (terminal and HTML) and, later, the web pages all read them from
 this module, so a rung or a signal is called the same everywhere.
 
-Names are marked with :func:`N_` (extracted by Babel like ``_``) and translated when they are
-shown, with the translator the caller passes: the report passes its own, so that one page is
-rendered in one language whatever the process's default is.
+Names are marked with :func:`regulars.i18n.N_` (extracted by Babel like ``_``) and translated
+when they are shown, with the translator the caller passes (by default regulars.i18n's ``_``,
+which writes in the current language: the report sets it for its whole page).
 
     names = rung_names()                      # translated with regulars.i18n._
     name(names, "won_back")                   # 'won back'; an unknown code reads with spaces
@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 
 from regulars.analytics.portfolio import ABSENT, BUYER_RUNGS, LOST, RUNGS, STATUSES
 from regulars.analytics.signals import SIGNALS
-from regulars.i18n import _
+from regulars.i18n import N_, _
 
 __all__ = [
     "BUYER_RUNGS",
@@ -34,11 +34,6 @@ __all__ = [
 ]
 
 Translate = Callable[[str], str]
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel extracts by default
-    """Mark ``message`` for translation without translating it yet (gettext's ``N_``)."""
-    return message
 
 
 RUNG_NAMES: Mapping[str, str] = {

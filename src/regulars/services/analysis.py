@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -27,9 +28,9 @@ from regulars.analytics.portfolio import MAP_COLUMNS as FLOW_COLUMNS
 from regulars.analytics.portfolio import Period, Portfolio, portfolio
 from regulars.domain.errors import AnalysisError
 from regulars.domain.tables import SPECS, Kind
-from regulars.i18n import _
+from regulars.i18n import _, current_language, fmt_date, fmt_number, ngettext, use_language
 from regulars.services import predictions as models
-from regulars.services.explain import sentences_of
+from regulars.services.explain import reason, sentences_of
 
 # the column that dates each table's events, for cutting history at the as-of date
 TIME_COLUMN: dict[Kind, str] = {
@@ -60,18 +61,29 @@ class Frame:
                  finish: Callable[[pa.Table], pa.Table] | None = None) -> None:
         self._table = arrow
         self._finish = finish
+        self._done: tuple[str, pa.Table] | None = None
 
     @property
     def arrow(self) -> pa.Table:
-        """Every row, finished."""
-        if self._finish is not None:
-            self._table, self._finish = self._finish(self._table), None
-        return self._table
+        """Every row, finished in the current language (the sentences are written again when
+        the language has changed since the last read; the last reading is kept)."""
+        if self._finish is None:
+            return self._table
+        lang = current_language()
+        if self._done is None or self._done[0] != lang:
+            self._done = None  # the other language's copy goes before the new one is made
+            self._done = (lang, self._finish(self._table))
+        return self._done[1]
 
     @property
     def unfinished(self) -> pa.Table:
-        """Every row, without the column added on first use (when it is not there yet)."""
+        """Every row, without the column added on first use."""
         return self._table
+
+    @property
+    def finished_in(self) -> str | None:
+        """The language the last column was last written in (None: not written yet)."""
+        return None if self._done is None else self._done[0]
 
     def take(self, indices: Any) -> pa.Table:
         """The rows at these positions (of :attr:`unfinished`), finished."""
@@ -90,7 +102,7 @@ class Frame:
         return pl.from_arrow(self.arrow)
 
     def __len__(self) -> int:
-        return int(self.arrow.num_rows)
+        return int(self._table.num_rows)
 
 
 @dataclass
@@ -119,6 +131,10 @@ class Analysis:
     set_aside: list[str] = field(default_factory=list)
     """Rows of the store left out because they break the input rules, in words
     (:mod:`regulars.services.screening`): the map covers everyone else."""
+
+    currency: str | None = None
+    """The currency of the amounts (ISO 4217: the orders' own, else the business's; None for
+    several), as the evidence and the report write them."""
 
     _baseline_row: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
@@ -229,7 +245,8 @@ def analyze(
     period: Period | None = None,
     flow_from: datetime | None = None,
     progress: Progress | None = None,
-    words: bool = True,
+    words: bool | str = True,
+    currency: str | None = None,
 ) -> Analysis:
     """The customer map and the portfolio of the business in ``tables`` as of ``as_of``.
 
@@ -239,7 +256,10 @@ def analyze(
     year earlier) is the date the ladder flow compares with. ``progress`` is told, in words,
     each step as it starts (a large business takes a minute or more). ``words=False`` leaves
     the evidence sentences of every customer to their first use (see :class:`Frame`), for a
-    caller that shows a few customers only.
+    caller that shows a few customers only; a language (``words="en"``) writes them now in
+    that language (a file for machines is written in the English source text). ``currency`` (ISO
+    4217, the business's) is what the evidence writes amounts in where the orders name no currency
+    (:func:`data_currency`).
     """
     say = progress or silent
     if Kind.ORDERS not in tables:
@@ -250,7 +270,7 @@ def analyze(
         source = "last order"
     inputs = {k: _cut(k, t, as_of) for k, t in tables.items()}
     if _count(inputs[Kind.ORDERS]) == 0:
-        raise AnalysisError(_("no orders on or before {d}").format(d=as_of.date()))
+        raise AnalysisError(_("no orders on or before {d}").format(d=fmt_date(as_of)))
     inputs = without_empty(inputs)
 
     # the models' orders are read once and collapsed to (customer, day) occasions once, for
@@ -260,10 +280,10 @@ def analyze(
     occasions = models.orders_occasions(orders)
     if params.predictions:
         say(_("fitting the models of who is still a customer, as of {d}…").format(
-            d=as_of.date()))
+            d=fmt_date(as_of)))
     current, fitted = _map_predicted(inputs, as_of, params,
                                      occasions if params.predictions else None)
-    say(_("the customer map as of {d}…").format(d=as_of.date()))
+    say(_("the customer map as of {d}…").format(d=fmt_date(as_of)))
     # every portfolio figure reads the map: compute it once, in the engine, not once per figure
     now_map = current.customers.cache()
     customers = with_contacts(_executed(now_map), tables.get(Kind.CUSTOMERS))
@@ -271,7 +291,7 @@ def analyze(
     earlier = {k: _cut(k, t, flow_from) for k, t in inputs.items()}
     previous = None
     if _count(earlier[Kind.ORDERS]):
-        say(_("the map as of {d}, for the ladder flow…").format(d=flow_from.date()))
+        say(_("the map as of {d}, for the ladder flow…").format(d=fmt_date(flow_from)))
         # the earlier map is judged the same way (a model as of then), so that the flow
         # compares like with like; the flow reads only its rungs and statuses, so neither its
         # evidence nor a spend model (which does not change P(alive)) is computed
@@ -301,19 +321,25 @@ def analyze(
         previous.release()
     say(_("whom to save first: money at stake, from this business's history…"))
     stake, calibration = _ranked(occasions, customers, as_of, params)
-    rows = _rows(customers, None if fitted is None else fitted.table, params, stake)
+    money = data_currency(inputs[Kind.ORDERS], currency)
+    rows = _rows(customers, None if fitted is None else fitted.table, params, stake, money)
     n = customers.num_rows
     # the rows before the stake was appended hold a second copy of every evidence text
     del customers, stake, occasions
     if words:
-        say(_("the evidence in words, for {n} customers…").format(n=f"{n:,}"))
-        rows.arrow  # noqa: B018  (added now, under its progress step)
-    return Analysis(as_of, rows, result, dict(current.not_evaluated), source,
-                    current.baseline, fitted, calibration)
+        say(ngettext("the evidence in words, for {n} customer…",
+                     "the evidence in words, for {n} customers…", n).format(n=fmt_number(n)))
+        with use_language(words if isinstance(words, str) else None):
+            rows.arrow  # noqa: B018  (added now, under its progress step)
+    # the reasons in words now, in the language of this analysis (analytics wrote English)
+    not_evaluated = {code: reason(why) for code, why in current.not_evaluated.items()}
+    return Analysis(as_of, rows, result, not_evaluated, source,
+                    current.baseline, fitted, calibration, currency=money)
 
 
 def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
-                  as_of: datetime | None = None) -> tuple[pa.Table, datetime]:
+                  as_of: datetime | None = None, currency: str | None = None
+                  ) -> tuple[pa.Table, datetime]:
     """The customer map's rows as :func:`analyze` gives them (evidence sentences and
     predictions included), without the portfolio: for serving the map of a whole store."""
     as_of = as_of or default_as_of(tables[Kind.ORDERS])
@@ -324,8 +350,8 @@ def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
                                occasions if params.predictions else None)
     executed = with_contacts(_executed(m.customers), tables.get(Kind.CUSTOMERS))
     stake, _ = _ranked(occasions, executed, as_of, params)
-    return _rows(executed, None if fitted is None else fitted.table, params,
-                 stake).arrow, as_of
+    return _rows(executed, None if fitted is None else fitted.table, params, stake,
+                 data_currency(inputs[Kind.ORDERS], currency)).arrow, as_of
 
 
 def _ranked(occasions: Occasions, rows: pa.Table, as_of: datetime, params: MapParams,
@@ -374,8 +400,22 @@ def _executed(customers: ibis.Table) -> pa.Table:
     return table.take(pc.sort_indices(table.column("customer_id")))
 
 
+def data_currency(orders: Any, default: str | None = None) -> str | None:
+    """The currency the orders' amounts are in (ISO 4217): the one their ``currency`` column
+    names, ``default`` (the business's) where it names none, None where it names several
+    (sums of several currencies are written as plain numbers). Reads at most two values."""
+    if "currency" not in orders.columns:
+        return default
+    found = (orders.filter(orders.currency.notnull() & (orders.currency.strip() != ""))
+             .select(c=orders.currency.strip().upper()).distinct().limit(2).to_pyarrow())
+    names = [str(v) for v in found.column("c").to_pylist()]
+    if not names:
+        return default
+    return names[0] if len(names) == 1 else None
+
+
 def _rows(customers: pa.Table, predictions: pa.Table | None, params: MapParams,
-          stake: pa.Table | None = None) -> Frame:
+          stake: pa.Table | None = None, currency: str | None = None) -> Frame:
     """The executed map as users get it: day counts rounded (:data:`DAY_DECIMALS`), the
     predictions' columns when there are any, the money at stake (:mod:`ranking`) with its
     evidence appended to the row's, and beside the structured evidence (JSON) the same facts as
@@ -385,7 +425,7 @@ def _rows(customers: pa.Table, predictions: pa.Table | None, params: MapParams,
         customers = models.join_predictions(customers, models.map_columns(predictions, params))
     if stake is not None:
         customers = join_stake(customers, stake)
-    return Frame(customers, add_sentences)
+    return Frame(customers, partial(add_sentences, currency=currency))
 
 
 def join_stake(customers: pa.Table, stake: pa.Table) -> pa.Table:
@@ -545,6 +585,7 @@ def refresh_customers(
     saved_models: Mapping[str, Any] | None = None,
     compiled: CompiledRefresh | None = None,
     stake: Mapping[str, Any] | None = None,
+    currency: str | None = None,
 ) -> Frame:
     """The map rows of the customers in ``tables`` (every table already narrowed to them, on
     one engine), each placed against a frozen ``baseline`` (:meth:`Analysis.baseline`) as the
@@ -556,6 +597,7 @@ def refresh_customers(
     ``compiled`` reuses the query of the previous call (see :class:`CompiledRefresh`).
     ``stake`` (``Analysis.calibration.to_dict()`` of the full map) ranks these customers by
     money at stake as the full map did; without it the rows have no ranking columns.
+    ``currency``: as for :func:`analyze`.
     """
     if Kind.ORDERS not in tables:
         raise AnalysisError(_("orders are needed for an analysis"))
@@ -574,7 +616,8 @@ def refresh_customers(
             key, lambda p: _map_of(inputs, as_of, params, p, baseline).customers, p_alive)
     executed = with_contacts(executed, tables.get(Kind.CUSTOMERS))
     return _rows(executed, predicted, params,
-                 None if stake is None else _stake_of(inputs, executed, stake, as_of, params))
+                 None if stake is None else _stake_of(inputs, executed, stake, as_of, params),
+                 data_currency(inputs[Kind.ORDERS], currency))
 
 
 def _stake_of(inputs: Mapping[Kind, Any], executed: pa.Table, stake: Mapping[str, Any],
@@ -605,15 +648,17 @@ def round_days(customers: pa.Table) -> pa.Table:
     return customers
 
 
-def add_sentences(customers: pa.Table) -> pa.Table:
-    """``evidence_text`` (the evidence as sentences) right after ``evidence``.
+def add_sentences(customers: pa.Table, currency: str | None = None) -> pa.Table:
+    """``evidence_text`` (the evidence as sentences, in the current language, amounts in
+    ``currency``) right after ``evidence``.
 
     Rendered :data:`CHUNK_ROWS` rows at a time: the Python objects of a million customers'
     evidence and sentences at once took gigabytes, for text that ends up in one Arrow column."""
     evidence = customers.column("evidence")
     kind = pa.list_(pa.string())
-    texts = _in_steps(lambda k, n: pa.array(sentences_of(evidence.slice(k, n).to_pylist()),
-                                            kind), 0, len(evidence)) if len(evidence) else \
+    texts = _in_steps(lambda k, n: pa.array(sentences_of(evidence.slice(k, n).to_pylist(),
+                                                         currency), kind),
+                      0, len(evidence)) if len(evidence) else \
         pa.array([], kind)
     at = customers.schema.get_field_index("evidence") + 1
     return customers.add_column(at, "evidence_text", texts)

@@ -19,7 +19,7 @@ from regulars.analytics import backtest as bt
 from regulars.analytics.params import MapParams
 from regulars.domain.errors import AnalysisError, InputError
 from regulars.domain.tables import Kind
-from regulars.i18n import _
+from regulars.i18n import _, fmt_date, fmt_days
 from regulars.services import analysis
 from regulars.services import predictions as models
 
@@ -37,7 +37,8 @@ def horizon_end(as_of: date, horizon: str | int | None = None,
             raise InputError(_("give a horizon or an end date (until), not both"))
         if until <= as_of:
             raise InputError(_("the horizon ends ({until}) on or before the as-of date "
-                               "({as_of})").format(until=until, as_of=as_of))
+                               "({as_of})").format(until=fmt_date(until),
+                                                   as_of=fmt_date(as_of)))
         return until
     spec = DEFAULT_HORIZON if horizon is None else horizon
     if isinstance(spec, int):
@@ -107,14 +108,15 @@ def backtest(tables: Mapping[Kind, Any], *, params: MapParams, as_of: date, unti
     if until > last:
         raise AnalysisError(
             _("the horizon runs to {until}, past the last order in the data ({last}): "
-              "end it on {last} at the latest (--until {last}, or a horizon of at most "
-              "{days} days)").format(until=until, last=last, days=(last - as_of).days))
+              "end it on {last} at the latest (--until {iso}, or a horizon of at most "
+              "{days})").format(until=fmt_date(until), last=fmt_date(last),
+                                iso=last.isoformat(), days=fmt_days((last - as_of).days)))
     say = progress or analysis.silent
     result = analysis.analyze(tables, params=params, as_of=analysis.end_of_day(as_of),
                               progress=say, words=False)
     rows = result.customers.unfinished
     rows = rows.select([c for c in MAP_COLUMNS if c in rows.column_names])
-    say(_("what customers did up to {d}…").format(d=until))
+    say(_("what customers did up to {d}…").format(d=fmt_date(until)))
     # the outcomes read the orders up to the end of the horizon, nothing later
     upto = orders.filter(orders.ordered_at <= analysis.end_of_day(until))
     horizon = (until - as_of).days

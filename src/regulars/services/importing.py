@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from regulars.domain.errors import FileFormatError, Problem, RejectedFileError
 from regulars.domain.tables import SPECS, Kind, TableSpec
-from regulars.i18n import _, ngettext
+from regulars.i18n import _, fmt_number, ngettext
 from regulars.services.ports import Staging, Store, StoreWrite
 
 Progress = Callable[[str, int, int], None]
@@ -96,29 +96,38 @@ class ImportReport:
     import_id: int | None = None
 
     def summary(self) -> str:
-        verb = _("would add") if self.dry_run else _("added")
+        n = fmt_number
+        added = (_("would add {n}") if self.dry_run else _("added {n}")).format(
+            n=n(self.rows_added))
         parts = [
-            ngettext("{n} row read", "{n} rows read", self.rows_read).format(n=self.rows_read),
-            f"{verb} {self.rows_added}",
-            _("{n} already in the store").format(n=self.rows_already_present),
+            ngettext("{n} row read", "{n} rows read", self.rows_read).format(n=n(self.rows_read)),
+            added,
+            _("{n} already in the store").format(n=n(self.rows_already_present)),
         ]
         if self.rows_duplicate_in_file:
-            parts.append(_("{n} exact duplicates skipped").format(n=self.rows_duplicate_in_file))
+            parts.append(ngettext("{n} exact duplicate skipped", "{n} exact duplicates skipped",
+                                  self.rows_duplicate_in_file).format(
+                n=n(self.rows_duplicate_in_file)))
         if self.rows_blacklisted:
-            parts.append(_("{n} blacklisted skipped").format(n=self.rows_blacklisted))
+            parts.append(_("{n} blacklisted skipped").format(n=n(self.rows_blacklisted)))
         if self.customers_created:
-            parts.append(_("{n} customers created from orders").format(n=self.customers_created))
+            parts.append(ngettext("{n} customer created from orders",
+                                  "{n} customers created from orders",
+                                  self.customers_created).format(n=n(self.customers_created)))
         if self.customers_completed:
-            parts.append(_("{n} customer cards completed").format(n=self.customers_completed))
+            parts.append(ngettext("{n} customer card completed", "{n} customer cards completed",
+                                  self.customers_completed).format(
+                n=n(self.customers_completed)))
         if self.merges:
-            parts.append(_("{n} duplicate cards merged").format(n=len(self.merges)))
+            parts.append(ngettext("{n} duplicate card merged", "{n} duplicate cards merged",
+                                  len(self.merges)).format(n=n(len(self.merges))))
         if self.credit_notes:
             parts.append(ngettext("{n} credit note as a return", "{n} credit notes as returns",
-                                  self.credit_notes).format(n=self.credit_notes))
+                                  self.credit_notes).format(n=n(self.credit_notes)))
         if self.rows_set_aside:
             parts.append(ngettext("{n} row set aside in {path}", "{n} rows set aside in {path}",
                                   self.rows_set_aside).format(
-                n=self.rows_set_aside, path=self.set_aside_path))
+                n=n(self.rows_set_aside), path=self.set_aside_path))
         return f"{self.kind}: " + ", ".join(parts)
 
 
@@ -532,15 +541,21 @@ def rejection_message(path: Path, problems: list[Problem], total: int) -> str:
         "{path}: rejected, {n} problem found; nothing was written",
         "{path}: rejected, {n} problems found; nothing was written",
         total,
-    ).format(path=path, n=total)
+    ).format(path=path, n=fmt_number(total))
     lines = [head]
     for p in problems:
-        where = _("row {row}").format(row=p.row)
-        if p.line is not None:
-            where += _(" (line {line})").format(line=p.line)
+        # row and line are positions to look up in the file: written as they are
+        if p.line is not None and p.column:
+            where = _("row {row} (line {line}), column {column}").format(
+                row=p.row, line=p.line, column=p.column)
+        elif p.column:
+            where = _("row {row}, column {column}").format(row=p.row, column=p.column)
+        elif p.line is not None:
+            where = _("row {row} (line {line})").format(row=p.row, line=p.line)
+        else:
+            where = _("row {row}").format(row=p.row)
         value = "" if p.value is None else f" {p.value!r}"
-        col = f", {_('column')} {p.column}" if p.column else ""
-        lines.append(f"  {where}{col}:{value} {p.message}")
+        lines.append(f"  {where}:{value} {p.message}")
     if total > len(problems):
-        lines.append(_("  … and {n} more").format(n=total - len(problems)))
+        lines.append(_("  … and {n} more").format(n=fmt_number(total - len(problems))))
     return "\n".join(lines)

@@ -36,7 +36,7 @@ from regulars.analytics.models import (
 )
 from regulars.analytics.params import MapParams
 from regulars.domain.errors import AnalysisError
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number, ngettext
 
 MIN_CUSTOMERS = 20
 """Fewer customers with an order than this, and no model is fitted."""
@@ -163,7 +163,7 @@ def fit_with_retry(summary: CustomerSummary, name: str, notes: list[str]) -> Tra
                          .format(wanted=name, why=first, used=model_name))
         if penalty:
             notes.append(_("the {m} fit needed an L2 penalty of {p} to converge").format(
-                m=model.title, p=penalty))
+                m=model.title, p=fmt_number(penalty, 3)))
         return model
     assert first is not None
     raise first
@@ -173,12 +173,17 @@ def _check_enough(summary: CustomerSummary) -> None:
     customers = len(summary)
     repeat = int((summary.frequency > 0).sum())
     if customers < MIN_CUSTOMERS:
-        raise ModelError(_("{n} customers with an order are too few to fit a model (at least "
-                           "{m} are needed)").format(n=customers, m=MIN_CUSTOMERS))
+        raise ModelError(ngettext(
+            "{n} customer with an order is too few to fit a model (at least {m} are needed)",
+            "{n} customers with an order are too few to fit a model (at least {m} are needed)",
+            customers).format(n=fmt_number(customers), m=fmt_number(MIN_CUSTOMERS)))
     if repeat < MIN_REPEAT_BUYERS:
-        raise ModelError(_("only {n} customers ordered on more than one day; a model needs at "
-                           "least {m} repeat buyers to tell who is still a customer").format(
-                               n=repeat, m=MIN_REPEAT_BUYERS))
+        raise ModelError(ngettext(
+            "only {n} customer ordered on more than one day; a model needs at least {m} "
+            "repeat buyers to tell who is still a customer",
+            "only {n} customers ordered on more than one day; a model needs at least {m} "
+            "repeat buyers to tell who is still a customer", repeat).format(
+                n=fmt_number(repeat), m=fmt_number(MIN_REPEAT_BUYERS)))
 
 
 def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | None:
@@ -189,8 +194,10 @@ def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | Non
     spenders = repeat & (summary.monetary_value > 0)
     left_out = int(repeat.sum()) - int(spenders.sum())
     if left_out:
-        notes.append(_("the spend model leaves out {n} repeat buyers whose repeat orders are "
-                       "worth nothing").format(n=f"{left_out:,}"))
+        notes.append(ngettext(
+            "the spend model leaves out {n} repeat buyer whose repeat orders are worth nothing",
+            "the spend model leaves out {n} repeat buyers whose repeat orders are worth nothing",
+            left_out).format(n=fmt_number(left_out)))
     repeat = spenders
     if int(repeat.sum()) < MIN_REPEAT_BUYERS:
         notes.append(_("too few repeat buyers for a spend model; order values are each "
@@ -211,7 +218,7 @@ def _spend_model(summary: CustomerSummary, notes: list[str]) -> GammaGamma | Non
         notes += [str(w.message) for w in caught if issubclass(w.category, ModelWarning)]
         if penalty:
             notes.append(_("the spend model needed an L2 penalty of {p} to converge").format(
-                p=penalty))
+                p=fmt_number(penalty, 3)))
         return spend
     notes.append(_("no spend model ({why}); order values are each customer's own "
                    "average").format(why=error))

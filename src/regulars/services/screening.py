@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from regulars.domain.rules import Check, InputRules, Limit, limits
 from regulars.domain.tables import SPECS, Kind
-from regulars.i18n import _, ngettext
+from regulars.i18n import _, fmt_number, ngettext
 
 SHOWN = 10
 """Ids a report names per kind; the count says how many more."""
@@ -39,11 +39,13 @@ class SetAsideRows:
 
     def line(self) -> str:
         more = self.count - len(self.ids)
-        names = ", ".join(self.ids) + (_(" and {n} more").format(n=more) if more > 0 else "")
+        names = ", ".join(self.ids)
+        if more > 0:
+            names += _(" and {n} more").format(n=fmt_number(more))
         return ngettext(
             "set aside {n} row of {kind} outside the input rules ({ids}): {reasons}",
             "set aside {n} rows of {kind} outside the input rules ({ids}): {reasons}",
-            self.count).format(n=self.count, kind=self.kind.value, ids=names,
+            self.count).format(n=fmt_number(self.count), kind=self.kind.value, ids=names,
                                reasons="; ".join(self.reasons))
 
     def to_dict(self) -> dict[str, object]:

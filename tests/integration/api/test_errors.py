@@ -37,7 +37,7 @@ def test_query_validation_names_the_parameter(call):
 def test_malformed_json_is_a_problem(call):
     body = assert_problem(call("integration", "POST", "/v1/orders", content=b"{oops",
                                headers={"content-type": "application/json"}), 422)
-    assert body["errors"] == [{"field": "body", "message": "JSON decode error"}]
+    assert body["errors"] == [{"field": "body", "message": "not valid JSON"}]
 
 
 @pytest.fixture

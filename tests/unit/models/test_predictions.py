@@ -207,7 +207,7 @@ def test_a_repeat_buyer_with_zero_spend_does_not_drop_the_spend_model(cdnow_orde
                                 preserve_index=False)
     fitted = fit_and_predict(data, as_of=CALIBRATION_END, params=MapParams())
     assert fitted.spend is not None
-    assert "the spend model leaves out 1 repeat buyers whose repeat orders are worth nothing" \
+    assert "the spend model leaves out 1 repeat buyer whose repeat orders are worth nothing" \
         in fitted.notes
     row = fitted.table.filter(pc.equal(fitted.table["customer_id"], "free")).to_pylist()
     assert len(row) == 1 and row[0]["clv"] >= 0

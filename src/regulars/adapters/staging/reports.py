@@ -10,7 +10,6 @@ import pyarrow.csv as pacsv
 
 from regulars.adapters.staging.base import StagingBase
 from regulars.adapters.staging.text import _q
-from regulars.i18n import _
 
 
 class Reports(StagingBase):
@@ -45,7 +44,8 @@ class Reports(StagingBase):
             "AND column_name NOT IN ('_row', '_line', '_width') ORDER BY column_index"
         ).fetchall()]
         cols = ", ".join(f"CAST(r.{_q(c)} AS VARCHAR) AS {_q(c)}" for c in own)
-        names = [_("row"), _("line"), _("column"), _("reason")]
+        # column names stay the same in every language (a program may read the file back)
+        names = ["row", "line", "column", "reason"]
         extra = ", ".join(f"{e} AS {_q(n)}" for e, n in zip(
             ("a._row", "a._line", "a.cols", "a.reasons"), names, strict=True))
         delim = self.detected.get("delimiter", ",")

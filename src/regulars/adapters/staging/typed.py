@@ -266,9 +266,9 @@ class Typing(StagingBase):
             return _("unparseable date (expected YYYY-MM-DD, or pass --date-format)")
         if typ is ColumnType.MONEY:
             comma = self._money.get(name, (opts.decimal_comma, None))[0] if name else None
-            hint = (_(" (expected 1 234,56)") if comma
-                    else _(" (for 12,50 pass --decimal-comma)"))
-            return _("not a number") + hint
+            if comma:
+                return _("not a number (expected 1 234,56)")
+            return _("not a number (for 12,50 pass --decimal-comma)")
         if typ is ColumnType.INTEGER:
             return _("not a whole number")
         if typ is ColumnType.BOOLEAN:

@@ -30,7 +30,9 @@ from regulars.i18n import _
 
 # over 60 lines for its signature: Typer declares each option as a parameter with its help;
 # the body is short
-@app.command("analyze")
+@app.command("analyze", help=_(
+    "The customer map: rung, status, signals and traits of every customer, with evidence, and "
+    "how the base is doing."))
 def analyze_command(
     files: Annotated[list[str] | None, typer.Argument(
         help=_("Files to analyse instead of the store: KIND=path, files named after their "
@@ -69,8 +71,6 @@ def analyze_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """The customer map: rung, status, signals and traits of every customer, with evidence,
-    and how the base is doing."""
     with handled():
         settings = settings_from(config, database_url)
         paths = files_by_kind(files or [])
@@ -87,10 +87,11 @@ def analyze_command(
             result = api.analyze(
                 **paths, as_of=moment, config=settings,
                 options=options, period=span, flow_from=since, engine=engine, progress=steps,
-                # every customer's evidence in words only for a file of every customer; the
-                # summary and the report write it for the customers they list
-                words=out_file is not None)
-        print_summary(out, result, top=top)
+                # every customer's evidence in words only for a file of every customer, in
+                # the English source text as every file for machines; the summary and the
+                # report write it for the customers they list, in the reader's language
+                words="en" if out_file is not None else False)
+        print_summary(out, result, top=top, currency=settings.currency)
         for line in result.set_aside:  # rows of the store outside the input rules
             out.print(line, highlight=False, markup=False)
         if out_file:

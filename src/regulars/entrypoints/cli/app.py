@@ -28,5 +28,9 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
 )
 # isort: on
 from regulars.entrypoints.cli.main import app, main
+from regulars.entrypoints.cli.words import built_with
+
+# every command and group is built with the classes that speak the reader's language
+built_with(app)
 
 __all__ = ["app", "main"]

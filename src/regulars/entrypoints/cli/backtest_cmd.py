@@ -30,12 +30,17 @@ from regulars.entrypoints.report.backtest import (
     pct,
     render_backtest_report,
 )
-from regulars.i18n import _
+from regulars.i18n import _, fmt_date, fmt_days, fmt_money, fmt_number, fmt_percent
 
 
 # over 60 lines for its signature: Typer declares each option as a parameter with its help;
 # the body is short
-@app.command("backtest")
+@app.command("backtest", help=_(
+    "Check the map and the ranking of whom to save against what customers did next: rewind to a "
+    "date, build them as they were then, and compare.\n\n"
+    "Statuses against who ordered again, retention by rung, and the share of the revenue later "
+    "lost that the top of each ranking (1 %, 5 %, 10 %) had caught, beside simple baselines. "
+    "The data must reach the end of the horizon. Definitions: docs/backtest.md."))
 def backtest_command(
     as_of: Annotated[str, typer.Option(
         help=_("Rewind to this date (YYYY-MM-DD): the map and the ranking as of its end."),
@@ -69,12 +74,6 @@ def backtest_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Check the map and the ranking of whom to save against what customers did next: rewind
-    to a date, build them as they were then, and compare.
-
-    Statuses against who ordered again, retention by rung, and the share of the revenue later
-    lost that the top 1 %, 5 % and 10 % of each ranking had caught, beside simple baselines.
-    The data must reach the end of the horizon. Definitions: docs/backtest.md."""
     with handled():
         if fmt not in ("table", "json"):
             raise typer.BadParameter(_("use table or json"), param_hint="--format")
@@ -93,7 +92,7 @@ def backtest_command(
         if fmt == "json":
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:
-            print_backtest(result)
+            print_backtest(result, currency=settings.currency)
         if report:
             with replacing(report) as tmp:
                 tmp.write_text(render_backtest_report(result), encoding="utf-8")
@@ -102,20 +101,22 @@ def backtest_command(
                 _("report written to {f}").format(f=report), highlight=False)
 
 
-def print_backtest(result: Any) -> None:
-    """The backtest as Rich tables, each definition under them."""
+def print_backtest(result: Any, currency: str | None = None) -> None:
+    """The backtest as Rich tables, each definition under them, in the current language
+    (amounts in ``currency`` when given)."""
     words = labels()
     c = result.comparison
-    out.print(_("Backtest as of {d}: {n} customers with an order by then; in the {h} days to "
+    out.print(_("Backtest as of {d}: {n} customers with an order by then; in the {days} to "
                 "{u}, {g} placed no order.").format(
-        d=result.as_of, n=f"{c.customers:,}", h=result.horizon_days, u=result.until,
-        g=f"{c.gone:,}"), highlight=False)
+        d=fmt_date(result.as_of), n=fmt_number(c.customers), days=fmt_days(result.horizon_days),
+        u=fmt_date(result.until), g=fmt_number(c.gone)), highlight=False)
 
     capture = Table(title=_("Share of the revenue later lost ({v}) caught by the top of each "
-                            "list").format(v=f"{c.lost_revenue:,.0f}"))
+                            "list").format(v=fmt_money(c.lost_revenue, currency, 0)))
     capture.add_column(_("method"), no_wrap=True)
     for p, k in zip(c.percents, c.top, strict=True):
-        capture.add_column(_("top {p}% ({k})").format(p=p, k=f"{k:,}"), justify="right")
+        capture.add_column(_("top {p} ({k})").format(p=fmt_percent(p / 100, 0), k=fmt_number(k)),
+                           justify="right")
     for cap in c.capture:
         if cap.available:
             capture.add_row(words.get(cap.method, cap.method), *(pct(s) for s in cap.shares))
@@ -134,15 +135,15 @@ def print_backtest(result: Any) -> None:
                 _("gone in all")):
         statuses.add_column(col, justify="left" if col == _("status") else "right")
     for s in c.statuses:
-        statuses.add_row(words[s.status], f"{s.flagged:,}", f"{s.flagged_gone:,}",
-                         pct(s.precision), pct(s.recall), f"{s.gone:,}")
+        statuses.add_row(words[s.status], fmt_number(s.flagged), fmt_number(s.flagged_gone),
+                         pct(s.precision), pct(s.recall), fmt_number(s.gone))
     out.print(statuses)
 
     again = Table(title=_("Share of each status that ordered again"))
     for col in (_("status"), _("customers"), _("ordered again"), _("share")):
         again.add_column(col, justify="left" if col == _("status") else "right")
     for o in c.status_outcomes:
-        again.add_row(words[o.status], f"{o.customers:,}", f"{o.ordered_again:,}",
+        again.add_row(words[o.status], fmt_number(o.customers), fmt_number(o.ordered_again),
                       pct(o.share))
     out.print(again)
 
@@ -151,9 +152,9 @@ def print_backtest(result: Any) -> None:
                 _("revenue in the horizon"), _("revenue kept")):
         rungs.add_column(col, justify="left" if col == _("rung") else "right")
     for r in c.rungs:
-        rungs.add_row(words[r.rung], f"{r.customers:,}", pct(r.share_ordered),
-                      f"{r.revenue_before:,.0f}", f"{r.revenue_after:,.0f}",
-                      pct(r.revenue_kept))
+        rungs.add_row(words[r.rung], fmt_number(r.customers), pct(r.share_ordered),
+                      fmt_money(r.revenue_before, currency, 0),
+                      fmt_money(r.revenue_after, currency, 0), pct(r.revenue_kept))
     out.print(rungs)
     out.print(basis_sentence(result.ranking), highlight=False)
     for line in definitions(result):

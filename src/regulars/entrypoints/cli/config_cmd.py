@@ -36,7 +36,8 @@ config_app = typer.Typer(
 _EXAMPLES: dict[str, str] = {"import.blacklist": '"junk-leads.txt"'}
 
 
-@config_app.command("show")
+@config_app.command("show", help=_(
+    "Print every setting: its value, where the value comes from, and what it means."))
 def show(
     config: Annotated[
         Path | None,
@@ -52,7 +53,6 @@ def show(
         bool, typer.Option("--json", help=_("Print JSON instead of a table."))
     ] = False,
 ) -> None:
-    """Print every setting: its value, where the value comes from, and what it means."""
     try:
         values = effective_settings(load_settings(config))
     except ConfigError as exc:
@@ -76,7 +76,8 @@ def show(
     Console().print(table)
 
 
-@config_app.command("init")
+@config_app.command("init", help=_(
+    "Write a regulars.toml with every setting at its default, each explained in a comment."))
 def init(
     path: Annotated[
         Path,
@@ -86,7 +87,6 @@ def init(
         bool, typer.Option("--force", help=_("Overwrite the file if it exists."))
     ] = False,
 ) -> None:
-    """Write a regulars.toml with every setting at its default, each explained in a comment."""
     if path.exists() and not force:
         _fail(_("{path} already exists; use --force to overwrite it").format(path=path))
     try:

@@ -27,7 +27,11 @@ def _who() -> str:
         return "cli"
 
 
-@customers_app.command("erase")
+@customers_app.command("erase", help=_(
+    "Erase a customer's personal data: name, e-mail, phone, birthday, tags, their feedback, "
+    "interaction and return texts, and every mention of them in other text. Orders, amounts and "
+    "scores stay, anonymous. It cannot be undone; it is recorded in the audit log.\n\n"
+    "Exit codes: 0 erased; 1 no such customer; 2 not confirmed; 3 the store cannot be used."))
 def erase(
     customer_id: Annotated[str, typer.Argument(help=_("The customer's id (a merged card's id "
                                                       "erases the card it was merged into)."))],
@@ -38,12 +42,6 @@ def erase(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Erase a customer's personal data: name, e-mail, phone, birthday, tags, their feedback,
-    interaction and return texts, and every mention of them in other text. Orders, amounts
-    and scores stay, anonymous. It cannot be undone; it is recorded in the audit log.
-
-    Exit codes: 0 erased; 1 no such customer; 2 not confirmed; 3 the store cannot be used.
-    """
     with handled():
         settings = settings_from(config, database_url)
         if not yes and not typer.confirm(

@@ -23,10 +23,11 @@ from regulars.entrypoints.cli.main import (
     write_report,
 )
 from regulars.entrypoints.cli.summary import print_summary
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number, ngettext
 
 
-@app.command("demo-data")
+@app.command("demo-data", help=_(
+    "Write a realistic synthetic business (every table of the domain) and its ground truth."))
 def demo_data(
     out_dir: Annotated[Path, typer.Option("--out", help=_("Directory to write the tables to."),
                                           file_okay=False)],
@@ -35,7 +36,6 @@ def demo_data(
     fmt: Annotated[str, typer.Option("--format", help=_("csv or parquet."))] = "csv",
     force: Annotated[bool, typer.Option(help=_("Overwrite a non-empty directory."))] = False,
 ) -> None:
-    """Write a realistic synthetic business (every table of the domain) and its ground truth."""
     with handled():
         paths = write_demo_files(out_dir, customers=customers, seed=seed, fmt=fmt, force=force)
         table = Table(title=_("demo business written to {dir}").format(dir=out_dir))
@@ -63,7 +63,9 @@ def write_demo_files(
                           progress=tick, overwrite=force)
 
 
-@app.command("demo")
+@app.command("demo", help=_(
+    "The main job on the embedded defaults: generate a demo business, import it into the store "
+    "(SQLite by default) and show what it looks like."))
 def demo(
     customers: Annotated[int, typer.Option(min=10, help=_("Customers to simulate."))] = 2000,
     seed: Annotated[int, typer.Option(help=_("Same seed, same business."))] = 42,
@@ -72,14 +74,13 @@ def demo(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """The main job on the embedded defaults: generate a demo business, import it into the
-    store (SQLite by default) and show what it looks like."""
     with handled():
         settings = settings_from(config, database_url)
         out.rule(_("regulars demo"))
         paths = write_demo_files(data_dir, customers=customers, seed=seed, fmt="csv", force=True)
-        out.print(_("generated a business of {n} customers in {dir}/").format(
-            n=customers, dir=data_dir), highlight=False)
+        out.print(ngettext("generated a business of {n} customer in {dir}/",
+                           "generated a business of {n} customers in {dir}/", customers).format(
+            n=fmt_number(customers), dir=data_dir), highlight=False)
         for kind in IMPORT_ORDER:
             with progress_bar(sys.stderr.isatty()) as progress:
                 try:
@@ -98,7 +99,7 @@ def demo(
         show_store(settings)
         with analysis_steps(sys.stderr.isatty()) as steps:
             result = api.analyze(config=settings, progress=steps)
-        print_summary(out, result)
+        print_summary(out, result, currency=settings.currency)
         html = data_dir / "report.html"
         write_report(result, html)
         out.print(_("the full report: {f}").format(f=html.resolve()), highlight=False)

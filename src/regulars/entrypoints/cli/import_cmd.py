@@ -25,7 +25,10 @@ from regulars.i18n import _
 
 # over 60 lines for its signature: Typer declares each option as a parameter with its help;
 # the body is short
-@app.command("import")
+@app.command("import", help=_(
+    "Load files of customers, orders, returns, invoices, interactions, feedback or referrals "
+    "into the store: each file all of it, or, if any row is wrong, nothing. Several files go in "
+    "that order (customers first); a rejected file stops the ones after it."))
 def import_command(
     what: Annotated[list[str], typer.Argument(
         help=_("KIND FILE (customers, orders, returns, invoices, interactions, feedback or "
@@ -83,9 +86,6 @@ def import_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Load files of customers, orders, returns, invoices, interactions, feedback or
-    referrals into the store: each file all of it, or, if any row is wrong, nothing. Several
-    files go in that order (customers first); a rejected file stops the ones after it."""
     with handled():
         files = import_targets(what)
         reading = {"--map": map_, "--date-format": date_format,

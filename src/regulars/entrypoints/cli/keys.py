@@ -27,7 +27,8 @@ def _show_new(key: str, role: str, key_id: str) -> None:
     out.print(key, highlight=False, markup=False)
 
 
-@keys_app.command("create")
+@keys_app.command("create", help=_(
+    "Create a key and print it once (the store keeps only its hash)."))
 def create(
     role: Annotated[Role, typer.Option(help=_("What the key may do."), case_sensitive=False)],
     name: Annotated[str, typer.Option(help=_("Who or what uses it, e.g. 'till 1'."))] = "",
@@ -37,7 +38,6 @@ def create(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Create a key and print it once (the store keeps only its hash)."""
     if manager is not None and (role is not Role.MANAGER or not manager.strip()):
         raise typer.BadParameter(_("only a key of --role manager is bound to a manager, by "
                                    "a name that is not empty"), param_hint="--manager")
@@ -47,9 +47,9 @@ def create(
         _show_new(key, record["role"], record["key_id"])
 
 
-@keys_app.command("list")
+@keys_app.command("list", help=_(
+    "List keys (never the keys themselves)."))
 def list_keys(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
-    """List keys (never the keys themselves)."""
     with handled():
         ring = bootstrap.open_keys(settings_from(config, database_url))
         table = Table()
@@ -63,26 +63,26 @@ def list_keys(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> Non
         out.print(table)
 
 
-@keys_app.command("rotate")
+@keys_app.command("rotate", help=_(
+    "Replace a key with a new one of the same role; the old one stops working."))
 def rotate(
     key_id: Annotated[str, typer.Argument(help=_("The key id (from `regulars keys list`)."))],
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Replace a key with a new one of the same role; the old one stops working."""
     with handled():
         ring = bootstrap.open_keys(settings_from(config, database_url))
         key, record = ring.rotate(key_id)
         _show_new(key, record["role"], record["key_id"])
 
 
-@keys_app.command("revoke")
+@keys_app.command("revoke", help=_(
+    "Stop a key from working (a running server notices within 2 seconds)."))
 def revoke(
     key_id: Annotated[str, typer.Argument(help=_("The key id (from `regulars keys list`)."))],
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Stop a key from working (a running server notices within 2 seconds)."""
     with handled():
         ring = bootstrap.open_keys(settings_from(config, database_url))
         ring.revoke(key_id)

@@ -19,8 +19,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import rich.progress
 import typer
-from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from regulars import api
 from regulars.domain.errors import (
@@ -33,6 +34,7 @@ from regulars.domain.errors import (
 from regulars.domain.tables import Kind
 from regulars.entrypoints.cli.common import (
     Commands,
+    LangOpt,
     err,
     fail,
     out,
@@ -41,7 +43,7 @@ from regulars.entrypoints.cli.common import (
 from regulars.entrypoints.cli.config_cmd import config_app
 from regulars.entrypoints.cli.points import points_app
 from regulars.entrypoints.cli.summary import at_risk, win_back
-from regulars.i18n import _
+from regulars.i18n import _, current_language, fmt_number, use_language
 from regulars.services import analysis
 from regulars.services.importing import Progress
 
@@ -55,6 +57,13 @@ app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(points_app, name="points")
+
+
+@app.callback()
+def _root(lang: LangOpt = None) -> None:
+    # --lang (or REGULARS_LANG) is applied as the option is read (common._check_language),
+    # before the command's own options; the group's help stays the Typer's above
+    pass
 
 
 @contextmanager
@@ -94,6 +103,14 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+class CountColumn(ProgressColumn):
+    """``1 296/2 421`` rows, with the reader's separators."""
+
+    def render(self, task: rich.progress.Task) -> Text:
+        total = "?" if task.total is None else fmt_number(task.total)
+        return Text(f"{fmt_number(task.completed)}/{total}")
+
+
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[Progress | None]:
     if not enabled:
@@ -101,7 +118,7 @@ def progress_bar(enabled: bool) -> Iterator[Progress | None]:
         return
     with rich.progress.Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+        CountColumn(), TimeElapsedColumn(),
         console=err, transient=True,
     ) as bar:
         task = bar.add_task(_("starting"), total=None)
@@ -127,7 +144,19 @@ def analysis_steps(enabled: bool) -> Iterator[Callable[[str], None] | None]:
         yield lambda step: bar.update(task, description=step)
 
 
+def _names_of(result: analysis.Analysis, ids: list[str | None]) -> dict[str, str]:
+    """The names of a few customers of ``result`` (the report names them outside its lists)."""
+    wanted = [i for i in ids if i]
+    table = result.customers.unfinished  # without the sentences, which are not needed
+    if not wanted or "name" not in table.column_names:
+        return {}
+    rows = table.filter(pc.is_in(table["customer_id"], pa.array(wanted))).select(
+        ["customer_id", "name"]).to_pylist()
+    return {str(r["customer_id"]): str(r["name"]) for r in rows if r["name"]}
+
+
 def write_report(result: analysis.Analysis, path: Path) -> None:
+    """The HTML report of ``result``, in the language of this run."""
     from regulars.entrypoints.report import render_report
 
     html = render_report(result.portfolio, at_risk(result.customers, 50),
@@ -135,7 +164,10 @@ def write_report(result: analysis.Analysis, path: Path) -> None:
                          predictions=None if result.predictions is None
                          else result.predictions.describe(),
                          not_evaluated=result.not_evaluated,
-                         win_back_rows=win_back(result.customers, 50))
+                         win_back_rows=win_back(result.customers, 50),
+                         lang=current_language(), currency=result.currency,
+                         customer_names=_names_of(result, [
+                             result.portfolio.concentration.largest_customer_id]))
     with replacing(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
 
@@ -148,7 +180,7 @@ def show_store(settings: api.Settings) -> None:
     table.add_column(_("table"))
     table.add_column(_("rows"), justify="right")
     for name, n in counts.items():
-        table.add_row(name, f"{n:,}")
+        table.add_row(name, fmt_number(n))
     out.print(table)
 
 
@@ -220,7 +252,7 @@ def check_writable(path: Path | None, option: str, suffixes: tuple[str, ...]) ->
     if path is None:
         return
     if suffixes and path.suffix.lower() not in suffixes:
-        raise typer.BadParameter(_("write {kinds}").format(kinds=_(" or ").join(suffixes)),
+        raise typer.BadParameter(_("write one of: {kinds}").format(kinds=", ".join(suffixes)),
                                  param_hint=option)
     if not path.parent.is_dir():
         raise typer.BadParameter(_("the directory {d} does not exist").format(d=path.parent),
@@ -241,8 +273,10 @@ def replacing(path: Path) -> Iterator[Path]:
 
 def write_customers(result: analysis.Analysis, path: Path, *, bom: bool = False) -> None:
     """The map's rows as a .parquet or .csv file (a CSV safe to open in a spreadsheet; ``bom``
-    puts a UTF-8 byte-order mark first, for Excel)."""
-    table = result.customers.to_arrow()
+    puts a UTF-8 byte-order mark first, for Excel). A file for machines is the same in every
+    language: its evidence sentences are the English source text."""
+    with use_language("en"):
+        table = result.customers.to_arrow()
     with replacing(path) as tmp:
         _write_table(table, path.suffix.lower(), tmp, bom=bom)
 

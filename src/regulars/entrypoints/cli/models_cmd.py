@@ -13,7 +13,7 @@ from rich.table import Table
 from regulars import api
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, out
 from regulars.entrypoints.cli.main import app, handled, parse_mapping, settings_from
-from regulars.i18n import _
+from regulars.i18n import _, fmt_date, fmt_number
 
 models_app = typer.Typer(
     help=_("Customer-base models: P(alive), expected orders, CLV, and how well they predict."),
@@ -57,7 +57,9 @@ def _parameters(title: str, model: dict[str, object]) -> Table:
     return table
 
 
-@models_app.command("fit")
+@models_app.command("fit", help=_(
+    "Fit the model the customer map uses ([analysis] prediction_model) and a spend model, and "
+    "show their parameters."))
 def fit_command(
     orders: OrdersArg = None,
     as_of: Annotated[str | None, typer.Option(
@@ -72,8 +74,6 @@ def fit_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Fit the model the customer map uses ([analysis] prediction_model) and a spend model,
-    and show their parameters."""
     with handled():
         settings = settings_from(config, database_url)
         with err.status(_("fitting…")):
@@ -83,8 +83,8 @@ def fit_command(
         described = fitted.describe()
         tx = described["transactions"]
         out.print(_("{m} on {n} customers as of {d}: log-likelihood {ll}").format(
-            m=fitted.transactions.title, n=f"{tx['n_customers']:,.0f}",
-            d=fitted.as_of.date(), ll=f"{tx['log_likelihood']:,.1f}"), highlight=False)
+            m=fitted.transactions.title, n=fmt_number(tx["n_customers"]),
+            d=fmt_date(fitted.as_of), ll=fmt_number(tx["log_likelihood"], 1)), highlight=False)
         out.print(_parameters(_("repeat purchases ({m}, per {u})").format(
             m=fitted.transactions.title, u=tx["time_unit"]), tx))
         if described["spend"]:
@@ -98,7 +98,9 @@ def fit_command(
 
 # over 60 lines for its signature: Typer declares each option as a parameter with its help;
 # the body is short
-@models_app.command("evaluate")
+@models_app.command("evaluate", help=_(
+    "How well the models predict: fit on a calibration period, then compare predicted and actual "
+    "orders in the holdout, per calibration frequency and over time."))
 def evaluate_command(
     orders: OrdersArg = None,
     calibration_end: Annotated[str, typer.Option(
@@ -119,8 +121,6 @@ def evaluate_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """How well the models predict: fit on a calibration period, then compare predicted and
-    actual orders in the holdout, per calibration frequency and over time."""
     with handled():
         if not calibration_end:
             raise typer.BadParameter(_("give the end of the calibration period"),
@@ -134,8 +134,8 @@ def evaluate_command(
                 options=_options(settings, map_, date_format, header))
         split = result.split
         out.rule(_("calibration to {a}, holdout to {b} ({n} customers)").format(
-            a=split.calibration_end.date(), b=split.observation_end.date(),
-            n=f"{len(split.calibration):,}"))
+            a=fmt_date(split.calibration_end), b=fmt_date(split.observation_end),
+            n=fmt_number(len(split.calibration))))
         compared = Table(title=_("models (lower AIC and BIC fit better)"))
         for col in (_("model"), _("parameters"), _("log-likelihood"), "AIC", "BIC",
                     _("holdout orders predicted / actual"), _("MAE per customer")):
@@ -144,10 +144,10 @@ def evaluate_command(
         for row, ev in zip(result.comparison.to_pylist(), result.evaluations, strict=True):
             penalised = getattr(ev.model, "penalty", 0.0) or 0.0
             name = row["model"] + (_(" (penalty {p:g})").format(p=penalised) if penalised else "")
-            compared.add_row(name, row["parameters"], f"{row['log_likelihood']:,.1f}",
-                             f"{row['aic']:,.1f}", f"{row['bic']:,.1f}",
-                             f"{ev.predicted_total:,.0f} / {ev.actual_total:,.0f}",
-                             f"{ev.mae:.3f}")
+            compared.add_row(name, str(row["parameters"]), fmt_number(row["log_likelihood"], 1),
+                             fmt_number(row["aic"], 1), fmt_number(row["bic"], 1),
+                             f"{fmt_number(ev.predicted_total)} / {fmt_number(ev.actual_total)}",
+                             fmt_number(ev.mae, 3))
         out.print(compared)
         for name, why in result.failures.items():
             out.print(f"{name}: {why}", style="yellow", highlight=False)
@@ -157,10 +157,8 @@ def evaluate_command(
             for col in (_("repeat purchases"), _("customers"), _("actual"), _("predicted")):
                 table.add_column(col, justify="right")
             for r in ev.by_frequency.to_pylist():
-                table.add_row(r["bucket"], f"{r['customers']:,}",
-                              "–" if r["actual_mean"] is None else f"{r['actual_mean']:.3f}",
-                              "–" if r["predicted_mean"] is None
-                              else f"{r['predicted_mean']:.3f}")
+                table.add_row(r["bucket"], fmt_number(r["customers"]),
+                              fmt_number(r["actual_mean"], 3), fmt_number(r["predicted_mean"], 3))
             out.print(table)
         if report:
             from regulars.entrypoints.report import render_models_report

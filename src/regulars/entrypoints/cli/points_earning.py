@@ -37,7 +37,6 @@ def enrol(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Enrol a customer in the programme."""
     with loyalty_service(config, database_url) as svc:
         r = svc.enrol(member, consent=consent, email=email, phone=phone,
                       referral_code=referral_code, payment_fingerprint=payment_fingerprint)
@@ -58,7 +57,6 @@ def accrue(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Earn points for one order (pending until its return window closes)."""
     with loyalty_service(config, database_url) as svc:
         when = moment(svc, at) or svc.now()
         r = svc.accrue(Purchase(order_id, member, when, amount_of(amount, "AMOUNT"),
@@ -76,7 +74,6 @@ def sync_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Accrue the store's imported orders and returns in bulk (safe to run again)."""
     with handled():
         overrides = {"database_url": database_url} if database_url else {}
         settings = api.load_settings(config, **overrides)
@@ -110,7 +107,6 @@ def return_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Take back points in proportion to the amount returned."""
     with loyalty_service(config, database_url) as svc:
         r = svc.record_return(return_id, order_id, amount_of(amount, "AMOUNT"),
                               returned_at=moment(svc, at))
@@ -128,7 +124,6 @@ def release(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Make pending points available: those whose return window closed, or one order's."""
     with loyalty_service(config, database_url) as svc:
         r = svc.release_order(order) if order else svc.release_due(moment(svc, at),
                                                                    actor="cli")

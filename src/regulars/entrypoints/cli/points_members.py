@@ -31,14 +31,12 @@ def refer(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Record who referred a member who has not ordered yet."""
     with loyalty_service(config, database_url) as svc:
         r = svc.refer(member, code)
         show(r, as_json, _("{m} was referred by {by}").format(m=r.member_id, by=r.referred_by))
 
 
 def rewards(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
-    """List the rewards catalogue."""
     with handled():
         overrides = {"database_url": database_url} if database_url else {}
         settings = api.load_settings(config, **overrides)
@@ -66,7 +64,6 @@ def coupon(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Use a coupon (once; valid only within its dates)."""
     with loyalty_service(config, database_url) as svc:
         r = svc.use_coupon(code, order_id=order)
         show(r, as_json, _("coupon {c} ({r}) used on order {o}").format(
@@ -80,7 +77,6 @@ def club(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Record a paid year of club membership."""
     with loyalty_service(config, database_url) as svc:
         r = svc.join_club(member, payment_ref=payment_ref)
         show(r, as_json, _("{m} is in the club until {u}").format(m=r.member_id,
@@ -100,7 +96,6 @@ def card(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """The stored-value card: top up, pay, refund."""
     with loyalty_service(config, database_url) as svc:
         money = amount_of(amount, "AMOUNT")
         if action == "top-up":
@@ -125,7 +120,6 @@ def offer(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Issue an exclusive offer's coupons to the members its rule selects."""
     with loyalty_service(config, database_url) as svc:
         r = svc.run_offer(name, run_key=run_key, seed=seed)
         show(r, as_json, _("{o}: {n} of {e} eligible members got a coupon{s}").format(
@@ -141,7 +135,6 @@ def statement(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """A member's balance, pending points, what expires soon, tier and history."""
     with loyalty_service(config, database_url) as svc:
         s = svc.statement(member, at=moment(svc, at), history=history)
         if as_json:
@@ -158,7 +151,7 @@ def statement(
             out.print(_("  {n} expire after {day}").format(n=n, day=day), highlight=False)
         nxt = _("top tier") if s.next_tier is None else _("{x} more to {t}").format(
             x=s.to_next_tier, t=s.next_tier)
-        out.print(_("tier {t} (×{mult}, {d} % off): {q} {basis} in the window; {nxt}").format(
+        out.print(_("tier {t} (×{mult}, discount {d} %): {q} {basis} in the window; {nxt}").format(
             t=s.tier, mult=s.tier_multiplier, d=s.tier_discount_percent, q=s.qualifying,
             basis=s.tier_basis, nxt=nxt), highlight=False)
         if s.referral_code:
@@ -175,7 +168,6 @@ def statement(
 
 
 def check(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
-    """Prove the books balance: cached balances equal the ledger and the lots."""
     with loyalty_service(config, database_url) as svc:
         problems = svc.verify()
         for p in problems:

@@ -32,9 +32,6 @@ def expire(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Expire the points whose time has come (safe to run again).
-
-    --at may not be in the future; a past moment expires only what was due by then."""
     with loyalty_service(config, database_url) as svc:
         if dry_run:
             show_preview(svc.preview_run(moment(svc, at)), as_json, tiers=False)
@@ -51,11 +48,6 @@ def run_command(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """The periodic work, as POST /v1/loyalty/run: release, expire, review tiers.
-
-    --at may not be in the future, nor before the latest tier review. Each chunk of members
-    commits with a record of what it did; a run that stops midway says what it committed,
-    and running it again at the same --at finishes it."""
     with loyalty_service(config, database_url) as svc:
         when = moment(svc, at)
         if dry_run:
@@ -84,12 +76,6 @@ def notify_expiring(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Queue a points_expiring webhook per member and expiry date (each is sent once, ever).
-
-    `regulars serve` delivers them, and runs this check itself every
-    api.points_expiring_check_minutes. Nothing is sent while no webhook subscribes to
-    points_expiring.
-    """
     overrides = {"database_url": database_url} if database_url else {}
     with handled():
         settings = api.load_settings(config, **overrides)
@@ -121,7 +107,6 @@ def tiers(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Review every member's tier (downgrades after the period and its grace)."""
     with loyalty_service(config, database_url) as svc:
         r = svc.review_tiers(moment(svc, at), actor="cli")
         show(r, as_json, _("{n} tier changes").format(n=r.items))

@@ -24,7 +24,6 @@ def redeem(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Spend points on a reward and issue its single-use coupon."""
     with loyalty_service(config, database_url) as svc:
         r = svc.redeem(member, reward, key=key)
         show(r, as_json, _("{m} redeemed {r} for {p} points: coupon {c} valid until {u}; "
@@ -42,7 +41,6 @@ def spend(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Pay with points (soonest-expiring points first)."""
     with loyalty_service(config, database_url) as svc:
         r = svc.spend(member, points, key=key, reason=reason)
         show(r, as_json, _("{m} spent {p} points; balance {b}").format(
@@ -61,8 +59,6 @@ def cancel(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Cancel a redemption or a payment with points: its coupon stops being valid and the
-    points go back to the lots they came from (those expired since do not come back)."""
     if (coupon is None) == (key is None):
         raise typer.BadParameter(_("give --coupon or --key (one of them)"))
     with loyalty_service(config, database_url) as svc:
@@ -83,7 +79,6 @@ def adjust(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """A manual adjustment, with a reason and an actor."""
     with loyalty_service(config, database_url) as svc:
         r = svc.adjust(member, points, reason=reason, actor=actor, key=key)
         show(r, as_json, _("{m}: {p:+d} points ({reason}, by {a}); balance {b}").format(
@@ -100,7 +95,6 @@ def bonus(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Credit a bonus event's points (once per key)."""
     with loyalty_service(config, database_url) as svc:
         r = svc.award_bonus(member, event, key=key)
         show(r, as_json, _("{m}: {p} points for {e}").format(m=r.member_id, p=r.points,

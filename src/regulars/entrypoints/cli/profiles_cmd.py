@@ -25,9 +25,9 @@ app.add_typer(profiles_app, name="profiles")
 NameArg = Annotated[str, typer.Argument(help=_("The profile's name."), show_default=False)]
 
 
-@profiles_app.command("list")
+@profiles_app.command("list", help=_(
+    "The saved profiles: name, kind of file, columns mapped, when saved."))
 def list_profiles(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
-    """The saved profiles: name, kind of file, columns mapped, when saved."""
     with handled():
         saved = api.import_profiles(settings_from(config, database_url))
     if not saved:
@@ -42,9 +42,9 @@ def list_profiles(config: ConfigOpt = None, database_url: DatabaseOpt = None) ->
     out.print(table)
 
 
-@profiles_app.command("show")
+@profiles_app.command("show", help=_(
+    "A profile's options, as JSON."))
 def show(name: NameArg, config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
-    """A profile's options, as JSON."""
     with handled():
         found = api.import_profile(name, settings_from(config, database_url))
     if found is None:
@@ -53,9 +53,9 @@ def show(name: NameArg, config: ConfigOpt = None, database_url: DatabaseOpt = No
                            "options": found["options"]}, ensure_ascii=False, indent=2))
 
 
-@profiles_app.command("delete")
+@profiles_app.command("delete", help=_(
+    "Forget a profile."))
 def delete(name: NameArg, config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
-    """Forget a profile."""
     with handled():
         gone = api.delete_import_profile(name, settings_from(config, database_url))
     if not gone:

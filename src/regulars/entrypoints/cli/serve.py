@@ -25,7 +25,7 @@ from regulars.config import Settings
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.entrypoints.cli.worker import background_process
-from regulars.i18n import _
+from regulars.i18n import _, ngettext
 
 # the uvicorn factory each request process of ``--workers N`` (N > 1) builds its app with
 APP_FACTORY = "regulars.entrypoints.http.app:app_from_environment"
@@ -36,7 +36,10 @@ APP_FACTORY = "regulars.entrypoints.http.app:app_from_environment"
 HEALTHCHECK_SECONDS = 60
 
 
-@app.command("serve")
+@app.command("serve", help=_(
+    "Serve the HTTP API (OpenAPI docs at /docs); builds the customer map if there is none.\n\n"
+    "It also delivers webhooks and checks hourly for points about to expire "
+    "(api.points_expiring_check_minutes), in a background process of its own."))
 def serve(
     host: Annotated[str | None, typer.Option(
         help=_("Address to listen on (default from settings: 127.0.0.1)."),
@@ -60,11 +63,6 @@ def serve(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs); builds the customer map if there is none.
-
-    It also delivers webhooks and checks hourly for points about to expire
-    (api.points_expiring_check_minutes), in a background process of its own.
-    """
     import uvicorn
 
     from regulars.entrypoints.http.app import SETTINGS_FILE_VAR, create_app
@@ -116,8 +114,10 @@ def _say_background(settings: Settings, n: int, *, background: bool, in_process:
         where = _("in a background process")
     else:
         where = _("not here: run `regulars worker` on this store")
-    out.print(_("{n} request process(es); live map, webhooks, tier events and expiry "
-                "notices: {where}").format(n=n, where=where), highlight=False)
+    out.print(ngettext("{n} request process; live map, webhooks, tier events and expiry "
+                       "notices: {where}",
+                       "{n} request processes; live map, webhooks, tier events and expiry "
+                       "notices: {where}", n).format(n=n, where=where), highlight=False)
     if settings.api.points_expiring_check_minutes and (background or in_process):
         out.print(_("points_expiring notices: checked at start and every {n} minutes "
                     "(points expiring within {d} days)").format(

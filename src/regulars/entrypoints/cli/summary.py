@@ -13,8 +13,23 @@ from rich.table import Table
 from rich.text import Text
 
 from regulars.analytics.portfolio import Portfolio
-from regulars.entrypoints.labels import BUYER_RUNGS, SIGNALS, STATUSES
-from regulars.i18n import _
+from regulars.entrypoints.labels import (
+    BUYER_RUNGS,
+    SIGNALS,
+    STATUSES,
+    name,
+    rung_names,
+    status_names,
+)
+from regulars.i18n import (
+    _,
+    current_language,
+    fmt_date,
+    fmt_money,
+    fmt_number,
+    fmt_percent,
+    ngettext,
+)
 from regulars.services.analysis import CONTACT_COLUMNS, Analysis, Frame
 
 # Every warning signal but the one that asks to review the relationship: that one is about
@@ -23,11 +38,28 @@ RISK_SIGNALS = frozenset(SIGNALS) - {"review_relationship"}
 
 
 def pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
+    """A share as the reader writes a percentage: ``25.6%``, ``25,6 %``."""
+    return fmt_percent(x)
 
 
-def money(x: float | None) -> str:
-    return "–" if x is None else f"{x:,.2f}"
+def money(x: float | None, currency: str | None = None) -> str:
+    """An amount in the reader's language, with the business's currency when it is known."""
+    return fmt_money(x, currency)
+
+
+def signed(x: float | None, digits: int = 1) -> str:
+    """A score with its sign, as NPS is written: ``+34.7``, ``−12,5``."""
+    if x is None:
+        return fmt_number(None)
+    sign = "+" if x > 0 else "−" if x < 0 else ""
+    return sign + fmt_number(abs(x), digits)
+
+
+def label(names: dict[str, str], code: str) -> str:
+    """A rung or a status as the terminal names it: its code in English (what a user filters
+    the exported map on), the glossary's name in Russian and Estonian (the codes are English
+    words)."""
+    return code if current_language() == "en" else name(names, code)
 
 
 def revenue_at_stake(customers: pa.Table) -> pa.ChunkedArray:
@@ -115,29 +147,35 @@ def _listed(frame: Frame, risky: Any, limit: int | None) -> list[dict[str, Any]]
     return out
 
 
-def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
+def print_summary(console: Console, result: Analysis, *, top: int = 10,
+                  currency: str | None = None) -> None:
+    """The map in the terminal, in the current language; amounts in ``currency`` (the
+    business's, ``Settings.currency``) when given."""
     p = result.portfolio
-    source = _(" (the day of the last order; --as-of to change)") if (
-        result.as_of_source == "last order") else ""
-    console.rule(_("customer map as of {d}").format(d=result.as_of.date()) + source)
+    day = fmt_date(result.as_of)
+    console.rule(_("customer map as of {d} (the day of the last order; --as-of to change)"
+                   ).format(d=day) if result.as_of_source == "last order"
+                 else _("customer map as of {d}").format(d=day))
 
+    rungs, statuses = rung_names(), status_names()
     ladder = Table(title=_("the loyalty ladder"))
-    for col in (_("rung"), _("customers"), _("share"), _("revenue share")):
-        ladder.add_column(col, justify="left" if col == _("rung") else "right")
+    for i, col in enumerate((_("rung"), _("customers"), _("share"), _("revenue share"))):
+        ladder.add_column(col, justify="left" if i == 0 else "right")
     for s in p.ladder.items:
-        ladder.add_row(s.label, f"{s.customers:,}", pct(s.share), pct(s.revenue_share))
+        ladder.add_row(label(rungs, s.label), fmt_number(s.customers), pct(s.share),
+                       pct(s.revenue_share))
 
-    # the terminal names rungs and statuses by their codes, as the at-risk lines and the
-    # map's columns do (the codes are what a user filters the exported map on)
+    # the terminal names rungs and statuses as the at-risk lines do (:func:`label`)
     cross = Table(title=_("status by rung"))
     cross.add_column(_("rung"))
     for st in STATUSES:
-        cross.add_column(st, justify="right")
+        cross.add_column(label(statuses, st), justify="right")
     for rung in BUYER_RUNGS:
-        cross.add_row(rung, *[f"{p.status_by_rung.count(rung, st):,}" for st in STATUSES])
+        cross.add_row(label(rungs, rung), *[fmt_number(p.status_by_rung.count(rung, st))
+                                            for st in STATUSES])
     console.print(ladder, cross)
 
-    console.print(_figures(p))
+    console.print(_figures(p, currency))
 
     if result.not_evaluated:
         console.print(_("not evaluated:"), style="bold")
@@ -147,20 +185,20 @@ def print_summary(console: Console, result: Analysis, *, top: int = 10) -> None:
     if result.predictions is not None:
         model = result.predictions.transactions
         console.print(_("predictions: {m} fitted on {n} customers (log-likelihood {ll})"
-                        ).format(m=model.title, n=f"{model.n_customers or 0:,.0f}",
-                                 ll=f"{model.log_likelihood or 0:,.1f}"), highlight=False)
+                        ).format(m=model.title, n=fmt_number(model.n_customers or 0),
+                                 ll=fmt_number(model.log_likelihood or 0, 1)), highlight=False)
         for note in result.predictions.notes:
             console.print(f"  {note}", style="dim", highlight=False)
 
     risky = at_risk(result.customers, top)
     if risky:
-        print_at_risk(console, risky, top)
+        print_at_risk(console, risky, top, currency=currency)
     gone = win_back(result.customers, min(top, WIN_BACK_SHOWN))
     if gone:
-        print_at_risk(console, gone, min(top, WIN_BACK_SHOWN), win_back=True)
+        print_at_risk(console, gone, min(top, WIN_BACK_SHOWN), win_back=True, currency=currency)
 
 
-def _figures(p: Portfolio) -> Table:
+def _figures(p: Portfolio, currency: str | None = None) -> Table:
     """The base in figures: metrics, revenue split, the Pareto check, concentration, NPS
     and retention."""
     m, rev, conc, nps, ret = p.metrics, p.revenue, p.concentration, p.nps, p.retention
@@ -168,11 +206,10 @@ def _figures(p: Portfolio) -> Table:
     figures.add_column()
     figures.add_column(justify="right")
     rows = [
-        (_("customers (buyers)"), f"{m.customers:,} ({m.buyers:,})"),
+        (_("customers (buyers)"), f"{fmt_number(m.customers)} ({fmt_number(m.buyers)})"),
         (_("repeat-purchase rate"), pct(m.repeat_purchase_rate)),
-        (_("average order value"), money(m.average_order_value)),
-        (_("orders per buyer"), "–" if m.purchase_frequency is None
-         else f"{m.purchase_frequency:.2f}"),
+        (_("average order value"), money(m.average_order_value, currency)),
+        (_("orders per buyer"), fmt_number(m.purchase_frequency, 2)),
         (_("regulars: share of buyers / of revenue"),
          f"{pct(rev.regulars_customer_share)} / {pct(rev.regulars_revenue_share)}"),
         (_("loyal: share of buyers / of revenue"),
@@ -181,13 +218,14 @@ def _figures(p: Portfolio) -> Table:
             c=pct(rev.pareto_customer_share), r=pct(rev.pareto_revenue_share)),
          _("passed") if rev.pareto_passed else _("not met")),
         (_("largest customer's share of the last 12 months"),
-         f"{pct(conc.largest_share)}" + (" ⚠ " + _("concentration alert") if conc.alert else "")),
-        (_("top-10 share / HHI"), f"{pct(conc.top10_share)} / "
-         + ("–" if conc.hhi_points is None else f"{conc.hhi_points:,.0f}")),
-        (_("NPS ({n} answers)").format(n=f"{nps.responses if nps else 0:,}"),
-         "–" if nps is None or nps.score is None else f"{nps.score:+.1f}"),
-        (_("CRR {a} – {b}").format(a=ret.period.start.date(), b=ret.period.end.date()),
-         "–" if ret.crr is None else f"{ret.crr:.1f} %"),
+         _("{share} ⚠ concentration alert").format(share=pct(conc.largest_share))
+         if conc.alert else pct(conc.largest_share)),
+        (_("top-10 share / HHI"), f"{pct(conc.top10_share)} / {fmt_number(conc.hhi_points)}"),
+        (ngettext("NPS ({n} answer)", "NPS ({n} answers)", nps.responses if nps else 0).format(
+            n=fmt_number(nps.responses if nps else 0)),
+         signed(None if nps is None else nps.score)),
+        (_("CRR {a} – {b}").format(a=fmt_date(ret.period.start), b=fmt_date(ret.period.end)),
+         pct(None if ret.crr is None else ret.crr / 100)),
         (_("churn rate"), pct(ret.churn_rate)),
     ]
     for k, v in rows:
@@ -205,22 +243,27 @@ WIN_BACK_SHOWN = 5
 
 
 def print_at_risk(console: Console, risky: list[dict[str, Any]], top: int, *,
-                  win_back: bool = False) -> None:
+                  win_back: bool = False, currency: str | None = None) -> None:
     """The at-risk list: a table on a wide terminal, else a line per customer with the reasons
     indented under it. Whom to call is named when the map knows it: the customer's name
-    beside the id, the manager, and a phone number (else an e-mail address)."""
+    beside the id, the manager, and a phone number (else an e-mail address). Amounts are in
+    ``currency`` when given."""
+    def cash(x: float | None) -> str:
+        return money(x, currency)
+
     if win_back:
-        title = _("lost, worth winning back, by money at stake (top {n})").format(n=top)
+        title = _("lost, worth winning back, by money at stake (top {n})").format(
+            n=fmt_number(top))
         stake_label, stake_key = _("money at stake"), (
             "money_at_stake" if "money_at_stake" in risky[0] else "revenue_at_stake")
     elif "money_at_stake" in risky[0]:
-        title = _("customers at risk, by money at stake (top {n})").format(n=top)
+        title = _("customers at risk, by money at stake (top {n})").format(n=fmt_number(top))
         stake_label, stake_key = _("money at stake"), "money_at_stake"
     elif "value_at_risk" in risky[0]:
-        title = _("customers at risk, by value at risk (top {n})").format(n=top)
+        title = _("customers at risk, by value at risk (top {n})").format(n=fmt_number(top))
         stake_label, stake_key = _("value at risk"), "value_at_risk"
     else:
-        title = _("customers at risk, by revenue at stake (top {n})").format(n=top)
+        title = _("customers at risk, by revenue at stake (top {n})").format(n=fmt_number(top))
         stake_label, stake_key = _("a year's revenue"), "revenue_at_stake"
     named = any(r.get(c) for r in risky for c in CONTACT_COLUMNS)
     if console.width >= WIDE_ENOUGH_FOR_TABLE:
@@ -233,8 +276,7 @@ def print_at_risk(console: Console, risky: list[dict[str, Any]], top: int, *,
             table.add_column(col, overflow="fold")
         table.add_column(_("why"), min_width=30)
         for r in risky:
-            cells = [_who(r), f"{r['rung']} · {r['status']}", money(r["revenue"]),
-                     money(r[stake_key])]
+            cells = [_who(r), _rung_status(r), cash(r["revenue"]), cash(r[stake_key])]
             if named:
                 cells += [r.get("manager") or "",
                           "\n".join(str(r[c]) for c in ("phone", "email") if r.get(c))]
@@ -249,8 +291,8 @@ def print_at_risk(console: Console, risky: list[dict[str, Any]], top: int, *,
         for line in textwrap.wrap(legend, width=max(console.width - 4, 20)):
             console.print(Text("    " + line, style="dim"))
     for i, r in enumerate(risky, start=1):
-        head = (_named_line(console.width, i, r, money(r[stake_key])) if named
-                else _line(i, r, stake_label, money(r[stake_key])))
+        head = (_named_line(console.width, i, r, cash(r[stake_key]), cash(r["revenue"]))
+                if named else _line(i, r, stake_label, cash(r[stake_key]), cash(r["revenue"])))
         console.print(head)
         for sentence in r["sentences"][:3]:
             for line in textwrap.wrap(sentence, width=max(console.width - 4, 20)):
@@ -263,18 +305,21 @@ def _who(r: dict[str, Any]) -> str:
     return f"{name} ({r['customer_id']})" if name else str(r["customer_id"])
 
 
-def _line(i: int, r: dict[str, Any], stake_label: str, stake: str) -> Text:
+def _rung_status(r: dict[str, Any]) -> str:
+    return f"{label(rung_names(), r['rung'])} · {label(status_names(), r['status'])}"
+
+
+def _line(i: int, r: dict[str, Any], stake_label: str, stake: str, revenue: str) -> Text:
     head = Text(f"{i:>2}. ")
     head.append(str(r["customer_id"]), style="bold")
-    head.append(f"  {r['rung']} · {r['status']}  ")
-    head.append(_("{label} {value}").format(label=_("revenue so far"),
-                                             value=money(r["revenue"])))
+    head.append(f"  {_rung_status(r)}  ")
+    head.append(_("{label} {value}").format(label=_("revenue so far"), value=revenue))
     head.append("  ")
     head.append(_("{label} {value}").format(label=stake_label, value=stake), style="bold")
     return head
 
 
-def _named_line(width: int, i: int, r: dict[str, Any], stake: str) -> Text:
+def _named_line(width: int, i: int, r: dict[str, Any], stake: str, revenue: str) -> Text:
     """One line of at most ``width`` characters: the name, the id, rung and status, the
     figures, the manager and a phone number or else an e-mail address. When it is too long
     the longest of the name, the manager and an e-mail address loses a character at a time
@@ -285,7 +330,7 @@ def _named_line(width: int, i: int, r: dict[str, Any], stake: str) -> Text:
         (str(r.get("name") or ""), "bold", True),
         (f" ({r['customer_id']})" if r.get("name") else str(r["customer_id"]),
          "" if r.get("name") else "bold", False),
-        (f"  {r['rung']} · {r['status']}  {money(r['revenue'])} / ", "", False),
+        (f"  {_rung_status(r)}  {revenue} / ", "", False),
         (stake, "bold", False),
         (f"  {r['manager']}" if r.get("manager") else "", "", True),
         (f"  {contact}" if contact else "", "", not r.get("phone")),

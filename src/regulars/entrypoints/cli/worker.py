@@ -102,7 +102,11 @@ def background_process(settings_file: str, log_level: str, parent: int) -> None:
     run_background(read_settings(Path(settings_file)), stop, wait=True, say=log.info)
 
 
-@app.command("worker")
+@app.command("worker", help=_(
+    "Run the HTTP API's background work: the live map, webhook delivery, tier events and "
+    "points_expiring notices, until SIGTERM or Ctrl-C.\n\n"
+    "One per store: a second worker on the same database says so and exits (or, with --wait, "
+    "waits to take over). Run it beside `regulars serve --no-background`."))
 def worker(
     wait: Annotated[bool, typer.Option(
         "--wait/--no-wait",
@@ -112,12 +116,6 @@ def worker(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Run the HTTP API's background work: the live map, webhook delivery, tier events and
-    points_expiring notices, until SIGTERM or Ctrl-C.
-
-    One per store: a second worker on the same database says so and exits (or, with --wait,
-    waits to take over). Run it beside `regulars serve --no-background`.
-    """
     with handled():
         settings = settings_from(config, database_url)
         logging.basicConfig(level=log_level.upper(), format="%(levelname)s:  %(message)s")

@@ -31,6 +31,7 @@ from regulars.domain.errors import StoreUnavailableError
 from regulars.domain.rules import InputRules
 from regulars.entrypoints.http import problems
 from regulars.entrypoints.http.deps import Services
+from regulars.entrypoints.http.language import RequestLanguage, UserLanguage
 from regulars.entrypoints.http.routers import (
     admin,
     customers,
@@ -41,7 +42,7 @@ from regulars.entrypoints.http.routers import (
     worklist,
 )
 from regulars.entrypoints.http.schemas import INPUT_RULES, Degraded, Health
-from regulars.i18n import _
+from regulars.i18n import _, current_language, fmt_number, ngettext
 from regulars.services.api import ApiServices
 
 log = logging.getLogger("regulars.api")
@@ -108,12 +109,15 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         body = json.dumps({
-            "type": "/problems/too-large", "title": "Content too large", "status": 413,
-            "detail": _("the request body is larger than {n} bytes").format(n=self.limit),
+            "type": "/problems/too-large", "title": problems.title(413), "status": 413,
+            "detail": ngettext("the request body is larger than {n} byte",
+                               "the request body is larger than {n} bytes",
+                               self.limit).format(n=fmt_number(self.limit)),
             "instance": scope.get("path"),
         }).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", problems.MEDIA_TYPE.encode()),
+            (b"content-language", current_language().encode()),
             (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
@@ -132,12 +136,17 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 def create_app(settings: Settings | None = None, *, services: ApiServices | None = None,
-               rebuild_on_start: bool = True, background: bool = True) -> FastAPI:
+               rebuild_on_start: bool = True, background: bool = True,
+               user_language: UserLanguage | None = None) -> FastAPI:
     """The API on the store of ``settings`` (default: :func:`regulars.load_settings`).
 
     ``background``: run the background work (live map, webhook delivery, tier events,
     expiry notices, the first map when there is none) in threads of this process; without
-    it a ``regulars worker`` process does it (``regulars serve`` starts one by default)."""
+    it a ``regulars worker`` process does it (``regulars serve`` starts one by default).
+
+    Each request is answered in its language (:mod:`~regulars.entrypoints.http.language`):
+    ``user_language(scope)``, when given and not None, wins over ``Accept-Language`` (the
+    seam for a user's own setting)."""
     settings = settings or bootstrap.load_settings()
     api = services or bootstrap.open_api(settings)
 
@@ -166,6 +175,8 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     problems.install(app)
     app.add_middleware(BodyLimit, limit=api.max_body_bytes)
     app.add_middleware(InputRulesOfTheApp, rules=settings.input.rules())
+    # the outermost of ours: every answer below it, a refused body's too, is in the language
+    app.add_middleware(RequestLanguage, user_language=user_language)
 
     app.state.store_failures = problems.StoreFailures()
 

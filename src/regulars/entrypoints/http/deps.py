@@ -9,7 +9,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.concurrency import run_in_threadpool
 
 from regulars.entrypoints.http.problems import Problem
-from regulars.i18n import _
+from regulars.i18n import N_, _
 from regulars.services.api import ApiServices, retry_after
 from regulars.services.api.keys import ApiKey, Permission, Role, allowed
 
@@ -30,6 +30,22 @@ async def get_services(request: Request) -> ApiServices:
 Services = Annotated[ApiServices, Depends(get_services)]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="regulars"'}
+
+# the refusal of each permission, a whole sentence each (a language may need to put the verb
+# elsewhere than after the role)
+REFUSED: dict[Permission, str] = {
+    Permission.INGEST: N_("the role {role} may not send data"),
+    Permission.READ_CUSTOMERS: N_("the role {role} may not read customers"),
+    Permission.READ_PORTFOLIO: N_("the role {role} may not read the portfolio"),
+    Permission.EXPORT: N_("the role {role} may not export customers' data"),
+    Permission.ERASE: N_("the role {role} may not erase customers' data"),
+    Permission.READ_POINTS: N_("the role {role} may not read points"),
+    Permission.QUOTE_POINTS: N_("the role {role} may not quote points"),
+    Permission.REDEEM_POINTS: N_("the role {role} may not redeem points"),
+    Permission.ENROL_MEMBERS: N_("the role {role} may not enrol members"),
+    Permission.ADJUST_POINTS: N_("the role {role} may not adjust points"),
+    Permission.ADMIN: N_("the role {role} may not administer the server"),
+}
 
 
 async def authenticated(
@@ -61,8 +77,7 @@ def require(permission: Permission) -> Any:
 
     async def check(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
         if not allowed(key.role, permission):
-            raise Problem(403, _("the role {role} may not {what}").format(
-                role=key.role.value, what=permission.value.replace("_", " ")))
+            raise Problem(403, _(REFUSED[permission]).format(role=key.role.value))
         return key
 
     check.permission = permission  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regulars import bootstrap
+from regulars.config.pydantic_words import error_message
 from regulars.domain.errors import (
     AnalysisError,
     InputError,
@@ -29,7 +31,8 @@ from regulars.domain.errors import (
     StoreUnavailable,
     StoreUnavailableError,
 )
-from regulars.i18n import _
+from regulars.entrypoints.http.language import language_of
+from regulars.i18n import N_, _, current_language, use_language
 from regulars.services.api.ingest import IdempotencyConflictError, RejectedRecordsError
 from regulars.services.api.keys import UnknownKeyError
 
@@ -37,12 +40,15 @@ log = logging.getLogger("regulars.api")
 
 MEDIA_TYPE = "application/problem+json"
 
+# translated when a problem is written, in the request's language
 TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
-    413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
-    429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+    400: N_("Bad request"), 401: N_("Unauthorized"), 403: N_("Forbidden"), 404: N_("Not found"),
+    405: N_("Method not allowed"), 406: N_("Not acceptable"), 409: N_("Conflict"),
+    413: N_("Content too large"), 415: N_("Unsupported media type"),
+    422: N_("Unprocessable content"), 429: N_("Too many requests"),
+    500: N_("Internal server error"), 503: N_("Service unavailable"),
 }
+ERROR_TITLE = N_("Error")
 SLUGS = {
     400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
     405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
@@ -113,7 +119,7 @@ def problem_response(status: int, *, instance: str | None, detail: str | None = 
                      headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"/problems/{slug or SLUGS.get(status, 'error')}",
-        "title": _(TITLES.get(status, "Error")),
+        "title": title(status),
         "status": status,
     }
     if detail:
@@ -122,11 +128,19 @@ def problem_response(status: int, *, instance: str | None, detail: str | None = 
         body["instance"] = instance
     if errors is not None:
         body["errors"] = list(errors)
+    # the language middleware names it too; a 500 is answered outside it
+    headers = {"Content-Language": current_language(), **(headers or {})}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def title(status: int) -> str:
+    """The problem's title for ``status``, in the current language."""
+    return _(TITLES.get(status, ERROR_TITLE))
+
+
 def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
-    """FastAPI's validation errors as ``{field, message, index}``."""
+    """FastAPI's validation errors as ``{field, message, index}``, the message in our words
+    (:func:`~regulars.config.pydantic_words.error_message`), in the request's language."""
     out = []
     for e in raw:
         loc = list(e.get("loc", ()))
@@ -147,7 +161,7 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
         name = ".".join(str(p) for p in rest) if rest else str(where)
         if where in ("query", "path", "header") and rest:
             name = f"{where}.{name}"
-        item: dict[str, Any] = {"field": name, "message": str(e.get("msg", ""))}
+        item: dict[str, Any] = {"field": name, "message": error_message(e)}
         if index is not None:
             item["index"] = index
         out.append(item)
@@ -176,8 +190,10 @@ def _allowed(app: FastAPI, request: Request) -> list[str]:
 
 async def _bug(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(500, instance=request.url.path,
-                            detail=_("an unexpected error; it has been logged"))
+    # Starlette answers an unhandled error outside every middleware, the language's too
+    with use_language(language_of(request)):
+        return problem_response(500, instance=request.url.path,
+                                detail=_("an unexpected error; it has been logged"))
 
 
 def install(app: FastAPI) -> None:
@@ -212,7 +228,24 @@ def _install_protocol(app: FastAPI) -> None:
             # by two routers (GET /v1/customers lists, POST ingests) must name them all
             headers = {**(headers or {}), "Allow": ", ".join(_allowed(app, request))}
         return problem_response(exc.status_code, instance=request.url.path,
-                                detail=str(exc.detail) if exc.detail else None, headers=headers)
+                                detail=_http_detail(exc, request), headers=headers)
+
+
+def _http_detail(exc: StarletteHTTPException, request: Request) -> str | None:
+    """Starlette's detail, or ours where it only repeats the status's English phrase."""
+    detail = str(exc.detail) if exc.detail else None
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = None
+    if detail is not None and detail != phrase:
+        return detail
+    if exc.status_code == 404:
+        return _("there is nothing at {path}").format(path=request.url.path)
+    if exc.status_code == 405:
+        return _("{path} does not take {method}").format(path=request.url.path,
+                                                          method=request.method)
+    return None
 
 
 def _install_use_cases(app: FastAPI) -> None:

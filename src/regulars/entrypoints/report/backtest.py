@@ -1,7 +1,9 @@
 """The backtest in HTML: a section (:func:`backtest_section`) or a small self-contained page
 (:func:`render_backtest_report`), with every definition written beside its numbers.
 
-The words (method, status and rung names, definitions) are shared with the terminal's table.
+The words (method, status and rung names, definitions) are shared with the terminal's table;
+numbers, amounts and days are written by :mod:`.format` in the current language (the page's,
+inside :func:`render_backtest_report`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from typing import Any
 
 from regulars.analytics.backtest import BEST, SILENT_DAYS
 from regulars.entrypoints.labels import rung_names, status_names
-from regulars.entrypoints.report.format import pct
+from regulars.entrypoints.report.format import day, money, num, pct
 from regulars.entrypoints.report.html import Markup, macros, section, table
 from regulars.entrypoints.report.page import page
-from regulars.i18n import _
+from regulars.i18n import _, current_language, fmt_days, ngettext, use_language
 
 __all__ = ["backtest_section", "definitions", "labels", "pct", "render_backtest_report"]
 
@@ -26,7 +28,7 @@ def labels() -> dict[str, str]:
         **status_names(),
         **rung_names(),
         "ours": _("ours: money at stake"),
-        "silent_90d": _("biggest silent {n} days").format(n=SILENT_DAYS),
+        "silent_90d": _("biggest silent {n}").format(n=fmt_days(SILENT_DAYS)),
         "revenue_x_p_gone": _("revenue × (1 − P(alive))"),
         "rfm_at_risk": _("RFM \"can't lose them\" and \"at risk\""),
         BEST: _("best possible (reference)"),
@@ -41,49 +43,59 @@ def definitions(result: Any) -> list[str]:
     return [
         _("Customers: everyone with an order on or before {d}; the map and the ranking are "
           "the ones regulars analyze builds as of that day, from the data up to it.").format(
-            d=result.as_of),
-        _("Horizon: the {h} days after {d}, to {u}. Before: the {h} days up to and including "
+            d=day(result.as_of)),
+        _("Horizon: the {h} after {d}, to {u}. Before: the {h} up to and including "
           "{d}. Revenue: the sum of the orders' amounts in a window.").format(
-            h=result.horizon_days, d=result.as_of, u=result.until),
+            h=fmt_days(result.horizon_days), d=day(result.as_of), u=day(result.until)),
         _("Gone: placed no order in the horizon. Precision of a status: of its customers, the "
           "share gone; recall: of the customers gone, the share that had the status."),
-        _("Revenue kept: the group's revenue in the horizon ÷ its revenue in the {h} days "
-          "before.").format(h=result.horizon_days),
+        _("Revenue kept: the group's revenue in the horizon ÷ its revenue in the {h} "
+          "before.").format(h=fmt_days(result.horizon_days)),
         _("Lost revenue of a customer: max(0, revenue before − revenue in the horizon); it "
           "counts customers who left and customers who shrank; a customer with no order in "
-          "the {h} days before counts nothing.").format(h=result.horizon_days),
+          "the {h} before counts nothing.").format(h=fmt_days(result.horizon_days)),
         _("Caught at the top p %: the share of all lost revenue that the first ceil(N × p %) "
           "customers of a method's list (at least 1) account for. Ties go by customer id."),
-        _("Biggest silent {n} days: customers with no order in the {n} days up to {d}, by "
+        _("Biggest silent {n}: customers with no order in the {n} up to {d}, by "
           "revenue, then everyone else by revenue. RFM: segments \"can't lose them\" and "
           "\"at risk\" by revenue, then everyone else by revenue. Revenue × (1 − P(alive)): "
           "P(alive) of the fitted model as of {d}. Best possible: the lost revenue itself, "
-          "the most any list of that length could catch.").format(n=SILENT_DAYS,
-                                                                    d=result.as_of),
+          "the most any list of that length could catch.").format(n=fmt_days(SILENT_DAYS),
+                                                                    d=day(result.as_of)),
     ]
 
 
 def basis_sentence(ranking: dict[str, Any]) -> str:
     if not ranking:
         return _("The ranking's basis is not known.")
+    situations = int(ranking.get("situations") or 0)
     if ranking.get("basis") == "history":
-        return _("The ranking learned from this business's history: {n} customer situations "
-                 "at {k} earlier dates ({h}-day horizon).").format(
-            n=f"{ranking.get('situations', 0):,}", k=len(ranking.get("dates") or []),
-            h=ranking.get("horizon_days"))
-    return _("The ranking used the statuses (too little history to learn from: {n} "
-             "situations).").format(n=f"{ranking.get('situations', 0):,}")
+        dates = len(ranking.get("dates") or [])
+        return ngettext(
+            "The ranking learned from this business's history: {n} customer situations at "
+            "{k} earlier date, with a horizon of {h}.",
+            "The ranking learned from this business's history: {n} customer situations at "
+            "{k} earlier dates, with a horizon of {h}.", dates).format(
+            n=num(situations), k=num(dates), h=fmt_days(ranking.get("horizon_days")))
+    return ngettext("The ranking used the statuses (too little history to learn from: {n} "
+                    "situation).",
+                    "The ranking used the statuses (too little history to learn from: {n} "
+                    "situations).", situations).format(n=num(situations))
 
 
-def backtest_section(result: Any) -> Markup:
-    """The backtest (:class:`regulars.services.backtest.Backtest`) as one report section."""
+def backtest_section(result: Any, currency: str | None = None) -> Markup:
+    """The backtest (:class:`regulars.services.backtest.Backtest`) as one report section,
+    amounts in ``currency``."""
     words = labels()
     c = result.comparison
-    lead = _("The map and the ranking as of {d}, against what {n} customers did in the {h} "
-             "days after it, to {u}: {g} of them placed no order.").format(
-        d=result.as_of, n=f"{c.customers:,}", h=result.horizon_days, u=result.until,
-        g=f"{c.gone:,}")
-    cuts = [_("top {p}% ({k})").format(p=p, k=f"{k:,}") for p, k in
+    lead = ngettext(
+        "The map and the ranking as of {d}, against what {n} customer did in the {h} "
+        "after it, to {u}: {g} of them placed no order.",
+        "The map and the ranking as of {d}, against what {n} customers did in the {h} "
+        "after it, to {u}: {g} of them placed no order.", c.customers).format(
+        d=day(result.as_of), n=num(c.customers), h=fmt_days(result.horizon_days),
+        u=day(result.until), g=num(c.gone))
+    cuts = [_("top {p}% ({k})").format(p=p, k=num(k)) for p, k in
             zip(c.percents, c.top, strict=True)]
     capture_rows = []
     for cap in c.capture:
@@ -92,7 +104,7 @@ def backtest_section(result: Any) -> Markup:
                  + [""] * (len(c.top) - 1))
         capture_rows.append([words.get(cap.method, cap.method), *cells])
     body = table(_("Share of the revenue later lost ({v}) caught by the top of each list")
-                 .format(v=f"{c.lost_revenue:,.0f}"),
+                 .format(v=money(c.lost_revenue, currency, 0)),
                  [_("method"), *cuts], capture_rows)
     beats = [_("yes") if b else (_("no") if b is not None else "—")
              for b in c.beats_baselines]
@@ -102,19 +114,19 @@ def backtest_section(result: Any) -> Markup:
         _("Statuses against what happened"),
         [_("status"), _("customers"), _("of them gone"), _("precision"),
          _("recall"), _("gone in all")],
-        [[words[s.status], f"{s.flagged:,}", f"{s.flagged_gone:,}",
-          pct(s.precision), pct(s.recall), f"{s.gone:,}"] for s in c.statuses])
+        [[words[s.status], num(s.flagged), num(s.flagged_gone),
+          pct(s.precision), pct(s.recall), num(s.gone)] for s in c.statuses])
     body += table(
         _("Share of each status that ordered again"),
         [_("status"), _("customers"), _("ordered again"), _("share")],
-        [[words[s.status], f"{s.customers:,}", f"{s.ordered_again:,}",
+        [[words[s.status], num(s.customers), num(s.ordered_again),
           pct(s.share)] for s in c.status_outcomes])
     body += table(
         _("Retention by rung"),
         [_("rung"), _("customers"), _("ordered in the horizon"),
          _("revenue before"), _("revenue in the horizon"), _("revenue kept")],
-        [[words[r.rung], f"{r.customers:,}", pct(r.share_ordered),
-          f"{r.revenue_before:,.0f}", f"{r.revenue_after:,.0f}",
+        [[words[r.rung], num(r.customers), pct(r.share_ordered),
+          money(r.revenue_before, currency, 0), money(r.revenue_after, currency, 0),
           pct(r.revenue_kept)] for r in c.rungs])
     blocks = macros("blocks.html")
     body += blocks.lead(basis_sentence(result.ranking))
@@ -122,9 +134,14 @@ def backtest_section(result: Any) -> Markup:
     return section("backtest", _("Backtest"), lead, body)
 
 
-def render_backtest_report(result: Any, *, title: str | None = None, lang: str = "en") -> str:
-    """One self-contained HTML page holding :func:`backtest_section`."""
-    title = title or _("Backtest as of {d}").format(d=result.as_of)
-    meta = _("As of {d}, horizon {h} days to {u}; data to {last}").format(
-        d=result.as_of, h=result.horizon_days, u=result.until, last=result.last_order)
-    return page(title, meta, [], [backtest_section(result)], result.until, lang)
+def render_backtest_report(result: Any, *, title: str | None = None, lang: str | None = None,
+                           currency: str | None = None) -> str:
+    """One self-contained HTML page holding :func:`backtest_section`, in ``lang`` (None: the
+    current language), amounts in ``currency`` (None: plain numbers)."""
+    with use_language(lang or current_language()) as chosen:
+        title = title or _("Backtest as of {d}").format(d=day(result.as_of))
+        meta = _("As of {d}, horizon {h} to {u}; data to {last}").format(
+            d=day(result.as_of), h=fmt_days(result.horizon_days), u=day(result.until),
+            last=day(result.last_order))
+        return page(title, meta, [], [backtest_section(result, currency)], result.until,
+                    chosen)

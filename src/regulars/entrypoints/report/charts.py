@@ -2,7 +2,8 @@
 
 Every function takes already-translated text and plain numbers and returns one ``<svg>``
 element with a ``<title>`` and ``<desc>`` (announced by screen readers through
-``aria-labelledby``). All text is escaped here.
+``aria-labelledby``). All text is escaped here. Counts a reader sees are written with
+:func:`regulars.i18n.fmt_number` (the page's language); coordinates stay locale-independent.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
+
+from regulars.i18n import fmt_number
 
 FONT = 'font-family="inherit"'
 TEXT = "#1f2937"
@@ -124,7 +127,7 @@ def stacked_bars(
             w = bar_w * count / total
             parts.append(
                 f'<rect x="{_f(x)}" y="{_f(y + 4)}" width="{_f(w)}" height="{_f(row_h - 8)}"'
-                f' fill="{colour}"><title>{_e(label)} · {_e(name)}: {count}'
+                f' fill="{colour}"><title>{_e(label)} · {_e(name)}: {_e(fmt_number(count))}'
                 f" ({_e(percent(count / total))})</title></rect>"
             )
             if w >= 40:
@@ -139,7 +142,8 @@ def stacked_bars(
                     )
                 )
             x += w
-        parts.append(_label(label_w + bar_w + 8, y + row_h / 2, str(total), color=MUTED))
+        parts.append(_label(label_w + bar_w + 8, y + row_h / 2, fmt_number(total),
+                            color=MUTED))
     return svg(chart_id, title, desc, width, height, body="".join(parts))
 
 
@@ -216,7 +220,7 @@ def sankey(
         )
         parts.append(
             f'<path d="{path}" fill="{band_colour(a, b)}" fill-opacity="0.45">'
-            f"<title>{_e(states[a][0])} → {_e(states[b][0])}: {n}</title></path>"
+            f"<title>{_e(states[a][0])} → {_e(states[b][0])}: {_e(fmt_number(n))}</title></path>"
         )
     for nodes, ys, size, x, anchor, lx in (
         (left, left_y, out, x_left, "end", x_left - 6),
@@ -226,9 +230,11 @@ def sankey(
             h = max(size[i] * scale, 1.0)
             parts.append(
                 f'<rect x="{_f(x)}" y="{_f(ys[i])}" width="{_f(node_w)}" height="{_f(h)}"'
-                f' fill="{states[i][1]}"><title>{_e(states[i][0])}: {size[i]}</title></rect>'
+                f' fill="{states[i][1]}"><title>{_e(states[i][0])}: {_e(fmt_number(size[i]))}'
+                f"</title></rect>"
             )
-            parts.append(_label(lx, ys[i] + h / 2, f"{states[i][0]} {size[i]}", anchor=anchor))
+            parts.append(_label(lx, ys[i] + h / 2, f"{states[i][0]} {fmt_number(size[i])}",
+                                anchor=anchor))
     return svg(chart_id, title, desc, width, height, body="".join(parts))
 
 

@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from regulars.entrypoints.labels import name, rung_names, signal_names, status_names
-from regulars.entrypoints.report.format import num
+from regulars.entrypoints.report.format import money, num
 from regulars.entrypoints.report.html import Markup, empty, macros, section, table
 from regulars.entrypoints.report.html import translate as _
+from regulars.entrypoints.report.html import translate_plural as ngettext
 
 __all__ = ["customers_section", "row_value"]
 
@@ -54,9 +55,9 @@ def _ranking(rows: Sequence[Mapping[str, Any]],
 
 
 def customers_section(rows: Sequence[Mapping[str, Any]], limit: int, *,
-                      win_back: bool = False) -> Markup:
+                      win_back: bool = False, currency: str | None = None) -> Markup:
     """The customers at risk, or (``win_back``) the lost customers worth winning back: at most
-    ``limit`` of them, most at stake first, ties by id."""
+    ``limit`` of them, most at stake first, ties by id; amounts in ``currency``."""
     section_id = "win-back" if win_back else "at-risk"
     heading = _("Lost, worth winning back") if win_back else _("Customers at risk")
     key, lead, caption, column = _ranking(rows, win_back)
@@ -86,8 +87,9 @@ def customers_section(rows: Sequence[Mapping[str, Any]], limit: int, *,
                cell.contacts([row[k] for k in ("phone", "email") if row_value(row, k)])]
               if reachable else []),
             standing,
-            num(row_value(row, "revenue"), 2),
-            cell.stake(num(stake(row)), f"{100 * stake(row) / top:.1f}"),
+            money(row_value(row, "revenue"), currency),
+            # the bar's width is CSS: a plain number whatever the language
+            cell.stake(money(stake(row), currency, 0), f"{100 * stake(row) / top:.1f}"),
             cell.chips([name(signals, str(s)) for s in row.get("signals") or ()]),
             cell.evidence([sentences] if isinstance(sentences, str) else list(sentences)),
         ])
@@ -107,6 +109,8 @@ def customers_section(rows: Sequence[Mapping[str, Any]], limit: int, *,
         body,
         numeric_from=99,
     )
-    more = (empty(_("{n} more not shown.").format(n=len(rows) - limit))
-            if len(rows) > limit else Markup(""))
+    hidden = len(rows) - limit
+    more = (empty(ngettext("{n} more not shown.", "{n} more not shown.", hidden).format(
+                n=num(hidden)))
+            if hidden > 0 else Markup(""))
     return section(section_id, heading, lead, listed + more)

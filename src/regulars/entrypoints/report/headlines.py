@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from regulars.analytics.portfolio import Portfolio
 from regulars.entrypoints.report.format import num, pct, pct0, signed
 from regulars.entrypoints.report.html import translate as _
+from regulars.entrypoints.report.html import translate_plural as ngettext
 
 __all__ = ["headline_sentences"]
 
 
-def headline_sentences(portfolio: Portfolio) -> list[str]:
-    """The few sentences that open the report (translated, not yet escaped)."""
+def headline_sentences(portfolio: Portfolio,
+                       names: Mapping[str, str] | None = None) -> list[str]:
+    """The few sentences that open the report (translated, not yet escaped); ``names`` (id ->
+    name) names a customer the sentences speak of, where known."""
     p = portfolio
     out = _revenue_sentences(p)
     c = p.concentration
     if c.customers:
-        out.append(_concentration_sentence(p))
+        out.append(_concentration_sentence(p, names or {}))
     r = p.retention
     if r.crr is not None:
         out.append(
@@ -25,7 +30,8 @@ def headline_sentences(portfolio: Portfolio) -> list[str]:
         )
     if p.nps is not None and p.nps.score is not None:
         out.append(
-            _("NPS {score} from {responses} responses.").format(
+            ngettext("NPS {score} from {responses} response.",
+                     "NPS {score} from {responses} responses.", p.nps.responses).format(
                 score=signed(p.nps.score), responses=num(p.nps.responses)
             )
         )
@@ -38,9 +44,12 @@ def _revenue_sentences(p: Portfolio) -> list[str]:
     rev = p.revenue
     if rev.buyers:
         out.append(
-            _(
+            ngettext(
+                "{regulars} of {buyers} buyer ({share}) are regulars; "
+                "they bring {revenue_share} of revenue.",
                 "{regulars} of {buyers} buyers ({share}) are regulars; "
-                "they bring {revenue_share} of revenue."
+                "they bring {revenue_share} of revenue.",
+                rev.buyers,
             ).format(
                 regulars=num(rev.regulars),
                 buyers=num(rev.buyers),
@@ -71,17 +80,29 @@ def _revenue_sentences(p: Portfolio) -> list[str]:
     return out
 
 
-def _concentration_sentence(p: Portfolio) -> str:
+def customer_label(customer_id: str | None, names: Mapping[str, str]) -> str:
+    """A customer as a reader knows them: ``Café Aroma (C-17)`` where the name is known."""
+    if customer_id is None:
+        return "—"
+    known = names.get(customer_id)
+    return f"{known} ({customer_id})" if known and known != customer_id else customer_id
+
+
+def _concentration_sentence(p: Portfolio, names: Mapping[str, str]) -> str:
     """The concentration alert, or how far the base is from it."""
     c = p.concentration
     if c.alert:
-        return _(
+        days = (c.window.end - c.window.start).days
+        return ngettext(
             "Concentration alert: customer {customer} brought {share} of the revenue "
-            "of the last {days} days."
+            "of the last {days} day.",
+            "Concentration alert: customer {customer} brought {share} of the revenue "
+            "of the last {days} days.",
+            days,
         ).format(
-            customer=c.largest_customer_id,
+            customer=customer_label(c.largest_customer_id, names),
             share=pct(c.largest_share),
-            days=(c.window.end - c.window.start).days,
+            days=num(days),
         )
     return _(
         "No single customer brings {alert} or more of the trailing revenue; "

@@ -6,8 +6,11 @@ The building blocks (:func:`section`, :func:`table`, :func:`pair`, :func:`badge`
 of ``blocks.html``, called from Python by the sections that compose them; whole pages and the
 larger sections are templates of their own (:func:`render`).
 
-Text goes through :func:`translate`, the package's ``_`` looked up at call time: it is the one
-seam where a page's language is chosen (and the tests swap it to see every sentence pass).
+Text goes through :func:`translate` and :func:`translate_plural`, the package's ``_`` and
+``ngettext`` looked up at call time (the tests swap them to see every sentence pass). Both are
+:mod:`regulars.i18n`'s, which write in the current language: the report sets it for the whole
+page with :func:`regulars.i18n.use_language`, and the templates get the same two callables, so
+a template translates in the page's language too.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "section",
     "table",
     "translate",
+    "translate_plural",
 ]
 
 Cell = str | Markup
@@ -42,6 +46,14 @@ def translate(message: str) -> str:
     import regulars.entrypoints.report as package  # late: the package's _ is the seam
 
     return package._(message)
+
+
+def translate_plural(singular: str, plural: str, n: int) -> str:
+    """The form of ``singular``/``plural`` for ``n`` in the report's language, through
+    ``regulars.entrypoints.report.ngettext``."""
+    import regulars.entrypoints.report as package
+
+    return package.ngettext(singular, plural, n)
 
 
 def _escaped(value: object) -> object:
@@ -66,9 +78,10 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
     )
-    # old-style gettext: a translation is text and gets escaped like any other text
-    env.globals["_"] = translate
-    env.globals["gettext"] = translate
+    # old-style gettext (the templates call .format() on it): a translation is text and gets
+    # escaped like any other text
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        translate, translate_plural, newstyle=False)
     return env
 
 

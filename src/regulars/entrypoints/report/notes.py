@@ -8,9 +8,11 @@ from typing import Any
 
 from regulars.analytics.params import MapParams
 from regulars.analytics.portfolio import Portfolio
-from regulars.entrypoints.report.format import num
+from regulars.entrypoints.report.format import num, sig
 from regulars.entrypoints.report.html import Markup, macros, render, section, table
 from regulars.entrypoints.report.html import translate as _
+from regulars.entrypoints.report.html import translate_plural as ngettext
+from regulars.i18n import fmt_days
 
 __all__ = ["glossary", "not_evaluated_section", "predictions_section"]
 
@@ -29,7 +31,7 @@ def _model_rows(model: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for param, value in (model.get("params") or {}).items():
         se = ses.get(param)
-        rows.append([param, f"{value:.4g}", "–" if se is None else f"{se:.3g}"])
+        rows.append([param, sig(value, 4), "–" if se is None else sig(se, 3)])
     return rows
 
 
@@ -37,10 +39,15 @@ def predictions_section(predictions: Mapping[str, Any]) -> Markup:
     """The fitted models behind the prediction columns (``Fitted.describe()``)."""
     tx = predictions.get("transactions") or {}
     spend = predictions.get("spend")
-    lead = _(
+    fitted_on = int(tx.get("n_customers") or 0)
+    lead = ngettext(
+        "P(alive), expected orders, the next order date, CLV and value at risk of every "
+        "customer come from a {model} model of repeat purchases fitted on {n} customer "
+        "(log-likelihood {ll}), and order values from {spend}.",
         "P(alive), expected orders, the next order date, CLV and value at risk of every "
         "customer come from a {model} model of repeat purchases fitted on {n} customers "
-        "(log-likelihood {ll}), and order values from {spend}."
+        "(log-likelihood {ll}), and order values from {spend}.",
+        fitted_on,
     ).format(
         model=tx.get("model", "?"),
         n=num(tx.get("n_customers")),
@@ -71,38 +78,50 @@ def _definitions(p: Portfolio) -> list[tuple[str, str]]:
     return [
         (
             _("Regular"),
-            _("a customer with at least {n} orders.").format(n=v("regular_min_orders")),
+            ngettext("a customer with at least {n} order.",
+                     "a customer with at least {n} orders.",
+                     v("regular_min_orders")).format(n=num(v("regular_min_orders"))),
         ),
         (
             _("Loyal"),
-            _("a regular with at least {n} pieces of current evidence of attachment, among "
-              "those the data allows: orders more often or spends more per order than most "
-              "regulars, a relationship (first to last order) of at least {days} days, mostly "
-              "buys without a discount, uses add-on services, would recommend us (NPS "
-              "{promoter}–10), has referred others. Never loyal: lost customers, those who "
-              "buy mostly on discount and detractors.").format(
-                n=v("loyal_min_evidence"), days=v("loyal_min_tenure_days"),
+            ngettext(
+                "a regular with at least {n} piece of current evidence of attachment, among "
+                "those the data allows: orders more often or spends more per order than most "
+                "regulars, a relationship (first to last order) of at least {days}, mostly "
+                "buys without a discount, uses add-on services, would recommend us (NPS "
+                "{promoter}–10), has referred others. Never loyal: lost customers, those who "
+                "buy mostly on discount and detractors.",
+                "a regular with at least {n} pieces of current evidence of attachment, among "
+                "those the data allows: orders more often or spends more per order than most "
+                "regulars, a relationship (first to last order) of at least {days}, mostly "
+                "buys without a discount, uses add-on services, would recommend us (NPS "
+                "{promoter}–10), has referred others. Never loyal: lost customers, those who "
+                "buy mostly on discount and detractors.",
+                v("loyal_min_evidence"),
+            ).format(
+                n=num(v("loyal_min_evidence")), days=fmt_days(v("loyal_min_tenure_days")),
                 promoter=v("promoter_min_nps")),
         ),
         (
             _("Active"),
             _("ordering within their own rhythm: lapsing after {lapse} × their usual gap "
               "(their median gap between orders, or the whole base's when they have fewer "
-              "than {gaps} gaps), lost after {lost} × it or {days} days without an order.").format(
-                lapse=num(v("lapsing_gap_factor"), 1), gaps=v("min_gaps_for_own_rhythm"),
-                lost=num(v("lost_gap_factor"), 1), days=v("lost_max_days")),
+              "than {gaps} gaps), lost after {lost} × it or {days} without an order.").format(
+                lapse=num(v("lapsing_gap_factor"), 1), gaps=num(v("min_gaps_for_own_rhythm")),
+                lost=num(v("lost_gap_factor"), 1), days=fmt_days(v("lost_max_days"))),
         ),
         (
             _("Won back"),
-            _("ordering again after a gap past the lost threshold and at least {days} days "
-              "long, within the last {within} days.").format(
-                days=v("won_back_min_gap_days"), within=v("won_back_within_days")),
+            _("ordering again after a gap past the lost threshold and at least {days} long, "
+              "within the last {within}.").format(
+                days=fmt_days(v("won_back_min_gap_days")),
+                within=fmt_days(v("won_back_within_days"))),
         ),
         (
             _("Money at stake"),
-            _("the revenue a customer's own rhythm promises over the next {h} days, times "
+            _("the revenue a customer's own rhythm promises over the next {h}, times "
               "the share of it that customers in the same situation did not bring in this "
-              "business's history.").format(h=v("stake_horizon_days")),
+              "business's history.").format(h=fmt_days(v("stake_horizon_days"))),
         ),
         (
             _("CRR"),
@@ -114,14 +133,16 @@ def _definitions(p: Portfolio) -> list[tuple[str, str]]:
         (
             _("NPS"),
             _(
-                "% promoters ({promoter}–10) − % detractors (0–{detractor}) of the period's "
-                "responses."
+                "the percentage of promoters ({promoter}–10) minus the percentage of detractors "
+                "(0–{detractor}) among the period's responses."
             ).format(
                 promoter=v("promoter_min_nps"),
                 detractor=v("detractor_max_nps"),
             ),
         ),
-        (_("HHI"), _("sum of squared revenue shares; above 2,500 is highly concentrated.")),
+        (_("HHI"), _("sum of squared revenue shares (0–{max}); above {high} is highly "
+                      "concentrated.").format(
+                          max=num(10_000), high=num(2_500))),
     ]
 
 

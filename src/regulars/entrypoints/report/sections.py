@@ -5,6 +5,8 @@ between two dates, concentration and cohorts. Each returns one ``<section>`` as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from regulars.analytics.portfolio import (
     FLOW_STATES,
     Concentration,
@@ -14,9 +16,12 @@ from regulars.analytics.portfolio import (
 )
 from regulars.entrypoints.labels import rung_names, status_names
 from regulars.entrypoints.report import charts
-from regulars.entrypoints.report.format import day, num, pct, pct0, signed
+from regulars.entrypoints.report.format import day, money, month, num, pct, pct0, signed
+from regulars.entrypoints.report.headlines import customer_label
 from regulars.entrypoints.report.html import Markup, badge, empty, pair, render, section, table
 from regulars.entrypoints.report.html import translate as _
+from regulars.entrypoints.report.html import translate_plural as ngettext
+from regulars.i18n import fmt_days
 
 __all__ = [
     "MOVEMENT_COLOURS",
@@ -55,24 +60,30 @@ MOVEMENT_COLOURS = {
 NEUTRAL = "#94a3b8"
 
 
-def kpis(p: Portfolio) -> Markup:
+def kpis(p: Portfolio, currency: str | None = None) -> Markup:
     m, rev, r = p.metrics, p.revenue, p.retention
     cards: list[tuple[str, str, str]] = [
-        (_("Customers"), num(m.customers), _("{buyers} buyers").format(buyers=num(m.buyers))),
+        (
+            _("Customers"),
+            num(m.customers),
+            ngettext("{n} buyer", "{n} buyers", m.buyers).format(n=num(m.buyers)),
+        ),
         (
             _("Regulars"),
             pct(m.regulars_share),
-            _("{n} customers, of buyers").format(n=num(m.regulars)),
+            ngettext("{n} customer; share of buyers", "{n} customers; share of buyers",
+                     m.regulars).format(n=num(m.regulars)),
         ),
         (_("Revenue from regulars"), pct(rev.regulars_revenue_share), _("of all revenue")),
         (_("Revenue from loyal"), pct(rev.loyal_revenue_share), _("loyal and advocates")),
         (_("Repeat-purchase rate"), pct(m.repeat_purchase_rate), _("buyers with 2+ orders")),
-        (_("Average order value"), num(m.average_order_value, 2), _("revenue / orders")),
+        (_("Average order value"), money(m.average_order_value, currency),
+         _("revenue / orders")),
         (_("Purchase frequency"), num(m.purchase_frequency, 2), _("orders per buyer")),
         (
             _("Tenure of regulars"),
-            num(m.regulars_average_tenure_days),
-            _("days since the first order, on average"),
+            fmt_days(m.regulars_average_tenure_days),
+            _("since the first order, on average"),
         ),
         (
             _("Customer retention (CRR)"),
@@ -83,7 +94,9 @@ def kpis(p: Portfolio) -> Markup:
     ]
     if p.nps is not None:
         cards.append(
-            (_("NPS"), signed(p.nps.score), _("{n} responses").format(n=num(p.nps.responses)))
+            (_("NPS"), signed(p.nps.score),
+             ngettext("{n} response", "{n} responses", p.nps.responses).format(
+                 n=num(p.nps.responses)))
         )
     body = render(
         "kpis.html",
@@ -99,7 +112,7 @@ def kpis(p: Portfolio) -> Markup:
     )
 
 
-def ladder(p: Portfolio) -> Markup:
+def ladder(p: Portfolio, currency: str | None = None) -> Markup:
     names = rung_names(_)
     items = p.ladder.items
     rows = [
@@ -121,7 +134,7 @@ def ladder(p: Portfolio) -> Markup:
         _("Customers and revenue by rung"),
         [_("Rung"), _("Customers"), _("Share"), _("Revenue"), _("Revenue share")],
         (
-            [names[s.label], num(s.customers), pct(s.share), num(s.revenue),
+            [names[s.label], num(s.customers), pct(s.share), money(s.revenue, currency, 0),
              pct(s.revenue_share)]
             for s in items
         ),
@@ -134,7 +147,7 @@ def ladder(p: Portfolio) -> Markup:
     )
 
 
-def statuses(p: Portfolio) -> Markup:
+def statuses(p: Portfolio, currency: str | None = None) -> Markup:
     rungs, names = rung_names(_), status_names(_)
     ct = p.status_by_rung
     chart = charts.stacked_bars(
@@ -157,7 +170,7 @@ def statuses(p: Portfolio) -> Markup:
         _("Customers by status"),
         [_("Status"), _("Customers"), _("Share"), _("Revenue")],
         (
-            [names[s.label], num(s.customers), pct(s.share), num(s.revenue)]
+            [names[s.label], num(s.customers), pct(s.share), money(s.revenue, currency, 0)]
             for s in p.statuses.items
         ),
     )
@@ -207,7 +220,7 @@ def flow(ladder_flow: LadderFlow | None) -> Markup:
                 (_("moved down"), f.moved_down),
                 (_("stayed on their rung"), f.stayed),
                 (_("became lost (off the ladder)"), f.became_lost),
-                (_("won back"), f.won_back),
+                (_("were won back"), f.won_back),
                 (_("still lost"), f.still_lost),
                 (_("new entrants"), f.new_entrants),
                 (_("left the customer list"), f.left_map),
@@ -227,7 +240,8 @@ def flow(ladder_flow: LadderFlow | None) -> Markup:
     return section("flow", heading, lead, pair(chart, summary + matrix))
 
 
-def concentration(c: Concentration, customer_share: float) -> Markup:
+def concentration(c: Concentration, customer_share: float,
+                  currency: str | None = None, names: Mapping[str, str] | None = None) -> Markup:
     points = [(pt.customer_share, pt.revenue_share) for pt in c.curve]
     at_marker = charts.interpolate(points, customer_share) if len(points) > 1 else None
     marker_text = _("top {customers}: {revenue} of revenue").format(
@@ -251,13 +265,13 @@ def concentration(c: Concentration, customer_share: float) -> Markup:
     rows: list[list[str | Markup]] = [
         [_("Window"), f"{day(c.window.start)} – {day(c.window.end)}"],
         [_("Customers with orders"), num(c.customers)],
-        [_("Revenue"), num(c.total_revenue)],
-        [_("Largest customer"), c.largest_customer_id or "—"],
+        [_("Revenue"), money(c.total_revenue, currency, 0)],
+        [_("Largest customer"), customer_label(c.largest_customer_id, names or {})],
         [_("Largest customer's share"), Markup("{} {}").format(pct(c.largest_share), alert)],
         [_("Alert at"), pct0(c.alert_share)],
         [_("Top 10 share"), pct(c.top10_share)],
         [_("Top {customers} share").format(customers=pct0(customer_share)), pct(at_marker)],
-        [_("HHI (0–10,000)"), num(c.hhi_points)],
+        [_("HHI (0–{max})").format(max=num(10_000)), num(c.hhi_points)],
         [_("HHI (0–1)"), num(c.hhi, 4)],
     ]
     numbers = table(_("Concentration"), [_("Measure"), _("Value")], rows)
@@ -283,7 +297,7 @@ def cohorts(p: Portfolio) -> Markup:
             "Rows: month of first order and cohort size; columns: months since; cells: share "
             "of the cohort ordering that month."
         ),
-        [f"{c.month} · {c.size}" for c in groups],
+        [f"{month(c.month)} · {num(c.size)}" for c in groups],
         columns,
         values=[c.retention for c in groups],
         percent=pct0,
@@ -292,7 +306,7 @@ def cohorts(p: Portfolio) -> Markup:
     numbers = table(
         heading,
         [_("Cohort"), _("Customers"), *columns],
-        ([c.month, num(c.size), *[pct(v) for v in c.retention]] for c in groups),
+        ([month(c.month), num(c.size), *[pct(v) for v in c.retention]] for c in groups),
     )
     return section("cohorts", heading, lead,
                    render("cohorts.html", chart=Markup(chart), numbers=numbers))

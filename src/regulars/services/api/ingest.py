@@ -50,7 +50,7 @@ from regulars.domain.rules import (
     returns_beyond,
 )
 from regulars.domain.tables import IMPORT_ORDER, SPECS, ColumnType, Kind, TableSpec
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number, ngettext
 from regulars.services.api.ports import ApiStore, ApiTx, DuplicateError
 from regulars.services.audit import AuditTrail, Caller, Outcome
 from regulars.services.importing import plan_merges
@@ -648,6 +648,7 @@ def _rejected(problems: list[Problem], *, conflict: bool = False) -> RejectedRec
     n = len(problems)
     return RejectedRecordsError(
         problems,
-        _("{n} record(s) rejected; nothing was written").format(n=n),
+        ngettext("{n} record rejected; nothing was written",
+                 "{n} records rejected; nothing was written", n).format(n=fmt_number(n)),
         conflict=conflict,
     )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from regulars.domain.loyalty.errors import LoyaltyError, StoredValueError
 from regulars.domain.loyalty.programme import aware
-from regulars.i18n import _
+from regulars.i18n import _, fmt_money
 from regulars.services.loyalty.core import LoyaltyCore
 from regulars.services.loyalty.ports import LoyaltyTx
 from regulars.services.loyalty.results import CardResult, ClubResult
@@ -72,11 +72,12 @@ class Club(LoyaltyCore):
             member = self._member(tx, member_id)
             if kind == "spend" and member.stored_value + amount < 0:
                 raise StoredValueError(_("the card holds {v}; {a} needed").format(
-                    v=member.stored_value, a=-amount))
+                    v=fmt_money(member.stored_value, self.currency),
+                    a=fmt_money(-amount, self.currency)))
             if kind == "top_up" and member.stored_value + amount > \
                     self.programme.stored_value_max_balance:
                 raise StoredValueError(_("a card may hold at most {m}").format(
-                    m=self.programme.stored_value_max_balance))
+                    m=fmt_money(self.programme.stored_value_max_balance, self.currency)))
             if kind == "refund":
                 original = tx.card_entry(original_ref or "")
                 if original is None or original["member_id"] != member_id or \

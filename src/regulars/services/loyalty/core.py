@@ -35,7 +35,7 @@ from regulars.domain.loyalty.errors import (
 )
 from regulars.domain.loyalty.ledger import Account, Entry, EntryKind, Member
 from regulars.domain.loyalty.programme import Programme, aware
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number, ngettext
 from regulars.services.loyalty.ports import (
     Clock,
     Coupon,
@@ -136,9 +136,12 @@ class LoyaltyCore:
         run_chunk: int = 200,
         normalise_email: Callable[[str | None], str | None] = _norm_email,
         normalise_phone: Callable[[str | None], str | None] = _norm_phone,
+        currency: str | None = None,
     ) -> None:
         self.store = store
         self.programme = programme
+        #: the business's currency (ISO 4217), for the amounts its messages name
+        self.currency = currency
         self.clock: Clock = clock or _utcnow
         self.chunk = chunk
         self.run_chunk = run_chunk
@@ -260,8 +263,11 @@ class LoyaltyCore:
         account.expire(at, version=self.current_version)
         if member.balance < points:
             raise InsufficientPointsError(
-                _("{id} has {balance} points available; {needed} needed").format(
-                    id=member.member_id, balance=member.balance, needed=points),
+                ngettext("{id} has {balance} point available; {needed} needed",
+                         "{id} has {balance} points available; {needed} needed",
+                         member.balance).format(id=member.member_id,
+                                                balance=fmt_number(member.balance),
+                                                needed=fmt_number(points)),
                 balance=member.balance, needed=points)
         account.spend(points, at, ref=ref, kind=kind, reason=reason, actor=actor,
                       version=self.current_version)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from regulars.domain.loyalty.errors import LoyaltyError
 from regulars.domain.loyalty.programme import aware
-from regulars.i18n import _
+from regulars.i18n import _, fmt_days
 from regulars.services.loyalty.core import RETRIES, LoyaltyCore
 from regulars.services.loyalty.ports import DuplicateKey, ExpiringPoints
 from regulars.services.loyalty.results import NoticeResult
@@ -23,8 +23,8 @@ class Notices(LoyaltyCore):
 
     def _notice_window(self, at: datetime | None, within_days: int) -> tuple[datetime, datetime]:
         if within_days < 1:
-            raise LoyaltyError(_("the notice window must be at least one day, not {n}").format(
-                n=within_days))
+            raise LoyaltyError(_("the notice window must be at least one day, not {days}").format(
+                days=fmt_days(within_days)))
         start = aware(at) if at is not None else self.now()
         return start, start + timedelta(days=within_days)
 

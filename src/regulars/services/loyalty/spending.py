@@ -14,7 +14,7 @@ from regulars.domain.loyalty.errors import (
     UnknownRedemptionError,
 )
 from regulars.domain.loyalty.programme import aware
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number
 from regulars.services.loyalty.core import LoyaltyCore
 from regulars.services.loyalty.ports import LoyaltyTx
 from regulars.services.loyalty.results import CancellationResult, RedemptionResult
@@ -53,16 +53,17 @@ class Spending(LoyaltyCore):
                           if c.reward == reward.code and c.source_ref.startswith("redeem:")
                           and c.cancelled_at is None)
                 if had >= reward.per_member:
+                    # the translations word it so that the count needs no plural form
                     raise RewardError(_("{id} has redeemed {reward} {n} times, the most one "
                                         "member may").format(id=member_id, reward=reward.code,
-                                                             n=had))
+                                                             n=fmt_number(had)))
             account = self._spend(tx, member, reward.points, when, ref=f"redeem:{key}",
                                   reason=f"reward {reward.code}")
             # last: the stock's row lock is held from here to the commit, and a refusal
             # above takes nothing from the stock
             if reward.stock is not None and not tx.take_reward(reward.code, reward.stock):
                 raise OutOfStockError(_("{reward}: all {n} have been redeemed").format(
-                    reward=reward.code, n=reward.stock))
+                    reward=reward.code, n=fmt_number(reward.stock)))
             coupon = self._coupon(member_id, reward.code, reward.kind.value, reward.value,
                                   reward.percent, when, reward.valid_days, f"redeem:{key}")
             tx.add_coupons([coupon])

@@ -22,7 +22,7 @@ from regulars.entrypoints.http.schemas import (
     event_record,
     typed_row,
 )
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number
 from regulars.services.api.ingest import request_hash
 from regulars.services.api.keys import ApiKey
 
@@ -50,7 +50,8 @@ def _ingest(services: Services, request: Request, key: ApiKey,
         raise Problem(422, _("no records in the request"),
                       errors=[{"field": "body", "message": _("send at least one record")}])
     if len(records) > services.max_batch:
-        raise Problem(413, _("at most {n} records per request").format(n=services.max_batch),
+        raise Problem(413, _("at most {n} records per request").format(
+                          n=fmt_number(services.max_batch)),
                       errors=[{"field": "body", "message": _("too many records")}])
     path = request.url.path
     done = services.ingest.run(

@@ -62,7 +62,7 @@ from regulars.entrypoints.http.loyalty_schemas import (
 from regulars.entrypoints.http.presenters import caller, status_for
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS, IdempotencyKey
-from regulars.i18n import _
+from regulars.i18n import _, fmt_number, ngettext
 from regulars.services.api import ApiServices
 from regulars.services.api.loyalty import LoyaltyApi
 from regulars.services.audit import written
@@ -95,8 +95,10 @@ def _answers() -> Iterator[None]:
         raise Problem(409, str(e), slug="out-of-stock") from e
     except InsufficientPointsError as e:
         raise Problem(409, str(e), slug="insufficient-points", errors=[
-            {"field": "balance", "message": _("{balance} points available, {needed} needed")
-             .format(balance=e.balance, needed=e.needed)}]) from e
+            {"field": "balance", "message": ngettext(
+                "{balance} point available, {needed} needed",
+                "{balance} points available, {needed} needed", e.balance).format(
+                    balance=fmt_number(e.balance), needed=fmt_number(e.needed))}]) from e
     except IdempotencyConflictError as e:
         raise Problem(409, str(e), slug="idempotency-conflict") from e
     except ConsentRequiredError as e:
