@@ -123,3 +123,24 @@ def test_the_terminal_summary_gives_nps_as_the_report_does(shop):
         f"{nps.score:+.1f}")
     # the at-risk list shows what each customer has spent beside the model's value at risk
     assert "revenue so far" in text and "money at stake" in text
+
+
+def test_the_amounts_sign_names_the_currency_of_a_file_analysed_directly(tmp_path, sqlite_url):
+    """A 1C export writes "1 200,00 руб.": analysed from the file, as imported, the money is
+    roubles, whatever the business's default currency (EUR here); without a sign, the
+    default; the evidence writes amounts in it."""
+    rub = tmp_path / "rub.csv"
+    rub.write_text("Номер;Дата;Код клиента;Сумма\n"
+                   "1;04.03.2025;K1;1 200,00 руб.\n2;04.04.2025;K1;800,00 руб.\n"
+                   "3;05.05.2025;K2;50,00 руб.\n", encoding="utf-8")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("order_id,customer_id,ordered_at,amount\n1,K1,2025-03-04,12\n",
+                     encoding="utf-8")
+    settings = regulars.load_settings(database_url=sqlite_url, currency="EUR")
+    assert regulars.analyze(orders=rub, config=settings).currency == "RUB"
+    assert regulars.analyze(orders=plain, config=settings).currency == "EUR"
+    with regulars.i18n.use_language("ru"):
+        sentences = (regulars.analyze(orders=rub, config=settings).customers.arrow
+                     .column("evidence_text").to_pylist())
+    text = " ".join(" ".join(s) for s in sentences)
+    assert "₽" in text and "€" not in text

@@ -8,6 +8,7 @@ an engine, and how to hold a frame as a file); the composition root builds it fr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -39,6 +40,7 @@ class ReadingStaging(Protocol):
     def resolve_columns(self, spec: TableSpec, file_columns: list[str], opts: Any
                         ) -> tuple[dict[str, str], list[str]]: ...
     def check(self, spec: TableSpec, opts: Any, *, max_problems: int) -> Any: ...
+    def amount_currency(self, spec: TableSpec, opts: Any) -> str | None: ...
     def identify_for_reading(self, spec: TableSpec, id_given: bool) -> None: ...
     def problem_list(self, limit: int) -> tuple[list[Problem], int]: ...
     def normalise_contacts(self) -> None: ...
@@ -75,7 +77,9 @@ class Inputs:
 
     ``open_staging`` opens a staging area for one file; ``typed_table`` takes its checked rows
     as the table's types; ``as_file`` holds a file path or a frame as a file of that kind;
-    ``default_options`` are the read options of a file given none; ``open_store``,
+    ``default_options`` are the read options of a file given none; ``default_currency`` the
+    currency of orders that name none and whose amounts carry no sign (₽, руб., €) of one
+    (the business's ``currency``); ``open_store``,
     ``open_engine`` and ``open_in_database`` open the store, the DuckDB engine and the
     store's database as an engine. ``rules`` are the input rules (``[input]``) and
     ``max_problems`` how many problems a rejected file lists (``[import] max_errors``).
@@ -90,6 +94,7 @@ class Inputs:
     open_in_database: Callable[[], InDatabase]
     rules: InputRules
     max_problems: int
+    default_currency: str | None = None
     today: Callable[[], date] = field(default=today)
 
     def screened(self, tables: Mapping[Kind, pa.Table]) -> tuple[dict[Kind, pa.Table], SetAside]:
@@ -112,6 +117,11 @@ class Inputs:
         with self.as_file(kind, source) as path, self.open_staging() as staging:
             columns = staging.read(path, options)
             found, _ignored = staging.resolve_columns(spec, columns, options)
+            if kind is Kind.ORDERS and options.currency is None:
+                # as an import reads it: a sign on the amounts (46 476,66 руб.) names the
+                # currency of a file without the column, else the business's
+                named = staging.amount_currency(spec, options) or self.default_currency
+                options = dataclasses.replace(options, currency=named)
             staging.check(spec, options, max_problems=self.max_problems)
             staging.identify_for_reading(spec, spec.id_column in found)
             problems, total = staging.problem_list(self.max_problems)

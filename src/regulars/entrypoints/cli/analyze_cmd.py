@@ -91,7 +91,7 @@ def analyze_command(
                 # the English source text as every file for machines; the summary and the
                 # report write it for the customers they list, in the reader's language
                 words="en" if out_file is not None else False)
-        print_summary(out, result, top=top, currency=settings.currency)
+        print_summary(out, result, top=top, currency=result.currency)
         for line in result.set_aside:  # rows of the store outside the input rules
             out.print(line, highlight=False, markup=False)
         if out_file:

@@ -330,10 +330,11 @@ def _no_formulas(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def read_options(settings: api.Settings, map_: list[str] | None, date_format: str | None,
                  decimal_comma: bool | None, encoding: str | None, header: bool | None
                  ) -> api.ReadOptions:
-    """How to read the orders file of a command that analyses files (analyze, backtest)."""
+    """How to read the orders file of a command that analyses files (analyze, backtest); the
+    currency is the amounts' own sign (₽, руб., €) where they carry one, else the settings'."""
     return api.ReadOptions(
         header=header, encoding=encoding, mapping=parse_mapping(map_ or []),
-        date_format=date_format, decimal_comma=decimal_comma, currency=settings.currency)
+        date_format=date_format, decimal_comma=decimal_comma)
 
 
 
