@@ -502,7 +502,7 @@ def fit_models(
 
 def worklist(settings: Settings | None = None, *, manager: str | None = None,
              on: date | datetime | str | None = None, limit: int | None = None,
-             store: Any = None) -> worklists.Worklist:
+             store: Any = None, words: str | None = None) -> worklists.Worklist:
     """Today's list of whom each manager contacts and why (``docs/worklist.md``).
 
     Parameters
@@ -520,6 +520,10 @@ def worklist(settings: Settings | None = None, *, manager: str | None = None,
     store
         An open API store to read through (the HTTP API's own); by default one is opened and
         closed here.
+    words
+        The language of the sentences (reasons, actions, why a contact is held back): ``"en"``
+        for a file for machines, which is the same in every language; by default the current
+        language (``regulars.i18n.use_language``). Errors are in the current language.
 
     The map is the served snapshot (``regulars serve``, ``POST /v1/map/rebuild``) when the
     store has one, else an analysis of the store.
@@ -548,7 +552,7 @@ def worklist(settings: Settings | None = None, *, manager: str | None = None,
         map_rows, rules=settings.worklist_rules(), policy=settings.contact_rules(),
         on=day if day is not None else as_of.date(), profiles=tables[Kind.CUSTOMERS],
         interactions=tables[Kind.INTERACTIONS], feedback=tables[Kind.FEEDBACK], tasks=tasks,
-        manager=manager, limit=limit, as_of=as_of)
+        manager=manager, limit=limit, as_of=as_of, words=words)
 
 
 def _list_day(on: date | datetime | str | None) -> date | datetime | None:

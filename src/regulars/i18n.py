@@ -36,7 +36,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
-from babel.dates import get_date_format
+from babel.dates import get_date_format, get_day_names
 from babel.numbers import (
     NumberPattern,
     format_currency,
@@ -59,6 +59,7 @@ __all__ = [
     "fmt_month",
     "fmt_number",
     "fmt_percent",
+    "fmt_weekday",
     "language_from_accept",
     "ngettext",
     "normalise_language",
@@ -355,6 +356,19 @@ def fmt_month(value: date | datetime | None) -> str:
     day = value.date() if isinstance(value, datetime) else value
     lang = current_language()
     return _babel_date(day, format=_month_pattern(lang), locale=_locale(lang))
+
+
+WEEKDAY_CODES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def fmt_weekday(day: int | str) -> str:
+    """A day of the week by its number (0 is Monday) or its English code (``sunday``), in
+    the language: ``воскресенье``, ``pühapäev``, ``Sunday``; an unknown code as it is."""
+    index = WEEKDAY_CODES.index(day.lower()) if isinstance(day, str) and (
+        day.lower() in WEEKDAY_CODES) else day
+    if not isinstance(index, int):
+        return str(day)
+    return str(get_day_names("wide", locale=_locale(current_language()))[index % 7])
 
 
 def fmt_days(days: float | int | None) -> str:

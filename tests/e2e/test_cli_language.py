@@ -17,6 +17,20 @@ def test_help_is_wholly_in_the_chosen_language(regulars, tmp_path):
     assert "Kasutus: regulars import" in et.stdout and "Valikud" in et.stdout
 
 
+def test_the_worklist_and_tasks_help_in_estonian_and_russian(regulars, tmp_path):
+    et = regulars(tmp_path, "--lang", "et", "tasks", "--help")
+    assert et.returncode == 0, et.stderr
+    for words in ("Kliendihaldurite ülesanded", "Loetle ülesanded tähtaja järgi",
+                  "Lisa ülesanne käsitsi", "Kas ülesanded toimivad?"):
+        assert words in " ".join(et.stdout.split()), words
+    assert "The managers' tasks" not in et.stdout
+    plan = " ".join(regulars(tmp_path, "--lang", "et", "tasks", "plan", "--help").stdout.split())
+    assert "Iga hommik" in plan and "Planeeritav päev (vaikimisi täna)." in plan
+    ru = " ".join(regulars(tmp_path, "--lang", "ru", "worklist", "--help").stdout.split())
+    assert "С кем каждый менеджер связывается сегодня и почему" in ru
+    assert "Только список этого менеджера." in ru and "Whom each manager" not in ru
+
+
 def test_an_unknown_language_is_a_usage_error(regulars, tmp_path):
     result = regulars(tmp_path, "--lang", "fi", "status")
     assert result.returncode == 2

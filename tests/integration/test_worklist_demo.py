@@ -84,6 +84,24 @@ def test_the_command_line_lists_one_manager_as_json_csv_and_a_table(demo_store):
     assert table.exit_code == 0 and "Anna Kask: 2 of 15" in table.stdout
 
 
+def test_json_and_csv_are_byte_identical_in_english_and_russian(demo_store):
+    """Files for machines are the same in every language (issue 17): the sentences in them are
+    the English source text; the table for people is Russian."""
+    runner = CliRunner()
+    url = ["--database-url", demo_store.database_url]
+    for fmt in ("json", "csv"):
+        en, ru = (runner.invoke(app, [*lang, "worklist", "--limit", "4", "--format", fmt, *url])
+                  for lang in ([], ["--lang", "ru"]))
+        assert en.exit_code == ru.exit_code == 0, ru.output
+        assert ru.stdout_bytes == en.stdout_bytes, fmt
+        assert "held back: " in en.stdout
+    table = runner.invoke(app, ["--lang", "ru", "worklist", "--manager", "Kati Saar", *url],
+                          env={"COLUMNS": "200"})
+    assert table.exit_code == 0
+    assert "Kati Saar: 15 из 15" in table.stdout and "сумма под угрозой" in table.stdout
+    assert "held back" not in table.stdout
+
+
 def test_an_unknown_manager_or_a_bad_date_ends_with_exit_2(demo_store):
     runner = CliRunner()
     url = ["--database-url", demo_store.database_url]

@@ -99,6 +99,24 @@ ACTION_KINDS: dict[str, str] = {
 CHANNELS = ("phone", "email", "sms", "messenger", "meeting")
 """How a task's contact is made (the interaction's ``channel``)."""
 
+CHANNEL_NAMES: dict[str, str] = {
+    "phone": N_("phone"),
+    "email": N_("e-mail"),
+    "sms": N_("SMS"),
+    "messenger": N_("messenger"),
+    "meeting": N_("meeting"),
+}
+"""Each channel's name, translated where it is shown (a column of channels)."""
+
+CHANNEL_WAYS: dict[str, str] = {
+    "phone": N_("by phone"),
+    "email": N_("by e-mail"),
+    "sms": N_("by SMS"),
+    "messenger": N_("in a messenger"),
+    "meeting": N_("in person"),
+}
+"""How a contact is made, said in a sentence ("no consent to contact by phone")."""
+
 ACTION_CHANNELS: dict[str, str] = {
     "reminder": "email", "ask_addons": "phone", "win_back": "email",
 }

@@ -40,6 +40,17 @@ ACTIONS = MappingProxyType({
 })
 """Each action code and what the manager does, in the articles' words."""
 
+ACTION_NAMES = MappingProxyType({
+    REMINDER: N_("remind of the order"),
+    CALL: N_("call"),
+    CALL_DETRACTOR: N_("call the detractor"),
+    ASK_ADDONS: N_("ask about add-ons"),
+    WIN_BACK: N_("win back"),
+    QUARTERLY_CALL: N_("quarterly call"),
+    REVIEW_TERMS: N_("review the terms"),
+})
+"""Each action code's short name, for a column of tasks."""
+
 ACTION_CHANNELS = MappingProxyType({
     REMINDER: ("phone", "email", "messenger", "sms"),
     CALL: ("phone",),

@@ -32,7 +32,7 @@ import pyarrow as pa
 from regulars.domain import tasks as rules
 from regulars.domain.tables import Kind
 from regulars.domain.tasks import State
-from regulars.i18n import _
+from regulars.i18n import N_, _
 
 WINDOW_DAYS = 90
 COHORT_DAYS = 7
@@ -129,6 +129,11 @@ class TaskReport:
                 "observation": observation_note(),
                 "managers": [m.to_dict() for m in self.managers],
                 "total": self.total.to_dict()}
+
+
+ALL_MANAGERS = N_("all managers")
+"""The total's ``manager``: the English source text in every language (a value for machines),
+translated where it is shown."""
 
 
 def observation_note() -> str:
@@ -283,7 +288,7 @@ def report(tasks: Sequence[Mapping[str, Any]], *,
 
 
 def _total(managers: Iterable[ManagerReport], used: Mapping[str, set[str]]) -> ManagerReport:
-    total = ManagerReport(_("all managers"))
+    total = ManagerReport(ALL_MANAGERS)
     for m in managers:
         total.done_on_time += m.done_on_time
         total.done_late += m.done_late

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from regulars.domain import tasks as rules
 from regulars.domain.tables import INTERACTIONS
 from regulars.domain.tasks import (
+    CHANNEL_WAYS,
     Outcome,
     State,
     TaskError,
@@ -369,8 +370,8 @@ class Tasks:
         consent = {"email": "consent_email", "sms": "consent_sms",
                    "messenger": "consent_messenger", "phone": "consent_phone"}.get(channel)
         if consent and facts.get(consent) is False:
-            out.append(_("customer {id} has not consented to contact by {channel}").format(
-                id=cid, channel=channel))
+            out.append(_("customer {id} has not consented to contact {channel}").format(
+                id=cid, channel=_(CHANNEL_WAYS.get(channel, channel))))
         if tx.live_tasks([cid]):
             out.append(_("customer {id} has another open task").format(id=cid))
         if self.policy is not None and (held := self.policy(facts, channel, self.clock())):

@@ -40,7 +40,8 @@ import pyarrow.compute as pc
 from regulars.domain import contact_policy as cp
 from regulars.domain import worklist as wl
 from regulars.domain.errors import InputError
-from regulars.i18n import _, fmt_date, fmt_days, ngettext
+from regulars.domain.tasks import CHANNEL_WAYS
+from regulars.i18n import _, fmt_date, fmt_days, fmt_number, fmt_weekday, ngettext, use_language
 from regulars.services.explain import sentence
 
 IntArray = npt.NDArray[np.int64]
@@ -201,12 +202,14 @@ def build(
     manager: str | None = None,
     limit: int | None = None,
     as_of: datetime | None = None,
+    words: str | None = None,
 ) -> Worklist:
     """Every manager's list for the day ``on`` (a date: that day in each manager's zone; an
     aware moment: the day it is in each manager's zone, and the moment the contact policy
     checks). ``manager`` keeps that manager's list only (:class:`UnknownManagerError` when
     unknown); ``limit`` lists at most that many customers per manager (default: each one's
-    daily capacity)."""
+    daily capacity). The sentences (reasons, actions, why held back) are in the language
+    ``words`` names (``"en"`` for a file for machines), by default the current one."""
     if limit is not None and limit < 0:
         raise InputError(_("limit: must be 0 or more, not {n}").format(n=limit))
     base = _base(map_rows, rules, profiles, interactions, feedback)
@@ -230,10 +233,12 @@ def build(
     history = _History(interactions, rules.time_zone, base.ids)
     facts_of = _Facts(profiles, map_rows, base)
     lists = []
-    for name in managers if manager is None else [manager]:
-        rows = cand[owners == (name or "")]
-        lists.append(_manager_list(name, rows, base, map_rows, profiles, history, facts_of,
-                                   open_tasks, rules, policy, on, today[name], limit))
+    with use_language(words):
+        for name in managers if manager is None else [manager]:
+            rows = cand[owners == (name or "")]
+            lists.append(_manager_list(name, rows, base, map_rows, profiles, history,
+                                       facts_of, open_tasks, rules, policy, on, today[name],
+                                       limit))
     return Worklist(_day_of(on), as_of, tuple(lists), tuple(m for m in managers if m),
                     int(cand.size))
 
@@ -694,7 +699,7 @@ def _held(i: int, s: Suggestion, base: _Base, today: int, rules: wl.WorklistRule
 
 def _ago(days: int) -> str:
     return _("today") if days == 0 else ngettext("{n} day ago", "{n} days ago", days).format(
-        n=days)
+        n=fmt_number(days))
 
 
 def _hold(s: Suggestion, code: str, text: str) -> Suggestion:
@@ -705,7 +710,10 @@ def _with(s: Suggestion, **changes: Any) -> Suggestion:
     return replace(s, **changes)
 
 
-WHO_WORDS = {cp.FORMER: "a former customer", cp.ALL: "any customer"}
+def _way(channel: object) -> str:
+    """How a contact is made, in a sentence: ``by phone``, ``по телефону``."""
+    way = CHANNEL_WAYS.get(str(channel))
+    return _(way) if way else str(channel)
 
 
 def decision_text(d: cp.Decision, facts: cp.CustomerFacts | None = None) -> str:
@@ -717,21 +725,24 @@ def decision_text(d: cp.Decision, facts: cp.CustomerFacts | None = None) -> str:
     if d.reason == cp.DO_NOT_CONTACT:
         return _("held back: the customer asked not to be contacted")
     if d.reason == cp.NO_CONSENT:
-        return _("held back: no consent to contact by {channel}").format(channel=p["channel"])
+        return _("held back: no consent to contact {channel}").format(
+            channel=_way(p["channel"]))
     if d.reason == cp.CONSENT_UNKNOWN:
-        return _("held back: consent to contact by {channel} is not recorded (a marketing "
-                 "contact needs it)").format(channel=p["channel"])
+        return _("held back: consent to contact {channel} is not recorded (a marketing "
+                 "contact needs it)").format(channel=_way(p["channel"]))
     if d.reason == cp.CAP:
         who = {cp.FORMER: _("for a former customer"), cp.ALL: _("for any customer")}.get(
-            str(p["who"]), _("for a customer who is {who}").format(who=p["who"]))
+            # a rung or status code: its name is in the catalogue (regulars.entrypoints.labels)
+            str(p["who"]), _("for a customer who is {who}").format(who=_(str(p["who"]))))
         text = ngettext("held back: {n} contact in the last {days} {who}",
                         "held back: {n} contacts in the last {days} {who}", int(p["count"])
-                        ).format(n=p["count"], days=fmt_days(p["days"]), who=who)
+                        ).format(n=fmt_number(p["count"]), days=fmt_days(p["days"]), who=who)
         if d.next_allowed is not None:
             text += " " + _("(allowed again from {day})").format(day=fmt_date(d.next_allowed))
         return text
     if d.reason == cp.QUIET_DAY:
-        return _("wait: {day} is a quiet day ({zone})").format(day=p["day"], zone=p["time_zone"])
+        return _("wait: {day} is a quiet day ({zone})").format(day=fmt_weekday(str(p["day"])),
+                                                               zone=p["time_zone"])
     if d.reason == cp.QUIET_HOURS:
         return _("wait: quiet hours {start}-{end} ({zone})").format(
             start=p["start"], end=p["end"], zone=p["time_zone"])

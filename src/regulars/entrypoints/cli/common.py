@@ -39,7 +39,8 @@ DatabaseOpt = Annotated[
 
 def fail(message: str, code: int) -> NoReturn:
     """Print ``error: message`` on stderr and end the command with ``code``."""
-    err.print(f"[bold red]{_('error')}:[/] {message}", highlight=False, markup=True)
+    label = _("error")  # a call of its own: Babel does not read inside an f-string
+    err.print(f"[bold red]{label}:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 

@@ -5,6 +5,7 @@ Registered on ``main.app`` when imported (the last lines of ``main.py``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -13,7 +14,7 @@ from rich.table import Table
 from regulars import bootstrap
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
-from regulars.i18n import _
+from regulars.i18n import _, fmt_date
 from regulars.services.api.keys import Role
 
 keys_app = typer.Typer(help=_("API keys of the HTTP API: create, list, rotate, revoke."),
@@ -25,6 +26,11 @@ def _show_new(key: str, role: str, key_id: str) -> None:
     out.print(_("API key {id} ({role}); shown this once, keep it safe:").format(
         id=key_id, role=role), highlight=False)
     out.print(key, highlight=False, markup=False)
+
+
+def _moment(at: datetime) -> str:
+    """When, for a person: the day the language's way and the time (``31.12.2025 09:30``)."""
+    return f"{fmt_date(at)} {at:%H:%M}"
 
 
 @keys_app.command("create", help=_(
@@ -58,8 +64,8 @@ def list_keys(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> Non
             table.add_column(col)
         for r in ring.list():
             table.add_row(r["key_id"], r["role"], r.get("manager") or "", r["name"],
-                          f"{r['created_at']:%Y-%m-%d %H:%M}",
-                          f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")
+                          _moment(r["created_at"]),
+                          _moment(r["revoked_at"]) if r["revoked_at"] else "")
         out.print(table)
 
 

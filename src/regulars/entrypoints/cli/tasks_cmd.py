@@ -20,10 +20,12 @@ from rich.table import Table
 
 from regulars import api
 from regulars.domain.tasks import OUTCOME_NAMES, STATE_NAMES, Outcome, State
+from regulars.domain.worklist import ACTION_NAMES, REASONS
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, err, out
 from regulars.entrypoints.cli.main import app, handled, parse_day, settings_from
-from regulars.i18n import _, fmt_date, fmt_money, fmt_number, fmt_percent, ngettext
+from regulars.i18n import _, fmt_date, fmt_money, fmt_number, fmt_percent, ngettext, use_language
 from regulars.services.audit import Caller
+from regulars.services.task_report import ALL_MANAGERS
 
 tasks_app = typer.Typer(help=_("The managers' tasks: list, add, plan, done, snooze, "
                                "reassign, cancel, and whether they work."),
@@ -58,6 +60,18 @@ def _outcome_name(code: str | None) -> str:
     return _(OUTCOME_NAMES[Outcome(code)]) if code else ""
 
 
+def _action_name(code: str) -> str:
+    return _(ACTION_NAMES[code]) if code in ACTION_NAMES else code
+
+
+def _reason_name(code: str) -> str:
+    """A worklist reason's name; ``manual`` (a task added by hand) and other codes as they
+    are."""
+    if code == "manual":
+        return _("added by hand")
+    return _(REASONS[code]) if code in REASONS else code
+
+
 def _print_task(task: dict[str, Any], settings: api.Settings) -> None:
     out.print(_("task {id}: {name} ({customer}), {owner}, due {due}, {state}").format(
         id=task["task_id"], name=task.get("name") or "", customer=task["customer_id"],
@@ -67,7 +81,8 @@ def _print_task(task: dict[str, Any], settings: api.Settings) -> None:
         err.print(_("warning: {text}").format(text=warning), highlight=False, markup=False)
 
 
-@tasks_app.command("list")
+@tasks_app.command("list", help=_(
+    "List tasks by due day, with each customer's name and contacts."))
 def list_tasks(
     manager: Annotated[str | None, typer.Option(help=_("Only this manager's tasks."),
                                                 show_default=False)] = None,
@@ -85,7 +100,6 @@ def list_tasks(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """List tasks by due day, with each customer's name and contacts."""
     start, end = _day(due_from, "--due-from"), _day(due_to, "--due-to")
     with handled():
         settings = settings_from(config, database_url)
@@ -109,13 +123,16 @@ def list_tasks(
             due = fmt_date(date.fromisoformat(r["due_on"]))
             table.add_row(r["task_id"], f"[red]{due}[/]" if r["overdue"] else due, r["owner"],
                           f"{r.get('name') or ''} ({r['customer_id']})", r.get("phone") or "",
-                          r.get("email") or "", r["action"], r["reason"],
+                          r.get("email") or "", _action_name(r["action"]),
+                          _reason_name(r["reason"]),
                           fmt_money(r["money_at_stake"], settings.currency),
                           _state_name(r["state"]), _outcome_name(r.get("outcome")))
         out.print(table)
 
 
-@tasks_app.command("add")
+@tasks_app.command("add", help=_(
+    "Add a task by hand. It is added even when the customer asked not to be contacted or "
+    "gave no consent for the channel; a warning says so."))
 def add(
     customer_id: Annotated[str, typer.Argument(help=_("The customer's id."))],
     action: Annotated[str, typer.Option(help=_(
@@ -133,8 +150,6 @@ def add(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Add a task by hand. It is added even when the customer asked not to be contacted or
-    gave no consent for the channel; a warning says so."""
     day = _day(due, "--due")
     with handled():
         settings = settings_from(config, database_url)
@@ -176,7 +191,9 @@ def _read_suggestions(path: Path) -> list[_Suggestion]:
             file=path, err=e), param_hint="--suggestions") from e
 
 
-@tasks_app.command("plan")
+@tasks_app.command("plan", help=_(
+    "Every morning: the top of each manager's list becomes tasks. Running it again on the "
+    "same day creates nothing new; a customer with an open task gets none."))
 def plan(
     on: Annotated[str | None, typer.Option("--date", help=_("The day to plan (default today)."),
                                            show_default=False)] = None,
@@ -189,8 +206,6 @@ def plan(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Every morning: the top of each manager's list becomes tasks. Running it again on the
-    same day creates nothing new; a customer with an open task gets none."""
     day = _day(on, "--date")
     given = _read_suggestions(suggestions) if suggestions is not None else None
     with handled():
@@ -203,14 +218,16 @@ def plan(
                   highlight=False)
         for t in result.created:
             out.print(f"  {t['owner']}: {t.get('name') or ''} ({t['customer_id']}), "
-                      f"{t['action']}", highlight=False, markup=False)
+                      f"{_action_name(t['action'])}", highlight=False, markup=False)
         for s in result.skipped:
             out.print(_("  skipped {customer}: {why}").format(customer=s["customer_id"],
                                                               why=s["why"]),
                       highlight=False, markup=False)
 
 
-@tasks_app.command("done")
+@tasks_app.command("done", help=_(
+    "Close a task with its outcome; the contact is recorded as an interaction, and "
+    "do_not_contact sets the customer's flag."))
 def done(
     task_id: TaskIdArg,
     outcome: Annotated[str, typer.Option(help=_(
@@ -222,8 +239,6 @@ def done(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Close a task with its outcome; the contact is recorded as an interaction, and
-    do_not_contact sets the customer's flag."""
     with handled():
         settings = settings_from(config, database_url)
         answer = api.complete_task(task_id, outcome, settings=settings, note=note, by=by,
@@ -231,14 +246,14 @@ def done(
         _print_task(answer.task, settings)
 
 
-@tasks_app.command("snooze")
+@tasks_app.command("snooze", help=_(
+    "Put a task off to a later day."))
 def snooze(
     task_id: TaskIdArg,
     until: Annotated[str, typer.Option(help=_("The day it is due again (after today)."))],
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Put a task off to a later day."""
     day = _day(until, "--until")
     assert day is not None
     with handled():
@@ -247,35 +262,38 @@ def snooze(
                                     caller=_caller("snooze")).task, settings)
 
 
-@tasks_app.command("reassign")
+@tasks_app.command("reassign", help=_(
+    "Hand a task to another manager (an unknown one is refused with the known ones)."))
 def reassign(
     task_id: TaskIdArg,
     owner: Annotated[str, typer.Option(help=_("The manager who takes it over."))],
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Hand a task to another manager (an unknown one is refused with the known ones)."""
     with handled():
         settings = settings_from(config, database_url)
         _print_task(api.reassign_task(task_id, owner, settings=settings,
                                       caller=_caller("reassign")).task, settings)
 
 
-@tasks_app.command("cancel")
+@tasks_app.command("cancel", help=_(
+    "Cancel a task (it cannot be reopened)."))
 def cancel(
     task_id: TaskIdArg,
     note: Annotated[str | None, typer.Option(help=_("Why."), show_default=False)] = None,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Cancel a task (it cannot be reopened)."""
     with handled():
         settings = settings_from(config, database_url)
         _print_task(api.cancel_task(task_id, settings=settings, note=note,
                                     caller=_caller("cancel")).task, settings)
 
 
-@tasks_app.command("report")
+@tasks_app.command("report", help=_(
+    "Do the tasks work? Per manager: done on time and late, open overdue, outcomes, and "
+    "the revenue of the contacted customers against similar customers not contacted (an "
+    "observation, not a causal claim)."))
 def report(
     since: Annotated[str | None, typer.Option(help=_("From this day (default 180 days ago)."),
                                               show_default=False)] = None,
@@ -287,21 +305,19 @@ def report(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Do the tasks work? Per manager: done on time and late, open overdue, outcomes, and
-    the revenue of the contacted customers against similar customers not contacted (an
-    observation, not a causal claim)."""
     start, end = _day(since, "--since"), _day(until, "--until")
     with handled():
         settings = settings_from(config, database_url)
         result = api.task_report(settings, since=start, until=end, window_days=window_days)
-        body = result.to_dict()
         if fmt is not Format.TABLE:
-            out.print_json(json.dumps(body))
+            with use_language("en"):  # for machines: the same in every language
+                out.print_json(json.dumps(result.to_dict()))
             return
+        body = result.to_dict()
         money = settings.currency
         table = Table(title=_("Tasks from {a} to {b}").format(a=fmt_date(result.since),
                                                               b=fmt_date(result.until)))
-        for col in (_("manager"), _("done"), _("on time"), _("open overdue"), _("outcomes"),
+        for col in (_("manager"), _("tasks done"), _("on time"), _("open overdue"), _("outcomes"),
                     _("contacted"), _("revenue per contacted"), _("per similar customer"),
                     _("waiting")):
             table.add_column(col)
@@ -309,7 +325,8 @@ def report(
             e = m["effect"]
             outcomes = ", ".join(f"{_outcome_name(k)} {fmt_number(v)}"
                                  for k, v in m["outcomes"].items() if v)
-            table.add_row(m["manager"], fmt_number(m["done"]), fmt_percent(m["on_time_share"]),
+            who = _(ALL_MANAGERS) if m is body["total"] else m["manager"]
+            table.add_row(who, fmt_number(m["done"]), fmt_percent(m["on_time_share"]),
                           fmt_number(m["open_overdue"]), outcomes, fmt_number(e["contacted"]),
                           fmt_money(e["revenue_per_contacted"], money),
                           fmt_money(e["revenue_per_similar"], money),

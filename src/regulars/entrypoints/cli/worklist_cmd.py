@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from regulars import api
+from regulars.domain.tasks import CHANNEL_NAMES
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.i18n import _, fmt_date, fmt_money
@@ -23,7 +26,12 @@ CSV_COLUMNS = ("manager", "bucket", "due_on", "customer_id", "name", "phone", "e
 """The CSV's columns: codes (language-neutral) first, the sentences last."""
 
 
-@app.command("worklist")
+@app.command("worklist", help=_(
+    "Whom each manager contacts today and why: in buckets (overdue, today, this week) in the "
+    "manager's time zone, ranked by money at stake, each with the reason in words and the "
+    "action the articles suggest; suggestions the contact policy holds back are listed apart, "
+    "with the reason. Exit codes: 0 the lists; 2 an unknown manager, a bad date or setting; "
+    "3 the store cannot be used."))
 def worklist(
     manager: Annotated[str | None, typer.Option(
         help=_("Only this manager's list."), show_default=False)] = None,
@@ -38,19 +46,14 @@ def worklist(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Whom each manager contacts today and why: in buckets (overdue, today, this week) in the
-    manager's time zone, ranked by money at stake, each with the reason in words and the
-    action the articles suggest; suggestions the contact policy holds back are listed apart,
-    with the reason.
-
-    Exit codes: 0 the lists; 2 an unknown manager, a bad date or setting; 3 the store cannot
-    be used."""
     with handled():
         if fmt not in FORMATS:
             raise typer.BadParameter(_("use table, csv or json"), param_hint="--format")
         settings = settings_from(config, database_url)
-        # an unknown manager is an InputError naming the known ones: exit 2
-        result = api.worklist(settings, manager=manager, on=day, limit=limit)
+        # an unknown manager is an InputError naming the known ones: exit 2. JSON and CSV are
+        # for machines: their sentences are the English source text whatever --lang says
+        result = api.worklist(settings, manager=manager, on=day, limit=limit,
+                              words=None if fmt == "table" else "en")
         if fmt == "json":
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         elif fmt == "csv":
@@ -89,8 +92,15 @@ def print_worklist(result: Worklist, currency: str | None) -> None:
         _print_list(lst, currency)
 
 
-def _bucket(code: str) -> str:
-    return {"overdue": _("overdue"), "today": _("today"), "week": _("this week")}.get(code, code)
+def _when(s: Suggestion) -> str:
+    """The bucket and the due day: ``today``, ``overdue, due Mar 2, 2026``."""
+    if s.bucket == "today":
+        return _("today")
+    if s.bucket == "overdue":
+        return _("overdue, due {day}").format(day=fmt_date(s.due_on))
+    if s.bucket == "week":
+        return _("this week, by {day}").format(day=fmt_date(s.due_on))
+    return f"{s.bucket} {fmt_date(s.due_on)}"
 
 
 def _print_list(lst: ManagerList, currency: str | None) -> None:
@@ -108,7 +118,7 @@ def _print_list(lst: ManagerList, currency: str | None) -> None:
         table.add_column(_("why"), min_width=30)
         table.add_column(_("what to do"), min_width=20)
         for s in lst.items:
-            table.add_row(*_cells(s, currency))
+            table.add_row(*_cells(s, currency, lst.time_zone))
         out.print(table)
     if lst.held_back:
         out.print(_("held back ({n}):").format(n=len(lst.held_back)), style="bold",
@@ -118,19 +128,29 @@ def _print_list(lst: ManagerList, currency: str | None) -> None:
                       f"{s.held_back}", highlight=False)
 
 
+def _first_up(text: str) -> str:
+    """A cell's text with a capital first letter, as the evidence sentences beside it."""
+    return text[:1].upper() + text[1:]
+
+
 def _who(s: Suggestion) -> str:
     return f"{s.name} ({s.customer_id})" if s.name else s.customer_id
 
 
-def _cells(s: Suggestion, currency: str | None) -> list[str]:
-    when = _bucket(s.bucket) + ("" if s.bucket == "today" else f"\n{fmt_date(s.due_on)}")
+def _cells(s: Suggestion, currency: str | None, zone: str) -> list[str]:
+    when = _when(s)
     if s.task_id:
         when += "\n" + _("task {id}").format(id=s.task_id)
-    why = s.reason_text + (f"\n{s.since}" if s.since else "")
-    action = s.action_text
+    why = _first_up(s.reason_text) + (f"\n{_first_up(s.since)}" if s.since else "")
+    action = _first_up(s.action_text)
     if s.contact_from is not None:
-        action += "\n" + _("not before {moment}").format(
-            moment=s.contact_from.strftime("%Y-%m-%d %H:%M UTC"))
+        # the manager's wall clock: the list's days are theirs
+        moment = s.contact_from if s.contact_from.tzinfo is not None else \
+            s.contact_from.replace(tzinfo=UTC)
+        local = moment.astimezone(ZoneInfo(zone))
+        action += "\n" + _("not before {day} {time}").format(day=fmt_date(local),
+                                                             time=f"{local:%H:%M}")
+    channels = ", ".join(_(CHANNEL_NAMES[c]) if c in CHANNEL_NAMES else c for c in s.channels)
     return [when, _who(s), "\n".join(v for v in (s.phone, s.email) if v),
-            ", ".join(s.channels), fmt_date(s.last_order_at),
+            channels, fmt_date(s.last_order_at),
             fmt_money(s.money_at_stake, currency), why, action]

@@ -44,6 +44,8 @@ REFUSED: dict[Permission, str] = {
     Permission.REDEEM_POINTS: N_("the role {role} may not redeem points"),
     Permission.ENROL_MEMBERS: N_("the role {role} may not enrol members"),
     Permission.ADJUST_POINTS: N_("the role {role} may not adjust points"),
+    Permission.READ_WORKLIST: N_("the role {role} may not read the worklist"),
+    Permission.WORK_TASKS: N_("the role {role} may not work the managers' tasks"),
     Permission.ADMIN: N_("the role {role} may not administer the server"),
 }
 
