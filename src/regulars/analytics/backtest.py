@@ -370,11 +370,11 @@ def compare(customers: pa.Table, outcome: pa.Table, *,
             beats.append(all(ours[i] > (v or 0.0) for v in values))  # type: ignore[operator]
     reach = None
     if reached is not None:
-        hit = np.asarray(pc.is_in(ids, value_set=pa.array(list(reached), ids.type))
-                         .to_numpy(zero_copy_only=False), bool)
-        k = int(hit.sum())
-        caught = float(lost[hit].sum())
-        best = float(np.sort(lost)[::-1][:k].sum())
+        listed = np.asarray(pc.is_in(ids, value_set=pa.array(list(reached), ids.type))
+                            .to_numpy(zero_copy_only=False), bool)
+        k = int(listed.sum())
+        caught = float(np.sum(lost[listed]))
+        best = float(np.sum(np.sort(lost)[::-1][:k]))
         reach = Reach(k, caught, _ratio(caught, total_lost), _ratio(best, total_lost))
     return Comparison(n, int(gone.sum()), float(before.sum()), float(after.sum()), total_lost,
                       tuple(statuses), tuple(status_outcomes), tuple(rungs), tuple(percents), top,

@@ -167,9 +167,9 @@ def backtest(tables: Mapping[Kind, Any], *, params: MapParams, as_of: date, unti
     full = result.customers.unfinished
     rows = full.select([c for c in MAP_COLUMNS if c in full.column_names])
     say(_("the managers' worklists, week by week to {d}…").format(d=fmt_date(until)))
-    cut = {k: analysis._cut(k, t, analysis.end_of_day(as_of)).to_pyarrow()
-           for k, t in tables.items()
-           if k in (Kind.CUSTOMERS, Kind.INTERACTIONS, Kind.FEEDBACK)}
+    cut: dict[Kind, pa.Table] = {k: analysis._cut(k, t, analysis.end_of_day(as_of)).to_pyarrow()
+                                 for k, t in tables.items()
+                                 if k in (Kind.CUSTOMERS, Kind.INTERACTIONS, Kind.FEEDBACK)}
     run, reached = work_lists(full, cut, rules=rules or wl.WorklistRules(),
                               policy=policy or cp.ContactPolicy(), as_of=as_of, until=until)
     del full, cut

@@ -67,7 +67,7 @@ def policy_check(policy: cp.ContactPolicy) -> PolicyCheck:
         customer = cp.CustomerFacts(cid, standing.get("status"), standing.get("rung"), consent,
                                     False, time_zone_tag(standing.get("attributes")))
         purpose = wl.ACTION_PURPOSE.get(action, "marketing")
-        contacts = history(tx.contacts(cid))
+        contacts = history(tx.contact_history(cid))
         decision = policy.check(customer, channel, purpose, at, contacts)
         if not decision.allowed and not decision.quiet_only:
             return [decision_text(decision, customer)]

@@ -81,7 +81,7 @@ class TaskTx(Protocol):
     def standing(self, customer_id: str) -> dict[str, Any] | None:
         """The customer's ``status`` and ``rung`` in the served map (``mapped``: whether it
         has the customer) and the card's ``attributes``, for the contact policy."""
-    def contacts(self, customer_id: str) -> list[dict[str, Any]]:
+    def contact_history(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's outgoing interactions (``at, channel, kind``): imported, and the
         done tasks, which are written there."""
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...

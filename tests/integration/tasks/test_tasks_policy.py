@@ -51,7 +51,8 @@ def tasks(api: ApiServices, database_url: str) -> Iterator[Tasks]:
 
 def _contacts(api: ApiServices, customer_id: str, *moments: str, kind: str = "offer") -> None:
     api.ingest.run([(Kind.INTERACTIONS, {
-        "interaction_id": f"{customer_id}-{k}", "customer_id": customer_id, "at": datetime.fromisoformat(at),
+        "interaction_id": f"{customer_id}-{k}", "customer_id": customer_id,
+        "at": datetime.fromisoformat(at),
         "channel": "email", "direction": "out", "kind": kind}) for k, at in enumerate(moments)])
 
 

@@ -85,7 +85,7 @@ class SqlTaskTx(SqlApiTx):
                 "rung": None if row is None else row["rung"],
                 "mapped": row is not None, "attributes": attributes}
 
-    def contacts(self, customer_id: str) -> list[dict[str, Any]]:
+    def contact_history(self, customer_id: str) -> list[dict[str, Any]]:
         i = INTERACTIONS.c
         rows = self.conn.execute(sa.select(i.at, i.channel, i.kind).where(
             i.customer_id == customer_id, i.direction == "out")).mappings()
