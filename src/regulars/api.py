@@ -315,7 +315,9 @@ def backtest(
     progress: analysis.Progress | None = None,
 ) -> backtesting.Backtest:
     """Rewind to ``as_of``, build the map and the ranking as :func:`analyze` would then, and
-    compare them with what customers did in the horizon after it (``docs/backtest.md``).
+    compare them with what customers did in the horizon after it (``docs/backtest.md``),
+    and the share of the revenue later lost that the managers' worklists (``[worklist]``,
+    ``[contact_policy]``) would have reached within their daily capacity.
 
     Parameters
     ----------
@@ -343,7 +345,9 @@ engine, progress
     given = _given(orders, customers, returns, invoices, interactions, feedback, referrals)
     with open_inputs(settings).tables(given, options, engine, progress) as tables:
         return backtesting.backtest(tables, params=settings.analysis, as_of=start.date(),
-                                    until=end, progress=progress)
+                                    until=end, progress=progress,
+                                    rules=settings.worklist_rules(),
+                                    policy=settings.contact_rules())
 
 
 # --- the served map (the HTTP API's computation, for tests and benchmarks) ------------------

@@ -252,8 +252,10 @@ def configured_managers(settings: Settings) -> list[str]:
 
 def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
     """The managers' tasks on the store of ``settings`` (``store``: the API store to share
-    engines with; by default one of its own, schema brought up to date)."""
+    engines with; by default one of its own, schema brought up to date); a task added by hand
+    is checked against ``[contact_policy]`` and warned of what it would hold back."""
     from regulars.adapters.db.tasks_store import SqlTaskStore
+    from regulars.services.task_policy import policy_check
     from regulars.services.task_report import StoreInputs
     from regulars.services.tasks import Tasks
 
@@ -265,7 +267,8 @@ def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
                            lambda tables, at: the_map.customer_map(tables, at)[0])
 
     tasks = Tasks(SqlTaskStore(api), configured_managers=configured_managers(settings),
-                  zone=settings.timezone, report_inputs=report_inputs)
+                  zone=settings.timezone, policy=policy_check(settings.contact_rules()),
+                  report_inputs=report_inputs)
     if store is None:  # its own store: closed with it
         tasks.closers.append(api.close)
     return tasks

@@ -131,3 +131,31 @@ def test_orders_after_the_horizon_cannot_change_the_backtest(tmp_path):
     assert a.pop("last_order") != b.pop("last_order")
     assert a == b
     assert first.comparison.customers > 100 and first.comparison.lost_revenue > 0
+
+
+def test_on_the_demo_the_worklists_reach_a_share_of_the_lost_revenue(regulars, tmp_path):
+    write_demo(tmp_path, DemoSpec(customers=400, seed=11), fmt="csv")  # type: ignore[arg-type]
+    orders = pacsv.read_csv(tmp_path / "orders.csv")
+    end = pc.max(orders["ordered_at"]).as_py().date()
+    as_of = (end - timedelta(days=120)).isoformat()
+    run = regulars(tmp_path, "backtest", ".", "--as-of", as_of, "--horizon", "90d",
+                   "--format", "json")
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    w = got["worklist"]
+    # 13 weeks of lists (90 days from the day after as-of), the Sundays quiet
+    assert w["weeks"] == 13 and 76 <= w["working_days"] <= 78
+    assert w["managers"] >= 1 and w["daily_capacity"] == 15 * w["managers"]
+    assert 0 < w["customers"] == w["customers_listed"] <= w["rows"]
+    assert w["rows"] <= w["daily_capacity"] * w["working_days"]
+    assert 0 < w["share"] <= w["best_possible"] <= 1
+    assert abs(w["lost_revenue"] - w["share"] * got["lost_revenue"]) < 0.05
+
+    table = regulars(tmp_path, "backtest", ".", "--as-of", as_of, "--horizon", "90d",
+                     "--report", "bt.html")
+    assert table.returncode == 0, table.stderr
+    for words in ("What the managers' worklists would have reached", "customers the lists "
+                  "named", "built once a week"):
+        assert words in table.stdout
+    html = (tmp_path / "bt.html").read_text(encoding="utf-8")
+    assert "worklists would have reached within their daily capacity" in html

@@ -33,6 +33,11 @@ window (returns are not subtracted, as in the map's ``revenue``).
 
    Ours *beats* the baselines at a cut when its capture is strictly greater than every
    available baseline's.
+4. **What the worklists would have reached.** Given the customers the managers' worklists
+   would have listed in the horizon within their daily capacity (``reached``, chosen by
+   :mod:`regulars.services.backtest`), the share of the total lost revenue those of them with
+   an order by D account for, beside the most that as many customers could account for (the
+   first of ``best_possible``'s list).
 
 Pure: Arrow tables in, numbers out (numpy and pyarrow only).
 """
@@ -136,6 +141,25 @@ class Capture:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """The lost revenue the customers a set of lists reached account for (module docstring,
+    4)."""
+
+    customers: int
+    """Customers with an order by D among those reached."""
+    lost_revenue: float
+    """Their lost revenue."""
+    share: float | None
+    """Of the total lost revenue (None when none was lost)."""
+    best_possible: float | None
+    """The share the same number of customers could account for at most."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"customers": self.customers, "lost_revenue": round(self.lost_revenue, 2),
+                "share": self.share, "best_possible": self.best_possible}
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Everything the backtest measured (module docstring)."""
 
@@ -157,6 +181,8 @@ class Comparison:
     capture: tuple[Capture, ...]
     beats_baselines: tuple[bool | None, ...] = field(default=())
     """Per cut: ours strictly above every available baseline (None without any)."""
+    reach: Reach | None = None
+    """What the worklists reached, when they were given (:func:`compare`'s ``reached``)."""
 
     def capture_of(self, method: str) -> Capture:
         return next(c for c in self.capture if c.method == method)
@@ -250,13 +276,15 @@ def top_counts(n: int, percents: Sequence[int] = TOP_PERCENTS) -> tuple[int, ...
 # each ranking) reads the same arrays, taken once from the map joined to the outcomes
 def compare(customers: pa.Table, outcome: pa.Table, *,
             p_alive_missing: str | None = None,
-            percents: Sequence[int] = TOP_PERCENTS) -> Comparison:
+            percents: Sequence[int] = TOP_PERCENTS,
+            reached: Sequence[str] | None = None) -> Comparison:
     """Compare the map as of D (``customers``: ``customer_id, orders, rung, status, revenue,
     rfm_segment, money_at_stake`` and, when the model was fitted, ``p_alive``) with
     :func:`outcomes` of the same D and horizon.
 
     ``p_alive_missing``: why the map has no ``p_alive`` (the reason the ``revenue_x_p_gone``
-    baseline gives when it is not available).
+    baseline gives when it is not available). ``reached``: the ids of the customers the
+    worklists reached (:class:`Reach`).
     """
     orders = pc.fill_null(customers.column("orders"), 0)
     rows = customers.filter(pc.greater(orders, 0))
@@ -340,7 +368,15 @@ def compare(customers: pa.Table, outcome: pa.Table, *,
             beats.append(None)
         else:
             beats.append(all(ours[i] > (v or 0.0) for v in values))  # type: ignore[operator]
+    reach = None
+    if reached is not None:
+        listed = np.asarray(pc.is_in(ids, value_set=pa.array(list(reached), ids.type))
+                            .to_numpy(zero_copy_only=False), bool)
+        k = int(listed.sum())
+        caught = float(np.sum(lost[listed]))
+        best = float(np.sum(np.sort(lost)[::-1][:k]))
+        reach = Reach(k, caught, _ratio(caught, total_lost), _ratio(best, total_lost))
     return Comparison(n, int(gone.sum()), float(before.sum()), float(after.sum()), total_lost,
                       tuple(statuses), tuple(status_outcomes), tuple(rungs), tuple(percents), top,
-                      tuple(captures), tuple(beats))
+                      tuple(captures), tuple(beats), reach)
 

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -79,6 +79,12 @@ class TaskTx(Protocol):
     def customer_facts(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """``customer_id -> {name, manager, do_not_contact, consent_*}`` (aliases resolved:
         the key is the id asked for, ``customer_id`` in the value the card's)."""
+    def standing(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's ``status`` and ``rung`` in the served map (``mapped``: whether it
+        has the customer) and the card's ``attributes``, for the contact policy."""
+    def contact_history(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's outgoing interactions (``at, channel, kind``): imported, and the
+        done tasks, which are written there."""
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
     def update_customer(self, customer_id: str, values: Mapping[str, Any]) -> None: ...
     def touch_customers(self, ids: Iterable[str]) -> None: ...
@@ -120,10 +126,13 @@ class SuggestionLike(Protocol):
     def held_back(self) -> str | None: ...
 
 
-# A contact policy's verdict on a task added by hand: None when allowed, else why it would be
-# held back (``regulars.domain.contact_policy`` once wired; the task is added all the same,
-# with the sentence as a warning)
-PolicyCheck = Callable[[Mapping[str, Any], str, datetime], str | None]
+class PolicyCheck(Protocol):
+    """The contact policy's verdict on a task added by hand, read in the task's transaction:
+    the warnings it gives (none when the contact would be allowed); the task is added all the
+    same (:func:`regulars.services.task_policy.policy_check`)."""
+
+    def __call__(self, tx: TaskTx, facts: Mapping[str, Any], channel: str, action: str,
+                 at: datetime) -> list[str]: ...
 
 
 class ReportInputs(Protocol):
@@ -343,7 +352,7 @@ class Tasks:
                 raise TaskForbiddenError(_(
                     "owner: a key of manager {scope} adds tasks for {scope} only").format(
                     scope=scope), field="owner")
-            warnings = self._warnings(tx, facts, chan)
+            warnings = self._warnings(tx, facts, chan, act, due_on)
             now = self.clock()
             row = {"task_id": secrets.token_hex(8), "customer_id": cid, "owner": who,
                    "due_on": due_on, "reason": why, "action": act, "channel": chan,
@@ -362,7 +371,8 @@ class Tasks:
 
         return self._keyed(caller, idempotency_key, fingerprint, work)
 
-    def _warnings(self, tx: TaskTx, facts: Mapping[str, Any], channel: str) -> list[str]:
+    def _warnings(self, tx: TaskTx, facts: Mapping[str, Any], channel: str, action: str,
+                  due_on: date) -> list[str]:
         out: list[str] = []
         cid = facts["customer_id"]
         if facts.get("do_not_contact"):
@@ -374,9 +384,17 @@ class Tasks:
                 id=cid, channel=_(CHANNEL_WAYS.get(channel, channel))))
         if tx.live_tasks([cid]):
             out.append(_("customer {id} has another open task").format(id=cid))
-        if self.policy is not None and (held := self.policy(facts, channel, self.clock())):
-            out.append(held)
+        if self.policy is not None:
+            out += self.policy(tx, facts, channel, action, self._moment(due_on))
         return out
+
+    def _moment(self, day: date) -> datetime:
+        """When a task due on ``day`` would be done, as the policy checks it (aware): now
+        when it is due today, else noon of its day in the business's zone."""
+        now = self.clock().replace(tzinfo=UTC)
+        if day <= self.local_day(self.clock()):
+            return now
+        return datetime.combine(day, time(12, 0), tzinfo=self.zone)
 
     def plan(self, suggestions: Iterable[SuggestionLike], *, on: date | None = None,
              buckets: Sequence[str] = PLAN_BUCKETS, per_manager: int | None = None,

@@ -26,7 +26,7 @@ reaches go through the contact policy one by one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -187,6 +187,8 @@ class _Base:
 
 
 NONE_US = np.iinfo(np.int64).min
+_ACTION_OF = np.asarray([wl.REASON_ACTION[r] for r in wl.REASON_ORDER], dtype=object)
+"""The action of each reason, by its position in :data:`REASON_ORDER`."""
 
 
 def build(
@@ -212,7 +214,8 @@ def build(
     ``words`` names (``"en"`` for a file for machines), by default the current one."""
     if limit is not None and limit < 0:
         raise InputError(_("limit: must be 0 or more, not {n}").format(n=limit))
-    base = _base(map_rows, rules, profiles, interactions, feedback)
+    sent = _Sent(interactions, map_rows.column("customer_id").combine_chunks())
+    base = _base(map_rows, rules, profiles, sent, feedback)
     managers = _managers(base.owner, rules)
     if manager is not None and manager not in managers:
         raise UnknownManagerError(manager, managers)
@@ -230,12 +233,16 @@ def build(
     cand = cand[order]
     owners = _assign(base.owner.take(pa.array(cand)), managers, rules)
     today = _today_by_manager(managers, rules, on)
-    history = _History(interactions, rules.time_zone, base.ids)
+    history = _History(sent, rules.time_zone)
     facts_of = _Facts(profiles, map_rows, base)
+    # each manager's candidates, in rank order: one stable sort of the owners' numbers
+    by_owner = np.argsort(owners, kind="stable")
+    starts = np.searchsorted(owners[by_owner], np.arange(len(managers) + 1))
     lists = []
     with use_language(words):
         for name in managers if manager is None else [manager]:
-            rows = cand[owners == (name or "")]
+            k = managers.index(name)
+            rows = cand[by_owner[starts[k]:starts[k + 1]]]
             lists.append(_manager_list(name, rows, base, map_rows, profiles, history,
                                        facts_of, open_tasks, rules, policy, on, today[name],
                                        limit))
@@ -256,26 +263,29 @@ def _today_by_manager(managers: Sequence[str], rules: wl.WorklistRules,
 
 
 def _base(map_rows: pa.Table, rules: wl.WorklistRules, profiles: pa.Table | None,
-          interactions: pa.Table | None, feedback: pa.Table | None) -> _Base:
+          sent: _Sent, feedback: pa.Table | None) -> _Base:
     n = map_rows.num_rows
-    ids = map_rows.column("customer_id").combine_chunks()
-    status = _strings(map_rows, "status")
-    rung = _strings(map_rows, "rung")
+    ids = sent.ids
+
+    def status(*codes: str) -> BoolArray:
+        return _among(map_rows, "status", codes)
+
     revenue = _floats(map_rows, "revenue")
     money = _money(map_rows)
     reason = np.full(n, -1, dtype=np.int64)
-    not_lost = status != "lost"
+    not_lost = ~status("lost")
     signals = map_rows.column("signals")
     for k, code in enumerate(wl.REASON_ORDER):
         if code == wl.LAPSING:
-            holds = status == "lapsing"
+            holds = status("lapsing")
         elif code == wl.LOST:
             buyers = revenue[np.nan_to_num(revenue) > 0]
             floor = (float(np.quantile(buyers, rules.win_back_min_revenue_quantile))
                      if buyers.size else 0.0)
-            holds = (status == "lost") & (np.nan_to_num(revenue) >= floor)
+            holds = status("lost") & (np.nan_to_num(revenue) >= floor)
         elif code == wl.BETWEEN_ORDERS:
-            holds = np.isin(rung, wl.REGULAR_RUNGS) & np.isin(status, ("active", "won_back"))
+            holds = (_among(map_rows, "rung", wl.REGULAR_RUNGS)
+                     & status("active", "won_back"))
         else:
             holds = _has_signal(signals, code, n) & not_lost
         reason[(reason < 0) & holds] = k
@@ -288,7 +298,7 @@ def _base(map_rows: pa.Table, rules: wl.WorklistRules, profiles: pa.Table | None
     reason[money < rules.min_money_at_stake] = -1
 
     owner, dnc, prow = _profile_columns(ids, map_rows, profiles)
-    last_contact = _last_contact(ids, interactions)
+    last_contact = _last_contact(sent)
     answered = _answered(ids, feedback)
     last_order = _days(map_rows.column("last_order_at")) if (
         "last_order_at" in map_rows.column_names) else np.full(n, -1, np.int64)
@@ -296,10 +306,13 @@ def _base(map_rows: pa.Table, rules: wl.WorklistRules, profiles: pa.Table | None
                  prow)
 
 
-def _strings(table: pa.Table, name: str) -> npt.NDArray[np.object_]:
+def _among(table: pa.Table, name: str, codes: Sequence[str]) -> BoolArray:
+    """Whether each row's text column ``name`` is one of ``codes`` (a null or a missing
+    column is not)."""
     if name not in table.column_names:
-        return np.full(table.num_rows, None, dtype=object)
-    return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=object)
+        return np.zeros(table.num_rows, dtype=bool)
+    hit = pc.is_in(table.column(name), value_set=pa.array(list(codes), pa.string()))
+    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), bool)
 
 
 def _floats(table: pa.Table, name: str) -> npt.NDArray[np.float64]:
@@ -401,33 +414,50 @@ def _outgoing(interactions: pa.Table) -> pa.Table:
     return interactions.filter(pc.equal(interactions.column("direction"), "out"))
 
 
-def _personal(interactions: pa.Table) -> pa.Table:
-    """Outgoing contacts a person made: a call, or any contact that names its manager (a done
-    task is recorded so). A newsletter or a season's greeting to everyone is not one: it
-    counts towards the caps, but does not stop a manager's call."""
-    sent = _outgoing(interactions)
+class _Sent:
+    """The outgoing interactions, each coded by its customer's map row once (one hash look-up
+    of every contact: the costliest step at a million customers), for the last personal
+    contact and for the policy's histories."""
+
+    def __init__(self, interactions: pa.Table | None, ids: pa.Array) -> None:
+        self.ids = ids
+        self.table: pa.Table | None = None
+        self.code = np.zeros(0, dtype=np.int64)
+        if interactions is None or interactions.num_rows == 0:
+            return
+        sent = _outgoing(interactions)
+        if sent.num_rows == 0:
+            return
+        self.table = sent
+        self.code = np.asarray(pc.fill_null(pc.index_in(sent.column("customer_id"), ids), -1)
+                               .to_numpy(zero_copy_only=False), np.int64)
+
+
+def _personal(sent: pa.Table) -> BoolArray:
+    """Which outgoing contacts a person made: a call, or any contact that names its manager
+    (a done task is recorded so). A newsletter or a season's greeting to everyone is not one:
+    it counts towards the caps, but does not stop a manager's call."""
     personal = pc.equal(sent.column("kind"), "call")
     if "manager" in sent.column_names:
         named = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(
             pc.fill_null(sent.column("manager").cast(pa.string()), ""))), 0)
         personal = pc.or_(personal, named)
-    return sent.filter(pc.fill_null(personal, False))
+    return np.asarray(pc.fill_null(personal, False).to_numpy(zero_copy_only=False), bool)
 
 
-def _last_contact(ids: pa.Array, interactions: pa.Table | None) -> npt.NDArray[np.int64]:
+def _last_contact(sent: _Sent) -> npt.NDArray[np.int64]:
     """The moment (naive wall clock, µs) of each customer's last personal contact
     (:func:`_personal`)."""
-    out = np.full(len(ids), NONE_US, dtype=np.int64)
-    if interactions is None or interactions.num_rows == 0:
+    out = np.full(len(sent.ids), NONE_US, dtype=np.int64)
+    if sent.table is None:
         return out
-    sent = _personal(interactions)
-    if sent.num_rows == 0:
+    keep = _personal(sent.table) & (sent.code >= 0)
+    if not keep.any():
         return out
-    t = pa.table({"customer_id": sent.column("customer_id"), "us": _local_us(sent.column("at"))})
-    last = t.group_by("customer_id").aggregate([("us", "max")])
-    at = _lookup(ids, last)
-    found = pc.take(last.column("us_max"), at)
-    return np.asarray(pc.fill_null(found, NONE_US).to_numpy(zero_copy_only=False), np.int64)
+    us = np.asarray(pc.fill_null(_local_us(sent.table.column("at")), NONE_US)
+                    .to_numpy(zero_copy_only=False), np.int64)
+    np.maximum.at(out, sent.code[keep], us[keep])
+    return out
 
 
 def _answered(ids: pa.Array, feedback: pa.Table | None) -> IntArray:
@@ -455,18 +485,18 @@ def _managers(owner: pa.Array, rules: wl.WorklistRules) -> list[str]:
     return sorted(named) if named else [""]
 
 
-def _assign(owner: pa.Array, managers: Sequence[str], rules: wl.WorklistRules
-            ) -> npt.NDArray[np.object_]:
-    """Each candidate's owner: their manager, else the default owner, else the managers in
-    turn (the candidates come ranked, so each gets the same share of the money at stake)."""
-    out = np.asarray(pc.fill_null(owner, "").to_numpy(zero_copy_only=False), dtype=object)
-    free = np.flatnonzero(out == "")
+def _assign(owner: pa.Array, managers: Sequence[str], rules: wl.WorklistRules) -> IntArray:
+    """Each candidate's owner, as a position in ``managers``: their manager, else the default
+    owner, else the managers in turn (the candidates come ranked, so each gets the same share
+    of the money at stake)."""
+    code = pc.index_in(owner, value_set=pa.array(list(managers), pa.string()))
+    out = np.asarray(pc.fill_null(code, -1).to_numpy(zero_copy_only=False), np.int64)
+    free = np.flatnonzero(out < 0)
     if free.size:
         if rules.default_owner:
-            out[free] = rules.default_owner
+            out[free] = list(managers).index(rules.default_owner)
         else:
-            pool = np.asarray(list(managers), dtype=object)
-            out[free] = pool[np.arange(free.size) % len(pool)]
+            out[free] = np.arange(free.size) % len(managers)
     return out
 
 
@@ -490,8 +520,7 @@ def _manager_list(name: str, rows: IntArray, base: _Base, map_rows: pa.Table,
     room = capacity if limit is None else min(capacity, limit)
     today = (day - EPOCH).days
     reason = base.reason[rows]
-    action = np.asarray([wl.REASON_ACTION[wl.REASON_ORDER[r]] for r in reason], dtype=object) \
-        if rows.size else np.zeros(0, dtype=object)
+    action = _ACTION_OF[reason] if rows.size else np.zeros(0, dtype=object)
     due = _due(rows, reason, action, base, today, rules)
     bucket = np.full(rows.size, 3, dtype=np.int64)
     bucket[due < today] = 0
@@ -510,7 +539,8 @@ def _manager_list(name: str, rows: IntArray, base: _Base, map_rows: pa.Table,
     merged = _merge(tasks, rows, bucket, base)
     # the open tasks are the manager's word already given: every one is listed (an explicit
     # limit aside); the suggestions fill what room the daily capacity leaves
-    last_task = max((n for n, (kind, _k) in enumerate(merged) if kind == "task"), default=-1)
+    last_task = max((n for n, (kind, _k) in enumerate(merged) if kind == "task"),
+                    default=-1) if tasks else -1
     for n, (kind, k) in enumerate(merged):
         if kind == "task":
             if limit is None or len(items) < limit:
@@ -561,13 +591,13 @@ def _due(rows: IntArray, reason: IntArray, action: npt.NDArray[np.object_], base
 
 
 def _merge(tasks: list[Suggestion], rows: IntArray, bucket: IntArray, base: _Base
-           ) -> list[tuple[str, int]]:
+           ) -> Iterable[tuple[str, int]]:
     """Tasks and suggestions in one order: bucket, the tasks before the suggestions, then
     money at stake."""
     keyed = [((wl.BUCKETS.index(t.bucket), 0, -t.money_at_stake, t.customer_id), ("task", k))
              for k, t in enumerate(tasks)]
-    if not keyed:
-        return [("row", k) for k in range(rows.size)]
+    if not keyed:  # the suggestions alone, as many as the list reaches
+        return (("row", k) for k in range(rows.size))
     keyed += [((int(bucket[k]), 1, -float(base.money[rows[k]]), ""), ("row", k))
               for k in range(rows.size)]
     keyed.sort(key=lambda x: x[0])
@@ -579,20 +609,16 @@ class _History:
     by the customer's map row once (a hash look-up and an integer sort), each customer's
     rows found by bisection when the policy needs them."""
 
-    def __init__(self, interactions: pa.Table | None, zone: str, ids: pa.Array) -> None:
+    def __init__(self, sent: _Sent, zone: str) -> None:
         self.zone = ZoneInfo(zone)
         self.table: pa.Table | None = None
-        if interactions is None or interactions.num_rows == 0:
+        if sent.table is None:
             return
-        sent = _outgoing(interactions)
-        if sent.num_rows == 0:
-            return
-        code = np.asarray(pc.fill_null(pc.index_in(sent.column("customer_id"), ids), -1)
-                          .to_numpy(zero_copy_only=False), np.int64)
+        code = sent.code
         self.order = np.argsort(code, kind="stable")
         self.codes = code[self.order]
-        self.table = sent.select([c for c in ("at", "channel", "kind")
-                                  if c in sent.column_names])
+        self.table = sent.table.select([c for c in ("at", "channel", "kind")
+                                        if c in sent.table.column_names])
 
     def of(self, row: int) -> list[cp.Contact]:
         if self.table is None:

@@ -18,13 +18,14 @@ from regulars.adapters import failures
 from regulars.adapters.db.api_rows import PooledRows
 from regulars.adapters.db.api_store import SqlApiStore
 from regulars.adapters.db.api_tx import SqlApiTx, is_unique_violation
-from regulars.adapters.db.tables import INPUT_TABLES, api_keys, tasks
+from regulars.adapters.db.tables import INPUT_TABLES, api_keys, map_customers, tasks
 from regulars.domain.tables import Kind
 from regulars.domain.tasks import State
 from regulars.services.api.ports import DuplicateError
 from regulars.services.tasks import TaskFilter
 
 CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
+INTERACTIONS = INPUT_TABLES[Kind.INTERACTIONS]
 _FACTS = ("customer_id", "name", "email", "phone", "manager", "do_not_contact",
           "consent_email", "consent_sms", "consent_messenger", "consent_phone")
 _LIVE = (State.OPEN.value, State.SNOOZED.value)
@@ -74,6 +75,21 @@ class SqlTaskTx(SqlApiTx):
             CUSTOMERS.c.customer_id.in_(cards))).mappings()
         found = {r["customer_id"]: dict(r) for r in rows}
         return {i: found[aliases.get(i, i)] for i in customer_ids if aliases.get(i, i) in found}
+
+    def standing(self, customer_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(sa.select(map_customers.c.status, map_customers.c.rung).where(
+            map_customers.c.customer_id == customer_id)).mappings().first()
+        attributes = self.conn.execute(sa.select(CUSTOMERS.c.attributes).where(
+            CUSTOMERS.c.customer_id == customer_id)).scalar()
+        return {"status": None if row is None else row["status"],
+                "rung": None if row is None else row["rung"],
+                "mapped": row is not None, "attributes": attributes}
+
+    def contact_history(self, customer_id: str) -> list[dict[str, Any]]:
+        i = INTERACTIONS.c
+        rows = self.conn.execute(sa.select(i.at, i.channel, i.kind).where(
+            i.customer_id == customer_id, i.direction == "out")).mappings()
+        return [dict(r) for r in rows]
 
 
 class SqlTaskStore(PooledRows):

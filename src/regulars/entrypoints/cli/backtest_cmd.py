@@ -28,6 +28,8 @@ from regulars.entrypoints.report.backtest import (
     definitions,
     labels,
     pct,
+    reach_rows,
+    reach_sentence,
     render_backtest_report,
 )
 from regulars.i18n import _, fmt_date, fmt_days, fmt_money, fmt_number, fmt_percent
@@ -39,7 +41,8 @@ from regulars.i18n import _, fmt_date, fmt_days, fmt_money, fmt_number, fmt_perc
     "Check the map and the ranking of whom to save against what customers did next: rewind to a "
     "date, build them as they were then, and compare.\n\n"
     "Statuses against who ordered again, retention by rung, and the share of the revenue later "
-    "lost that the top of each ranking (1 %, 5 %, 10 %) had caught, beside simple baselines. "
+    "lost that the top of each ranking (1 %, 5 %, 10 %) had caught, beside simple baselines, "
+    "and that the managers' worklists would have reached within their daily capacity. "
     "The data must reach the end of the horizon. Definitions: docs/backtest.md."))
 def backtest_command(
     as_of: Annotated[str, typer.Option(
@@ -128,6 +131,16 @@ def print_backtest(result: Any, currency: str | None = None) -> None:
                     *((_("yes") if b else _("no")) if b is not None else "—"
                       for b in c.beats_baselines), style="bold")
     out.print(capture)
+    reached = reach_rows(result)
+    if reached:
+        reach = Table(title=_("What the managers' worklists would have reached within their "
+                              "daily capacity"))
+        reach.add_column(_("worklists"))
+        reach.add_column(_("value"), justify="right")
+        for row in reached:
+            reach.add_row(*row)
+        out.print(reach)
+        out.print(reach_sentence(result), style="dim", highlight=False)
 
     statuses = Table(title=_("Statuses against what happened (gone = no order in the "
                              "horizon)"))

@@ -17,7 +17,8 @@ from regulars.entrypoints.report.html import Markup, macros, section, table
 from regulars.entrypoints.report.page import page
 from regulars.i18n import _, current_language, fmt_days, ngettext, use_language
 
-__all__ = ["backtest_section", "definitions", "labels", "pct", "render_backtest_report"]
+__all__ = ["backtest_section", "definitions", "labels", "pct", "reach_rows", "reach_sentence",
+           "render_backtest_report"]
 
 
 def labels() -> dict[str, str]:
@@ -65,6 +66,31 @@ def definitions(result: Any) -> list[str]:
     ]
 
 
+def reach_rows(result: Any) -> list[list[str]]:
+    """What the worklists would have reached, as rows of two cells (none without it)."""
+    reach, run = result.comparison.reach, getattr(result, "worklist", None)
+    if reach is None or run is None:
+        return []
+    return [
+        [_("customers the lists named"), num(reach.customers)],
+        [_("their share of the revenue later lost"), pct(reach.share)],
+        [_("the most as many customers could hold (best possible)"), pct(reach.best_possible)],
+    ]
+
+
+def reach_sentence(result: Any) -> str:
+    """How the worklists were worked, for under their table."""
+    run = result.worklist
+    return _("Worklists: every manager's list from the map as of {d}, built once a week over "
+             "the horizon ({w} lists) with room for the daily capacity ({c} customers a day "
+             "for all {m} managers) × the week's working days ({days} in all, quiet days of "
+             "the contact policy left out). A listed customer counts as contacted that week: "
+             "the recontact rule and the contact caps apply to the next weeks' lists. The "
+             "map is not rebuilt in the horizon.").format(
+        d=day(result.as_of), w=num(run.weeks), c=num(run.daily_capacity), m=num(run.managers),
+        days=num(run.working_days))
+
+
 def basis_sentence(ranking: dict[str, Any]) -> str:
     if not ranking:
         return _("The ranking's basis is not known.")
@@ -110,6 +136,11 @@ def backtest_section(result: Any, currency: str | None = None) -> Markup:
              for b in c.beats_baselines]
     body += table(_("Does ours catch more than every baseline?"), [_("cut"), *cuts],
                   [[_("ours beats every baseline"), *beats]])
+    reached = reach_rows(result)
+    if reached:
+        body += table(_("What the managers' worklists would have reached within their daily "
+                        "capacity"), [_("worklists"), _("value")], reached)
+        body += macros("blocks.html").lead(reach_sentence(result))
     body += table(
         _("Statuses against what happened"),
         [_("status"), _("customers"), _("of them gone"), _("precision"),
