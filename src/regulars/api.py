@@ -622,13 +622,17 @@ def worklist_suggestions(settings: Settings, on: date | None = None
 def plan_tasks(settings: Settings | None = None, *,
                suggestions: Iterable[SuggestionLike] | None = None, on: date | None = None,
                per_manager: int | None = None, caller: Caller | None = None) -> PlanResult:
-    """The morning plan: the top of each manager's worklist (``suggestions``, default
-    :func:`worklist_suggestions` of ``on``) becomes tasks; running it twice on a day creates
-    nothing new, and a customer with an open task gets none."""
+    """The morning plan: the top of each manager's worklist (``suggestions``, default the
+    lists of :func:`worklist` of ``on``, whose day the tasks are then planned for, like the
+    list's own) becomes tasks; running it twice on a day creates nothing new, and a customer
+    with an open task gets none."""
     settings = settings or load_settings()
-    given = suggestions if suggestions is not None else worklist_suggestions(settings, on)
+    if suggestions is None:
+        listed = worklist(settings, on=on)
+        suggestions = [item for one in listed.lists for item in one.items]
+        on = on or listed.on
     with _tasks(settings) as tasks:
-        return tasks.plan(given, on=on, per_manager=per_manager, caller=caller)
+        return tasks.plan(suggestions, on=on, per_manager=per_manager, caller=caller)
 
 
 def complete_task(task_id: str, outcome: str, *, settings: Settings | None = None,

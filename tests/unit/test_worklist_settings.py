@@ -43,7 +43,7 @@ def test_caps_are_a_list_of_rules():
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"worklist": {"daily_capacity": 0}}, "worklist.daily_capacity"),
     ({"worklist": {"managers": {"Anna": {"time_zone": "Mars/Base"}}}},
-     "worklist.managers.Anna.time_zone: Value error, unknown time zone 'Mars/Base'"),
+     "worklist.managers.Anna.time_zone: unknown time zone 'Mars/Base'"),
     ({"worklist": {"small_customer_reasons": ["rich"]}}, "unknown reason 'rich'"),
     ({"contact_policy": {"caps": [{"who": "vips", "max": 1, "days": 2}]}},
      "unknown customers 'vips'"),

@@ -26,12 +26,12 @@ def api_settings(database_url: str, api_overrides: dict[str, Any]) -> Settings:
 
 
 def test_the_worklist_of_the_served_map(call, services):
-    before = call("manager", "GET", "/v1/worklist")
+    before = call("admin", "GET", "/v1/worklist")
     assert before.status_code == 404
     assert before.headers["content-type"].startswith("application/problem+json")
     services.rebuild_map(None)
 
-    got = call("manager", "GET", "/v1/worklist", params={"limit": 4})
+    got = call("admin", "GET", "/v1/worklist", params={"limit": 4})
     assert got.status_code == 200, got.text
     data = got.json()
     assert data["managers"] and len(data["lists"]) == len(data["managers"])
@@ -50,11 +50,21 @@ def test_the_worklist_of_the_served_map(call, services):
     assert [lst["manager"] for lst in one.json()["lists"]] == [name]
     assert one.json()["date"] == "2025-12-30"
 
-    unknown = call("manager", "GET", "/v1/worklist", params={"manager": "Nobody"})
+    unknown = call("admin", "GET", "/v1/worklist", params={"manager": "Nobody"})
     assert unknown.status_code == 404
     body = unknown.json()
     assert body["type"] == "/problems/unknown-manager" and name in body["detail"]
-    bad = call("manager", "GET", "/v1/worklist", params={"date": "2025-13-40"})
+    bad = call("admin", "GET", "/v1/worklist", params={"date": "2025-13-40"})
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert call("readonly", "GET", "/v1/worklist").status_code == 403
+
+    # a manager's key sees that manager's list only; a manager key bound to no one, none
+    own = services.keys.create("manager", "phone", manager=name)[0]
+    mine = call(own, "GET", "/v1/worklist", params={"limit": 2})
+    assert mine.status_code == 200, mine.text
+    assert [lst["manager"] for lst in mine.json()["lists"]] == [name]
+    other = data["managers"][1]
+    assert call(own, "GET", "/v1/worklist", params={"manager": other}).status_code == 403
+    unbound = call("manager", "GET", "/v1/worklist")
+    assert unbound.status_code == 403 and "--manager" in unbound.json()["detail"]
