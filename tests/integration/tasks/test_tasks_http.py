@@ -106,3 +106,18 @@ def test_the_report_answers_per_manager(client, crm):
     assert [m["manager"] for m in body["managers"]] == ["Mari"]
     assert body["managers"][0]["done"] == 1 and body["managers"][0]["effect"]["pending"] == 1
     assert "not a causal claim" in body["observation"]
+
+
+def test_days_are_iso_text_not_a_number_of_seconds(client, crm):
+    """pydantic alone reads ``0`` as 1970-01-01: a day in a query or a body is YYYY-MM-DD."""
+    for params in ({"due_to": "0"}, {"due_from": "1700000000"}):
+        got = client.get("/v1/tasks", params=params, headers=_auth(crm["admin"]))
+        assert got.status_code == 422, (params, got.text)
+        assert got.json()["errors"][0]["field"].split(".")[-1] in params
+    report = client.get("/v1/tasks/report", params={"until": "0"}, headers=_auth(crm["admin"]))
+    assert report.status_code == 422
+    epoch = _add(client, crm["admin"], "C1", due_on=0)
+    assert epoch.status_code == 422
+    assert epoch.json()["errors"][0]["field"].split(".")[-1] == "due_on"
+    fine = client.get("/v1/tasks", params={"due_from": "2025-01-01"}, headers=_auth(crm["admin"]))
+    assert fine.status_code == 200

@@ -195,8 +195,9 @@ def _read_suggestions(path: Path) -> list[_Suggestion]:
     "Every morning: the top of each manager's list becomes tasks. Running it again on the "
     "same day creates nothing new; a customer with an open task gets none."))
 def plan(
-    on: Annotated[str | None, typer.Option("--date", help=_("The day to plan (default today)."),
-                                           show_default=False)] = None,
+    on: Annotated[str | None, typer.Option("--date", help=_(
+        "The day to plan (default: the worklist's day, the one the customer map describes; "
+        "today with --suggestions)."), show_default=False)] = None,
     per_manager: Annotated[int | None, typer.Option(
         min=1, help=_("At most this many new tasks per manager."), show_default=False)] = None,
     suggestions: Annotated[Path | None, typer.Option(

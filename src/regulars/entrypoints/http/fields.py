@@ -9,6 +9,7 @@ accepts a number of seconds for a date-time: a client reading the document could
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -31,6 +32,19 @@ Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 """A moment in a request: ISO 8601 text only."""
 Day = Annotated[date, BeforeValidator(_not_a_number)]
 """A calendar day in a request: ISO 8601 text only."""
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day_text(value: Any) -> Any:
+    """A day in a query string: YYYY-MM-DD (pydantic would read ``0`` as 1970-01-01)."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value.strip()):
+        raise ValueError(_("write the day as YYYY-MM-DD, e.g. 2026-03-31"))
+    return _not_a_number(value)
+
+
+QueryDay = Annotated[date, BeforeValidator(_iso_day_text)]
+"""A calendar day in a query string: YYYY-MM-DD only."""
 
 
 Count = Annotated[int, Strict()]

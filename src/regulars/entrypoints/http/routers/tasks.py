@@ -26,6 +26,7 @@ from regulars.domain.tasks import (
     UnknownTaskError,
 )
 from regulars.entrypoints.http.deps import Services, manager_scope, require
+from regulars.entrypoints.http.fields import Day, QueryDay
 from regulars.entrypoints.http.presenters import caller, status_for
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS, IdempotencyKey
@@ -79,7 +80,7 @@ class TaskOut(BaseModel):
 class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Id
-    due_on: date
+    due_on: Day
     action: ActionCode
     owner: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="Default: the customer's manager (a manager key: its own).")
@@ -100,7 +101,7 @@ class DoneIn(BaseModel):
 
 class SnoozeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    until: date = Field(description="A day after today (the business's calendar).")
+    until: Day = Field(description="A day after today (the business's calendar).")
 
 
 class ReassignIn(BaseModel):
@@ -160,7 +161,7 @@ _REPLAYED: dict[int | str, dict[str, Any]] = {
 def list_tasks(key: Worker, services: Services,
                owner: Annotated[str | None, Query(max_length=200)] = None,
                state: StateCode | None = None,
-               due_from: date | None = None, due_to: date | None = None,
+               due_from: QueryDay | None = None, due_to: QueryDay | None = None,
                customer_id: Annotated[str | None, Query(max_length=200)] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
     """The tasks with the customer's name, e-mail and phone. A manager key sees its own."""
@@ -172,8 +173,8 @@ def list_tasks(key: Worker, services: Services,
 
 
 @router.get("/tasks/report", responses=_PROBLEMS, summary="Do the tasks work?")
-def task_report(key: Worker, services: Services, since: date | None = None,
-                until: date | None = None,
+def task_report(key: Worker, services: Services, since: QueryDay | None = None,
+                until: QueryDay | None = None,
                 window_days: Annotated[int, Query(ge=1, le=730)] = 90) -> Any:
     """Per manager: tasks done on time and late, open overdue, outcomes, and the revenue of
     the customers contacted in the following ``window_days`` against similar customers nobody

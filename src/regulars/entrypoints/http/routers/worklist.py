@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from regulars import api
 from regulars.entrypoints.http.deps import Services, WorklistReader, manager_scope
+from regulars.entrypoints.http.fields import QueryDay
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS
 from regulars.i18n import _
@@ -24,7 +24,7 @@ async def worklist(
     services: Services,
     request: Request,
     manager: Annotated[str | None, Query(description="Only this manager's list.")] = None,
-    day: Annotated[date | None, Query(
+    day: Annotated[QueryDay | None, Query(
         alias="date", description="The day of the list (default: the day the map describes).")
     ] = None,
     limit: Annotated[int | None, Query(ge=0, le=10_000, description=(
