@@ -16,9 +16,9 @@ snapshot, input tables and the audit log; a request's transaction is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +40,14 @@ from regulars.adapters.db.tables import (
 )
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.services.api.ports import DuplicateError, Touch
+
+
+class _Committed(Protocol):
+    @property
+    def committed(self) -> bool: ...
+
+
+Tx = TypeVar("Tx", bound=_Committed)
 
 __all__ = ["SqlApiStore", "SqlApiTx"]
 
@@ -71,17 +79,25 @@ class SqlApiStore(CustomerRows, WebhookRows):
 
     @contextmanager
     def begin(self) -> Iterator[SqlApiTx]:
+        with self.transaction(lambda conn: SqlApiTx(conn, self.dialect)) as tx:
+            yield tx
+
+    @contextmanager
+    def transaction(self, make: Callable[[sa.Connection], Tx]) -> Iterator[Tx]:
+        """One write transaction on the writer's pool, as the transaction object ``make``
+        builds on its connection: rolled back unless the object says it committed; a unique
+        key hit (at commit time too, when deferred) is a :class:`DuplicateError`, a lost
+        race."""
         try:
             with failures.translated(self.url), self.writer.connect() as conn:
                 conn.begin()
-                tx = SqlApiTx(conn, self.dialect)
+                tx = make(conn)
                 try:
                     yield tx
                 finally:
                     if not tx.committed:
                         conn.rollback()
         except sa.exc.IntegrityError as e:
-            # a unique key hit at commit time (deferred) is a lost race too
             if is_unique_violation(e):
                 raise DuplicateError(str(e.orig)) from e
             raise

@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from regulars.adapters import failures
 from regulars.adapters.db.api_rows import PooledRows
 from regulars.adapters.db.api_store import SqlApiStore
 from regulars.adapters.db.api_tx import SqlApiTx, is_unique_violation
@@ -96,6 +95,7 @@ class SqlTaskStore(PooledRows):
     """Tasks on the engines of the API store ``api`` (one pool per database)."""
 
     def __init__(self, api: SqlApiStore) -> None:
+        self.api = api
         self.url = api.url
         self.writer = api.writer
         self.reader = api.reader
@@ -103,19 +103,8 @@ class SqlTaskStore(PooledRows):
 
     @contextmanager
     def begin(self) -> Iterator[SqlTaskTx]:
-        try:
-            with failures.translated(self.url), self.writer.connect() as conn:
-                conn.begin()
-                tx = SqlTaskTx(conn, self.dialect)
-                try:
-                    yield tx
-                finally:
-                    if not tx.committed:
-                        conn.rollback()
-        except sa.exc.IntegrityError as e:
-            if is_unique_violation(e):
-                raise DuplicateError(str(e.orig)) from e
-            raise
+        with self.api.transaction(lambda conn: SqlTaskTx(conn, self.dialect)) as tx:
+            yield tx
 
     def list_tasks(self, f: TaskFilter, today: date) -> list[dict[str, Any]]:
         t, c = tasks, CUSTOMERS
