@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.loyalty import LoyaltyService
+    from regulars.services.users import PasswordHasher, Users
 
 __all__ = [
     "ReadOptions",
@@ -57,6 +58,8 @@ __all__ = [
     "open_map",
     "open_staging",
     "open_store",
+    "open_users",
+    "password_hasher",
     "phone_normaliser",
     "read_blacklist",
     "store_exceptions",
@@ -239,6 +242,23 @@ def open_keys(settings: Settings) -> KeyRing:
     from regulars.services.api.keys import KeyRing
 
     return KeyRing(open_api_store(settings), ttl=0.0)
+
+
+def password_hasher(*, cheap: bool = False) -> PasswordHasher:
+    """Argon2id (``cheap``: its smallest parameters, for tests only)."""
+    from regulars.adapters.passwords import Argon2Hasher
+
+    return Argon2Hasher(cheap=cheap)
+
+
+def open_users(settings: Settings, *, store: SqlApiStore | None = None,
+               hasher: PasswordHasher | None = None, ttl: float = 2.0) -> Users:
+    """The web pages' users on the store of ``settings`` (``store``: the server's own API
+    store; by default one of its own, schema brought up to date)."""
+    from regulars.services.users import Users
+
+    return Users(store if store is not None else open_api_store(settings),
+                 hasher or password_hasher(), ttl=ttl)
 
 
 def open_api_store(settings: Settings) -> SqlApiStore:

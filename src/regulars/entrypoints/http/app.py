@@ -218,9 +218,12 @@ for its request processes (not ``REGULARS_…``: that prefix is the settings' ow
 
 
 def write_settings(settings: Settings, path: Path) -> None:
-    """``settings`` as :func:`app_from_environment` reads them back: every value, as given."""
-    path.write_text(json.dumps(settings.model_dump(mode="json", by_alias=True)),
-                    encoding="utf-8")
+    """``settings`` as :func:`app_from_environment` reads them back: every value, as given
+    (the secrets too: a JSON dump writes them as stars)."""
+    data = settings.model_dump(mode="json", by_alias=True)
+    if settings.web.secret_key is not None:
+        data["web"]["secret_key"] = settings.web.secret_key.get_secret_value()
+    path.write_text(json.dumps(data), encoding="utf-8")
 
 
 def read_settings(path: Path) -> Settings:
