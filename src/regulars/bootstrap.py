@@ -251,13 +251,15 @@ def password_hasher(*, cheap: bool = False) -> PasswordHasher:
     return Argon2Hasher(cheap=cheap)
 
 
-def open_users(settings: Settings, *, store: SqlApiStore | None = None,
+def open_users(settings: Settings, *, services: ApiServices | None = None,
                hasher: PasswordHasher | None = None, ttl: float = 2.0) -> Users:
-    """The web pages' users on the store of ``settings`` (``store``: the server's own API
-    store; by default one of its own, schema brought up to date)."""
+    """The web pages' users on the store of ``settings``: the server's own API store when
+    ``services`` (the server's) has one, else one of its own (schema brought up to date)."""
+    from regulars.adapters.db.api_store import SqlApiStore
     from regulars.services.users import Users
 
-    return Users(store if store is not None else open_api_store(settings),
+    store = services.store if services is not None else None
+    return Users(store if isinstance(store, SqlApiStore) else open_api_store(settings),
                  hasher or password_hasher(), ttl=ttl)
 
 
