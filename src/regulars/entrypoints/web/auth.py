@@ -10,8 +10,8 @@ roles it names and the owner (who is admitted everywhere, as the API's admin is)
     def loyalty(request: Request, user: Marketer) -> HTMLResponse: ...
 
 No session (or one whose user was disabled, or whose password changed since) raises
-:class:`SignInRequired`: a 303 to ``/sign-in?next=…`` (htmx: ``HX-Redirect``). A signed-in user
-of another role raises :class:`Refused`: the 403 page. Both are handled by the web app
+:class:`SignInRequiredError`: a 303 to ``/sign-in?next=…`` (htmx: ``HX-Redirect``). A signed-in user
+of another role raises :class:`RefusedError`: the 403 page. Both are handled by the web app
 (:mod:`~regulars.entrypoints.web.errors`).
 """
 
@@ -25,11 +25,11 @@ from regulars.entrypoints.web.sessions import EPOCH, LANGUAGE, USER
 from regulars.services.users import Role, User, Users
 
 
-class SignInRequired(Exception):
+class SignInRequiredError(Exception):
     """The page needs a signed-in user and the request has none."""
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     """The signed-in user's role may not see the page."""
 
     def __init__(self, user: User, roles: frozenset[Role]) -> None:
@@ -65,7 +65,7 @@ def current_user(request: Request) -> User | None:
 
 def signed_in(user: Annotated[User | None, Depends(current_user)]) -> User:
     if user is None:
-        raise SignInRequired
+        raise SignInRequiredError
     return user
 
 
@@ -80,7 +80,7 @@ def require_role(*roles: Role) -> Any:
 
     def check(user: SignedIn) -> User:
         if user.role not in admitted:
-            raise Refused(user, admitted)
+            raise RefusedError(user, admitted)
         return user
 
     check.roles = admitted  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ hidden field :data:`FIELD`: the ``csrf_field()`` template global writes it; htmx
 the header :data:`HEADER`, set once on ``<body hx-headers=…>`` by the base layout).
 :func:`check` is a dependency of the whole web app (``FastAPI(dependencies=…)``), so a page
 added later is protected without asking: a POST, PUT, PATCH or DELETE without the session's
-token is refused with :class:`CsrfRefused` (a 403 page). The sign-in form is protected too
+token is refused with :class:`CsrfRefusedError` (a 403 page). The sign-in form is protected too
 (login CSRF), which is why an anonymous visitor gets a session when the sign-in page is shown.
 
 The cookie's SameSite=Lax already keeps other sites' forms from sending it on POST; the token
@@ -26,7 +26,7 @@ HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-class CsrfRefused(Exception):
+class CsrfRefusedError(Exception):
     """An unsafe request without the session's CSRF token."""
 
 
@@ -60,4 +60,4 @@ async def check(request: Request) -> None:
             sent = value if isinstance(value, str) else None
     if not isinstance(expected, str) or not expected or sent is None or \
             not hmac.compare_digest(expected.encode(), sent.encode()):
-        raise CsrfRefused
+        raise CsrfRefusedError

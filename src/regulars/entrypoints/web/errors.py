@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regulars import bootstrap
 from regulars.domain.errors import StoreUnavailableError
-from regulars.entrypoints.web.auth import Refused, SignInRequired
-from regulars.entrypoints.web.csrf import CsrfRefused
+from regulars.entrypoints.web.auth import RefusedError, SignInRequiredError
+from regulars.entrypoints.web.csrf import CsrfRefusedError
 from regulars.entrypoints.web.rendering import page
 from regulars.i18n import _
 
@@ -41,21 +41,21 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
 def install(app: FastAPI) -> None:
     """Register the handlers on the web app."""
 
-    @app.exception_handler(SignInRequired)
-    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+    @app.exception_handler(SignInRequiredError)
+    async def _sign_in(request: Request, exc: SignInRequiredError) -> Response:
         url = sign_in_url(request)
         if request.headers.get("HX-Request") == "true":
             return Response(status_code=204, headers={"HX-Redirect": url})
         return RedirectResponse(url, status_code=303)
 
-    @app.exception_handler(Refused)
-    async def _refused(request: Request, exc: Refused) -> HTMLResponse:
+    @app.exception_handler(RefusedError)
+    async def _refused(request: Request, exc: RefusedError) -> HTMLResponse:
         return error_page(request, 403, _("Not for your role"),
                           _("This page is not open to your role. Ask the owner if you need "
                             "it."))
 
-    @app.exception_handler(CsrfRefused)
-    async def _csrf(request: Request, exc: CsrfRefused) -> HTMLResponse:
+    @app.exception_handler(CsrfRefusedError)
+    async def _csrf(request: Request, exc: CsrfRefusedError) -> HTMLResponse:
         return error_page(request, 403, _("The form has expired"),
                           _("The form was sent without its security token, or from a page "
                             "opened before you signed in. Open the page again and repeat."))

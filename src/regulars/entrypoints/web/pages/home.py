@@ -14,8 +14,7 @@ from regulars.entrypoints.report.format import signed
 from regulars.entrypoints.web import nav
 from regulars.entrypoints.web.auth import Owner, SignedIn
 from regulars.entrypoints.web.rendering import page
-from regulars.i18n import fmt_money, fmt_number, fmt_percent, ngettext
-from regulars.i18n import _ as translate
+from regulars.i18n import _, fmt_money, fmt_number, fmt_percent, ngettext
 from regulars.services.api import ApiServices
 
 router = APIRouter()
@@ -40,16 +39,16 @@ def key_figures(portfolio: dict[str, Any], currency: str | None) -> list[Figure]
     regulars = int(metrics.get("regulars") or 0)
     responses = int(nps.get("responses") or 0)
     return [
-        Figure(translate("Customers"), fmt_number(metrics.get("customers")),
+        Figure(_("Customers"), fmt_number(metrics.get("customers")),
                ngettext("{n} buyer", "{n} buyers", buyers).format(n=fmt_number(buyers))),
-        Figure(translate("Regulars"), fmt_percent(metrics.get("regulars_share")),
+        Figure(_("Regulars"), fmt_percent(metrics.get("regulars_share")),
                ngettext("{n} customer; share of buyers", "{n} customers; share of buyers",
                         regulars).format(n=fmt_number(regulars))),
-        Figure(translate("Revenue from regulars"),
+        Figure(_("Revenue from regulars"),
                fmt_money(revenue.get("regulars_revenue"), currency, 0),
-               translate("{share} of all revenue").format(
+               _("{share} of all revenue").format(
                    share=fmt_percent(revenue.get("regulars_revenue_share")))),
-        Figure(translate("NPS"), signed(nps.get("score")),
+        Figure(_("NPS"), signed(nps.get("score")),
                ngettext("{n} response", "{n} responses", responses).format(
                    n=fmt_number(responses))),
     ]
