@@ -37,6 +37,8 @@ from regulars.entrypoints.web.sessions import take_flashes
 from regulars.services.users import ROLE_LABELS, Role
 
 STATIC = Path(__file__).parent / "static"
+#: The layout every page extends (its ``main`` block is what a fragment request gets).
+LAYOUT = "base.html"
 
 #: The languages the switcher offers, each in its own language (never translated).
 LANGUAGE_NAMES = {"ru": "Русский", "et": "Eesti", "en": "English"}
@@ -124,7 +126,13 @@ def render(request: Request, template: str, extra: Mapping[str, Any] | None = No
     ctx = context(request, extra)
     if block is None:
         return tpl.render(ctx)
-    return "".join(tpl.blocks[block](tpl.new_context(ctx)))
+    # the block as the page would render it: the template's own, else the layout's (whose
+    # inner blocks, such as ``content``, are the template's through the context)
+    state = tpl.new_context(ctx)
+    for owner in (tpl, environment().get_template(LAYOUT)):
+        if block in owner.blocks:
+            return "".join(owner.blocks[block](state))
+    raise KeyError(f"no block {block!r} in {template} or {LAYOUT}")
 
 
 def page(request: Request, template: str, extra: Mapping[str, Any] | None = None, *,
