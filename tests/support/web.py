@@ -46,7 +46,7 @@ def seed_map(services: ApiServices, *, customers: int = 12) -> dict[str, Any]:
             records.append((Kind.ORDERS, {
                 "order_id": f"O{c:03d}-{i}", "customer_id": cid,
                 "ordered_at": start + timedelta(days=30 * i + c), "amount": 100 + 10 * c}))
-        records.append((Kind.FEEDBACK, {"customer_id": cid, "at": start + timedelta(days=200),
+        records.append((Kind.FEEDBACK, {"customer_id": cid, "at": start + timedelta(days=100),
                                         "nps": 10 if c % 2 else 6}))
     services.ingest.run(records)
     return services.rebuild_map()

@@ -33,7 +33,8 @@ config_app = typer.Typer(
 )
 
 # What a commented-out line shows for a setting that is unset by default.
-_EXAMPLES: dict[str, str] = {"import.blacklist": '"junk-leads.txt"'}
+_EXAMPLES: dict[str, str] = {"import.blacklist": '"junk-leads.txt"',
+                             "web.secret_key": '"a random string of 32 characters or more"'}
 
 
 @config_app.command("show", help=_(

@@ -46,18 +46,19 @@ def renew(request: Request) -> str:
 
 
 async def check(request: Request) -> None:
-    """Refuse an unsafe request whose token (header, else form field) is not the session's."""
+    """Refuse an unsafe request whose token (header or form field) is not the session's."""
     if request.method in SAFE_METHODS:
         return
     expected = request.session.get(CSRF)
-    sent = request.headers.get(HEADER)
-    if sent is None:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded",
-                                    "multipart/form-data")):
-            form = await request.form()  # cached: the route's own Form fields read it again
-            value = form.get(FIELD)
-            sent = value if isinstance(value, str) else None
-    if not isinstance(expected, str) or not expected or sent is None or \
-            not hmac.compare_digest(expected.encode(), sent.encode()):
+    if not isinstance(expected, str) or not expected:
+        raise CsrfRefusedError
+    sent = [request.headers.get(HEADER)]
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()  # cached: the route's own Form fields read it again
+        sent.append(value if isinstance(value := form.get(FIELD), str) else None)
+    # either will do: htmx sends the header and a form its field, and a page whose <body>
+    # was kept by a boosted swap may send an older header beside the form's current field
+    if not any(s is not None and hmac.compare_digest(expected.encode(), s.encode())
+               for s in sent):
         raise CsrfRefusedError

@@ -141,6 +141,11 @@ def page(request: Request, template: str, extra: Mapping[str, Any] | None = None
     block = "main" if is_fragment(request) else None
     response = HTMLResponse(render(request, template, extra, block=block),
                             status_code=status, headers=dict(headers or {}))
+    if request.headers.get("HX-Boosted") == "true":
+        # the address of the page shown: after a redirect (a form's 303) htmx would push the
+        # form's action instead (/sign-out for the sign-in page)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        response.headers.setdefault("HX-Push-Url", target)
     # pages differ by user and language: never cached by a proxy
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Vary", "HX-Request")

@@ -44,10 +44,10 @@ def key_figures(portfolio: dict[str, Any], currency: str | None) -> list[Figure]
         Figure(_("Regulars"), fmt_percent(metrics.get("regulars_share")),
                ngettext("{n} customer; share of buyers", "{n} customers; share of buyers",
                         regulars).format(n=fmt_number(regulars))),
-        Figure(_("Revenue from regulars"),
-               fmt_money(revenue.get("regulars_revenue"), currency, 0),
-               _("{share} of all revenue").format(
-                   share=fmt_percent(revenue.get("regulars_revenue_share")))),
+        Figure(_("Revenue from regulars"), fmt_percent(revenue.get("regulars_revenue_share")),
+               _("{amount} of {total}").format(
+                   amount=fmt_money(revenue.get("regulars_revenue"), currency, 0),
+                   total=fmt_money(revenue.get("total_revenue"), currency, 0))),
         Figure(_("NPS"), signed(nps.get("score")),
                ngettext("{n} response", "{n} responses", responses).format(
                    n=fmt_number(responses))),
