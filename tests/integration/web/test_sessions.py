@@ -183,3 +183,26 @@ def test_the_api_docs_load_nothing_from_another_host(browser):
     assert urls and all(u.startswith("/") for u in urls), urls
     for url in urls:
         assert client.get(url).status_code == 200, url
+
+
+def test_the_request_processes_of_serve_get_the_secret_key_itself(tmp_path):
+    """``serve --workers N`` hands its settings to each process as JSON, where a secret
+    dumps as stars: every process must sign with the key itself."""
+    from regulars import bootstrap
+    from regulars.entrypoints.http.app import read_settings, write_settings
+
+    key = "k" * 40
+    settings = bootstrap.load_settings(database_url=f"sqlite:///{tmp_path / 's.db'}",
+                                       web={"secret_key": key})
+    write_settings(settings, tmp_path / "settings.json")
+    again = read_settings(tmp_path / "settings.json")
+    assert again.web.secret_key is not None
+    assert again.web.secret_key.get_secret_value() == key
+
+
+def test_a_short_secret_key_is_refused():
+    from regulars import bootstrap
+    from regulars.config import ConfigError
+
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        bootstrap.load_settings(web={"secret_key": "short"})
