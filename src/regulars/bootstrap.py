@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.tasks import Tasks
+    from regulars.services.users import PasswordHasher, Users
     from regulars.services.worklist import WorklistRows
 
 __all__ = [
@@ -60,6 +61,8 @@ __all__ = [
     "open_staging",
     "open_store",
     "open_tasks",
+    "open_users",
+    "password_hasher",
     "phone_normaliser",
     "read_blacklist",
     "store_exceptions",
@@ -272,6 +275,25 @@ def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
     if store is None:  # its own store: closed with it
         tasks.closers.append(api.close)
     return tasks
+
+
+def password_hasher(*, cheap: bool = False) -> PasswordHasher:
+    """Argon2id (``cheap``: its smallest parameters, for tests only)."""
+    from regulars.adapters.passwords import Argon2Hasher
+
+    return Argon2Hasher(cheap=cheap)
+
+
+def open_users(settings: Settings, *, services: ApiServices | None = None,
+               hasher: PasswordHasher | None = None, ttl: float = 2.0) -> Users:
+    """The web pages' users on the store of ``settings``: the server's own API store when
+    ``services`` (the server's) has one, else one of its own (schema brought up to date)."""
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.services.users import Users
+
+    store = services.store if services is not None else None
+    return Users(store if isinstance(store, SqlApiStore) else open_api_store(settings),
+                 hasher or password_hasher(), ttl=ttl)
 
 
 def open_api_store(settings: Settings) -> SqlApiStore:

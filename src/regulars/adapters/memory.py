@@ -1,12 +1,13 @@
 """In-memory fakes of the ports, for fast tests of the services (no database, no files):
 :class:`MemoryLoyaltyStore` for the loyalty programme, and :class:`FakeStore` for the import
 (kept in :mod:`regulars.adapters.memory_import`), and :class:`MemoryTouchQueue` for the
-customers waiting for a live-map refresh (``map_touched``)."""
+customers waiting for a live-map refresh (``map_touched``), and :class:`MemoryUserStore` for
+the web pages' users."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -525,3 +526,37 @@ class MemoryTouchQueue:
 def memory_touch_queue() -> TouchQueue:
     """A fresh in-memory touch queue, typed as the port: mypy proves it is one."""
     return MemoryTouchQueue()
+
+
+class MemoryUserStore:
+    """The web pages' users and the server's secrets in memory (the port
+    ``services.users.UserStore``), for fast tests of :class:`~regulars.services.users.Users`."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        self.secrets: dict[str, str] = {}
+        self.reads = 0  # get_user calls: what the session cache saves
+
+    def add_user(self, record: Mapping[str, Any]) -> None:
+        from regulars.services.api.ports import DuplicateError
+
+        if any(u["login"] == record["login"] for u in self.users.values()):
+            raise DuplicateError(record["login"])
+        self.users[record["user_id"]] = dict(record)
+
+    def get_user(self, user_id: str) -> dict[str, Any] | None:
+        self.reads += 1
+        found = self.users.get(user_id)
+        return dict(found) if found is not None else None
+
+    def user_by_login(self, login: str) -> dict[str, Any] | None:
+        return next((dict(u) for u in self.users.values() if u["login"] == login), None)
+
+    def list_users(self) -> list[dict[str, Any]]:
+        return sorted((dict(u) for u in self.users.values()), key=lambda u: u["login"])
+
+    def update_user(self, user_id: str, values: Mapping[str, Any]) -> None:
+        self.users[user_id].update(values)
+
+    def secret(self, name: str, make: str) -> str:
+        return self.secrets.setdefault(name, make)

@@ -33,7 +33,7 @@ from regulars.config.reference import (
     effective_settings,
     settings_reference,
 )
-from regulars.config.sections import ApiSettings, ImportSettings, InputSettings
+from regulars.config.sections import ApiSettings, ImportSettings, InputSettings, WebSettings
 from regulars.config.settings import Settings, load_settings
 from regulars.config.sources import CONFIG_ENV_VAR, DEFAULT_CONFIG_FILE, ENV_PREFIX, env_var_name
 from regulars.domain.errors import ConfigError
@@ -49,6 +49,7 @@ __all__ = [
     "LoyaltySettings",
     "SettingValue",
     "Settings",
+    "WebSettings",
     "effective_settings",
     "env_var_name",
     "load_settings",

@@ -1,4 +1,4 @@
-"""The plain sections of the settings: ``[import]``, ``[input]`` and ``[api]``.
+"""The plain sections of the settings: ``[import]``, ``[input]``, ``[api]`` and ``[web]``.
 
 (``[analysis]`` is :class:`regulars.analytics.params.MapParams` as it is, and ``[loyalty]`` is
 in :mod:`regulars.config.loyalty`.)
@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from regulars.domain import rules as input_rules
 from regulars.i18n import _
@@ -189,3 +189,34 @@ class ApiSettings(BaseModel):
         ),
     )
 
+
+
+class WebSettings(BaseModel):
+    """The ``[web]`` section: the web pages `regulars serve` serves beside the API."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The key that signs session cookies (at least 32 characters; changing it signs "
+            "everyone out). Unset: the server makes one on first use and keeps it in the "
+            "store, so every request process and restart uses the same."
+        ),
+    )
+    session_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description=(
+            "Days a session lasts without a visit that changes it (sign-in, a form); then "
+            "the user signs in again."
+        ),
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(_("must be at least 32 characters (a random string)"))
+        return value

@@ -19,7 +19,7 @@ from pydantic_settings import (
 
 from regulars.analytics.params import MapParams
 from regulars.config.loyalty import LoyaltySettings
-from regulars.config.sections import ApiSettings, ImportSettings, InputSettings
+from regulars.config.sections import ApiSettings, ImportSettings, InputSettings, WebSettings
 from regulars.config.sources import (
     _NESTED,
     ENV_PREFIX,
@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(
         default_factory=ApiSettings,
         description="The [api] section: the HTTP API.",
+    )
+    web: WebSettings = Field(
+        default_factory=WebSettings,
+        description="The [web] section: the web pages (sign-in, sessions).",
     )
     analysis: MapParams = Field(
         default_factory=MapParams,

@@ -9,7 +9,8 @@ failing when it upgrades a read lock; on PostgreSQL the unique keys of the rows 
 decide which of two concurrent writers wins (the other gets :class:`DuplicateError`).
 
 The class is put together from one part per job: :mod:`~regulars.adapters.db.api_customers`
-(customers and erasure), :mod:`~regulars.adapters.db.api_webhooks`, and here keys, the map
+(customers and erasure), :mod:`~regulars.adapters.db.api_webhooks`,
+:mod:`~regulars.adapters.db.api_users` (the web pages' users), and here keys, the map
 snapshot, input tables and the audit log; a request's transaction is
 :mod:`~regulars.adapters.db.api_tx`.
 """
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from regulars.adapters import failures
 from regulars.adapters.db.api_customers import CustomerRows
 from regulars.adapters.db.api_tx import SqlApiTx, is_unique_violation
+from regulars.adapters.db.api_users import UserRows
 from regulars.adapters.db.api_webhooks import WebhookRows
 from regulars.adapters.db.engine import Purpose, create_engine, is_sqlite, probe
 from regulars.adapters.db.store import SqlStore
@@ -54,7 +56,7 @@ __all__ = ["SqlApiStore", "SqlApiTx"]
 ORDERS = INPUT_TABLES[Kind.ORDERS]
 
 
-class SqlApiStore(CustomerRows, WebhookRows):
+class SqlApiStore(CustomerRows, WebhookRows, UserRows):
     """The API's view of the store at ``url`` (the port ``services.api.ports.ApiStore``)."""
 
     def __init__(self, url: str) -> None:

@@ -278,6 +278,38 @@ API_TABLES = (api_keys, api_audit, api_idempotency, map_customers, map_state, ma
               webhook_subscriptions, webhook_outbox, webhook_deliveries)
 
 
+# -- the web pages' users and the server's own secrets (issue 19, migration 0017) ---------------
+
+# a person who signs in to the web pages (machines use API keys); ``session_epoch`` grows when
+# the password changes or the user is disabled, and a session signed for an older epoch is over
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.String(32), primary_key=True),
+    sa.Column("login", sa.String(64), nullable=False, unique=True),  # lower case
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("manager", sa.Text(), nullable=True),  # customers.manager, for a manager
+    sa.Column("language", sa.String(8), nullable=True),  # ru, et, en; null: the browser's
+    sa.Column("password_hash", sa.Text(), nullable=False),
+    sa.Column("session_epoch", sa.Integer(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(), nullable=True),
+    sa.Column("last_sign_in_at", sa.DateTime(), nullable=True),
+)
+
+# secrets the server makes for itself on first use (the session cookies' signing key when
+# ``[web] secret_key`` is not set): in the store, so that every request process and every
+# restart signs with the same one
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+)
+
+
 # -- the loyalty programme's tables ----------------------------------------------------------------
 
 _Money = sa.Numeric(18, 4)

@@ -2,9 +2,9 @@
 
 ``main`` holds the Typer app and the shared helpers; every command lives in a module by job
 (``import_cmd``, ``demo_cmd``, ``store_cmd``, ``analyze_cmd``, ``backtest_cmd``, ``serve``,
-``worker``, and the command groups) and adds itself to ``main.app`` when imported. They are imported
-here, not from ``main``, so that no module of the CLI imports one that imports it back
-(import-linter: siblings without cycles).
+``worker``, and the command groups: ``keys``, ``users_cmd``, …) and adds itself to
+``main.app`` when imported. They are imported here, not from ``main``, so that no module of
+the CLI imports one that imports it back (import-linter: siblings without cycles).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     worklist_cmd,
     keys,
     tasks_cmd,
+    users_cmd,
     models_cmd,
     profiles_cmd,
     serve,

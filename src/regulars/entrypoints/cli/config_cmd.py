@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -33,7 +33,8 @@ config_app = typer.Typer(
 )
 
 # What a commented-out line shows for a setting that is unset by default.
-_EXAMPLES: dict[str, str] = {"import.blacklist": '"junk-leads.txt"'}
+_EXAMPLES: dict[str, str] = {"import.blacklist": '"junk-leads.txt"',
+                             "web.secret_key": '"a random string of 32 characters or more"'}
 
 
 @config_app.command("show", help=_(
@@ -154,7 +155,8 @@ def _as_json(v: SettingValue) -> dict[str, Any]:
             return value.model_dump(mode="json", exclude_none=True)
         if isinstance(value, date):  # [input] earliest_date
             return value.isoformat()
-        return str(value) if isinstance(value, Path | Decimal) else value
+        # a secret ([web] secret_key) as its stars: str() of a SecretStr
+        return str(value) if isinstance(value, Path | Decimal | SecretStr) else value
 
     return {
         "key": v.key,

@@ -1,4 +1,5 @@
-"""``regulars serve``: the HTTP API (uvicorn). Registered on ``main.app`` when imported.
+"""``regulars serve``: the web pages and the HTTP API (uvicorn). Registered on ``main.app``
+when imported.
 
 By default the requests are served by ``[api] workers`` processes (``--workers``) and the
 background work (live map, webhooks, tier events, expiry notices) runs in one more process,
@@ -37,7 +38,8 @@ HEALTHCHECK_SECONDS = 60
 
 
 @app.command("serve", help=_(
-    "Serve the HTTP API (OpenAPI docs at /docs); builds the customer map if there is none.\n\n"
+    "Serve the web pages (sign in at /) and the HTTP API (/v1, OpenAPI docs at /docs); "
+    "builds the customer map if there is none.\n\n"
     "It also delivers webhooks and checks hourly for points about to expire "
     "(api.points_expiring_check_minutes), in a background process of its own."))
 def serve(
@@ -76,8 +78,8 @@ def serve(
                   "it needs --workers 1"), param_hint="--in-process")
         bind_host = host or settings.api.host
         bind_port = port or settings.api.port
-        out.print(_("regulars API on http://{host}:{port} (docs: /docs)").format(
-            host=bind_host, port=bind_port), highlight=False)
+        out.print(_("regulars on http://{host}:{port}: the web pages at /, the API at /v1 "
+                    "(docs: /docs)").format(host=bind_host, port=bind_port), highlight=False)
         _say_background(settings, n, background=background, in_process=in_process)
         if in_process:
             # the threads take the store's worker lock too: never two background workers

@@ -44,6 +44,7 @@ from regulars.entrypoints.http.routers import (
 from regulars.entrypoints.http.schemas import INPUT_RULES, Degraded, Health
 from regulars.i18n import _, current_language, fmt_number, ngettext
 from regulars.services.api import ApiServices
+from regulars.services.users import Users
 
 log = logging.getLogger("regulars.api")
 
@@ -137,7 +138,8 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 def create_app(settings: Settings | None = None, *, services: ApiServices | None = None,
                rebuild_on_start: bool = True, background: bool = True,
-               user_language: UserLanguage | None = None) -> FastAPI:
+               user_language: UserLanguage | None = None, web: bool = True,
+               users: Users | None = None) -> FastAPI:
     """The API on the store of ``settings`` (default: :func:`regulars.load_settings`).
 
     ``background``: run the background work (live map, webhook delivery, tier events,
@@ -146,7 +148,11 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
 
     Each request is answered in its language (:mod:`~regulars.entrypoints.http.language`):
     ``user_language(scope)``, when given and not None, wins over ``Accept-Language`` (the
-    seam for a user's own setting)."""
+    seam for a user's own setting).
+
+    ``web``: serve the web pages at ``/`` too (:mod:`regulars.entrypoints.web`), their users
+    ``users`` (default: on the API's store). ``/docs`` and its assets are served from this
+    server either way (no CDN)."""
     settings = settings or bootstrap.load_settings()
     api = services or bootstrap.open_api(settings)
 
@@ -166,7 +172,7 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
         version=__version__,
         summary=_("Know and keep your regular customers: send orders from a shop or till, "
                   "read the customer map."),
-        docs_url="/docs",
+        docs_url=None,  # offline_docs: Swagger UI from /static, not from a CDN
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
@@ -184,6 +190,14 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
                    worklist.router, tasks.router, admin.router):
         app.include_router(router)
+
+    from regulars.entrypoints.web.app import mount_static, mount_web, offline_docs
+
+    offline_docs(app)
+    mount_static(app)
+    if web:
+        users = users or bootstrap.open_users(settings, services=api)
+        mount_web(app, settings, api, users)  # last: it takes every path not taken above
     return app
 
 
@@ -226,9 +240,12 @@ for its request processes (not ``REGULARS_…``: that prefix is the settings' ow
 
 
 def write_settings(settings: Settings, path: Path) -> None:
-    """``settings`` as :func:`app_from_environment` reads them back: every value, as given."""
-    path.write_text(json.dumps(settings.model_dump(mode="json", by_alias=True)),
-                    encoding="utf-8")
+    """``settings`` as :func:`app_from_environment` reads them back: every value, as given
+    (the secrets too: a JSON dump writes them as stars)."""
+    data = settings.model_dump(mode="json", by_alias=True)
+    if settings.web.secret_key is not None:
+        data["web"]["secret_key"] = settings.web.secret_key.get_secret_value()
+    path.write_text(json.dumps(data), encoding="utf-8")
 
 
 def read_settings(path: Path) -> Settings:

@@ -1,0 +1,17 @@
+"""The web pages, one module per page or family of pages, each with an ``APIRouter`` named
+``router``; :data:`ROUTERS` lists them for :func:`regulars.entrypoints.web.app.create_web_app`.
+
+A new page: a module here with ``router = APIRouter()``, its routes taking a role dependency
+(:mod:`regulars.entrypoints.web.auth`), rendering with
+:func:`regulars.entrypoints.web.rendering.page`; its router added to :data:`ROUTERS`; its menu
+entry in :mod:`regulars.entrypoints.web.nav`; its routes in the role matrix
+(``tests/integration/web/test_web_roles.py``, which fails on a route it does not list).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from regulars.entrypoints.web.pages import account, home
+
+ROUTERS: list[APIRouter] = [account.router, home.router]

@@ -1,0 +1,65 @@
+"""Helpers of the web pages' tests (integration and browser): people of every role, a small
+served map, and signing in over HTTP as a browser does (the CSRF token read off the page)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+    from regulars.services.api import ApiServices
+    from regulars.services.users import User, Users
+
+PASSWORD = "correct horse battery"
+WEB_ROLES = ("owner", "manager", "marketer", "cashier")
+#: A name that is HTML: every page must show it as text
+EVIL_NAME = '<script>alert("x")</script> & <b>Boss</b>'
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_people(users: Users) -> dict[str, User]:
+    """One user per role, whose login is the role; the owner's name is :data:`EVIL_NAME`."""
+    made = {}
+    for role in WEB_ROLES:
+        made[role] = users.create(
+            role, role, PASSWORD, name=EVIL_NAME if role == "owner" else role.title(),
+            manager="Anna K" if role == "manager" else None)
+    return made
+
+
+def seed_map(services: ApiServices, *, customers: int = 12) -> dict[str, Any]:
+    """A few customers with orders (every third a regular) and NPS answers, and the map
+    built on them."""
+    from regulars.domain.tables import Kind
+
+    start = datetime(2024, 1, 1, 10)
+    records: list[tuple[Kind, dict[str, Any]]] = []
+    for c in range(customers):
+        cid = f"C{c:03d}"
+        records.append((Kind.CUSTOMERS, {"customer_id": cid, "name": f"Customer {c}",
+                                         "manager": "Anna K" if c % 2 else "Boris"}))
+        n = 6 if c % 3 == 0 else 1 + c % 2
+        for i in range(n):
+            records.append((Kind.ORDERS, {
+                "order_id": f"O{c:03d}-{i}", "customer_id": cid,
+                "ordered_at": start + timedelta(days=30 * i + c), "amount": 100 + 10 * c}))
+        records.append((Kind.FEEDBACK, {"customer_id": cid, "at": start + timedelta(days=100),
+                                        "nps": 10 if c % 2 else 6}))
+    services.ingest.run(records)
+    return services.rebuild_map()
+
+
+def csrf_token(html: str) -> str:
+    found = _TOKEN.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def sign_in(client: httpx.Client, login: str, password: str = PASSWORD) -> httpx.Response:
+    """Sign in as a browser does: the form's page first (its token), then the form."""
+    page = client.get("/sign-in")
+    return client.post("/sign-in", data={"login": login, "password": password,
+                                         "csrf_token": csrf_token(page.text)})
