@@ -615,8 +615,7 @@ def worklist_suggestions(settings: Settings, on: date | None = None
                          ) -> Iterable[SuggestionLike]:
     """Today's worklist (:func:`worklist` of ``on``), every manager's list in rank order: the
     suggestions :func:`plan_tasks` turns into tasks (those held back are not among them)."""
-    listed = worklist(settings, on=on)
-    return [item for one in listed.lists for item in one.items]
+    return worklist(settings, on=on).items()
 
 
 def plan_tasks(settings: Settings | None = None, *,
@@ -629,7 +628,7 @@ def plan_tasks(settings: Settings | None = None, *,
     settings = settings or load_settings()
     if suggestions is None:
         listed = worklist(settings, on=on)
-        suggestions = [item for one in listed.lists for item in one.items]
+        suggestions = listed.items()
         on = on or listed.on
     with _tasks(settings) as tasks:
         return tasks.plan(suggestions, on=on, per_manager=per_manager, caller=caller)

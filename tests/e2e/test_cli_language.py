@@ -25,7 +25,7 @@ def test_the_worklist_and_tasks_help_in_estonian_and_russian(regulars, tmp_path)
         assert words in " ".join(et.stdout.split()), words
     assert "The managers' tasks" not in et.stdout
     plan = " ".join(regulars(tmp_path, "--lang", "et", "tasks", "plan", "--help").stdout.split())
-    assert "Iga hommik" in plan and "Planeeritav päev (vaikimisi täna)." in plan
+    assert "Iga hommik" in plan and "Päev, mille kohta planeerida" in plan
     ru = " ".join(regulars(tmp_path, "--lang", "ru", "worklist", "--help").stdout.split())
     assert "С кем каждый менеджер связывается сегодня и почему" in ru
     assert "Только список этого менеджера." in ru and "Whom each manager" not in ru

@@ -150,6 +150,11 @@ class Worklist:
     candidates: int = 0
     """Customers with a reason after the filters, in all lists before capacity."""
 
+    def items(self) -> list[Suggestion]:
+        """Every manager's listed items, list after list, each in its rank order (the held-back
+        suggestions are not among them)."""
+        return [item for one in self.lists for item in one.items]
+
     def to_dict(self) -> dict[str, Any]:
         return {"date": self.on.isoformat(),
                 "map_as_of": None if self.as_of is None else self.as_of.isoformat(),

@@ -74,7 +74,7 @@ def analyze_command(
     with handled():
         settings = settings_from(config, database_url)
         paths = files_by_kind(files or [])
-        options = read_options(settings, map_, date_format, decimal_comma, encoding, header)
+        options = read_options(map_, date_format, decimal_comma, encoding, header)
         moment = parse_day(as_of, "--as-of")
         since = parse_day(flow_from, "--flow-from")
         span = parse_period(period)

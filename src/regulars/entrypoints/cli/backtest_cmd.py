@@ -82,7 +82,7 @@ def backtest_command(
             raise typer.BadParameter(_("use table or json"), param_hint="--format")
         settings = settings_from(config, database_url)
         paths = files_by_kind(files or [])
-        options = read_options(settings, map_, date_format, decimal_comma, encoding, header)
+        options = read_options(map_, date_format, decimal_comma, encoding, header)
         start = parse_day(as_of, "--as-of")
         if start is None:
             raise typer.BadParameter(_("expected a date YYYY-MM-DD"), param_hint="--as-of")

@@ -327,7 +327,7 @@ def _no_formulas(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
-def read_options(settings: api.Settings, map_: list[str] | None, date_format: str | None,
+def read_options(map_: list[str] | None, date_format: str | None,
                  decimal_comma: bool | None, encoding: str | None, header: bool | None
                  ) -> api.ReadOptions:
     """How to read the orders file of a command that analyses files (analyze, backtest); the
