@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, Self
 
 # --------------------------------------------------------------------------------------------
 # result types
@@ -24,11 +27,52 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _revived(hint: Any, value: Any) -> Any:
+    """``value`` (as :func:`_jsonable` wrote it) back as the type ``hint`` names."""
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        present = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _revived(present[0], value) if len(present) == 1 else value
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return tuple(_revived(item, v) for v in value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if hint is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def _from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+    hints = _hints(cls)
+    return cls(**{f.name: _revived(hints[f.name], data[f.name])
+                  for f in dataclasses.fields(cls) if f.name in data})
+
+
 class _Serialisable:
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-serialisable values (datetimes as ISO 8601 strings)."""
         result: dict[str, Any] = _jsonable(self)
         return result
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The result :meth:`to_dict` wrote (e.g. the served map's portfolio, read back from
+        its JSON): ``cls.from_dict(json.loads(text)) == result``. Keys it does not know are
+        ignored; a field it lacks takes its default."""
+        revived: Self = _from_dict(cls, data)
+        return revived
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,15 @@ __all__ = [
     "RUNG_COLOURS",
     "STATUS_COLOURS",
     "cohorts",
+    "cohorts_chart",
     "concentration",
     "flow",
+    "flow_chart",
     "kpis",
     "ladder",
+    "ladder_chart",
+    "pareto_chart",
+    "status_chart",
     "statuses",
 ]
 
@@ -112,9 +117,13 @@ def kpis(p: Portfolio, currency: str | None = None) -> Markup:
     )
 
 
-def ladder(p: Portfolio, currency: str | None = None) -> Markup:
+# The charts of the sections, each on its own so that the owner's dashboard (the web pages)
+# draws the very same charts from the served map's portfolio.
+
+
+def ladder_chart(p: Portfolio) -> str:
+    """The ladder as a funnel: customers on each rung, with their share."""
     names = rung_names(_)
-    items = p.ladder.items
     rows = [
         (
             names[s.label],
@@ -122,14 +131,98 @@ def ladder(p: Portfolio, currency: str | None = None) -> Markup:
             f"{num(s.customers)} · {pct(s.share)}",
             RUNG_COLOURS.get(s.label, NEUTRAL),
         )
-        for s in items
+        for s in p.ladder.items
     ]
-    chart = charts.funnel(
+    return charts.funnel(
         "chart-ladder",
         _("The loyalty ladder"),
         _("Customers on each rung, from prospect to advocate."),
         rows,
     )
+
+
+def status_chart(p: Portfolio) -> str:
+    """Each rung's customers split by activity status (100 %-stacked bars)."""
+    rungs, names = rung_names(_), status_names(_)
+    ct = p.status_by_rung
+    return charts.stacked_bars(
+        "chart-status",
+        _("Activity status by rung"),
+        _("For each rung, the share of customers active, lapsing, lost and won back."),
+        [(rungs[r], ct.counts[i]) for i, r in enumerate(ct.rows)],
+        [(names[s], STATUS_COLOURS[s]) for s in ct.columns],
+        percent=pct0,
+    )
+
+
+def flow_chart(ladder_flow: LadderFlow) -> str:
+    """The ladder flow as a Sankey diagram: rungs before (left) and after (right)."""
+    names = rung_names(_)
+    states = [
+        (names[s], RUNG_COLOURS.get(s, STATUS_COLOURS["lost"] if s == "lost" else NEUTRAL))
+        for s in FLOW_STATES
+    ]
+    counts = ladder_flow.matrix.counts
+    flows = {(i, j): n for i, row in enumerate(counts) for j, n in enumerate(row) if n}
+    return charts.sankey(
+        "chart-flow",
+        _("Ladder flow between two dates"),
+        _("Customers by rung at the earlier date (left) and the later date (right)."),
+        states,
+        flows,
+        band_colour=_flow_colour,
+        left_heading=_("before"),
+        right_heading=_("after"),
+    )
+
+
+def pareto_chart(c: Concentration, customer_share: float) -> str:
+    """The Pareto curve of the concentration window, marked at ``customer_share``."""
+    points = [(pt.customer_share, pt.revenue_share) for pt in c.curve]
+    at_marker = charts.interpolate(points, customer_share) if len(points) > 1 else None
+    marker_text = _("top {customers}: {revenue} of revenue").format(
+        customers=pct0(customer_share), revenue=pct(at_marker)
+    )
+    return charts.pareto_curve(
+        "chart-pareto",
+        _("Pareto curve"),
+        _(
+            "Cumulative share of revenue against the cumulative share of customers, "
+            "largest customers first; the dashed diagonal is an even split."
+        ),
+        points,
+        x_label=_("share of customers"),
+        y_label=_("share of revenue"),
+        marker_x=customer_share,
+        marker_text=marker_text,
+        percent=pct0,
+    )
+
+
+def cohorts_chart(p: Portfolio) -> str:
+    """Cohort retention as a heat map (an empty string without cohorts)."""
+    groups = p.cohorts.cohorts
+    if not groups:
+        return ""
+    return charts.heatmap(
+        "chart-cohorts",
+        _("Cohort retention"),
+        _(
+            "Rows: month of first order and cohort size; columns: months since; cells: share "
+            "of the cohort ordering that month."
+        ),
+        [f"{month(c.month)} · {num(c.size)}" for c in groups],
+        [f"+{k}" for k in range(p.cohorts.months + 1)],
+        values=[c.retention for c in groups],
+        percent=pct0,
+        not_observed=_("not yet observed"),
+    )
+
+
+def ladder(p: Portfolio, currency: str | None = None) -> Markup:
+    names = rung_names(_)
+    items = p.ladder.items
+    chart = ladder_chart(p)
     numbers = table(
         _("Customers and revenue by rung"),
         [_("Rung"), _("Customers"), _("Share"), _("Revenue"), _("Revenue share")],
@@ -150,14 +243,7 @@ def ladder(p: Portfolio, currency: str | None = None) -> Markup:
 def statuses(p: Portfolio, currency: str | None = None) -> Markup:
     rungs, names = rung_names(_), status_names(_)
     ct = p.status_by_rung
-    chart = charts.stacked_bars(
-        "chart-status",
-        _("Activity status by rung"),
-        _("For each rung, the share of customers active, lapsing, lost and won back."),
-        [(rungs[r], ct.counts[i]) for i, r in enumerate(ct.rows)],
-        [(names[s], STATUS_COLOURS[s]) for s in ct.columns],
-        percent=pct0,
-    )
+    chart = status_chart(p)
     by_rung = table(
         _("Customers by rung and status"),
         [_("Rung"), *[names[s] for s in ct.columns], _("Total")],
@@ -193,22 +279,8 @@ def flow(ladder_flow: LadderFlow | None) -> Markup:
         note = _("The flow needs the customer map at an earlier date; none was given.")
         return section("flow", heading, lead, empty(note))
     names = rung_names(_)
-    states = [
-        (names[s], RUNG_COLOURS.get(s, STATUS_COLOURS["lost"] if s == "lost" else NEUTRAL))
-        for s in FLOW_STATES
-    ]
     counts = ladder_flow.matrix.counts
-    flows = {(i, j): n for i, row in enumerate(counts) for j, n in enumerate(row) if n}
-    chart = charts.sankey(
-        "chart-flow",
-        heading,
-        _("Customers by rung at the earlier date (left) and the later date (right)."),
-        states,
-        flows,
-        band_colour=_flow_colour,
-        left_heading=_("before"),
-        right_heading=_("after"),
-    )
+    chart = flow_chart(ladder_flow)
     f = ladder_flow
     summary = table(
         _("Movements"),
@@ -244,23 +316,7 @@ def concentration(c: Concentration, customer_share: float,
                   currency: str | None = None, names: Mapping[str, str] | None = None) -> Markup:
     points = [(pt.customer_share, pt.revenue_share) for pt in c.curve]
     at_marker = charts.interpolate(points, customer_share) if len(points) > 1 else None
-    marker_text = _("top {customers}: {revenue} of revenue").format(
-        customers=pct0(customer_share), revenue=pct(at_marker)
-    )
-    chart = charts.pareto_curve(
-        "chart-pareto",
-        _("Pareto curve"),
-        _(
-            "Cumulative share of revenue against the cumulative share of customers, "
-            "largest customers first; the dashed diagonal is an even split."
-        ),
-        points,
-        x_label=_("share of customers"),
-        y_label=_("share of revenue"),
-        marker_x=customer_share,
-        marker_text=marker_text,
-        percent=pct0,
-    )
+    chart = pareto_chart(c, customer_share)
     alert = badge(not c.alert, _("below the alert"), _("alert"))
     rows: list[list[str | Markup]] = [
         [_("Window"), f"{day(c.window.start)} – {day(c.window.end)}"],
@@ -290,19 +346,7 @@ def cohorts(p: Portfolio) -> Markup:
     if not groups:
         return section("cohorts", heading, lead, empty(_("No orders yet.")))
     columns = [f"+{k}" for k in range(p.cohorts.months + 1)]
-    chart = charts.heatmap(
-        "chart-cohorts",
-        heading,
-        _(
-            "Rows: month of first order and cohort size; columns: months since; cells: share "
-            "of the cohort ordering that month."
-        ),
-        [f"{month(c.month)} · {num(c.size)}" for c in groups],
-        columns,
-        values=[c.retention for c in groups],
-        percent=pct0,
-        not_observed=_("not yet observed"),
-    )
+    chart = cohorts_chart(p)
     numbers = table(
         heading,
         [_("Cohort"), _("Customers"), *columns],
