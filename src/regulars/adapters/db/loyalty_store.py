@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from regulars.adapters import failures
 from regulars.adapters.db import migrate
 from regulars.adapters.db.engine import READ_ONLY, Purpose, create_engine
+from regulars.adapters.db.loyalty_figures import FigureRows
 from regulars.adapters.db.loyalty_ledger import LedgerRows
 from regulars.adapters.db.loyalty_offers import OfferRows
 from regulars.adapters.db.loyalty_programme import ProgrammeRows
@@ -164,7 +165,7 @@ class SqlLoyaltyStore:
             conn.close()
 
 
-class SqlLoyaltyTx(LedgerRows, OfferRows, ProgrammeRows):
+class SqlLoyaltyTx(LedgerRows, OfferRows, ProgrammeRows, FigureRows):
     """The reads and writes of one transaction (the port
     :class:`~regulars.services.loyalty.ports.LoyaltyTx`), one part per job."""
 
