@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
+    from regulars.services.dashboard import Dashboard
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
@@ -48,6 +49,7 @@ __all__ = [
     "ReadOptions",
     "Settings",
     "as_file",
+    "dashboard",
     "expiry_notice_worker",
     "load_settings",
     "loyalty_programme",
@@ -311,6 +313,24 @@ def worklist_rows(store: SqlApiStore) -> WorklistRows:
     from regulars.adapters.db.worklist_rows import SqlWorklistRows
 
     return SqlWorklistRows(store)
+
+
+def dashboard(services: ApiServices, settings: Settings) -> Dashboard:
+    """The owner's dashboard over the server's services: the served map through its API
+    store, and the loyalty programme's figures through its ledger (none when the programme
+    is not kept in this SQL store)."""
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.dashboard_rows import SqlDashboardRows
+    from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
+    from regulars.services.dashboard import Dashboard
+
+    store = services.store
+    assert isinstance(store, SqlApiStore), "the dashboard reads a SQL store"
+    ledger = services.loyalty.service.store if services.loyalty is not None else None
+    figures = ledger if isinstance(ledger, SqlLoyaltyStore) else None
+    return Dashboard(SqlDashboardRows(store), figures,
+                     services.loyalty.service.programme if services.loyalty is not None
+                     else loyalty_programme(settings))
 
 
 def loyalty_programme(settings: Settings) -> Programme:
