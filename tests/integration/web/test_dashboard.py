@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+
 from ...support.web import EVIL_NAME, seed_map
 
 
