@@ -27,17 +27,20 @@ class SqlDashboardRows:
     def map_state(self) -> dict[str, Any] | None:
         return self.store.map_state()
 
-    def _risky(self, signals: Sequence[str]) -> sa.ColumnElement[bool]:
+    @staticmethod
+    def _risky(quiet: Sequence[str]) -> sa.ColumnElement[bool]:
+        # the signals column is the JSON list the map writes (json.dumps, services/api/
+        # live.py): no signal, or a quiet one alone, are these exact texts; a comparison per
+        # row, where a LIKE per signal would cost a scan each
         m = map_customers
-        warned = sa.or_(*[m.c.signals.contains(json.dumps(s), autoescape=True)
-                          for s in signals])
+        silent = [json.dumps([]), *(json.dumps([q]) for q in quiet)]
         return sa.or_(m.c.status == "lapsing",
-                      sa.and_(m.c.status.in_(("active", "won_back")), m.c.signals != "[]",
-                              warned))
+                      sa.and_(m.c.status.in_(("active", "won_back")),
+                              m.c.signals.not_in(silent)))
 
-    def at_risk(self, signals: Sequence[str], limit: int) -> AtRisk:
+    def at_risk(self, quiet: Sequence[str], limit: int) -> AtRisk:
         m, c = map_customers, CUSTOMERS
-        risky = self._risky(signals)
+        risky = self._risky(quiet)
         totals = sa.select(sa.func.count(), sa.func.sum(m.c.value_at_risk),
                            sa.func.count(m.c.value_at_risk),
                            sa.func.sum(m.c.revenue)).where(risky)

@@ -8,6 +8,7 @@ instants are naive UTC, as the store keeps them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -72,14 +73,17 @@ class FigureRows(LoyaltyTxBase):
             sa.func.sum(m.c.pending))).one()
         return _int(row[0]), _int(row[1])
 
-    def figures_expiring(self, after: datetime, until: datetime) -> int:
+    def figures_expiring(self, after: datetime, horizons: Sequence[datetime]) -> list[int]:
         """Points left in lots (available or pending) that expire after ``after`` up to and
-        including ``until``."""
+        including each of ``horizons`` (one scan for them all)."""
+        if not horizons:
+            return []
         t = loyalty_lots
-        return _int(self.conn.execute(
-            sa.select(sa.func.sum(t.c.remaining)).where(
-                t.c.state.in_(("available", "pending")), t.c.remaining > 0,
-                t.c.expires_at > after, t.c.expires_at <= until)).scalar())
+        stmt = sa.select(*[sa.func.sum(sa.case((t.c.expires_at <= h, t.c.remaining),
+                                               else_=0)) for h in horizons]).where(
+            t.c.state.in_(("available", "pending")), t.c.remaining > 0,
+            t.c.expires_at > after, t.c.expires_at <= max(horizons))
+        return [_int(v) for v in self.conn.execute(stmt).one()]
 
     def figures_movements(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
         """Per entry kind, the period's change to spendable and to pending points."""

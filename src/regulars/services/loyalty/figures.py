@@ -23,6 +23,7 @@ Definitions (a period covers the instants after ``start`` up to and including ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,7 +52,7 @@ class FigureTx(Protocol):
     def figures_members(self, end: datetime) -> int: ...
     def figures_buyers(self, start: datetime, end: datetime) -> dict[bool, BuyerRows]: ...
     def figures_outstanding(self) -> tuple[int, int]: ...
-    def figures_expiring(self, after: datetime, until: datetime) -> int: ...
+    def figures_expiring(self, after: datetime, horizons: Sequence[datetime]) -> list[int]: ...
     def figures_movements(self, start: datetime, end: datetime) -> dict[str, tuple[int, int]]: ...
     def figures_free_coupons(self, start: datetime, end: datetime) -> tuple[Decimal, int, int]: ...
 
@@ -154,8 +155,8 @@ def programme_figures(store: FigureStore, programme: Programme, start: datetime,
         members = tx.figures_members(end)
         groups = tx.figures_buyers(start, end)
         spendable, pending = tx.figures_outstanding()
-        soon = [(d, tx.figures_expiring(moment, moment + timedelta(days=d)))
-                for d in EXPIRY_HORIZONS]
+        soon = zip(EXPIRY_HORIZONS, tx.figures_expiring(
+            moment, [moment + timedelta(days=d) for d in EXPIRY_HORIZONS]), strict=True)
         sums = tx.figures_movements(start, end)
         coupons_cost, coupons_used, not_valued = tx.figures_free_coupons(start, end)
     all_buyers = sum(g.buyers for g in groups.values())

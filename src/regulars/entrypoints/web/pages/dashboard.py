@@ -3,8 +3,9 @@ its charts (drawn by the report's own chart functions) — the customers at risk
 loyalty programme's figures over a period chosen with a plain GET form (``?days=30|90|365``).
 
 The figures come from :class:`regulars.services.dashboard.Dashboard` (one per app, made on
-first use), which keeps the parsed portfolio per map version and the rest for a minute: a
-page answers without recomputing anything.
+first use), which keeps the parsed portfolio per map version and the rest for a minute,
+counted in the background: a figure not counted yet is shown as "being counted", and the part
+asks for itself again (htmx; with scripts off, a link reloads the page).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from regulars.entrypoints.report.format import signed
 from regulars.entrypoints.web.auth import Owner
 from regulars.entrypoints.web.rendering import page
 from regulars.i18n import _, fmt_days, fmt_money, fmt_number, fmt_percent, ngettext
-from regulars.services.dashboard import DEFAULT_DAYS, PERIOD_DAYS, Dashboard
+from regulars.services.dashboard import DEFAULT_DAYS, PENDING, PERIOD_DAYS, Dashboard
 
 router = APIRouter()
 
@@ -108,22 +109,18 @@ def chosen_days(request: Request) -> int:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, user: Owner) -> Response:
-    board = dashboard_of(request)
     currency = request.app.state.settings.currency
-    days = chosen_days(request)
-    state = board.rows.map_state()
-    view = board.map_view(state)
+    board = dashboard_of(request).board(chosen_days(request), AT_RISK_SHOWN)
+    view = board.view
     context: dict[str, Any] = {
-        "view": view, "days": days, "period_days": PERIOD_DAYS, "currency": currency,
-        "rungs": rung_names(), "statuses": status_names(),
-        "programme": board.programme_figures(days, state),
-        "period": board.period(days, state),
+        "view": view, "days": board.days, "period_days": PERIOD_DAYS, "currency": currency,
+        "rungs": rung_names(), "statuses": status_names(), "programme": board.programme,
+        "period": board.period, "pending": PENDING, "at_risk": board.at_risk,
     }
     if view is not None:
         p = view.portfolio
         context.update(
             p=p, figures=key_figures(p, currency), charts=charts(p),
             largest=view.names.get(p.concentration.largest_customer_id or "")
-            or p.concentration.largest_customer_id,
-            at_risk=board.at_risk(AT_RISK_SHOWN, state))
+            or p.concentration.largest_customer_id)
     return page(request, "dashboard.html", context)
