@@ -97,6 +97,7 @@ def dashboard_of(request: Request) -> Dashboard:
     board: Dashboard | None = getattr(state, "dashboard", None)
     if board is None:
         board = bootstrap.dashboard(state.services, state.settings)
+        state.services.closers.append(board.close)  # its background threads end with them
         state.dashboard = board
     return board
 
