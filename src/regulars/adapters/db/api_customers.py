@@ -99,6 +99,19 @@ class CustomerRows(PooledRows):
         return {"profile": profile[0], "map": row[0] if row else None, "orders": orders,
                 "returns": returns}
 
+    def contact_history(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        """The customer's interactions, latest first (at most ``limit``), each with the note
+        and state of the task it records (a done task's contact is ``task-<task_id>``)."""
+        i = INPUT_TABLES[Kind.INTERACTIONS]
+        task_ref = sa.literal("task-") + tasks.c.task_id
+        stmt = (sa.select(*_public(i), tasks.c.note, tasks.c.task_id)
+                .select_from(i.outerjoin(tasks, sa.and_(
+                    tasks.c.customer_id == customer_id,  # its index: the customer's tasks
+                    task_ref == i.c.interaction_id)))
+                .where(i.c.customer_id == customer_id)
+                .order_by(i.c.at.desc(), i.c.interaction_id.desc()).limit(limit))
+        return self._read(stmt)
+
     def customer_rows(self, customer_id: str) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for kind, t in INPUT_TABLES.items():
