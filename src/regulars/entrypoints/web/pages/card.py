@@ -62,13 +62,13 @@ ORDERS_STEP = 20
 ORDERS_MAX = 5000
 
 KIND_NAMES: dict[str, str] = {
-    "offer": N_("offer"),
-    "greeting": N_("greeting"),
-    "reminder": N_("reminder"),
-    "call": N_("call"),
-    "complaint": N_("complaint"),
-    "support": N_("support"),
-    "event": N_("event"),
+    "offer": N_("Offer"),
+    "greeting": N_("Greeting"),
+    "reminder": N_("Reminder"),
+    "call": N_("Call"),
+    "complaint": N_("Complaint"),
+    "support": N_("Support"),
+    "event": N_("Event"),
 }
 """The interaction kinds (DOMAIN §2) in words."""
 
