@@ -41,6 +41,12 @@ _TAG_FORBIDDEN = re.compile(r"[;|,\x00-\x1f\x7f]")
 """The separators of a list column (the importer splits on them) and control characters."""
 
 ORDERS_SHOWN = 20
+CHART_ORDERS = 500
+"""The timeline draws at most this many of the latest orders."""
+FACTS = ("orders", "revenue", "avg_order_value", "typical_gap_days", "days_since_last_order",
+         "first_order_at", "last_order_at")
+PREDICTIONS = ("p_alive", "expected_orders", "expected_orders_days", "next_order_expected_at",
+               "clv", "value_at_risk")
 CONTACTS_SHOWN = 30
 TASKS_SHOWN = 50
 
@@ -70,7 +76,10 @@ class Card:
     predictions: dict[str, Any] | None
     map_as_of: datetime | None
     orders: list[dict[str, Any]]
-    """Every order, oldest first, each with its ``returns`` and ``returned`` (their sum)."""
+    """The latest orders read, oldest first, each with its ``returns`` and ``returned``
+    (their sum)."""
+    orders_total: int = 0
+    """How many orders the customer has in all."""
     points: dict[str, Any] | None = None
     coupons: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
@@ -114,23 +123,33 @@ def owned(profile: Mapping[str, Any], scope: str | None) -> bool:
 
 
 def read_card(services: ApiServices, customer_id: str, *, scope: str | None = None,
-              task_scope: str | None = None, contacts: int = CONTACTS_SHOWN) -> Card | None:
+              task_scope: str | None = None, orders: int = ORDERS_SHOWN,
+              contacts: int = CONTACTS_SHOWN) -> Card | None:
     """The card of ``customer_id`` (an id merged into another card reads that card), or None
     when there is none or ``scope`` may not see it. ``task_scope``: the manager whose tasks
-    are listed (None: everyone's)."""
-    found = api_customers.card(services.store, customer_id)
+    are listed (None: everyone's). ``orders``: how many of the latest orders are read (at
+    least :data:`CHART_ORDERS`, for the timeline): a customer with a hundred thousand
+    orders costs what one with a thousand does."""
+    store = services.store
+    cid = store.resolve_alias(customer_id)
+    found = store.customer_profile(cid)
     if found is None or not owned(found["profile"], scope):
         return None
-    cid = found["customer_id"]
-    orders = [{**o, "returned": sum(float(r["amount"] or 0) for r in o["returns"])}
-              for o in found["orders"]]
+    m = api_customers.map_entry(found["map"]) if found["map"] else None
+    latest, total = store.latest_orders(cid, max(orders, CHART_ORDERS))
+    rows = [{**o, "returned": sum(float(r["amount"] or 0) for r in o["returns"])}
+            for o in reversed(latest)]
     profile = found["profile"]
     card = Card(
         customer_id=cid, profile=profile, tags=tags_of(profile.get("attributes")),
-        consents={c: profile.get(c) for c in CONSENTS}, rung=found["rung"],
-        status=found["status"], signals=list(found["signals"]), traits=list(found["traits"]),
-        evidence=list(found["evidence"]), facts=found["facts"],
-        predictions=found["predictions"], map_as_of=found["map_as_of"], orders=orders)
+        consents={c: profile.get(c) for c in CONSENTS},
+        rung=m["rung"] if m else None, status=m["status"] if m else None,
+        signals=list(m["signals"]) if m else [], traits=list(m["traits"]) if m else [],
+        evidence=list(m["evidence"]) if m else [],
+        facts={k: m[k] for k in FACTS} if m else None,
+        predictions={k: m.get(k) for k in PREDICTIONS}
+        if m and m.get("p_alive") is not None else None,
+        map_as_of=m["as_of"] if m else None, orders=rows, orders_total=total)
     if services.loyalty is not None:
         card.points = services.loyalty.card_points(cid)
         if card.points is not None:
@@ -143,7 +162,7 @@ def read_card(services: ApiServices, customer_id: str, *, scope: str | None = No
         closed = sorted((t for t in listed if t not in live),
                         key=lambda t: str(t.get("closed_at") or ""), reverse=True)
         card.tasks = live + closed
-    card.contacts = services.store.contact_history(cid, contacts)
+    card.contacts = store.contact_history(cid, contacts)
     return card
 
 
