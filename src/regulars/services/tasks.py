@@ -171,7 +171,7 @@ class PlanResult:
 # -- the use cases -----------------------------------------------------------------------------
 
 USE_CASES = ("tasks.add", "tasks.plan", "tasks.done", "tasks.snooze", "tasks.reassign",
-             "tasks.cancel")
+             "tasks.cancel", "tasks.log")
 PLAN_BUCKETS = ("overdue", "today")
 
 
@@ -228,6 +228,25 @@ def _plan_row(s: SuggestionLike, task_id: str, customer_id: str, day: date, now:
             "state": State.OPEN.value, "snoozed_until": None, "outcome": None, "note": None,
             "source": "plan", "created_at": now, "closed_at": None,
             "created_by": caller.ledger_actor}
+
+
+def _record_contact(tx: TaskTx, row: Mapping[str, Any], result: Outcome,
+                    now: datetime) -> None:
+    """The contact of a task done with ``result``: one ``out`` interaction (channel, kind
+    from the action, outcome, the owner as its manager, now), ``do_not_contact`` set on the
+    card for that outcome, and the live map told; in the task's transaction."""
+    record = {
+        "interaction_id": f"task-{row['task_id']}", "customer_id": row["customer_id"],
+        "at": now, "channel": row["channel"], "direction": "out",
+        "kind": rules.interaction_kind(row["action"]),
+        "responded_at": rules.responded_at(result, now), "outcome": result.value,
+        "manager": row["owner"]}
+    stored = canonical(INTERACTIONS, record, None)
+    tx.insert("interactions", [{**stored, "row_hash": row_hash(INTERACTIONS, stored),
+                                "import_id": None}])
+    if result is Outcome.DO_NOT_CONTACT:
+        tx.update_customer(row["customer_id"], {"do_not_contact": True})
+    tx.touch_customers([row["customer_id"]])  # the live map reads the contact
 
 
 class Tasks:
@@ -371,6 +390,50 @@ class Tasks:
 
         return self._keyed(caller, idempotency_key, fingerprint, work)
 
+    def log_contact(self, *, customer_id: str, outcome: Outcome | str,
+                    action: str = "call", channel: str | None = None,
+                    note: str | None = None, owner: str | None = None,
+                    scope: str | None = None, caller: Caller | None = None) -> TaskAnswer:
+        """A contact already made (a call a manager logs on the customer's card): a task added
+        by hand and done at once, in one transaction with its ``out`` interaction, as
+        :meth:`done` writes it; the note is kept with the task (and erased with the
+        customer's other notes). ``owner``: as :meth:`add` chooses it."""
+        caller = caller or Caller.python()
+        act = rules.check_action(action)
+        chan = rules.check_channel(channel, act)
+        result = rules.parse_outcome(outcome)
+        text = rules.check_note(note)
+        today = self.today()
+
+        def work(tx: TaskTx) -> tuple[dict[str, Any], Done, list[str]]:
+            facts = self._customer(tx, customer_id)
+            cid = facts["customer_id"]
+            who = owner if owner is not None and owner.strip() else (scope or facts["manager"])
+            if not who:
+                raise TaskError(_("owner: customer {id} has no manager; name the owner").format(
+                    id=cid), field="owner")
+            who = self._known(who)
+            if scope is not None and who != scope:
+                raise TaskForbiddenError(_(
+                    "owner: a key of manager {scope} adds tasks for {scope} only").format(
+                    scope=scope), field="owner")
+            now = self.clock()
+            row = {"task_id": secrets.token_hex(8), "customer_id": cid, "owner": who,
+                   "due_on": today, "reason": "manual", "action": act, "channel": chan,
+                   "evidence": "{}", "money_at_stake": None,
+                   "state": State.DONE.value, "snoozed_until": None, "outcome": result.value,
+                   "note": text, "source": "manual", "created_at": now, "closed_at": now,
+                   "created_by": caller.ledger_actor}
+            tx.insert_task(row)
+            _record_contact(tx, row, result, now)
+            body = public({**row, **facts, "customer_id": cid}, today)
+            self._audit(tx, caller, "tasks.log", row["task_id"], Done.CREATED,
+                        {"customer_id": cid, "owner": who, "action": act, "channel": chan,
+                         "outcome": result.value})
+            return body, Done.CREATED, []
+
+        return self._keyed(caller, None, "", work)
+
     def _warnings(self, tx: TaskTx, facts: Mapping[str, Any], channel: str, action: str,
                   due_on: date) -> list[str]:
         out: list[str] = []
@@ -500,18 +563,7 @@ class Tasks:
         text = rules.check_note(note)
 
         def apply(tx: TaskTx, row: dict[str, Any], now: datetime) -> dict[str, Any]:
-            record = {
-                "interaction_id": f"task-{row['task_id']}", "customer_id": row["customer_id"],
-                "at": now, "channel": row["channel"], "direction": "out",
-                "kind": rules.interaction_kind(row["action"]),
-                "responded_at": rules.responded_at(result, now), "outcome": result.value,
-                "manager": row["owner"]}
-            stored = canonical(INTERACTIONS, record, None)
-            tx.insert("interactions", [{**stored, "row_hash": row_hash(INTERACTIONS, stored),
-                                        "import_id": None}])
-            if result is Outcome.DO_NOT_CONTACT:
-                tx.update_customer(row["customer_id"], {"do_not_contact": True})
-            tx.touch_customers([row["customer_id"]])  # the live map reads the contact
+            _record_contact(tx, row, result, now)
             return {"state": State.DONE.value, "outcome": result.value, "note": text,
                     "closed_at": now, "snoozed_until": None}
 

@@ -99,6 +99,46 @@ class CustomerRows(PooledRows):
         return {"profile": profile[0], "map": row[0] if row else None, "orders": orders,
                 "returns": returns}
 
+    def customer_profile(self, customer_id: str) -> dict[str, Any] | None:
+        """The card's input row and its map row (None before a map), without its orders."""
+        profile = self._read(sa.select(*_public(CUSTOMERS)).where(
+            CUSTOMERS.c.customer_id == customer_id))
+        if not profile:
+            return None
+        row = self._read(sa.select(map_customers).where(
+            map_customers.c.customer_id == customer_id))
+        return {"profile": profile[0], "map": row[0] if row else None}
+
+    def latest_orders(self, customer_id: str, limit: int
+                      ) -> tuple[list[dict[str, Any]], int]:
+        """The customer's ``limit`` latest orders, latest first, each with its ``returns``,
+        and how many orders they have in all: three indexed reads, however many orders."""
+        orders = self._read(sa.select(*_public(ORDERS)).where(
+            ORDERS.c.customer_id == customer_id).order_by(
+            ORDERS.c.ordered_at.desc(), ORDERS.c.order_id.desc()).limit(limit))
+        total = self._read(sa.select(sa.func.count().label("n")).select_from(ORDERS).where(
+            ORDERS.c.customer_id == customer_id))[0]["n"]
+        by_order: dict[str, list[dict[str, Any]]] = {}
+        ids = [o["order_id"] for o in orders]
+        for i in range(0, len(ids), 500):  # within every engine's parameter limit
+            for r in self._read(sa.select(*_public(RETURNS)).where(
+                    RETURNS.c.order_id.in_(ids[i:i + 500])).order_by(RETURNS.c.returned_at)):
+                by_order.setdefault(r["order_id"], []).append(r)
+        return [{**o, "returns": by_order.get(o["order_id"], [])} for o in orders], int(total)
+
+    def contact_history(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        """The customer's interactions, latest first (at most ``limit``), each with the note
+        and state of the task it records (a done task's contact is ``task-<task_id>``)."""
+        i = INPUT_TABLES[Kind.INTERACTIONS]
+        task_ref = sa.literal("task-") + tasks.c.task_id
+        stmt = (sa.select(*_public(i), tasks.c.note, tasks.c.task_id)
+                .select_from(i.outerjoin(tasks, sa.and_(
+                    tasks.c.customer_id == customer_id,  # its index: the customer's tasks
+                    task_ref == i.c.interaction_id)))
+                .where(i.c.customer_id == customer_id)
+                .order_by(i.c.at.desc(), i.c.interaction_id.desc()).limit(limit))
+        return self._read(stmt)
+
     def customer_rows(self, customer_id: str) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for kind, t in INPUT_TABLES.items():

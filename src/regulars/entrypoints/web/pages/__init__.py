@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from regulars.entrypoints.web.pages import account, dashboard, home
+from regulars.entrypoints.web.pages import account, card, dashboard, home
 
-ROUTERS: list[APIRouter] = [account.router, home.router]
-ROUTERS.append(dashboard.router)
+# Order matters where paths overlap: a fixed path under /customers/ (the list's export) must come
+# before the card's catch-all /customers/{customer_id:path}.
+ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, card.router]
