@@ -135,12 +135,12 @@ def _refused(request: Request, user: User, manager: str, task_id: str, error: Ta
         return HTMLResponse(render(request, "worklist/_row.html", {**extra, "row": row}),
                             status_code=status)
     whose, known = _whose(request, user, manager if user.role is Role.OWNER else None)
-    day = manager_days(request).day(whose) if whose is not None else None
+    shown = manager_days(request).day(whose) if whose is not None else None
     errors = {task_id: {"field": field, "message": str(error)}}
-    if day is not None and not any(r.task_id == task_id for r in day.tasks):
-        flash(request, str(error), "error")
+    if shown is None or not any(r.task_id == task_id for r in shown.tasks):
+        flash(request, str(error), "error")  # not on the list (closed, or not due this week)
         return RedirectResponse(_back(manager, user), status_code=303)
-    return page(request, "worklist/page.html", _context(request, day, known, errors),
+    return page(request, "worklist/page.html", _context(request, shown, known, errors),
                 status=status)
 
 
