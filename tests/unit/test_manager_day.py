@@ -120,7 +120,8 @@ def test_suggestions_are_built_once_per_map_and_leave_out_the_tasked_customers()
             ("Boris", "Olga"))
 
     reader, _store = days([task("a", "C1", date(2026, 3, 3), 1.0)], suggestions=build,
-                          map_version=lambda: version[0], reads=FakeReads({"C10"}))
+                          map_version=lambda: version[0], reads=FakeReads({"C10"}),
+                          background=False)
     day = reader.day("Olga")
     # C1 has a task on the page, C8 was a task when built, C10 has a live task now
     assert [r.customer_id for r in day.suggestions] == ["C9"]
@@ -145,3 +146,22 @@ def test_the_reason_is_the_evidence_sentence_else_its_name():
                                        "overdue_after_days": 36, "days_overdue": 22,
                                        "gap_source": "own"})
     assert text == "An order is overdue by 22 days (usual gap 30 days); a reminder is due."
+
+
+def test_in_the_background_no_page_waits_for_the_build():
+    import threading
+
+    release = threading.Event()
+
+    def build() -> Worklist:
+        release.wait(10)
+        return Worklist(date(2026, 2, 27), None, (ManagerList(
+            "Olga", "UTC", date(2026, 2, 27), 15, (suggestion("C9"),), ()),), ("Olga",))
+
+    reader, _store = days([], suggestions=build, map_version=lambda: "v1")
+    first = reader.day("Olga")
+    assert (first.suggestions, first.preparing) == ((), True)  # not waiting for it
+    release.set()
+    reader.wait()
+    second = reader.day("Olga")
+    assert ([r.customer_id for r in second.suggestions], second.preparing) == (["C9"], False)

@@ -11,10 +11,11 @@ the customer's last personal contact (one query for the rows shown).
 The suggestions are the worklist's (:func:`regulars.services.worklist.build`), which reads
 the whole customer map: it is built once per map (its ``built_at`` and ``as_of``) and kept for
 :attr:`ManagerDays.ttl` seconds at most (the live map changes single customers in between),
-never per request. Its rows that were tasks when it was built are left out, and so are the
-customers who have a live task now (planned since, in another process). They are for the day
-the worklist is for (the day the map describes), as ``regulars worklist`` and
-``regulars tasks plan`` take them.
+never per request, and in a thread of its own, so that no page waits for it (the first
+page of a new map shows the suggestions of the map before, or none yet). Its rows that were
+tasks when it was built are left out, and so are the customers who have a live task now
+(planned since, in another process). They are for the day the worklist is for (the day the
+map describes), as ``regulars worklist`` and ``regulars tasks plan`` take them.
 
 Every write goes through :class:`~regulars.services.tasks.Tasks` (``done``, ``snooze``), with
 its rules and its audit entry: this module only reads.
@@ -22,6 +23,7 @@ its rules and its audit entry: this module only reads.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +39,7 @@ from regulars.services.explain import sentence
 from regulars.services.tasks import TaskFilter, Tasks
 from regulars.services.worklist import Suggestion, Worklist
 
+log = logging.getLogger("regulars.web")
 Kind = Literal["task", "suggestion"]
 #: The most open tasks one page lists (a manager's week is ~100 at the default capacity).
 MAX_TASKS = 500
@@ -87,6 +90,8 @@ class ManagerDay:
     suggestions: tuple[DayRow, ...] = ()
     suggestions_for: date | None = None
     """The day the suggestions are for (the day the customer map describes)."""
+    preparing: bool = False
+    """A worklist of the current map is being built (the suggestions shown are older)."""
     buckets: tuple[str, ...] = wl.BUCKETS
 
     def by_bucket(self) -> list[tuple[str, list[DayRow]]]:
@@ -122,19 +127,23 @@ class ManagerDays:
 
     ``suggestions``: builds the worklist of the served map (None: no suggestions shown);
     ``map_version``: what identifies the served map (None: no map yet), read per request;
-    ``ttl``: seconds a built worklist is kept at most."""
+    ``ttl``: seconds a built worklist is kept at most; ``background``: build it in a thread
+    of its own (a page never waits; False: in the page's request, for tests)."""
 
     def __init__(self, tasks: Tasks, rules: wl.WorklistRules, reads: DayReads, *,
                  suggestions: Callable[[], Worklist] | None = None,
                  map_version: Callable[[], object | None] | None = None,
-                 ttl: float = 600.0) -> None:
+                 ttl: float = 600.0, background: bool = True) -> None:
         self.tasks = tasks
         self.rules = rules
         self.reads = reads
         self.suggest = suggestions
         self.map_version = map_version
         self.ttl = ttl
+        self.background = background
         self._built: tuple[object, float, Worklist] | None = None
+        self._building = False
+        self._managers: tuple[float, list[str]] | None = None
         self._lock = threading.Lock()
 
     def today(self, manager: str) -> date:
@@ -155,9 +164,11 @@ class ManagerDays:
                                  r.due_on, r.customer_id))
         found: tuple[DayRow, ...] = ()
         for_day = None
+        preparing = False
         if suggestions:
-            found, for_day = self._suggestions(manager, {r.customer_id for r in rows})
-        return ManagerDay(manager, zone, today, tuple(rows), found, for_day)
+            found, for_day, preparing = self._suggestions(manager,
+                                                          {r.customer_id for r in rows})
+        return ManagerDay(manager, zone, today, tuple(rows), found, for_day, preparing)
 
     def _task_row(self, t: Mapping[str, Any], today: date,
                   contacts: Mapping[str, datetime]) -> DayRow:
@@ -174,30 +185,77 @@ class ManagerDays:
 
     # -- suggestions ------------------------------------------------------------------------
 
-    def _worklist(self) -> Worklist | None:
+    def _worklist(self) -> tuple[Worklist | None, bool]:
+        """The kept worklist (None: none yet) and whether a newer one is being built.
+
+        In the background (the default), a page never waits for a build: the first page of
+        a map starts it and shows the worklist kept before (or none); the next pages get
+        the new one once it is there."""
         if self.suggest is None or self.map_version is None:
-            return None
+            return None, False
         version = self.map_version()
         if version is None:
-            return None
-        with self._lock:  # one build at a time; the others wait for it and share it
+            return None, False
+        with self._lock:
             built = self._built
-            if (built is not None and built[0] == version
-                    and time.monotonic() - built[1] < self.ttl):
-                return built[2]
-            listed = self.suggest()
-            self._built = (version, time.monotonic(), listed)
-            return listed
+            fresh = (built is not None and built[0] == version
+                     and time.monotonic() - built[1] < self.ttl)
+            kept = built[2] if built is not None else None
+            if fresh:
+                return kept, False
+            if not self.background:
+                return self._build(version), False
+            if not self._building:
+                self._building = True
+                threading.Thread(target=self._build_apart, args=(version,), daemon=True,
+                                 name="worklist-suggestions").start()
+            return kept, True
+
+    def _build(self, version: object) -> Worklist:
+        assert self.suggest is not None
+        listed = self.suggest()
+        self._built = (version, time.monotonic(), listed)
+        return listed
+
+    def _build_apart(self, version: object) -> None:
+        try:
+            listed = self.suggest() if self.suggest is not None else None
+            if listed is not None:
+                with self._lock:
+                    self._built = (version, time.monotonic(), listed)
+        except Exception:  # the page goes on without suggestions; the next page tries again
+            log.exception("the worklist's suggestions could not be built")
+        finally:
+            with self._lock:
+                self._building = False
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait until no build is under way (tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._building:
+                    return
+            time.sleep(0.02)
+
+    def known_managers(self) -> list[str]:
+        """The managers the owner may pick (the tasks' known managers), kept a minute: it
+        reads every customer card."""
+        now = time.monotonic()
+        if self._managers is None or now - self._managers[0] > 60:
+            self._managers = (now, self.tasks.known_managers())
+        return list(self._managers[1])
 
     def _suggestions(self, manager: str, tasked: set[str]
-                     ) -> tuple[tuple[DayRow, ...], date | None]:
-        listed = self._worklist()
+                     ) -> tuple[tuple[DayRow, ...], date | None, bool]:
+        listed, preparing = self._worklist()
         if listed is None:
-            return (), None
+            return (), None, preparing
         mine = [s for one in listed.lists if (one.manager or "") == manager
                 for s in one.items if s.task_id is None and s.customer_id not in tasked]
         live = self.reads.live_among([s.customer_id for s in mine]) if mine else set()
-        return tuple(_suggestion_row(s) for s in mine if s.customer_id not in live), listed.on
+        return (tuple(_suggestion_row(s) for s in mine if s.customer_id not in live), listed.on,
+                preparing)
 
     def forget(self) -> None:
         """Drop the kept worklist (the next page builds it again)."""

@@ -83,7 +83,7 @@ def _whose(request: Request, user: User, asked: str | None) -> tuple[str | None,
         if asked is not None and asked != own:
             raise HTTPException(404)  # another manager's list is not there for them
         return own, []
-    known = manager_days(request).tasks.known_managers()
+    known = manager_days(request).known_managers()
     if asked is not None and asked not in known:
         raise HTTPException(404)
     return (asked if asked is not None else (known[0] if known else None)), known
