@@ -133,7 +133,7 @@ class ManagerDays:
     def __init__(self, tasks: Tasks, rules: wl.WorklistRules, reads: DayReads, *,
                  suggestions: Callable[[], Worklist] | None = None,
                  map_version: Callable[[], object | None] | None = None,
-                 ttl: float = 600.0, background: bool = True) -> None:
+                 ttl: float = 1800.0, background: bool = True) -> None:
         self.tasks = tasks
         self.rules = rules
         self.reads = reads
