@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,9 +41,10 @@ if TYPE_CHECKING:
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.dashboard import Dashboard
     from regulars.services.loyalty import LoyaltyService
+    from regulars.services.manager_day import ManagerDays
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
-    from regulars.services.worklist import WorklistRows
+    from regulars.services.worklist import Worklist, WorklistRows
 
 __all__ = [
     "ReadOptions",
@@ -53,6 +54,7 @@ __all__ = [
     "expiry_notice_worker",
     "load_settings",
     "loyalty_programme",
+    "manager_days",
     "open_api",
     "open_api_store",
     "open_duckdb",
@@ -277,6 +279,26 @@ def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
     if store is None:  # its own store: closed with it
         tasks.closers.append(api.close)
     return tasks
+
+
+def manager_days(settings: Settings, services: ApiServices,
+                 suggestions: Callable[[], Worklist] | None = None) -> ManagerDays:
+    """The worklist page's reads of a manager's day over the server's tasks and store;
+    ``suggestions`` builds the worklist of the served map (kept per map, never per page)."""
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.day_rows import SqlDayRows
+    from regulars.services.manager_day import ManagerDays
+
+    store = services.store
+    if services.tasks is None or not isinstance(store, SqlApiStore):
+        raise RuntimeError("the worklist page needs the server's tasks and SQL store")
+
+    def version() -> object | None:
+        state = store.map_state()
+        return None if state is None else (state["built_at"], state["as_of"])
+
+    return ManagerDays(services.tasks, settings.worklist_rules(), SqlDayRows(store),
+                       suggestions=suggestions, map_version=version)
 
 
 def password_hasher(*, cheap: bool = False) -> PasswordHasher:

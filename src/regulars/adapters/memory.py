@@ -535,6 +535,7 @@ class MemoryUserStore:
     def __init__(self) -> None:
         self.users: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
+        self.attempts: list[tuple[str, str, datetime]] = []
         self.reads = 0  # get_user calls: what the session cache saves
 
     def add_user(self, record: Mapping[str, Any]) -> None:
@@ -560,3 +561,16 @@ class MemoryUserStore:
 
     def secret(self, name: str, make: str) -> str:
         return self.secrets.setdefault(name, make)
+
+    def attempts_since(self, scope: str, subject: str, since: datetime) -> list[datetime]:
+        return sorted(at for s, k, at in self.attempts if (s, k) == (scope, subject)
+                      and at > since)
+
+    def add_attempts(self, rows: Sequence[tuple[str, str, datetime]]) -> None:
+        self.attempts += list(rows)
+
+    def clear_attempts(self, scope: str, subject: str) -> None:
+        self.attempts = [r for r in self.attempts if (r[0], r[1]) != (scope, subject)]
+
+    def prune_attempts(self, before: datetime) -> None:
+        self.attempts = [r for r in self.attempts if r[2] > before]

@@ -214,6 +214,33 @@ class WebSettings(BaseModel):
         ),
     )
 
+    sign_in_attempts_per_login: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description=(
+            "Failed sign-ins for one login within sign_in_window_minutes after which "
+            "further attempts for it are refused until the window has moved on (the same "
+            "for a login that does not exist). A successful sign-in clears the count."
+        ),
+    )
+    sign_in_attempts_per_address: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description=(
+            "Failed sign-ins from one network address within sign_in_window_minutes after "
+            "which further attempts from it are refused for a while (behind a reverse "
+            "proxy, the address it forwards)."
+        ),
+    )
+    sign_in_window_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="The rolling window the failed sign-ins are counted over (minutes).",
+    )
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:

@@ -7,8 +7,9 @@ The caller reaches the use cases either as an argument or, across a layer that s
 have to pass it along (the CLI's commands through the composition root), from
 :func:`acting_as` around the call.
 
-- ``key_id``: who (the API key's id, or ``cli:<user>`` / ``python:<user>``);
-- ``channel``: ``http``, ``cli``, ``python`` or ``web`` (the web pages: the user's login);
+- ``key_id``: who (the API key's id, or ``cli:<user>`` / ``python:<user>``, or
+  ``web:<login>`` for a person signed in to the web pages);
+- ``channel``: ``http``, ``cli``, ``python`` or ``web``;
 - ``use_case``: what was done, by its use-case name (``loyalty.redeem``, ``ingest``, …);
 - ``action``: how the channel spelled it (the route for HTTP, the command for the CLI; the
   use case when the channel has no name of its own);
@@ -83,14 +84,14 @@ class Caller:
         return cls("python", user or os_user())
 
     @classmethod
-    def web(cls, login: str, action: str = "") -> Caller:
-        """A person signed in to the web pages (``login``), by the page's form ``action``."""
-        return cls("web", login, action=action)
-
-    @classmethod
     def http(cls, key_id: str, key_name: str = "", *, action: str = "",
              status_of: Callable[[Outcome], int] | None = None) -> Caller:
         return cls("http", key_id, key_name, action, status_of)
+
+    @classmethod
+    def web(cls, login: str, name: str = "", *, action: str = "") -> Caller:
+        """A person signed in to the web pages (``web:<login>`` in the audit log)."""
+        return cls("web", login, name, action)
 
     def doing(self, action: str) -> Caller:
         """This caller, naming another call."""

@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -35,6 +35,7 @@ __all__ = [
     "UserError",
     "UserStore",
     "Users",
+    "WrongPasswordError",
 ]
 
 #: The shortest password accepted (NIST SP 800-63B asks at least 8 of a password a person
@@ -65,6 +66,10 @@ ROLE_LABELS: dict[Role, str] = {
 
 class UserError(RegularsError):
     """A user that does not exist, or a change that cannot be made as asked."""
+
+
+class WrongPasswordError(UserError):
+    """The password given as the user's current one is not."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,14 @@ class UserStore(Protocol):
     def secret(self, name: str, make: str) -> str:
         """The secret ``name``; ``make`` is stored first when there is none (the first
         writer wins: every process gets the same value)."""
+    def attempts_since(self, scope: str, subject: str, since: datetime) -> list[datetime]:
+        """When the failed sign-ins of ``scope`` (``login``, ``address``) and ``subject``
+        after ``since`` happened, the oldest first (:mod:`regulars.services.sign_in`)."""
+    def add_attempts(self, rows: Sequence[tuple[str, str, datetime]]) -> None:
+        """Record failed sign-ins: ``(scope, subject, at)``."""
+    def clear_attempts(self, scope: str, subject: str) -> None: ...
+    def prune_attempts(self, before: datetime) -> None:
+        """Forget the attempts made at ``before`` or earlier."""
 
 
 def _now() -> datetime:
@@ -219,6 +232,21 @@ class Users:
         self._update(user, {"password_hash": self.hasher.hash(password),
                             "session_epoch": user.session_epoch + 1})
         return self.get(login)
+
+    def change_password(self, user_id: str, current: str, new: str) -> User:
+        """The user's own change of password: ``current`` must be theirs
+        (:class:`WrongPasswordError`), ``new`` follows the rules of ``users password``
+        (:class:`UserError`); every session of theirs ends (the caller starts a new one for
+        the session that asked, with the returned user's epoch)."""
+        record = self.store.get_user(user_id)
+        if record is None or len(current) > MAX_PASSWORD_LENGTH or not self.hasher.verify(
+                record["password_hash"], current):
+            raise WrongPasswordError(_("the current password is not right"))
+        check_password(new)
+        user = _user(record)
+        self._update(user, {"password_hash": self.hasher.hash(new),
+                            "session_epoch": user.session_epoch + 1})
+        return self.get(user.login)
 
     def set_language(self, user_id: str, language: str | None) -> None:
         """The user's own language (None: the browser's)."""

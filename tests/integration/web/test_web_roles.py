@@ -4,9 +4,11 @@ its roles fails here."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from ...support.web import WEB_ROLES, csrf_token, seed_map
+from ...support.web import PASSWORD, WEB_ROLES, csrf_token, seed_map
 
 ALL = set(WEB_ROLES)
 # (method, path, form, roles admitted); None: open to everyone, signed in or not
@@ -26,6 +28,13 @@ PAGES: list[tuple[str, str, dict[str, str] | None, set[str] | None]] = [
     ("POST", "/customers/{customer_id}/tags/remove", {"tag": "x"}, {"owner", "manager"}),
     ("POST", "/customers/{customer_id}/consent", {"consent_email": "yes"},
      {"owner", "manager"}),
+    ("GET", "/worklist", None, {"manager", "owner"}),
+    # a path with an id: asked for a record that is not there (the 404 page, once admitted)
+    ("POST", "/worklist/tasks/{task_id}/done", {"outcome": "reached"}, {"manager", "owner"}),
+    ("POST", "/worklist/tasks/{task_id}/snooze", {"when": "tomorrow"}, {"manager", "owner"}),
+    ("GET", "/account", None, ALL),
+    ("POST", "/account/password", {"current": PASSWORD, "new": "another long password",
+                                   "repeat": "another long password"}, ALL),
 ]
 # what a path's {placeholders} are when it is requested (a route with one needs the seeded map)
 SAMPLES = {"customer_id": "C001"}
@@ -51,9 +60,14 @@ def test_the_matrix_covers_every_route_of_the_web_app(sqlite_url):
                          ids=[f"{m} {p}" for m, p, _f, a in PAGES if a is not None])
 def test_a_page_admits_its_roles_and_refuses_the_others(browser, services, method, path, form,
                                                         admitted):
+    # a placeholder with a sample is a real record of seed_map; any other is asked for a record
+    # that is not there (the 404 page, once admitted)
+    expected = (200, 303)
     if "{" in path:
         seed_map(services)
-        path = path.format(**SAMPLES)
+        if any(name not in SAMPLES for name in re.findall(r"\{(\w+)\}", path)):
+            expected = (200, 303, 404)
+        path = re.sub(r"\{(\w+)\}", lambda m: SAMPLES.get(m.group(1), "no-such-record"), path)
     anonymous = browser()
     # a form with its token (of the sign-in page's session): refused for want of a user
     data = None if form is None else {**form, "csrf_token": csrf_token(
@@ -67,7 +81,7 @@ def test_a_page_admits_its_roles_and_refuses_the_others(browser, services, metho
             client.get("/welcome").text)}
         r = client.request(method, path, data=data, follow_redirects=False)
         if role in admitted:
-            assert r.status_code in (200, 303), (role, r.status_code)
+            assert r.status_code in expected, (role, r.status_code)
         else:
             assert r.status_code == 403, (role, r.status_code)
             assert "text/html" in r.headers["content-type"]

@@ -1,10 +1,11 @@
-"""The web pages' users and the server's own secrets (tables ``users`` and
-``server_secrets``, migration 0017): a part of :class:`~regulars.adapters.db.api_store.SqlApiStore`,
-on its pooled engines (the port ``services.users.UserStore``)."""
+"""The web pages' users, the server's own secrets and the failed sign-ins (tables ``users``,
+``server_secrets``, migration 0017, and ``sign_in_attempts``, migration 0018): a part of
+:class:`~regulars.adapters.db.api_store.SqlApiStore`, on its pooled engines (the port
+``services.users.UserStore``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 
 from regulars.adapters.db.api_rows import PooledRows
 from regulars.adapters.db.api_tx import is_unique_violation
-from regulars.adapters.db.tables import server_secrets, users
+from regulars.adapters.db.tables import server_secrets, sign_in_attempts, users
 from regulars.services.api.ports import DuplicateError
 
 
@@ -51,3 +52,23 @@ class UserRows(PooledRows):
             if not is_unique_violation(e):
                 raise
         return str(self._read(stmt)[0]["value"])
+
+    # -- failed sign-ins -------------------------------------------------------------------------
+
+    def attempts_since(self, scope: str, subject: str, since: datetime) -> list[datetime]:
+        a = sign_in_attempts.c
+        rows = self._read(sa.select(a.at).where(a.scope == scope, a.subject == subject,
+                                                a.at > since).order_by(a.at))
+        return [r["at"] for r in rows]
+
+    def add_attempts(self, rows: Sequence[tuple[str, str, datetime]]) -> None:
+        if rows:
+            self._write(sign_in_attempts.insert().values(
+                [{"scope": s, "subject": k, "at": at} for s, k, at in rows]))
+
+    def clear_attempts(self, scope: str, subject: str) -> None:
+        a = sign_in_attempts.c
+        self._write(sign_in_attempts.delete().where(a.scope == scope, a.subject == subject))
+
+    def prune_attempts(self, before: datetime) -> None:
+        self._write(sign_in_attempts.delete().where(sign_in_attempts.c.at <= before))

@@ -309,6 +309,19 @@ server_secrets = sa.Table(
     sa.Column("created_at", sa.DateTime(), nullable=False),
 )
 
+# failed sign-ins (migration 0018): one row per scope (``login``, ``address``) and attempt,
+# the subject a digest of the login or the address (no typed text is kept); counted over
+# ``[web] sign_in_window_minutes`` in the store, so the limit holds across processes
+sign_in_attempts = sa.Table(
+    "sign_in_attempts",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("subject", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False, index=True),
+    sa.Index("ix_sign_in_attempts_scope_subject_at", "scope", "subject", "at"),
+)
+
 
 # -- the loyalty programme's tables ----------------------------------------------------------------
 

@@ -19,6 +19,8 @@ pages are mounted (:func:`mount_static`, :func:`offline_docs`).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -33,6 +35,7 @@ from regulars.entrypoints.web.pages import ROUTERS
 from regulars.entrypoints.web.rendering import STATIC, static_url
 from regulars.entrypoints.web.sessions import Sessions, session_language
 from regulars.services.api import ApiServices
+from regulars.services.sign_in import SignInLimits
 from regulars.services.users import Users
 
 #: Paths that belong to the API's own app, never to the pages.
@@ -57,6 +60,10 @@ def create_web_app(settings: Settings, services: ApiServices, users: Users) -> F
     app.state.settings = settings
     app.state.services = services
     app.state.users = users
+    app.state.sign_in_limits = SignInLimits(
+        users.store, per_login=settings.web.sign_in_attempts_per_login,
+        per_address=settings.web.sign_in_attempts_per_address,
+        window=timedelta(minutes=settings.web.sign_in_window_minutes))
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -129,7 +129,7 @@ def card_url(customer_id: str) -> str:
 
 
 def caller_of(user: User, action: str) -> Caller:
-    return Caller.web(user.login, action)
+    return Caller.web(user.login, user.name, action=action)
 
 
 # -- the card in words ----------------------------------------------------------------------
