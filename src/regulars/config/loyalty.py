@@ -114,6 +114,8 @@ class LoyaltyReward(_InlineModel):
     per_member: int | None = Field(default=None, ge=1, description=(
         "How many one member may redeem (cancelled redemptions do not count); unset: no "
         "limit."))
+    active: bool = Field(default=True, description=(
+        "false: no longer offered (coupons already issued stay good)."))
 
 
 class LoyaltyPunchCard(_InlineModel):
@@ -137,6 +139,7 @@ class LoyaltyOffer(_InlineModel):
     min_tenure_days: int = Field(default=_field_default(Offer, "min_tenure_days"), ge=0)
     tier: str | None = None
     winners: int = Field(default=_field_default(Offer, "winners"), ge=1)
+    active: bool = True
 
 
 def _default_tiers() -> list[LoyaltyTier]:
