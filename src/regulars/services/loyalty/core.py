@@ -212,16 +212,19 @@ class LoyaltyCore:
         """Every recorded version of the programme, oldest first (recording the file's one
         while the file is the source)."""
         tick = time.monotonic()
-        if self._versions is None:
-            self._versions = self._record_programme()
+        versions = self._versions
+        if versions is None:
+            versions = self._record_programme()
+            assert versions is not None
             self._checked = tick
         elif tick - self._checked >= self.refresh_seconds:
             self._checked = tick
             with self.store.reading() as tx:
                 head = tx.programme_head()
-            if head != self._versions[-1].number:
-                self._versions = self._record_programme(record=False) or self._versions
-        return self._versions
+            if head != versions[-1].number:
+                versions = self._record_programme(record=False) or versions
+        self._versions = versions
+        return versions
 
     def forget_versions(self) -> None:
         """Read the versions again on next use (after a write of one)."""

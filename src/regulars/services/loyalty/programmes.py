@@ -18,6 +18,7 @@ and the checks across the programme (:func:`check_programme`) raise
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -381,13 +382,12 @@ def describe_changes(old: Programme, new: Programme) -> list[str]:
 def _jsonable_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in defaults.items():
-        if isinstance(v, Decimal):
-            v = str(int(v)) if v == v.to_integral_value() else str(v.normalize())
-        out[k] = v
+        out[k] = (str(int(v)) if v == v.to_integral_value() else str(v.normalize())) \
+            if isinstance(v, Decimal) else v
     return out
 
 
 def version_changes(versions: Sequence[Version]) -> dict[int, list[str]]:
     """Per version (but the first), what changed from the one before it."""
     return {b.number: describe_changes(a.programme, b.programme)
-            for a, b in zip(versions, versions[1:], strict=False)}
+            for a, b in itertools.pairwise(versions)}
