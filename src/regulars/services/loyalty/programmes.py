@@ -75,8 +75,11 @@ def new_code(name: str, taken: Sequence[str], prefix: str = "reward") -> str:
 
 
 def put_reward(programme: Programme, reward: Reward, *, new: bool) -> Programme:
-    """``programme`` with ``reward`` added (``new``) or replacing the one with its code."""
+    """``programme`` with ``reward`` added (``new``) or replacing the one with its code (the
+    same reward added again, a form sent twice, changes nothing)."""
     exists = programme.reward(reward.code) is not None
+    if new and programme.reward(reward.code) == reward:
+        return programme
     if new and exists:
         raise ProgrammeRuleError(_("a reward with the code {code} exists already").format(
             code=reward.code), field="code")
@@ -90,8 +93,11 @@ def put_reward(programme: Programme, reward: Reward, *, new: bool) -> Programme:
 
 def put_tier(programme: Programme, tier: Tier, *, new: bool) -> Programme:
     """``programme`` with ``tier`` added (``new``) or replacing the one with its name (a
-    tier's name is what members hold: it is not changed)."""
+    tier's name is what members hold: it is not changed; the same tier added again changes
+    nothing)."""
     exists = any(t.name == tier.name for t in programme.tiers)
+    if new and tier in programme.tiers:
+        return programme
     if new and exists:
         raise ProgrammeRuleError(_("a tier called {name} exists already").format(
             name=tier.name), field="name")
@@ -108,8 +114,11 @@ def put_tier(programme: Programme, tier: Tier, *, new: bool) -> Programme:
 
 
 def put_offer(programme: Programme, offer: Offer, *, new: bool) -> Programme:
-    """``programme`` with ``offer`` added (``new``) or replacing the one with its name."""
+    """``programme`` with ``offer`` added (``new``) or replacing the one with its name (the
+    same offer added again changes nothing)."""
     exists = programme.offer(offer.name) is not None
+    if new and programme.offer(offer.name) == offer:
+        return programme
     if new and exists:
         raise ProgrammeRuleError(_("an offer called {name} exists already").format(
             name=offer.name), field="name")
@@ -201,6 +210,10 @@ class Programmes(LoyaltyCore):
             if base is None:
                 raise ProgrammeRuleError(_("there is no version {n} of the programme").format(
                     n=base_version))
+            changed = change(newest.programme)
+            changed = dataclasses.replace(changed, timezone=newest.programme.timezone)
+            if changed.fingerprint() == newest.programme.fingerprint():
+                return None  # nothing to write, so nothing to lose (a form sent twice)
             if base.number != newest.number and part(base.programme) != part(
                     newest.programme):
                 raise StaleProgrammeError(
@@ -208,10 +221,6 @@ class Programmes(LoyaltyCore):
                       "form. The form now shows the current values: make your change "
                       "again.").format(n=newest.number, author=newest.author or _("the file")),
                     base=base.number, version=newest.number, author=newest.author)
-            changed = change(newest.programme)
-            changed = dataclasses.replace(changed, timezone=newest.programme.timezone)
-            if changed.fingerprint() == newest.programme.fingerprint():
-                return None
             start = self._start(starts, newest)
             try:
                 return self._add_version(newest.number + 1, start, changed, SOURCE_WEB,

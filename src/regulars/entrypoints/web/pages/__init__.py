@@ -12,6 +12,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from regulars.entrypoints.web.pages import account, home
+from regulars.entrypoints.web.pages import account, home, loyalty
 
-ROUTERS: list[APIRouter] = [account.router, home.router]
+ROUTERS: list[APIRouter] = [account.router, home.router, loyalty.router]
