@@ -340,31 +340,48 @@ def _value(key: str, value: Any) -> str:
     return str(value)
 
 
+#: what is said of an item, per kind (each its own sentence: the languages' genders differ)
+_SAID: dict[str, dict[str, str]] = {
+    "reward": {"added": N_("reward {name!r} added"),
+               "deactivated": N_("reward {name!r} deactivated"),
+               "again": N_("reward {name!r} offered again"),
+               "changed": N_("reward {name!r}: {field} {old} → {new}"),
+               "removed": N_("reward {name!r} removed")},
+    "tier": {"added": N_("tier {name!r} added"), "deactivated": "", "again": "",
+             "changed": N_("tier {name!r}: {field} {old} → {new}"),
+             "removed": N_("tier {name!r} removed")},
+    "offer": {"added": N_("offer {name!r} added"),
+              "deactivated": N_("offer {name!r} deactivated"),
+              "again": N_("offer {name!r} active again"),
+              "changed": N_("offer {name!r}: {field} {old} → {new}"),
+              "removed": N_("offer {name!r} removed")},
+}
+
+
 def _items(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]], key: str,
            what: str, labels: dict[str, str], defaults: dict[str, Any]) -> list[str]:
+    said = _SAID[what]
     out: list[str] = []
     before = {i[key]: i for i in old}
     after = {i[key]: i for i in new}
     for k, item in after.items():
         shown = item.get("name") or k
         if k not in before:
-            out.append(_("{what} {name!r} added").format(what=_(what), name=shown))
+            out.append(_(said["added"]).format(name=shown))
             continue
         was = before[k]
         if was.get("active", True) != item.get("active", True):
-            out.append((_("{what} {name!r} deactivated") if not item.get("active", True)
-                        else _("{what} {name!r} offered again")).format(what=_(what),
-                                                                       name=shown))
+            out.append(_(said["deactivated"] if not item.get("active", True)
+                         else said["again"]).format(name=shown))
         for field, label in labels.items():
             a, b = was.get(field, defaults.get(field)), item.get(field, defaults.get(field))
             if a != b:
-                out.append(_("{what} {name!r}: {field} {old} → {new}").format(
-                    what=_(what), name=was.get("name") or k, field=_(label),
-                    old=_value(field, a), new=_value(field, b)))
+                out.append(_(said["changed"]).format(
+                    name=was.get("name") or k, field=_(label), old=_value(field, a),
+                    new=_value(field, b)))
     for k, item in before.items():
         if k not in after:
-            out.append(_("{what} {name!r} removed").format(what=_(what),
-                                                           name=item.get("name") or k))
+            out.append(_(said["removed"]).format(name=item.get("name") or k))
     return out
 
 
@@ -374,10 +391,10 @@ def describe_changes(old: Programme, new: Programme) -> list[str]:
     a, b = old.to_dict(), new.to_dict()
     reward_defaults = {f.name: f.default for f in dataclasses.fields(Reward)}
     offer_defaults = {f.name: f.default for f in dataclasses.fields(Offer)}
-    out = _items(a["rewards"], b["rewards"], "code", N_("reward"), _REWARD_FIELDS,
+    out = _items(a["rewards"], b["rewards"], "code", "reward", _REWARD_FIELDS,
                  _jsonable_defaults(reward_defaults))
-    out += _items(a["tiers"], b["tiers"], "name", N_("tier"), _TIER_FIELDS, {})
-    out += _items(a["offers"], b["offers"], "name", N_("offer"), _OFFER_FIELDS,
+    out += _items(a["tiers"], b["tiers"], "name", "tier", _TIER_FIELDS, {})
+    out += _items(a["offers"], b["offers"], "name", "offer", _OFFER_FIELDS,
                   _jsonable_defaults(offer_defaults))
     for key in a:
         if key in ("rewards", "tiers", "offers") or a[key] == b.get(key):
