@@ -50,7 +50,6 @@ from regulars.services.users import Role, User
 router = APIRouter()
 nav.add(nav.NavItem(N_("Loyalty programme"), "/loyalty", {Role.MARKETER, Role.OWNER},
                     order=40))
-nav.LANDING[Role.MARKETER] = "/loyalty"
 
 #: how a reward's code may be written (the till and the API name the reward by it)
 CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
