@@ -268,7 +268,7 @@ class LoyaltySettings(BaseModel):
         default_factory=_default_rewards,
         description="The rewards catalogue: code, name, kind (discount_coupon, free_item, "
         "service, gift), points, value, percent, valid_days, min_tier, stock (how many in "
-        "all), per_member.",
+        "all), per_member, active (false: no longer offered).",
     )
     punch_cards: list[LoyaltyPunchCard] = Field(
         default_factory=list,
@@ -291,7 +291,8 @@ class LoyaltySettings(BaseModel):
     offers: list[LoyaltyOffer] = Field(
         default_factory=list,
         description="Exclusive offers: name, kind (spent_over, tenure, draw), reward, "
-        "min_spend, window_days, min_tenure_days, tier, winners.",
+        "min_spend, window_days, min_tenure_days, tier, winners, active (false: no longer "
+        "run).",
     )
 
     @field_validator("multipliers", "tiers", "rewards", "punch_cards", "offers", "club_perks",
