@@ -28,12 +28,14 @@ from regulars.domain.loyalty.ledger import (
 from regulars.domain.loyalty.programme import aware
 from regulars.services.api.ports import Touch, TouchQueue
 from regulars.services.loyalty.ports import (
+    SOURCE_FILE,
     Accrual,
     Coupon,
     DuplicateKey,
     ExpiringPoints,
     LoyaltyStore,
     Operation,
+    ProgrammeRecord,
     ReferralRecord,
     RunChunk,
 )
@@ -50,7 +52,7 @@ _T = TypeVar("_T")
 class _LoyaltyState:
     """Every loyalty table, keyed as the SQL store's primary and unique keys are."""
 
-    programmes: list[tuple[int, datetime, str, dict[str, Any]]] = field(default_factory=list)
+    programmes: list[ProgrammeRecord] = field(default_factory=list)
     operations: dict[str, Operation] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     lots: dict[str, Lot] = field(default_factory=dict)
@@ -141,14 +143,20 @@ class MemoryLoyaltyTx:
 
     # -- programme versions, operations ---------------------------------------------------
 
-    def programme_versions(self) -> list[tuple[int, datetime, str, dict[str, Any]]]:
-        return _out(sorted(self.state.programmes, key=lambda r: r[0]))
+    def programme_versions(self) -> list[ProgrammeRecord]:
+        return _out(sorted(self.state.programmes, key=lambda r: r.version))
+
+    def programme_head(self) -> int | None:
+        return max((r.version for r in self.state.programmes), default=None)
 
     def add_programme_version(self, version: int, effective_from: datetime, fingerprint: str,
-                              definition: dict[str, Any], at: datetime) -> None:
-        self._unique({r[0]: r for r in self.state.programmes}, version)
-        self.state.programmes.append((version, effective_from, fingerprint,
-                                      copy.deepcopy(definition)))
+                              definition: dict[str, Any], at: datetime, *,
+                              source: str = SOURCE_FILE, author: str | None = None,
+                              note: str | None = None) -> None:
+        self._unique({r.version: r for r in self.state.programmes}, version)
+        self.state.programmes.append(ProgrammeRecord(
+            version, effective_from, fingerprint, copy.deepcopy(definition), at, source,
+            author, note))
 
     def operations(self, keys: Iterable[str]) -> dict[str, Operation]:
         return {k: _out(self.state.operations[k]) for k in keys if k in self.state.operations}

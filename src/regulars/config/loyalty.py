@@ -114,6 +114,8 @@ class LoyaltyReward(_InlineModel):
     per_member: int | None = Field(default=None, ge=1, description=(
         "How many one member may redeem (cancelled redemptions do not count); unset: no "
         "limit."))
+    active: bool = Field(default=True, description=(
+        "false: no longer offered (coupons already issued stay good)."))
 
 
 class LoyaltyPunchCard(_InlineModel):
@@ -137,6 +139,7 @@ class LoyaltyOffer(_InlineModel):
     min_tenure_days: int = Field(default=_field_default(Offer, "min_tenure_days"), ge=0)
     tier: str | None = None
     winners: int = Field(default=_field_default(Offer, "winners"), ge=1)
+    active: bool = True
 
 
 def _default_tiers() -> list[LoyaltyTier]:
@@ -265,7 +268,7 @@ class LoyaltySettings(BaseModel):
         default_factory=_default_rewards,
         description="The rewards catalogue: code, name, kind (discount_coupon, free_item, "
         "service, gift), points, value, percent, valid_days, min_tier, stock (how many in "
-        "all), per_member.",
+        "all), per_member, active (false: no longer offered).",
     )
     punch_cards: list[LoyaltyPunchCard] = Field(
         default_factory=list,
@@ -288,7 +291,8 @@ class LoyaltySettings(BaseModel):
     offers: list[LoyaltyOffer] = Field(
         default_factory=list,
         description="Exclusive offers: name, kind (spent_over, tenure, draw), reward, "
-        "min_spend, window_days, min_tenure_days, tier, winners.",
+        "min_spend, window_days, min_tenure_days, tier, winners, active (false: no longer "
+        "run).",
     )
 
     @field_validator("multipliers", "tiers", "rewards", "punch_cards", "offers", "club_perks",

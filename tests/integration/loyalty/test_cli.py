@@ -143,3 +143,21 @@ def test_expiry_dry_run_from_the_cli_shows_names_and_writes_nothing(cli, databas
     assert json.loads(cli("statement", "M1", "--json"))["expired_unswept"] == 100
     done = json.loads(cli("run", "--json"))
     assert done["expired"]["points"] == 100 and done["run_id"]
+
+
+def test_the_programme_edited_on_the_web_until_the_file_is_adopted_again(cli, database_url):
+    from regulars.domain.loyalty import Reward, RewardKind
+    from regulars.services.loyalty.programmes import put_reward, reward_part
+
+    cli("rewards")  # records the file's version 1
+    with api.open_loyalty(api.load_settings(database_url=database_url)) as svc:
+        svc.save_programme(lambda p: put_reward(p, Reward("coffee", "Coffee",
+                                                          RewardKind.FREE_ITEM, 100), new=True),
+                           base_version=1, part=reward_part("coffee"), author="Mari",
+                           note="menu")
+    assert "Coffee" in cli("rewards")  # the store's programme, not the file's
+    out = cli("programme", "versions")
+    assert "Mari" in out and "reward 'Coffee' added" in out and "not applied" in out
+    out = cli("programme", "adopt-file", "--note", "back")
+    assert "version 3" in out and "reward 'Coffee' removed" in out
+    assert "Coffee" not in cli("rewards")

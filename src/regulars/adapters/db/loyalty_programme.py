@@ -24,24 +24,32 @@ from regulars.adapters.db.tables import (
     webhook_outbox,
 )
 from regulars.domain.tables import Kind
-from regulars.services.loyalty.ports import Operation, RunChunk
+from regulars.services.loyalty.ports import SOURCE_FILE, Operation, ProgrammeRecord, RunChunk
 
 
 class ProgrammeRows(LoyaltyTxBase):
     """Programme versions, operations, tiers, runs."""
 
-    def programme_versions(self) -> list[tuple[int, datetime, str, dict[str, Any]]]:
+    def programme_versions(self) -> list[ProgrammeRecord]:
         t = loyalty_programmes
-        rows = self._rows(sa.select(t.c.version, t.c.effective_from, t.c.fingerprint,
-                                    t.c.definition).order_by(t.c.version))
-        return [(int(r[0]), aware_utc(r[1]), r[2], json.loads(r[3])) for r in rows]  # type: ignore[misc]
+        rows = self._rows(sa.select(t).order_by(t.c.version))
+        return [ProgrammeRecord(int(r.version), aware_utc(r.effective_from), r.fingerprint,  # type: ignore[arg-type]
+                                json.loads(r.definition), aware_utc(r.recorded_at), r.source,
+                                r.author, r.note) for r in rows]
+
+    def programme_head(self) -> int | None:
+        head = self.conn.execute(sa.select(sa.func.max(loyalty_programmes.c.version))).scalar()
+        return None if head is None else int(head)
 
     def add_programme_version(self, version: int, effective_from: datetime, fingerprint: str,
-                              definition: dict[str, Any], at: datetime) -> None:
+                              definition: dict[str, Any], at: datetime, *,
+                              source: str = SOURCE_FILE, author: str | None = None,
+                              note: str | None = None) -> None:
         self.conn.execute(loyalty_programmes.insert(), {
             "version": version, "fingerprint": fingerprint,
             "effective_from": naive_utc(effective_from),
-            "recorded_at": naive_utc(at), "definition": json.dumps(definition, sort_keys=True)})
+            "recorded_at": naive_utc(at), "definition": json.dumps(definition, sort_keys=True),
+            "source": source, "author": author, "note": note})
 
     # -- operations (idempotency) ------------------------------------------------------------
 

@@ -335,6 +335,10 @@ loyalty_programmes = sa.Table(
     sa.Column("effective_from", sa.DateTime(), nullable=False),
     sa.Column("recorded_at", sa.DateTime(), nullable=False),
     sa.Column("definition", sa.Text(), nullable=False),
+    # "file" (the settings' [loyalty]; NULL before 0020) or "web" (the loyalty admin pages)
+    sa.Column("source", sa.String(8), nullable=True),
+    sa.Column("author", sa.Text(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
 )
 
 loyalty_members = sa.Table(

@@ -17,7 +17,9 @@
         ├── ReferralRefusedError     self-referral, cap reached, …; carries ``reason``
         ├── StoredValueError         top-up with the card itself, overdraft, over-refund
         ├── RunMomentError           a periodic run asked for a moment it may not run at
-        └── RunIncompleteError       a periodic run stopped midway; carries what committed
+        ├── RunIncompleteError       a periodic run stopped midway; carries what committed
+        ├── ProgrammeRuleError       an edit of the programme breaks a rule; names the field
+        └── StaleProgrammeError      an edit based on a version whose part changed since
 
 Every message is user-facing (goes through ``_()`` where it is built, in the services).
 """
@@ -112,3 +114,24 @@ class RunIncompleteError(LoyaltyError):
         self.step = step
         self.committed = committed
         self.cause = cause
+
+
+class ProgrammeRuleError(LoyaltyError):
+    """An edit of the programme breaks one of its rules; ``field`` names the form's field the
+    message belongs next to (None: the edit as a whole)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class StaleProgrammeError(LoyaltyError):
+    """An edit made on version ``base`` while what it edits changed since, in ``version``
+    (by ``author``): saving it would undo that change unseen."""
+
+    def __init__(self, message: str, *, base: int, version: int,
+                 author: str | None) -> None:
+        super().__init__(message)
+        self.base = base
+        self.version = version
+        self.author = author

@@ -144,6 +144,7 @@ class Reward:
     min_tier: str | None = None
     stock: int | None = None  # how many may be redeemed in all (None: no limit)
     per_member: int | None = None  # how many one member may redeem (None: no limit)
+    active: bool = True  # False: no longer offered (members' coupons of it stay good)
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class Offer:
     min_tenure_days: int = 365
     tier: str | None = None
     winners: int = 1
+    active: bool = True  # False: no longer run (the coupons it issued stay good)
 
 
 def _shipped_tiers() -> tuple[Tier, ...]:
@@ -335,6 +337,10 @@ class Programme:
             for key in ("stock", "per_member"):
                 if reward[key] is None:
                     del reward[key]
+        # so is `active`, left out while true
+        for item in (*data["rewards"], *data["offers"]):
+            if item["active"]:
+                del item["active"]
         return _jsonable(data)  # type: ignore[no-any-return]
 
     def fingerprint(self) -> str:
@@ -381,7 +387,8 @@ class Programme:
                        percent=Decimal(str(r.get("percent", 0))),
                        valid_days=int(r.get("valid_days", 90)), min_tier=r.get("min_tier"),
                        stock=_int_or_none(r.get("stock")),
-                       per_member=_int_or_none(r.get("per_member")))
+                       per_member=_int_or_none(r.get("per_member")),
+                       active=bool(r.get("active", True)))
                 for r in d["rewards"]
             )
         if "punch_cards" in d:
@@ -396,7 +403,8 @@ class Programme:
                       min_spend=Decimal(str(o.get("min_spend", 0))),
                       window_days=int(o.get("window_days", 365)),
                       min_tenure_days=int(o.get("min_tenure_days", 365)),
-                      tier=o.get("tier"), winners=int(o.get("winners", 1)))
+                      tier=o.get("tier"), winners=int(o.get("winners", 1)),
+                      active=bool(o.get("active", True)))
                 for o in d["offers"]
             )
         for k in ("club_perks",):

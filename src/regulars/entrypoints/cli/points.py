@@ -21,6 +21,7 @@ from regulars.entrypoints.cli import (
     points_common,
     points_earning,
     points_members,
+    points_programme,
     points_runs,
     points_spending,
 )
@@ -98,3 +99,4 @@ _COMMANDS: list[tuple[str, Callable[..., None], str]] = [
 ]
 for _name, _function, _help in _COMMANDS:
     points_app.command(_name, help=_(_help))(_function)
+points_app.add_typer(points_programme.programme_app)

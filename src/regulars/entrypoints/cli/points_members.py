@@ -40,16 +40,18 @@ def rewards(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     with handled():
         overrides = {"database_url": database_url} if database_url else {}
         settings = api.load_settings(config, **overrides)
-        programme = api.loyalty_programme(settings)
-        left: dict[str, int] = {}
-        if any(r.stock is not None for r in programme.rewards):
-            with api.open_loyalty(settings) as svc:
-                left = svc.stock_left()
+        # the programme in force: the store's when it was edited on the web
+        with api.open_loyalty(settings) as svc:
+            programme = svc.programme
+            left = svc.stock_left() if any(r.stock is not None for r in programme.rewards) \
+                else {}
         table = Table(title=_("rewards"))
         for col in (_("code"), _("name"), _("kind"), _("points"), _("value"), _("left"),
                     _("per member")):
             table.add_column(col)
         for r in programme.rewards:
+            if not r.active:
+                continue
             value = f"{r.percent} %" if r.percent else str(r.value)
             stock = "–" if r.stock is None else f"{left.get(r.code, r.stock)} / {r.stock}"
             table.add_row(r.code, r.name, r.kind.value, str(r.points), value, stock,

@@ -343,7 +343,8 @@ class LoyaltyApi:
         return [{"code": r.code, "name": r.name, "kind": r.kind.value, "points": r.points,
                  "value": r.value, "percent": r.percent, "valid_days": r.valid_days,
                  "min_tier": r.min_tier, "stock": r.stock, "stock_left": left.get(r.code),
-                 "per_member": r.per_member} for r in self.service.programme.rewards]
+                 "per_member": r.per_member} for r in self.service.programme.rewards
+                if r.active]
 
     # -- writes: typed results (their ``replayed`` says created or replayed); the audit entry
     # is the service's, under the request's caller -------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from regulars.domain.loyalty.errors import RunIncompleteError
 from regulars.domain.loyalty.ledger import Purchase
+from regulars.domain.loyalty.programme import Programme
 from regulars.services.audit import (
     AuditTrail,
     Caller,
@@ -37,7 +38,8 @@ from regulars.services.audit import (
     one_entry,
     written,
 )
-from regulars.services.loyalty.core import RUN_STEPS
+from regulars.services.loyalty.core import RUN_STEPS, Version
+from regulars.services.loyalty.programmes import Part
 from regulars.services.loyalty.results import (
     AccrualResult,
     AdjustmentResult,
@@ -312,3 +314,22 @@ class AuditedLoyaltyService(LoyaltyService):
             lambda r: (r.offer, written(r.replayed), {
                 "run_key": r.run_key, "eligible": r.eligible, "issued": len(r.issued),
                 "seed": r.seed, "replayed": r.replayed}))
+
+    # -- the programme's versions ------------------------------------------------------------
+
+    def save_programme(self, change: Callable[[Programme], Programme], *, base_version: int,
+                       part: Part, author: str, note: str | None = None,
+                       starts: date | None = None) -> Version | None:
+        return self._audited("loyalty.programme", lambda: super(
+            AuditedLoyaltyService, self).save_programme(change, base_version=base_version,
+                                                        part=part, author=author, note=note,
+                                                        starts=starts),
+            lambda v: (f"v{v.number}" if v else "", Outcome.CREATED if v else Outcome.UNCHANGED,
+                       {"base_version": base_version, "author": author, "note": note,
+                        "effective_from": v.effective_from if v else None}))
+
+    def adopt_file(self, *, author: str, note: str | None = None) -> Version:
+        return self._audited("loyalty.programme_adopt_file", lambda: super(
+            AuditedLoyaltyService, self).adopt_file(author=author, note=note),
+            lambda v: (f"v{v.number}", Outcome.CREATED, {
+                "author": author, "note": note, "effective_from": v.effective_from}))

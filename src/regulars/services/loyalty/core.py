@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,17 +39,21 @@ from regulars.domain.loyalty.ledger import Account, Entry, EntryKind, Member
 from regulars.domain.loyalty.programme import Programme, aware
 from regulars.i18n import _, fmt_number, ngettext
 from regulars.services.loyalty.ports import (
+    SOURCE_FILE,
+    SOURCE_WEB,
     Clock,
     Coupon,
     DuplicateKey,
     LoyaltyStore,
     LoyaltyTx,
     Operation,
+    ProgrammeRecord,
     RunChunk,
 )
 from regulars.services.loyalty.results import from_json, to_json
 
 R = TypeVar("R")
+log = logging.getLogger("regulars.loyalty")
 RETRIES = 5
 # what an order's own data can make the arithmetic of its accrual raise (dates beyond the
 # calendar, amounts beyond Decimal's context); a store failure is none of these
@@ -118,13 +124,35 @@ def incomplete(log: RunLog, step: str, e: Exception) -> RunIncompleteError:
 
 @dataclass
 class Version:
+    """A recorded version of the programme: its number, from when it applies, its rules,
+    and where it came from (``source``: ``file``, ``web``; None: recorded before sources
+    were kept, from the file), who made it and why."""
+
     number: int
     effective_from: datetime
     programme: Programme
+    source: str | None = None
+    author: str | None = None
+    note: str | None = None
+    recorded_at: datetime | None = None
+    fingerprint: str = ""
+
+    @property
+    def from_web(self) -> bool:
+        return self.source == SOURCE_WEB
 
 
 class LoyaltyCore:
-    """The state and helpers the use-case modules share; see :class:`LoyaltyService`."""
+    """The state and helpers the use-case modules share; see :class:`LoyaltyService`.
+
+    **Where the rules come from.** ``programme`` (the settings' ``[loyalty]``) is the source
+    until the programme is edited on the web. Then the newest version in the store is a web
+    one, and every process (the server's workers, the CLI, the worker) runs the store's
+    version in force now: the file's ``[loyalty]`` is no longer applied, and when it differs
+    from the store's newest version :attr:`file_differs` says so and the log warns (once per
+    process). ``regulars points programme adopt-file`` (:meth:`adopt_file`) makes the file
+    the source again. A process looks for a new version at most every ``refresh_seconds``
+    (the one that saved it sees it at once)."""
 
     def __init__(
         self,
@@ -137,9 +165,11 @@ class LoyaltyCore:
         normalise_email: Callable[[str | None], str | None] = _norm_email,
         normalise_phone: Callable[[str | None], str | None] = _norm_phone,
         currency: str | None = None,
+        refresh_seconds: float = 2.0,
     ) -> None:
         self.store = store
-        self.programme = programme
+        #: the programme the settings file defines (``[loyalty]``)
+        self.configured = programme
         #: the business's currency (ISO 4217), for the amounts its messages name
         self.currency = currency
         self.clock: Clock = clock or _utcnow
@@ -147,7 +177,12 @@ class LoyaltyCore:
         self.run_chunk = run_chunk
         self.normalise_email = normalise_email
         self.normalise_phone = normalise_phone
+        self.refresh_seconds = refresh_seconds
+        #: the store is the source and the file's ``[loyalty]`` differs from its newest version
+        self.file_differs = False
         self._versions: list[Version] | None = None
+        self._checked = 0.0
+        self._warned = False
 
     def close(self) -> None:
         """Close the store's pooled connections (the service can still be used after)."""
@@ -162,34 +197,89 @@ class LoyaltyCore:
     def now(self) -> datetime:
         return aware(self.clock())
 
+    @property
+    def programme(self) -> Programme:
+        """The rules in force now: the file's, or (once edited on the web) the store's."""
+        return self._in_force(self.versions()).programme
+
+    @property
+    def from_web(self) -> bool:
+        """Whether the store is the programme's source (its newest version was made on the
+        web)."""
+        return self.versions()[-1].from_web
+
     def versions(self) -> list[Version]:
-        """Every recorded version of the programme, oldest first (recording this one)."""
-        if self._versions is None:
-            self._versions = self._record_programme()
-        return self._versions
+        """Every recorded version of the programme, oldest first (recording the file's one
+        while the file is the source)."""
+        tick = time.monotonic()
+        versions = self._versions
+        if versions is None:
+            versions = self._record_programme()
+            assert versions is not None
+            self._checked = tick
+        elif tick - self._checked >= self.refresh_seconds:
+            self._checked = tick
+            with self.store.reading() as tx:
+                head = tx.programme_head()
+            if head != versions[-1].number:
+                versions = self._record_programme(record=False) or versions
+        self._versions = versions
+        return versions
+
+    def forget_versions(self) -> None:
+        """Read the versions again on next use (after a write of one)."""
+        self._versions = None
 
     @property
     def current_version(self) -> int:
-        return self.versions()[-1].number
+        return self._in_force(self.versions()).number
 
-    def _record_programme(self) -> list[Version]:
-        fp = self.programme.fingerprint()
+    def _in_force(self, versions: list[Version]) -> Version:
+        if not versions[-1].from_web:
+            return versions[-1]  # the file's: in force from when it was recorded, as before
+        now = self.now()
+        chosen = versions[0]
+        for v in versions:
+            if v.effective_from <= now:
+                chosen = v
+        return chosen
+
+    def _record_programme(self, *, record: bool = True) -> list[Version] | None:
+        """The versions; the file's programme recorded as a new one when it differs from the
+        newest and the file is the source (``record`` False: None instead of recording)."""
+        fp = self.configured.fingerprint()
         for _attempt in range(RETRIES):
             try:
                 with self.store.transaction() as tx:
                     rows = tx.programme_versions()
-                    if not rows or rows[-1][2] != fp:
-                        number = rows[-1][0] + 1 if rows else 1
-                        start = self.programme.effective_from or self.now()
-                        if rows and aware(start) < rows[-1][1]:
-                            start = rows[-1][1]
-                        tx.add_programme_version(number, start, fp, self.programme.to_dict(),
-                                                 self.now())
-                        rows.append((number, aware(start), fp, self.programme.to_dict()))
+                    web = bool(rows) and rows[-1].from_web
+                    if not web and (not rows or rows[-1].fingerprint != fp):
+                        if not record:
+                            return None
+                        number = rows[-1].version + 1 if rows else 1
+                        start = self.configured.effective_from or self.now()
+                        if rows and aware(start) < rows[-1].effective_from:
+                            start = rows[-1].effective_from
+                        now = self.now()
+                        tx.add_programme_version(number, start, fp, self.configured.to_dict(),
+                                                 now, source=SOURCE_FILE)
+                        rows.append(ProgrammeRecord(number, aware(start), fp,
+                                                    self.configured.to_dict(), now,
+                                                    SOURCE_FILE))
                         tx.commit()
-                out = [Version(n, aware(start), Programme.from_dict(d))
-                       for n, start, _fp, d in rows]
-                out[-1].programme = self.programme
+                out = [Version(r.version, aware(r.effective_from),
+                               Programme.from_dict(r.definition), r.source, r.author, r.note,
+                               r.recorded_at, r.fingerprint) for r in rows]
+                self.file_differs = web and rows[-1].fingerprint != fp
+                if not web:
+                    out[-1].programme = self.configured
+                elif self.file_differs and not self._warned:
+                    self._warned = True
+                    log.warning(
+                        "the loyalty programme is edited on the web (version %s, by %s): the "
+                        "[loyalty] of the settings file differs from it and is not applied; "
+                        "`regulars points programme adopt-file` applies the file's",
+                        rows[-1].version, rows[-1].author or "?")
                 return out
             except DuplicateKey:
                 continue

@@ -32,6 +32,8 @@ class Offers(LoyaltyCore):
         offer = self.programme.offer(name)
         if offer is None:
             raise RewardError(_("no offer {name} in the programme").format(name=name))
+        if not offer.active:
+            raise RewardError(_("offer {name} is no longer run").format(name=name))
         reward = self.programme.reward(offer.reward)
         if reward is None:
             raise RewardError(_("offer {name} names reward {r}, which is not in the "

@@ -29,6 +29,31 @@ class Operation:
     result: dict[str, Any]
 
 
+#: Where a programme version came from: the settings' ``[loyalty]`` (also every version
+#: recorded before the column existed, whose source is None) or the loyalty admin pages.
+SOURCE_FILE = "file"
+SOURCE_WEB = "web"
+
+
+@dataclass(frozen=True)
+class ProgrammeRecord:
+    """A recorded version of the programme: its rules (``definition``, as
+    ``Programme.to_dict``), from when they apply, where they came from, who made them, why."""
+
+    version: int
+    effective_from: datetime
+    fingerprint: str
+    definition: dict[str, Any]
+    recorded_at: datetime | None = None
+    source: str | None = None
+    author: str | None = None
+    note: str | None = None
+
+    @property
+    def from_web(self) -> bool:
+        return self.source == SOURCE_WEB
+
+
 @dataclass
 class Accrual:
     """An order that earned points, and how much of it has come back."""
@@ -118,9 +143,14 @@ class RunChunk:
 class ProgrammeVersions(Protocol):
     """The recorded versions of the programme."""
 
-    def programme_versions(self) -> list[tuple[int, datetime, str, dict[str, Any]]]: ...
+    def programme_versions(self) -> list[ProgrammeRecord]: ...
+    def programme_head(self) -> int | None:
+        """The newest version's number (None: none recorded): a cheap look for a change."""
+        ...
     def add_programme_version(self, version: int, effective_from: datetime, fingerprint: str,
-                              definition: dict[str, Any], at: datetime) -> None: ...
+                              definition: dict[str, Any], at: datetime, *,
+                              source: str = SOURCE_FILE, author: str | None = None,
+                              note: str | None = None) -> None: ...
 
 
 class OperationLog(Protocol):

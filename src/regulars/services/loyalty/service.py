@@ -26,6 +26,8 @@ Where each job lives (one module per use case, all sharing :mod:`.core`):
     manual adjustments and bonuses; the paid club and stored value; exclusive offers.
 ``statements``
     a member's statement and the books' checks.
+``programmes``
+    the programme's versions edited on the web, the file's adopted again, what changed.
 
 The pure rules these apply live in ``regulars.domain.loyalty`` (``earning``, ``release``,
 ``ledger``, ``tiers``, ``referrals``).
@@ -41,13 +43,14 @@ from regulars.services.loyalty.earning import Earning
 from regulars.services.loyalty.members import Members
 from regulars.services.loyalty.notices import Notices
 from regulars.services.loyalty.offers import Offers
+from regulars.services.loyalty.programmes import Programmes
 from regulars.services.loyalty.run import Runs
 from regulars.services.loyalty.spending import Spending
 from regulars.services.loyalty.statements import Statements
 
 
 class LoyaltyService(Members, Earning, Runs, Notices, Spending, Coupons, Adjustments, Club,
-                     Offers, Statements):
+                     Offers, Statements, Programmes):
     """The programme's use cases over a :class:`~regulars.services.loyalty.ports.LoyaltyStore`.
 
     Parameters
@@ -55,9 +58,10 @@ class LoyaltyService(Members, Earning, Runs, Notices, Spending, Coupons, Adjustm
     store
         Where the ledger lives.
     programme
-        The rules in force now (from ``[loyalty]`` in the settings). It is recorded as a new
-        version the first time it is seen; orders earn under the version in force when they
-        were placed.
+        The rules of the settings' ``[loyalty]``. It is recorded as a new version the first
+        time it is seen; orders earn under the version in force when they were placed. Once
+        the programme is edited on the web, the store's versions are the rules instead
+        (:class:`~regulars.services.loyalty.core.LoyaltyCore`).
     clock
         Returns the current instant (timezone-aware); tests pass a fixed one.
     chunk

@@ -36,6 +36,8 @@ class Spending(LoyaltyCore):
         reward = self.programme.reward(reward_code)
         if reward is None:
             raise RewardError(_("no reward {code} in the catalogue").format(code=reward_code))
+        if not reward.active:
+            raise RewardError(_("{reward} is no longer offered").format(reward=reward.name))
 
         def work(tx: LoyaltyTx, now: datetime) -> RedemptionResult:
             when = aware(at) if at is not None else now

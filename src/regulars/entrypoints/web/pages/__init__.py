@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from regulars.entrypoints.web.pages import account, card, dashboard, home, my_account, worklist
+from regulars.entrypoints.web.pages import (
+    account,
+    card,
+    dashboard,
+    home,
+    loyalty,
+    my_account,
+    worklist,
+)
 
 # Order matters where paths overlap: a fixed path under /customers/ (the list's export) must come
 # before the card's catch-all /customers/{customer_id:path}.
 ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, worklist.router,
-                            my_account.router, card.router]
+                            my_account.router, loyalty.router, card.router]
