@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from regulars.entrypoints.web.pages import account, home
+from regulars.entrypoints.web.pages import account, home, imports
 
 ROUTERS: list[APIRouter] = [account.router, home.router]
+ROUTERS.append(imports.router)
