@@ -36,6 +36,7 @@ from regulars.domain.errors import InputError
 from regulars.domain.tables import IMPORT_ORDER, Kind
 from regulars.entrypoints.web import nav
 from regulars.entrypoints.web.auth import Owner, RefusedError, SignInRequiredError, current_user
+from regulars.entrypoints.web.import_worker import ImportProcess
 from regulars.entrypoints.web.rendering import page
 from regulars.entrypoints.web.sessions import flash
 from regulars.i18n import DASH, N_, _, fmt_date, fmt_number
@@ -69,30 +70,27 @@ def door(request: Request) -> WebImports:
     with _lock:
         found: WebImports | None = getattr(state, "web_imports", None)
         if found is None:
-            found = state.web_imports = open_web_imports(state.settings, state.services.store)
+            found = state.web_imports = open_web_imports(state.settings, state.services)
     return found
 
 
-def open_web_imports(settings: api.Settings, pending: Any) -> WebImports:
-    """The uploads on the store of ``settings`` (``pending``: its ``web_imports`` rows)."""
-    store = bootstrap.open_store(settings)
+def open_web_imports(settings: api.Settings, services: Any) -> WebImports:
+    """The uploads on the store of ``settings`` (``services.store`` holds its
+    ``web_imports`` rows); the imports run in a child process
+    (:mod:`~regulars.entrypoints.web.import_worker`), stopped with ``services``."""
     new_staging = bootstrap.open_staging(settings)
-
-    def run_import(kind: Kind, path: Path, *, options: Any, dry_run: bool,
-                   quarantine: Path | None, sample_rows: int,
-                   profile: str | None) -> Any:
-        return api.import_file(kind, path, settings=settings, options=options,
-                               dry_run=dry_run, quarantine=quarantine,
-                               sample_rows=sample_rows, profile=profile, store=store)
+    run_import = ImportProcess(settings)
+    services.closers.append(run_import.close)
 
     def read_shape(path: Path, options: Any) -> FileShape:
-        with new_staging() as staging:
+        with new_staging() as staging:  # DuckDB on the uploaded file; not the store
             columns = staging.read(path, options)
             return FileShape(columns, staging.count("raw"))
 
     UPLOADS.mkdir(mode=0o700, exist_ok=True)
-    return WebImports(pending=pending, run_import=run_import, read_shape=read_shape,
-                      read_options=bootstrap.ReadOptions, profiles=store, root=UPLOADS,
+    return WebImports(pending=services.store, run_import=run_import, read_shape=read_shape,
+                      read_options=bootstrap.ReadOptions,
+                      profiles=bootstrap.open_store(settings), root=UPLOADS,
                       keep=timedelta(minutes=settings.web.import_keep_minutes),
                       max_bytes=settings.web.import_max_mb << 20)
 
