@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +39,39 @@ def _in_child(settings: api.Settings, lang: str, kind: str, path: str, options: 
     return "done", report
 
 
+def _ready() -> None:
+    """Nothing: submitted once so that the child starts (and imports the import's modules)
+    while the owner is still choosing a file."""
+
+
 class ImportProcess:
     """Imports for ``settings`` in one child process (spawned, so it shares nothing)."""
 
     def __init__(self, settings: api.Settings) -> None:
         self.settings = settings
-        self.pool = ProcessPoolExecutor(max_workers=1,
-                                        mp_context=multiprocessing.get_context("spawn"))
+        self.pool = self._new_pool()
+        self.pool.submit(_ready)
+
+    @staticmethod
+    def _new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1,
+                                   mp_context=multiprocessing.get_context("spawn"))
 
     def __call__(self, kind: Kind, path: Path, *, options: Any, dry_run: bool,
                  quarantine: Path | None, sample_rows: int,
                  profile: str | None) -> ImportReport:
-        outcome, value = self.pool.submit(
-            _in_child, self.settings, i18n.current_language(), kind.value, str(path), options,
-            dry_run, str(quarantine) if quarantine else None, sample_rows, profile).result()
+        try:
+            outcome, value = self.pool.submit(
+                _in_child, self.settings, i18n.current_language(), kind.value, str(path),
+                options, dry_run, str(quarantine) if quarantine else None, sample_rows,
+                profile).result()
+        except BrokenProcessPool as e:
+            # the child died (out of memory, killed): a new one for the next import; its
+            # transaction was never committed
+            self.pool = self._new_pool()
+            raise InputError(i18n._(
+                "The import stopped before it finished (its process ended); nothing was "
+                "written. Try again, or import a very large file with: regulars import")) from e
         if outcome == "rejected":
             raise RejectedFileError(*value)
         if outcome == "refused":
