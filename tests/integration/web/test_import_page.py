@@ -29,7 +29,7 @@ def api_settings(database_url: str) -> Any:
 
     return bootstrap.load_settings(database_url=database_url,
                                    api={"live_map": False, "rate_limit": 100_000,
-                                        "rate_burst": 100_000},
+                                        "rate_burst": 100_000, "max_body_bytes": 100_000},
                                    web={"import_max_mb": 1})
 
 
@@ -119,6 +119,15 @@ def test_the_upload_refuses_what_the_import_cannot_read_with_a_422(browser):
     r = owner.post("/import", data={"csrf_token": token},
                    files={"file": ("", b"", "application/octet-stream")})
     assert r.status_code == 422 and "Choose a file" in r.text
+
+
+def test_the_upload_has_its_own_limit_above_the_apis(browser):
+    # the API takes bodies up to 100 kB here; the import page up to 1 MB
+    owner = browser("owner")
+    rows = "".join(f"X{i};K{i};01.03.2025;10,00\n" for i in range(20_000))
+    content = "Номер;Код клиента;Дата;Сумма\n" + rows
+    assert 100_000 < len(content.encode()) < 1 << 20
+    assert upload(owner, "orders.csv", content).status_code == 303
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(browser):
