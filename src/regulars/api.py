@@ -115,6 +115,7 @@ def import_file(
     profile: str | None = None,
     save_profile: str | None = None,
     quarantine: Path | str | None = None,
+    sample_rows: int = 0,
 ) -> importing.ImportReport:
     """Import one file into the store of ``settings``; see :mod:`regulars.services.importing`.
 
@@ -122,6 +123,7 @@ def import_file(
     ``options`` leave unset; ``save_profile``: after a successful import, save how this file
     was read under that name (:mod:`regulars.services.profiles`). ``quarantine``: import the
     good rows and write the rejected ones, with their reasons, to that CSV file.
+    ``sample_rows``: keep the file's first rows as read in ``report.sample`` (a preview).
     """
     settings = settings or load_settings()
     # an in-memory table goes through the same checks as a file: written as Parquet
@@ -150,6 +152,7 @@ def import_file(
                 default_currency=settings.currency,
                 quarantine=Path(quarantine) if quarantine else None,
                 new_staging=new_staging,
+                sample_rows=sample_rows,
             )
         if save_profile:
             store.save_profile(save_profile, kind.value, profiles.from_import(options, report))

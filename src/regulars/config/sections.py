@@ -213,6 +213,24 @@ class WebSettings(BaseModel):
             "the user signs in again."
         ),
     )
+    import_max_mb: int = Field(
+        default=20,
+        ge=1,
+        le=2048,
+        description=(
+            "The largest file the import page takes, in megabytes; a larger one is refused "
+            "with a message (import it with `regulars import`)."
+        ),
+    )
+    import_keep_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=7 * 24 * 60,
+        description=(
+            "Minutes a file uploaded on the import page is kept waiting for its "
+            "confirmation (and its result and rows set aside after it); then it is removed."
+        ),
+    )
 
     sign_in_attempts_per_login: int = Field(
         default=5,

@@ -94,6 +94,16 @@ class ImportReport:
     """The import of the returns the credit notes became."""
     dry_run: bool = False
     import_id: int | None = None
+    file_columns: list[str] = field(default_factory=list)
+    """The file's columns, in the file's order."""
+    problems: list[Problem] = field(default_factory=list)
+    """With ``quarantine``: the first problems of the rows set aside (row, column, value,
+    message; at most ``max_problems``), as a rejection would have listed them."""
+    problems_total: int = 0
+    """With ``quarantine``: how many problems the rows set aside had."""
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    """With ``sample_rows``: the file's first rows as they are read (our columns, typed,
+    and ``_row``), before any is set aside."""
 
     def summary(self) -> str:
         n = fmt_number
@@ -240,6 +250,7 @@ def import_file(
     new_staging: Callable[[], AbstractContextManager[Staging]] | None = None,
     within: StoreWrite | None = None,
     pending_orders: pa.Table | None = None,
+    sample_rows: int = 0,
 ) -> ImportReport:
     """Validate ``path`` as a table of ``kind`` and, unless ``dry_run``, add it to ``store``.
 
@@ -251,6 +262,7 @@ def import_file(
     note refused leaves none of the file written.
     ``within``: write inside that open transaction (the caller commits); ``pending_orders``
     (``id, amount``): orders written earlier in it, which returns may name.
+    ``sample_rows``: keep the file's first rows as read in ``report.sample`` (a preview).
 
     Raises
     ------
@@ -263,7 +275,8 @@ def import_file(
     run = _Run(store=store, staging=staging, kind=kind, spec=SPECS[kind], path=path,
                options=options, max_problems=max_problems, quarantine=quarantine,
                report=ImportReport(kind=kind, path=str(path), dry_run=dry_run),
-               step=progress or (lambda _stage, _done, _total: None))
+               step=progress or (lambda _stage, _done, _total: None),
+               sample_rows=sample_rows)
     _read_and_check(run, default_currency)                        # steps 1 and 2
     aliases, stubs = _against_store(run, blacklist)               # steps 3 to 6
     new_customers = _check_references(run, aliases, strict_customers, pending_orders)
@@ -314,10 +327,21 @@ class _Run:
     quarantine: Path | None
     report: ImportReport
     step: Progress
+    sample_rows: int = 0
+
+    def set_aside(self) -> None:
+        """Take the rows with a problem out (``--quarantine``), keeping the first problems
+        and their count in the report."""
+        problems, total = self.staging.problem_list(self.max_problems)
+        report = self.report
+        report.problems = sorted([*report.problems, *problems],
+                                 key=lambda p: (p.row, p.column))[:self.max_problems]
+        report.problems_total += total
+        report.rows_set_aside += self.staging.set_aside()
 
     def reject_if_problems(self) -> None:
         if self.quarantine is not None:
-            self.report.rows_set_aside += self.staging.set_aside()
+            self.set_aside()
         problems, total = self.staging.problem_list(self.max_problems)
         if total:
             raise RejectedFileError(self.path, problems, total,
@@ -345,6 +369,9 @@ def _read_and_check(run: _Run, default_currency: str | None) -> None:
     run.step(_("validating"), 0, 0)
     checked = staging.check(spec, run.options, max_problems=run.max_problems,
                             fingerprint=True)
+    report.file_columns = list(file_columns)
+    if run.sample_rows:
+        report.sample = staging.sample(spec, run.sample_rows)
     report.rows_read = checked.rows_read + report.credit_notes
     report.reading = list(staging.notes)
     report.read_as = dict(staging.detected)
@@ -354,7 +381,7 @@ def _read_and_check(run: _Run, default_currency: str | None) -> None:
         staging.hint_credit_notes()
     if run.quarantine is not None:
         # rows whose values are wrong leave before they can create or merge customers
-        report.rows_set_aside += staging.set_aside()
+        run.set_aside()
 
 
 def _against_store(run: _Run, blacklist: Blacklist | None) -> tuple[pa.Table, pa.Array]:

@@ -40,6 +40,7 @@ from regulars.adapters.db.tables import (
     map_state,
     map_touched,
 )
+from regulars.adapters.db.web_imports import WebImportRows
 from regulars.domain.tables import SPECS, ColumnType, Kind
 from regulars.services.api.ports import DuplicateError, Touch
 
@@ -56,7 +57,7 @@ __all__ = ["SqlApiStore", "SqlApiTx"]
 ORDERS = INPUT_TABLES[Kind.ORDERS]
 
 
-class SqlApiStore(CustomerRows, WebhookRows, UserRows):
+class SqlApiStore(CustomerRows, WebhookRows, UserRows, WebImportRows):
     """The API's view of the store at ``url`` (the port ``services.api.ports.ApiStore``)."""
 
     def __init__(self, url: str) -> None:

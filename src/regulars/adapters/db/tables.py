@@ -323,6 +323,25 @@ sign_in_attempts = sa.Table(
 )
 
 
+# a file uploaded on the web import page, until its owner confirms it or it expires (issue 19,
+# migration 0023): ``state`` uploaded -> importing -> done (a second confirm finds it taken);
+# the file itself is in ``folder`` (a temporary directory), removed with the row
+web_imports = sa.Table(
+    "web_imports",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("file_name", sa.Text(), nullable=False),
+    sa.Column("folder", sa.Text(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("options", sa.Text(), nullable=False),  # JSON: the reading options chosen
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("expires_at", sa.DateTime(), nullable=False, index=True),
+    sa.Column("result", sa.Text(), nullable=True),  # JSON: what the import did
+)
+
 # -- the loyalty programme's tables ----------------------------------------------------------------
 
 _Money = sa.Numeric(18, 4)

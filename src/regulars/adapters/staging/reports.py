@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import codecs
 from pathlib import Path
+from typing import Any
 
 import pyarrow.csv as pacsv
 
 from regulars.adapters.staging.base import StagingBase
 from regulars.adapters.staging.text import _q
+from regulars.domain.tables import TableSpec
 
 
 class Reports(StagingBase):
@@ -18,6 +20,15 @@ class Reports(StagingBase):
     def keep_raw(self) -> None:
         """Keep the file's rows as read, to write the rejected ones out (``--quarantine``)."""
         self.con.execute("CREATE OR REPLACE TABLE _raw_kept AS SELECT * FROM raw")
+
+    def sample(self, spec: TableSpec, limit: int) -> list[dict[str, Any]]:
+        """The first ``limit`` rows as read and typed (``_row`` and the columns the file
+        has), before any is set aside: a preview of the import."""
+        names = [c.name for c in spec.columns if c.name in self.source_names]
+        cols = ", ".join(["_row", *(_q(n) for n in names)])
+        rows: list[dict[str, Any]] = self.query(
+            f"SELECT {cols} FROM typed ORDER BY _row LIMIT {int(limit)}").to_pylist()
+        return rows
 
     def set_aside(self) -> int:
         """Take every row with a problem out of the import, with its reasons; return how many

@@ -65,14 +65,18 @@ class InputRulesOfTheApp:
 
 
 class BodyLimit:
-    """Refuses bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+    """Refuses bodies over ``limit`` bytes with 413, by Content-Length or while streaming.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    ``exempt``: exact paths whose route limits its body itself, in its own words (the web
+    import page's upload: ``[web] import_max_mb``, the upload page with a message)."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.limit = limit
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -179,7 +183,8 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     app.state.services = api
     app.state.settings = settings
     problems.install(app)
-    app.add_middleware(BodyLimit, limit=api.max_body_bytes)
+    # the import page's upload checks its own (larger) limit, with its own message
+    app.add_middleware(BodyLimit, limit=api.max_body_bytes, exempt=frozenset({"/import"}))
     app.add_middleware(InputRulesOfTheApp, rules=settings.input.rules())
     # the outermost of ours: every answer below it, a refused body's too, is in the language
     app.add_middleware(RequestLanguage, user_language=user_language)

@@ -17,6 +17,7 @@ from regulars.entrypoints.web.pages import (
     card,
     dashboard,
     home,
+    imports,
     loyalty,
     my_account,
     worklist,
@@ -25,4 +26,4 @@ from regulars.entrypoints.web.pages import (
 # Order matters where paths overlap: a fixed path under /customers/ (the list's export) must come
 # before the card's catch-all /customers/{customer_id:path}.
 ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, worklist.router,
-                            my_account.router, loyalty.router, card.router]
+                            my_account.router, loyalty.router, imports.router, card.router]
