@@ -126,8 +126,9 @@ class Dashboard:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard")
 
     def close(self) -> None:
-        """Stop the background counting (what is running finishes)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the background counting: nothing queued starts, and what is running finishes
+        before the store it reads is closed."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _kept_or(self, key: tuple[Any, ...], make: Callable[[], Any], *,
                  forever: bool = False) -> Any:

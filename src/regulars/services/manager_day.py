@@ -238,6 +238,11 @@ class ManagerDays:
                     return
             time.sleep(0.02)
 
+    def close(self, timeout: float = 60.0) -> None:
+        """Let a build under way finish before the store it reads is closed (the app's
+        shutdown): a thread cut off mid-read would leave its connection open."""
+        self.wait(timeout)
+
     def known_managers(self) -> list[str]:
         """The managers the owner may pick (the tasks' known managers), kept a minute: it
         reads every customer card."""

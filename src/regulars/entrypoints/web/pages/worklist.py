@@ -61,6 +61,7 @@ def manager_days(request: Request) -> ManagerDays:
             services: ApiServices = state.services
             found = bootstrap.manager_days(settings, services, suggestions=lambda: api.worklist(
                 settings, store=services.store, words="en"))
+            services.closers.append(found.close)  # its build ends before the store closes
             state.manager_days = found
         return found
 
