@@ -7,8 +7,9 @@ The caller reaches the use cases either as an argument or, across a layer that s
 have to pass it along (the CLI's commands through the composition root), from
 :func:`acting_as` around the call.
 
-- ``key_id``: who (the API key's id, or ``cli:<user>`` / ``python:<user>``);
-- ``channel``: ``http``, ``cli`` or ``python``;
+- ``key_id``: who (the API key's id, or ``cli:<user>`` / ``python:<user>``, or
+  ``web:<login>`` for a person signed in to the web pages);
+- ``channel``: ``http``, ``cli``, ``python`` or ``web``;
 - ``use_case``: what was done, by its use-case name (``loyalty.redeem``, ``ingest``, …);
 - ``action``: how the channel spelled it (the route for HTTP, the command for the CLI; the
   use case when the channel has no name of its own);
@@ -34,7 +35,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-Channel = Literal["http", "cli", "python"]
+Channel = Literal["http", "cli", "python", "web"]
 
 
 class Outcome(StrEnum):
@@ -81,6 +82,11 @@ class Caller:
     @classmethod
     def python(cls, user: str | None = None) -> Caller:
         return cls("python", user or os_user())
+
+    @classmethod
+    def web(cls, login: str, name: str = "", *, action: str = "") -> Caller:
+        """A person signed in to the web pages (``login``), doing ``action`` (a page's)."""
+        return cls("web", login, name, action)
 
     @classmethod
     def http(cls, key_id: str, key_name: str = "", *, action: str = "",
