@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -163,6 +163,8 @@ class Panel:
     rewards_next: tuple[RewardOption, ...]
     coupons: tuple[CouponLine, ...]
     rewards: tuple[RewardOption, ...] = field(default=())
+    #: the points that expire soon by the last day they can be used, soonest first
+    expiring: tuple[tuple[date, int], ...] = ()
 
     @property
     def balance(self) -> int:
@@ -251,7 +253,8 @@ class Till:
         return Panel(member_id, name, member.card_number, member.consent, s, now_, nxt,
                      tuple(self._line(c, now) for c in reversed(coupons)
                            if c.state(now) in ("valid", "not_yet_valid")),
-                     tuple(options))
+                     tuple(options),
+                     tuple((date.fromisoformat(day), n) for day, n in s.expiring))
 
     def _line(self, c: Coupon, now: datetime) -> CouponLine:
         reward = self.programme.reward(c.reward)
