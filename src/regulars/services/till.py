@@ -28,6 +28,7 @@ from regulars.domain.loyalty.errors import (
     CouponUsedError,
     RewardError,
     UnknownCouponError,
+    UnknownMemberError,
 )
 from regulars.domain.loyalty.programme import Programme, Reward
 from regulars.domain.tables import Kind
@@ -294,7 +295,12 @@ class Till:
                reference: str | None = None, at: datetime | None = None) -> Accrued:
         """Record the order (``reference`` as its id, else one made from ``key``) through the
         ingest, which accrues its points in the same transaction. The same ``key`` again
-        replays the first answer and writes nothing."""
+        replays the first answer and writes nothing. Raises :class:`UnknownMemberError` for
+        anyone not a member (nothing written)."""
+        with self.loyalty.service.store.reading() as tx:
+            if not tx.members([member_id]):  # the ingest would make a card for anyone
+                raise UnknownMemberError(_("no member {id} in the programme").format(
+                    id=member_id))
         order_id = (reference or "").strip() or f"till-{key[:16]}"
         record = {"order_id": order_id, "customer_id": member_id,
                   "ordered_at": (at or datetime.now(UTC)), "amount": amount}

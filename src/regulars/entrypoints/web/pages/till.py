@@ -151,6 +151,8 @@ def accrue(request: Request, user: Cashier, member_id: Text, key: Key,
     try:
         done = till.accrue(member_id, value, key=key, reference=reference or None,
                            caller=caller_of(user, "POST /till/accrue"))
+    except UnknownMemberError as e:
+        raise HTTPException(404) from e
     except (LoyaltyError, InputError) as e:
         return show(request, till, member_id, status=409, values=values,
                     errors={"accrue": refusal(e)})
