@@ -16,6 +16,7 @@ MEMBERS = (
     # two members sharing a phone (a family): the search lists both
     ("M004", "Anna Kask", "+372 5551 0044", None, 50),
     ("M005", "Peeter Kask", "+372 5551 0044", None, 50),
+    ("M006", "Kati Karu", "+372 5551 0006", None, 800),
 )
 #: a customer who is not a member (the till offers to enrol them)
 NON_MEMBER = ("C900", "Liis Lepp", "+372 5551 0900")
