@@ -232,15 +232,11 @@ class Till:
 
     def panel(self, member_id: str, *, history: int = 5) -> Panel:
         """The member's panel; raises :class:`UnknownMemberError` for a non-member."""
-        service = self.loyalty.service
-        s = service.statement(member_id, history=history)
+        view = self.loyalty.service.member_view(member_id, history=history)
+        s, member, coupons = view.statement, view.member, view.coupons
         now = s.as_of
-        coupons = service.coupons_of(member_id)
-        with service.store.reading() as tx:
-            member = tx.members([member_id])[member_id]
-            name = tx.known_customers([member_id]).get(member_id)
-        stock_left = service.stock_left() if any(
-            r.stock is not None for r in self.programme.rewards) else {}
+        stock_left = {r.code: max(0, r.stock - view.rewards_issued.get(r.code, 0))
+                      for r in self.programme.rewards if r.stock is not None}
         redeemed: dict[str, int] = {}
         for c in coupons:
             if c.source_ref.startswith("redeem:") and c.cancelled_at is None:
@@ -251,7 +247,7 @@ class Till:
         now_ = tuple(o for o in options if o.affordable)
         nxt = tuple(sorted((o for o in options if o.blocked is None and o.missing > 0),
                            key=lambda o: (o.missing, o.code))[:NEXT_REWARDS])
-        return Panel(member_id, name, member.card_number, member.consent, s, now_, nxt,
+        return Panel(member_id, view.name, member.card_number, member.consent, s, now_, nxt,
                      tuple(self._line(c, now) for c in reversed(coupons)
                            if c.state(now) in ("valid", "not_yet_valid")),
                      tuple(options),
