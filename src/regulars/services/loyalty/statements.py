@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from regulars.domain.loyalty.earning import qualifying_total
-from regulars.domain.loyalty.ledger import check_account
+from regulars.domain.loyalty.ledger import Member, check_account
 from regulars.domain.loyalty.programme import aware
 from regulars.domain.loyalty.tiers import next_tier
-from regulars.domain.loyalty.ledger import Member
 from regulars.services.loyalty.core import LoyaltyCore
 from regulars.services.loyalty.ports import Coupon, LoyaltyTx
 from regulars.services.loyalty.results import Statement, StatementLine
