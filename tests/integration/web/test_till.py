@@ -122,9 +122,14 @@ def test_redeeming_spends_the_points_and_shows_the_coupon(browser, services, mem
                  reward="discount-5")
     assert again.status_code == 200 and balance(again.text) == 200
     assert code in again.text and "nothing was spent again" in again.text
-    # the audit names the person
-    rows = services.store.audit_entries() if hasattr(services.store, "audit_entries") else None
-    del rows
+    # the audit names the person: the redemption, then its replay; the ledger has it once
+    redeemed = [e for e in services.store.audit_entries()
+                if e["use_case"] == "loyalty.redeem" and e["subject"] == "M001"]
+    assert [(e["key_id"], e["channel"], e["action"]) for e in redeemed] == [
+        ("web:cashier", "web", "POST /till/redeem")] * len(redeemed)
+    assert [e["outcome"] for e in reversed(redeemed)] == ["created", "replayed"]
+    assert [line.points for line in services.loyalty.service.statement("M001").history
+            if line.kind == "redeem"] == [-500]
 
 
 def test_not_enough_points_is_said_beside_the_reward(browser, members):
