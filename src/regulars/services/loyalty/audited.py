@@ -148,8 +148,9 @@ class AuditedLoyaltyService(LoyaltyService):
             card_number=card_number),
             lambda r: (r.member_id, written(r.replayed), {
                 "consent": consent, "referred_by": r.referred_by,
-                "bonus_points": r.bonus_points, "card": card_number is not None,
-                "replayed": r.replayed}))
+                "bonus_points": r.bonus_points, "replayed": r.replayed,
+                # only when given: enrolments without a card are recorded as before
+                **({"card": card_number} if card_number else {})}))
 
     def give_card(self, member_id: str, card_number: str) -> CardIssued:
         return self._audited("loyalty.give_card", lambda: super(
