@@ -176,6 +176,14 @@ class MemoryLoyaltyTx:
         return next((_out(m) for m in self.state.members.values() if m.referral_code == code),
                     None)
 
+    def members_by_phone(self, phone_norm: str, *, limit: int = 10) -> list[Member]:
+        return [_out(m) for _i, m in sorted(self.state.members.items())
+                if m.phone_norm == phone_norm][:limit]
+
+    def member_by_card(self, card_number: str) -> Member | None:
+        return next((_out(m) for m in self.state.members.values()
+                     if m.card_number == card_number), None)
+
     def member_ids(self, *, consent_only: bool = False) -> list[str]:
         return sorted(i for i, m in self.state.members.items() if m.consent or not consent_only)
 
@@ -185,15 +193,29 @@ class MemoryLoyaltyTx:
     def customer_names(self, ids: Iterable[str]) -> dict[str, str]:
         return {i: self.state.customer_names[i] for i in ids if i in self.state.customer_names}
 
+    def known_customers(self, ids: Iterable[str]) -> dict[str, str | None]:
+        # the fake knows only the customers it was given names of
+        return {i: self.state.customer_names[i] for i in ids if i in self.state.customer_names}
+
+    def customers_by_phone(self, phone_norm: str, *, limit: int = 10) -> dict[str, str | None]:
+        return {}  # no customers table here
+
+    def _card_taken(self, member: Member) -> None:
+        holder = self.member_by_card(member.card_number) if member.card_number else None
+        if holder is not None and holder.member_id != member.member_id:
+            raise DuplicateKey(f"card {member.card_number} exists")
+
     def add_member(self, member: Member) -> None:
         self._unique(self.state.members, member.member_id)
         if member.referral_code and self.member_by_code(member.referral_code):
             raise DuplicateKey(f"referral code {member.referral_code} exists")
+        self._card_taken(member)
         self.state.members[member.member_id] = _as_stored(member)
 
     def update_members(self, members: Sequence[Member]) -> None:
         for m in members:
             if m.member_id in self.state.members:
+                self._card_taken(m)
                 self.state.members[m.member_id] = _as_stored(m)
 
     # -- lots, entries, accounts ------------------------------------------------------------

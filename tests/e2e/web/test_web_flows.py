@@ -37,7 +37,7 @@ def test_a_cashier_is_refused_the_owners_page(web):
     tab = web("et")
     tab.allow(r"status of 403")  # the refusal itself, as the browser logs it
     tab.sign_in("cashier")
-    assert tab.page.url.endswith("/welcome")
+    assert tab.page.url.endswith("/till")  # the cashier lands on the till
     response = tab.goto("/dashboard")
     assert response.status == 403
     assert tab.page.get_by_role("heading", name=REFUSED["et"]).is_visible()

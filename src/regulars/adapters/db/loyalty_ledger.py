@@ -84,6 +84,19 @@ class LedgerRows(LoyaltyTxBase):
         rows = self._rows(sa.select(t).where(t.c.referral_code == code))
         return member_from_row(rows[0]) if rows else None
 
+    def members_by_phone(self, phone_norm: str, *, limit: int = 10) -> list[Member]:
+        """Members whose normalised phone is ``phone_norm`` (its index), ``limit`` at most."""
+        t = loyalty_members
+        return [member_from_row(r) for r in self._rows(
+            sa.select(t).where(t.c.phone_norm == phone_norm).order_by(t.c.member_id)
+            .limit(limit))]
+
+    def member_by_card(self, card_number: str) -> Member | None:
+        """The member holding the loyalty card ``card_number`` (its UNIQUE index)."""
+        t = loyalty_members
+        rows = self._rows(sa.select(t).where(t.c.card_number == card_number))
+        return member_from_row(rows[0]) if rows else None
+
     def member_ids(self, *, consent_only: bool = False) -> list[str]:
         t = loyalty_members
         stmt = sa.select(t.c.member_id).order_by(t.c.member_id)

@@ -115,6 +115,23 @@ class ProgrammeRows(LoyaltyTxBase):
                     in_values(t.c.customer_id, chunk, self.dialect), t.c.name.is_not(None)))})
         return out
 
+    def known_customers(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """Those of ``ids`` the ``customers`` table has, with their names (None: unnamed)."""
+        t = INPUT_TABLES[Kind.CUSTOMERS]
+        out: dict[str, str | None] = {}
+        for chunk in self._chunks(sorted(set(ids))):
+            out.update({r[0]: r[1] for r in self._rows(
+                sa.select(t.c.customer_id, t.c.name).where(
+                    in_values(t.c.customer_id, chunk, self.dialect)))})
+        return out
+
+    def customers_by_phone(self, phone_norm: str, *, limit: int = 10) -> dict[str, str | None]:
+        """Customers whose normalised phone is ``phone_norm`` (its index), with their names."""
+        t = INPUT_TABLES[Kind.CUSTOMERS]
+        return {r[0]: r[1] for r in self._rows(
+            sa.select(t.c.customer_id, t.c.name).where(t.c.phone_norm == phone_norm)
+            .order_by(t.c.customer_id).limit(limit))}
+
     # -- the tier_changed events (the server publishes the tier history) ---------------------
 
     def tier_event_cursor(self, at: datetime) -> int:

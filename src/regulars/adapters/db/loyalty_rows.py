@@ -60,7 +60,7 @@ def member_from_row(row: Any) -> Member:
         tier_period_end=aware_utc(m["tier_period_end"]), balance=int(m["balance"]),
         pending=int(m["pending"]), debt=int(m["debt"]), deficit=int(m["deficit"]),
         earned_total=int(m["earned_total"]), club_until=aware_utc(m["club_until"]),
-        stored_value=money(m["stored_value"]),
+        stored_value=money(m["stored_value"]), card_number=m["card_number"],
     )
 
 
@@ -74,6 +74,7 @@ def member_to_row(m: Member) -> dict[str, Any]:
         "tier_period_end": naive_utc(m.tier_period_end), "balance": m.balance, "pending": m.pending,
         "debt": m.debt, "deficit": m.deficit, "earned_total": m.earned_total,
         "club_until": naive_utc(m.club_until), "stored_value": m.stored_value,
+        "card_number": m.card_number,
     }
 
 

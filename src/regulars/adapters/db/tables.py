@@ -158,7 +158,7 @@ api_audit = sa.Table(
     sa.Column("subject", sa.Text(), nullable=False),
     sa.Column("status", sa.Integer(), nullable=True),  # HTTP only
     sa.Column("detail", sa.Text(), nullable=False),
-    sa.Column("channel", sa.String(16), nullable=True),  # http, cli, python
+    sa.Column("channel", sa.String(16), nullable=True),  # http, cli, python, web
     sa.Column("use_case", sa.String(64), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=True),
 )
@@ -381,6 +381,8 @@ loyalty_members = sa.Table(
     sa.Column("earned_total", _Points, nullable=False),
     sa.Column("club_until", sa.DateTime(), nullable=True),
     sa.Column("stored_value", _Money, nullable=False),
+    # the loyalty card the till scans or types (normalise_card), at most one member's
+    sa.Column("card_number", sa.String(32), nullable=True, unique=True),
 )
 
 loyalty_lots = sa.Table(

@@ -1,4 +1,5 @@
-"""Codes people type (referral and coupon codes) and seeded prize draws.
+"""Codes people type (referral and coupon codes, loyalty card numbers) and seeded prize
+draws.
 
 Codes use an alphabet without look-alikes (no 0/O, 1/I/L) and end in a check character, so
 that a mistyped code is refused as invalid instead of matching somebody else's.
@@ -30,6 +31,22 @@ def new_code(length: int = 10, prefix: str = "", rng: random.Random | None = Non
 def normalise_code(text: str) -> str:
     """A code as typed, upper-cased, without spaces or dashes."""
     return "".join(c for c in text.upper() if c.isalnum())
+
+
+#: A loyalty card's number as kept: 4 to 32 letters and digits (what a card's barcode or a
+#: cashier's keyboard gives, without spaces or dashes).
+CARD_MIN, CARD_MAX = 4, 32
+
+
+def normalise_card(text: str) -> str | None:
+    """A loyalty card's number as typed or scanned, upper-cased, without spaces, dashes or
+    dots; None when it cannot be one (fewer than 4 or more than 32 letters and digits, or
+    anything else in it)."""
+    kept = "".join(c for c in text.strip().upper() if c not in " -.")
+    if not CARD_MIN <= len(kept) <= CARD_MAX or not all(
+            c.isascii() and c.isalnum() for c in kept):
+        return None
+    return kept
 
 
 def is_well_formed(code: str, prefix: str = "") -> bool:

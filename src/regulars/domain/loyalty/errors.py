@@ -15,6 +15,7 @@
         │   └── CouponUsedError      used (on another order), so it cannot be used or undone
         ├── UnknownRedemptionError   no redemption under that key or coupon
         ├── ReferralRefusedError     self-referral, cap reached, …; carries ``reason``
+        ├── CardError                a card number that is not one, or another member's
         ├── StoredValueError         top-up with the card itself, overdraft, over-refund
         ├── RunMomentError           a periodic run asked for a moment it may not run at
         ├── RunIncompleteError       a periodic run stopped midway; carries what committed
@@ -85,6 +86,10 @@ class ReferralRefusedError(LoyaltyError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class CardError(LoyaltyError):
+    """A loyalty card number that cannot be one, or that another member holds."""
 
 
 class StoredValueError(LoyaltyError):

@@ -73,6 +73,7 @@ class Member:
     earned_total: int = 0
     club_until: datetime | None = None
     stored_value: Decimal = Decimal(0)
+    card_number: str | None = None  # the loyalty card the till scans (normalise_card)
 
     def in_club(self, at: datetime) -> bool:
         return self.club_until is not None and aware(self.club_until) > aware(at)

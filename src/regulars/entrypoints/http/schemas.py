@@ -466,6 +466,6 @@ class AuditEntry(BaseModel):
     subject: str
     status: int | None = Field(None, description="The HTTP status answered (HTTP entries only).")
     detail: str
-    channel: str | None = Field(None, description="http, cli or python (None: not recorded).")
+    channel: str | None = Field(None, description="http, cli, python or web (None: not recorded).")
     use_case: str | None = None
     outcome: str | None = None

@@ -352,12 +352,14 @@ class LoyaltyApi:
     def enrol(self, customer_id: str, *, caller: Caller, consent: bool,
               email: str | None = None, phone: str | None = None,
               birthday: date | None = None, referral_code: str | None = None,
-              payment_fingerprint: str | None = None) -> EnrolResult:
+              payment_fingerprint: str | None = None,
+              card_number: str | None = None) -> EnrolResult:
         mid = self.member_id(customer_id)
         with acting_as(caller):
             return self.service.enrol(mid, consent=consent, email=email, phone=phone,
                                       birthday=birthday, referral_code=referral_code,
-                                      payment_fingerprint=payment_fingerprint)
+                                      payment_fingerprint=payment_fingerprint,
+                                      card_number=card_number)
 
     def redeem(self, customer_id: str, reward: str, *, caller: Caller,
                idempotency_key: str | None) -> RedemptionResult:

@@ -45,6 +45,7 @@ from regulars.services.loyalty.results import (
     AdjustmentResult,
     BonusResult,
     CancellationResult,
+    CardIssued,
     CardResult,
     ClubResult,
     CouponUse,
@@ -141,13 +142,23 @@ class AuditedLoyaltyService(LoyaltyService):
     def enrol(self, member_id: str, *, consent: bool = True, email: str | None = None,
               phone: str | None = None, birthday: date | None = None,
               referral_code: str | None = None,
-              payment_fingerprint: str | None = None) -> EnrolResult:
+              payment_fingerprint: str | None = None,
+              card_number: str | None = None) -> EnrolResult:
         return self._audited("loyalty.enrol", lambda: super(AuditedLoyaltyService, self).enrol(
             member_id, consent=consent, email=email, phone=phone, birthday=birthday,
-            referral_code=referral_code, payment_fingerprint=payment_fingerprint),
+            referral_code=referral_code, payment_fingerprint=payment_fingerprint,
+            card_number=card_number),
             lambda r: (r.member_id, written(r.replayed), {
                 "consent": consent, "referred_by": r.referred_by,
-                "bonus_points": r.bonus_points, "replayed": r.replayed}))
+                "bonus_points": r.bonus_points, "replayed": r.replayed,
+                # only when given: enrolments without a card are recorded as before
+                **({"card": card_number} if card_number else {})}))
+
+    def give_card(self, member_id: str, card_number: str) -> CardIssued:
+        return self._audited("loyalty.give_card", lambda: super(
+            AuditedLoyaltyService, self).give_card(member_id, card_number),
+            lambda r: (r.member_id, Outcome.CREATED if r.changed else Outcome.UNCHANGED, {
+                "card": r.card_number, "previous": r.previous}))
 
     def enrol_many(self, people: Sequence[dict[str, Any]]) -> int:
         return self._audited("loyalty.enrol_many", lambda: super(

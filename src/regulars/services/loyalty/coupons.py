@@ -31,6 +31,12 @@ class Coupons(LoyaltyCore):
                             coupon.value, coupon.percent, coupon.issued_at, coupon.valid_until,
                             state, coupon.used_at, coupon.used_order_id, coupon.cancelled_at)
 
+    def coupons_of(self, member_id: str) -> list[Coupon]:
+        """Every coupon the member was issued (used, cancelled and expired ones too), oldest
+        first."""
+        with self.store.reading() as tx:
+            return tx.coupons_of(member_id)
+
     def use_coupon(self, code: str, *, order_id: str, at: datetime | None = None,
                    key: str | None = None) -> CouponUse:
         """Mark a coupon used on ``order_id`` (once; the same order again is a replay).

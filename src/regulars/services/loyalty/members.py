@@ -1,4 +1,5 @@
-"""Enrolment, consent and referral codes: who is in the programme."""
+"""Enrolment, consent, referral codes and loyalty cards: who is in the programme, and how the
+till finds them."""
 
 from __future__ import annotations
 
@@ -6,18 +7,23 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from regulars.domain.loyalty.codes import new_code, normalise_code
-from regulars.domain.loyalty.errors import IdempotencyConflictError, ReferralRefusedError
+from regulars.domain.loyalty.codes import new_code, normalise_card, normalise_code
+from regulars.domain.loyalty.errors import (
+    CardError,
+    IdempotencyConflictError,
+    LoyaltyError,
+    ReferralRefusedError,
+)
 from regulars.domain.loyalty.ledger import Account, EntryKind, Member
 from regulars.domain.loyalty.referrals import RefusalReason, check_referral
 from regulars.i18n import _
-from regulars.services.loyalty.core import LoyaltyCore
-from regulars.services.loyalty.ports import LoyaltyTx, ReferralRecord
-from regulars.services.loyalty.results import EnrolResult
+from regulars.services.loyalty.core import RETRIES, LoyaltyCore
+from regulars.services.loyalty.ports import DuplicateKey, LoyaltyTx, ReferralRecord
+from regulars.services.loyalty.results import CardIssued, EnrolResult
 
 
 class Members(LoyaltyCore):
-    """Enrolment (one or many), referral codes and consent.
+    """Enrolment (one or many), referral codes, consent and loyalty cards.
 
     Part of :class:`~regulars.services.loyalty.LoyaltyService`.
     """
@@ -32,17 +38,23 @@ class Members(LoyaltyCore):
         payment_fingerprint: str | None = None,
         birthday: date | None = None,
         referral_code: str | None = None,
+        card_number: str | None = None,
     ) -> EnrolResult:
         """Enrol a customer (opt-in when ``consent``); with a friend's ``referral_code`` the
-        referral is checked now and rewarded when the first qualifying order completes.
+        referral is checked now and rewarded when the first qualifying order completes; with
+        a ``card_number`` the member gets that loyalty card.
 
         Raises :class:`ReferralRefusedError` (nothing written) when the code is unknown or the
-        referral is not allowed.
+        referral is not allowed, :class:`CardError` when the card number cannot be one or
+        another member holds it.
         """
         email_norm, phone_norm = self.normalise_email(email), self.normalise_phone(phone)
-        request = {"consent": consent, "email": email_norm, "phone": phone_norm,
-                   "payment": payment_fingerprint, "birthday": birthday,
-                   "referral_code": referral_code}
+        card = self.card_number(card_number) if card_number else None
+        request: dict[str, Any] = {"consent": consent, "email": email_norm, "phone": phone_norm,
+                                   "payment": payment_fingerprint, "birthday": birthday,
+                                   "referral_code": referral_code}
+        if card is not None:  # only then: enrolments recorded before cards keep their replay
+            request["card"] = card
 
         def work(tx: LoyaltyTx, now: datetime) -> EnrolResult:
             if tx.members([member_id], lock=True):
@@ -51,7 +63,10 @@ class Members(LoyaltyCore):
             member = Member(member_id, now, consent=consent, consent_at=now if consent else None,
                             email_norm=email_norm, phone_norm=phone_norm,
                             payment_fingerprint=payment_fingerprint, birthday=birthday,
-                            referral_code=new_code(8, "R"), tier=self.programme.tiers[0].name)
+                            referral_code=new_code(8, "R"), tier=self.programme.tiers[0].name,
+                            card_number=card)
+            if card is not None:
+                self._card_free(tx, card, member_id)
             referrer = None
             if referral_code:
                 referrer = self._check_referral(tx, member, referral_code)
@@ -105,6 +120,69 @@ class Members(LoyaltyCore):
                 tx.save_accounts(accounts)
                 tx.commit()
         return joined
+
+    # -- loyalty cards ----------------------------------------------------------------------
+
+    @staticmethod
+    def card_number(text: str) -> str:
+        """``text`` as a card number is kept (:func:`normalise_card`); raises
+        :class:`CardError` when it cannot be one."""
+        card = normalise_card(text)
+        if card is None:
+            raise CardError(_("{card} is not a card number: 4 to 32 letters and digits").format(
+                card=text.strip()[:40]))
+        return card
+
+    @staticmethod
+    def _card_free(tx: LoyaltyTx, card: str, member_id: str) -> None:
+        holder = tx.member_by_card(card)
+        if holder is not None and holder.member_id != member_id:
+            raise CardError(_("card {card} belongs to another member").format(card=card))
+
+    def give_card(self, member_id: str, card_number: str) -> CardIssued:
+        """Give the member the loyalty card ``card_number`` (replacing the one they had).
+
+        Giving the same card again changes nothing (``changed`` False). Raises
+        :class:`CardError` when the number cannot be one or another member holds the card
+        (also when one took it at the same moment: the UNIQUE index decides)."""
+        card = self.card_number(card_number)
+        for _attempt in range(RETRIES):
+            try:
+                with self.store.transaction() as tx:
+                    member = self._member(tx, member_id)
+                    previous = member.card_number
+                    if previous != card:
+                        self._card_free(tx, card, member_id)
+                        member.card_number = card
+                        tx.update_members([member])
+                        tx.commit()
+                    return CardIssued(member_id, card, previous, previous != card)
+            except DuplicateKey:
+                continue  # someone took the card meanwhile: the next look finds its holder
+        raise LoyaltyError(_("{key}: too many conflicting writes; try again").format(
+            key=member_id))
+
+    def find_members(self, *, member_id: str | None = None, card: str | None = None,
+                     phone: str | None = None, limit: int = 10) -> list[tuple[str, Member]]:
+        """The members a till's search names, each with how it matched (``id``, ``card``,
+        ``phone``), in that order and once each: by member id, by loyalty card (as
+        :func:`normalise_card` keeps it) and by phone (normalised as at enrolment), at most
+        ``limit``. One read transaction; each look-up is an indexed one."""
+        found: dict[str, tuple[str, Member]] = {}
+        phone_norm = self.normalise_phone(phone) if phone else None
+        card_norm = normalise_card(card) if card else None
+        with self.store.reading() as tx:
+            if member_id:
+                for m in tx.members([member_id]).values():
+                    found.setdefault(m.member_id, ("id", m))
+            if card_norm:
+                holder = tx.member_by_card(card_norm)
+                if holder is not None:
+                    found.setdefault(holder.member_id, ("card", holder))
+            if phone_norm:
+                for m in tx.members_by_phone(phone_norm, limit=limit):
+                    found.setdefault(m.member_id, ("phone", m))
+        return list(found.values())[:limit]
 
     def _check_referral(self, tx: LoyaltyTx, referee: Member, code: str) -> Member:
         referrer = tx.member_by_code(normalise_code(code))

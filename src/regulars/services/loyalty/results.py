@@ -92,6 +92,17 @@ class EnrolResult:
 
 
 @dataclass(frozen=True)
+class CardIssued:
+    """A loyalty card given to a member: its number as kept, the one it replaced, and
+    whether anything changed (the same card again changes nothing)."""
+
+    member_id: str
+    card_number: str
+    previous: str | None = None
+    changed: bool = True
+
+
+@dataclass(frozen=True)
 class AccrualResult:
     """What one order earned. ``status``: ``pending``, ``available`` or ``skipped``
     (``skipped_reason``: ``not_enrolled``, ``no_consent``, ``conflict``, or

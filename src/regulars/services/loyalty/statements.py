@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from regulars.domain.loyalty.earning import qualifying_total
-from regulars.domain.loyalty.ledger import check_account
+from regulars.domain.loyalty.ledger import Member, check_account
 from regulars.domain.loyalty.programme import aware
 from regulars.domain.loyalty.tiers import next_tier
 from regulars.services.loyalty.core import LoyaltyCore
+from regulars.services.loyalty.ports import Coupon, LoyaltyTx
 from regulars.services.loyalty.results import Statement, StatementLine
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A member as a till sees them (:meth:`Statements.member_view`): one read's worth."""
+
+    statement: Statement
+    member: Member
+    coupons: tuple[Coupon, ...]
+    name: str | None
+    rewards_issued: dict[str, int]
 
 
 class Statements(LoyaltyCore):
@@ -25,19 +38,40 @@ class Statements(LoyaltyCore):
         """Balance, pending, expiring soon, tier and progress to the next one, history."""
         self.versions()
         when = aware(at) if at is not None else self.now()
-        prog = self.programme
+        with self.store.reading() as tx:
+            return self._statement(tx, self._member(tx, member_id, lock=False), when,
+                                   history)[0]
+
+    def member_view(self, member_id: str, *, at: datetime | None = None,
+                    history: int = 20) -> MemberView:
+        """What a till shows of a member, in one read: the statement, the member, every
+        coupon they were issued, their name, and how many of each stocked reward were
+        issued."""
+        self.versions()
+        when = aware(at) if at is not None else self.now()
         with self.store.reading() as tx:
             member = self._member(tx, member_id, lock=False)
-            account = self._account(tx, member)
-            soon = account.expiring(when, when + timedelta(days=prog.expiring_soon_days))
-            # lots past their expiry that no expiry run has written off yet: not spendable
-            unswept = member.balance + member.debt - sum(
-                lot.remaining for lot in account.spendable(when))
-            since = when - timedelta(days=prog.tier_window_days)
-            qualifying = qualifying_total(prog, tx.accrual_history([member_id], since), when)
-            entries = tx.entries(member_id, limit=history)
-            coupons = [c for c in tx.coupons_of(member_id)
-                       if c.state(when) in ("valid", "not_yet_valid")]
+            statement, coupons = self._statement(tx, member, when, history)
+            name = tx.known_customers([member_id]).get(member_id)
+            issued = tx.rewards_issued() if any(
+                r.stock is not None for r in self.programme.rewards) else {}
+        return MemberView(statement, member, tuple(coupons), name, issued)
+
+    def _statement(self, tx: LoyaltyTx, member: Member, when: datetime,
+                   history: int) -> tuple[Statement, list[Coupon]]:
+        """The member's statement at ``when``, and all their coupons (read for it)."""
+        prog = self.programme
+        member_id = member.member_id
+        account = self._account(tx, member)
+        soon = account.expiring(when, when + timedelta(days=prog.expiring_soon_days))
+        # lots past their expiry that no expiry run has written off yet: not spendable
+        unswept = member.balance + member.debt - sum(
+            lot.remaining for lot in account.spendable(when))
+        since = when - timedelta(days=prog.tier_window_days)
+        qualifying = qualifying_total(prog, tx.accrual_history([member_id], since), when)
+        entries = tx.entries(member_id, limit=history)
+        all_coupons = tx.coupons_of(member_id)
+        coupons = [c for c in all_coupons if c.state(when) in ("valid", "not_yet_valid")]
         by_day: dict[str, int] = defaultdict(int)
         for expiry, n in soon:
             # the last local day the points can be used
@@ -57,7 +91,7 @@ class Statements(LoyaltyCore):
             tuple(StatementLine(e.at, e.kind.value, e.points, e.pending, e.reason, e.actor,
                                 e.ref) for e in entries),
             unswept,
-        )
+        ), all_coupons
 
     def verify(self) -> list[str]:
         """Every broken invariant in the whole programme (empty when the books balance):

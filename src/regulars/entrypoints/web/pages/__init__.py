@@ -20,10 +20,12 @@ from regulars.entrypoints.web.pages import (
     imports,
     loyalty,
     my_account,
+    till,
     worklist,
 )
 
 # Order matters where paths overlap: a fixed path under /customers/ (the list's export) must come
 # before the card's catch-all /customers/{customer_id:path}.
 ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, worklist.router,
-                            my_account.router, loyalty.router, imports.router, card.router]
+                            my_account.router, loyalty.router, imports.router, till.router,
+                            card.router]
