@@ -12,6 +12,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from regulars.entrypoints.web.pages import account, home
+from regulars.entrypoints.web.pages import account, customers, home
 
-ROUTERS: list[APIRouter] = [account.router, home.router]
+ROUTERS: list[APIRouter] = [account.router, home.router, customers.router]
