@@ -18,6 +18,8 @@ PAGES: list[tuple[str, str, dict[str, str] | None, set[str] | None]] = [
     ("POST", "/sign-in", {"login": "nobody", "password": "x" * 12}, None),
     ("POST", "/sign-out", {}, None),
     ("POST", "/language", {"lang": "et"}, None),
+    ("GET", "/customers", None, {"owner", "manager", "marketer"}),
+    ("GET", "/customers/export.csv", None, {"owner", "manager", "marketer"}),
 ]
 
 
