@@ -53,19 +53,16 @@ class CustomerRows(PooledRows):
         """A page of the map's customers matching ``f``: by id after ``f.after`` (the API's
         order), or in ``f.sort``'s order from ``f.position`` (keyset pages: each page is a
         range of an index, however deep)."""
-        m, c, lm = map_customers, CUSTOMERS, loyalty_members
-        stmt = (sa.select(m, c.c.name, c.c.email, c.c.phone, c.c.manager, c.c.attributes,
-                          lm.c.tier)
-                .select_from(m.outerjoin(c, c.c.customer_id == m.c.customer_id)
-                             .outerjoin(lm, lm.c.member_id == m.c.customer_id)))
-        conds = _conditions(f)
+        m = map_customers
+        conds = _conditions(f, self.reader.dialect.name)
         if f.sort == "id" or f.sort not in _SORTED:
             if f.after is not None:
                 conds.append(m.c.customer_id > f.after)
-            return self._read(stmt.where(*conds).order_by(m.c.customer_id).limit(f.limit))
-        return self._sorted_page(stmt, conds, f)
+            return self._read(_listing().where(*conds).order_by(m.c.customer_id)
+                              .limit(f.limit))
+        return self._sorted_page(conds, f)
 
-    def _sorted_page(self, stmt: sa.Select[Any], conds: list[sa.ColumnElement[bool]],
+    def _sorted_page(self, conds: list[sa.ColumnElement[bool]],
                      f: CustomerFilter) -> list[dict[str, Any]]:
         """The rows with a value in the sort's order, then those without (by id): each part
         is one ranged read of its index, so a page costs the same at any depth. A previous
@@ -99,6 +96,7 @@ class CustomerRows(PooledRows):
                     row = sa.tuple_(key, ident)
                     where.append(row < here if desc else row > here)
                 order = [key.desc(), ident.desc()] if desc else [key.asc(), ident.asc()]
+            stmt = _listing(inner_card=not empty and f.sort == "name")
             rows += self._read(stmt.where(*conds, *where).order_by(*order).limit(need))
         if backwards:
             rows.reverse()
@@ -111,7 +109,8 @@ class CustomerRows(PooledRows):
             source = source.outerjoin(c, c.c.customer_id == m.c.customer_id)
         if f.tier:
             source = source.outerjoin(lm, lm.c.member_id == m.c.customer_id)
-        stmt = sa.select(sa.func.count()).select_from(source).where(*_conditions(f))
+        stmt = sa.select(sa.func.count()).select_from(source).where(
+            *_conditions(f, self.reader.dialect.name))
         with failures.translated(self.url), self.reader.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -195,12 +194,40 @@ _SORTED: dict[str, tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]] = {
 }
 
 
+def _listing(*, inner_card: bool = False) -> sa.Select[Any]:
+    """The list's columns: the map's row, the card's name, contacts, manager and tags, the
+    member's tier. ``inner_card``: only rows with a card (a name sort's rows that have one,
+    so that SQLite reads them in the order of the cards' name index)."""
+    m, c, lm = map_customers, CUSTOMERS, loyalty_members
+    on = c.c.customer_id == m.c.customer_id
+    card = m.join(c, on) if inner_card else m.outerjoin(c, on)
+    return (sa.select(m, c.c.name, c.c.email, c.c.phone, c.c.manager, c.c.attributes,
+                      lm.c.tier)
+            .select_from(card.outerjoin(lm, lm.c.member_id == m.c.customer_id)))
+
+
 def _needs_card(f: CustomerFilter) -> bool:
     return bool(f.manager or f.text or f.phones or f.tags)
 
 
-def _conditions(f: CustomerFilter) -> list[sa.ColumnElement[bool]]:
-    """The filters of ``f`` over ``map_customers``, the customers' cards and the members."""
+def _holds(col: sa.ColumnElement[Any], needle: str, dialect: str, *,
+           fold: bool = True) -> sa.ColumnElement[bool]:
+    """``col`` holds ``needle`` (``fold``: in any case of ASCII letters). SQLite's LIKE folds
+    ASCII itself, and is faster without ``lower()`` and without an ESCAPE clause, which is
+    added only when the needle has a character to escape."""
+    if fold and dialect != "sqlite":
+        col, needle = sa.func.lower(col), needle.lower()
+    if any(ch in needle for ch in "%_/"):
+        escaped = needle.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        return col.like(f"%{escaped}%", escape="/")
+    if not fold and dialect == "sqlite":
+        return sa.func.instr(col, needle) > 0  # LIKE would fold the case
+    return col.like(f"%{needle}%")
+
+
+def _conditions(f: CustomerFilter, dialect: str = "") -> list[sa.ColumnElement[bool]]:
+    """The filters of ``f`` over ``map_customers``, the customers' cards and the members
+    (``dialect``: the store's, for the fastest form of a search there)."""
     m, c, lm = map_customers, CUSTOMERS, loyalty_members
     conds: list[sa.ColumnElement[bool]] = []
     if f.rung:
@@ -220,24 +247,21 @@ def _conditions(f: CustomerFilter) -> list[sa.ColumnElement[bool]]:
     if f.text or f.phones:
         found: list[sa.ColumnElement[bool]] = []
         if f.text:
-            needle = f.text.lower()
-            found += [sa.func.lower(m.c.customer_id).contains(needle, autoescape=True),
-                      sa.func.lower(c.c.name).contains(needle, autoescape=True),
-                      sa.func.lower(c.c.email).contains(needle, autoescape=True)]
-            # lower() of SQLite (and of PostgreSQL in the C locale) folds ASCII only: a name
+            found += [_holds(col, f.text, dialect)
+                      for col in (m.c.customer_id, c.c.name, c.c.email)]
+            # SQLite (and PostgreSQL in the C locale) folds the case of ASCII only: a name
             # in Cyrillic is also looked for as typed, in lower case, capitalised and upper
-            found += [c.c.name.contains(v, autoescape=True) for v in _case_forms(f.text)]
-        found += [c.c.phone_norm.contains(d, autoescape=True) for d in f.phones if d]
+            found += [_holds(c.c.name, v, dialect, fold=False) for v in _case_forms(f.text)]
+        found += [_holds(c.c.phone_norm, d, dialect, fold=False) for d in f.phones if d]
         conds.append(sa.or_(*found))
     for given in f.tags:
         tag = given.strip().lower()
         if not tag:
             continue
-        held = (sa.literal(";") + sa.func.lower(sa.func.coalesce(c.c.attributes, ""))
-                + sa.literal(";"))
-        one = held.contains(f";{tag};", autoescape=True)
+        held = sa.literal(";") + sa.func.coalesce(c.c.attributes, "") + sa.literal(";")
+        one = _holds(held, f";{tag};", dialect)
         if "=" not in tag:  # a key alone: any value of it
-            one = sa.or_(one, held.contains(f";{tag}=", autoescape=True))
+            one = sa.or_(one, _holds(held, f";{tag}=", dialect))
         conds.append(one)
     return conds
 

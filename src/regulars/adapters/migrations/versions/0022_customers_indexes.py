@@ -2,6 +2,9 @@
 and indexes for the list's sorts (money at stake, value, last order, name, each with the id
 for keyset pages) and its manager's filter.
 
+The filters' columns (signals, traits, rung, status, RFM segment) get one index together: a
+count of a filter's matches then reads it instead of the map's wide rows (their evidence).
+
 The money at stake of a snapshot built before this revision is read from its stake evidence
 (the ``{"about": "stake", ...}`` object of each row's evidence), so the list sorts by it
 without waiting for the next rebuild.
@@ -23,7 +26,10 @@ depends_on = None
 
 _MAP_INDEXES = (("ix_map_customers_money_at_stake_customer_id", ["money_at_stake", "customer_id"]),
                 ("ix_map_customers_revenue_customer_id", ["revenue", "customer_id"]),
-                ("ix_map_customers_last_order_at_customer_id", ["last_order_at", "customer_id"]))
+                ("ix_map_customers_last_order_at_customer_id", ["last_order_at", "customer_id"]),
+                # the filters' columns: counting their matches reads this, not the wide rows
+                ("ix_map_customers_filters",
+                 ["signals", "traits", "rung", "status", "rfm_segment"]))
 _CUSTOMER_INDEXES = (("ix_customers_name_customer_id", ["name", "customer_id"]),
                      ("ix_customers_manager", ["manager"]))
 
