@@ -184,8 +184,10 @@ class CustomerList:
             descending=q.desc, limit=limit)
 
     def page(self, q: ListQuery, scope: Scope | None = None, *,
-             size: int = PAGE_SIZE) -> Page:
-        """The page of ``q`` (its cursor's, else the first) and the count of every match."""
+             size: int | None = None) -> Page:
+        """The page of ``q`` (its cursor's, else the first; ``size`` rows, by default
+        :data:`PAGE_SIZE`) and the count of every match."""
+        size = size or PAGE_SIZE
         f = self._filter(q, scope, size + 1)
         if f is None:
             return Page([], 0, 0, 0, query=q)

@@ -27,6 +27,7 @@ from regulars.entrypoints.web import nav
 from regulars.entrypoints.web.auth import require_role
 from regulars.entrypoints.web.rendering import page
 from regulars.i18n import N_, _
+from regulars.services import customer_list
 from regulars.services.api import ApiServices
 from regulars.services.customer_list import (
     DEFAULT_SORT,
@@ -56,7 +57,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "rfm": tuple(labels.RFM_SEGMENTS),
 }
 TEXT_FIELDS = ("q", "manager", "tier", "tag")
-SORT_LABELS = {"stake": N_("Money at stake"), "value": N_("Value"),
+SORT_LABELS = {"stake": N_("Money at stake"), "value": N_("Revenue"),
                "last_order": N_("Last order"), "name": N_("Name")}
 #: A cell a spreadsheet would read as a formula starts with one of these.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -161,7 +162,7 @@ def customers(request: Request, user: Reader) -> Response:
         "next_url": (list_url(values, cursor=result.next_cursor, at=result.last + 1)
                      if result and result.next_cursor else None),
         "previous_url": (list_url(values, cursor=result.previous_cursor,
-                                  at=max(1, result.first - 50))
+                                  at=max(1, result.first - customer_list.PAGE_SIZE))
                          if result and result.previous_cursor else None),
         "first_url": (list_url(values) if result and result.first > 1 else None),
         "export_url": list_url(values, path="/customers/export.csv"),
@@ -185,7 +186,7 @@ EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("traits", N_("Traits")),
     ("rfm_segment", N_("RFM segment")),
     ("money_at_stake", N_("Money at stake")),
-    ("revenue", N_("Value")),
+    ("revenue", N_("Revenue")),
     ("orders", N_("Orders")),
     ("last_order_at", N_("Last order")),
     ("tags", N_("Tags")),
