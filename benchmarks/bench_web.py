@@ -116,7 +116,7 @@ def facts(db: Path) -> dict[str, Any]:
             "USING (customer_id) WHERE m.orders > 5 AND c.manager = ? "
             "ORDER BY m.customer_id LIMIT 1", (manager,)).fetchone()
     return {"manager": manager, "customers": customers, "orders": orders,
-            "customer": top[0], "name": top[1].split()[-1][:5]}
+            "customer": top[0], "name": top[1].split()[0][:5].lower()}
 
 
 def start(cmd: list[str], env: dict[str, str], base: str) -> subprocess.Popen[bytes]:

@@ -106,7 +106,9 @@ class CustomerRows(PooledRows):
         m, c, lm = map_customers, CUSTOMERS, loyalty_members
         source: sa.FromClause = m
         if _needs_card(f):
-            source = source.outerjoin(c, c.c.customer_id == m.c.customer_id)
+            # the card's filters match no map row without a card: an inner join, which
+            # lets the database read the cards first
+            source = source.join(c, c.c.customer_id == m.c.customer_id)
         if f.tier:
             source = source.outerjoin(lm, lm.c.member_id == m.c.customer_id)
         stmt = sa.select(sa.func.count()).select_from(source).where(
@@ -247,8 +249,10 @@ def _conditions(f: CustomerFilter, dialect: str = "") -> list[sa.ColumnElement[b
     if f.text or f.phones:
         found: list[sa.ColumnElement[bool]] = []
         if f.text:
+            # the card's id (the map's, where there is a card): every term of the search is
+            # then the card's, and a count reads the cards and looks up only their matches
             found += [_holds(col, f.text, dialect)
-                      for col in (m.c.customer_id, c.c.name, c.c.email)]
+                      for col in (c.c.customer_id, c.c.name, c.c.email)]
             # SQLite (and PostgreSQL in the C locale) folds the case of ASCII only: a name
             # in Cyrillic is also looked for as typed, in lower case, capitalised and upper
             found += [_holds(c.c.name, v, dialect, fold=False) for v in _case_forms(f.text)]
