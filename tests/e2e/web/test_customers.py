@@ -36,14 +36,15 @@ def test_the_owner_finds_customers_by_name_and_filter(web, lang):
     page.wait_for_url(re.compile(r"q=Customer(%20|\+)1"))
     page.wait_for_function("document.querySelectorAll('table.customers tbody tr').length == 3")
     assert sorted(rows(tab)) == ["Customer 1", "Customer 10", "Customer 11"]
-    assert page.get_by_label(SEARCH[lang], exact=True).input_value() == "Customer 1"  # the field stayed
+    # the field stayed as typed
+    assert page.get_by_label(SEARCH[lang], exact=True).input_value() == "Customer 1"
 
     # a filter chosen from the list
     page.get_by_label(SEARCH[lang], exact=True).fill("")
     page.get_by_label(RUNG[lang]).select_option("regular")
     page.wait_for_url(re.compile(r"rung=regular"))
-    page.wait_for_function(
-        "document.querySelector('.count') && /1–3 /.test(document.querySelector('.count').innerText)")
+    page.wait_for_function("document.querySelector('.count')"
+                           " && /1–3 /.test(document.querySelector('.count').innerText)")
     assert sorted(rows(tab)) == ["Customer 0", "Customer 3", "Customer 6"]  # the regulars
     tab.assert_translated()
     tab.shoot("customers-filtered")
