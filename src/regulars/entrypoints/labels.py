@@ -1,4 +1,5 @@
-"""The one vocabulary every channel uses to name a label: rungs, statuses and signals.
+"""The one vocabulary every channel uses to name a label: rungs, statuses, signals, traits and
+RFM segments.
 
 The codes come from the analytics (:data:`regulars.analytics.portfolio.RUNGS`, ``STATUSES``,
 :data:`regulars.analytics.signals.SIGNALS`); their human names are written once, here, and
@@ -19,18 +20,23 @@ from collections.abc import Callable, Mapping
 
 from regulars.analytics.portfolio import ABSENT, BUYER_RUNGS, LOST, RUNGS, STATUSES
 from regulars.analytics.signals import SIGNALS
+from regulars.analytics.traits import RFM_SEGMENTS, TRAITS
 from regulars.i18n import N_, _
 
 __all__ = [
     "BUYER_RUNGS",
     "N_",
+    "RFM_SEGMENTS",
     "RUNGS",
     "SIGNALS",
     "STATUSES",
+    "TRAITS",
     "name",
     "rung_names",
+    "segment_names",
     "signal_names",
     "status_names",
+    "trait_names",
 ]
 
 Translate = Callable[[str], str]
@@ -68,6 +74,34 @@ SIGNAL_NAMES: Mapping[str, str] = {
     "review_relationship": N_("review the relationship"),
 }
 
+TRAIT_NAMES: Mapping[str, str] = {
+    "golden": N_("golden customer"),
+    "small": N_("small customer"),
+    "discount_driven": N_("discount-driven"),
+    "innovator": N_("innovator"),
+    "focused": N_("need-based"),
+    "diverse": N_("diverse"),
+    "problem": N_("problem customer"),
+    "promoter": N_("promoter"),
+    "passive": N_("passive"),
+    "detractor": N_("detractor"),
+}
+
+# capitalised, so that "loyal" and "lost" are not the rung's and the status's words
+SEGMENT_NAMES: Mapping[str, str] = {
+    "champions": N_("Champions"),
+    "loyal": N_("Loyal customers"),
+    "potential_loyalist": N_("Potential loyalists"),
+    "new": N_("New customers"),
+    "promising": N_("Promising"),
+    "need_attention": N_("Need attention"),
+    "about_to_sleep": N_("About to sleep"),
+    "at_risk": N_("At risk"),
+    "cant_lose_them": N_("Can't lose them"),
+    "hibernating": N_("Hibernating"),
+    "lost": N_("Lost customers"),
+}
+
 
 def _translated(names: Mapping[str, str], translate: Translate) -> dict[str, str]:
     return {code: translate(text) for code, text in names.items()}
@@ -93,3 +127,13 @@ def name(names: Mapping[str, str], code: str | None) -> str:
     if code is None:
         return "—"
     return names.get(code, code.replace("_", " "))
+
+
+def trait_names(translate: Translate = _) -> dict[str, str]:
+    """Every trait in words."""
+    return _translated(TRAIT_NAMES, translate)
+
+
+def segment_names(translate: Translate = _) -> dict[str, str]:
+    """Every RFM segment in words."""
+    return _translated(SEGMENT_NAMES, translate)

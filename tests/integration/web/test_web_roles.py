@@ -92,6 +92,8 @@ PAGES: list[tuple[str, str, dict[str, str] | None, set[str] | None]] = [
     ("POST", "/till/card", {"member_id": "NOBODY", "card": "12345"}, {"cashier", "owner"}),
     ("POST", "/till/enrol", {"key": "abcdefgh12", "name": "Matrix", "phone": "+372 5550 0000",
                              "consent": "yes"}, {"cashier", "owner"}),
+    ("GET", "/customers", None, {"owner", "manager", "marketer"}),
+    ("GET", "/customers/export.csv", None, {"owner", "manager", "marketer"}),
 ]
 # what an admitted role may get besides 200 and 303: a page about a record not there
 ADMITTED_STATUS: dict[tuple[str, str], set[int]] = {

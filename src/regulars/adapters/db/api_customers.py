@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from regulars.adapters import failures
 from regulars.adapters.db.api_rows import PooledRows
 from regulars.adapters.db.erasure import erase
 from regulars.adapters.db.tables import (
@@ -49,35 +50,80 @@ class CustomerRows(PooledRows):
     """Customers as the API shows them."""
 
     def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]:
+        """A page of the map's customers matching ``f``: by id after ``f.after`` (the API's
+        order), or in ``f.sort``'s order from ``f.position`` (keyset pages: each page is a
+        range of an index, however deep)."""
+        m = map_customers
+        conds = _conditions(f, self.reader.dialect.name)
+        if f.sort == "id" or f.sort not in _SORTED:
+            if f.after is not None:
+                conds.append(m.c.customer_id > f.after)
+            return self._read(_listing().where(*conds).order_by(m.c.customer_id)
+                              .limit(f.limit))
+        return self._sorted_page(conds, f)
+
+    def _sorted_page(self, conds: list[sa.ColumnElement[bool]],
+                     f: CustomerFilter) -> list[dict[str, Any]]:
+        """The rows with a value in the sort's order, then those without (by id): each part
+        is one ranged read of its index, so a page costs the same at any depth. A previous
+        page (``position.before``) reads backwards from the position and turns round."""
+        key, ident = _SORTED[f.sort]
+        pos = f.position
+        backwards = pos is not None and pos.before
+        desc = f.descending != backwards  # the direction of this read
+        parts = [False, True]  # the rows with a value, then those without
+        if backwards:
+            parts.reverse()
+        rows: list[dict[str, Any]] = []
+        for empty in parts:
+            if pos is not None and (pos.value is None) != empty and (
+                    empty == backwards):  # this part lies wholly behind the position
+                continue
+            need = f.limit - len(rows)
+            if need <= 0:
+                break
+            m_id = map_customers.c.customer_id
+            if empty:
+                where: list[sa.ColumnElement[bool]] = [key.is_(None)]
+                if pos is not None and pos.value is None:
+                    where.append(m_id < pos.customer_id if desc else m_id > pos.customer_id)
+                order = [m_id.desc() if desc else m_id.asc()]
+            else:
+                where = [key.is_not(None)]
+                if pos is not None and pos.value is not None:
+                    here = sa.tuple_(sa.literal(pos.value, key.type),
+                                     sa.literal(pos.customer_id, ident.type))
+                    row = sa.tuple_(key, ident)
+                    where.append(row < here if desc else row > here)
+                order = [key.desc(), ident.desc()] if desc else [key.asc(), ident.asc()]
+            stmt = _listing(inner_card=not empty and f.sort == "name")
+            rows += self._read(stmt.where(*conds, *where).order_by(*order).limit(need))
+        if backwards:
+            rows.reverse()
+        return rows
+
+    def count_customers(self, f: CustomerFilter) -> int:
         m, c, lm = map_customers, CUSTOMERS, loyalty_members
-        stmt = (sa.select(m, c.c.name, c.c.email, c.c.phone, c.c.manager, lm.c.tier)
-                .select_from(m.outerjoin(c, c.c.customer_id == m.c.customer_id)
-                             .outerjoin(lm, lm.c.member_id == m.c.customer_id)))
-        conds: list[sa.ColumnElement[bool]] = []
-        if f.rung:
-            conds.append(m.c.rung == f.rung)
-        if f.status:
-            conds.append(m.c.status == f.status)
-        if f.rfm_segment:
-            conds.append(m.c.rfm_segment == f.rfm_segment)
-        if f.signal:
-            conds.append(m.c.signals.contains(json.dumps(f.signal), autoescape=True))
-        if f.trait:
-            conds.append(m.c.traits.contains(json.dumps(f.trait), autoescape=True))
-        if f.manager:
-            conds.append(c.c.manager == f.manager)
+        source: sa.FromClause = m
+        if _needs_card(f):
+            # the card's filters match no map row without a card: an inner join, which
+            # lets the database read the cards first
+            source = source.join(c, c.c.customer_id == m.c.customer_id)
         if f.tier:
-            conds.append(lm.c.tier == f.tier)
-        if f.text:
-            needle = f.text.lower()
-            conds.append(sa.or_(
-                sa.func.lower(m.c.customer_id).contains(needle, autoescape=True),
-                sa.func.lower(c.c.name).contains(needle, autoescape=True),
-                sa.func.lower(c.c.email).contains(needle, autoescape=True)))
-        if f.after is not None:
-            conds.append(m.c.customer_id > f.after)
-        stmt = stmt.where(*conds).order_by(m.c.customer_id).limit(f.limit)
-        return self._read(stmt)
+            source = source.outerjoin(lm, lm.c.member_id == m.c.customer_id)
+        stmt = sa.select(sa.func.count()).select_from(source).where(
+            *_conditions(f, self.reader.dialect.name))
+        with failures.translated(self.url), self.reader.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def customer_choices(self) -> dict[str, list[str]]:
+        c, lm = CUSTOMERS, loyalty_members
+        managers = self._read(sa.select(c.c.manager).where(c.c.manager.is_not(None))
+                              .group_by(c.c.manager).order_by(c.c.manager))
+        tiers = self._read(sa.select(lm.c.tier).where(lm.c.tier.is_not(None))
+                           .group_by(lm.c.tier).order_by(lm.c.tier))
+        return {"managers": [str(r["manager"]) for r in managers if str(r["manager"]).strip()],
+                "tiers": [str(r["tier"]) for r in tiers]}
 
     def resolve_alias(self, customer_id: str) -> str:
         t = customer_merges
@@ -178,6 +224,98 @@ class CustomerRows(PooledRows):
                 outcome="done"))
         return counts
 
+
+
+# the sorted orders: the sort's column, and the id column that breaks its ties (the card's
+# for the name, so that the read follows the index on the customers table)
+_SORTED: dict[str, tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]] = {
+    "stake": (map_customers.c.money_at_stake, map_customers.c.customer_id),
+    "value": (map_customers.c.revenue, map_customers.c.customer_id),
+    "last_order": (map_customers.c.last_order_at, map_customers.c.customer_id),
+    "name": (CUSTOMERS.c.name, CUSTOMERS.c.customer_id),
+}
+
+
+def _listing(*, inner_card: bool = False) -> sa.Select[Any]:
+    """The list's columns: the map's row, the card's name, contacts, manager and tags, the
+    member's tier. ``inner_card``: only rows with a card (a name sort's rows that have one,
+    so that SQLite reads them in the order of the cards' name index)."""
+    m, c, lm = map_customers, CUSTOMERS, loyalty_members
+    on = c.c.customer_id == m.c.customer_id
+    card = m.join(c, on) if inner_card else m.outerjoin(c, on)
+    return (sa.select(m, c.c.name, c.c.email, c.c.phone, c.c.manager, c.c.attributes,
+                      lm.c.tier)
+            .select_from(card.outerjoin(lm, lm.c.member_id == m.c.customer_id)))
+
+
+def _needs_card(f: CustomerFilter) -> bool:
+    return bool(f.manager or f.text or f.phones or f.tags)
+
+
+def _holds(col: sa.ColumnElement[Any], needle: str, dialect: str, *,
+           fold: bool = True) -> sa.ColumnElement[bool]:
+    """``col`` holds ``needle`` (``fold``: in any case of ASCII letters). SQLite's LIKE folds
+    ASCII itself, and is faster without ``lower()`` and without an ESCAPE clause, which is
+    added only when the needle has a character to escape."""
+    if fold and dialect != "sqlite":
+        col, needle = sa.func.lower(col), needle.lower()
+    if any(ch in needle for ch in "%_/"):
+        escaped = needle.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        return col.like(f"%{escaped}%", escape="/")
+    if not fold and dialect == "sqlite":
+        return sa.func.instr(col, needle) > 0  # LIKE would fold the case
+    return col.like(f"%{needle}%")
+
+
+def _conditions(f: CustomerFilter, dialect: str = "") -> list[sa.ColumnElement[bool]]:
+    """The filters of ``f`` over ``map_customers``, the customers' cards and the members
+    (``dialect``: the store's, for the fastest form of a search there)."""
+    m, c, lm = map_customers, CUSTOMERS, loyalty_members
+    conds: list[sa.ColumnElement[bool]] = []
+    if f.rung:
+        conds.append(m.c.rung == f.rung)
+    if f.status:
+        conds.append(m.c.status == f.status)
+    if f.rfm_segment:
+        conds.append(m.c.rfm_segment == f.rfm_segment)
+    if f.signal:
+        conds.append(m.c.signals.contains(json.dumps(f.signal), autoescape=True))
+    if f.trait:
+        conds.append(m.c.traits.contains(json.dumps(f.trait), autoescape=True))
+    if f.manager:
+        conds.append(c.c.manager == f.manager)
+    if f.tier:
+        conds.append(lm.c.tier == f.tier)
+    if f.text or f.phones:
+        found: list[sa.ColumnElement[bool]] = []
+        if f.text:
+            # the card's id (the map's, where there is a card): every term of the search is
+            # then the card's, and a count reads the cards and looks up only their matches
+            found += [_holds(col, f.text, dialect)
+                      for col in (c.c.customer_id, c.c.name, c.c.email)]
+            # SQLite (and PostgreSQL in the C locale) folds the case of ASCII only: a name
+            # in Cyrillic is also looked for as typed, in lower case, capitalised and upper
+            found += [_holds(c.c.name, v, dialect, fold=False) for v in _case_forms(f.text)]
+        found += [_holds(c.c.phone_norm, d, dialect, fold=False) for d in f.phones if d]
+        conds.append(sa.or_(*found))
+    for given in f.tags:
+        tag = given.strip().lower()
+        if not tag:
+            continue
+        held = sa.literal(";") + sa.func.coalesce(c.c.attributes, "") + sa.literal(";")
+        one = _holds(held, f";{tag};", dialect)
+        if "=" not in tag:  # a key alone: any value of it
+            one = sa.or_(one, _holds(held, f";{tag}=", dialect))
+        conds.append(one)
+    return conds
+
+
+def _case_forms(text: str) -> list[str]:
+    """The forms of a non-ASCII ``text`` a name may hold it in (none for ASCII)."""
+    if text.isascii():
+        return []
+    forms = {text, text.lower(), text.upper(), text.capitalize(), text.title()}
+    return sorted(forms)
 
 
 def _public(t: sa.Table) -> list[sa.Column[Any]]:

@@ -76,6 +76,10 @@ def _input_table(spec: TableSpec) -> sa.Table:
     table = sa.Table(spec.kind.value, metadata, *columns)
     for name in INDEXED[spec.kind]:
         sa.Index(None, table.c[name])
+    if spec.kind is Kind.CUSTOMERS:
+        # the customer list's sort by name and its manager's filter (migration 0022)
+        sa.Index("ix_customers_name_customer_id", table.c.name, table.c.customer_id)
+        sa.Index("ix_customers_manager", table.c.manager)
     return table
 
 
@@ -208,6 +212,15 @@ map_customers = sa.Table(
     sa.Column("next_order_expected_at", sa.DateTime(), nullable=True),
     sa.Column("clv", sa.Float(), nullable=True),
     sa.Column("value_at_risk", sa.Float(), nullable=True),
+    # the money at stake (the ranking's, also in the stake evidence; null for a prospect or
+    # a map built without it), a column so the customer list sorts by it (migration 0022)
+    sa.Column("money_at_stake", sa.Float(), nullable=True),
+    # the customer list's sorts, each with the id after it for keyset pages
+    sa.Index("ix_map_customers_money_at_stake_customer_id", "money_at_stake", "customer_id"),
+    sa.Index("ix_map_customers_revenue_customer_id", "revenue", "customer_id"),
+    sa.Index("ix_map_customers_last_order_at_customer_id", "last_order_at", "customer_id"),
+    # the list's filters, so that counting their matches reads this index, not the wide rows
+    sa.Index("ix_map_customers_filters", "signals", "traits", "rung", "status", "rfm_segment"),
 )
 
 map_state = sa.Table(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -99,6 +100,7 @@ def map_rows(customers: pa.Table, as_of: datetime, as_of_source: str | None = No
             "next_order_expected_at": r.get("next_order_expected_at"),
             "clv": _float(r.get("clv")),
             "value_at_risk": _float(r.get("value_at_risk")),
+            "money_at_stake": _number(r.get("money_at_stake")),
         })
     return rows
 
@@ -114,6 +116,13 @@ def _horizon(columns: Sequence[str]) -> int | None:
 
 def _float(v: Any) -> float | None:
     return None if v is None else float(v)
+
+
+def _number(v: Any) -> float | None:
+    """A float, or None for none and for NaN (PostgreSQL would sort a NaN above every
+    number)."""
+    f = _float(v)
+    return None if f is None or math.isnan(f) else f
 
 
 def changes(before: Mapping[str, Mapping[str, Any]], after: Iterable[Mapping[str, Any]],

@@ -26,6 +26,22 @@ class StoredResponse:
 
 
 @dataclass(frozen=True)
+class ListPosition:
+    """Where a page of a sorted customer list starts: after the row whose sort value is
+    ``value`` and whose id is ``customer_id`` (``before``: the rows before it, the previous
+    page). A ``value`` of None is a row without one: those sort last, by id."""
+
+    value: Any
+    customer_id: str
+    before: bool = False
+
+
+SORT_KEYS = ("id", "stake", "value", "last_order", "name")
+"""The customer list's orders: the id (the API's), the money at stake, the value (revenue),
+the last order, the name; each with the id after it, and the rows without a value last."""
+
+
+@dataclass(frozen=True)
 class CustomerFilter:
     rung: str | None = None
     status: str | None = None
@@ -35,8 +51,17 @@ class CustomerFilter:
     manager: str | None = None
     tier: str | None = None  # the loyalty tier (members only)
     text: str | None = None
-    after: str | None = None
+    after: str | None = None  # the id order's position (the API's cursor)
     limit: int = 50
+    # with ``text``: a normalised phone's digits (or a part of them) that a customer's
+    # normalised phone holds also matches
+    phones: tuple[str, ...] = ()
+    # attribute tags the customer has, every one (``vip``; ``disc=D``; ``disc`` also matches
+    # ``disc=...``), in any case
+    tags: tuple[str, ...] = ()
+    sort: str = "id"  # one of SORT_KEYS
+    descending: bool = False
+    position: ListPosition | None = None  # a sorted list's position (not the id order's)
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,11 @@ class ApiStore(Protocol):
     def settle_touched(self, seen: Sequence[Touch]) -> int: ...
     def touched_count(self) -> int: ...
     def list_customers(self, f: CustomerFilter) -> list[dict[str, Any]]: ...
+    def count_customers(self, f: CustomerFilter) -> int:
+        """How many customers of the map match ``f`` (its order and position aside)."""
+    def customer_choices(self) -> dict[str, list[str]]:
+        """The values the customer list's filters offer from the store: ``managers`` (of
+        the customers' cards) and ``tiers`` (of the loyalty members), sorted."""
     def customer_card(self, customer_id: str) -> dict[str, Any] | None: ...
     def customer_profile(self, customer_id: str) -> dict[str, Any] | None:
         """``{"profile": the input row, "map": the map row or None}``, no orders."""

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from regulars.entrypoints.web.pages import (
     account,
     card,
+    customers,
     dashboard,
     home,
     imports,
@@ -26,6 +27,6 @@ from regulars.entrypoints.web.pages import (
 
 # Order matters where paths overlap: a fixed path under /customers/ (the list's export) must come
 # before the card's catch-all /customers/{customer_id:path}.
-ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, worklist.router,
-                            my_account.router, loyalty.router, imports.router, till.router,
-                            card.router]
+ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, customers.router,
+                            worklist.router, my_account.router, loyalty.router, imports.router,
+                            till.router, card.router]

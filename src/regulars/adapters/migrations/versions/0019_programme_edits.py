@@ -2,8 +2,8 @@
 who made it and why, so that the store is the programme's source once it is edited on the
 web (issue 19's loyalty admin).
 
-Revision ID: 0020_programme_edits
-Revises: 0017_users
+Revision ID: 0019_programme_edits
+Revises: 0018_sign_in_attempts
 Create Date: 2026-12-08 09:00:00
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_programme_edits"
+revision = "0019_programme_edits"
 down_revision = "0018_sign_in_attempts"
 branch_labels = None
 depends_on = None

@@ -2,8 +2,8 @@
 member's (a UNIQUE constraint, which is also the index the till's look-up by card uses;
 NULLs do not collide, so members without a card are many).
 
-Revision ID: 0019_member_cards
-Revises: 0017_users
+Revision ID: 0021_member_cards
+Revises: 0020_web_imports
 Create Date: 2026-12-07 09:30:00
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_member_cards"
-down_revision = "0023_web_imports"
+revision = "0021_member_cards"
+down_revision = "0020_web_imports"
 branch_labels = None
 depends_on = None
 

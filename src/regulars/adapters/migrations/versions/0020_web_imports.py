@@ -1,8 +1,8 @@
 """web_imports: files uploaded on the web import page, waiting for their owner to confirm
 them (issue 19): the one-time token, the reading options chosen, and the result.
 
-Revision ID: 0023_web_imports
-Revises: 0017_users
+Revision ID: 0020_web_imports
+Revises: 0019_programme_edits
 Create Date: 2026-12-08 09:00:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023_web_imports"
-down_revision = "0020_programme_edits"
+revision = "0020_web_imports"
+down_revision = "0019_programme_edits"
 branch_labels = None
 depends_on = None
 
