@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,13 +43,16 @@ LOCALE = ROOT / "src" / "regulars" / "locale"
 OWN_SOURCES = ("src/regulars/entrypoints/web/", "src/regulars/services/users.py")
 
 
-@pytest.fixture(scope="module")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def serving_store(folder: Path, *seeds: Callable[[Any], object]) -> Iterator[str]:
+    """The harness's server on a new SQLite store in ``folder``: one user per role, the small
+    map, then each of ``seeds`` given the services (e.g.
+    :func:`tests.support.till.seed_members`); yields the server's address. A test module
+    that needs more in its store overrides ``web_server`` with it."""
     from regulars import bootstrap
     from regulars.entrypoints.http import create_app
     from regulars.entrypoints.http.app import serving
 
-    folder = tmp_path_factory.mktemp("web")
     settings = bootstrap.load_settings(database_url=f"sqlite:///{folder / 'store.db'}",
                                        api={"live_map": False})
     services = bootstrap.open_api(settings)
@@ -56,6 +60,8 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                  hasher=bootstrap.password_hasher(cheap=True))
     add_people(users)
     seed_map(services)
+    for seed in seeds:
+        seed(services)
     app = create_app(settings, services=services, rebuild_on_start=False, background=False,
                      users=users)
     try:
@@ -63,6 +69,12 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
     finally:
         services.stop()
+
+
+@pytest.fixture(scope="module")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving_store(tmp_path_factory.mktemp("web")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from ...support.till import seed_members
-from ...support.web import add_people, seed_map
+from .conftest import serving_store
 
 # language -> (the phone as the cashier types it, the member, their balance)
 FLOWS = {"ru": ("+372 5551 0001", "M001", 700), "et": ("5551 0003", "M003", 1100),
@@ -22,26 +22,8 @@ REWARD, COST = "discount-5", 500
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The harness's server (tests/e2e/web/conftest.py), with members at the till."""
-    from regulars import bootstrap
-    from regulars.entrypoints.http import create_app
-    from regulars.entrypoints.http.app import serving
-
-    folder = tmp_path_factory.mktemp("web-till")
-    settings = bootstrap.load_settings(database_url=f"sqlite:///{folder / 'store.db'}",
-                                       api={"live_map": False})
-    services = bootstrap.open_api(settings)
-    users = bootstrap.open_users(settings, services=services,
-                                 hasher=bootstrap.password_hasher(cheap=True))
-    add_people(users)
-    seed_map(services)
-    seed_members(services)
-    app = create_app(settings, services=services, rebuild_on_start=False, background=False,
-                     users=users)
-    try:
-        with serving(app) as url:
-            yield url
-    finally:
-        services.stop()
+    with serving_store(tmp_path_factory.mktemp("web-till"), seed_members) as url:
+        yield url
 
 
 def balance(tab) -> int:
