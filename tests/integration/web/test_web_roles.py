@@ -188,3 +188,29 @@ def test_the_sign_in_page_comes_back_to_the_page_asked_for(browser):
                                       "next": "/dashboard?x=1",
                                       "csrf_token": csrf_token(page.text)})
     assert (r.status_code, r.headers["location"]) == (303, "/dashboard?x=1")
+
+
+# each role's menu, in its order: the pages meant for the role; the start page only for a
+# role that lands on it (the manager lands on the worklist, the cashier on the till)
+MENUS = {
+    "owner": ["/dashboard", "/customers", "/till", "/worklist", "/loyalty", "/import",
+              "/account"],
+    "manager": ["/customers", "/worklist", "/account"],
+    "marketer": ["/welcome", "/customers", "/loyalty", "/account"],
+    "cashier": ["/till", "/account"],
+}
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_the_menu_holds_the_roles_pages_each_of_which_admits_it(browser, role):
+    client = browser(role)
+    landing = client.get("/", follow_redirects=False).headers["location"]
+    menu = re.search(r'<nav aria-label="Main menu">(.*?)</nav>', client.get("/account").text,
+                     re.S)
+    assert menu
+    hrefs = re.findall(r'href="([^"]+)"', menu.group(1))
+    assert hrefs == MENUS[role]
+    assert landing in hrefs  # the first page of the role's day is in its menu
+    admitted = {path for method, path, _f, roles in PAGES
+                if method == "GET" and roles is not None and role in roles}
+    assert set(hrefs) <= admitted
