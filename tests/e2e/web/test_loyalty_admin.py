@@ -8,8 +8,6 @@ import re
 
 import pytest
 
-from .conftest import WebPage, untranslated
-
 LANGS = ("ru", "et", "en")
 LOYALTY = {"ru": "Программа лояльности", "et": "Lojaalsusprogramm", "en": "Loyalty programme"}
 ADD = {"ru": "Добавить награду", "et": "Lisa preemia", "en": "Add the reward"}
@@ -17,20 +15,6 @@ SAVED = {"ru": "Сохранено как версия", "et": "Salvestatud prog
          "en": "Saved as version"}
 ADDED = {"ru": "награда '{name}' добавлена", "et": "preemia '{name}' lisati",
          "en": "reward '{name}' added"}
-#: the shipped programme's perks: the business's own words (data), not the pages'
-DATA = ("free delivery", "personal manager")
-
-
-def assert_translated(tab: WebPage) -> None:
-    """The harness's check, on the page's words without the programme's own data."""
-    if tab.lang == "en":
-        return
-    text = tab.text()
-    for words in DATA:
-        text = text.replace(words, "")
-    assert untranslated(text, tab.lang) == [], tab.page.url
-
-
 PAGES = ("/loyalty", "/loyalty/rewards", "/loyalty/rewards/new", "/loyalty/rewards/discount-5",
          "/loyalty/tiers", "/loyalty/tiers/gold", "/loyalty/offers", "/loyalty/bonuses")
 
@@ -81,7 +65,7 @@ def test_every_page_in_every_language_fits_a_small_screen(web, lang):
     for path in PAGES:
         response = tab.goto(path)
         assert response.status == 200, path
-        assert_translated(tab)
+        tab.assert_translated()  # the shipped perks ("personal manager") are data
         assert tab.overflow() == 0, path
         name = "loyalty" + path.removeprefix("/loyalty").replace("/", "-")
         tab.shoot(name)

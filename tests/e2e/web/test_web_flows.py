@@ -122,6 +122,21 @@ def test_every_page_in_every_language_is_translated_fits_360px_and_is_screenshot
     narrow.shoot("refused-360px")
 
 
+def test_what_people_typed_is_not_read_as_the_pages_words(web):
+    from .conftest import untranslated
+
+    tab = web("ru")
+    tab.sign_in("manager")  # named "Manager", login "manager": English words of the pages
+    tab.goto("/account")
+    assert "Manager" in tab.page.locator(".who").inner_text()
+    assert "manager" in tab.page.locator(".account-facts").inner_text()
+    tab.assert_translated()  # the name and the login are marked data-user-text
+    # the same word outside a marked element is still caught, and the page is as it was
+    tab.page.evaluate("document.querySelector('h1').append(' Manager')")
+    assert untranslated(tab.pages_words(), "ru") == ["Manager"]
+    assert tab.page.locator(".who [data-user-text]").is_visible()
+
+
 def test_the_english_check_finds_a_source_string_left_in_english():
     from .conftest import untranslated
 

@@ -34,8 +34,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     services = bootstrap.open_api(settings)
     users = bootstrap.open_users(settings, services=services,
                                  hasher=bootstrap.password_hasher(cheap=True))
-    # the manager's login and name are no English words of the pages (the harness would read
-    # "Manager" in the header as an untranslated one)
+    # a manager of their own: only Anna K's user is needed here
     users.create("anna", "manager", PASSWORD, name="Anna Kask", manager="Anna K")
     seed_map(services)
     for n, cid in enumerate(("C001", "C003", "C005", "C007")):

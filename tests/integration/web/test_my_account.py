@@ -17,8 +17,10 @@ def field_error(html: str, name: str) -> str | None:
 
 def test_the_page_says_who_one_is(browser):
     html = browser("manager").get("/account").text
-    assert "<dd>manager</dd>" in html  # the login and the role
-    assert "<dd>Anna K</dd>" in html  # the manager's name
+    # the login and the role; the login and the names are what people typed (data-user-text)
+    assert re.findall(r"<dd[^>]*>manager</dd>", html) == ["<dd data-user-text>manager</dd>",
+                                                           "<dd>manager</dd>"]
+    assert "<dd data-user-text>Anna K</dd>" in html  # the manager's name
     owner = browser("owner").get("/account").text
     assert "&lt;script&gt;" in owner and "<script>alert" not in owner
     assert "Manager&#39;s name" not in owner
