@@ -362,15 +362,7 @@ class Tasks:
         def work(tx: TaskTx) -> tuple[dict[str, Any], Done, list[str]]:
             facts = self._customer(tx, customer_id)
             cid = facts["customer_id"]
-            who = owner if owner is not None and owner.strip() else (scope or facts["manager"])
-            if not who:
-                raise TaskError(_("owner: customer {id} has no manager; name the owner").format(
-                    id=cid), field="owner")
-            who = self._known(who)
-            if scope is not None and who != scope:
-                raise TaskForbiddenError(_(
-                    "owner: a key of manager {scope} adds tasks for {scope} only").format(
-                    scope=scope), field="owner")
+            who = self._owner_of(facts, owner, scope)
             warnings = self._warnings(tx, facts, chan, act, due_on)
             now = self.clock()
             row = {"task_id": secrets.token_hex(8), "customer_id": cid, "owner": who,
@@ -390,6 +382,20 @@ class Tasks:
 
         return self._keyed(caller, idempotency_key, fingerprint, work)
 
+    def _owner_of(self, facts: dict[str, Any], owner: str | None, scope: str | None) -> str:
+        """Whose task a new one is: ``owner`` when named, else the key's manager (``scope``),
+        else the customer's; a manager's key adds tasks for that manager only."""
+        who = owner if owner is not None and owner.strip() else (scope or facts["manager"])
+        if not who:
+            raise TaskError(_("owner: customer {id} has no manager; name the owner").format(
+                id=facts["customer_id"]), field="owner")
+        who = self._known(who)
+        if scope is not None and who != scope:
+            raise TaskForbiddenError(_(
+                "owner: a key of manager {scope} adds tasks for {scope} only").format(
+                scope=scope), field="owner")
+        return who
+
     def log_contact(self, *, customer_id: str, outcome: Outcome | str,
                     action: str = "call", channel: str | None = None,
                     note: str | None = None, owner: str | None = None,
@@ -408,15 +414,7 @@ class Tasks:
         def work(tx: TaskTx) -> tuple[dict[str, Any], Done, list[str]]:
             facts = self._customer(tx, customer_id)
             cid = facts["customer_id"]
-            who = owner if owner is not None and owner.strip() else (scope or facts["manager"])
-            if not who:
-                raise TaskError(_("owner: customer {id} has no manager; name the owner").format(
-                    id=cid), field="owner")
-            who = self._known(who)
-            if scope is not None and who != scope:
-                raise TaskForbiddenError(_(
-                    "owner: a key of manager {scope} adds tasks for {scope} only").format(
-                    scope=scope), field="owner")
+            who = self._owner_of(facts, owner, scope)
             now = self.clock()
             row = {"task_id": secrets.token_hex(8), "customer_id": cid, "owner": who,
                    "due_on": today, "reason": "manual", "action": act, "channel": chan,
