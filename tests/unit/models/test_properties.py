@@ -218,8 +218,11 @@ def test_invalid_parameters_are_refused():
 
 def test_a_parameter_running_off_is_named_and_stops_the_fit():
     # everyone buys every 10 days up to today: nothing identifies how fast people leave, and
-    # the fit stops once a log-parameter passes 25 instead of crawling towards the bound
+    # the fit stops once a log-parameter passes 25 instead of crawling towards the bound;
+    # r and alpha climb together (and s falls) along a ridge where the likelihood is flat to
+    # its last digits, so which of them the last step carries past 25 with alpha is rounding
     T = np.random.default_rng(1).uniform(100, 400, 500).round()
     x = np.floor(T / 10)
-    with pytest.raises(ModelError, match=r"parameter\(s\) alpha ran off to zero or infinity"):
+    with pytest.raises(ModelError, match=r"parameter\(s\) (\w+, )*alpha(, \w+)* ran off to zero "
+                                         r"or infinity"):
         ParetoNBD.fit(x, x * 10, T)
