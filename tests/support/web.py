@@ -30,9 +30,10 @@ def add_people(users: Users) -> dict[str, User]:
     return made
 
 
-def seed_map(services: ApiServices, *, customers: int = 12) -> dict[str, Any]:
-    """A few customers with orders (every third a regular) and NPS answers, and the map
-    built on them."""
+def seed_map(services: ApiServices, *, customers: int = 12,
+             extra: list[tuple[Any, dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """A few customers with orders (every third a regular) and NPS answers, and ``extra``
+    records, and the map built on them (once: a map costs seconds)."""
     from regulars.domain.tables import Kind
 
     start = datetime(2024, 1, 1, 10)
@@ -49,6 +50,8 @@ def seed_map(services: ApiServices, *, customers: int = 12) -> dict[str, Any]:
         records.append((Kind.FEEDBACK, {"customer_id": cid, "at": start + timedelta(days=100),
                                         "nps": 10 if c % 2 else 6}))
     services.ingest.run(records)
+    if extra:
+        services.ingest.run(extra)  # after the orders they may name
     return services.rebuild_map()
 
 

@@ -19,11 +19,9 @@ def store(services):
     C001 has a return, a coupon-less loyalty membership is not set up here."""
     from regulars.domain.tables import Kind
 
-    seed_map(services)
-    services.ingest.run([(Kind.RETURNS, {"return_id": "R1", "order_id": "O001-1",
-                                         "returned_at": datetime(2024, 3, 5, 12),
-                                         "amount": 40})])
-    services.rebuild_map()
+    seed_map(services, extra=[(Kind.RETURNS, {"return_id": "R1", "order_id": "O001-1",
+                                              "returned_at": datetime(2024, 3, 5, 12),
+                                              "amount": 40})])
     return services
 
 

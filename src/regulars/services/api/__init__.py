@@ -118,7 +118,10 @@ class ApiServices:
             self.tier_events.stop()
         self.live.stop()
         self.webhooks.stop()
+        # last added first: the pages' background work (the dashboard's counting, the
+        # worklist's suggestions) ends before what it reads closes; the loyalty engine last,
+        # since a thread still counting would reopen its pool and leave the connections open
+        for close in reversed(self.closers):
+            close()
         if self.loyalty is not None:
             self.loyalty.close()  # its pooled connections; it reopens them if used again
-        for close in self.closers:
-            close()
