@@ -68,7 +68,12 @@ def redeem_a_mug(url: str, member: str, key: str, barrier: Any, results: Any) ->
 def together(target: Any, argsets: list[tuple[Any, ...]]) -> list[str]:
     """Run ``target(*args, barrier, results)`` once per argument set, each in its own process,
     all released at the same moment by the barrier; the outcomes they report."""
-    ctx = mp.get_context("fork")  # a forked child needs no second import of regulars
+    # Forked from a fork server that imported this module once: a child of the pytest worker
+    # itself would share (and, as its garbage collector touches every object, copy) all the
+    # worker has grown to -- over a gigabyte after the web pages' tests -- and twenty-four of
+    # those ran the machine out of memory.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
     barrier = ctx.Barrier(len(argsets))
     results = ctx.SimpleQueue()
     procs = [ctx.Process(target=target, args=(*args, barrier, results)) for args in argsets]
