@@ -14,8 +14,8 @@ from regulars.services.api.ports import DuplicateError
 
 
 @pytest.fixture
-def store(database_url: str) -> SqlApiStore:
-    s = SqlApiStore(database_url)
+def store(store_url: str) -> SqlApiStore:
+    s = SqlApiStore(store_url)
     s.ensure_schema()
     yield s
     s.close()

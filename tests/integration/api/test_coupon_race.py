@@ -22,13 +22,13 @@ TILLS = 6  # per coupon: 4 orders of their own, 2 resending one of those orders
 
 
 @pytest.fixture
-def api_settings(database_url: str) -> Settings:
+def api_settings(store_url: str) -> Settings:
     from regulars import bootstrap
 
     api = {"live_map": False, "map_as_of": "last_order", "rate_limit": 100_000,
            "rate_burst": 100_000}
     r5 = {"code": "r5", "name": "5 off", "kind": "discount_coupon", "points": 10, "value": 5}
-    return bootstrap.load_settings(database_url=database_url, api=api,
+    return bootstrap.load_settings(database_url=store_url, api=api,
                                    loyalty={"bonus_sign_up": 0, "release": "immediately",
                                             "rewards": [r5]})
 

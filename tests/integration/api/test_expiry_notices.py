@@ -30,14 +30,14 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
-def api_settings(database_url: str) -> Settings:
+def api_settings(store_url: str) -> Settings:
     from regulars import bootstrap
 
     api = {"live_map": False, "map_as_of": "last_order", "rate_limit": 100_000,
            "rate_burst": 100_000, "webhook_backoff_seconds": 0.2}
     loyalty = {"bonus_sign_up": 0, "release": "immediately", "expiry_days": 30,
                "timezone": "Europe/Tallinn"}
-    return bootstrap.load_settings(database_url=database_url, api=api, loyalty=loyalty)
+    return bootstrap.load_settings(database_url=store_url, api=api, loyalty=loyalty)
 
 
 def placed(days_ago: int) -> datetime:

@@ -17,8 +17,8 @@ from ...support.loyalty import clock, make_service, service  # noqa: F401 (fixtu
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[SqlLoyaltyStore]:
-    s = SqlLoyaltyStore(database_url)
+def store(store_url: str) -> Iterator[SqlLoyaltyStore]:
+    s = SqlLoyaltyStore(store_url)
     s.ensure_schema()
     yield s
     s.dispose()

@@ -22,8 +22,8 @@ FORMER_CAP = "held back: 2 contacts in the last 365 days for a former customer"
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[ApiServices]:
-    settings = bootstrap.load_settings(database_url=database_url, timezone="Europe/Tallinn",
+def api(store_url: str) -> Iterator[ApiServices]:
+    settings = bootstrap.load_settings(database_url=store_url, timezone="Europe/Tallinn",
                                        api={"live_map": False})
     services = bootstrap.open_api(settings)
     consent = {f"consent_{c}": True for c in ("email", "sms", "messenger", "phone")}

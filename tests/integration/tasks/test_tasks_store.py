@@ -31,8 +31,8 @@ TODAY = date(2025, 3, 10)
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[ApiServices]:
-    settings = bootstrap.load_settings(database_url=database_url, api={"live_map": False})
+def api(store_url: str) -> Iterator[ApiServices]:
+    settings = bootstrap.load_settings(database_url=store_url, api={"live_map": False})
     services = bootstrap.open_api(settings)
     services.ingest.run([
         (Kind.CUSTOMERS, {"customer_id": "C1", "name": "Anna Tamm", "email": "anna@x.ee",

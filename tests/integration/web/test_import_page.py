@@ -24,10 +24,10 @@ TOKEN_URL = re.compile(r"^/import/([\w-]+)$")
 
 
 @pytest.fixture
-def api_settings(database_url: str) -> Any:
+def api_settings(store_url: str) -> Any:
     from regulars import bootstrap
 
-    return bootstrap.load_settings(database_url=database_url,
+    return bootstrap.load_settings(database_url=store_url,
                                    api={"live_map": False, "rate_limit": 100_000,
                                         "rate_burst": 100_000, "max_body_bytes": 100_000},
                                    web={"import_max_mb": 1})
