@@ -79,10 +79,11 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-# Package-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in
+# Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in
 # the thread that started it, so while it lives every later test of the same xdist worker
-# that calls asyncio.run() fails ("cannot be called from a running event loop").
-@pytest.fixture(scope="package")
+# that calls asyncio.run() fails ("cannot be called from a running event loop"). ("package"
+# would do no better here: these folders are not packages, so it would last the session.)
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (apt-get install chromium; .ci/run does)")
