@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from regulars.domain.phones import typed_phone_digits
 from regulars.services.api.customers import map_entry
 from regulars.services.api.ports import ApiStore, CustomerFilter, ListPosition
 
@@ -40,7 +41,6 @@ SORTS: dict[str, bool] = {"stake": True, "value": True, "last_order": True, "nam
 most valuable, the latest order; names from A)."""
 DEFAULT_SORT = "stake"
 
-_PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
 _TAG_SPLIT = re.compile(r"[;,\s]+")
 
 Normaliser = Callable[[str | None], str | None]
@@ -104,10 +104,8 @@ def parse_tags(text: str | None) -> tuple[str, ...]:
 def phone_digits(text: str | None, normalise: Normaliser | None = None) -> tuple[str, ...]:
     """The digits to look for in the normalised phones when ``text`` looks like a phone
     number: as typed, and as the importer normalises it."""
-    if not text or not _PHONE.match(text.strip()):
-        return ()
-    digits = re.sub(r"[^0-9]", "", text)
-    if len(digits) < MIN_PHONE_DIGITS:
+    digits = typed_phone_digits(text, MIN_PHONE_DIGITS)
+    if digits is None:
         return ()
     found = [digits]
     if normalise is not None:

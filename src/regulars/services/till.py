@@ -14,7 +14,6 @@ one-time key (:func:`new_form_key`): the same form sent twice is one write, repl
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from regulars.domain.loyalty.errors import (
     UnknownMemberError,
 )
 from regulars.domain.loyalty.programme import Programme, Reward
+from regulars.domain.phones import typed_phone_digits
 from regulars.domain.tables import Kind
 from regulars.i18n import _, fmt_date
 from regulars.services.api.ingest import Ingest, request_hash
@@ -50,7 +50,6 @@ FIND_LIMIT = 10
 #: How many of the next rewards (those only points short) the panel names.
 NEXT_REWARDS = 3
 # what a phone number may be written with; five digits at least
-_PHONE = re.compile(r"^\+?[\d\s().-]{5,32}$")
 
 
 def new_form_key() -> str:
@@ -59,7 +58,8 @@ def new_form_key() -> str:
 
 
 def looks_like_phone(text: str) -> bool:
-    return bool(_PHONE.match(text.strip())) and sum(c.isdigit() for c in text) >= 5
+    """A member is looked up by phone from five digits on (fewer would match too many)."""
+    return typed_phone_digits(text, 5) is not None
 
 
 @dataclass(frozen=True)
