@@ -131,19 +131,15 @@ class CustomerRows(PooledRows):
         return str(rows[0]["customer_id"]) if rows else customer_id
 
     def customer_card(self, customer_id: str) -> dict[str, Any] | None:
-        profile = self._read(sa.select(*_public(CUSTOMERS)).where(
-            CUSTOMERS.c.customer_id == customer_id))
-        if not profile:
+        card = self.customer_profile(customer_id)
+        if card is None:
             return None
-        row = self._read(sa.select(map_customers).where(
-            map_customers.c.customer_id == customer_id))
         orders = self._read(sa.select(*_public(ORDERS)).where(
             ORDERS.c.customer_id == customer_id).order_by(ORDERS.c.ordered_at, ORDERS.c.order_id))
         returns = self._read(sa.select(*_public(RETURNS)).join(
             ORDERS, ORDERS.c.order_id == RETURNS.c.order_id).where(
             ORDERS.c.customer_id == customer_id).order_by(RETURNS.c.returned_at))
-        return {"profile": profile[0], "map": row[0] if row else None, "orders": orders,
-                "returns": returns}
+        return {**card, "orders": orders, "returns": returns}
 
     def customer_profile(self, customer_id: str) -> dict[str, Any] | None:
         """The card's input row and its map row (None before a map), without its orders."""
