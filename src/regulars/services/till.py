@@ -49,7 +49,6 @@ from regulars.services.loyalty.results import (
 FIND_LIMIT = 10
 #: How many of the next rewards (those only points short) the panel names.
 NEXT_REWARDS = 3
-# what a phone number may be written with; five digits at least
 
 
 def new_form_key() -> str:
