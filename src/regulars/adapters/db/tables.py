@@ -620,3 +620,121 @@ tasks = sa.Table(
     sa.Index("ix_tasks_owner_state_due_on", "owner", "state", "due_on"),
     sa.Index("ix_tasks_customer_id", "customer_id"),
 )
+
+
+# -- playbooks (issue 20, migration 0023_playbooks) ---------------------------------------------
+
+# one row per customer's journey through a playbook: the trigger occurrence that started it is
+# ``entry_key`` (unique per playbook and customer, so a trigger seen twice enters once); ``arm``
+# is "treated" or "control" (the control group enters but receives nothing)
+playbook_journeys = sa.Table(
+    "playbook_journeys", metadata,
+    sa.Column("journey_id", sa.String(32), primary_key=True),
+    sa.Column("playbook", sa.String(64), nullable=False),
+    sa.Column("version", sa.String(16), nullable=False),
+    sa.Column("customer_id", sa.String(), nullable=False),
+    sa.Column("entry_key", sa.String(128), nullable=False),
+    sa.Column("arm", sa.String(8), nullable=False),
+    sa.Column("entered_at", sa.DateTime(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # active, done, goal, exited
+    sa.Column("ended_at", sa.DateTime(), nullable=True),
+    sa.Column("end_reason", sa.String(32), nullable=True),
+    sa.Column("goal_at", sa.DateTime(), nullable=True),
+    sa.UniqueConstraint("playbook", "customer_id", "entry_key",
+                        name="uq_playbook_journeys_entry"),
+    sa.Index("ix_playbook_journeys_playbook_state", "playbook", "state"),
+    sa.Index("ix_playbook_journeys_customer_id", "customer_id"),
+)
+
+# one row per step of a journey to run: the job's id is its idempotency key (journey and
+# sequence number), a worker claims it with a lease (lease_owner, lease_until) and completes it
+# in the transaction that writes its effect, so a crash neither repeats nor loses it
+playbook_jobs = sa.Table(
+    "playbook_jobs", metadata,
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("journey_id", sa.String(32), nullable=False),
+    sa.Column("playbook", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(), nullable=False),
+    sa.Column("step_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("due_at", sa.DateTime(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending, claimed, done, skipped, failed
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.DateTime(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("done_at", sa.DateTime(), nullable=True),
+    sa.Index("ix_playbook_jobs_status_due_at", "status", "due_at"),
+    sa.Index("ix_playbook_jobs_journey_id", "journey_id"),
+)
+
+# every message a step meant to send, sent or not: ``state`` sent, skipped (``reason``: the
+# contact policy's code, or no_address, control, …), failed or dry_run; the id is the job's,
+# so a step sends at most once
+playbook_messages = sa.Table(
+    "playbook_messages", metadata,
+    sa.Column("message_id", sa.String(64), primary_key=True),
+    sa.Column("journey_id", sa.String(32), nullable=False),
+    sa.Column("playbook", sa.String(64), nullable=False),
+    sa.Column("step_id", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("template", sa.String(128), nullable=False),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("provider_id", sa.Text(), nullable=True),  # the Message-ID, or the gateway's id
+    sa.Index("ix_playbook_messages_customer_id_at", "customer_id", "at"),
+    sa.Index("ix_playbook_messages_playbook_step_id", "playbook", "step_id"),
+)
+
+# events the business sends to POST /v1/events (cart_abandoned, signed_up, …) and those the
+# product raises itself for playbooks; ``seq`` orders them for the playbooks' feed, and
+# ``event_id`` (the caller's, or derived) makes a resend a no-op
+playbook_events = sa.Table(
+    "playbook_events", metadata,
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("customer_id", sa.String(), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(), nullable=False),
+    sa.Column("properties", sa.Text(), nullable=False),  # JSON object
+    sa.Column("received_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_playbook_events_customer_id_at", "customer_id", "at"),
+)
+
+# how far the playbooks' feed has read each source (events by seq, the map by as_of, dates by
+# day): a pass resumes where the last one stopped, and a dry run does not move it
+playbook_cursors = sa.Table(
+    "playbook_cursors", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Text(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+)
+
+# what the feed last saw of each customer, to tell a change (rung, status, signals, tier)
+playbook_facts = sa.Table(
+    "playbook_facts", metadata,
+    sa.Column("customer_id", sa.String(), primary_key=True),
+    sa.Column("rung", sa.String(16), nullable=True),
+    sa.Column("status", sa.String(16), nullable=True),
+    sa.Column("signals", sa.Text(), nullable=False),  # JSON list of codes
+    sa.Column("tier", sa.String(64), nullable=True),
+    sa.Column("seen_at", sa.DateTime(), nullable=False),
+)
+
+# tags a playbook's step gave a customer (conditions read them with the attributes' tags)
+customer_tags = sa.Table(
+    "customer_tags", metadata,
+    sa.Column("customer_id", sa.String(), primary_key=True),
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Column("added_at", sa.DateTime(), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),  # the playbook, or "api"
+)
+
+PLAYBOOK_TABLES = (playbook_journeys, playbook_jobs, playbook_messages, playbook_events,
+                   playbook_cursors, playbook_facts, customer_tags)
