@@ -24,6 +24,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     users_cmd,
     models_cmd,
     profiles_cmd,
+    playbooks_cmd,
     serve,
     worker,
 )
