@@ -175,8 +175,8 @@ def test_a_bad_trigger_is_refused_naming_the_playbook(trigger: str, message: str
     ('id = "s"\nkind = "wait"', "a wait needs days, hours or until"),
     ('id = "s"\nkind = "wait"\nuntil = "25:00"',
      "until must be a time of day such as \"10:00\", not '25:00'"),
-    ('id = "s"\nkind = "wait"\nhours = 1\ndayz = 2', "unknown key 'dayz' (known: id, kind, days, hours, "
-                                          "until)"),
+    ('id = "s"\nkind = "wait"\nhours = 1\ndayz = 2',
+     "unknown key 'dayz' (known: id, kind, days, hours, until)"),
     ('id = "s"\nkind = "send"\nchannel = "pigeon"\ntemplate = "hello"',
      "unknown channel 'pigeon' (one of: email, messenger, sms)"),
     ('id = "s"\nkind = "send"\nchannel = "email"\ntemplate = "bye"', "unknown template 'bye'"),

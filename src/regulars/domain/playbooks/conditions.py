@@ -71,18 +71,15 @@ def holds(clause: Clause, facts: Mapping[str, object]) -> bool:
     actual = facts.get(clause.field)
     op = clause.op
     if op == "exists":
-        present = actual is not None and actual != [] and actual != ()
+        present = actual not in (None, [], ())
         return present is bool(clause.value)
     if op in ("has", "lacks"):
         found = set(map(repr, _as_list(actual))) & set(map(repr, _wanted(clause.value)))
         return bool(found) if op == "has" else not found
     if op in ("gte", "lte", "gt", "lt"):
         return _compare(op, actual, clause.value)
-    if isinstance(actual, list | tuple):
-        # a list field named with eq/in: any of its codes
-        values = _as_list(actual)
-    else:
-        values = [_norm(actual)]
+    # a list field named with eq/in: any of its codes
+    values = _as_list(actual) if isinstance(actual, list | tuple) else [_norm(actual)]
     if op == "eq":
         return _norm(clause.value) in values
     if op == "ne":

@@ -120,7 +120,7 @@ class _Errors:
         self.found.append(PlaybookError(self.file, playbook, step, message, template))
 
 
-class _Bad(Exception):
+class _Bad(Exception):  # noqa: N818 - internal, never escapes parse()
     """A value that cannot be used; the caller records it where it is."""
 
 

@@ -170,3 +170,14 @@ class JobStore(Protocol):
         one, end the journey (state, reason): one transaction, only while ``owner`` still holds
         the lease (False: it was lost and nothing was written)."""
         ...
+
+
+class TemplateRenderError(Exception):
+    """A template could not be rendered for a customer (a value it names is missing): the
+    send is skipped with this reason, not half-sent. Raised by ``TemplateEngine.render``."""
+
+    def __init__(self, template: str, language: str, reason: str):
+        super().__init__(f"{template} ({language}): {reason}")
+        self.template = template
+        self.language = language
+        self.reason = reason
