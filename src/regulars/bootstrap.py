@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from regulars.services.dashboard import Dashboard
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
+    from regulars.services.playbooks.definitions import Library
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
     from regulars.services.worklist import Worklist, WorklistRows
@@ -68,6 +69,7 @@ __all__ = [
     "open_users",
     "password_hasher",
     "phone_normaliser",
+    "playbook_library",
     "read_blacklist",
     "store_exceptions",
     "store_failure",
@@ -388,3 +390,30 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
         currency=settings.currency, audit=AuditTrail(audit),
         on_tier_change=TierEventPublisher(audit, store).publish,
         on_close=[audit.close] if own else [])
+
+
+def playbook_library(settings: Settings, extra_files: list[Path] | None = None) -> Library:
+    """Every playbook of the business: the shipped sets, ``[playbooks] files`` (relative to
+    the configuration file), ``extra_files`` (``regulars playbooks validate FILE``) and the
+    ``[playbook.…]`` tables of ``regulars.toml``, checked with the template engine.
+
+    Raises :class:`~regulars.domain.playbooks.parse.PlaybooksInvalid` naming every problem.
+    """
+    from regulars.adapters.playbook_files import (
+        config_document,
+        file_documents,
+        shipped_documents,
+    )
+    from regulars.adapters.templates import JinjaEngine
+    from regulars.services.playbooks.definitions import build_library
+
+    section = settings.playbooks
+    base = settings.config_file.parent if settings.config_file is not None else None
+    documents = [*shipped_documents(),
+                 *file_documents([*section.files, *(extra_files or [])], base)]
+    if settings.config_file is not None:
+        documents.append(config_document(settings.config_file))
+    return build_library(documents, JinjaEngine(), enabled_sets=section.enabled,
+                         disabled=section.disabled, control_share=section.control_share,
+                         custom_events=section.custom_events,
+                         default_language=section.default_language)

@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from regulars.analytics.params import MapParams
 from regulars.config.loyalty import LoyaltySettings
+from regulars.config.playbooks import DEFINITION_TABLES, PlaybooksSettings
 from regulars.config.sections import ApiSettings, ImportSettings, InputSettings, WebSettings
 from regulars.config.sources import (
     _NESTED,
@@ -38,6 +39,17 @@ from regulars.domain.contact_policy import ContactPolicy
 from regulars.domain.errors import ConfigError
 from regulars.domain.worklist import WorklistRules
 from regulars.i18n import _
+
+
+def _settings_only(data: dict[str, Any]) -> dict[str, Any]:
+    """The file without its playbook and template tables: they are definitions, read by the
+    playbooks' loader, not settings."""
+    return {k: v for k, v in data.items() if k not in DEFINITION_TABLES}
+
+
+class _TomlSettings(TomlConfigSettingsSource):
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        return _settings_only(super()._read_file(file_path))
 
 
 class Settings(BaseSettings):
@@ -108,6 +120,10 @@ class Settings(BaseSettings):
         default_factory=ContactPolicySettings,
         description="The [contact_policy] section: the rules every contact obeys.",
     )
+    playbooks: PlaybooksSettings = Field(
+        default_factory=PlaybooksSettings,
+        description="The [playbooks] section: which playbooks run, and their control group.",
+    )
 
     # key ("analysis.regular_min_orders") -> where its value came from
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -116,7 +132,7 @@ class Settings(BaseSettings):
     def __init__(self, **values: Any) -> None:
         path = _active_config_file()
         label = _file_label(path) if path is not None else ""
-        toml_data = _read_toml(path) if path is not None else {}
+        toml_data = _settings_only(_read_toml(path)) if path is not None else {}
         overrides = _normalise_overrides(values)
         _raise_unknown_keys(toml_data, label)
         _raise_unknown_keys(overrides, _("override"))
@@ -148,7 +164,7 @@ class Settings(BaseSettings):
         path = _config_file.get()
         if path is None:
             return init_settings, env_settings
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+        return init_settings, env_settings, _TomlSettings(settings_cls, toml_file=path)
 
     @field_validator("currency")
     @classmethod
