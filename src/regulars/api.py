@@ -85,6 +85,9 @@ __all__ = [
     "open_store",
     "open_tasks",
     "plan_tasks",
+    "playbook",
+    "playbooks",
+    "preview_playbook",
     "reassign_task",
     "refresh_map",
     "save_import_profile",
@@ -674,3 +677,51 @@ def task_report(settings: Settings | None = None, *, since: date | None = None,
     contacted: an observation, not a causal claim (:mod:`regulars.services.task_report`)."""
     with _tasks(settings) as tasks:
         return tasks.report(since=since, until=until, window_days=window_days)
+
+
+# --- playbooks (issue 20) ---------------------------------------------------------------------
+
+
+def playbooks(settings: Settings | None = None, *,
+              files: Iterable[Path] = ()) -> list[dict[str, Any]]:
+    """Every playbook the business has (the shipped sets, ``[playbooks] files``, ``files``
+    and ``regulars.toml``'s own), as plain data with its steps and whether it runs.
+
+    Raises :class:`~regulars.domain.playbooks.parse.PlaybooksInvalid` naming every problem.
+    """
+    from regulars.bootstrap import playbook_library
+    from regulars.services.playbooks.describe import playbook_data
+
+    library = playbook_library(settings or load_settings(), list(files))
+    return [playbook_data(library, p) for p in library.playbooks.values()]
+
+
+def playbook(name: str, settings: Settings | None = None) -> dict[str, Any]:
+    """One playbook as plain data (:class:`~regulars.services.playbooks.definitions.
+    UnknownPlaybookError` when there is none of that name)."""
+    from regulars.bootstrap import playbook_library
+    from regulars.services.playbooks.describe import playbook_data
+
+    library = playbook_library(settings or load_settings())
+    return playbook_data(library, library.get(name))
+
+
+def preview_playbook(name: str, customer_id: str, *, language: str | None = None,
+                     settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The messages playbook ``name`` would send the customer, rendered from the store's
+    facts in ``language`` (default the customer's): nothing is sent or written."""
+    from regulars.bootstrap import playbook_facts, playbook_library, template_engine
+    from regulars.services.playbooks.describe import preview
+
+    settings = settings or load_settings()
+    library = playbook_library(settings)
+    library.get(name)
+    source = playbook_facts(settings)
+    try:
+        facts = source.facts_of([customer_id]).get(customer_id)
+    finally:
+        source.close()
+    if facts is None:
+        raise InputError(_("unknown customer {id!r}").format(id=customer_id))
+    return [m.as_dict() for m in preview(library, template_engine(), name, facts,
+                                         language=language)]

@@ -34,7 +34,9 @@ from regulars.services.live_map import MapComputer, MapStore
 
 if TYPE_CHECKING:
     from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.playbook_customer import SqlCustomerFacts
     from regulars.adapters.db.worker_lock import WorkerLock
+    from regulars.adapters.templates import JinjaEngine
     from regulars.domain.loyalty.programme import Programme
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
@@ -69,10 +71,12 @@ __all__ = [
     "open_users",
     "password_hasher",
     "phone_normaliser",
+    "playbook_facts",
     "playbook_library",
     "read_blacklist",
     "store_exceptions",
     "store_failure",
+    "template_engine",
     "tier_event_worker",
     "worker_lock",
 ]
@@ -416,4 +420,23 @@ def playbook_library(settings: Settings, extra_files: list[Path] | None = None) 
     return build_library(documents, JinjaEngine(), enabled_sets=section.enabled,
                          disabled=section.disabled, control_share=section.control_share,
                          custom_events=section.custom_events,
-                         default_language=section.default_language)
+                         default_language=section.default_language,
+                         business={"name": section.business_name,
+                                   "phone": section.business_phone,
+                                   "email": section.business_email,
+                                   "website": section.business_website})
+
+
+def template_engine() -> JinjaEngine:
+    """The playbooks' message templates: sandboxed Jinja2."""
+    from regulars.adapters.templates import JinjaEngine
+
+    return JinjaEngine()
+
+
+def playbook_facts(settings: Settings) -> SqlCustomerFacts:
+    """A few customers' facts (the playbooks' preview) on the store of ``settings``; close
+    it when done."""
+    from regulars.adapters.db.playbook_customer import SqlCustomerFacts
+
+    return SqlCustomerFacts(open_api_store(settings))

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from regulars.domain.errors import InputError
 from regulars.domain.playbooks import model as m
 from regulars.domain.playbooks.parse import (
     PlaybookError,
@@ -38,9 +39,12 @@ class Document:
     definitions_only: bool = True
 
 
-class UnknownPlaybookError(LookupError):
+class UnknownPlaybookError(InputError):
+    """No playbook has this name."""
+
     def __init__(self, name: str):
-        super().__init__(name)
+        super().__init__(_("unknown playbook {name!r} (see `regulars playbooks list`)")
+                         .format(name=name))
         self.name = name
 
 
@@ -55,6 +59,7 @@ class Library:
     control_share: float = 0.1
     custom_events: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    business: Mapping[str, str] = field(default_factory=dict)  # name, phone, email, website
 
     def get(self, name: str) -> m.Playbook:
         try:
@@ -82,7 +87,8 @@ class Library:
 def build_library(documents: Sequence[Document], engine: TemplateEngine, *,
                   enabled_sets: Iterable[str] = (), disabled: Collection[str] = (),
                   control_share: float = 0.1, custom_events: Collection[str] = (),
-                  default_language: str = "en") -> Library:
+                  default_language: str = "en",
+                  business: Mapping[str, str] | None = None) -> Library:
     """Parse, merge and check ``documents``. Raises :class:`PlaybooksInvalid` with every
     problem of every document."""
     errors: list[PlaybookError] = []
@@ -121,7 +127,8 @@ def build_library(documents: Sequence[Document], engine: TemplateEngine, *,
         templates=TemplateSet([t for v in templates.values() for t in v.values()],
                               default_language),
         enabled_sets=enabled, disabled=frozenset(disabled), control_share=control_share,
-        custom_events=tuple(custom_events), sources=tuple(d.source for d in documents))
+        custom_events=tuple(custom_events), sources=tuple(d.source for d in documents),
+        business=dict(business or {}))
 
 
 def _check_templates(playbooks: Iterable[m.Playbook],

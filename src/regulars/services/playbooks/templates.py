@@ -4,9 +4,9 @@ choice is stable: the first language in alphabetical order)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from regulars.domain.playbooks.model import Template
+from regulars.domain.playbooks.model import TEMPLATE_VARIABLES, Playbook, Template
 
 
 def _base(language: str | None) -> str | None:
@@ -42,3 +42,26 @@ class TemplateSet:
             if wanted and wanted in versions:
                 return versions[wanted]
         return versions[min(versions)]
+
+
+def template_context(facts: Mapping[str, object], *, business: Mapping[str, str],
+                     playbook: Playbook, unsubscribe_url: str = "",
+                     coupon: Mapping[str, str] | None = None) -> dict[str, object]:
+    """What a template may name (:data:`~regulars.domain.playbooks.model.TEMPLATE_VARIABLES`)
+    for one customer: ``customer.*`` from their facts, ``business.*`` from ``[playbooks]``,
+    the playbook, the unsubscribe link and the coupon of an earlier step."""
+    name = str(facts.get("name") or "")
+    customer = {key: facts.get(key) for key in TEMPLATE_VARIABLES["customer"] or ()}
+    customer.update(
+        name=name, first_name=name.split(maxsplit=1)[0] if name.split() else "",
+        attributes=dict(facts.get("attributes") or {}),  # type: ignore[call-overload]
+    )
+    manager = facts.get("manager")
+    return {
+        "customer": customer,
+        "business": {key: business.get(key, "") for key in TEMPLATE_VARIABLES["business"] or ()},
+        "manager": {"name": manager or ""},
+        "playbook": {"name": playbook.name, "title": playbook.title},
+        "unsubscribe_url": unsubscribe_url,
+        "coupon": dict(coupon or {"code": "", "reward": ""}),
+    }
