@@ -68,6 +68,9 @@ ENDPOINTS = [
     ("POST", "/v1/tasks/TNOPE/snooze", {"until": "2999-01-01"}, {"admin"}),
     ("POST", "/v1/tasks/TNOPE/reassign", {"owner": "Mari"}, {"admin"}),
     ("POST", "/v1/tasks/TNOPE/cancel", {}, {"admin"}),
+    # the playbooks' definitions: the owner (admin) and the managers who carry them out
+    ("GET", "/v1/playbooks", None, {"admin", "manager"}),
+    ("GET", "/v1/playbooks/overdue_reminder", None, {"admin", "manager"}),
 ]
 PUBLIC = {("GET", "/v1/health")}
 
@@ -75,7 +78,8 @@ PUBLIC = {("GET", "/v1/health")}
 def _template(path: str) -> str:
     return (path.replace("/C1", "/{customer_id}").replace("/0000000000000000", "/{key_id}")
             .replace("/nope", "/{sub_id}").replace("/RNOPE", "/{code}")
-            .replace("/RUN0", "/{run_id}").replace("/TNOPE", "/{task_id}"))
+            .replace("/RUN0", "/{run_id}").replace("/TNOPE", "/{task_id}")
+            .replace("/overdue_reminder", "/{name}"))
 
 
 def test_the_matrix_covers_every_route_of_the_api(sqlite_url):

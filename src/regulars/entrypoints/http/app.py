@@ -37,6 +37,7 @@ from regulars.entrypoints.http.routers import (
     customers,
     ingest,
     loyalty,
+    playbooks,
     portfolio,
     tasks,
     worklist,
@@ -193,7 +194,7 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
 
     _add_health(app, settings)
     for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
-                   worklist.router, tasks.router, admin.router):
+                   worklist.router, tasks.router, playbooks.router, admin.router):
         app.include_router(router)
 
     from regulars.entrypoints.web.app import mount_static, mount_web, offline_docs

@@ -45,6 +45,7 @@ REFUSED: dict[Permission, str] = {
     Permission.ENROL_MEMBERS: N_("the role {role} may not enrol members"),
     Permission.ADJUST_POINTS: N_("the role {role} may not adjust points"),
     Permission.READ_WORKLIST: N_("the role {role} may not read the worklist"),
+    Permission.READ_PLAYBOOKS: N_("the role {role} may not read the playbooks"),
     Permission.WORK_TASKS: N_("the role {role} may not work the managers' tasks"),
     Permission.ADMIN: N_("the role {role} may not administer the server"),
 }
@@ -98,6 +99,7 @@ PointsRedeemer = Annotated[ApiKey, require(Permission.REDEEM_POINTS)]
 MemberEnroller = Annotated[ApiKey, require(Permission.ENROL_MEMBERS)]
 PointsAdjuster = Annotated[ApiKey, require(Permission.ADJUST_POINTS)]
 WorklistReader = Annotated[ApiKey, require(Permission.READ_WORKLIST)]
+PlaybooksReader = Annotated[ApiKey, require(Permission.READ_PLAYBOOKS)]
 
 
 def manager_scope(key: ApiKey) -> str | None:

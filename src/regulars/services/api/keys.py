@@ -45,6 +45,7 @@ class Permission(StrEnum):
     ADJUST_POINTS = "adjust_points"
     READ_WORKLIST = "read_worklist"  # the managers' lists of whom to contact today
     WORK_TASKS = "work_tasks"  # see, add and close tasks (a manager key: its own only)
+    READ_PLAYBOOKS = "read_playbooks"  # the playbooks' definitions (issue 20)
     ADMIN = "admin"
 
 
@@ -53,7 +54,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.MANAGER: frozenset({Permission.READ_CUSTOMERS, Permission.READ_PORTFOLIO,
                              Permission.EXPORT, Permission.READ_POINTS,
                              Permission.ADJUST_POINTS, Permission.READ_WORKLIST,
-                             Permission.WORK_TASKS}),
+                             Permission.WORK_TASKS, Permission.READ_PLAYBOOKS}),
     Role.INTEGRATION: frozenset({Permission.INGEST, Permission.READ_POINTS,
                                  Permission.QUOTE_POINTS, Permission.REDEEM_POINTS,
                                  Permission.ENROL_MEMBERS}),
