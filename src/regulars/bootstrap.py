@@ -413,8 +413,9 @@ def playbook_library(settings: Settings, extra_files: list[Path] | None = None) 
 
     section = settings.playbooks
     base = settings.config_file.parent if settings.config_file is not None else None
-    documents = [*shipped_documents(),
-                 *file_documents([*section.files, *(extra_files or [])], base)]
+    # the extra files are named on a command line: relative to the working directory
+    documents = [*shipped_documents(), *file_documents(list(section.files), base),
+                 *file_documents(list(extra_files or []), None)]
     if settings.config_file is not None:
         documents.append(config_document(settings.config_file))
     return build_library(documents, JinjaEngine(), enabled_sets=section.enabled,

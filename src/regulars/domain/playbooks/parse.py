@@ -381,7 +381,7 @@ def _steps(raw: object, errors: _Errors, playbook: str, channels: Collection[str
                    .format(name=playbook), playbook)
         return ()
     steps: list[m.Step] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # id → its place, a step refused for its values included
     for number, item in enumerate(raw, start=1):
         where = f"#{number}"
         if not isinstance(item, Mapping):
@@ -396,7 +396,7 @@ def _steps(raw: object, errors: _Errors, playbook: str, channels: Collection[str
         if step_id in seen:
             errors.add(_("duplicate step id {id!r}").format(id=step_id), playbook, step_id)
             continue
-        seen.add(step_id)
+        seen[step_id] = len(seen)
         kind = item.get("kind")
         if kind not in _STEP_KEYS:
             errors.add(_("unknown step kind {kind!r} (one of: {allowed})").format(
@@ -418,20 +418,19 @@ def _steps(raw: object, errors: _Errors, playbook: str, channels: Collection[str
     return tuple(steps)
 
 
-def _check_branches(steps: Sequence[m.Step], ids: Collection[str], errors: _Errors,
+def _check_branches(steps: Sequence[m.Step], position: Mapping[str, int], errors: _Errors,
                     playbook: str) -> None:
     # only forward jumps: then every journey ends, whatever the conditions say
-    position = {s.id: i for i, s in enumerate(steps)}
-    for i, step in enumerate(steps):
+    for step in steps:
         if not isinstance(step, m.Branch):
             continue
         for target in (step.then, step.else_):
             if target is None:
                 continue
-            if target not in ids:
+            if target not in position:
                 errors.add(_("branch to an unknown step {target!r}").format(target=target),
                            playbook, step.id)
-            elif target in position and position[target] <= i:
+            elif position[target] <= position[step.id]:
                 errors.add(_("branch back to step {target!r}: a cycle in branches (a branch "
                              "may only jump forward)").format(target=target), playbook, step.id)
 

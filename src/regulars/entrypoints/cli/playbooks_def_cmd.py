@@ -129,7 +129,7 @@ def validate(
     config: ConfigOpt = None,
 ) -> None:
     with handled(), _invalid_exits_1():
-        library = _library(config, [f.absolute() for f in files or []])
+        library = _library(config, list(files or []))
         n = len(library.playbooks)
         out.print(ngettext("{n} playbook valid", "{n} playbooks valid", n).format(
             n=fmt_number(n)), highlight=False, markup=False)
