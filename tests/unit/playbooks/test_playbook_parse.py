@@ -293,6 +293,10 @@ def test_a_template_of_another_file_may_be_sent() -> None:
 
 def test_the_error_lines_are_translated() -> None:
     text = with_step('id = "s"\nkind = "teleport"')
-    with use_language("ru"), pytest.raises(PlaybooksInvalid) as caught:
-        load(text)
-    assert str(caught.value.errors[0]).startswith('regulars.toml: сценарий "p", шаг "s": ')
+    with use_language("ru"):
+        with pytest.raises(PlaybooksInvalid) as caught:
+            load(text)
+        line = str(caught.value.errors[0])
+    assert line == ('regulars.toml: сценарий "p", шаг "s": неизвестный вид шага \'teleport\' '
+                    "(допустимо: wait, branch, send, task, award_points, issue_coupon, tag, "
+                    "webhook, exit)")
