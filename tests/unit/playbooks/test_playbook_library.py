@@ -157,3 +157,11 @@ def test_regulars_toml_with_playbooks_still_refuses_unknown_settings(here: Path)
     with use_language("en"), pytest.raises(ConfigError) as caught:
         load_settings()
     assert "unknown setting 'playbooks.enabld'" in str(caught.value)
+
+
+def test_a_set_switched_on_by_an_environment_variable(here: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGULARS_PLAYBOOKS__ENABLED", '["communication_plan"]')
+    library = playbook_library(load_settings())
+    assert library.enabled_sets == ("communication_plan",)
+    assert len(library.enabled()) == 8

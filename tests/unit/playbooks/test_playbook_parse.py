@@ -7,6 +7,8 @@ from datetime import time
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from regulars.domain.playbooks import model as m
 from regulars.domain.playbooks.parse import Parsed, PlaybooksInvalid, parse
@@ -300,3 +302,38 @@ def test_the_error_lines_are_translated() -> None:
     assert line == ('regulars.toml: сценарий "p", шаг "s": неизвестный вид шага \'teleport\' '
                     "(допустимо: wait, branch, send, task, award_points, issue_coupon, tag, "
                     "webhook, exit)")
+
+
+def test_a_toml_local_time_is_a_time_of_day_too() -> None:
+    (pb,) = load(with_step('id = "w"\nkind = "wait"\nuntil = 09:30:00')).playbooks
+    assert pb.steps == (m.Wait(id="w", until=time(9, 30)),)
+
+
+# --- branches: refused exactly when some branch jumps to itself or back ----------------------
+
+
+@given(targets=st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=1, max_size=6))
+def test_a_branch_is_refused_exactly_when_it_does_not_jump_forward(
+        targets: list[int | None]) -> None:
+    # step i is a branch to step targets[i] when that is given, else a tag step
+    steps = []
+    for i, target in enumerate(targets):
+        if target is None:
+            steps.append({"id": f"s{i}", "kind": "tag", "tag": "x"})
+        else:
+            steps.append({"id": f"s{i}", "kind": "branch", "condition": {},
+                          "then": f"s{target}"})
+    data = {"playbook": {"p": {"trigger": {"kind": "cadence", "every": "month"},
+                               "steps": steps}}}
+    backwards = any(t is not None and t <= i for i, t in enumerate(targets))
+    unknown = any(t is not None and t >= len(targets) for t in targets)
+    try:
+        parse(data, "f.toml")
+    except PlaybooksInvalid as exc:
+        messages = [e.message for e in exc.errors]
+        assert backwards or unknown
+        assert all("cycle in branches" in t or "unknown step" in t for t in messages)
+        assert sum("cycle" in t for t in messages) == sum(
+            t is not None and t <= i for i, t in enumerate(targets))
+    else:
+        assert not backwards and not unknown

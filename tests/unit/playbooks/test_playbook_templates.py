@@ -91,3 +91,12 @@ def test_the_language_is_the_customers_then_the_default_then_any() -> None:
     assert templates.choose("t", "en") is et          # the business's default
     assert TemplateSet([ru, et], default_language="en").choose("t", "de") is et  # any: first
     assert templates.choose("nope", "ru") is None
+
+
+def test_every_variable_a_template_may_name_passes_the_check() -> None:
+    from regulars.domain.playbooks.model import TEMPLATE_VARIABLES
+
+    names = [name if attrs is None else f"{name}.{attr}"
+             for name, attrs in TEMPLATE_VARIABLES.items() for attr in (attrs or (None,))]
+    text = " ".join(f"{{{{ {n} }}}}" for n in names) + " {{ customer.attributes.anything }}"
+    assert check(tpl(text, html=text, subject="{{ playbook.title }}")) == []
