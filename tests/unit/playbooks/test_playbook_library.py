@@ -30,7 +30,7 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_shipped_sets_load_with_every_template_in_three_languages() -> None:
     library = build_library(shipped_documents(), JinjaEngine())
     assert library.sets() == ["communication_plan", "retention"]
-    assert len(library.playbooks) == 13
+    assert len(library.playbooks) == 12
     for name in library.templates.names():
         assert library.templates.languages(name) == ["en", "et", "ru"], name
     # nothing runs until a set is switched on
@@ -65,12 +65,12 @@ def test_the_communication_plan_follows_article_001() -> None:
                                                               "messenger_news")
     invitations = [s for s in library.get("event_invitation").steps if isinstance(s, m.Send)]
     assert len(invitations) == 2  # 1-2 a year
-    # former customers hear from the plan twice a year: the New Year and the year's news
+    # former customers hear from the plan once a year: the New Year greeting
     former = [p.name for p in library.playbooks.values()
               if p.set == "communication_plan" and "lost" in repr(p.conditions)
               and "ne" not in {c.op for c in (*p.conditions.all_, *p.conditions.any_)
                                if c.field == "status"}]
-    assert sorted(former) == ["former_news", "new_year_greeting"]
+    assert former == ["new_year_greeting"]
 
 
 def test_a_business_file_replaces_a_shipped_playbook_and_sets_switch_on(here: Path) -> None:
@@ -164,4 +164,34 @@ def test_a_set_switched_on_by_an_environment_variable(here: Path,
     monkeypatch.setenv("REGULARS_PLAYBOOKS__ENABLED", '["communication_plan"]')
     library = playbook_library(load_settings())
     assert library.enabled_sets == ("communication_plan",)
-    assert len(library.enabled()) == 8
+    assert len(library.enabled()) == 7
+
+
+def test_every_step_kind_fits_the_http_schema() -> None:
+    from regulars.entrypoints.http.schemas import PlaybookOut
+    from regulars.services.playbooks.describe import playbook_data
+
+    data = {"playbook": {"p": {
+        "trigger": {"kind": "change", "field": "rung", "to": "loyal", "from": "regular"},
+        "goal": False,
+        "steps": [
+            {"id": "w", "kind": "wait", "hours": 2},
+            {"id": "b", "kind": "branch", "condition": {"any": [{"field": "tags", "has": "x"}]},
+             "then": "t", "else": "e"},
+            {"id": "a", "kind": "award_points", "points": 5},
+            {"id": "c", "kind": "issue_coupon", "reward": "coffee"},
+            {"id": "t", "kind": "tag", "tag": "x"},
+            {"id": "h", "kind": "webhook", "url": "https://example.com/h"},
+            {"id": "k", "kind": "task", "action": "call"},
+            {"id": "e", "kind": "exit"},
+        ]}}}
+    library = build_library([Document("f.toml", data)], JinjaEngine())
+    out = PlaybookOut.model_validate(playbook_data(library, library.get("p")))
+    dumped = out.model_dump(by_alias=True, mode="json")
+    assert dumped["trigger"]["from"] == "regular"
+    assert dumped["goal"] is None
+    assert dumped["steps"][1] == {"id": "b", "kind": "branch", "then": "t", "else": "e",
+                                  "condition": {"all": [], "any": [{"field": "tags",
+                                                                    "has": "x"}]}}
+    assert [s["kind"] for s in dumped["steps"]] == [
+        "wait", "branch", "award_points", "issue_coupon", "tag", "webhook", "task", "exit"]

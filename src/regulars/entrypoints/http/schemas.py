@@ -469,3 +469,126 @@ class AuditEntry(BaseModel):
     channel: str | None = Field(None, description="http, cli, python or web (None: not recorded).")
     use_case: str | None = None
     outcome: str | None = None
+
+
+# --- playbooks (issue 20): codes as written in the playbooks files ------------------------------
+
+
+class _StepOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: str
+
+
+class WaitStepOut(_StepOut):
+    kind: Literal["wait"]
+    days: int
+    hours: int
+    until: str | None = Field(description="HH:MM of the customer's wall clock.")
+
+
+class PlaybookConditionOut(BaseModel):
+    all: list[dict[str, Any]] = Field(description="Clauses that must all hold: "
+                                                  "{field, <op>: value}.")
+    any: list[dict[str, Any]] = Field(description="Clauses of which one must hold, when any.")
+
+
+class BranchStepOut(_StepOut):
+    kind: Literal["branch"]
+    condition: PlaybookConditionOut
+    then: str
+    else_: str | None = Field(alias="else")
+
+
+class SendStepOut(_StepOut):
+    kind: Literal["send"]
+    channel: Literal["email", "sms", "messenger"]
+    template: str
+    purpose: Literal["marketing", "transactional"]
+
+
+class TaskStepOut(_StepOut):
+    kind: Literal["task"]
+    action: str
+    due_in_days: int
+    channel: str
+    note: str | None
+
+
+class AwardPointsStepOut(_StepOut):
+    kind: Literal["award_points"]
+    points: int
+    reason: str
+
+
+class IssueCouponStepOut(_StepOut):
+    kind: Literal["issue_coupon"]
+    reward: str
+
+
+class TagStepOut(_StepOut):
+    kind: Literal["tag"]
+    tag: str
+    remove: bool
+
+
+class WebhookStepOut(_StepOut):
+    kind: Literal["webhook"]
+    url: str
+
+
+class ExitStepOut(_StepOut):
+    kind: Literal["exit"]
+
+
+PlaybookStepOut = Annotated[
+    WaitStepOut | BranchStepOut | SendStepOut | TaskStepOut | AwardPointsStepOut
+    | IssueCouponStepOut | TagStepOut | WebhookStepOut | ExitStepOut,
+    Field(discriminator="kind")]
+
+
+class PlaybookTriggerOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    kind: Literal["event", "change", "date", "cadence"]
+    event: str | None = None
+    field: str | None = None
+    to: str | None = None
+    from_: str | None = Field(None, alias="from")
+    base: str | None = None
+    holiday: str | None = None
+    attribute: str | None = None
+    offset_days: int | None = None
+    every: str | None = None
+
+
+class PlaybookGoalOut(BaseModel):
+    event: str
+    days: int
+
+
+class PlaybookSummaryOut(BaseModel):
+    name: str
+    title: str
+    set: str = Field(description="communication_plan, retention, or the business's own set.")
+    enabled: bool = Field(description="Whether it runs: its set is in [playbooks] enabled, "
+                                      "and it is not switched off.")
+    trigger: PlaybookTriggerOut
+    conditions: PlaybookConditionOut
+    goal: PlaybookGoalOut | None = Field(description="None: the playbook has no goal.")
+    reentry: Literal["never", "after_exit", "after_days"]
+    reentry_days: int
+    exit_when_unmatched: bool
+    control_share: float
+    steps_count: int
+    version: str = Field(description="A digest of what the playbook does; a journey records "
+                                     "the version it entered.")
+    source: str = Field(description="The file it was read from.")
+    description: str
+
+
+class PlaybookOut(PlaybookSummaryOut):
+    steps: list[PlaybookStepOut]
+
+
+class PlaybooksOut(BaseModel):
+    playbooks: list[PlaybookSummaryOut]
+    enabled_sets: list[str]

@@ -180,8 +180,10 @@ def _plain(value: Any) -> Any:
 
 
 def step_data(step: m.Step) -> dict[str, Any]:
-    data = {"kind": m.step_kind(step)}
+    data: dict[str, Any] = {"kind": m.step_kind(step)}
     data.update(_plain(dataclasses.asdict(step)))
+    if isinstance(step, m.Branch):  # a clause as written: {field, <op>: value}
+        data["condition"] = condition_data(step.condition)
     return data
 
 

@@ -11,13 +11,13 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from regulars import bootstrap
 from regulars.entrypoints.http.deps import PlaybooksReader
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS
+from regulars.entrypoints.http.schemas import PlaybookOut, PlaybooksOut
 from regulars.services.playbooks.definitions import Library, UnknownPlaybookError
 from regulars.services.playbooks.describe import playbook_data
 
@@ -25,37 +25,6 @@ router = APIRouter(prefix="/v1", tags=["playbooks"])
 _lock = threading.Lock()
 PlaybookName = Annotated[str, Path(min_length=1, max_length=100,
                                    pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
-
-
-class PlaybookOut(BaseModel):
-    name: str
-    title: str
-    set: str = Field(description="communication_plan, retention, or the business's own set.")
-    enabled: bool = Field(description="Whether it runs: its set is in [playbooks] enabled, "
-                                      "and it is not switched off.")
-    trigger: dict[str, Any] = Field(description="As written: kind, and event / field, to, "
-                                                "from / base, holiday, attribute, "
-                                                "offset_days / every.")
-    conditions: dict[str, list[dict[str, Any]]] = Field(
-        description="{all: [clauses], any: [clauses]}; a clause is {field, <op>: value}.")
-    goal: dict[str, Any] | None
-    reentry: str
-    reentry_days: int
-    exit_when_unmatched: bool
-    control_share: float
-    steps_count: int
-    version: str = Field(description="A digest of what the playbook does; a journey records "
-                                     "the version it entered.")
-    source: str = Field(description="The file it was read from.")
-    description: str
-    steps: list[dict[str, Any]] | None = Field(
-        default=None, description="Each step with its id and kind, as written (one playbook "
-                                  "only).")
-
-
-class PlaybooksOut(BaseModel):
-    playbooks: list[PlaybookOut]
-    enabled_sets: list[str]
 
 
 def _library(request: Request) -> Library:
@@ -68,7 +37,7 @@ def _library(request: Request) -> Library:
 
 
 @router.get("/playbooks", responses=_PROBLEMS, summary="Every playbook",
-            response_model=PlaybooksOut, response_model_exclude_none=True)
+            response_model=PlaybooksOut)
 async def playbooks(key: PlaybooksReader, request: Request) -> Any:
     """Every playbook the business has (the shipped sets and its own), without their steps,
     and the sets switched on. Codes, not words: as written in the playbooks files."""
