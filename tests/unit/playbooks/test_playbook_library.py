@@ -195,3 +195,18 @@ def test_every_step_kind_fits_the_http_schema() -> None:
                                                                     "has": "x"}]}}
     assert [s["kind"] for s in dumped["steps"]] == [
         "wait", "branch", "award_points", "issue_coupon", "tag", "webhook", "task", "exit"]
+
+
+def test_the_shipped_words_are_exactly_those_of_the_shipped_files() -> None:
+    from regulars.services.playbooks.shipped_words import SHIPPED_WORDS, shown
+
+    library = build_library(shipped_documents(), JinjaEngine())
+    words = []
+    for p in library.playbooks.values():
+        words += [p.title, *([p.description] if p.description else [])]
+        words += [s.note for s in p.steps if isinstance(s, m.CreateTask) and s.note]
+    assert sorted(words) == sorted(SHIPPED_WORDS)
+    with use_language("ru"):
+        assert shown("Detractor: an apology call within two days") == (
+            "Критик: извиняющийся звонок в течение двух дней")
+        assert shown("Our own title") == "Our own title"

@@ -25,6 +25,7 @@ from regulars.entrypoints.cli.playbooks_cmd import playbooks_app
 from regulars.i18n import _, fmt_number, ngettext
 from regulars.services.playbooks import describe as words
 from regulars.services.playbooks.definitions import Library
+from regulars.services.playbooks.shipped_words import shown
 
 
 class Format(StrEnum):
@@ -77,7 +78,7 @@ def list_playbooks(fmt: FormatOpt = Format.TABLE, config: ConfigOpt = None) -> N
             # a name is typed back into `show`: folded, never cut with an ellipsis
             table.add_column(column, overflow="fold")
         for p in library.playbooks.values():
-            table.add_row(p.name, p.title, p.set, words.trigger_words(p.trigger),
+            table.add_row(p.name, shown(p.title), p.set, words.trigger_words(p.trigger),
                           _yes(library.is_enabled(p.name)), fmt_number(len(p.steps)))
         out.print(table)
         if not library.enabled_sets:
@@ -96,7 +97,7 @@ def show(name: NameArg, fmt: FormatOpt = Format.TABLE, config: ConfigOpt = None)
             out.print_json(json.dumps(words.playbook_data(library, p)))
             return
         lines = [
-            (_("playbook"), f"{p.name}: {p.title}"),
+            (_("playbook"), f"{p.name}: {shown(p.title)}"),
             (_("set"), p.set),
             (_("runs"), _yes(library.is_enabled(p.name))),
             (_("trigger"), words.trigger_words(p.trigger)),
@@ -110,7 +111,7 @@ def show(name: NameArg, fmt: FormatOpt = Format.TABLE, config: ConfigOpt = None)
         for label, value in lines:
             out.print(f"{label}: {value}", highlight=False, markup=False)
         if p.description:
-            out.print(p.description, highlight=False, markup=False)
+            out.print(shown(p.description), highlight=False, markup=False)
         table = Table(title=_("steps"))
         for column in ("#", _("step"), _("what it does")):
             table.add_column(column)
