@@ -184,6 +184,8 @@ def test_a_bad_trigger_is_refused_naming_the_playbook(trigger: str, message: str
     ('id = "s"\nkind = "send"\nchannel = "email"\ntemplate = "bye"', "unknown template 'bye'"),
     ('id = "s"\nkind = "send"\nchannel = "email"', "template is missing"),
     ('id = "s"\nkind = "award_points"\npoints = 0', "points must be at least 1, not 0"),
+    ('id = "s"\nkind = "task"\naction = "call"\nchannel = "fax"',
+     "unknown task channel 'fax' (one of: email, meeting, messenger, phone, sms)"),
     ('id = "s"\nkind = "webhook"\nurl = "ftp://x"',
      "url must start with https:// or http://, not 'ftp://x'"),
 ])

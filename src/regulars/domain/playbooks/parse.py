@@ -35,6 +35,7 @@ from typing import Any
 
 from regulars.domain.errors import InputError
 from regulars.domain.playbooks import model as m
+from regulars.domain.tasks import CHANNELS as TASK_CHANNELS
 from regulars.i18n import _, ngettext
 
 # the top-level tables of a playbooks file; ``templates`` is accepted as well because the
@@ -67,7 +68,6 @@ _STEP_KEYS = {
     "exit": (),
 }
 _TEMPLATE_KEYS = ("subject", "text", "html")
-_TASK_CHANNELS = ("phone", "email", "sms", "messenger", "visit", "meeting")
 
 
 @dataclass(frozen=True)
@@ -344,7 +344,7 @@ def _step(data: Mapping[str, Any], step_id: str, kind: str, channels: Collection
     if kind == "task":
         action = _str(data, "action", required=True)
         channel = _one_of(_str(data, "channel", default="phone"), _("task channel"),
-                          _TASK_CHANNELS)
+                          TASK_CHANNELS)
         assert action is not None and channel is not None
         return m.CreateTask(id=step_id, action=action,
                             due_in_days=_int(data, "due_in_days", maximum=365),

@@ -21,7 +21,7 @@ from regulars.services.playbooks.templates import TemplateSet, template_context
 _EVERY = {"week": N_("every week"), "month": N_("every month"),
           "quarter": N_("every quarter"), "year": N_("every year")}
 _CHANNELS = {"email": N_("e-mail"), "sms": N_("SMS"), "messenger": N_("messenger"),
-             "phone": N_("phone"), "visit": N_("visit"), "meeting": N_("meeting")}
+             "phone": N_("phone"), "meeting": N_("meeting")}
 _OPS = {"eq": N_("{field} is {value}"), "ne": N_("{field} is not {value}"),
         "in": N_("{field} is one of {value}"), "not_in": N_("{field} is none of {value}"),
         "gte": N_("{field} ≥ {value}"), "lte": N_("{field} ≤ {value}"),
