@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import Template as JinjaTemplate
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -126,6 +127,17 @@ class JinjaEngine:
     def __init__(self) -> None:
         self._plain = _environment(autoescape=False)
         self._html = _environment(autoescape=True)
+        # compiled once: a year's schedule renders the same few templates many thousand times
+        self._compiled: dict[tuple[bool, str], JinjaTemplate] = {}
+
+    def _compile(self, env: ImmutableSandboxedEnvironment, source: str) -> JinjaTemplate:
+        key = (env is self._html, source)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            if len(self._compiled) > 1000:  # a bound, not a policy: templates are few
+                self._compiled.clear()
+            compiled = self._compiled[key] = env.from_string(source)
+        return compiled
 
     def _parts(self, template: Template) -> list[tuple[str, str, ImmutableSandboxedEnvironment]]:
         parts = [("text", template.text, self._plain)]
@@ -169,7 +181,7 @@ class JinjaEngine:
         try:
             with use_language(template.language):
                 for part, source, env in self._parts(template):
-                    out[part] = env.from_string(source).render(dict(context))
+                    out[part] = self._compile(env, source).render(dict(context))
         except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateRenderError(template.name, template.language, str(exc)) from None
         subject = out.get("subject")
