@@ -14,14 +14,15 @@ Dates, numbers and money are written in the template's language through the filt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes, pass_context
 from jinja2 import Template as JinjaTemplate
 from jinja2.meta import find_undeclared_variables
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from regulars.domain.playbooks.model import TEMPLATE_VARIABLES, Template
@@ -59,10 +60,24 @@ def _money(value: object, currency: str | None = None) -> str:
     return fmt_money(Decimal(str(value)), currency)
 
 
+def _at_render(function: Callable[..., str]) -> Callable[..., str]:
+    """The filter run when the template renders, never folded into a constant when it is
+    compiled (``{{ 1234.5|money('EUR') }}`` would otherwise be written once, in the language
+    of the moment, and a compiled template is reused in every language): Jinja folds a
+    filter's call on constants unless the filter takes the render's context."""
+
+    @pass_context
+    def run(_context: Context, value: object, *args: Any) -> str:
+        return function(value, *args)
+
+    return run
+
+
 def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape,
                                         keep_trailing_newline=True)
-    env.filters.update(date=_date, number=_number, money=_money)
+    env.filters.update(date=_at_render(_date), number=_at_render(_number),
+                       money=_at_render(_money))
     return env
 
 

@@ -339,3 +339,27 @@ def test_a_branch_is_refused_exactly_when_it_does_not_jump_forward(
             t is not None and t <= i for i, t in enumerate(targets))
     else:
         assert not backwards and not unknown
+
+
+CODES = {"rung": ("prospect", "regular", "loyal"), "signal": ("overdue", "detractor")}
+
+
+def test_a_code_no_customer_can_have_is_refused_when_codes_are_known() -> None:
+    text = with_step('id = "b"\nkind = "branch"\n'
+                     'condition = { all = [ { field = "signals", has = ["overdue", "overdeu"] } ] }'
+                     '\nthen = "e"', '[[playbook.p.steps]]\nid = "e"\nkind = "exit"').replace(
+        '{ kind = "event", event = "order_placed" }',
+        '{ kind = "change", field = "signal", to = "detractr" }').replace(
+        "[[playbook.p.steps]]",
+        'conditions = { all = [ { field = "rung", in = ["Regular", "golden"] } ] }\n'
+        "[[playbook.p.steps]]", 1)
+    assert errors_of(text, codes=CODES) == [
+        'regulars.toml: playbook "p": trigger: unknown signal \'detractr\' (one of: overdue, '
+        "detractor)",
+        'regulars.toml: playbook "p": conditions: unknown rung \'golden\' (one of: prospect, '
+        "regular, loyal)",
+        'regulars.toml: playbook "p", step "b": unknown signal \'overdeu\' (one of: overdue, '
+        "detractor)",
+    ]
+    # without the codes (a caller that does not know them) the same file parses
+    assert load(text).playbooks[0].trigger.to == "detractr"

@@ -223,7 +223,27 @@ def _clause_value(op: str, value: object) -> object:
     return value
 
 
-def _clause(raw: object) -> m.Clause:
+# a condition field → the kind of code it holds (a list field holds codes of that kind)
+_CODE_OF_FIELD = {"rung": "rung", "status": "status", "signals": "signal", "traits": "trait",
+                  "rfm_segment": "rfm_segment"}
+_CODE_OPS = ("eq", "ne", "in", "not_in", "has", "lacks")
+
+
+def _known_codes(kind: str, value: object, codes: Mapping[str, Collection[str]]) -> None:
+    """Refuse a code that no customer can have: a typo would make a playbook silently
+    never run."""
+    known = codes.get(kind)
+    if not known:
+        return
+    wanted = value if isinstance(value, tuple | list) else (value,)
+    folded = {k.casefold() for k in known}
+    for code in wanted:
+        if isinstance(code, str) and code.casefold() not in folded:
+            raise _Bad(_("unknown {kind} {value!r} (one of: {allowed})").format(
+                kind=kind, value=code, allowed=", ".join(known)))
+
+
+def _clause(raw: object, codes: Mapping[str, Collection[str]]) -> m.Clause:
     data = _table(raw, _("a clause"))
     if "field" not in data:
         raise _Bad(_("a clause needs a field"))
@@ -237,11 +257,16 @@ def _clause(raw: object) -> m.Clause:
         raise _Bad(_("a clause on {field!r} needs exactly one operator (one of: {allowed})")
                    .format(field=name, allowed=", ".join(m.OPS)))
     op = ops[0]
-    return m.Clause(field=name, op=op, value=_clause_value(op, data[op]))
+    value = _clause_value(op, data[op])
+    if op in _CODE_OPS and name in _CODE_OF_FIELD:
+        _known_codes(_CODE_OF_FIELD[name], value, codes)
+    return m.Clause(field=name, op=op, value=value)
 
 
-def parse_condition(raw: object) -> tuple[m.Condition, list[str]]:
-    """A condition table ``{ all = [...], any = [...] }``; its problems as sentences."""
+def parse_condition(raw: object, codes: Mapping[str, Collection[str]] | None = None,
+                    ) -> tuple[m.Condition, list[str]]:
+    """A condition table ``{ all = [...], any = [...] }``; its problems as sentences.
+    ``codes``: the known codes by kind (rung, status, signal, trait, rfm_segment)."""
     problems: list[str] = []
     try:
         data = _table(raw, _("conditions"))
@@ -257,7 +282,7 @@ def parse_condition(raw: object) -> tuple[m.Condition, list[str]]:
             continue
         for raw_clause in clauses:
             try:
-                parts[part].append(_clause(raw_clause))
+                parts[part].append(_clause(raw_clause, codes or {}))
             except _Bad as exc:
                 problems.append(str(exc))
     return m.Condition(all_=tuple(parts["all"]), any_=tuple(parts["any"])), problems
@@ -265,7 +290,8 @@ def parse_condition(raw: object) -> tuple[m.Condition, list[str]]:
 
 # --- triggers -----------------------------------------------------------------------------------
 
-def _trigger(raw: object, events: Collection[str]) -> tuple[m.Trigger | None, list[str]]:
+def _trigger(raw: object, events: Collection[str], codes: Mapping[str, Collection[str]],
+             ) -> tuple[m.Trigger | None, list[str]]:
     try:
         data = _table(raw, _("trigger"))
         kind = _one_of(_str(data, "kind", required=True), _("trigger kind"), m.TRIGGER_KINDS)
@@ -283,6 +309,10 @@ def _trigger(raw: object, events: Collection[str]) -> tuple[m.Trigger | None, li
                               m.CHANGE_FIELDS)
             trigger = m.Trigger(kind=kind, field=watched, to=_str(data, "to", required=True),
                                 from_=_str(data, "from"))
+            assert watched is not None
+            _known_codes(watched, trigger.to, codes)
+            if trigger.from_ is not None:
+                _known_codes(watched, trigger.from_, codes)
         elif kind == m.DATE:
             base = _one_of(_str(data, "base", required=True), _("date base"), m.DATE_BASES)
             holiday = _str(data, "holiday", required=base == m.HOLIDAY)
@@ -318,7 +348,7 @@ def _time_of_day(data: Mapping[str, Any], key: str) -> time | None:
 
 
 def _step(data: Mapping[str, Any], step_id: str, kind: str, channels: Collection[str],
-          problems: list[str]) -> m.Step:
+          problems: list[str], codes: Mapping[str, Collection[str]]) -> m.Step:
     if kind == "wait":
         wait = m.Wait(id=step_id, days=_int(data, "days", maximum=3650),
                       hours=_int(data, "hours", maximum=24 * 366),
@@ -327,7 +357,7 @@ def _step(data: Mapping[str, Any], step_id: str, kind: str, channels: Collection
             raise _Bad(_("a wait needs days, hours or until"))
         return wait
     if kind == "branch":
-        condition, condition_problems = parse_condition(data.get("condition", {}))
+        condition, condition_problems = parse_condition(data.get("condition", {}), codes)
         problems += condition_problems
         if "condition" not in data:
             problems.append(_("condition is missing"))
@@ -375,7 +405,8 @@ def _step(data: Mapping[str, Any], step_id: str, kind: str, channels: Collection
 
 
 def _steps(raw: object, errors: _Errors, playbook: str, channels: Collection[str],
-           templates: Collection[str]) -> tuple[m.Step, ...]:
+           templates: Collection[str], codes: Mapping[str, Collection[str]],
+           ) -> tuple[m.Step, ...]:
     if not isinstance(raw, list) or not raw:
         errors.add(_("steps must be a non-empty list of [[playbook.{name}.steps]] tables")
                    .format(name=playbook), playbook)
@@ -405,7 +436,7 @@ def _steps(raw: object, errors: _Errors, playbook: str, channels: Collection[str
         assert isinstance(kind, str)
         problems = _unknown_keys(item, ("id", "kind", *_STEP_KEYS[kind]))
         try:
-            step = _step(item, step_id, kind, channels, problems)
+            step = _step(item, step_id, kind, channels, problems, codes)
         except _Bad as exc:
             problems.append(str(exc))
         else:
@@ -452,7 +483,8 @@ def _goal(raw: object, events: Collection[str]) -> m.Goal | None:
 
 
 def _playbook(name: str, raw: object, errors: _Errors, events: Collection[str],
-              channels: Collection[str], templates: Collection[str]) -> m.Playbook | None:
+              channels: Collection[str], templates: Collection[str],
+              codes: Mapping[str, Collection[str]]) -> m.Playbook | None:
     before = len(errors.found)
     if not _NAME.match(name):
         errors.add(_("a playbook's name may hold letters, digits, _, - and . only"), name)
@@ -486,13 +518,13 @@ def _playbook(name: str, raw: object, errors: _Errors, events: Collection[str],
         errors.add(_("{key} is missing").format(key="trigger"), name)
         trigger = None
     else:
-        trigger, problems = _trigger(raw["trigger"], events)
+        trigger, problems = _trigger(raw["trigger"], events, codes)
         for problem in problems:
             errors.add(_("trigger: {problem}").format(problem=problem), name)
-    condition, problems = parse_condition(raw.get("conditions", {}))
+    condition, problems = parse_condition(raw.get("conditions", {}), codes)
     for problem in problems:
         errors.add(_("conditions: {problem}").format(problem=problem), name)
-    steps = _steps(raw.get("steps"), errors, name, channels, templates)
+    steps = _steps(raw.get("steps"), errors, name, channels, templates, codes)
     if len(errors.found) > before or trigger is None:
         return None
     return m.Playbook(
@@ -569,13 +601,16 @@ def template_names(data: Mapping[str, Any]) -> set[str]:
 
 def parse(data: Mapping[str, Any], source: str, *, custom_events: Collection[str] = (),
           known_templates: Collection[str] = (), channels: Collection[str] = m.SEND_CHANNELS,
-          definitions_only: bool = False) -> Parsed:
+          definitions_only: bool = False,
+          codes: Mapping[str, Collection[str]] | None = None) -> Parsed:
     """The playbooks and templates of one loaded TOML document.
 
     ``source`` names the file in errors. A send may name a template of this document or one
     of ``known_templates`` (another file's). ``definitions_only``: the document is a playbooks
     file of its own, so any other top-level key is a mistake (in ``regulars.toml`` the other
-    keys are settings, checked by the settings).
+    keys are settings, checked by the settings). ``codes``: the codes a customer can have, by
+    kind (``rung``, ``status``, ``signal``, ``trait``, ``rfm_segment``; the analytics own
+    them, so the caller passes them): a trigger or clause naming another is refused.
 
     Raises :class:`PlaybooksInvalid` with every problem of the document.
     """
@@ -597,7 +632,7 @@ def parse(data: Mapping[str, Any], source: str, *, custom_events: Collection[str
         errors.add(_("playbook must be a table of playbooks ([playbook.<name>])"))
         raw_playbooks = {}
     for name, raw in raw_playbooks.items():
-        playbook = _playbook(str(name), raw, errors, events, channels, names)
+        playbook = _playbook(str(name), raw, errors, events, channels, names, codes or {})
         if playbook is not None:
             playbooks.append(playbook)
     if errors.found:

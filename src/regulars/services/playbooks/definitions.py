@@ -84,6 +84,17 @@ class Library:
         return sorted({p.set for p in self.playbooks.values()})
 
 
+def customer_codes() -> dict[str, tuple[str, ...]]:
+    """The codes the customer map gives a customer, by kind, which triggers and conditions
+    may name."""
+    from regulars.analytics.ladder import RUNGS, STATUSES
+    from regulars.analytics.signals import SIGNALS
+    from regulars.analytics.traits import RFM_SEGMENTS, TRAITS
+
+    return {"rung": RUNGS, "status": STATUSES, "signal": SIGNALS, "trait": TRAITS,
+            "rfm_segment": RFM_SEGMENTS}
+
+
 def build_library(documents: Sequence[Document], engine: TemplateEngine, *,
                   enabled_sets: Iterable[str] = (), disabled: Collection[str] = (),
                   control_share: float = 0.1, custom_events: Collection[str] = (),
@@ -99,7 +110,7 @@ def build_library(documents: Sequence[Document], engine: TemplateEngine, *,
         try:
             parsed = parse(document.data, document.source, custom_events=custom_events,
                            known_templates=every_template,
-                           definitions_only=document.definitions_only)
+                           definitions_only=document.definitions_only, codes=customer_codes())
         except PlaybooksInvalid as exc:
             errors += exc.errors
             continue
