@@ -403,22 +403,20 @@ def playbook_library(settings: Settings, extra_files: list[Path] | None = None) 
 
     Raises :class:`~regulars.domain.playbooks.parse.PlaybooksInvalid` naming every problem.
     """
-    from regulars.adapters.playbook_files import (
-        config_document,
-        file_documents,
-        shipped_documents,
-    )
+    from regulars.adapters.playbook_files import config_document, read_files, shipped_documents
     from regulars.adapters.templates import JinjaEngine
     from regulars.services.playbooks.definitions import build_library
 
     section = settings.playbooks
     base = settings.config_file.parent if settings.config_file is not None else None
+    own, unreadable = read_files(section.files, base)
     # the extra files are named on a command line: relative to the working directory
-    documents = [*shipped_documents(), *file_documents(list(section.files), base),
-                 *file_documents(list(extra_files or []), None)]
+    extra, unreadable_extra = read_files(extra_files or [], None)
+    documents = [*shipped_documents(), *own, *extra]
     if settings.config_file is not None:
         documents.append(config_document(settings.config_file))
-    return build_library(documents, JinjaEngine(), enabled_sets=section.enabled,
+    return build_library(documents, JinjaEngine(), unreadable=[*unreadable, *unreadable_extra],
+                         enabled_sets=section.enabled,
                          disabled=section.disabled, control_share=section.control_share,
                          custom_events=section.custom_events,
                          default_language=section.default_language,

@@ -165,3 +165,16 @@ def test_preview_renders_each_message_in_the_customers_language(here: Path) -> N
     assert none.exit_code == 0 and "This playbook sends no messages." in none.output
     nobody = _run("playbooks", "preview", "new_year_greeting", "--customer", "C9", *db)
     assert nobody.exit_code == 2 and "unknown customer 'C9'" in nobody.output
+
+
+def test_a_missing_file_does_not_hide_the_other_problems(here: Path) -> None:
+    (here / "regulars.toml").write_text(
+        '[playbooks]\nfiles = ["gone.toml"]\n[playbook.x]\ntitle = "no trigger"\n'
+        '[[playbook.x.steps]]\nid = "e"\nkind = "exit"\n', encoding="utf-8")
+    result = _run("playbooks", "validate")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "2 problems in the playbooks:",
+        "gone.toml: cannot be read: No such file or directory",
+        'regulars.toml: playbook "x": trigger is missing',
+    ]

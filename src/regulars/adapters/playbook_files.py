@@ -5,6 +5,7 @@ own error, naming the file."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -38,17 +39,25 @@ def _load(path: Path, label: str | None = None) -> dict[str, Any]:
     raise PlaybooksInvalid([PlaybookError(label or str(path), None, None, message)])
 
 
-def file_documents(paths: list[Path], base: Path | None = None) -> list[Document]:
-    """Playbooks files of the business; a relative path is relative to ``base``. Every
-    unreadable file is reported, not just the first."""
+def read_files(paths: Sequence[Path | str], base: Path | None = None,
+               ) -> tuple[list[Document], list[PlaybookError]]:
+    """Playbooks files of the business, and what is wrong with those that cannot be read; a
+    relative path is relative to ``base`` (None: the working directory)."""
     documents: list[Document] = []
     errors: list[PlaybookError] = []
-    for path in paths:
+    for name in paths:
+        path = Path(name)
         full = path if path.is_absolute() or base is None else base / path
         try:
             documents.append(Document(str(path), _load(full, str(path))))
         except PlaybooksInvalid as exc:
             errors += exc.errors
+    return documents, errors
+
+
+def file_documents(paths: Sequence[Path | str], base: Path | None = None) -> list[Document]:
+    """:func:`read_files`, raising every unreadable file's problem at once."""
+    documents, errors = read_files(paths, base)
     if errors:
         raise PlaybooksInvalid(errors)
     return documents

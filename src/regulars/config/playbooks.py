@@ -10,7 +10,6 @@ to it (:data:`DEFINITION_TABLES`).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -38,7 +37,7 @@ class PlaybooksSettings(BaseModel):
     disabled: list[str] = Field(
         default_factory=list,
         description="Names of single playbooks switched off, even when their set is enabled.")
-    files: list[Path] = Field(
+    files: list[str] = Field(
         default_factory=list,
         description=(
             "More TOML files of [playbook.<name>] and [template.<name>.<language>] tables; a "

@@ -96,13 +96,15 @@ def customer_codes() -> dict[str, tuple[str, ...]]:
 
 
 def build_library(documents: Sequence[Document], engine: TemplateEngine, *,
+                  unreadable: Sequence[PlaybookError] = (),
                   enabled_sets: Iterable[str] = (), disabled: Collection[str] = (),
                   control_share: float = 0.1, custom_events: Collection[str] = (),
                   default_language: str = "en",
                   business: Mapping[str, str] | None = None) -> Library:
     """Parse, merge and check ``documents``. Raises :class:`PlaybooksInvalid` with every
-    problem of every document."""
-    errors: list[PlaybookError] = []
+    problem of every document, and ``unreadable``'s (files that could not be read: the
+    others are still checked, so one run names every problem)."""
+    errors: list[PlaybookError] = list(unreadable)
     every_template = set().union(*(template_names(d.data) for d in documents))
     playbooks: dict[str, m.Playbook] = {}
     templates: dict[str, dict[str, m.Template]] = {}
