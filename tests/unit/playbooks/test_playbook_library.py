@@ -210,3 +210,40 @@ def test_the_shipped_words_are_exactly_those_of_the_shipped_files() -> None:
         assert shown("Detractor: an apology call within two days") == (
             "Критик: извиняющийся звонок в течение двух дней")
         assert shown("Our own title") == "Our own title"
+
+
+def _as_written(data: dict[str, object]) -> dict[str, object]:
+    """A playbook's JSON back into the table a file holds (what `show --format json` says is
+    what the file says)."""
+    def clean(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    keep = ("title", "set", "description", "trigger", "conditions", "goal", "reentry",
+            "reentry_days", "exit_when_unmatched", "steps")
+    table = {k: clean(data[k]) for k in keep}
+    if table["goal"] is None:
+        table["goal"] = False
+    return table
+
+
+def test_a_playbooks_data_reads_back_as_the_same_playbook() -> None:
+    library = build_library(shipped_documents(), JinjaEngine())
+    templates = {n: {lang: {"subject": "s", "text": "t"} for lang in ("en",)}
+                 for n in library.templates.names()}
+    for playbook in library.playbooks.values():
+        data = playbook_data_of(library, playbook)
+        again = build_library([Document("again.toml", {
+            "playbook": {playbook.name: _as_written(data)}, "template": templates})],
+            JinjaEngine()).get(playbook.name)
+        assert again.version == playbook.version, playbook.name
+        assert again.steps == playbook.steps and again.trigger == playbook.trigger
+
+
+def playbook_data_of(library: object, playbook: m.Playbook) -> dict[str, object]:
+    from regulars.services.playbooks.describe import playbook_data
+
+    return playbook_data(library, playbook)  # type: ignore[arg-type]

@@ -132,12 +132,14 @@ def _type_name(value: object) -> str:
 
 
 def _str(data: Mapping[str, Any], key: str, *, required: bool = False,
-         default: str | None = None) -> str | None:
+         default: str | None = None, empty: bool = False) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
             raise _Bad(_("{key} is missing").format(key=key))
         return default
+    if empty and value == "":
+        return value
     if not isinstance(value, str) or not value.strip():
         raise _Bad(_("{key} must be a non-empty text, not {value!r}").format(key=key, value=value))
     return value.strip()
@@ -504,7 +506,7 @@ def _playbook(name: str, raw: object, errors: _Errors, events: Collection[str],
 
     read("title", lambda: _str(raw, "title", default=name))
     read("set", lambda: _str(raw, "set", default="custom"))
-    read("description", lambda: _str(raw, "description", default=""))
+    read("description", lambda: _str(raw, "description", default="", empty=True))
     read("reentry", lambda: _one_of(_str(raw, "reentry", default=m.REENTRY_AFTER_EXIT),
                                     _("reentry"), m.REENTRY))
     read("reentry_days", lambda: _int(raw, "reentry_days", maximum=36500))
