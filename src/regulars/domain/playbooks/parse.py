@@ -139,7 +139,7 @@ def _str(data: Mapping[str, Any], key: str, *, required: bool = False,
             raise _Bad(_("{key} is missing").format(key=key))
         return default
     if empty and value == "":
-        return value
+        return ""
     if not isinstance(value, str) or not value.strip():
         raise _Bad(_("{key} must be a non-empty text, not {value!r}").format(key=key, value=value))
     return value.strip()
