@@ -247,3 +247,20 @@ def playbook_data_of(library: object, playbook: m.Playbook) -> dict[str, object]
     from regulars.services.playbooks.describe import playbook_data
 
     return playbook_data(library, playbook)  # type: ignore[arg-type]
+
+
+def test_the_python_facade(here: Path) -> None:
+    from regulars import api
+    from regulars.services.playbooks.definitions import UnknownPlaybookError
+
+    (here / "extra.toml").write_text(
+        '[playbook.mine]\nset = "own"\ntrigger = { kind = "event", event = "signed_up" }\n'
+        '[[playbook.mine.steps]]\nid = "t"\nkind = "tag"\ntag = "new"\n', encoding="utf-8")
+    settings = load_settings()
+    listed = api.playbooks(settings, files=[Path("extra.toml")])
+    assert [p["name"] for p in listed][-1] == "mine"
+    assert listed[-1]["steps"] == [{"kind": "tag", "id": "t", "tag": "new", "remove": False}]
+    assert api.playbook("quarterly_call", settings)["trigger"] == {
+        "kind": "cadence", "every": "quarter", "offset_days": 14}
+    with pytest.raises(UnknownPlaybookError):
+        api.playbook("mine", settings)  # not named in [playbooks] files

@@ -6,7 +6,6 @@ for one customer, nothing sent."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -268,10 +267,3 @@ def preview(library: Library, engine: TemplateEngine, name: str, facts: Facts, *
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def facts_summary(facts: Mapping[str, object]) -> str:
-    """``Anna Kask (C-1), regular, active``: whom a preview is for."""
-    return ", ".join(str(v) for v in (
-        f"{facts.get('name') or ''} ({facts.get('customer_id')})".strip(),
-        facts.get("rung"), facts.get("status")) if v)
