@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes, pass_context
 from jinja2 import Template as JinjaTemplate
@@ -28,6 +28,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from regulars.domain.playbooks.model import TEMPLATE_VARIABLES, Template
 from regulars.i18n import _, fmt_date, fmt_money, fmt_number, use_language
 from regulars.services.playbooks.ports import Rendered, TemplateRenderError
+
+if TYPE_CHECKING:
+    from regulars.services.playbooks.ports import TemplateEngine
 
 # an object whose own attributes are free-form (a customer's attributes: disc, founded, …)
 _OPEN = {("customer", "attributes")}
@@ -204,3 +207,8 @@ class JinjaEngine:
             # one line: a line break in a subject would start a header of its own
             subject=" ".join(subject.split()) if subject is not None else None,
             text=out["text"], html=out.get("html"))
+
+
+if TYPE_CHECKING:  # mypy checks that the engine is what the other parts expect
+    def _is_engine(engine: JinjaEngine) -> TemplateEngine:
+        return engine

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -17,6 +17,9 @@ from regulars.adapters.db.tables import INPUT_TABLES, customer_tags, loyalty_mem
 from regulars.domain.playbooks.model import ATTRIBUTE_PREFIX, CONDITION_FIELDS
 from regulars.domain.tables import Kind
 from regulars.services.playbooks.ports import Facts
+
+if TYPE_CHECKING:
+    from regulars.services.playbooks.ports import FactsSource
 
 CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
 _MAP_FIELDS = ("rung", "status", "rfm_segment", "money_at_stake", "revenue", "orders",
@@ -95,3 +98,8 @@ class SqlCustomerFacts(PooledRows):
         )
         facts.update({f"{ATTRIBUTE_PREFIX}{k}": v for k, v in attributes.items()})
         return facts
+
+
+if TYPE_CHECKING:  # mypy checks that the reader is what the other parts expect
+    def _is_facts_source(source: SqlCustomerFacts) -> FactsSource:
+        return source

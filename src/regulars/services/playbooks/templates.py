@@ -5,8 +5,12 @@ choice is stable: the first language in alphabetical order)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from regulars.domain.playbooks.model import TEMPLATE_VARIABLES, Playbook, Template
+
+if TYPE_CHECKING:
+    from regulars.services.playbooks.ports import Templates
 
 
 def _base(language: str | None) -> str | None:
@@ -65,3 +69,8 @@ def template_context(facts: Mapping[str, object], *, business: Mapping[str, str]
         "unsubscribe_url": unsubscribe_url,
         "coupon": dict(coupon or {"code": "", "reward": ""}),
     }
+
+
+if TYPE_CHECKING:  # mypy checks that the set is what the other parts expect
+    def _is_templates(templates: TemplateSet) -> Templates:
+        return templates
