@@ -1,0 +1,176 @@
+"""The channels playbooks send through (issue 20; the port
+:class:`regulars.services.playbooks.ports.Channel`):
+
+- :class:`SmtpChannel`: e-mail over SMTP (smtplib), STARTTLS and AUTH when set, plain text
+  and HTML as ``multipart/alternative``, with ``List-Unsubscribe`` and RFC 8058's
+  ``List-Unsubscribe-Post`` on marketing mail;
+- :class:`GatewayChannel`: SMS and messenger messages POSTed as JSON to a gateway, signed as
+  webhooks are (``Regulars-Signature``, :func:`regulars.services.api.webhooks.sign`) and tried
+  again with backoff on a 5xx or no answer, never on a 4xx.
+
+What a failure means for a repeat is the channel's to say (:class:`ChannelError` ``unsent``):
+SMTP knows a message did not leave while the server refuses it before the end of DATA; a
+dropped connection after that is unknown. A gateway post carries the message id in
+``Regulars-Delivery`` on every try, so the gateway drops a repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+
+from regulars.adapters.webhook_http import HttpSender
+from regulars.services.api.webhooks import SIGNATURE_HEADER, Send, sign
+from regulars.services.playbooks.ports import ChannelError, Outgoing
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def message_id_header(message_id: str, sender: str) -> str:
+    """The Message-ID of the message ``message_id``: the same on every try, so a receiving
+    server (and a person) can tell a repeat."""
+    return f"<{message_id}@{_domain(sender)}>"
+
+
+class SmtpChannel:
+    """E-mail through one SMTP server; a connection per message (playbooks send a few
+    thousand a pass at most, and a long-held connection would outlive a server's idle
+    timeout between passes)."""
+
+    def __init__(self, *, host: str, port: int, sender: str, sender_name: str | None = None,
+                 reply_to: str | None = None, username: str | None = None,
+                 password: str | None = None, starttls: bool | None = None, use_ssl: bool = False,
+                 timeout: float = 30.0, tls_context: ssl.SSLContext | None = None) -> None:
+        self.host, self.port = host, port
+        self.sender, self.sender_name, self.reply_to = sender, sender_name, reply_to
+        self.username, self.password = username, password
+        self.starttls, self.use_ssl, self.timeout = starttls, use_ssl, timeout
+        self.tls = tls_context or ssl.create_default_context()
+
+    def compose(self, m: Outgoing) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = formataddr((self.sender_name or "", self.sender))
+        msg["To"] = formataddr((m.to_name or "", m.to))
+        msg["Subject"] = m.subject or ""
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = message_id_header(m.message_id, self.sender)
+        if self.reply_to:
+            msg["Reply-To"] = self.reply_to
+        # RFC 3834: a machine sent it, so auto-responders do not answer it
+        msg["Auto-Submitted"] = "auto-generated"
+        if m.language:
+            msg["Content-Language"] = m.language
+        if m.purpose == "marketing":
+            links = []
+            if m.unsubscribe_url:
+                links.append(f"<{m.unsubscribe_url}>")
+            mailto = m.unsubscribe_mailto or self.sender
+            links.append(f"<mailto:{mailto}?subject=unsubscribe>")
+            msg["List-Unsubscribe"] = ", ".join(links)
+            if m.unsubscribe_url and m.unsubscribe_url.startswith("https://"):
+                # RFC 8058 one-click: only with an https URI to POST to
+                msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            msg["Precedence"] = "bulk"
+        msg.set_content(m.text)
+        if m.html:
+            msg.add_alternative(m.html, subtype="html")
+        return msg
+
+    def send(self, message: Outgoing) -> str:
+        msg = self.compose(message)
+        # from the first byte of the message on, a dropped connection may have delivered
+        # it; a reply code (a refusal) says it was not
+        started = False
+        try:
+            smtp: smtplib.SMTP
+            if self.use_ssl:
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                        context=self.tls)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with smtp:
+                smtp.ehlo()
+                if not self.use_ssl and self._wants_tls(smtp):
+                    smtp.starttls(context=self.tls)
+                    smtp.ehlo()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                started = True
+                refused = smtp.send_message(msg, to_addrs=[message.to])
+                if refused:
+                    raise ChannelError(f"refused: {refused}", unsent=True, permanent=True)
+        except ChannelError:
+            raise
+        except smtplib.SMTPResponseException as e:
+            raise ChannelError(f"SMTP {e.smtp_code}: {e.smtp_error!r}", unsent=True,
+                               permanent=500 <= e.smtp_code < 600) from None
+        except smtplib.SMTPRecipientsRefused as e:
+            raise ChannelError(f"recipient refused: {e.recipients}", unsent=True,
+                               permanent=True) from None
+        except smtplib.SMTPNotSupportedError as e:
+            raise ChannelError(f"SMTP: {e}", unsent=True, permanent=True) from None
+        except (OSError, smtplib.SMTPException) as e:
+            raise ChannelError(f"{type(e).__name__}: {e}", unsent=not started,
+                               permanent=False) from None
+        return str(msg["Message-ID"])
+
+    def _wants_tls(self, smtp: smtplib.SMTP) -> bool:
+        if self.starttls is False:
+            return False
+        offered = smtp.has_extn("starttls")
+        if self.starttls is None and not self.username:
+            return offered
+        if not offered:  # asked for (or a password to protect): never fall back to clear
+            raise ChannelError("the SMTP server does not offer STARTTLS", unsent=True,
+                               permanent=True)
+        return True
+
+
+class GatewayChannel:
+    """SMS or messenger messages POSTed to a gateway as signed JSON:
+    ``{"message_id", "channel", "to", "text", "language", "customer_id", "purpose"}`` with
+    the headers ``Regulars-Event: message.<channel>``, ``Regulars-Delivery: <message_id>``
+    and ``Regulars-Signature``."""
+
+    def __init__(self, *, channel: str, url: str, secret: str, max_attempts: int = 4,
+                 backoff: float = 1.0, timeout: float = 10.0, send: Send | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.channel, self.url, self.secret = channel, url, secret
+        self.max_attempts, self.backoff, self.timeout = max_attempts, backoff, timeout
+        self.post: Send = send or HttpSender()
+        self.sleep, self.clock = sleep, clock
+
+    def body(self, m: Outgoing) -> bytes:
+        return json.dumps({"message_id": m.message_id, "channel": m.channel, "to": m.to,
+                           "text": m.text, "language": m.language,
+                           "customer_id": m.customer_id, "purpose": m.purpose},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+
+    def send(self, message: Outgoing) -> str:
+        body = self.body(message)
+        last = ""
+        for attempt in range(1, self.max_attempts + 1):
+            headers = {"Content-Type": "application/json",
+                       "Regulars-Event": f"message.{self.channel}",
+                       "Regulars-Delivery": message.message_id,
+                       SIGNATURE_HEADER: sign(self.secret, int(self.clock()), body)}
+            status, error = self.post(self.url, body, headers, self.timeout)
+            if status is not None and 200 <= status < 300:
+                return message.message_id
+            if status is not None and 400 <= status < 500:
+                raise ChannelError(f"gateway answered {status}", unsent=True, permanent=True)
+            last = f"gateway answered {status}" if status is not None else (error or "")
+            if attempt < self.max_attempts:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+        # the gateway may have taken a post it did not answer; a repeat carries the same
+        # Regulars-Delivery, which the gateway drops
+        raise ChannelError(f"{last} after {self.max_attempts} tries", unsent=False,
+                           permanent=False)
