@@ -133,44 +133,71 @@ class SmtpChannel:
         return True
 
 
+class SignedPoster:
+    """POSTs a body signed as webhooks are, tried again with backoff on a 5xx or no answer
+    (the same ``Regulars-Delivery`` each time, so the receiver can drop a repeat), never on
+    a 4xx. The gateways' channel and a playbook's webhook step both post through it."""
+
+    def __init__(self, *, secret: str, max_attempts: int = 4, backoff: float = 1.0,
+                 timeout: float = 10.0, send: Send | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.secret = secret
+        self.max_attempts, self.backoff, self.timeout = max_attempts, backoff, timeout
+        self.post: Send = send or HttpSender()
+        self.sleep, self.clock = sleep, clock
+
+    def __call__(self, url: str, body: bytes, delivery: str,
+                 event: str = "playbook_step") -> tuple[bool, str | None]:
+        """Post ``body``; (delivered, what went wrong). Never raises for the network."""
+        done, detail, _permanent, _taken = self.deliver(url, body, delivery, event)
+        return done, detail
+
+    def deliver(self, url: str, body: bytes, delivery: str,
+                event: str) -> tuple[bool, str | None, bool, bool]:
+        """(delivered, detail, refused for good (4xx), maybe taken: some try reached the
+        receiver, which may have acted on it without answering 2xx)."""
+        last = ""
+        taken = False
+        for attempt in range(1, self.max_attempts + 1):
+            headers = {"Content-Type": "application/json", "Regulars-Event": event,
+                       "Regulars-Delivery": delivery,
+                       SIGNATURE_HEADER: sign(self.secret, int(self.clock()), body)}
+            status, error = self.post(url, body, headers, self.timeout)
+            if status is not None and 200 <= status < 300:
+                return True, None, False, True
+            if status is not None and 400 <= status < 500:
+                return False, f"answered {status}", True, taken
+            # a refused connection never reached it; a 5xx or a timeout may have
+            taken = taken or status is not None or not (error or "").startswith("ConnectError")
+            last = f"answered {status}" if status is not None else (error or "no answer")
+            if attempt < self.max_attempts:
+                self.sleep(self.backoff * 2 ** (attempt - 1))
+        return False, f"{last} after {self.max_attempts} tries", False, taken
+
+
 class GatewayChannel:
     """SMS or messenger messages POSTed to a gateway as signed JSON:
     ``{"message_id", "channel", "to", "text", "language", "customer_id", "purpose"}`` with
     the headers ``Regulars-Event: message.<channel>``, ``Regulars-Delivery: <message_id>``
     and ``Regulars-Signature``."""
 
-    def __init__(self, *, channel: str, url: str, secret: str, max_attempts: int = 4,
-                 backoff: float = 1.0, timeout: float = 10.0, send: Send | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.channel, self.url, self.secret = channel, url, secret
-        self.max_attempts, self.backoff, self.timeout = max_attempts, backoff, timeout
-        self.post: Send = send or HttpSender()
-        self.sleep, self.clock = sleep, clock
+    def __init__(self, *, channel: str, url: str, poster: SignedPoster) -> None:
+        self.channel, self.url, self.poster = channel, url, poster
 
-    def body(self, m: Outgoing) -> bytes:
+    @staticmethod
+    def body(m: Outgoing) -> bytes:
         return json.dumps({"message_id": m.message_id, "channel": m.channel, "to": m.to,
                            "text": m.text, "language": m.language,
                            "customer_id": m.customer_id, "purpose": m.purpose},
                           ensure_ascii=False, separators=(",", ":")).encode()
 
     def send(self, message: Outgoing) -> str:
-        body = self.body(message)
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
-            headers = {"Content-Type": "application/json",
-                       "Regulars-Event": f"message.{self.channel}",
-                       "Regulars-Delivery": message.message_id,
-                       SIGNATURE_HEADER: sign(self.secret, int(self.clock()), body)}
-            status, error = self.post(self.url, body, headers, self.timeout)
-            if status is not None and 200 <= status < 300:
-                return message.message_id
-            if status is not None and 400 <= status < 500:
-                raise ChannelError(f"gateway answered {status}", unsent=True, permanent=True)
-            last = f"gateway answered {status}" if status is not None else (error or "")
-            if attempt < self.max_attempts:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-        # the gateway may have taken a post it did not answer; a repeat carries the same
-        # Regulars-Delivery, which the gateway drops
-        raise ChannelError(f"{last} after {self.max_attempts} tries", unsent=False,
-                           permanent=False)
+        done, detail, permanent, taken = self.poster.deliver(
+            self.url, self.body(message), message.message_id, f"message.{self.channel}")
+        if done:
+            return message.message_id
+        # a 4xx refused it for good; a 5xx or a timeout may have been acted on (a repeat
+        # would carry the same Regulars-Delivery, but playbooks prefer at most once)
+        raise ChannelError(f"gateway {detail}", unsent=permanent or not taken,
+                           permanent=permanent)

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from regulars.domain.loyalty.errors import ConsentRequiredError, LoyaltyError, UnknownMemberError
 from regulars.domain.playbooks.model import (
     AwardPoints,
     CallWebhook,
@@ -180,3 +181,33 @@ def _key_id(kind: str, job_id: str) -> str:
 
 def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+class LoyaltySteps:
+    """:class:`Loyalty` over the loyalty service (``service``: a
+    :class:`regulars.services.loyalty.LoyaltyService`); the member's id is the customer's."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def award(self, customer_id: str, points: int, *, reason: str,
+              key: str) -> tuple[str, str | None]:
+        return self._call(lambda: self.service.adjust(customer_id, points, reason=reason,
+                                                      actor="playbook", key=key),
+                          lambda r: f"{r.points} -> {r.balance_after}")
+
+    def issue_coupon(self, customer_id: str, reward: str, *, key: str,
+                     at: datetime) -> tuple[str, str | None]:
+        return self._call(lambda: self.service.gift_coupon(customer_id, reward, key=key, at=at),
+                          lambda r: r.coupon_code)
+
+    @staticmethod
+    def _call(work: Callable[[], Any], detail: Callable[[Any], str | None]
+              ) -> tuple[str, str | None]:
+        try:
+            result = work()
+        except (UnknownMemberError, ConsentRequiredError) as e:
+            return NOT_MEMBER, str(e)
+        except LoyaltyError as e:
+            return "refused", str(e)
+        return "done", detail(result)
