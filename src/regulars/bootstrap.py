@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from regulars.services.playbooks.actions import PlaybookActions
     from regulars.services.playbooks.ports import Channel, TemplateEngine, Templates
     from regulars.services.playbooks.sending import Sender
+    from regulars.services.playbooks.unsubscribe import Unsubscriber
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
     from regulars.services.worklist import Worklist, WorklistRows
@@ -79,6 +80,7 @@ __all__ = [
     "store_failure",
     "tier_event_worker",
     "unsubscribe_key",
+    "unsubscriber",
     "worker_lock",
 ]
 
@@ -482,3 +484,15 @@ def playbook_actions(settings: Settings, *, templates: Templates, engine: Templa
         tasks=tasks if tasks is not None else open_tasks(settings, api),
         loyalty=LoyaltySteps(loyalty) if loyalty is not None else None,
         tags=SqlMessageStore(api), webhook=poster, zone=settings.timezone)
+
+
+def unsubscriber(settings: Settings, store: Any) -> Unsubscriber:
+    """The one-click unsubscribe on ``store`` (the server's SQL API store)."""
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.playbook_messages import SqlMessageStore
+    from regulars.services.playbooks.unsubscribe import Unsubscriber
+
+    if not isinstance(store, SqlApiStore):
+        raise RuntimeError("unsubscribe needs the server's SQL store")
+    return Unsubscriber(SqlMessageStore(store), unsubscribe_key(settings, store),
+                        zone=settings.timezone)

@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from regulars.domain import contact_policy as cp
@@ -181,7 +182,7 @@ class Sender:
         template = self.templates.choose(step.template, language)
         if template is None:
             return skip(NO_TEMPLATE, step.template)
-        unsubscribe = self.unsubscribe_url(cid, step.channel)
+        unsubscribe = self.unsubscribe_url(cid, step.channel, template.language)
         try:
             rendered = self.engine.render(template, self.context(ctx, unsubscribe))
         except Exception as e:  # any failure of a template fails this message only
@@ -267,11 +268,15 @@ class Sender:
                     for r in self.store.in_flight(customer_id)]
         return self.policy.check(customer, channel, purpose, at, history)
 
-    def unsubscribe_url(self, customer_id: str, channel: str) -> str | None:
+    def unsubscribe_url(self, customer_id: str, channel: str,
+                        language: str | None = None) -> str | None:
+        """The one-click link (None without ``public_url``); ``lang`` the page's language
+        (not signed: it changes only the words shown)."""
         if not self.public_url:
             return None
         token = make_token(self.unsubscribe_key, customer_id, channel)
-        return f"{self.public_url.rstrip('/')}/unsubscribe/{token}"
+        url = f"{self.public_url.rstrip('/')}/unsubscribe/{token}"
+        return f"{url}?{urlencode({'lang': language})}" if language else url
 
     def context(self, ctx: StepContext, unsubscribe: str | None) -> dict[str, object]:
         f = ctx.facts
