@@ -65,8 +65,6 @@ class SmtpChannel:
             msg["Reply-To"] = self.reply_to
         # RFC 3834: a machine sent it, so auto-responders do not answer it
         msg["Auto-Submitted"] = "auto-generated"
-        if m.language:
-            msg["Content-Language"] = m.language
         if m.purpose == "marketing":
             links = []
             if m.unsubscribe_url:
@@ -81,6 +79,8 @@ class SmtpChannel:
         msg.set_content(m.text)
         if m.html:
             msg.add_alternative(m.html, subtype="html")
+        if m.language:  # after the content: setting it clears the Content-* headers
+            msg["Content-Language"] = m.language
         return msg
 
     def send(self, message: Outgoing) -> str:
