@@ -26,6 +26,8 @@ UNSUBSCRIBED = "unsubscribed"
 
 
 class UnsubscribeStore(Protocol):
+    def contact_state(self, customer_id: str) -> dict[str, Any] | None: ...
+
     def unsubscribe(self, customer_id: str, channel: str,
                     interaction: Mapping[str, Any]) -> bool | None: ...
 
@@ -49,6 +51,8 @@ class Unsubscriber:
         found = read_token(self.key, token)
         if found.channel not in CHANNELS:
             raise BadTokenError("channel")
+        if self.store.contact_state(found.customer_id) is None:  # erased since
+            raise BadTokenError("customer")
         return found
 
     def confirm(self, token: str) -> Unsubscribed:
