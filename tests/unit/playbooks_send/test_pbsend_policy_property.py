@@ -1,0 +1,199 @@
+"""Property (issue 20): whatever the schedule of send attempts over a customer — random
+moments across DST changes, channels, purposes, consent and do-not-contact changing — the
+messages the sender actually sends never exceed a cap's window, never fall in quiet hours or
+on a quiet day of the customer's wall clock, never go out for marketing without a recorded
+yes, and never to a do-not-contact customer unless transactional.
+
+The checks below recount from the sent messages themselves (wall clocks through zoneinfo,
+windows by subtraction), not through the policy's code. The store is an in-memory one of the
+sender's port (the SQL one is tested against SQLite and PostgreSQL in tests/integration)."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from regulars.domain import contact_policy as cp
+from regulars.domain.playbooks.model import Playbook, Send, Template, Trigger
+from regulars.services.playbooks.ports import Job, Journey, Outgoing, Rendered, StepContext
+from regulars.services.playbooks.sending import Sender
+
+
+class Memory:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.interactions: list[dict[str, Any]] = []
+        self.card: dict[str, Any] = {}
+
+    def message(self, message_id: str) -> dict[str, Any] | None:
+        return self.rows.get(message_id)
+
+    def record(self, row: Any) -> bool:
+        if row["message_id"] in self.rows:
+            return False
+        self.rows[row["message_id"]] = dict(row)
+        return True
+
+    def claim_send(self, row: Any) -> bool:
+        old = self.rows.get(row["message_id"])
+        if old is not None and old["state"] != "retry":
+            return False
+        self.rows[row["message_id"]] = dict(row)
+        return True
+
+    def finish(self, message_id: str, values: Any, interaction: Any = None) -> None:
+        self.rows[message_id].update(values)
+        if interaction is not None:
+            self.interactions.append(dict(interaction))
+
+    def contact_state(self, customer_id: str) -> dict[str, Any] | None:
+        return dict(self.card)
+
+    def contact_history(self, customer_id: str) -> list[dict[str, Any]]:
+        return [{"at": i["at"], "channel": i["channel"], "kind": i["kind"]}
+                for i in self.interactions]
+
+    def in_flight(self, customer_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.rows.values() if r["state"] == "sending"]
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    def send(self, message: Outgoing) -> str:
+        self.sent.append(message)
+        return message.message_id
+
+
+class Engine:
+    def check(self, template: Template) -> list[str]:
+        return []
+
+    def render(self, template: Template, context: Any) -> Rendered:
+        return Rendered("s", "t", None)
+
+
+class AnyTemplate:
+    def choose(self, name: str, language: str | None) -> Template:
+        return Template(name, "en", "t")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    minutes: int
+    channel: str
+    purpose: str
+    consent: dict[str, bool | None]
+    dnc: bool
+
+
+BUSINESS = "Europe/Tallinn"
+QUIET = (9, 21)  # open from 09:00 to 21:00, not on Sundays (the defaults)
+attempts = st.builds(
+    Attempt,
+    minutes=st.integers(0, 60 * 24 * 70),
+    channel=st.sampled_from(["email", "sms", "messenger"]),
+    purpose=st.sampled_from(["marketing", "marketing", "transactional"]),
+    consent=st.fixed_dictionaries({c: st.sampled_from([True, True, False, None])
+                                   for c in ("email", "sms", "messenger", "phone")}),
+    dnc=st.sampled_from([False, False, True]),
+)
+
+
+def _ctx(job: str, channel: str, purpose: str, at: datetime, zone: str, status: str,
+         attempts_so_far: int) -> StepContext:
+    step = Send(id="s", channel=channel, template="t", purpose=purpose)
+    pb = Playbook(name="p", title="p", set="x", trigger=Trigger(kind="cadence", every="week"),
+                  steps=(step,))
+    journey = Journey(f"jr-{job}", "p", pb.version, "C", "k", "treated", at, "active")
+    facts = {"customer_id": "C", "email": "c@example.ee", "phone": "+3725550000",
+             "time_zone": zone, "status": status, "rung": "regular", "language": "en"}
+    return StepContext(journey, Job(job, journey.journey_id, "p", "C", "s", 1, at, "claimed",
+                                    attempts_so_far), pb, step, facts, at)
+
+
+@settings(max_examples=150)
+@given(schedule=st.lists(attempts, min_size=1, max_size=40),
+       zone=st.sampled_from(["Europe/Tallinn", "Europe/Moscow", "America/New_York", "UTC"]),
+       status=st.sampled_from(["active", "lost"]),
+       start=st.sampled_from([datetime(2026, 3, 20, tzinfo=UTC),    # over spring forward
+                              datetime(2026, 10, 20, tzinfo=UTC)]))  # over fall back
+def test_sent_messages_obey_the_policy_for_any_schedule(schedule, zone, status, start):
+    store, outbox = Memory(), Outbox()
+    policy = cp.ContactPolicy(zone=BUSINESS)
+    channels = dict.fromkeys(("email", "sms", "messenger"), outbox)
+    sender = Sender(store=store, policy=policy, templates=AnyTemplate(), engine=Engine(),
+                    channels=channels, unsubscribe_key=b"k" * 32, zone=BUSINESS)
+    # the runner: attempts in time order, a deferred one back at its retry_at
+    queue = [(start + timedelta(minutes=a.minutes), i, a, 0) for i, a in enumerate(schedule)]
+    heapq.heapify(queue)
+    sent: list[tuple[datetime, Attempt]] = []
+    rounds = 0
+    while queue:
+        rounds += 1
+        assert rounds < 50 * len(schedule) + 50, "a job deferred for ever"
+        at, i, a, tries = heapq.heappop(queue)
+        store.card = {**{f"consent_{c}": v for c, v in a.consent.items()},
+                      "do_not_contact": a.dnc}
+        before = len(outbox.sent)
+        out = sender.run(_ctx(f"j{i}", a.channel, a.purpose, at, zone, status, tries))
+        if out.outcome == "deferred":
+            assert out.retry_at is not None and out.retry_at > at
+            heapq.heappush(queue, (out.retry_at, i, a, tries + 1))
+            continue
+        assert out.outcome in ("sent", "skipped"), out
+        assert len(outbox.sent) - before == (1 if out.outcome == "sent" else 0)
+        if out.outcome == "sent":
+            sent.append((at, a))
+
+    event(f"sent: {min(len(sent), 5)}{'+' if len(sent) >= 5 else ''}")
+    tz = ZoneInfo(zone)
+    for at, a in sent:
+        local = at.astimezone(tz)
+        # never in quiet hours or on a quiet day, in the customer's zone
+        assert QUIET[0] <= local.hour < QUIET[1], (local, a)
+        assert local.weekday() != 6, (local, a)
+        # consent: a "no" stops both purposes; marketing needs a recorded yes
+        assert a.consent[a.channel] is not False
+        if a.purpose == "marketing":
+            assert a.consent[a.channel] is True
+            assert not a.dnc  # do-not-contact: transactional only
+        # caps over rolling windows, recounted from what was sent
+        window = [t for t, b in sent if at - timedelta(days=30) < t <= at
+                  and b.purpose == "marketing"]
+        if a.purpose == "marketing":
+            assert len(window) <= 4, (at, len(window))
+        if status == "lost":
+            year = [t for t, _b in sent if at - timedelta(days=365) < t <= at]
+            assert len(year) <= 2
+    # every attempt ended as one row (sent or skipped with a reason), none twice
+    assert len(store.rows) == len(schedule)
+    assert all(r["state"] == "sent" or r["reason"] for r in store.rows.values())
+    assert len({m.message_id for m in outbox.sent}) == len(outbox.sent)
+
+
+def test_the_property_can_fail():
+    """The same recount catches a sender that ignores the policy (an always-allowing one)."""
+
+    class Lax(cp.ContactPolicy):
+        def check(self, *args: Any, **kw: Any) -> cp.Decision:
+            return cp.Decision(True)
+
+    store, outbox = Memory(), Outbox()
+    sender = Sender(store=store, policy=Lax(zone=BUSINESS), templates=AnyTemplate(),
+                    engine=Engine(), channels={"email": outbox}, unsubscribe_key=b"k" * 32)
+    store.card = {"consent_email": True, "do_not_contact": False}
+    sunday_night = datetime(2026, 3, 22, 22, 0, tzinfo=UTC)
+    for i in range(6):
+        sender.run(_ctx(f"j{i}", "email", "marketing", sunday_night + timedelta(minutes=i),
+                        "Europe/Tallinn", "active", 0))
+    assert len(outbox.sent) == 6  # a lax sender breaks the cap and the quiet hours …
+    local = sunday_night.astimezone(ZoneInfo("Europe/Tallinn"))
+    assert not (QUIET[0] <= local.hour < QUIET[1])  # … which the recount would see
