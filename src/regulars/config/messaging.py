@@ -29,8 +29,8 @@ class EmailSettings(BaseModel):
 
     host: str | None = Field(
         default=None,
-        description="SMTP server's host name; unset: no e-mail is sent (such steps fail with "
-                    "the reason no_channel).")
+        description="SMTP server's host name; unset: no e-mail is sent (such steps are "
+                    "skipped with the reason no_channel).")
     port: int = Field(default=587, ge=1, le=65535, description="SMTP server's port.")
     sender: str = Field(
         default="noreply@example.com",
@@ -73,15 +73,16 @@ class MessagesSettings(BaseModel):
     sms_url: str | None = Field(
         default=None,
         description="URL of the SMS gateway: each SMS is POSTed to it as signed JSON "
-                    "(like a webhook); unset: SMS steps fail with the reason no_channel.")
+                    "(like a webhook); unset: SMS steps are skipped with the reason no_channel.")
     messenger_url: str | None = Field(
         default=None,
         description="URL of the messenger gateway (a Telegram bot behind a gateway, …), "
                     "POSTed to like sms_url.")
     secret: SecretStr | None = Field(
         default=None,
-        description="The key the gateways' posts are signed with (Regulars-Signature, "
-                    "HMAC-SHA256, as webhooks are); needed when a gateway URL is set.")
+        description="The key the gateways' posts and playbooks' webhook steps are signed "
+                    "with (Regulars-Signature, HMAC-SHA256, as webhooks are); needed when a "
+                    "gateway URL is set.")
     max_attempts: int = Field(
         default=4, ge=1, le=20,
         description="Tries of one post to a gateway: a 5xx answer or no answer is tried "
