@@ -47,7 +47,10 @@ class Memory:
         self.rows[row["message_id"]] = dict(row)
         return True
 
-    def finish(self, message_id: str, values: Any, interaction: Any = None) -> None:
+    def finish(self, message_id: str, values: Any, interaction: Any = None, *,
+               only_state: str | None = None) -> None:
+        if only_state is not None and self.rows[message_id]["state"] != only_state:
+            return
         self.rows[message_id].update(values)
         if interaction is not None:
             self.interactions.append(dict(interaction))

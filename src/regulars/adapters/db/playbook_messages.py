@@ -72,10 +72,14 @@ class SqlMessageStore(PooledRows):
             m.message_id == row["message_id"], m.state == "retry").values(**values)) == 1
 
     def finish(self, message_id: str, values: Mapping[str, Any],
-               interaction: Mapping[str, Any] | None = None) -> None:
+               interaction: Mapping[str, Any] | None = None, *,
+               only_state: str | None = None) -> None:
+        m = playbook_messages.c
+        stmt = playbook_messages.update().where(m.message_id == message_id)
+        if only_state is not None:
+            stmt = stmt.where(m.state == only_state)
         with self.api.begin() as tx:
-            tx.conn.execute(playbook_messages.update().where(
-                playbook_messages.c.message_id == message_id).values(**values))
+            tx.conn.execute(stmt.values(**values))
             if interaction is not None:
                 tx.insert("interactions", [interaction])
                 tx.touch_customers([str(interaction["customer_id"])])

@@ -27,7 +27,8 @@ For one job, in order:
    one that may have sent is ``failed`` (``unknown_after_error``), for the reason of 1.
 
 A dry run decides the same way and returns ``dry_run`` (its ``reason`` the skip it would
-be), records nothing and sends nothing.
+be), records nothing and sends nothing; a quiet-hours deferral it returns as such (it changes
+nothing, and a simulated run then comes back at the moment the message would go).
 
 Moments: ``playbook_messages.at`` is UTC (naive); an interaction's ``at`` is the business's
 wall clock (naive), as imported interactions are, so the policy reads both the same way.
@@ -102,9 +103,10 @@ class MessageStore(Protocol):
         ...
 
     def finish(self, message_id: str, values: Mapping[str, Any],
-               interaction: Mapping[str, Any] | None = None) -> None:
+               interaction: Mapping[str, Any] | None = None, *,
+               only_state: str | None = None) -> None:
         """Update the row with ``values`` and insert ``interaction`` (and tell the live map),
-        one transaction."""
+        one transaction; with ``only_state``, only a row in that state is updated."""
         ...
 
     def contact_state(self, customer_id: str) -> dict[str, Any] | None:
@@ -235,7 +237,13 @@ class Sender:
         if row is None or row["state"] == RETRY:
             return None
         if row["state"] == SENDING:
-            self.store.finish(message_id, {"state": FAILED, "reason": UNKNOWN_AFTER_CRASH})
+            # only while still sending: a worker that did get through (a lease lost to a
+            # slow one) has marked it sent, and that stands
+            self.store.finish(message_id, {"state": FAILED, "reason": UNKNOWN_AFTER_CRASH},
+                              only_state=SENDING)
+            again = self.store.message(message_id)
+            if again is not None and again["state"] == SENT:
+                return StepOutcome(SENT, None, again.get("provider_id"))
             return StepOutcome(FAILED, UNKNOWN_AFTER_CRASH)
         return StepOutcome(str(row["state"]), row.get("reason"),
                            row.get("provider_id") or row.get("detail"))
