@@ -68,6 +68,7 @@ TEMPLATES = StandInTemplates([
              text="Hello, $customer_first_name!"),
     Template("sms", "ru", text="$business_name: скидка для вас, $customer_first_name"),
     Template("broken", "en", subject="x", text="Hello $no_such_thing"),
+    Template("offer", "et", subject="Kingitus", text="Teie kood: $coupon_code ($coupon_reward)"),
 ])
 
 
@@ -189,13 +190,14 @@ def add_customers(settings: Any) -> None:
 
 def step_context(step: Any, cid: str, *, job: str = "job-1", at: datetime = AT,
                  arm: str = "treated", dry_run: bool = False, attempts: int = 0,
-                 customer_facts: Mapping[str, object] | None = None) -> StepContext:
+                 customer_facts: Mapping[str, object] | None = None,
+                 journey: str | None = None) -> StepContext:
     playbook = Playbook(name="greet", title="Greeting", set="communication_plan",
                         trigger=Trigger(kind="cadence", every="quarter"), steps=(step,))
-    journey = Journey(f"jr-{job}", "greet", playbook.version, cid, "cadence:quarter:2026Q4",
-                      arm, at, "active")
-    j = Job(job, journey.journey_id, "greet", cid, step.id, 1, at, "claimed", attempts)
-    return StepContext(journey, j, playbook, step,
+    jr = Journey(journey or f"jr-{job}", "greet", playbook.version, cid,
+                 "cadence:quarter:2026Q4", arm, at, "active")
+    j = Job(job, jr.journey_id, "greet", cid, step.id, 1, at, "claimed", attempts)
+    return StepContext(jr, j, playbook, step,
                        customer_facts if customer_facts is not None else facts(cid), at,
                        dry_run)
 

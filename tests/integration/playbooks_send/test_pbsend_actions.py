@@ -115,3 +115,40 @@ def test_the_control_arm_receives_nothing_and_a_dry_run_changes_nothing(world, k
     assert actions.tags.tags("RU1") == []
     assert loyalty.find_members(member_id="RU1")[0][1].balance == 0
     assert tasks.store.list_tasks(TaskFilter(), kit.AT.date()) == []
+
+
+def test_a_message_after_an_issue_coupon_step_names_the_coupon(store_url, smtp, kit):
+    """The win-back offer: issue a coupon, then send it — the template's ``coupon``."""
+    import email
+    import email.policy
+
+    from regulars.adapters.db.tables import playbook_jobs
+    from regulars.domain.playbooks.model import Send
+
+    handler, port = smtp
+    settings = kit.make_settings(store_url, port, loyalty=LOYALTY)
+    kit.add_customers(settings)
+    store = bootstrap.open_api_store(settings)
+    loyalty = bootstrap.open_loyalty(settings, audit_store=store)
+    try:
+        actions = bootstrap.playbook_actions(settings, templates=kit.TEMPLATES,
+                                             engine=kit.engine, store=store, loyalty=loyalty)
+        loyalty.enrol("ET1")
+        # the runner's jobs of the journey: the coupon step's, then the message's
+        with store.writer.begin() as conn:
+            conn.execute(playbook_jobs.insert(), [
+                {"job_id": job, "journey_id": "jr-w", "playbook": "greet", "customer_id": "ET1",
+                 "step_id": step, "seq": seq, "due_at": kit.AT.replace(tzinfo=None),
+                 "status": "claimed", "attempts": 0}
+                for seq, (job, step) in enumerate([("w-1", "c"), ("w-2", "m")], 1)])
+        issued = actions.run(kit.step_context(IssueCoupon(id="c", reward="coffee"), "ET1",
+                                              job="w-1", journey="jr-w"))
+        sent = actions.run(kit.step_context(Send(id="m", channel="email", template="offer"),
+                                            "ET1", job="w-2", journey="jr-w"))
+        assert (issued.outcome, sent.outcome) == ("issued", "sent")
+        msg = email.message_from_bytes(handler.envelopes[0].content,
+                                       policy=email.policy.default)
+        assert msg.get_content().strip() == f"Teie kood: {issued.detail} (coffee)"
+    finally:
+        loyalty.close()
+        store.close()

@@ -62,6 +62,9 @@ class Memory:
         return [{"at": i["at"], "channel": i["channel"], "kind": i["kind"]}
                 for i in self.interactions]
 
+    def journey_coupon(self, journey_id: str) -> None:
+        return None
+
     def in_flight(self, customer_id: str) -> list[dict[str, Any]]:
         return [r for r in self.rows.values() if r["state"] == "sending"]
 

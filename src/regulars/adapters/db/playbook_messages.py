@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from regulars.adapters.db.api_rows import PooledRows
 from regulars.adapters.db.api_store import SqlApiStore
 from regulars.adapters.db.api_tx import is_unique_violation
-from regulars.adapters.db.tables import INPUT_TABLES, customer_tags, playbook_messages
+from regulars.adapters.db.tables import (
+    INPUT_TABLES,
+    customer_tags,
+    loyalty_coupons,
+    playbook_jobs,
+    playbook_messages,
+)
 from regulars.domain.tables import Kind
 from regulars.services.api.ports import DuplicateError
 
@@ -101,6 +107,16 @@ class SqlMessageStore(PooledRows):
         m = playbook_messages.c
         return self._read(sa.select(m.at, m.channel, m.purpose).where(
             m.customer_id == customer_id, _IN_FLIGHT))
+
+    def journey_coupon(self, journey_id: str) -> dict[str, Any] | None:
+        """The latest coupon an ``issue_coupon`` step of the journey gave (the loyalty
+        engine keeps it under ``gift:playbook:<job>``): ``code, reward, valid_until``."""
+        c, j = loyalty_coupons.c, playbook_jobs.c
+        rows = self._read(sa.select(c.code, c.reward, c.valid_until).select_from(
+            loyalty_coupons.join(playbook_jobs,
+                                 c.source_ref == sa.literal("gift:playbook:") + j.job_id))
+            .where(j.journey_id == journey_id).order_by(c.issued_at.desc()).limit(1))
+        return rows[0] if rows else None
 
     # -- tags ----------------------------------------------------------------------------------
 

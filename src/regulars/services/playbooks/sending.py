@@ -119,6 +119,11 @@ class MessageStore(Protocol):
         wall clock), as the worklist reads them."""
         ...
 
+    def journey_coupon(self, journey_id: str) -> dict[str, Any] | None:
+        """The coupon an earlier step of the journey issued (``code``, ``reward``), for the
+        template's ``coupon``; None: none."""
+        ...
+
     def in_flight(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's messages being sent now (``sending``) or that may have gone
         (``failed`` ``unknown_after_*``): ``at`` (UTC), ``channel``, ``purpose``. They have no
@@ -303,8 +308,12 @@ class Sender:
             "manager": {"name": f.get("manager")},
             "playbook": {"name": ctx.playbook.name, "title": ctx.playbook.title},
             "unsubscribe_url": unsubscribe,
-            "coupon": None,
+            "coupon": self._coupon(ctx.journey.journey_id),
         }
+
+    def _coupon(self, journey_id: str) -> dict[str, object] | None:
+        found = self.store.journey_coupon(journey_id)
+        return None if found is None else {"code": found["code"], "reward": found["reward"]}
 
     def interaction(self, m: Outgoing, at: datetime) -> dict[str, Any]:
         """The ``out`` interaction of a sent message (no manager: it is not a personal
