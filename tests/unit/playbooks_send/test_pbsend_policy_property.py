@@ -55,6 +55,10 @@ class Memory:
         if interaction is not None:
             self.interactions.append(dict(interaction))
 
+    def contacts(self, customer_id: str) -> Any:
+        return (self.contact_state(customer_id), self.contact_history(customer_id),
+                self.in_flight(customer_id))
+
     def contact_state(self, customer_id: str) -> dict[str, Any] | None:
         return dict(self.card)
 

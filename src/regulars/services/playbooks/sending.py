@@ -119,6 +119,11 @@ class MessageStore(Protocol):
         wall clock), as the worklist reads them."""
         ...
 
+    def contacts(self, customer_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]],
+                                                  list[dict[str, Any]]]:
+        """:meth:`contact_state`, :meth:`contact_history`, :meth:`in_flight` at once."""
+        ...
+
     def journey_coupon(self, journey_id: str) -> dict[str, Any] | None:
         """The coupon an earlier step of the journey issued (``code``, ``reward``), for the
         template's ``coupon``; None: none."""
@@ -191,7 +196,10 @@ class Sender:
             return skip(NO_TEMPLATE, step.template)
         unsubscribe = self.unsubscribe_url(cid, step.channel, template.language)
         try:
-            rendered = self.engine.render(template, self.context(ctx, unsubscribe))
+            names_coupon = any("coupon" in (t or "")
+                               for t in (template.subject, template.text, template.html))
+            rendered = self.engine.render(template, self.context(ctx, unsubscribe,
+                                                                 names_coupon))
         except Exception as e:  # any failure of a template fails this message only
             if ctx.dry_run:
                 return StepOutcome(DRY_RUN, RENDER_ERROR, str(e))
@@ -269,16 +277,17 @@ class Sender:
 
     def decide(self, customer_id: str, facts: Mapping[str, object], channel: str,
                purpose: str, at: datetime) -> cp.Decision:
-        now = self.store.contact_state(customer_id) or {}
+        state, contacts, flying = self.store.contacts(customer_id)
+        now = state or {}
         consent = {c: _flag(now.get(f"consent_{c}", facts.get(f"consent_{c}")))
                    for c in cp.CHANNELS}
         dnc = bool(now.get("do_not_contact", facts.get("do_not_contact")) or False)
         customer = cp.CustomerFacts(customer_id, _text(facts.get("status")),
                                     _text(facts.get("rung")), consent, dnc,
                                     _text(facts.get("time_zone")))
-        history = policy_history(self.store.contact_history(customer_id))
+        history = policy_history(contacts)
         history += [cp.Contact(_utc(r["at"]), str(r["channel"]), str(r["purpose"]))
-                    for r in self.store.in_flight(customer_id)]
+                    for r in flying]
         return self.policy.check(customer, channel, purpose, at, history)
 
     def unsubscribe_url(self, customer_id: str, channel: str,
@@ -291,7 +300,10 @@ class Sender:
         url = f"{self.public_url.rstrip('/')}/unsubscribe/{token}"
         return f"{url}?{urlencode({'lang': language})}" if language else url
 
-    def context(self, ctx: StepContext, unsubscribe: str | None) -> dict[str, object]:
+    def context(self, ctx: StepContext, unsubscribe: str | None,
+                coupon: bool = True) -> dict[str, object]:
+        """The template's values; ``coupon``: look the journey's coupon up (a read, spared
+        for the templates that do not name it)."""
         f = ctx.facts
         name = _text(f.get("name"))
         attributes = f.get("attributes")
@@ -308,7 +320,7 @@ class Sender:
             "manager": {"name": f.get("manager")},
             "playbook": {"name": ctx.playbook.name, "title": ctx.playbook.title},
             "unsubscribe_url": unsubscribe,
-            "coupon": self._coupon(ctx.journey.journey_id),
+            "coupon": self._coupon(ctx.journey.journey_id) if coupon else None,
         }
 
     def _coupon(self, journey_id: str) -> dict[str, object] | None:
