@@ -72,3 +72,27 @@ def test_an_smtp_server_that_is_down_is_tried_later_and_then_sends_once(store_ur
         assert messages.message("m")["state"] == "sent"
     finally:
         store.close()
+
+
+def test_a_message_waiting_to_be_tried_again_is_skipped_if_consent_goes_meanwhile(
+        store_url, kit):
+    settings = kit.make_settings(store_url, 1)  # nothing listens on port 1
+    kit.add_customers(settings)
+    store = bootstrap.open_api_store(settings)
+    try:
+        sender = bootstrap.playbook_sender(settings, templates=kit.TEMPLATES,
+                                           engine=kit.engine, store=store)
+        out = sender.run(kit.step_context(kit.SEND_EMAIL, "ET1", job="m"))
+        assert out.outcome == "deferred"
+        messages = SqlMessageStore(store)
+        assert messages.message("m")["state"] == "retry"
+        with store.begin() as tx:
+            tx.update_customer("ET1", {"consent_email": False})
+            tx.commit()
+        out = sender.run(kit.step_context(kit.SEND_EMAIL, "ET1", job="m", at=out.retry_at,
+                                          attempts=1))
+        assert (out.outcome, out.reason) == ("skipped", "no_consent")
+        row = messages.message("m")
+        assert (row["state"], row["reason"]) == ("skipped", "no_consent")
+    finally:
+        store.close()

@@ -35,10 +35,7 @@ class Memory:
         return self.rows.get(message_id)
 
     def record(self, row: Any) -> bool:
-        if row["message_id"] in self.rows:
-            return False
-        self.rows[row["message_id"]] = dict(row)
-        return True
+        return self.claim_send(row)
 
     def claim_send(self, row: Any) -> bool:
         old = self.rows.get(row["message_id"])

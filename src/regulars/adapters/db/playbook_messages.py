@@ -61,6 +61,18 @@ class SqlMessageStore(PooledRows):
         return self._read(stmt)
 
     def record(self, row: Mapping[str, Any]) -> bool:
+        if self._insert(row):
+            return True
+        m = playbook_messages.c
+        values = {k: v for k, v in row.items() if k != "message_id"}
+        # only a row that certainly did not send may be written over
+        return self._write(playbook_messages.update().where(
+            m.message_id == row["message_id"], m.state == "retry").values(**values)) == 1
+
+    def claim_send(self, row: Mapping[str, Any]) -> bool:
+        return self.record(row)
+
+    def _insert(self, row: Mapping[str, Any]) -> bool:
         try:
             self._write(playbook_messages.insert().values(**row))
         except (sa.exc.IntegrityError, DuplicateError) as e:
@@ -68,15 +80,6 @@ class SqlMessageStore(PooledRows):
                 return False
             raise
         return True
-
-    def claim_send(self, row: Mapping[str, Any]) -> bool:
-        if self.record(row):
-            return True
-        m = playbook_messages.c
-        values = {k: v for k, v in row.items() if k != "message_id"}
-        # only a row that certainly did not send may be sent again
-        return self._write(playbook_messages.update().where(
-            m.message_id == row["message_id"], m.state == "retry").values(**values)) == 1
 
     def finish(self, message_id: str, values: Mapping[str, Any],
                interaction: Mapping[str, Any] | None = None, *,

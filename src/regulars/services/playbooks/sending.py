@@ -36,7 +36,7 @@ wall clock (naive), as imported interactions are, so the policy reads both the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -93,8 +93,9 @@ class MessageStore(Protocol):
     def message(self, message_id: str) -> dict[str, Any] | None: ...
 
     def record(self, row: Mapping[str, Any]) -> bool:
-        """Insert a message row in its own transaction; False (nothing written) when a row
-        of that id exists."""
+        """Insert a message row in its own transaction, or replace one in state ``retry``
+        (a try that did not send, now skipped or failed); False (nothing written) when a
+        row of that id exists in another state."""
         ...
 
     def claim_send(self, row: Mapping[str, Any]) -> bool:
@@ -154,7 +155,6 @@ class Sender:
     zone: str = "UTC"
     tries: int = 5
     retry_after: timedelta = timedelta(minutes=5)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     # -- the step --------------------------------------------------------------------------
 
@@ -195,11 +195,11 @@ class Sender:
         if template is None:
             return skip(NO_TEMPLATE, step.template)
         unsubscribe = self.unsubscribe_url(cid, step.channel, template.language)
+        names_coupon = any("coupon" in (t or "")
+                           for t in (template.subject, template.text, template.html))
+        values = self.context(ctx, unsubscribe, names_coupon)
         try:
-            names_coupon = any("coupon" in (t or "")
-                               for t in (template.subject, template.text, template.html))
-            rendered = self.engine.render(template, self.context(ctx, unsubscribe,
-                                                                 names_coupon))
+            rendered = self.engine.render(template, values)
         except Exception as e:  # any failure of a template fails this message only
             if ctx.dry_run:
                 return StepOutcome(DRY_RUN, RENDER_ERROR, str(e))
