@@ -70,6 +70,9 @@ def test_points_and_a_gift_coupon_once_per_job_and_members_only(world, kit):
     assert first.detail == again.detail  # the same coupon code
     assert [c.code for c in loyalty.coupons_of("RU1")] == [first.detail]
     assert loyalty.find_members(member_id="RU1")[0][1].balance == 50  # a gift spends nothing
+    audit = actions.tags.api.audit_entries()
+    gifts = [e for e in audit if e["use_case"] == "loyalty.gift_coupon"]
+    assert [e["subject"] for e in gifts] == ["RU1", "RU1"]  # the gift, and its replay
     unknown = actions.run(kit.step_context(IssueCoupon(id="c", reward="nope"), "RU1", job="c2"))
     assert (unknown.outcome, unknown.reason) == ("failed", "loyalty_refused")
 
