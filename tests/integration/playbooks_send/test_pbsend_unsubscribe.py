@@ -61,6 +61,7 @@ def test_the_link_in_the_mail_unsubscribes_and_the_next_send_is_held_back(world,
     assert '<html lang="ru">' in page.text
     assert "Отписаться" in page.text  # the customer's language, from the link
     assert 'method="post"' in page.text and "One-Click" in page.text
+    assert f'action="{link.replace("&", "&amp;")}"' in page.text  # its own address
     assert _card(messages, "RU1")["consent_email"] is True  # looking changes nothing
 
     # what a mail client's one-click sends (RFC 8058 §3.2)

@@ -56,6 +56,13 @@ def _channel(code: str) -> str:
     return _(CHANNEL_NAMES[code]) if code in CHANNEL_NAMES else code
 
 
+def _relative(request: Request) -> str:
+    """The page's own address without scheme and host: behind a proxy the server's idea of
+    them is not the customer's."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
 def _invalid() -> HTMLResponse:
     return _page(_("This link is not valid"),
                  _("The unsubscribe link is not valid. Please use the link from the latest "
@@ -72,7 +79,7 @@ def confirm_page(request: Request, token: str,
             return _invalid()
         return _page(_("Unsubscribe"),
                      _("Stop receiving our messages by {channel}?").format(
-                         channel=_channel(found.channel)), form=str(request.url))
+                         channel=_channel(found.channel)), form=_relative(request))
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
