@@ -204,3 +204,68 @@ def test_the_property_can_fail():
     assert len(outbox.sent) == 6  # a lax sender breaks the cap and the quiet hours …
     local = sunday_night.astimezone(ZoneInfo("Europe/Tallinn"))
     assert not (QUIET[0] <= local.hour < QUIET[1])  # … which the recount would see
+
+
+# -- the rules one by one, with expectations worked out by hand ---------------------------------
+
+def _sender(store: Memory, outbox: Outbox) -> Sender:
+    return Sender(store=store, policy=cp.ContactPolicy(zone=BUSINESS), templates=AnyTemplate(),
+                  engine=Engine(), channels=dict.fromkeys(("email", "sms", "messenger"), outbox),
+                  unsubscribe_key=b"k" * 32, zone=BUSINESS)
+
+
+TUESDAY_NOON = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)  # 12:00 in Tallinn
+
+
+def _one(card: dict[str, Any], channel: str = "email", purpose: str = "marketing",
+         at: datetime = TUESDAY_NOON, status: str = "active",
+         history: list[dict[str, Any]] | None = None) -> tuple[Any, Outbox]:
+    store, outbox = Memory(), Outbox()
+    store.card = card
+    store.interactions = list(history or [])
+    out = _sender(store, outbox).run(_ctx("j", channel, purpose, at, BUSINESS, status, 0))
+    return out, outbox
+
+
+def test_do_not_contact_holds_marketing_back_but_not_a_transactional_message():
+    out, _ = _one({"consent_email": True, "do_not_contact": True})
+    assert (out.outcome, out.reason) == ("skipped", "do_not_contact")
+    out, outbox = _one({"consent_email": None, "do_not_contact": True},
+                       purpose="transactional")
+    assert out.outcome == "sent" and len(outbox.sent) == 1
+
+
+def test_a_recorded_no_holds_back_both_purposes_and_an_unknown_only_marketing():
+    assert _one({"consent_email": False}, purpose="transactional")[0].reason == "no_consent"
+    assert _one({"consent_email": False})[0].reason == "no_consent"
+    assert _one({"consent_email": None})[0].reason == "consent_unknown"
+
+
+def test_a_former_customer_gets_two_contacts_a_year_at_most():
+    # contacts on 2026-03-01 and 2026-09-01 (wall clock of the business): a third on
+    # 2026-12-08 falls in the same 365 days
+    history = [{"at": datetime(2026, m, 1, 12), "channel": "phone", "kind": "call"}
+               for m in (3, 9)]
+    out, outbox = _one({"consent_email": True}, status="lost", history=history)
+    assert (out.outcome, out.reason) == ("skipped", "cap") and outbox.sent == []
+    # the first of them leaves the window on 2027-03-01 12:00: allowed from then on
+    later = datetime(2027, 3, 1, 10, 1, tzinfo=UTC)  # 12:01 in Tallinn, a Monday
+    out, _ = _one({"consent_email": True}, status="lost", history=history, at=later)
+    assert out.outcome == "sent"
+
+
+def test_a_sunday_waits_for_monday_nine_in_the_customer_zone():
+    sunday = datetime(2026, 12, 13, 10, 0, tzinfo=UTC)
+    out, outbox = _one({"consent_email": True}, at=sunday)
+    assert (out.outcome, out.reason) == ("deferred", "quiet_day")
+    # Monday 2026-12-14 09:00 in Tallinn (UTC+2 in winter) is 07:00 UTC
+    assert out.retry_at == datetime(2026, 12, 14, 7, 0, tzinfo=UTC)
+    assert outbox.sent == []
+
+
+def test_a_messenger_message_goes_to_the_messenger_attribute_else_the_phone():
+    assert Sender.address("messenger", {"attribute.messenger": "@anna",
+                                        "phone": "+3725551234"}) == "@anna"
+    assert Sender.address("messenger", {"phone": "+3725551234"}) == "+3725551234"
+    assert Sender.address("sms", {"phone": " "}) is None
+    assert Sender.address("email", {"email": "a@b.ee"}) == "a@b.ee"
