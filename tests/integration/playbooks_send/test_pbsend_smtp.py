@@ -172,3 +172,23 @@ def test_a_dry_run_decides_but_records_and_sends_nothing(setup, kit):
     assert (held.outcome, held.reason) == ("dry_run", "consent_unknown")
     assert smtp.envelopes == [] and messages.messages() == []
     assert messages.contact_history("ET1") == []
+
+
+def test_a_prefetch_reads_what_one_by_one_reads(setup, kit):
+    _settings, sender, messages, smtp = setup
+    assert sender.run(kit.step_context(kit.SEND_EMAIL, "ET1", job="p0")).outcome == "sent"
+    ctx = kit.step_context(kit.SEND_EMAIL, "ET1", job="crashed")
+    messages.record(sender._row(ctx, kit.SEND_EMAIL, "et", "sending", kit.AT, None, None))
+    ids = ["RU1", "ET1", "NOC", "GONE"]
+    batch = messages.contacts_of(ids)
+    assert set(batch) == set(ids)
+    for cid in ids:
+        assert batch[cid] == messages.contacts(cid), cid
+    assert batch["GONE"] == (None, [], [])
+    assert len(batch["ET1"][1]) == 1 and len(batch["ET1"][2]) == 1
+    # decided from the prefetch, sent after a fresh check
+    sender.prefetch(["RU1", "NOC"])
+    assert sender.run(kit.step_context(kit.SEND_EMAIL, "RU1", job="p1")).outcome == "sent"
+    assert sender.run(kit.step_context(kit.SEND_EMAIL, "NOC", job="p2")).reason == (
+        "consent_unknown")
+    assert len(smtp.envelopes) == 2

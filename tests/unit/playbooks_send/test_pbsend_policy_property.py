@@ -52,7 +52,13 @@ class Memory:
         if interaction is not None:
             self.interactions.append(dict(interaction))
 
+    reads = 0
+
+    def contacts_of(self, customer_ids: Any) -> Any:
+        return {cid: self.contacts(cid) for cid in customer_ids}
+
     def contacts(self, customer_id: str) -> Any:
+        self.reads += 1
         return (self.contact_state(customer_id), self.contact_history(customer_id),
                 self.in_flight(customer_id))
 
@@ -269,3 +275,42 @@ def test_a_messenger_message_goes_to_the_messenger_attribute_else_the_phone():
     assert Sender.address("messenger", {"phone": "+3725551234"}) == "+3725551234"
     assert Sender.address("sms", {"phone": " "}) is None
     assert Sender.address("email", {"email": "a@b.ee"}) == "a@b.ee"
+
+
+def test_a_dry_run_counts_its_own_would_be_sends_towards_the_caps():
+    """"What would go out this week" obeys the caps: four marketing mails in 30 days, the
+    fifth would be held back, though nothing was recorded."""
+    store, outbox = Memory(), Outbox()
+    store.card = {"consent_email": True}
+    sender = _sender(store, outbox)
+    outs = []
+    for day in range(5):
+        ctx = _ctx(f"d{day}", "email", "marketing", TUESDAY_NOON + timedelta(days=day),
+                   BUSINESS, "active", 0)
+        outs.append(sender.run(StepContext(ctx.journey, ctx.job, ctx.playbook, ctx.step,
+                                           ctx.facts, ctx.at, dry_run=True)))
+    # Tue, Wed, Thu, Fri, Sat at noon: the fifth is refused by the 4-in-30-days cap
+    assert [(o.outcome, o.reason) for o in outs] == [("dry_run", None)] * 4 + [
+        ("dry_run", "cap")]
+    assert store.rows == {} and outbox.sent == []
+
+
+def test_a_prefetch_spares_the_reads_and_a_send_is_checked_again_on_fresh_ones():
+    store, outbox = Memory(), Outbox()
+    store.card = {"consent_email": True}
+    sender = _sender(store, outbox)
+    sender.prefetch(["C"])
+    reads = store.reads
+    # the customer says no after the prefetch: the send is decided again, fresh
+    store.card = {"consent_email": False}
+    out = sender.run(_ctx("p1", "email", "marketing", TUESDAY_NOON, BUSINESS, "active", 0))
+    assert (out.outcome, out.reason) == ("skipped", "no_consent") and outbox.sent == []
+    assert store.reads == reads + 1  # the prefetch's yes, asked again once
+    # a decision to hold back needs no read of its own
+    sender.forget()
+    store.card = {"consent_email": None}
+    sender.prefetch(["C"])
+    reads = store.reads
+    out = sender.run(_ctx("p2", "email", "marketing", TUESDAY_NOON, BUSINESS, "active", 0))
+    assert (out.outcome, out.reason) == ("skipped", "consent_unknown")
+    assert store.reads == reads

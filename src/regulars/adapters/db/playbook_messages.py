@@ -6,7 +6,7 @@ engines so that a sent message and its ``out`` interaction commit together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
 INTERACTIONS = INPUT_TABLES[Kind.INTERACTIONS]
 _STATE = ("consent_email", "consent_sms", "consent_messenger", "consent_phone",
           "do_not_contact")
+_CHUNK = 500  # ids in one IN (…): well under SQLite's bound on parameters
 _IN_FLIGHT = sa.or_(playbook_messages.c.state == "sending",
                     sa.and_(playbook_messages.c.state == "failed",
                             playbook_messages.c.reason.in_(("unknown_after_crash",
@@ -112,6 +113,30 @@ class SqlMessageStore(PooledRows):
                 m.customer_id == customer_id, _IN_FLIGHT)).mappings().all()
         return (None if state is None else dict(state), [dict(r) for r in history],
                 [dict(r) for r in flying])
+
+    def contacts_of(self, customer_ids: Sequence[str]) -> dict[str, tuple[
+            dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]]:
+        i, m = INTERACTIONS.c, playbook_messages.c
+        found: dict[str, tuple[dict[str, Any] | None, list[dict[str, Any]],
+                               list[dict[str, Any]]]] = {
+            cid: (None, [], []) for cid in customer_ids}
+        with failures.translated(self.url), self.reader.connect() as conn:
+            for start in range(0, len(customer_ids), _CHUNK):
+                part = list(customer_ids[start:start + _CHUNK])
+                for r in conn.execute(sa.select(CUSTOMERS.c.customer_id, *[
+                        CUSTOMERS.c[n] for n in _STATE]).where(
+                        CUSTOMERS.c.customer_id.in_(part))).mappings():
+                    row = dict(r)
+                    found[row.pop("customer_id")] = (row, [], [])
+                for r in conn.execute(sa.select(i.customer_id, i.at, i.channel, i.kind).where(
+                        i.customer_id.in_(part), i.direction == "out")).mappings():
+                    found[r["customer_id"]][1].append(
+                        {"at": r["at"], "channel": r["channel"], "kind": r["kind"]})
+                for r in conn.execute(sa.select(m.customer_id, m.at, m.channel, m.purpose)
+                                      .where(m.customer_id.in_(part), _IN_FLIGHT)).mappings():
+                    found[r["customer_id"]][2].append(
+                        {"at": r["at"], "channel": r["channel"], "purpose": r["purpose"]})
+        return found
 
     def contact_state(self, customer_id: str) -> dict[str, Any] | None:
         rows = self._read(sa.select(*[CUSTOMERS.c[n] for n in _STATE]).where(

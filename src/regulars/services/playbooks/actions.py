@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -86,6 +86,15 @@ class PlaybookActions:
     tags: TagStore
     webhook: PostWebhook | None = None
     zone: str = "UTC"
+
+    def prefetch(self, customer_ids: Iterable[str]) -> None:
+        """Optional for a runner: read the contacts of the customers of a pass's due jobs in
+        a few statements instead of three per message (:meth:`Sender.prefetch`)."""
+        self.sender.prefetch(customer_ids)
+
+    def forget(self) -> None:
+        """The end of a pass: drop what :meth:`prefetch` read."""
+        self.sender.forget()
 
     def run(self, ctx: StepContext) -> StepOutcome:
         step = ctx.step

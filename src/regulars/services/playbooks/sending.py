@@ -36,7 +36,7 @@ wall clock (naive), as imported interactions are, so the policy reads both the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -86,6 +86,11 @@ NOT_SENT_REASONS = (NO_ADDRESS, NO_CHANNEL, NO_TEMPLATE, CONTROL_ARM, RENDER_ERR
 INTERACTION_KIND = {"marketing": "offer", "transactional": "support"}
 
 
+Contacts = tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]
+"""The card's consent and do-not-contact (None: no such customer), the outgoing
+interactions, the messages in flight."""
+
+
 class MessageStore(Protocol):
     """``playbook_messages`` and what sending reads of a customer (SQL:
     :class:`regulars.adapters.db.playbook_messages.SqlMessageStore`)."""
@@ -125,6 +130,12 @@ class MessageStore(Protocol):
         """:meth:`contact_state`, :meth:`contact_history`, :meth:`in_flight` at once."""
         ...
 
+    def contacts_of(self, customer_ids: Sequence[str]) -> dict[str, tuple[
+            dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]]:
+        """:meth:`contacts` of many customers in a few statements (each id asked for is a
+        key)."""
+        ...
+
     def journey_coupon(self, journey_id: str) -> dict[str, Any] | None:
         """The coupon an earlier step of the journey issued (``code``, ``reward``), for the
         template's ``coupon``; None: none."""
@@ -155,6 +166,22 @@ class Sender:
     zone: str = "UTC"
     tries: int = 5
     retry_after: timedelta = timedelta(minutes=5)
+    # a pass's prefetched contacts (prefetch), and a dry run's would-be sends, which its
+    # later decisions count as contacts (so "what would go out" obeys the caps too)
+    _cache: dict[str, Contacts] = field(default_factory=dict, init=False, repr=False)
+    _would: dict[str, list[cp.Contact]] = field(default_factory=dict, init=False, repr=False)
+
+    def prefetch(self, customer_ids: Iterable[str]) -> None:
+        """Read the contacts of many customers at once (a runner's pass over its due jobs),
+        so that deciding for them reads nothing more. A decision to send is made again on
+        fresh reads before anything goes out: a prefetch gone stale can hold a message
+        back, never let one through. :meth:`forget` drops it (the end of the pass)."""
+        ids = sorted(set(customer_ids) - set(self._cache))
+        if ids:
+            self._cache.update(self.store.contacts_of(ids))
+
+    def forget(self) -> None:
+        self._cache.clear()
 
     # -- the step --------------------------------------------------------------------------
 
@@ -185,7 +212,7 @@ class Sender:
         channel = self.channels.get(step.channel)
         if channel is None:
             return skip(NO_CHANNEL)
-        decision = self.decide(cid, facts, step.channel, step.purpose, at)
+        decision = self._verdict(ctx, step, at)
         if decision.quiet_only and decision.next_allowed is not None:
             return StepOutcome("deferred", decision.reason, None,
                                _utc(decision.next_allowed))
@@ -207,6 +234,7 @@ class Sender:
                                         RENDER_ERROR, str(e)))
             return StepOutcome(FAILED, RENDER_ERROR, str(e))
         if ctx.dry_run:
+            self._would.setdefault(cid, []).append(cp.Contact(at, step.channel, step.purpose))
             return StepOutcome(DRY_RUN, None, f"{SENT}: {step.channel} to {address}")
         message = Outgoing(
             message_id=mid, customer_id=cid, channel=step.channel, purpose=step.purpose,
@@ -214,10 +242,22 @@ class Sender:
             to_name=_text(facts.get("name")), language=template.language,
             unsubscribe_url=unsubscribe, unsubscribe_mailto=self.unsubscribe_mailto)
         row = self._row(ctx, step, template.language, SENDING, at, None, None)
+        self._cache.pop(cid, None)  # its own message makes the prefetch stale
         if not self.store.claim_send(row):
             again = self._already(mid)
             return again or StepOutcome(FAILED, UNKNOWN_AFTER_CRASH)
         return self._send(ctx, channel, message, at)
+
+    def _verdict(self, ctx: StepContext, step: Send, at: datetime) -> cp.Decision:
+        """The policy's answer, from the prefetch when there is one; a yes to a real send
+        is asked again on fresh reads."""
+        cid = ctx.job.customer_id
+        prefetched = cid in self._cache
+        decision = self.decide(cid, ctx.facts, step.channel, step.purpose, at, fresh=False,
+                               dry_run=ctx.dry_run)
+        if decision.allowed and prefetched and not ctx.dry_run:
+            decision = self.decide(cid, ctx.facts, step.channel, step.purpose, at)
+        return decision
 
     def _send(self, ctx: StepContext, channel: Channel, message: Outgoing,
               at: datetime) -> StepOutcome:
@@ -276,8 +316,13 @@ class Sender:
         return None
 
     def decide(self, customer_id: str, facts: Mapping[str, object], channel: str,
-               purpose: str, at: datetime) -> cp.Decision:
-        state, contacts, flying = self.store.contacts(customer_id)
+               purpose: str, at: datetime, *, fresh: bool = True,
+               dry_run: bool = False) -> cp.Decision:
+        """The contact policy's answer now; ``fresh``: read the store even when the
+        customer was prefetched."""
+        cached = None if fresh else self._cache.get(customer_id)
+        state, contacts, flying = cached if cached is not None else \
+            self.store.contacts(customer_id)
         now = state or {}
         consent = {c: _flag(now.get(f"consent_{c}", facts.get(f"consent_{c}")))
                    for c in cp.CHANNELS}
@@ -288,6 +333,8 @@ class Sender:
         history = policy_history(contacts)
         history += [cp.Contact(_utc(r["at"]), str(r["channel"]), str(r["purpose"]))
                     for r in flying]
+        if dry_run:
+            history += self._would.get(customer_id, [])
         return self.policy.check(customer, channel, purpose, at, history)
 
     def unsubscribe_url(self, customer_id: str, channel: str,
