@@ -173,12 +173,11 @@ class Sender:
 
     def prefetch(self, customer_ids: Iterable[str]) -> None:
         """Read the contacts of many customers at once (a runner's pass over its due jobs),
-        so that deciding for them reads nothing more. A decision to send is made again on
-        fresh reads before anything goes out: a prefetch gone stale can hold a message
-        back, never let one through. :meth:`forget` drops it (the end of the pass)."""
-        ids = sorted(set(customer_ids) - set(self._cache))
-        if ids:
-            self._cache.update(self.store.contacts_of(ids))
+        so that deciding for them reads nothing more. Each prefetch starts a new pass (what
+        the last one read is dropped), so nothing read lives longer than a pass. A decision
+        to send is made again on fresh reads before anything goes out: a prefetch gone stale
+        can hold a message back, never let one through. :meth:`forget` drops it."""
+        self._cache = dict(self.store.contacts_of(sorted(set(customer_ids))))
 
     def forget(self) -> None:
         self._cache.clear()
