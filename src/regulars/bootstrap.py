@@ -44,7 +44,11 @@ if TYPE_CHECKING:
     from regulars.services.dashboard import Dashboard
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
+    from regulars.services.playbooks.actions import PlaybookActions
     from regulars.services.playbooks.definitions import Library
+    from regulars.services.playbooks.ports import Channel, TemplateEngine, Templates
+    from regulars.services.playbooks.sending import Sender
+    from regulars.services.playbooks.unsubscribe import Unsubscriber
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
     from regulars.services.worklist import Worklist, WorklistRows
@@ -71,13 +75,18 @@ __all__ = [
     "open_users",
     "password_hasher",
     "phone_normaliser",
+    "playbook_actions",
+    "playbook_channels",
     "playbook_facts",
     "playbook_library",
+    "playbook_sender",
     "read_blacklist",
     "store_exceptions",
     "store_failure",
     "template_engine",
     "tier_event_worker",
+    "unsubscribe_key",
+    "unsubscriber",
     "worker_lock",
 ]
 
@@ -439,3 +448,100 @@ def playbook_facts(settings: Settings) -> SqlCustomerFacts:
     from regulars.adapters.db.playbook_customer import SqlCustomerFacts
 
     return SqlCustomerFacts(open_api_store(settings))
+# -- playbooks: sending and the other actions (issue 20) ----------------------------------------
+
+def unsubscribe_key(settings: Settings, store: SqlApiStore) -> bytes:
+    """The key unsubscribe links are signed with: ``[messages] unsubscribe_secret``, else one
+    the server makes once and keeps in the store (every process and restart the same)."""
+    import secrets
+
+    configured = settings.messages.unsubscribe_secret
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    return store.secret("messages.unsubscribe_key", secrets.token_urlsafe(48)).encode()
+
+
+def playbook_channels(settings: Settings, *, tls_context: Any = None,
+                      sleep: Callable[[float], None] | None = None) -> dict[str, Channel]:
+    """The channels ``[email]`` and ``[messages]`` configure (a channel not configured is
+    absent: its messages are skipped ``no_channel``). ``tls_context``: the SSL context SMTP
+    verifies the server with (tests trust their own authority)."""
+    from regulars.adapters.channels import GatewayChannel, SignedPoster, SmtpChannel
+
+    channels: dict[str, Channel] = {}
+    e = settings.email
+    if e.host:
+        channels["email"] = SmtpChannel(
+            host=e.host, port=e.port, sender=e.sender, sender_name=e.sender_name,
+            reply_to=e.reply_to, username=e.username,
+            password=e.password.get_secret_value() if e.password else None,
+            starttls=e.starttls, use_ssl=e.ssl, timeout=e.timeout, tls_context=tls_context)
+    m = settings.messages
+    if m.secret is not None:
+        import time
+
+        poster = SignedPoster(secret=m.secret.get_secret_value(), max_attempts=m.max_attempts,
+                              backoff=m.backoff, timeout=m.timeout, sleep=sleep or time.sleep)
+        for name, url in (("sms", m.sms_url), ("messenger", m.messenger_url)):
+            if url:
+                channels[name] = GatewayChannel(channel=name, url=url, poster=poster)
+    return channels
+
+
+def playbook_sender(settings: Settings, *, templates: Templates, engine: TemplateEngine,
+                    store: SqlApiStore, channels: dict[str, Channel] | None = None,
+                    business: dict[str, object] | None = None) -> Sender:
+    """The :class:`~regulars.services.playbooks.sending.Sender` of ``settings``: its
+    messages in ``store`` (the caller's to close), the contact policy of
+    ``[contact_policy]``, the channels of ``[email]`` and ``[messages]``."""
+    from regulars.adapters.db.playbook_messages import SqlMessageStore
+    from regulars.services.playbooks.sending import Sender
+
+    e = settings.email
+    return Sender(
+        store=SqlMessageStore(store), policy=settings.contact_rules(), templates=templates,
+        engine=engine,
+        channels=channels if channels is not None else playbook_channels(settings),
+        unsubscribe_key=unsubscribe_key(settings, store),
+        public_url=settings.messages.public_url,
+        unsubscribe_mailto=e.unsubscribe_mailto or e.sender,
+        business=business or {"name": e.sender_name, "email": e.reply_to or e.sender},
+        zone=settings.timezone)
+
+
+def playbook_actions(settings: Settings, *, templates: Templates, engine: TemplateEngine,
+                     store: SqlApiStore | None = None, tasks: Tasks | None = None,
+                     loyalty: LoyaltyService | None = None,
+                     channels: dict[str, Channel] | None = None,
+                     business: dict[str, object] | None = None) -> PlaybookActions:
+    """The playbooks' actions (:class:`~regulars.services.playbooks.ports.Actions`) for the
+    runner: sending, tasks (``tasks``, else the store's own), loyalty (``loyalty``, else
+    none: points and coupon steps are skipped ``no_loyalty``), tags and webhooks (signed
+    with ``[messages] secret``)."""
+    from regulars.adapters.channels import SignedPoster
+    from regulars.adapters.db.playbook_messages import SqlMessageStore
+    from regulars.services.playbooks.actions import LoyaltySteps, PlaybookActions
+
+    api = store if store is not None else open_api_store(settings)
+    m = settings.messages
+    poster = (SignedPoster(secret=m.secret.get_secret_value(), max_attempts=m.max_attempts,
+                           backoff=m.backoff, timeout=m.timeout)
+              if m.secret is not None else None)
+    return PlaybookActions(
+        sender=playbook_sender(settings, templates=templates, engine=engine, store=api,
+                               channels=channels, business=business),
+        tasks=tasks if tasks is not None else open_tasks(settings, api),
+        loyalty=LoyaltySteps(loyalty) if loyalty is not None else None,
+        tags=SqlMessageStore(api), webhook=poster, zone=settings.timezone)
+
+
+def unsubscriber(settings: Settings, store: Any) -> Unsubscriber:
+    """The one-click unsubscribe on ``store`` (the server's SQL API store)."""
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.playbook_messages import SqlMessageStore
+    from regulars.services.playbooks.unsubscribe import Unsubscriber
+
+    if not isinstance(store, SqlApiStore):
+        raise RuntimeError("unsubscribe needs the server's SQL store")
+    return Unsubscriber(SqlMessageStore(store), unsubscribe_key(settings, store),
+                        zone=settings.timezone)

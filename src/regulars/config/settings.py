@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from regulars.analytics.params import MapParams
 from regulars.config.loyalty import LoyaltySettings
+from regulars.config.messaging import EmailSettings, MessagesSettings
 from regulars.config.playbooks import DEFINITION_TABLES, PlaybooksSettings
 from regulars.config.sections import ApiSettings, ImportSettings, InputSettings, WebSettings
 from regulars.config.sources import (
@@ -123,6 +124,14 @@ class Settings(BaseSettings):
     playbooks: PlaybooksSettings = Field(
         default_factory=PlaybooksSettings,
         description="The [playbooks] section: which playbooks run, and their control group.",
+    )
+    email: EmailSettings = Field(
+        default_factory=EmailSettings,
+        description="The [email] section: the SMTP server playbooks send e-mail through.",
+    )
+    messages: MessagesSettings = Field(
+        default_factory=MessagesSettings,
+        description="The [messages] section: SMS and messenger gateways, unsubscribe links.",
     )
 
     # key ("analysis.regular_min_orders") -> where its value came from

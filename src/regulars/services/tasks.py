@@ -382,6 +382,58 @@ class Tasks:
 
         return self._keyed(caller, idempotency_key, fingerprint, work)
 
+    def add_for_playbook(self, *, task_id: str, customer_id: str, action: str,
+                         due_on: date, playbook: str, channel: str | None = None,
+                         note: str | None = None) -> tuple[str, dict[str, Any] | None]:
+        """A task a playbook's step makes for the customer's manager (issue 20), source
+        ``playbook``, reason the playbook's name. ``task_id`` is derived from the step's job,
+        so a repeat finds it: ``("created", task)``. Not made: ``("no_manager", None)`` (the
+        card names none, or one not known), ``("task_exists", None)`` (the customer has an open
+        or snoozed task already: one conversation at a time), ``("unknown_customer", None)``.
+        ``action`` a task action code, else a free text kept as the note of a ``call``."""
+        code = action.strip().lower()
+        if code not in rules.ACTION_KINDS:
+            note = "\n".join(t for t in (action.strip(), note) if t)
+            code = "call"
+        chan = rules.check_channel(channel, code)
+        text = rules.check_note(note)
+        why = rules.check_code(playbook, "reason")
+        caller = Caller.python()
+
+        def work(tx: TaskTx) -> tuple[str, dict[str, Any] | None]:
+            if tx.existing_tasks([task_id]):
+                row = tx.task(task_id)
+                return "created", row
+            facts = tx.customer_facts([customer_id]).get(customer_id)
+            if facts is None:
+                return "unknown_customer", None
+            cid = facts["customer_id"]
+            who = facts.get("manager")
+            if not who or str(who).strip() not in self.known_managers():
+                return "no_manager", None
+            if tx.live_tasks([cid]):
+                return "task_exists", None
+            row = {"task_id": task_id, "customer_id": cid, "owner": str(who).strip(),
+                   "due_on": due_on, "reason": why, "action": code, "channel": chan,
+                   "evidence": json.dumps({"playbook": playbook}), "money_at_stake": None,
+                   "state": State.OPEN.value, "snoozed_until": None, "outcome": None,
+                   "note": text, "source": "playbook", "created_at": self.clock(),
+                   "closed_at": None, "created_by": caller.ledger_actor}
+            tx.insert_task(row)
+            self._audit(tx, caller, "tasks.add", task_id, Done.CREATED,
+                        {"customer_id": cid, "owner": row["owner"], "due_on": due_on,
+                         "action": code, "playbook": playbook})
+            tx.commit()
+            return "created", row
+
+        for _attempt in range(5):
+            try:
+                with self.store.begin() as tx:
+                    return work(tx)
+            except DuplicateError:  # a racing repeat of the same job: it made the task
+                continue
+        return "created", None
+
     def _owner_of(self, facts: dict[str, Any], owner: str | None, scope: str | None) -> str:
         """Whose task a new one is: ``owner`` when named, else the key's manager (``scope``),
         else the customer's; a manager's key adds tasks for that manager only."""

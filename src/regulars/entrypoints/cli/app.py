@@ -26,6 +26,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     profiles_cmd,
     playbooks_cmd,
     playbooks_def_cmd,
+    playbooks_send_cmd,
     serve,
     worker,
 )

@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer._click.exceptions import UsageError
 
 from regulars import bootstrap
@@ -40,7 +41,8 @@ DatabaseOpt = Annotated[
 def fail(message: str, code: int) -> NoReturn:
     """Print ``error: message`` on stderr and end the command with ``code``."""
     label = _("error")  # a call of its own: Babel does not read inside an f-string
-    err.print(f"[bold red]{label}:[/] {message}", highlight=False, markup=True)
+    # the message is text, not markup: "[messages] secret" must not vanish as a tag
+    err.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 

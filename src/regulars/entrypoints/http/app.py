@@ -40,6 +40,7 @@ from regulars.entrypoints.http.routers import (
     playbooks,
     portfolio,
     tasks,
+    unsubscribe,
     worklist,
 )
 from regulars.entrypoints.http.schemas import INPUT_RULES, Degraded, Health
@@ -194,7 +195,8 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
 
     _add_health(app, settings)
     for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
-                   worklist.router, tasks.router, playbooks.router, admin.router):
+                   worklist.router, tasks.router, playbooks.router, admin.router,
+                   unsubscribe.router):
         app.include_router(router)
 
     from regulars.entrypoints.web.app import mount_static, mount_web, offline_docs

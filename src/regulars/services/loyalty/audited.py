@@ -250,6 +250,13 @@ class AuditedLoyaltyService(LoyaltyService):
                 "reward": reward_code, "points": r.points, "coupon": r.coupon_code,
                 "replayed": r.replayed}))
 
+    def gift_coupon(self, member_id: str, reward_code: str, *, key: str,
+                    at: datetime | None = None) -> RedemptionResult:
+        return self._audited("loyalty.gift_coupon", lambda: super(
+            AuditedLoyaltyService, self).gift_coupon(member_id, reward_code, key=key, at=at),
+            lambda r: (r.member_id, written(r.replayed), {
+                "reward": reward_code, "coupon": r.coupon_code, "replayed": r.replayed}))
+
     def spend(self, member_id: str, points: int, *, key: str, reason: str = "payment",
               at: datetime | None = None) -> RedemptionResult:
         return self._audited("loyalty.spend", lambda: super(

@@ -75,6 +75,35 @@ class Spending(LoyaltyCore):
         return self._once(f"redeem:{key}", "redeem", {"member": member_id, "reward": reward_code},
                           RedemptionResult, work, member_id=member_id)
 
+    def gift_coupon(self, member_id: str, reward_code: str, *, key: str,
+                    at: datetime | None = None) -> RedemptionResult:
+        """Issue a catalogue reward's single-use coupon as a gift, spending no points (a
+        playbook's win-back offer, issue 20). The member must be enrolled with consent;
+        ``key`` makes the call idempotent (a repeat returns the first coupon). The reward's
+        stock is taken as a redemption takes it."""
+        reward = self.programme.reward(reward_code)
+        if reward is None:
+            raise RewardError(_("no reward {code} in the catalogue").format(code=reward_code))
+        if not reward.active:
+            raise RewardError(_("{reward} is no longer offered").format(reward=reward.name))
+
+        def work(tx: LoyaltyTx, now: datetime) -> RedemptionResult:
+            when = aware(at) if at is not None else now
+            member = self._member(tx, member_id)
+            if not member.consent:
+                raise ConsentRequiredError(_("member {id} has not opted in").format(id=member_id))
+            if reward.stock is not None and not tx.take_reward(reward.code, reward.stock):
+                raise OutOfStockError(_("{reward}: all {n} have been redeemed").format(
+                    reward=reward.code, n=fmt_number(reward.stock)))
+            coupon = self._coupon(member_id, reward.code, reward.kind.value, reward.value,
+                                  reward.percent, when, reward.valid_days, f"gift:{key}")
+            tx.add_coupons([coupon])
+            return RedemptionResult(member_id, 0, member.balance, reward.code, coupon.code,
+                                    coupon.valid_until)
+
+        return self._once(f"gift:{key}", "gift", {"member": member_id, "reward": reward_code},
+                          RedemptionResult, work, member_id=member_id)
+
     def spend(self, member_id: str, points: int, *, key: str, reason: str = "payment",
               at: datetime | None = None) -> RedemptionResult:
         """Spend ``points`` directly (paying with points at the till)."""

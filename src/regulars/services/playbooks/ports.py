@@ -181,3 +181,41 @@ class TemplateRenderError(Exception):
         self.template = template
         self.language = language
         self.reason = reason
+# --- channels (the sending part; added for issue 20's sender) --------------------------------
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message as a channel delivers it. ``message_id`` is the job's id: the same on
+    every try (a gateway drops a repeat by it; e-mail's Message-ID is made from it)."""
+
+    message_id: str
+    customer_id: str
+    channel: str
+    purpose: str
+    to: str
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    to_name: str | None = None
+    language: str | None = None
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str | None = None
+
+
+class ChannelError(Exception):
+    """A message a channel did not deliver. ``unsent``: it certainly did not leave (refused
+    before any of it was handed over), so trying again cannot send it twice; ``permanent``:
+    trying again will not help (a 4xx, a refused address)."""
+
+    def __init__(self, detail: str, *, unsent: bool, permanent: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.unsent = unsent
+        self.permanent = permanent
+
+
+class Channel(Protocol):
+    def send(self, message: Outgoing) -> str:
+        """Deliver ``message``; the provider's id of it (the Message-ID, the gateway's id).
+        Raises :class:`ChannelError`."""
+        ...
