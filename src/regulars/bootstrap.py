@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from regulars.services.dashboard import Dashboard
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
+    from regulars.services.playbooks.effect import EffectReports
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
     from regulars.services.worklist import Worklist, WorklistRows
@@ -388,3 +389,14 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
         currency=settings.currency, audit=AuditTrail(audit),
         on_tier_change=TierEventPublisher(audit, store).publish,
         on_close=[audit.close] if own else [])
+
+
+def playbook_reports(settings: Settings, store: SqlApiStore) -> EffectReports:
+    """The playbooks' proof-of-effect report over ``store`` (which stays the caller's to
+    close), its days in the business's time zone. Every playbook is compared over the default
+    goal window (an order within 30 days) until the loaded playbooks' goals are handed in as
+    ``windows`` (:func:`regulars.services.playbooks.effect.windows_of`)."""
+    from regulars.adapters.db.playbook_report import SqlPlaybookReport
+    from regulars.services.playbooks.effect import EffectReports
+
+    return EffectReports(SqlPlaybookReport(store), zone=settings.timezone)

@@ -29,13 +29,16 @@ The reads are SQL aggregates over the playbook tables and the orders (the port
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from regulars.analytics import effect as stats
+from regulars.domain.errors import InputError
 from regulars.domain.playbooks.model import FIRST_ORDER, ORDER_PLACED, Goal
+from regulars.i18n import _
 from regulars.services.playbooks.ports import CLAIMED, CONTROL, FAILED, PENDING, TREATED
 
 GOAL_DAYS = Goal().days
@@ -348,3 +351,48 @@ def windows_of(goals: Mapping[str, Goal | None]) -> dict[str, Window]:
     on orders over the default window)."""
     return {name: Window(goal.days, goal.event in ORDER_EVENTS)
             for name, goal in goals.items() if goal is not None}
+
+
+class EffectReportError(InputError):
+    """A report asked for with a filter that cannot hold (``field`` names it)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _utc(day: date, zone: ZoneInfo) -> datetime:
+    """The start of ``day`` in the business's time zone, as the store's naive UTC."""
+    return (datetime.combine(day, time(), zone).astimezone(UTC).replace(tzinfo=None))
+
+
+class EffectReports:
+    """The report over a store's rows. ``windows`` gives each playbook's goal window (from
+    the loaded playbooks; those it does not name get the default); ``zone`` is the business's,
+    in which ``since``/``until`` days begin; ``clock`` the naive-UTC now (the as-of default)."""
+
+    def __init__(self, rows: EffectRows, *, zone: str = "UTC",
+                 windows: Callable[[], Mapping[str, Window]] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.rows = rows
+        self.zone = ZoneInfo(zone)
+        self.windows = windows or dict
+        self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
+
+    def report(self, *, playbook: str | None = None, since: date | None = None,
+               until: date | None = None, as_of: datetime | None = None,
+               confidence: float = stats.CONFIDENCE) -> EffectReport:
+        """``since``/``until``: the days the journeys entered on (both included), in the
+        business's time zone; ``as_of`` (naive UTC, default now): the moment goal windows are
+        judged closed at."""
+        if not 0.5 <= confidence < 1.0:
+            raise EffectReportError(_("the confidence must be at least 0.5 and below 1, "
+                                      "e.g. 0.95"), "confidence")
+        if since is not None and until is not None and until < since:
+            raise EffectReportError(_("until ({until}) is before since ({since})").format(
+                until=until.isoformat(), since=since.isoformat()), "until")
+        where = ReportFilter(
+            as_of=as_of or self.clock(), playbook=playbook,
+            since=None if since is None else _utc(since, self.zone),
+            until=None if until is None else _utc(until + timedelta(days=1), self.zone))
+        return report(self.rows, where, windows=self.windows(), confidence=confidence)
