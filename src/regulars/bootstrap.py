@@ -391,12 +391,16 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
         on_close=[audit.close] if own else [])
 
 
-def playbook_reports(settings: Settings, store: SqlApiStore) -> EffectReports:
-    """The playbooks' proof-of-effect report over ``store`` (which stays the caller's to
-    close), its days in the business's time zone. Every playbook is compared over the default
+def playbook_reports(settings: Settings, store: object) -> EffectReports:
+    """The playbooks' proof-of-effect report over ``store``, an API store (which stays the
+    caller's to close: the server's, or one of :func:`open_api_store`), its days in the
+    business's time zone. Every playbook is compared over the default
     goal window (an order within 30 days) until the loaded playbooks' goals are handed in as
     ``windows`` (:func:`regulars.services.playbooks.effect.windows_of`)."""
+    from regulars.adapters.db.api_store import SqlApiStore
     from regulars.adapters.db.playbook_report import SqlPlaybookReport
     from regulars.services.playbooks.effect import EffectReports
 
+    if not isinstance(store, SqlApiStore):
+        raise RuntimeError("the playbooks' report needs an SQL store")
     return EffectReports(SqlPlaybookReport(store), zone=settings.timezone)

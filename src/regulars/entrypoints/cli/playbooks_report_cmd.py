@@ -141,7 +141,7 @@ def _print_playbook(p: dict[str, Any], currency: str | None, min_arm: int) -> No
         return
     steps = Table(title=_("Steps of {name}").format(name=p["playbook"]), title_justify="left")
     for col in (_("step"), _("runs"), _("control"), _("sent"), _("skipped"),
-                _("failed"), _("waiting")):
+                _("failed"), _("not run yet")):
         steps.add_column(col)
     for s in p["steps"]:
         skipped = fmt_number(s["skipped"])
