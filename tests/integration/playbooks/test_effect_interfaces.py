@@ -28,7 +28,7 @@ def filled(store_url: str) -> str:
     return store_url
 
 
-def _run(*args: str):  # noqa: ANN202 - click's Result
+def _run(*args: str):
     from regulars.entrypoints.cli.common import out
 
     width, out.width = out.width, 250  # whole cells, as on a wide terminal
@@ -89,9 +89,8 @@ def test_an_empty_store_says_so(store_url: str) -> None:
 
 
 def test_the_python_facade(filled: str) -> None:
-    settings = bootstrap.load_settings(database_url=filled)
-    # entered on 2026-03-01 (Europe/Tallinn by default? the business's zone either way: the
-    # March entrants are in, the May ones are out)
+    settings = bootstrap.load_settings(database_url=filled, timezone="Europe/Tallinn")
+    # the March entrants (2026-03-01 10:00 UTC) are in, the May ones out
     got = api.playbook_report(settings, playbook="win_back", since=date(2026, 3, 1),
                               until=date(2026, 3, 31), as_of=AS_OF)
     (wb,) = got.playbooks
@@ -105,7 +104,7 @@ def http_filled(services: ApiServices) -> ApiServices:
     return services
 
 
-def test_http_report(http_filled: ApiServices, call) -> None:  # noqa: ANN001
+def test_http_report(http_filled: ApiServices, call) -> None:
     got = call("readonly", "GET", "/v1/playbooks/report",
                params={"as_of": "2026-06-01T03:00:00+03:00", "playbook": "win_back"})
     assert got.status_code == 200, got.text
@@ -118,7 +117,7 @@ def test_http_report(http_filled: ApiServices, call) -> None:  # noqa: ANN001
 
 
 def test_http_bad_input_is_a_problem_naming_the_field(http_filled: ApiServices,
-                                                      call) -> None:  # noqa: ANN001
+                                                      call) -> None:
     crossed = call("admin", "GET", "/v1/playbooks/report",
                    params={"since": "2026-05-02", "until": "2026-05-01"})
     assert crossed.status_code == 422
