@@ -68,6 +68,8 @@ ENDPOINTS = [
     ("POST", "/v1/tasks/TNOPE/snooze", {"until": "2999-01-01"}, {"admin"}),
     ("POST", "/v1/tasks/TNOPE/reassign", {"owner": "Mari"}, {"admin"}),
     ("POST", "/v1/tasks/TNOPE/cancel", {}, {"admin"}),
+    # the playbooks' proof of effect: aggregate figures, the portfolio's readers
+    ("GET", "/v1/playbooks/report", None, READERS),
 ]
 PUBLIC = {("GET", "/v1/health")}
 

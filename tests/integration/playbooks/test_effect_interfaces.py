@@ -125,6 +125,9 @@ def test_http_bad_input_is_a_problem_naming_the_field(http_filled: ApiServices,
     assert crossed.json()["errors"][0]["field"] == "until"
     bad = call("admin", "GET", "/v1/playbooks/report", params={"confidence": "2"})
     assert bad.status_code == 422
+    # a number is not a moment (pydantic alone would read 0.5 as half a second after 1970)
+    epoch = call("admin", "GET", "/v1/playbooks/report", params={"as_of": "0.5"})
+    assert epoch.status_code == 422 and "as_of" in epoch.text
     ru = call("admin", "GET", "/v1/playbooks/report",
               params={"since": "2026-05-02", "until": "2026-05-01"},
               headers={"Accept-Language": "ru"})

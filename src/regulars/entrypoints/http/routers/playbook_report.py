@@ -8,19 +8,36 @@ portfolio may read it (admin, manager, readonly).
 
 from __future__ import annotations
 
-from datetime import UTC
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BeforeValidator
 
 from regulars import bootstrap
 from regulars.entrypoints.http.deps import PortfolioReader, Services
-from regulars.entrypoints.http.fields import Instant, QueryDay
+from regulars.entrypoints.http.fields import QueryDay
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS
+from regulars.i18n import _
 from regulars.services.playbooks.effect import EffectReportError
 
 router = APIRouter(prefix="/v1", tags=["playbooks"])
+
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                         r"(Z|[+-]\d{2}:?\d{2})?")
+
+
+def _iso_moment_text(value: Any) -> Any:
+    """A moment in a query string: ISO 8601 text (pydantic would read ``0.5`` as seconds
+    after 1970)."""
+    if not isinstance(value, str) or not _ISO_MOMENT.fullmatch(value.strip()):
+        raise ValueError(_("write the moment as ISO 8601 text, e.g. 2026-03-31T14:05:00Z"))
+    return value
+
+
+QueryInstant = Annotated[datetime, BeforeValidator(_iso_moment_text)]
 
 
 @router.get("/playbooks/report", responses=_PROBLEMS,
@@ -29,7 +46,7 @@ def playbook_report(
     key: PortfolioReader, services: Services, request: Request,
     playbook: Annotated[str | None, Query(max_length=64)] = None,
     since: QueryDay | None = None, until: QueryDay | None = None,
-    as_of: Annotated[Instant | None, Query(description=(
+    as_of: Annotated[QueryInstant | None, Query(description=(
         "Judge the goal windows as of this moment (default now); a moment without a zone is "
         "UTC."))] = None,
     confidence: Annotated[float, Query(ge=0.5, lt=1.0)] = 0.95,
