@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from regulars.adapters.db.api_store import SqlApiStore
     from regulars.adapters.db.worker_lock import WorkerLock
     from regulars.domain.loyalty.programme import Programme
+    from regulars.domain.playbooks.model import Goal
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
@@ -69,6 +70,7 @@ __all__ = [
     "open_users",
     "password_hasher",
     "phone_normaliser",
+    "playbook_reports",
     "read_blacklist",
     "store_exceptions",
     "store_failure",
@@ -391,16 +393,19 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
         on_close=[audit.close] if own else [])
 
 
-def playbook_reports(settings: Settings, store: object) -> EffectReports:
+def playbook_reports(settings: Settings, store: object,
+                     goals: Callable[[], Mapping[str, Goal | None]] | None = None,
+                     ) -> EffectReports:
     """The playbooks' proof-of-effect report over ``store``, an API store (which stays the
     caller's to close: the server's, or one of :func:`open_api_store`), its days in the
-    business's time zone. Every playbook is compared over the default
-    goal window (an order within 30 days) until the loaded playbooks' goals are handed in as
-    ``windows`` (:func:`regulars.services.playbooks.effect.windows_of`)."""
+    business's time zone. ``goals``: each loaded playbook's goal by name (read at each
+    report, so a reloaded definition counts); a playbook it does not name is compared over
+    the default goal window, an order within 30 days."""
     from regulars.adapters.db.api_store import SqlApiStore
     from regulars.adapters.db.playbook_report import SqlPlaybookReport
-    from regulars.services.playbooks.effect import EffectReports
+    from regulars.services.playbooks.effect import EffectReports, windows_of
 
     if not isinstance(store, SqlApiStore):
         raise RuntimeError("the playbooks' report needs an SQL store")
-    return EffectReports(SqlPlaybookReport(store), zone=settings.timezone)
+    windows = None if goals is None else (lambda: windows_of(goals()))
+    return EffectReports(SqlPlaybookReport(store), zone=settings.timezone, windows=windows)

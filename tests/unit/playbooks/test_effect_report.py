@@ -92,3 +92,29 @@ def test_steps_in_order_and_control_messages_are_not_skips() -> None:
     (0.0, 0.1, "unclear"), (None, None, "no_interval")])
 def test_verdicts(low: float | None, high: float | None, expected: str) -> None:
     assert verdict(Difference(0.05, low, high, 0.95)) == expected
+
+
+def test_windows_from_the_playbooks_goals() -> None:
+    from regulars.domain.playbooks.model import Goal
+    from regulars.services.playbooks.effect import windows_of
+
+    assert windows_of({"a": Goal(), "b": Goal("review_posted", 14), "c": None,
+                       "d": Goal("first_order", 60)}) == {
+        "a": Window(30, True), "b": Window(14, False), "d": Window(60, True)}
+
+
+def test_the_windows_are_read_at_each_report() -> None:
+    seen: list[Mapping[str, Window]] = []
+
+    class Watching(Rows):
+        def arms(self, where: ReportFilter, windows: Mapping[str, Window],
+                 default: Window) -> list[ArmRow]:
+            seen.append(dict(windows))
+            return []
+
+    current = {"p": Window(7)}
+    reports = EffectReports(Watching(), windows=lambda: current)
+    reports.report(as_of=datetime(2026, 6, 1))
+    current = {"p": Window(14)}
+    reports.report(as_of=datetime(2026, 6, 1))
+    assert seen == [{"p": Window(7)}, {"p": Window(14)}]
