@@ -6,11 +6,12 @@ Playbook ``win_back`` (goal: an order within 30 days), as of 2026-06-01:
 - 20 treated entrants on 2026-03-01 10:00 (T00..T19; T00-T09 version 1, T10-T19 version 2);
   8 ordered within the window: T00 twice (70 + 30), T01..T07 100 each; T01 returned 40 of
   its order within the window, T02 returned 25 after it (still counted). Per entrant: seven
-  of 100, one of 60, twelve of 0: 760 in all, 38 per entrant; goal rate 8/20 = 0.40.
+  of 100, one of 60, twelve of 0: 760 in all, 38 per entrant; goal rate 8/20 = 0.40;
+  9 orders, 0.45 per entrant.
   Orders that must not count: T08's at the very moment it entered (the trigger's own order),
   T09's 31 days after, T10's the day before entering.
 - 5 control entrants at the same moment (K0..K4, version 1): K0 ordered 50 within the window.
-  Goal rate 1/5 = 0.20, 10 per entrant.
+  Goal rate 1/5 = 0.20, 10 per entrant, 0.2 orders per entrant.
 - 3 treated entrants on 2026-05-20 (O0..O2): their window closes on 2026-06-19, after the
   as-of: open, not compared, though O0 ordered on 2026-05-25.
 
@@ -46,6 +47,8 @@ RETURNS = INPUT_TABLES[Kind.RETURNS]
 
 TREATED_REVENUE = [100.0] * 7 + [60.0] + [0.0] * 12
 CONTROL_REVENUE = [50.0, 0.0, 0.0, 0.0, 0.0]
+TREATED_ORDERS = [2] + [1] * 7 + [0] * 12  # T00 ordered twice in its window
+CONTROL_ORDERS = [1, 0, 0, 0, 0]
 
 
 def _journey(jid: str, playbook: str, customer: str, arm: str, at: datetime,

@@ -59,7 +59,7 @@ def _reference(journeys: list[dict], orders: list[dict],
     returned = defaultdict(list)
     for r in returns:
         returned[r["order_id"]].append(r)
-    out: dict[tuple[str, str, str], list] = defaultdict(lambda: [0, 0, 0, 0.0, 0.0])
+    out: dict[tuple[str, str, str], list] = defaultdict(lambda: [0, 0, 0, 0.0, 0.0, 0, 0])
     for j in journeys:
         if j["entered_at"] > AS_OF:
             continue
@@ -77,6 +77,8 @@ def _reference(journeys: list[dict], orders: list[dict],
         acc[2] += bool(mine)
         acc[3] += revenue
         acc[4] += revenue * revenue
+        acc[5] += len(mine)
+        acc[6] += len(mine) ** 2
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -91,14 +93,15 @@ def test_sql_agrees_with_python(store_url: str, seed: int) -> None:
             if returns:
                 conn.execute(INPUT_TABLES[Kind.RETURNS].insert(), returns)
         got = {(r.playbook, r.version, r.arm): (r.entrants, r.closed, r.goals, r.revenue,
-                                                 r.revenue_squares)
+                                                 r.revenue_squares, r.orders, r.orders_squares)
                for r in SqlPlaybookReport(store).arms(ReportFilter(as_of=AS_OF), WINDOWS,
                                                       DEFAULT)}
     finally:
         store.close()
     expected = _reference(journeys, orders, returns)
     assert set(got) == set(expected)
-    for key, (n, closed, goals, revenue, squares) in expected.items():
+    for key, (n, closed, goals, revenue, squares, orders, orders_sq) in expected.items():
         assert got[key][:3] == (n, closed, goals), key
+        assert got[key][5:] == (orders, orders_sq), key
         assert got[key][3] == pytest.approx(revenue, abs=1e-6), key
         assert got[key][4] == pytest.approx(squares, rel=1e-9, abs=1e-6), key

@@ -13,7 +13,14 @@ from regulars.adapters.db.api_store import SqlApiStore
 from regulars.adapters.db.playbook_report import SqlPlaybookReport
 from regulars.services.playbooks.effect import ReportFilter, Window, report
 
-from .effect_rows import AS_OF, CONTROL_REVENUE, TREATED_REVENUE, fill
+from .effect_rows import (
+    AS_OF,
+    CONTROL_ORDERS,
+    CONTROL_REVENUE,
+    TREATED_ORDERS,
+    TREATED_REVENUE,
+    fill,
+)
 
 
 @pytest.fixture
@@ -29,9 +36,11 @@ def test_the_report_by_hand(rows: SqlPlaybookReport) -> None:
     assert [p["playbook"] for p in result["playbooks"]] == ["birthday", "win_back"]
     wb = result["playbooks"][1]
     assert wb["treated"] == {"entrants": 23, "compared": 20, "open": 3, "goals": 8,
-                             "goal_rate": 0.4, "revenue": 760.0, "revenue_per_entrant": 38.0}
+                             "goal_rate": 0.4, "revenue": 760.0, "revenue_per_entrant": 38.0,
+                             "orders": 9, "orders_per_entrant": 0.45}
     assert wb["control"] == {"entrants": 5, "compared": 5, "open": 0, "goals": 1,
-                             "goal_rate": 0.2, "revenue": 50.0, "revenue_per_entrant": 10.0}
+                             "goal_rate": 0.2, "revenue": 50.0, "revenue_per_entrant": 10.0,
+                             "orders": 1, "orders_per_entrant": 0.2}
     g = wb["goal_rate_uplift"]
     # Newcombe, worked in tests/unit/playbooks/test_effect_stats.py: -0.26152 ... 0.46902
     assert g["estimate"] == pytest.approx(0.2)
@@ -44,6 +53,11 @@ def test_the_report_by_hand(rows: SqlPlaybookReport) -> None:
     assert r["estimate"] == pytest.approx(28.0)
     assert r["low"] == pytest.approx(ci.low, abs=0.006)
     assert r["high"] == pytest.approx(ci.high, abs=0.006)
+    o = wb["orders_uplift"]
+    ci = stats.ttest_ind(TREATED_ORDERS, CONTROL_ORDERS, equal_var=False).confidence_interval()
+    assert o["estimate"] == pytest.approx(0.25)
+    assert (o["low"], o["high"]) == (pytest.approx(ci.low, abs=1e-6),
+                                     pytest.approx(ci.high, abs=1e-6))
     assert result["open"] == 3 + 4
 
 

@@ -113,6 +113,7 @@ class SqlPlaybookReport:
                          self._within(j.c.goal_at, j.c.entered_at, window.days,
                                       strict=False)), 1), else_=0))
         gross = (sa.select(j.c.journey_id, *key, goal.label("goal"),
+                           sa.func.count(o.c.order_id).label("orders"),
                            sa.func.coalesce(sa.func.sum(o.c.amount), 0).label("gross"))
                  .select_from(j.outerjoin(o, in_window))
                  .where(*closed).group_by(j.c.journey_id, *key)).subquery("gross")
@@ -126,18 +127,22 @@ class SqlPlaybookReport:
                    - sa.cast(sa.func.coalesce(returned.c.returned, 0), sa.Float))
         per_journey = (sa.select(gross.c.playbook, gross.c.version, gross.c.arm,
                                  sa.case((gross.c.goal > 0, 1), else_=0).label("met"),
+                                 gross.c.orders,
                                  revenue.label("revenue"))
                        .select_from(gross.outerjoin(
                            returned, returned.c.journey_id == gross.c.journey_id))
                        ).subquery("per_journey")
         pj = per_journey
-        totals = {(p, v, a): (int(n), int(g or 0), float(s or 0.0), float(q or 0.0))
-                  for p, v, a, n, g, s, q in conn.execute(
+        totals = {(p, v, a): (int(n), int(g or 0), float(s or 0.0), float(q or 0.0),
+                              int(c or 0), int(cq or 0))
+                  for p, v, a, n, g, s, q, c, cq in conn.execute(
                       sa.select(pj.c.playbook, pj.c.version, pj.c.arm, sa.func.count(),
                                 sa.func.sum(pj.c.met), sa.func.sum(pj.c.revenue),
-                                sa.func.sum(pj.c.revenue * pj.c.revenue))
+                                sa.func.sum(pj.c.revenue * pj.c.revenue),
+                                sa.func.sum(pj.c.orders),
+                                sa.func.sum(pj.c.orders * pj.c.orders))
                       .group_by(pj.c.playbook, pj.c.version, pj.c.arm))}
-        return [ArmRow(p, v, a, n, *totals.get((p, v, a), (0, 0, 0.0, 0.0)))
+        return [ArmRow(p, v, a, n, *totals.get((p, v, a), (0, 0, 0.0, 0.0, 0, 0)))
                 for (p, v, a), n in sorted(entered.items())]
 
     def jobs(self, where: ReportFilter) -> list[JobRow]:

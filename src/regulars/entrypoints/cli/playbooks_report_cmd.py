@@ -82,6 +82,10 @@ def _money(value: float, currency: str | None) -> str:
     return _signed(fmt_money(abs(value), currency), value)
 
 
+def _count(value: float) -> str:
+    return _signed(fmt_number(abs(value), 2), value)
+
+
 def _interval(d: dict[str, Any], estimate: Any, bound: Any) -> str:
     """``+4.1 pp (−0.8 … +9.0)``: the estimate and its interval."""
     if d["estimate"] is None:
@@ -105,6 +109,7 @@ def _arm_cells(a: dict[str, Any], currency: str | None) -> list[str]:
         fmt_percent(a["goal_rate"]) if a["goal_rate"] is None else
         f"{fmt_percent(a['goal_rate'])} ({fmt_number(a['goals'])})",
         fmt_money(a["revenue_per_entrant"], currency),
+        fmt_number(a["orders_per_entrant"], 2),
     ]
 
 
@@ -133,6 +138,8 @@ def _print_playbook(p: dict[str, Any], currency: str | None, min_arm: int) -> No
                   treated[1], control[1], _interval(g, _points_unit, _points))
     table.add_row(_("revenue per entrant in the window"), treated[2], control[2],
                   _interval(r, money, money))
+    table.add_row(_("orders per entrant in the window"), treated[3], control[3],
+                  _interval(p["orders_uplift"], _count, _count))
     out.print(table)
     meanings = [_meaning(g, "goal", min_arm), _meaning(r, "revenue", min_arm)]
     for meaning in dict.fromkeys(meanings):  # the same "no comparison yet" once
@@ -153,7 +160,8 @@ def _print_playbook(p: dict[str, Any], currency: str | None, min_arm: int) -> No
     out.print(steps)
 
 
-CSV_ARM = ("entrants", "compared", "open", "goals", "goal_rate", "revenue_per_entrant")
+CSV_ARM = ("entrants", "compared", "open", "goals", "goal_rate", "revenue_per_entrant",
+           "orders_per_entrant")
 CSV_DIFF = ("estimate", "low", "high", "verdict")
 
 
@@ -161,7 +169,8 @@ def _csv(body: dict[str, Any]) -> None:
     columns = ["playbook", "goal_days",
                *(f"{arm}_{c}" for arm in ("treated", "control") for c in CSV_ARM),
                *(f"goal_rate_uplift_{c}" for c in (*CSV_DIFF, "relative")),
-               *(f"revenue_uplift_{c}" for c in CSV_DIFF)]
+               *(f"revenue_uplift_{c}" for c in CSV_DIFF),
+               *(f"orders_uplift_{c}" for c in CSV_DIFF)]
     writer = csv.writer(sys.stdout)
     writer.writerow(columns)
     for p in body["playbooks"]:
@@ -169,7 +178,8 @@ def _csv(body: dict[str, Any]) -> None:
         writer.writerow([p["playbook"], p["goal_days"],
                          *(p[arm][c] for arm in ("treated", "control") for c in CSV_ARM),
                          *(g[c] for c in (*CSV_DIFF, "relative")),
-                         *(r[c] for c in CSV_DIFF)])
+                         *(r[c] for c in CSV_DIFF),
+                         *(p["orders_uplift"][c] for c in CSV_DIFF)])
 
 
 def _as_of(text: str | None) -> datetime | None:

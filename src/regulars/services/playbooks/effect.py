@@ -11,7 +11,8 @@ The report compares, per playbook, the treated entrants with the control entrant
   from ``goal_at`` could be biased against the control group. A playbook whose goal is another
   event (``goal_events``) is read from ``goal_at`` instead, within the same window;
 - **revenue per entrant** in the window: the orders placed in it, less what was returned of
-  them by the window's end; an entrant with no order counts as 0;
+  them by the window's end; an entrant with no order counts as 0; and **orders per entrant**
+  in the window likewise (DOMAIN §9: the uplift in orders and revenue);
 - the difference treated − control of each, with its confidence interval
   (:mod:`regulars.analytics.effect`: Newcombe's hybrid score interval, Welch's t interval).
 
@@ -76,7 +77,8 @@ class ReportFilter:
 class ArmRow:
     """One (playbook, version, arm)'s journeys: ``closed`` of the ``entrants`` have a closed
     goal window; of those, ``goals`` met the goal, with ``revenue`` in all and
-    ``revenue_squares`` (the sum of each entrant's revenue squared, for the variance)."""
+    ``revenue_squares`` (the sum of each entrant's revenue squared, for the variance), and
+    ``orders`` in their windows (``orders_squares`` likewise)."""
 
     playbook: str
     version: str
@@ -86,6 +88,8 @@ class ArmRow:
     goals: int
     revenue: float
     revenue_squares: float
+    orders: int = 0
+    orders_squares: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class Arm:
     goals: int = 0
     revenue: float = 0.0
     revenue_squares: float = 0.0
+    orders: int = 0
+    orders_squares: int = 0
 
     def add(self, row: ArmRow) -> None:
         self.entrants += row.entrants
@@ -139,6 +145,8 @@ class Arm:
         self.goals += row.goals
         self.revenue += row.revenue
         self.revenue_squares += row.revenue_squares
+        self.orders += row.orders
+        self.orders_squares += row.orders_squares
 
     @property
     def open(self) -> int:
@@ -153,14 +161,26 @@ class Arm:
     def revenue_per_entrant(self) -> float | None:
         return self.revenue / self.closed if self.closed else None
 
+    @property
+    def orders_per_entrant(self) -> float | None:
+        return self.orders / self.closed if self.closed else None
+
     def sample(self) -> stats.Sample:
+        """Revenue per entrant."""
         return stats.Sample.from_sums(self.closed, self.revenue, self.revenue_squares)
+
+    def order_sample(self) -> stats.Sample:
+        """Orders per entrant."""
+        return stats.Sample.from_sums(self.closed, float(self.orders),
+                                      float(self.orders_squares))
 
     def to_dict(self) -> dict[str, Any]:
         return {"entrants": self.entrants, "compared": self.closed, "open": self.open,
                 "goals": self.goals, "goal_rate": _round(self.goal_rate, 6),
                 "revenue": round(self.revenue, 2),
-                "revenue_per_entrant": _round(self.revenue_per_entrant, 2)}
+                "revenue_per_entrant": _round(self.revenue_per_entrant, 2),
+                "orders": self.orders,
+                "orders_per_entrant": _round(self.orders_per_entrant, 6)}
 
 
 def _round(value: float | None, places: int) -> float | None:
@@ -243,9 +263,11 @@ class PlaybookReport:
     steps: list[StepReport] = field(default_factory=list)
     goal_rate: stats.Difference | None = None
     revenue: stats.Difference | None = None
+    orders: stats.Difference | None = None
 
     def to_dict(self) -> dict[str, Any]:
         assert self.goal_rate is not None and self.revenue is not None
+        assert self.orders is not None
         return {
             "playbook": self.playbook,
             "goal_days": self.window.days,
@@ -254,6 +276,7 @@ class PlaybookReport:
             "goal_rate_uplift": {**_difference(self.goal_rate, 6),
                                  "relative": _round(self.goal_rate.relative, 6)},
             "revenue_uplift": _difference(self.revenue, 2),
+            "orders_uplift": _difference(self.orders, 6),
             "versions": [{"version": v, **{a: arms[a].to_dict() for a in ARMS}}
                          for v, arms in sorted(self.versions.items())],
             "steps": [s.to_dict() for s in self.steps],
@@ -311,6 +334,8 @@ def report(rows: EffectRows, where: ReportFilter, *,
                                         confidence=confidence, min_arm=min_arm)
         p.revenue = stats.welch(t.sample(), c.sample(), confidence=confidence,
                                 min_arm=min_arm)
+        p.orders = stats.welch(t.order_sample(), c.order_sample(), confidence=confidence,
+                               min_arm=min_arm)
     return EffectReport(where.as_of, where.since, where.until, confidence, min_arm,
                         [by_name[n] for n in sorted(by_name)])
 
