@@ -8,6 +8,9 @@ from datetime import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+# the whole CLI first, in app.py's order: importing a command module alone would register its
+# group on the app ahead of the others and change the order `regulars --help` lists them in
+from regulars.entrypoints.cli import app as _app  # noqa: F401
 from regulars.entrypoints.cli.playbooks_report_cmd import _interval, _meaning, _points, _points_unit
 from regulars.i18n import use_language
 from regulars.services.playbooks.effect import ArmRow, ReportFilter, report
