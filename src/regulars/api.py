@@ -32,6 +32,7 @@ from regulars.bootstrap import (
     open_staging,
     open_store,
     open_tasks,
+    playbook_reports,
     read_blacklist,
     store_exceptions,
     store_failure,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from regulars.services.api.loyalty import LoyaltyApi
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
+    from regulars.services.playbooks.effect import EffectReport
     from regulars.services.task_report import TaskReport
     from regulars.services.tasks import PlanResult, SuggestionLike, TaskAnswer, Tasks
 
@@ -86,6 +88,7 @@ __all__ = [
     "open_tasks",
     "plan_tasks",
     "playbook",
+    "playbook_report",
     "playbooks",
     "preview_playbook",
     "reassign_task",
@@ -725,3 +728,22 @@ def preview_playbook(name: str, customer_id: str, *, language: str | None = None
         raise InputError(_("unknown customer {id!r}").format(id=customer_id))
     return [m.as_dict() for m in preview(library, template_engine(), name, facts,
                                          language=language)]
+# --- playbooks: the proof of effect ------------------------------------------------------
+
+
+def playbook_report(settings: Settings | None = None, *, playbook: str | None = None,
+                    since: date | None = None, until: date | None = None,
+                    as_of: datetime | None = None, confidence: float = 0.95) -> EffectReport:
+    """Per playbook, treated against its random control group: entrants, goal rate and
+    revenue per entrant in the goal window, the uplift of each with its confidence interval,
+    and per step runs, sends and skips by reason (:mod:`regulars.services.playbooks.effect`).
+    ``since``/``until``: the days the journeys entered on, in the business's time zone;
+    ``as_of`` (naive UTC, default now): journeys whose goal window is still open then are
+    counted as open, not compared."""
+    settings = settings or load_settings()
+    store = open_api_store(settings)
+    try:
+        return playbook_reports(settings, store).report(
+            playbook=playbook, since=since, until=until, as_of=as_of, confidence=confidence)
+    finally:
+        store.close()

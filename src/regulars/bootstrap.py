@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from regulars.adapters.db.worker_lock import WorkerLock
     from regulars.adapters.templates import JinjaEngine
     from regulars.domain.loyalty.programme import Programme
+    from regulars.domain.playbooks.model import Goal
     from regulars.services.api import ApiServices
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from regulars.services.manager_day import ManagerDays
     from regulars.services.playbooks.actions import PlaybookActions
     from regulars.services.playbooks.definitions import Library
+    from regulars.services.playbooks.effect import EffectReports
     from regulars.services.playbooks.ports import Channel, TemplateEngine, Templates
     from regulars.services.playbooks.sending import Sender
     from regulars.services.playbooks.unsubscribe import Unsubscriber
@@ -79,6 +81,7 @@ __all__ = [
     "playbook_channels",
     "playbook_facts",
     "playbook_library",
+    "playbook_reports",
     "playbook_sender",
     "read_blacklist",
     "store_exceptions",
@@ -545,3 +548,19 @@ def unsubscriber(settings: Settings, store: Any) -> Unsubscriber:
         raise RuntimeError("unsubscribe needs the server's SQL store")
     return Unsubscriber(SqlMessageStore(store), unsubscribe_key(settings, store),
                         zone=settings.timezone)
+def playbook_reports(settings: Settings, store: object,
+                     goals: Callable[[], Mapping[str, Goal | None]] | None = None,
+                     ) -> EffectReports:
+    """The playbooks' proof-of-effect report over ``store``, an API store (which stays the
+    caller's to close: the server's, or one of :func:`open_api_store`), its days in the
+    business's time zone. ``goals``: each loaded playbook's goal by name (read at each
+    report, so a reloaded definition counts); a playbook it does not name is compared over
+    the default goal window, an order within 30 days."""
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.playbook_report import SqlPlaybookReport
+    from regulars.services.playbooks.effect import EffectReports, windows_of
+
+    if not isinstance(store, SqlApiStore):
+        raise RuntimeError("the playbooks' report needs an SQL store")
+    windows = None if goals is None else (lambda: windows_of(goals()))
+    return EffectReports(SqlPlaybookReport(store), zone=settings.timezone, windows=windows)

@@ -71,6 +71,8 @@ ENDPOINTS = [
     # the playbooks' definitions: the owner (admin) and the managers who carry them out
     ("GET", "/v1/playbooks", None, {"admin", "manager"}),
     ("GET", "/v1/playbooks/overdue_reminder", None, {"admin", "manager"}),
+    # the playbooks' proof of effect: aggregate figures, the portfolio's readers
+    ("GET", "/v1/playbooks/report", None, READERS),
 ]
 PUBLIC = {("GET", "/v1/health")}
 

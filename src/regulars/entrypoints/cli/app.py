@@ -27,6 +27,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     playbooks_cmd,
     playbooks_def_cmd,
     playbooks_send_cmd,
+    playbooks_report_cmd,
     serve,
     worker,
 )

@@ -37,6 +37,7 @@ from regulars.entrypoints.http.routers import (
     customers,
     ingest,
     loyalty,
+    playbook_report,
     playbooks,
     portfolio,
     tasks,
@@ -194,9 +195,10 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     app.state.store_failures = problems.StoreFailures()
 
     _add_health(app, settings)
+    # the playbooks' report (a fixed path) before the /v1/playbooks/{name} route
     for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
-                   worklist.router, tasks.router, playbooks.router, admin.router,
-                   unsubscribe.router):
+                   worklist.router, tasks.router, playbook_report.router, playbooks.router,
+                   admin.router, unsubscribe.router):
         app.include_router(router)
 
     from regulars.entrypoints.web.app import mount_static, mount_web, offline_docs
