@@ -170,3 +170,13 @@ class JobStore(Protocol):
         one, end the journey (state, reason): one transaction, only while ``owner`` still holds
         the lease (False: it was lost and nothing was written)."""
         ...
+
+
+class GoalSource(Protocol):
+    def goal_met(self, pairs: Sequence[tuple[str, datetime, datetime]],
+                 event: str) -> dict[str, datetime]:
+        """For each (customer_id, since, until): the time of the customer's first ``event``
+        after ``since`` and at or before ``until`` (``order_placed`` and ``first_order`` read
+        the orders, any other name ``playbook_events``); a customer without one is left
+        out."""
+        ...
