@@ -40,8 +40,11 @@ if TYPE_CHECKING:
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.dashboard import Dashboard
+    from regulars.services.events import Events
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
+    from regulars.services.playbooks.feed import Feed
+    from regulars.services.playbooks.ports import FactsSource, GoalSource
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
     from regulars.services.worklist import Worklist, WorklistRows
@@ -58,10 +61,14 @@ __all__ = [
     "open_api",
     "open_api_store",
     "open_duckdb",
+    "open_events",
     "open_inputs",
     "open_keys",
     "open_loyalty",
     "open_map",
+    "open_playbook_facts",
+    "open_playbook_feed",
+    "open_playbook_goals",
     "open_staging",
     "open_store",
     "open_tasks",
@@ -205,6 +212,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
                     rules=settings.input.rules())
     services = ApiServices(
         store=store, keys=KeyRing(store), tasks=open_tasks(settings, store), ingest=ingest,
+        events=open_events(settings, store),
         live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
         full_compute=the_map.full_compute, compute_map=the_map.compute_map,
@@ -388,3 +396,59 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
         currency=settings.currency, audit=AuditTrail(audit),
         on_tier_change=TierEventPublisher(audit, store).publish,
         on_close=[audit.close] if own else [])
+
+
+# -- playbooks' feed, facts, goals and events (issue 20) --------------------------------------
+
+
+def _own_store(settings: Settings, store: SqlApiStore | None) -> SqlApiStore:
+    return store if store is not None else open_api_store(settings)
+
+
+def _business_language(settings: Settings) -> str:
+    """The language of a customer whose card names none."""
+    from regulars.i18n import current_language
+
+    # MERGE(pbdef): [playbooks] default_language, when that section has one
+    chosen = getattr(getattr(settings, "playbooks", None), "default_language", None)
+    return str(chosen) if chosen else current_language()
+
+
+def open_playbook_facts(settings: Settings, store: SqlApiStore | None = None) -> FactsSource:
+    """Customers' facts for playbooks' conditions, on ``store`` (the caller's to close) or
+    a store of its own; a customer's country defaults to the business's phones' country
+    (``[import] default_phone_country``), the time zone to ``timezone``."""
+    from regulars.adapters.db.playbook_facts import CALLING_CODES, SqlPlaybookFacts
+
+    return SqlPlaybookFacts(_own_store(settings, store), language=_business_language(settings),
+                            country=CALLING_CODES.get(settings.import_.default_phone_country),
+                            time_zone=settings.timezone)
+
+
+def open_playbook_feed(settings: Settings, store: SqlApiStore | None = None, *,
+                       clock: Callable[[], Any] | None = None) -> Feed:
+    """The playbooks' feed (``Feed.entries(now, playbooks)``), its facts as ``feed.facts``."""
+    from regulars.adapters.db.playbook_facts import SqlPlaybookFacts
+    from regulars.adapters.db.playbook_feed import SqlFeedSource
+    from regulars.adapters.holiday_calendar import LibraryHolidays
+    from regulars.services.playbooks.feed import Feed
+
+    facts = open_playbook_facts(settings, store)
+    assert isinstance(facts, SqlPlaybookFacts)
+    return Feed(SqlFeedSource(facts), facts, clock=clock, zone=settings.timezone,
+                holidays=LibraryHolidays())
+
+
+def open_playbook_goals(settings: Settings, store: SqlApiStore | None = None) -> GoalSource:
+    """When journeys' goals were met (orders, playbooks' events)."""
+    from regulars.adapters.db.playbook_events import SqlPlaybookEvents
+
+    return SqlPlaybookEvents(_own_store(settings, store))
+
+
+def open_events(settings: Settings, store: SqlApiStore | None = None) -> Events:
+    """Playbooks' events sent by the business (``POST /v1/events`` with a ``name``)."""
+    from regulars.adapters.db.playbook_events import SqlPlaybookEvents
+    from regulars.services.events import Events
+
+    return Events(SqlPlaybookEvents(_own_store(settings, store)))

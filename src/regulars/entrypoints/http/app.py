@@ -35,6 +35,7 @@ from regulars.entrypoints.http.language import RequestLanguage, UserLanguage
 from regulars.entrypoints.http.routers import (
     admin,
     customers,
+    events,
     ingest,
     loyalty,
     portfolio,
@@ -192,7 +193,7 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     app.state.store_failures = problems.StoreFailures()
 
     _add_health(app, settings)
-    for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
+    for router in (ingest.router, events.router, customers.router, loyalty.router, portfolio.router,
                    worklist.router, tasks.router, admin.router):
         app.include_router(router)
 
