@@ -38,13 +38,11 @@ class MemoryFeedSource:
     def feedback_between(self, after: datetime, upto: datetime) -> list[Occurrence]:
         return [o for o in self.feedback if after < o.at <= upto]
 
-    def standings(self) -> Iterator[list[Standing]]:
-        rows = [self.standing[k] for k in sorted(self.standing)]
+    def changed(self) -> Iterator[list[tuple[Standing | None, Standing]]]:
+        rows = [(self.seen_standings.get(k), self.standing[k]) for k in sorted(self.standing)
+                if not self.standing[k].same(self.seen_standings.get(k))]
         for i in range(0, len(rows), 2):  # small pages, so that paging is exercised
             yield rows[i:i + 2]
-
-    def seen(self) -> dict[str, Standing]:
-        return dict(self.seen_standings)
 
     def date_rows(self) -> Iterator[list[DateRow]]:
         yield list(self.dates)

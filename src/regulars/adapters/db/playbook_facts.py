@@ -31,6 +31,7 @@ from regulars.adapters.db.tables import (
 )
 from regulars.domain.playbooks.model import ATTRIBUTE_PREFIX
 from regulars.domain.tables import Kind
+from regulars.services.playbooks.feed import parse_attributes
 from regulars.services.playbooks.ports import Facts
 
 CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
@@ -46,22 +47,6 @@ _ZONE_KEYS = ("tz", "time_zone", "timezone")
 CALLING_CODES = {"372": "EE", "7": "RU", "371": "LV", "370": "LT", "358": "FI", "46": "SE",
                  "47": "NO", "45": "DK", "49": "DE", "48": "PL", "44": "GB", "1": "US",
                  "380": "UA", "375": "BY", "33": "FR"}
-
-
-def parse_attributes(text: str | None) -> tuple[dict[str, str], list[str]]:
-    """``k=v;tag`` → ({k: v}, [tag]); keys lower case, values and tags as written (trimmed)."""
-    values: dict[str, str] = {}
-    tags: list[str] = []
-    for raw in (text or "").split(";"):
-        part = raw.strip()
-        if not part:
-            continue
-        key, eq, value = part.partition("=")
-        if eq and key.strip():
-            values[key.strip().lower()] = value.strip()
-        else:
-            tags.append(part)
-    return values, tags
 
 
 def _zone(text: str | None) -> str | None:

@@ -17,11 +17,7 @@ import sqlalchemy as sa
 
 from regulars.adapters import failures
 from regulars.adapters.db.api_store import SqlApiStore
-from regulars.adapters.db.playbook_facts import (
-    CHUNK,
-    SqlPlaybookFacts,
-    parse_attributes,
-)
+from regulars.adapters.db.playbook_facts import CHUNK, SqlPlaybookFacts
 from regulars.adapters.db.tables import (
     INPUT_TABLES,
     loyalty_members,
@@ -38,7 +34,7 @@ from regulars.domain.playbooks.model import (
     REVIEW_POSTED,
 )
 from regulars.domain.tables import Kind
-from regulars.services.playbooks.feed import DateRow, Occurrence, Standing
+from regulars.services.playbooks.feed import DateRow, Occurrence, Standing, country_of
 
 CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
 ORDERS = INPUT_TABLES[Kind.ORDERS]
@@ -67,10 +63,27 @@ class SqlFeedSource:
     def __init__(self, facts: SqlPlaybookFacts) -> None:
         self.facts = facts
         self.store: SqlApiStore = facts.store
+        self._parsed: dict[str, tuple[str, ...]] = {}
 
-    def _rows(self, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    def _rows(self, stmt: sa.Select[Any]) -> list[Any]:
         with failures.translated(self.store.url), self.store.reader.connect() as conn:
-            return [tuple(r) for r in conn.execute(stmt)]
+            return list(conn.execute(stmt).fetchall())
+
+    def _pages(self, stmt: sa.Select[Any]) -> Iterator[list[Any]]:
+        """The rows of one statement, streamed in pages (a server-side cursor on PostgreSQL):
+        one scan, where keyset pages would run a grouped subquery once a page."""
+        with failures.translated(self.store.url), self.store.reader.connect() as conn:
+            result = conn.execution_options(yield_per=PAGE).execute(stmt)
+            for part in result.partitions():
+                yield list(part)
+
+    def _signals(self, text: str | None) -> tuple[str, ...]:
+        # a handful of distinct signal lists among 100k customers: parse each once
+        key = text or "[]"
+        found = self._parsed.get(key)
+        if found is None:
+            found = self._parsed[key] = tuple(json.loads(key))
+        return found
 
     def cursors(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self._rows(
@@ -124,55 +137,38 @@ class SqlFeedSource:
             out.append(Occurrence(f"interaction:{r[0]}", r[1], CART_ABANDONED, _moment(r[2])))
         return out
 
-    def standings(self) -> Iterator[list[Standing]]:
-        m, lm = map_customers, loyalty_members
-        after: str | None = None
-        while True:
-            stmt = (sa.select(m.c.customer_id, m.c.rung, m.c.status, m.c.signals, m.c.as_of,
-                              lm.c.tier)
-                    .select_from(m.outerjoin(lm, lm.c.member_id == m.c.customer_id))
-                    .order_by(m.c.customer_id).limit(PAGE))
-            if after is not None:
-                stmt = stmt.where(m.c.customer_id > after)
-            rows = self._rows(stmt)
-            if not rows:
-                return
-            yield [Standing(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), r[5],
-                            _day(r[4])) for r in rows]
-            if len(rows) < PAGE:
-                return
-            after = rows[-1][0]
-
-    def seen(self) -> dict[str, Standing]:
-        f = playbook_facts
-        return {r[0]: Standing(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), r[4])
-                for r in self._rows(sa.select(f.c.customer_id, f.c.rung, f.c.status,
-                                              f.c.signals, f.c.tier))}
+    def changed(self) -> Iterator[list[tuple[Standing | None, Standing]]]:
+        m, lm, f = map_customers, loyalty_members, playbook_facts
+        # the signals as the map wrote them: playbook_facts keeps that same text, so equal
+        # lists compare equal as text (a list merely reordered reads as a change, which
+        # raises nothing: no signal in it is new)
+        stmt = (sa.select(m.c.customer_id, m.c.rung, m.c.status, m.c.signals, m.c.as_of,
+                          lm.c.tier, f.c.customer_id, f.c.rung, f.c.status, f.c.signals,
+                          f.c.tier)
+                .select_from(m.outerjoin(lm, lm.c.member_id == m.c.customer_id)
+                             .outerjoin(f, f.c.customer_id == m.c.customer_id))
+                .where(sa.or_(f.c.customer_id.is_(None),
+                              m.c.rung.is_distinct_from(f.c.rung),
+                              m.c.status.is_distinct_from(f.c.status),
+                              lm.c.tier.is_distinct_from(f.c.tier),
+                              m.c.signals != f.c.signals)))
+        for rows in self._pages(stmt):
+            yield [(None if r[6] is None else
+                    Standing(r[6], r[7], r[8], self._signals(r[9]), r[10]),
+                    Standing(r[0], r[1], r[2], self._signals(r[3]), r[5], _day(r[4]),
+                             signals_text=r[3]))
+                   for r in rows]
 
     def date_rows(self) -> Iterator[list[DateRow]]:
         c = CUSTOMERS
         firsts = (sa.select(ORDERS.c.customer_id, sa.func.min(ORDERS.c.ordered_at).label("first"))
                   .group_by(ORDERS.c.customer_id).subquery())
-        after: str | None = None
         default = self.facts.country
-        while True:
-            stmt = (sa.select(c.c.customer_id, c.c.birthday, c.c.attributes, firsts.c.first)
-                    .select_from(c.outerjoin(firsts, firsts.c.customer_id == c.c.customer_id))
-                    .order_by(c.c.customer_id).limit(PAGE))
-            if after is not None:
-                stmt = stmt.where(c.c.customer_id > after)
-            rows = self._rows(stmt)
-            if not rows:
-                return
-            page = []
-            for r in rows:
-                values, _tags = parse_attributes(r[2])
-                country = (values.get("country") or default or "").upper() or None
-                page.append(DateRow(r[0], _day(r[1]), _day(r[3]), values, country))
-            yield page
-            if len(rows) < PAGE:
-                return
-            after = rows[-1][0]
+        stmt = (sa.select(c.c.customer_id, c.c.birthday, c.c.attributes, firsts.c.first)
+                .select_from(c.outerjoin(firsts, firsts.c.customer_id == c.c.customer_id)))
+        for rows in self._pages(stmt):
+            yield [DateRow(r[0], _day(r[1]), _day(r[3]), r[2], country_of(r[2], default))
+                   for r in rows]
 
     def customer_pages(self) -> Iterator[list[str]]:
         return self.facts.customer_pages(PAGE)
@@ -191,5 +187,6 @@ class SqlFeedSource:
                     [s.customer_id for s in chunk])))
                 conn.execute(pf.insert(), [
                     {"customer_id": s.customer_id, "rung": s.rung, "status": s.status,
-                     "signals": json.dumps(sorted(s.signals)), "tier": s.tier, "seen_at": at}
+                     "signals": s.signals_text or json.dumps(list(s.signals)), "tier": s.tier,
+                     "seen_at": at}
                     for s in chunk])

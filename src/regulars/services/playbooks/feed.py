@@ -82,6 +82,8 @@ class Standing:
     signals: tuple[str, ...]
     tier: str | None
     as_of: date | None = None
+    # the signals as the store wrote them, kept as they are to compare in SQL next time
+    signals_text: str | None = field(default=None, compare=False)
 
     def same(self, other: Standing | None) -> bool:
         return other is not None and (self.rung, self.status, set(self.signals), self.tier) == (
@@ -90,13 +92,39 @@ class Standing:
 
 @dataclass(frozen=True)
 class DateRow:
-    """A customer's dates: birthday, first order, attributes (``k=v;…``) and country."""
+    """A customer's dates: birthday, first order, attributes as stored (``k=v;…``, parsed
+    only when a trigger reads one) and country."""
 
     customer_id: str
     birthday: date | None
     first_order: date | None
-    attributes: Mapping[str, str]
+    attributes: str | None
     country: str | None
+
+
+def parse_attributes(text: str | None) -> tuple[dict[str, str], list[str]]:
+    """``k=v;tag`` → ({k: v}, [tag]); keys lower case, values and tags as written (trimmed)."""
+    values: dict[str, str] = {}
+    tags: list[str] = []
+    for raw in (text or "").split(";"):
+        part = raw.strip()
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if eq and key.strip():
+            values[key.strip().lower()] = value.strip()
+        else:
+            tags.append(part)
+    return values, tags
+
+
+def country_of(attributes: str | None, default: str | None) -> str | None:
+    """The ``country=`` attribute (ISO alpha-2, upper case), else ``default``."""
+    if attributes and "country" in attributes.lower():
+        found = parse_attributes(attributes)[0].get("country")
+        if found:
+            return found.upper()
+    return default.upper() if default else None
 
 
 class FeedSource(Protocol):
@@ -118,12 +146,10 @@ class FeedSource(Protocol):
         abandoned cart interaction) in (after, upto]."""
         ...
 
-    def standings(self) -> Iterator[list[Standing]]:
-        """Every customer's current standing (map rows with their tier), in pages."""
-        ...
-
-    def seen(self) -> dict[str, Standing]:
-        """What the feed recorded last (playbook_facts)."""
+    def changed(self) -> Iterator[list[tuple[Standing | None, Standing]]]:
+        """(what the feed recorded last, or None; the standing now) of each customer whose
+        standing (map row and tier) differs from what playbook_facts recorded, in pages: the
+        comparison is the store's, so a quiet night reads only what moved."""
         ...
 
     def date_rows(self) -> Iterator[list[DateRow]]: ...
@@ -246,10 +272,8 @@ class Feed:
                  now: datetime) -> None:
         watching = [p for p in books if p.trigger.kind == CHANGE]
         baseline = CHANGES not in cursors
-        seen = self.source.seen()
-        for page in self.source.standings():
-            for new in page:
-                old = seen.get(new.customer_id)
+        for page in self.source.changed():
+            for old, new in page:
                 if new.same(old):
                     continue
                 run.seen.append(new)
@@ -354,7 +378,7 @@ class DateTable:
     first_order: np.ndarray
     first_year: np.ndarray
     country: np.ndarray
-    attributes: list[Mapping[str, str]]
+    attributes: list[str | None]
     _attrs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
@@ -384,8 +408,10 @@ class DateTable:
             md = np.zeros(len(self.attributes), np.int32)
             year = np.full(len(self.attributes), np.iinfo(np.int32).max, np.int32)
             key = name.lower()
-            for i, values in enumerate(self.attributes):
-                text = values.get(key)
+            for i, raw in enumerate(self.attributes):
+                if not raw or key not in raw.lower():
+                    continue
+                text = parse_attributes(raw)[0].get(key)
                 parsed = days.parse_day(text) if text else None
                 if parsed is not None:
                     y, m, d = parsed
