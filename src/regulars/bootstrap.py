@@ -34,6 +34,8 @@ from regulars.services.live_map import MapComputer, MapStore
 
 if TYPE_CHECKING:
     from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.playbook_events import SqlPlaybookEvents
+    from regulars.adapters.db.playbook_facts import SqlPlaybookFacts
     from regulars.adapters.db.worker_lock import WorkerLock
     from regulars.domain.loyalty.programme import Programme
     from regulars.services.api import ApiServices
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
     from regulars.services.playbooks.feed import Feed
-    from regulars.services.playbooks.ports import FactsSource, GoalSource
     from regulars.services.tasks import Tasks
     from regulars.services.users import PasswordHasher, Users
     from regulars.services.worklist import Worklist, WorklistRows
@@ -399,10 +400,8 @@ def open_loyalty(settings: Settings, *, clock: Any = None, chunk: int = 500,
 
 
 # -- playbooks' feed, facts, goals and events (issue 20) --------------------------------------
-
-
-def _own_store(settings: Settings, store: SqlApiStore | None) -> SqlApiStore:
-    return store if store is not None else open_api_store(settings)
+# Each takes the caller's API store (``store``: the caller closes it) or opens one of its own
+# (schema brought up to date), which its ``close()`` closes.
 
 
 def _business_language(settings: Settings) -> str:
@@ -414,36 +413,38 @@ def _business_language(settings: Settings) -> str:
     return str(chosen) if chosen else current_language()
 
 
-def open_playbook_facts(settings: Settings, store: SqlApiStore | None = None) -> FactsSource:
-    """Customers' facts for playbooks' conditions, on ``store`` (the caller's to close) or
-    a store of its own; a customer's country defaults to the business's phones' country
-    (``[import] default_phone_country``), the time zone to ``timezone``."""
+def open_playbook_facts(settings: Settings, store: SqlApiStore | None = None) -> SqlPlaybookFacts:
+    """Customers' facts for playbooks' conditions (a ``FactsSource``); a customer's country
+    defaults to the business's phones' (``[import] default_phone_country``), the time zone
+    to ``timezone``."""
     from regulars.adapters.db.playbook_facts import CALLING_CODES, SqlPlaybookFacts
 
-    return SqlPlaybookFacts(_own_store(settings, store), language=_business_language(settings),
+    return SqlPlaybookFacts(store or open_api_store(settings),
+                            language=_business_language(settings),
                             country=CALLING_CODES.get(settings.import_.default_phone_country),
-                            time_zone=settings.timezone)
+                            time_zone=settings.timezone, owned=store is None)
 
 
 def open_playbook_feed(settings: Settings, store: SqlApiStore | None = None, *,
                        clock: Callable[[], Any] | None = None) -> Feed:
     """The playbooks' feed (``Feed.entries(now, playbooks)``), its facts as ``feed.facts``."""
-    from regulars.adapters.db.playbook_facts import SqlPlaybookFacts
     from regulars.adapters.db.playbook_feed import SqlFeedSource
     from regulars.adapters.holiday_calendar import LibraryHolidays
     from regulars.services.playbooks.feed import Feed
 
     facts = open_playbook_facts(settings, store)
-    assert isinstance(facts, SqlPlaybookFacts)
-    return Feed(SqlFeedSource(facts), facts, clock=clock, zone=settings.timezone,
+    feed = Feed(SqlFeedSource(facts), facts, clock=clock, zone=settings.timezone,
                 holidays=LibraryHolidays())
+    feed.closers.append(facts.close)
+    return feed
 
 
-def open_playbook_goals(settings: Settings, store: SqlApiStore | None = None) -> GoalSource:
-    """When journeys' goals were met (orders, playbooks' events)."""
+def open_playbook_goals(settings: Settings,
+                        store: SqlApiStore | None = None) -> SqlPlaybookEvents:
+    """When journeys' goals were met (a ``GoalSource``: orders, playbooks' events)."""
     from regulars.adapters.db.playbook_events import SqlPlaybookEvents
 
-    return SqlPlaybookEvents(_own_store(settings, store))
+    return SqlPlaybookEvents(store or open_api_store(settings), owned=store is None)
 
 
 def open_events(settings: Settings, store: SqlApiStore | None = None) -> Events:
@@ -451,4 +452,4 @@ def open_events(settings: Settings, store: SqlApiStore | None = None) -> Events:
     from regulars.adapters.db.playbook_events import SqlPlaybookEvents
     from regulars.services.events import Events
 
-    return Events(SqlPlaybookEvents(_own_store(settings, store)))
+    return Events(SqlPlaybookEvents(store or open_api_store(settings), owned=store is None))

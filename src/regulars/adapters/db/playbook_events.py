@@ -59,8 +59,13 @@ class SqlEventTx(SqlApiTx):
 class SqlPlaybookEvents:
     """Events and goals on the API store ``store`` (its engines)."""
 
-    def __init__(self, store: SqlApiStore) -> None:
+    def __init__(self, store: SqlApiStore, *, owned: bool = False) -> None:
         self.store = store
+        self.owned = owned  # a store of its own, closed with it
+
+    def close(self) -> None:
+        if self.owned:
+            self.store.close()
 
     @contextmanager
     def begin(self) -> Iterator[SqlEventTx]:

@@ -94,11 +94,16 @@ class SqlPlaybookFacts:
     ``time_zone`` (IANA)."""
 
     def __init__(self, store: SqlApiStore, *, language: str, country: str | None,
-                 time_zone: str) -> None:
+                 time_zone: str, owned: bool = False) -> None:
         self.store = store
+        self.owned = owned  # a store of its own, closed with it
         self.language = language
         self.country = country.upper() if country else None
         self.time_zone = time_zone
+
+    def close(self) -> None:
+        if self.owned:
+            self.store.close()
 
     def _rows(self, stmt: sa.Select[Any]) -> list[dict[str, Any]]:
         with failures.translated(self.store.url), self.store.reader.connect() as conn:

@@ -196,6 +196,12 @@ class Feed:
         self.zone = ZoneInfo(zone)
         self.holidays = holidays
         self._staged: _Pass | None = None
+        self.closers: list[Callable[[], object]] = []  # run by close(): a store of its own
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+        self.closers.clear()
 
     # -- the pass ----------------------------------------------------------------------------
 
