@@ -154,3 +154,34 @@ def test_every_move_to_a_rung_enters_once_however_the_passes_fall(
                          if now == "regular" and before != "regular"]
         previous = rungs
     assert sorted(got) == sorted(expected)
+
+
+@settings(max_examples=40)
+@given(st.dates(date(1950, 1, 1), date(2005, 12, 31)), st.integers(-30, 30),
+       st.lists(st.integers(1, 90), min_size=1, max_size=20))
+def test_a_birthday_fires_once_a_year_however_the_passes_fall(
+        born: date, offset: int, steps: list[int]) -> None:
+    # passes at random intervals over up to ~5 years: the birthday (29 February kept on the
+    # 28th) fires once in each year whose day (plus the offset) the passes walked, never twice
+    from datetime import timedelta
+
+    from regulars.domain.playbooks.dates import on_year
+    from regulars.services.playbooks.feed import DateRow
+
+    src = MemoryFeedSource(dates=[DateRow("A", born, None, None, "EE")])
+    feed = Feed(src)
+    book = _book("bday", kind="date", base="birthday", offset_days=offset)
+    start = date(2027, 1, 1)
+    feed.entries(datetime(2027, 1, 1, 12), [book])  # the first pass: 1 January only
+    got: list[str] = []
+    day = start
+    for step in steps:
+        day += timedelta(days=step)
+        got += [e.entry_key for e in feed.entries(datetime.combine(day, datetime.min.time())
+                                                  + timedelta(hours=12), [book])]
+    expected = []
+    for year in range(2026, day.year + 2):
+        base = on_year(year, born.month, born.day)
+        if start < base + timedelta(days=offset) <= day:
+            expected.append(f"date:birthday:{base.isoformat()}")
+    assert sorted(got) == sorted(expected)
