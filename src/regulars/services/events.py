@@ -213,14 +213,19 @@ class Events:
         stored = tx.stored_events(sorted({r["event_id"] for r in rows}))
         new: list[dict[str, Any]] = []
         conflicts: list[Problem] = []
-        present = 0
+        present = twins = 0
+        ours: set[str] = set()  # the ids this request adds
         for i, r in enumerate(rows):
             before = stored.get(r["event_id"])
             if before is None:
                 new.append(r)
                 stored[r["event_id"]] = r
+                ours.add(r["event_id"])
             elif _same(r, before):
-                present += 1
+                if r["event_id"] in ours:
+                    twins += 1
+                else:
+                    present += 1
             else:
                 conflicts.append(Problem(i, "event_id", r["event_id"], _(
                     "already in the store with different content")))
@@ -230,7 +235,7 @@ class Events:
         # the ingest's answer (IngestOut), so one endpoint answers one shape
         body: dict[str, Any] = {
             "received": len(rows), "added": len(new), "already_present": present,
-            "duplicates_in_request": 0, "customers_created": 0, "customers_updated": 0,
+            "duplicates_in_request": twins, "customers_created": 0, "customers_updated": 0,
             "merged": [], "ids": [r["event_id"] for r in rows]}
         outcome = Outcome.CREATED if new else Outcome.UNCHANGED
         AuditTrail.write_in(tx, caller, "events", subject=", ".join(body["ids"][:20]),

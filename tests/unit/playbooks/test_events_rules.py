@@ -100,5 +100,6 @@ def test_the_same_event_twice_in_one_request_is_written_once() -> None:
     store = _Store()
     done = Events(store, clock=lambda: NOW).record(
         [EventIn("C1", "a", event_id="x", at=NOW), EventIn("C1", "a", event_id="x", at=NOW)])
-    assert (done.body["added"], done.body["already_present"]) == (1, 1)
+    assert (done.body["added"], done.body["already_present"],
+            done.body["duplicates_in_request"]) == (1, 0, 1)
     assert list(store.events) == ["x"]
