@@ -452,4 +452,5 @@ def open_events(settings: Settings, store: SqlApiStore | None = None) -> Events:
     from regulars.adapters.db.playbook_events import SqlPlaybookEvents
     from regulars.services.events import Events
 
-    return Events(SqlPlaybookEvents(store or open_api_store(settings), owned=store is None))
+    return Events(SqlPlaybookEvents(store or open_api_store(settings), owned=store is None),
+                  rules=settings.input.rules())

@@ -7,7 +7,9 @@ An event is ``{event_id?, customer_id, name, at?, properties?}``:
   custom one: lower case letters, digits and ``_``, starting with a letter, at most 64;
 - ``customer_id`` must be a known customer (an id merged into another card is stored under
   that card);
-- ``at`` defaults to the moment it is received; ``properties`` is a JSON object (at most
+- ``at`` defaults to the moment it is received, and lies in the input window of every other
+  date (``[input] earliest_date`` to ``future_days`` after today): an event dated years
+  ahead would hold the feed's cursor back until then; ``properties`` is a JSON object (at most
   :data:`MAX_PROPERTIES` bytes as JSON) the playbooks keep with the event;
 - ``event_id`` makes a resend a no-op: the same id with the same content is "already
   present", with other content a conflict. Without one, the id is derived from the content
@@ -26,11 +28,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from regulars.domain.errors import Problem
 from regulars.domain.playbooks.model import KNOWN_EVENTS
+from regulars.domain.rules import InputRules
 from regulars.i18n import _, fmt_number, ngettext
 from regulars.services.api.ingest import IdempotencyConflictError, RejectedRecordsError
 from regulars.services.api.ports import DuplicateError, StoredResponse
@@ -129,8 +132,10 @@ class Events:
     says whether a well-formed name may be sent (default: any)."""
 
     def __init__(self, store: EventStore, *, clock: Callable[[], datetime] | None = None,
-                 known: Callable[[str], bool] | None = None) -> None:
+                 known: Callable[[str], bool] | None = None,
+                 rules: InputRules | None = None) -> None:
         self.store = store
+        self.rules = rules or InputRules()
         self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self.known = known
 
@@ -187,6 +192,7 @@ class Events:
                 out.problems.append(Problem(i, "properties", None, _(
                     "at most {n} bytes as JSON").format(n=fmt_number(MAX_PROPERTIES))))
             at = _utc(e.at) if e.at is not None else now
+            self._window(out, i, at, now)
             event_id = (e.event_id or "").strip() or derived_event_id(
                 e.customer_id, e.name, at, props)
             if len(event_id) > MAX_ID:
@@ -196,6 +202,19 @@ class Events:
                              "name": e.name, "at": at, "properties": props,
                              "received_at": now})
         return out
+
+    def _window(self, out: _Checked, i: int, at: datetime, now: datetime) -> None:
+        table = "playbook_events"
+        earliest = self.rules.earliest_date
+        latest = now.date() + timedelta(days=self.rules.future_days)
+        if at.date() < earliest:
+            out.problems.append(Problem(i, "at", at.isoformat(), _(
+                "before {bound}: dates of {table} cannot be earlier (input.earliest_date)"
+            ).format(bound=earliest.isoformat(), table=table)))
+        elif at.date() > latest:
+            out.problems.append(Problem(i, "at", at.isoformat(), _(
+                "after {bound}: dates of {table} cannot be in the future"
+            ).format(bound=latest.isoformat(), table=table)))
 
     def _write(self, tx: EventTx, checked: _Checked, caller: Caller,
                idempotency_key: str | None, fingerprint: str, now: datetime) -> EventsAnswer:

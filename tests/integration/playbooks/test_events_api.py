@@ -30,7 +30,7 @@ def _customers(call: Any, *ids: str) -> None:
 def test_an_event_is_stored_once_and_a_resend_is_a_no_op(call: Any, services: Any) -> None:
     _customers(call, "C1")
     event = {"event_id": "ev-1", "customer_id": "C1", "name": "signed_up",
-             "at": "2027-03-01T10:00:00+02:00", "properties": {"source": "landing"}}
+             "at": "2026-03-01T10:00:00+02:00", "properties": {"source": "landing"}}
     first = call(INTEGRATION, "POST", "/v1/events", json=event)
     assert first.status_code == 201
     assert first.json() == {"received": 1, "added": 1, "already_present": 0,
@@ -41,7 +41,7 @@ def test_an_event_is_stored_once_and_a_resend_is_a_no_op(call: Any, services: An
     assert (again.json()["added"], again.json()["already_present"]) == (0, 1)
     # stored in UTC without an offset, as every moment in the store
     assert _stored(services) == [{"event_id": "ev-1", "customer_id": "C1", "name": "signed_up",
-                                  "at": datetime(2027, 3, 1, 8), "properties":
+                                  "at": datetime(2026, 3, 1, 8), "properties":
                                   '{"source":"landing"}'}]
     with services.store.reader.connect() as conn:
         audited = conn.execute(sa.select(api_audit.c.use_case, api_audit.c.outcome).where(
@@ -51,7 +51,7 @@ def test_an_event_is_stored_once_and_a_resend_is_a_no_op(call: Any, services: An
 
 def test_without_an_id_the_content_names_the_event(call: Any, services: Any) -> None:
     _customers(call, "C1")
-    event = {"customer_id": "C1", "name": "cart_abandoned", "at": "2027-03-01T10:00:00Z"}
+    event = {"customer_id": "C1", "name": "cart_abandoned", "at": "2026-03-01T10:00:00Z"}
     ids = [call(INTEGRATION, "POST", "/v1/events", json=event).json()["ids"][0]
            for _ in range(2)]
     assert ids[0] == ids[1] and ids[0].startswith("E-")
@@ -82,9 +82,9 @@ def test_a_missing_field_is_named_by_the_request_check(call: Any) -> None:
 def test_the_same_id_with_other_content_is_a_conflict(call: Any, services: Any) -> None:
     _customers(call, "C1", "C2")
     call(INTEGRATION, "POST", "/v1/events", json={"event_id": "x", "customer_id": "C1",
-                                                  "name": "signed_up", "at": "2027-01-01"})
+                                                  "name": "signed_up", "at": "2026-01-01"})
     r = call(INTEGRATION, "POST", "/v1/events", json={"event_id": "x", "customer_id": "C2",
-                                                      "name": "signed_up", "at": "2027-01-01"})
+                                                      "name": "signed_up", "at": "2026-01-01"})
     assert r.status_code == 409
     assert [(e["index"], e["field"]) for e in r.json()["errors"]] == [(0, "event_id")]
     assert [s["customer_id"] for s in _stored(services)] == ["C1"]
@@ -118,7 +118,7 @@ def test_named_events_and_typed_records_go_in_separate_requests(call: Any) -> No
     _customers(call, "C1")
     r = call(INTEGRATION, "POST", "/v1/events", json=[
         {"customer_id": "C1", "name": "signed_up"},
-        {"type": "feedback", "customer_id": "C1", "at": "2027-01-01T00:00:00", "nps": 9}])
+        {"type": "feedback", "customer_id": "C1", "at": "2026-01-01T00:00:00", "nps": 9}])
     assert r.status_code == 422
     assert {(e.get("index"), e["field"]) for e in r.json()["errors"]} >= {(1, "type")}
 

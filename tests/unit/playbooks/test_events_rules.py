@@ -103,3 +103,16 @@ def test_the_same_event_twice_in_one_request_is_written_once() -> None:
     assert (done.body["added"], done.body["already_present"],
             done.body["duplicates_in_request"]) == (1, 0, 1)
     assert list(store.events) == ["x"]
+
+
+def test_a_moment_outside_the_input_window_is_refused() -> None:
+    from datetime import date
+
+    from regulars.domain.rules import InputRules
+
+    events = Events(_Store(), clock=lambda: NOW,
+                    rules=InputRules(earliest_date=date(2000, 1, 1), future_days=1))
+    assert _problems(events, [EventIn("C1", "a", at=datetime(2027, 3, 2, 23)),  # tomorrow
+                              EventIn("C1", "a", at=datetime(2027, 3, 3)),
+                              EventIn("C1", "a", at=datetime(1999, 12, 31))]) == [
+        (1, "at"), (2, "at")]
