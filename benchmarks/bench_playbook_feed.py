@@ -62,7 +62,8 @@ def build(store: SqlApiStore, n: int, seed: int = 1) -> None:
                        "amount": 10, "row_hash": "x"})
         maps.append({"customer_id": cid, "orders": 1, "rung": rnd.choice(["new", "repeat"]),
                      "status": "active", "signals": "[]", "traits": "[]", "evidence": "[]",
-                     "evidence_text": "[]", "as_of": as_of, "updated_at": as_of})
+                     "evidence_text": "[]", "as_of": as_of, "updated_at": as_of,
+                     "first_order_at": first, "last_order_at": first})
         members.append({"member_id": cid, "enrolled_at": as_of, "consent": True,
                         "tier": "base", "balance": 0, "pending": 0, "debt": 0, "deficit": 0,
                         "earned_total": 0, "stored_value": 0})

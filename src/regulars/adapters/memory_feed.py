@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from regulars.services.playbooks.feed import DateRow, Occurrence, Standing
+from regulars.services.playbooks.feed import DateColumns, DateRow, Occurrence, Standing
 
 
 @dataclass
@@ -44,8 +44,8 @@ class MemoryFeedSource:
         for i in range(0, len(rows), 2):  # small pages, so that paging is exercised
             yield rows[i:i + 2]
 
-    def date_rows(self) -> Iterator[list[DateRow]]:
-        yield list(self.dates)
+    def date_columns(self) -> DateColumns:
+        return DateColumns.of_rows(self.dates)
 
     def customer_pages(self) -> Iterator[list[str]]:
         ids = sorted({*self.standing, *(d.customer_id for d in self.dates)})

@@ -175,6 +175,7 @@ def test_birthdays_holidays_attribute_days_and_cadences_fire_once_per_day(
         customer(conn, "B", birthday=date(1990, 3, 1), attributes="professional_day=03-01")
         customer(conn, "C", attributes="founded=2011-02-27;country=EE")
         order(conn, "O1", "C", datetime(2026, 2, 28, 15))
+        map_row(conn, "C", first_order_at=datetime(2026, 2, 28, 15))  # the map's first order
     feed = _feed(store)
     books = [_book("bday", kind="date", base="birthday"),
              _book("bday_before", kind="date", base="birthday", offset_days=-2),

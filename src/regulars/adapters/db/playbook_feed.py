@@ -34,7 +34,12 @@ from regulars.domain.playbooks.model import (
     REVIEW_POSTED,
 )
 from regulars.domain.tables import Kind
-from regulars.services.playbooks.feed import DateRow, Occurrence, Standing, country_of
+from regulars.services.playbooks.feed import (
+    DateColumns,
+    Occurrence,
+    Standing,
+    country_of,
+)
 
 CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
 ORDERS = INPUT_TABLES[Kind.ORDERS]
@@ -159,16 +164,27 @@ class SqlFeedSource:
                              signals_text=r[3]))
                    for r in rows]
 
-    def date_rows(self) -> Iterator[list[DateRow]]:
-        c = CUSTOMERS
-        firsts = (sa.select(ORDERS.c.customer_id, sa.func.min(ORDERS.c.ordered_at).label("first"))
-                  .group_by(ORDERS.c.customer_id).subquery())
+    def date_columns(self) -> DateColumns:
+        # month and day computed by the store, the first order's from the map's snapshot
+        # (one row a customer), not a grouped scan of every order: a first order a year old
+        # is in any map built since
+        c, m = CUSTOMERS, map_customers
+
+        def md(col: Any) -> Any:
+            return sa.func.coalesce(sa.extract("month", col) * 100 + sa.extract("day", col), 0)
+
+        stmt = (sa.select(c.c.customer_id, md(c.c.birthday), md(m.c.first_order_at),
+                          sa.func.coalesce(sa.extract("year", m.c.first_order_at), 0),
+                          c.c.attributes)
+                .select_from(c.outerjoin(m, m.c.customer_id == c.c.customer_id)))
+        rows = self._rows(stmt)
+        if not rows:
+            return DateColumns([], [], [], [], [], [])
+        ids, bday, first, year, attrs = (list(col) for col in zip(*rows, strict=True))
         default = self.facts.country
-        stmt = (sa.select(c.c.customer_id, c.c.birthday, c.c.attributes, firsts.c.first)
-                .select_from(c.outerjoin(firsts, firsts.c.customer_id == c.c.customer_id)))
-        for rows in self._pages(stmt):
-            yield [DateRow(r[0], _day(r[1]), _day(r[3]), r[2], country_of(r[2], default))
-                   for r in rows]
+        return DateColumns(ids, [int(v) for v in bday], [int(v) for v in first],
+                           [int(v) for v in year], attrs,
+                           [country_of(a, default) for a in attrs])
 
     def customer_pages(self) -> Iterator[list[str]]:
         return self.facts.customer_pages(PAGE)

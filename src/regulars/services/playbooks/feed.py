@@ -102,6 +102,30 @@ class DateRow:
     country: str | None
 
 
+@dataclass(frozen=True)
+class DateColumns:
+    """Every customer's dates as columns: ``MMDD`` numbers (0: none), the first order's year
+    (0: none), the attributes as stored and the country — what a store computes in one scan,
+    so that no Python object is made per customer."""
+
+    ids: Sequence[str]
+    birthday: Sequence[int]
+    first_order: Sequence[int]
+    first_year: Sequence[int]
+    attributes: Sequence[str | None]
+    country: Sequence[str | None]
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[DateRow]) -> DateColumns:
+        def md(d: date | None) -> int:
+            return 0 if d is None else days.month_day(d.month, d.day)
+
+        return cls([r.customer_id for r in rows], [md(r.birthday) for r in rows],
+                   [md(r.first_order) for r in rows],
+                   [r.first_order.year if r.first_order else 0 for r in rows],
+                   [r.attributes for r in rows], [r.country for r in rows])
+
+
 def parse_attributes(text: str | None) -> tuple[dict[str, str], list[str]]:
     """``k=v;tag`` → ({k: v}, [tag]); keys lower case, values and tags as written (trimmed)."""
     values: dict[str, str] = {}
@@ -152,7 +176,9 @@ class FeedSource(Protocol):
         comparison is the store's, so a quiet night reads only what moved."""
         ...
 
-    def date_rows(self) -> Iterator[list[DateRow]]: ...
+    def date_columns(self) -> DateColumns:
+        """Every customer's dates, as columns."""
+        ...
 
     def customer_pages(self) -> Iterator[list[str]]: ...
 
@@ -302,7 +328,7 @@ class Feed:
             after = date.fromisoformat(cursors[DATES]) if DATES in cursors else None
             walked = days.days_after(after, today)
             if walked:
-                table = DateTable.build(self.source.date_rows())
+                table = DateTable.build(self.source.date_columns())
                 for p in dated:
                     for day in walked:
                         for cid, key in self._date_matches(table, p, day):
@@ -388,21 +414,13 @@ class DateTable:
     _attrs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, pages: Iterator[list[DateRow]]) -> DateTable:
-        rows = [r for page in pages for r in page]
-        n = len(rows)
-        ids = np.array([r.customer_id for r in rows], dtype=object)
-        bday = np.zeros(n, np.int32)
-        first = np.zeros(n, np.int32)
-        first_year = np.full(n, np.iinfo(np.int32).max, np.int32)
-        for i, r in enumerate(rows):
-            if r.birthday is not None:
-                bday[i] = days.month_day(r.birthday.month, r.birthday.day)
-            if r.first_order is not None:
-                first[i] = days.month_day(r.first_order.month, r.first_order.day)
-                first_year[i] = r.first_order.year
-        country = np.array([r.country or "" for r in rows], dtype=object)
-        return cls(ids, bday, first, first_year, country, [r.attributes for r in rows])
+    def build(cls, cols: DateColumns) -> DateTable:
+        first_year = np.asarray(cols.first_year, np.int32)
+        first_year[first_year == 0] = np.iinfo(np.int32).max  # no first order: never passed
+        return cls(np.asarray(cols.ids, dtype=object), np.asarray(cols.birthday, np.int32),
+                   np.asarray(cols.first_order, np.int32), first_year,
+                   np.asarray([c or "" for c in cols.country], dtype=object),
+                   list(cols.attributes))
 
     def countries(self) -> list[str]:
         return sorted(c for c in set(self.country.tolist()) if c)
