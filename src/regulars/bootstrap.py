@@ -426,15 +426,17 @@ def open_playbook_facts(settings: Settings, store: SqlApiStore | None = None) ->
 
 
 def open_playbook_feed(settings: Settings, store: SqlApiStore | None = None, *,
-                       clock: Callable[[], Any] | None = None) -> Feed:
-    """The playbooks' feed (``Feed.entries(now, playbooks)``), its facts as ``feed.facts``."""
+                       clock: Callable[[], Any] | None = None,
+                       steady_dates: bool = False) -> Feed:
+    """The playbooks' feed (``Feed.entries(now, playbooks)``), its facts as ``feed.facts``;
+    ``steady_dates`` for a simulation stepping through time in one process (see Feed)."""
     from regulars.adapters.db.playbook_feed import SqlFeedSource
     from regulars.adapters.holiday_calendar import LibraryHolidays
     from regulars.services.playbooks.feed import Feed
 
     facts = open_playbook_facts(settings, store)
     feed = Feed(SqlFeedSource(facts), facts, clock=clock, zone=settings.timezone,
-                holidays=LibraryHolidays())
+                holidays=LibraryHolidays(), steady_dates=steady_dates)
     feed.closers.append(facts.close)
     return feed
 

@@ -25,6 +25,7 @@ class MemoryFeedSource:
     positions: dict[str, str] = field(default_factory=dict)
     seen_standings: dict[str, Standing] = field(default_factory=dict)
     saved: int = 0
+    date_reads: int = 0
 
     def cursors(self) -> dict[str, str]:
         return dict(self.positions)
@@ -45,6 +46,7 @@ class MemoryFeedSource:
             yield rows[i:i + 2]
 
     def date_columns(self) -> DateColumns:
+        self.date_reads += 1
         return DateColumns.of_rows(self.dates)
 
     def customer_pages(self) -> Iterator[list[str]]:

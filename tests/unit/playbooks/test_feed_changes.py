@@ -185,3 +185,16 @@ def test_a_birthday_fires_once_a_year_however_the_passes_fall(
         if start < base + timedelta(days=offset) <= day:
             expected.append(f"date:birthday:{base.isoformat()}")
     assert sorted(got) == sorted(expected)
+
+
+def test_steady_dates_are_read_once_for_a_simulation_and_every_pass_otherwise() -> None:
+    from regulars.services.playbooks.feed import DateRow
+
+    book = _book("bday", kind="date", base="birthday")
+    for steady, reads in ((True, 1), (False, 3)):
+        src = MemoryFeedSource(dates=[DateRow("A", date(1990, 3, 3), None, None, None)])
+        feed = Feed(src, steady_dates=steady)
+        got = [e.entry_key for day in (1, 2, 3)
+               for e in feed.entries(datetime(2027, 3, day, 12), [book])]
+        assert got == ["date:birthday:2027-03-03"]
+        assert src.date_reads == reads

@@ -184,7 +184,8 @@ class SqlPlaybookFacts:
             stmt = sa.select(CUSTOMERS.c.customer_id).order_by(CUSTOMERS.c.customer_id).limit(size)
             if after is not None:
                 stmt = stmt.where(CUSTOMERS.c.customer_id > after)
-            page = [r["customer_id"] for r in self._rows(stmt)]
+            with failures.translated(self.store.url), self.store.reader.connect() as conn:
+                page = list(conn.execute(stmt).scalars())
             if not page:
                 return
             yield page

@@ -209,19 +209,26 @@ def _utc_naive(moment: datetime) -> datetime:
 class Feed:
     """Entries for playbooks' triggers (see the module docstring). ``now`` and every moment
     are naive UTC, as the store keeps them; ``zone`` is the business's time zone, in which
-    days and calendar periods are counted."""
+    days and calendar periods are counted. ``steady_dates``: read the customers' dates
+    (birthdays, first orders, attributes) once and keep them, for a simulation stepping
+    through time over customers that do not change (a live feed reads them every pass)."""
 
     first_pass_days = 1
 
     def __init__(self, source: FeedSource, facts: FactsSource | None = None, *,
                  clock: Callable[[], datetime] | None = None, zone: str = "UTC",
-                 holidays: HolidayCalendar | None = None) -> None:
+                 holidays: HolidayCalendar | None = None,
+                 steady_dates: bool = False) -> None:
         self.source = source
         self.facts = facts
         self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self.zone = ZoneInfo(zone)
         self.holidays = holidays
         self._staged: _Pass | None = None
+        # a simulation (``--at`` steps in one process) over a store whose customers do not
+        # change: their dates are read once, not at every step
+        self.steady_dates = steady_dates
+        self._dates_table: DateTable | None = None
         self.closers: list[Callable[[], object]] = []  # run by close(): a store of its own
 
     def close(self) -> None:
@@ -328,7 +335,9 @@ class Feed:
             after = date.fromisoformat(cursors[DATES]) if DATES in cursors else None
             walked = days.days_after(after, today)
             if walked:
-                table = DateTable.build(self.source.date_columns())
+                table = self._dates_table or DateTable.build(self.source.date_columns())
+                if self.steady_dates:
+                    self._dates_table = table
                 for p in dated:
                     for day in walked:
                         for cid, key in self._date_matches(table, p, day):
@@ -412,6 +421,7 @@ class DateTable:
     country: np.ndarray
     attributes: list[str | None]
     _attrs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _attrs_meta: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, cols: DateColumns) -> DateTable:
@@ -423,7 +433,9 @@ class DateTable:
                    list(cols.attributes))
 
     def countries(self) -> list[str]:
-        return sorted(c for c in set(self.country.tolist()) if c)
+        if "countries" not in self._attrs_meta:
+            self._attrs_meta["countries"] = sorted(c for c in set(self.country.tolist()) if c)
+        return self._attrs_meta["countries"]
 
     def attribute(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(``MMDD``, year) of the attribute ``name`` of every customer (0 where it is not a
