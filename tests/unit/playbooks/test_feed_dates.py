@@ -117,3 +117,14 @@ def test_consecutive_passes_fire_each_period_once(every: str, offset: int, start
         at = nxt
     assert pieces == whole
     assert len({label for label, _ in whole}) == len(whole)
+
+
+@pytest.mark.parametrize(("attributes", "country"), [
+    ("country=ee", "EE"), ("vip; Country = Eesti ;disc=D", "EE"), ("country=Россия", "RU"),
+    ("disc=D", "LV"), (None, "LV"), ("country=", "LV"),
+])
+def test_a_customers_country_is_a_code_from_the_attributes_or_the_business(
+        attributes: str | None, country: str) -> None:
+    from regulars.services.playbooks.feed import country_of
+
+    assert country_of(attributes, "lv") == country

@@ -31,7 +31,7 @@ from regulars.adapters.db.tables import (
 )
 from regulars.domain.playbooks.model import ATTRIBUTE_PREFIX
 from regulars.domain.tables import Kind
-from regulars.services.playbooks.feed import parse_attributes
+from regulars.services.playbooks.feed import country_code, parse_attributes
 from regulars.services.playbooks.ports import Facts
 
 CUSTOMERS = INPUT_TABLES[Kind.CUSTOMERS]
@@ -149,7 +149,7 @@ class SqlPlaybookFacts:
             "attributes": values,
             "tags": list(dict.fromkeys([*attr_tags, *own_tags])),
             "language": (_first(values, _LANGUAGE_KEYS) or self.language).lower(),
-            "country": (values.get("country") or self.country or "").upper() or None,
+            "country": country_code(values.get("country")) or country_code(self.country),
             "time_zone": _zone(_first(values, _ZONE_KEYS)) or self.time_zone,
             "tier": member["tier"] if member else None,
             "points": int(member["balance"]) if member else None,

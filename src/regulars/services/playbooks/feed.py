@@ -142,13 +142,29 @@ def parse_attributes(text: str | None) -> tuple[dict[str, str], list[str]]:
     return values, tags
 
 
+# countries as people write them in a CRM's field, for the few a business here meets most
+COUNTRY_NAMES = {"estonia": "EE", "eesti": "EE", "эстония": "EE", "russia": "RU",
+                 "россия": "RU", "venemaa": "RU", "latvia": "LV", "läti": "LV",
+                 "латвия": "LV", "lithuania": "LT", "leedu": "LT", "литва": "LT",
+                 "finland": "FI", "soome": "FI", "финляндия": "FI"}
+
+
+def country_code(text: str | None) -> str | None:
+    """A country as an ISO alpha-2 code: ``ee`` → ``EE``, ``Eesti`` → ``EE``."""
+    if not text or not text.strip():
+        return None
+    value = text.strip()
+    return COUNTRY_NAMES.get(value.lower(), value.upper())
+
+
 def country_of(attributes: str | None, default: str | None) -> str | None:
-    """The ``country=`` attribute (ISO alpha-2, upper case), else ``default``."""
+    """The ``country=`` attribute (an ISO alpha-2 code, or a name :data:`COUNTRY_NAMES`
+    knows), else ``default``."""
     if attributes and "country" in attributes.lower():
-        found = parse_attributes(attributes)[0].get("country")
+        found = country_code(parse_attributes(attributes)[0].get("country"))
         if found:
-            return found.upper()
-    return default.upper() if default else None
+            return found
+    return country_code(default)
 
 
 class FeedSource(Protocol):
