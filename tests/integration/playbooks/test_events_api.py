@@ -43,6 +43,9 @@ def test_an_event_is_stored_once_and_a_resend_is_a_no_op(call: Any, services: An
     assert _stored(services) == [{"event_id": "ev-1", "customer_id": "C1", "name": "signed_up",
                                   "at": datetime(2026, 3, 1, 8), "properties":
                                   '{"source":"landing"}'}]
+    export = call("manager", "GET", "/v1/customers/C1/export").json()["tables"]
+    assert [(e["event_id"], e["name"]) for e in export["playbook_events"]] == [
+        ("ev-1", "signed_up")]  # the right of access covers them
     with services.store.reader.connect() as conn:
         audited = conn.execute(sa.select(api_audit.c.use_case, api_audit.c.outcome).where(
             api_audit.c.use_case == "events").order_by(api_audit.c.id)).all()
