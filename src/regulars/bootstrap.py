@@ -35,6 +35,8 @@ from regulars.services.live_map import MapComputer, MapStore
 if TYPE_CHECKING:
     from regulars.adapters.db.api_store import SqlApiStore
     from regulars.adapters.db.playbook_customer import SqlCustomerFacts
+    from regulars.adapters.db.playbook_events import SqlPlaybookEvents
+    from regulars.adapters.db.playbook_facts import SqlPlaybookFacts
     from regulars.adapters.db.worker_lock import WorkerLock
     from regulars.adapters.templates import JinjaEngine
     from regulars.domain.loyalty.programme import Programme
@@ -43,11 +45,13 @@ if TYPE_CHECKING:
     from regulars.services.api.keys import KeyRing
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.dashboard import Dashboard
+    from regulars.services.events import Events
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
     from regulars.services.playbooks.actions import PlaybookActions
     from regulars.services.playbooks.definitions import Library
     from regulars.services.playbooks.effect import EffectReports
+    from regulars.services.playbooks.feed import Feed
     from regulars.services.playbooks.ports import Channel, TemplateEngine, Templates
     from regulars.services.playbooks.sending import Sender
     from regulars.services.playbooks.unsubscribe import Unsubscriber
@@ -67,10 +71,14 @@ __all__ = [
     "open_api",
     "open_api_store",
     "open_duckdb",
+    "open_events",
     "open_inputs",
     "open_keys",
     "open_loyalty",
     "open_map",
+    "open_playbook_facts",
+    "open_playbook_feed",
+    "open_playbook_goals",
     "open_staging",
     "open_store",
     "open_tasks",
@@ -223,6 +231,7 @@ def open_api(settings: Settings, *, start_workers: bool = False) -> ApiServices:
                     rules=settings.input.rules())
     services = ApiServices(
         store=store, keys=KeyRing(store), tasks=open_tasks(settings, store), ingest=ingest,
+        events=open_events(settings, store),
         live=live, webhooks=webhooks,
         limiter=RateLimiter(api.rate_limit, api.rate_burst),
         full_compute=the_map.full_compute, compute_map=the_map.compute_map,
@@ -564,3 +573,60 @@ def playbook_reports(settings: Settings, store: object,
         raise RuntimeError("the playbooks' report needs an SQL store")
     windows = None if goals is None else (lambda: windows_of(goals()))
     return EffectReports(SqlPlaybookReport(store), zone=settings.timezone, windows=windows)
+# -- playbooks' feed, facts, goals and events (issue 20) --------------------------------------
+# Each takes the caller's API store (``store``: the caller closes it) or opens one of its own
+# (schema brought up to date), which its ``close()`` closes.
+
+
+def _business_language(settings: Settings) -> str:
+    """The language of a customer whose card names none."""
+    from regulars.i18n import current_language
+
+    # MERGE(pbdef): [playbooks] default_language, when that section has one
+    chosen = getattr(getattr(settings, "playbooks", None), "default_language", None)
+    return str(chosen) if chosen else current_language()
+
+
+def open_playbook_facts(settings: Settings, store: SqlApiStore | None = None) -> SqlPlaybookFacts:
+    """Customers' facts for playbooks' conditions (a ``FactsSource``); a customer's country
+    defaults to the business's phones' (``[import] default_phone_country``), the time zone
+    to ``timezone``."""
+    from regulars.adapters.db.playbook_facts import CALLING_CODES, SqlPlaybookFacts
+
+    return SqlPlaybookFacts(store or open_api_store(settings),
+                            language=_business_language(settings),
+                            country=CALLING_CODES.get(settings.import_.default_phone_country),
+                            time_zone=settings.timezone, owned=store is None)
+
+
+def open_playbook_feed(settings: Settings, store: SqlApiStore | None = None, *,
+                       clock: Callable[[], Any] | None = None,
+                       steady_dates: bool = False) -> Feed:
+    """The playbooks' feed (``Feed.entries(now, playbooks)``), its facts as ``feed.facts``;
+    ``steady_dates`` for a simulation stepping through time in one process (see Feed)."""
+    from regulars.adapters.db.playbook_feed import SqlFeedSource
+    from regulars.adapters.holiday_calendar import LibraryHolidays
+    from regulars.services.playbooks.feed import Feed
+
+    facts = open_playbook_facts(settings, store)
+    feed = Feed(SqlFeedSource(facts), facts, clock=clock, zone=settings.timezone,
+                holidays=LibraryHolidays(), steady_dates=steady_dates)
+    feed.closers.append(facts.close)
+    return feed
+
+
+def open_playbook_goals(settings: Settings,
+                        store: SqlApiStore | None = None) -> SqlPlaybookEvents:
+    """When journeys' goals were met (a ``GoalSource``: orders, playbooks' events)."""
+    from regulars.adapters.db.playbook_events import SqlPlaybookEvents
+
+    return SqlPlaybookEvents(store or open_api_store(settings), owned=store is None)
+
+
+def open_events(settings: Settings, store: SqlApiStore | None = None) -> Events:
+    """Playbooks' events sent by the business (``POST /v1/events`` with a ``name``)."""
+    from regulars.adapters.db.playbook_events import SqlPlaybookEvents
+    from regulars.services.events import Events
+
+    return Events(SqlPlaybookEvents(store or open_api_store(settings), owned=store is None),
+                  rules=settings.input.rules())

@@ -92,6 +92,13 @@ def plant(call: Any, services: Any) -> None:
         for i, form in enumerate(PHONE_FORMS)]
     r = call(I, "POST", "/v1/events", json=events, headers={"Idempotency-Key": "events-1"})
     assert r.status_code == 201, r.text
+    # playbooks' events: hers, with what the business kept with it, and Bob's, naming her
+    r = call(I, "POST", "/v1/events", json=[
+        {"event_id": "pb-1", "customer_id": "C1", "name": "signed_up",
+         "properties": {"email": EMAIL, "form": "newsletter"}},
+        {"event_id": "pb-2", "customer_id": "C2", "name": "referred_a_friend",
+         "properties": {"friend": NAME, "phone": PHONE_FORMS[1]}}])
+    assert r.status_code == 201, r.text
     member = call(I, "POST", "/v1/customers/C1/membership",
                   json={"consent": True, "email": EMAIL, "phone": PHONE,
                         "birthday": "1990-05-01"})
@@ -143,7 +150,8 @@ def test_erasure_leaves_nothing_of_the_person_in_any_table(call, services, datab
     # the check sees her before, wherever she was written down
     assert before >= {"customers", "feedback", "interactions", "returns", "customer_merges",
                       "api_audit", "api_idempotency", "webhook_outbox", "webhook_deliveries",
-                      "loyalty_members", "loyalty_ledger", "loyalty_operations"}, before
+                      "loyalty_members", "loyalty_ledger", "loyalty_operations",
+                      "playbook_events"}, before
 
     r = call("admin", "POST", "/v1/customers/C3/erase")  # her merged card's id finds her
     assert r.status_code == 200, r.text

@@ -28,6 +28,7 @@ from regulars.adapters.db.tables import (
     loyalty_referrals,
     loyalty_tier_history,
     map_customers,
+    playbook_events,
     tasks,
 )
 from regulars.domain.tables import Kind
@@ -202,6 +203,9 @@ class CustomerRows(PooledRows):
         for t in LOYALTY_BY_MEMBER:
             out[t.name] = self._read(sa.select(t).where(t.c.member_id == customer_id))
         out[tasks.name] = self._read(sa.select(tasks).where(tasks.c.customer_id == customer_id))
+        # the events the business sent for their playbooks (issue 20)
+        out[playbook_events.name] = self._read(sa.select(playbook_events).where(
+            playbook_events.c.customer_id == customer_id).order_by(playbook_events.c.seq))
         refs = loyalty_referrals
         out[refs.name] = self._read(sa.select(refs).where(sa.or_(
             refs.c.referrer_id == customer_id, refs.c.referee_id == customer_id)))

@@ -18,6 +18,7 @@ from regulars.adapters.db.tables import (
     loyalty_members,
     loyalty_operations,
     loyalty_referrals,
+    playbook_events,
     tasks,
     webhook_deliveries,
     webhook_outbox,
@@ -50,6 +51,7 @@ FREE_TEXT: tuple[tuple[sa.Table, str], ...] = (
     (loyalty_referrals, "reason"),
     (tasks, "note"),
     (tasks, "evidence"),
+    (playbook_events, "properties"),
 )
 
 
@@ -92,6 +94,10 @@ def erase(conn: sa.Connection, customer_id: str) -> dict[str, int]:
         # the managers' notes on their tasks about them (the tasks stay, for the report)
         "task_notes": run(tasks.update().where(tasks.c.customer_id.in_(ids),
                                                tasks.c.note.is_not(None)).values(note=None)),
+        # what the business sent with their playbooks' events (the events stay: the name and
+        # moment start and prove playbooks, and say nothing of who they are)
+        "event_properties": run(playbook_events.update().where(
+            playbook_events.c.customer_id.in_(ids)).values(properties="{}")),
         "return_reasons": run(RETURNS.update().where(RETURNS.c.order_id.in_(orders)).values(
             reason=None, row_hash=privacy.ERASED)),
         "merge_keys": run(merges.update().where(sa.or_(

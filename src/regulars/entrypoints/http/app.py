@@ -35,6 +35,7 @@ from regulars.entrypoints.http.language import RequestLanguage, UserLanguage
 from regulars.entrypoints.http.routers import (
     admin,
     customers,
+    events,
     ingest,
     loyalty,
     playbook_report,
@@ -196,9 +197,9 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
 
     _add_health(app, settings)
     # the playbooks' report (a fixed path) before the /v1/playbooks/{name} route
-    for router in (ingest.router, customers.router, loyalty.router, portfolio.router,
-                   worklist.router, tasks.router, playbook_report.router, playbooks.router,
-                   admin.router, unsubscribe.router):
+    for router in (ingest.router, events.router, customers.router, loyalty.router,
+                   portfolio.router, worklist.router, tasks.router, playbook_report.router,
+                   playbooks.router, admin.router, unsubscribe.router):
         app.include_router(router)
 
     from regulars.entrypoints.web.app import mount_static, mount_web, offline_docs

@@ -150,6 +150,8 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
         if e.get("type") == "json_invalid":  # loc holds the character position
             rest = []
         elif where == "body":
+            if rest and rest[0] in ("typed", "named"):  # POST /v1/events: records or events
+                rest = rest[1:]
             if rest and rest[0] in ("one", "many"):  # the one-or-many tag of ingest bodies
                 rest = rest[1:]
             if rest and isinstance(rest[0], int):

@@ -186,6 +186,27 @@ class AbandonedCartEvent(_Record):
     channel: Text = "web"
 
 
+class NamedEvent(BaseModel):
+    """An event for playbooks (issue 20), told apart from the records above by having a
+    ``name`` and no ``type``: stored in ``playbook_events``, where playbooks' event triggers
+    read it. The name is a known event (signed_up, cart_abandoned, …) or the business's own:
+    lower case letters, digits and ``_``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    event_id: Annotated[Id | None, Field(
+        max_length=128, description="Yours: a resend with the same id is a no-op. Without "
+        "one, the id is derived from the event's content.")] = None
+    customer_id: Annotated[Id, Field(description="A known customer.")]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                           pattern=NO_NUL), Field(
+        description="signed_up, cart_abandoned, nps_answered, review_posted, or your own "
+                    "(^[a-z][a-z0-9_]{0,63}$).", examples=["signed_up"])]
+    at: Annotated[Instant | None, Field(description="When it happened (default: when "
+                                                    "received).")] = None
+    properties: Annotated[dict[str, Any] | None, Field(
+        description="Anything to keep with the event (a JSON object, at most 16 KB).")] = None
+
+
 EventIn = Annotated[
     FeedbackEvent | InteractionEvent | ReferralEvent | InvoiceEvent | AbandonedCartEvent,  # type: ignore[valid-type]
     Field(discriminator="type"),
@@ -213,7 +234,24 @@ def one_or_many(model: Any) -> Any:
 CustomersBody = one_or_many(CustomerIn)
 OrdersBody = one_or_many(OrderIn)
 ReturnsBody = one_or_many(ReturnIn)
-EventsBody = one_or_many(EventIn)
+
+
+def _events_kind(value: Any) -> str:
+    """``named`` for playbooks' events (a ``name`` and no ``type``, judged by the first of a
+    batch: one request holds one kind), else ``typed``, the records told apart by type."""
+    first = value[0] if isinstance(value, list) and value else value
+    if isinstance(first, NamedEvent) or (
+            isinstance(first, dict) and "name" in first and "type" not in first):
+        return "named"
+    return "typed"
+
+
+def _records_or_events(typed: Any, named: Any) -> Any:
+    return Annotated[Annotated[typed, Tag("typed")] | Annotated[named, Tag("named")],
+                     Discriminator(_events_kind)]
+
+
+EventsBody = _records_or_events(one_or_many(EventIn), one_or_many(NamedEvent))
 
 
 def typed_row(record: BaseModel) -> dict[str, Any]:

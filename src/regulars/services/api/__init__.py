@@ -26,6 +26,7 @@ from regulars.services.api.webhooks import Webhooks
 from regulars.services.audit import AuditTrail
 
 if TYPE_CHECKING:  # the tasks import this package's ingest: imported when typing only
+    from regulars.services.events import Events
     from regulars.services.tasks import Tasks
 
 log = logging.getLogger("regulars.api")
@@ -76,6 +77,7 @@ class ApiServices:
     expiry_notices: ExpiryNoticeWorker | None = None  # the periodic points_expiring run
     tier_events: TierEventWorker | None = None  # publishes the tier history as tier_changed
     tasks: Tasks | None = None  # the managers' tasks (issue 18)
+    events: Events | None = None  # playbooks' events, POST /v1/events with a name (issue 20)
     extras: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], object]] = field(default_factory=list)  # run by stop()
 

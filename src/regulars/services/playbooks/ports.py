@@ -218,4 +218,11 @@ class Channel(Protocol):
     def send(self, message: Outgoing) -> str:
         """Deliver ``message``; the provider's id of it (the Message-ID, the gateway's id).
         Raises :class:`ChannelError`."""
+class GoalSource(Protocol):
+    def goal_met(self, pairs: Sequence[tuple[str, datetime, datetime]],
+                 event: str) -> dict[str, datetime]:
+        """For each (customer_id, since, until): the time of the customer's first ``event``
+        after ``since`` and at or before ``until`` (``order_placed`` and ``first_order`` read
+        the orders, any other name ``playbook_events``); a customer without one is left
+        out."""
         ...

@@ -1,4 +1,5 @@
-"""``POST /v1/customers | orders | returns | events``: one record or a batch, exactly once."""
+"""``POST /v1/customers | orders | returns``: one record or a batch, exactly once (``POST
+/v1/events`` is :mod:`.events`, on the same conventions)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,10 @@ from regulars.entrypoints.http.presenters import caller, status_for
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.schemas import (
     CustomersBody,
-    EventsBody,
     IngestOut,
     OrdersBody,
     ProblemOut,
     ReturnsBody,
-    event_record,
     typed_row,
 )
 from regulars.i18n import _, fmt_number
@@ -109,16 +108,3 @@ def post_returns(body: ReturnsBody, key: Ingester, services: Services, request: 
     records, raw = _plain(Kind.RETURNS, body)
     return _ingest(services, request, key, records, raw, idempotency_key,
                    typed=True)
-
-
-@router.post("/events", status_code=201, response_model=IngestOut, responses=RESPONSES,
-             response_model_exclude_unset=True,
-             summary="Add feedback, interactions, referrals, invoices, abandoned carts")
-def post_events(body: EventsBody, key: Ingester, services: Services, request: Request,
-                idempotency_key: IdempotencyKey = None) -> Any:
-    """Events, told apart by ``type``: ``feedback`` (NPS, CSAT, complaints), ``interaction``
-    (offers, calls, support…), ``referral``, ``invoice`` (B2B), ``abandoned_cart``."""
-    items = _many(body)
-    records = [event_record(m) for m in items]
-    raw = [m.model_dump(mode="json") for m in items]
-    return _ingest(services, request, key, records, raw, idempotency_key)
