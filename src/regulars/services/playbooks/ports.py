@@ -44,6 +44,13 @@ CLAIMED = "claimed"
 COMPLETED = "done"
 FAILED = "failed"
 
+# the runner's own outcomes (besides those of :class:`Actions`)
+ERROR = "error"        # the step raised: retried with a backoff, the job failed at the last try
+CONTROL_OUTCOME = "control"  # the control arm: the step was not run
+WAITED = "waited"      # a wait step: the next job is due when the wait ends
+BRANCHED = "branched"  # a branch step: ``detail`` names the step it went to
+ENDED = "ended"        # the journey ended at this job (an exit step, the goal, no longer matching)
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -115,6 +122,7 @@ class StepOutcome:
     reason: str | None = None
     detail: str | None = None
     retry_at: datetime | None = None
+    goal_at: datetime | None = None  # the runner's: when the goal that ended the journey was met
 
 
 class Actions(Protocol):
@@ -150,6 +158,30 @@ class Templates(Protocol):
         ...
 
 
+class GoalSource(Protocol):
+    """Whether customers reached a playbook's goal (the feed answers it from orders and
+    events)."""
+
+    def goal_met(self, windows: Mapping[str, tuple[datetime, datetime]],
+                 event: str) -> dict[str, datetime]:
+        """For each customer of ``windows`` (customer id → (since, until), both inclusive),
+        the first ``event`` (``order_placed``, ``first_order``, or an event's name) in that
+        window; a customer without one is left out."""
+        ...
+
+
+class EntrySource(Protocol):
+    """The trigger feed: the entries it finds up to ``now`` (a dry run moves no cursor)."""
+
+    def entries(self, now: datetime, playbooks: Mapping[str, Playbook], *,
+                dry_run: bool = False) -> list[Entry]: ...
+
+
+Completion = tuple[Job, StepOutcome, Job | None, tuple[str, str] | None]
+"""One job's completion for :meth:`JobStore.complete_batch`: the job, its outcome, its next
+job, the journey's end (state, reason)."""
+
+
 class JobStore(Protocol):
     """The durable schedule (SQL in adapters/db/playbook_jobs.py, memory for unit tests)."""
 
@@ -169,4 +201,19 @@ class JobStore(Protocol):
         """Mark the job done (or re-schedule it when ``outcome.retry_at``), insert the next
         one, end the journey (state, reason): one transaction, only while ``owner`` still holds
         the lease (False: it was lost and nothing was written)."""
+        ...
+
+    def complete_batch(self, items: Sequence[Completion], *, owner: str,
+                       now: datetime) -> list[bool]:
+        """:meth:`complete` for many jobs in one transaction, each guarded on its own."""
+        ...
+
+    def journeys(self, journey_ids: Iterable[str]) -> dict[str, Journey]: ...
+
+    def known_journeys(self, journey_ids: Iterable[str]) -> set[str]:
+        """Which of these journeys exist."""
+        ...
+
+    def due(self, *, now: datetime, limit: int) -> list[Job]:
+        """What :meth:`claim` would take at ``now``, without taking it (a dry run)."""
         ...

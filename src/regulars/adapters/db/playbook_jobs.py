@@ -1,0 +1,265 @@
+"""The playbooks' durable schedule in the store (:class:`regulars.services.playbooks.ports.JobStore`).
+
+Journeys and their jobs live in the tables of migration 0023. What makes it safe to run from
+cron, from ``regulars serve`` and from a second server at once:
+
+* ``enter`` inserts a journey only when its (playbook, customer, entry_key) is new — the
+  dialect's ``INSERT … ON CONFLICT DO NOTHING`` on the unique constraint, so two passes that
+  found the same trigger race harmlessly; a journey's first job goes in only with its journey.
+* ``claim`` takes due jobs (pending, or claimed under a lease that has run out) and stamps
+  them with the owner and a lease in one statement: ``UPDATE … WHERE job_id IN (SELECT … FOR
+  UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL (two workers skip each other's rows instead of
+  waiting), the same without the lock clause on SQLite, where the transaction begins ``BEGIN
+  IMMEDIATE`` and so is the only writer.
+* ``complete`` writes a job's outcome, its next job and its journey's end in one transaction,
+  guarded by ``lease_owner = owner``: a worker that lost its lease (it stalled, another took
+  the job over) writes nothing.
+
+Times are stored as naive UTC (the columns have no zone) and handed back aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from regulars.adapters.db.engine import Purpose, create_engine
+from regulars.adapters.db.tables import playbook_jobs as jobs_t
+from regulars.adapters.db.tables import playbook_journeys as journeys_t
+from regulars.services.playbooks import ports
+from regulars.services.playbooks.ports import Job, Journey, StepOutcome
+
+# SQLite allows 32,766 bound parameters a statement; a journey row has 11, so inserts go in
+# chunks well below that
+_CHUNK = 500
+
+
+def _naive(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _journey(row: Any) -> Journey:
+    entered = _aware(row.entered_at)
+    assert entered is not None
+    return Journey(journey_id=row.journey_id, playbook=row.playbook, version=row.version,
+                   customer_id=row.customer_id, entry_key=row.entry_key, arm=row.arm,
+                   entered_at=entered, state=row.state, ended_at=_aware(row.ended_at),
+                   end_reason=row.end_reason, goal_at=_aware(row.goal_at))
+
+
+def _job(row: Any) -> Job:
+    due = _aware(row.due_at)
+    assert due is not None
+    return Job(job_id=row.job_id, journey_id=row.journey_id, playbook=row.playbook,
+               customer_id=row.customer_id, step_id=row.step_id, seq=row.seq, due_at=due,
+               status=row.status, attempts=row.attempts, lease_owner=row.lease_owner,
+               lease_until=_aware(row.lease_until))
+
+
+def _journey_row(j: Journey) -> dict[str, Any]:
+    return {"journey_id": j.journey_id, "playbook": j.playbook, "version": j.version,
+            "customer_id": j.customer_id, "entry_key": j.entry_key, "arm": j.arm,
+            "entered_at": _naive(j.entered_at), "state": j.state,
+            "ended_at": _naive(j.ended_at) if j.ended_at else None,
+            "end_reason": j.end_reason, "goal_at": _naive(j.goal_at) if j.goal_at else None}
+
+
+def _job_row(j: Job) -> dict[str, Any]:
+    return {"job_id": j.job_id, "journey_id": j.journey_id, "playbook": j.playbook,
+            "customer_id": j.customer_id, "step_id": j.step_id, "seq": j.seq,
+            "due_at": _naive(j.due_at), "status": ports.PENDING, "lease_owner": None,
+            "lease_until": None, "attempts": 0, "outcome": None, "detail": None,
+            "done_at": None}
+
+
+def job_status(outcome: StepOutcome) -> str:
+    """What a job becomes with ``outcome``: pending again when it is to be retried, failed
+    when the runner gave up on it, else done."""
+    if outcome.retry_at is not None:
+        return ports.PENDING
+    if outcome.outcome == ports.ERROR:
+        return ports.FAILED
+    return ports.COMPLETED
+
+
+class SqlJobStore:
+    """The schedule on the store at ``url`` (its own pooled writer engine)."""
+
+    def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
+        self.engine = engine or create_engine(url, Purpose.WRITER)
+        self.dialect = self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- entering ------------------------------------------------------------------------
+
+    def _insert_ignoring(self, table: sa.Table) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if self.dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        raise NotImplementedError(self.dialect)
+
+    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job]) -> list[str]:
+        if not journeys:
+            return []
+        inserted: list[str] = []
+        with self.engine.begin() as conn:
+            for i in range(0, len(journeys), _CHUNK):
+                chunk = [_journey_row(j) for j in journeys[i:i + _CHUNK]]
+                # one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the ids of the rows
+                # that went in (a journey already there returns nothing)
+                stmt = (self._insert_ignoring(journeys_t).values(chunk)
+                        .returning(journeys_t.c.journey_id))
+                inserted += [r[0] for r in conn.execute(stmt)]
+            new = set(inserted)
+            rows = [_job_row(j) for j in first_jobs if j.journey_id in new]
+            for i in range(0, len(rows), _CHUNK):
+                conn.execute(jobs_t.insert(), rows[i:i + _CHUNK])
+        return inserted
+
+    def known_journeys(self, journey_ids: Iterable[str]) -> set[str]:
+        ids = list(journey_ids)
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                found |= {r[0] for r in conn.execute(sa.select(journeys_t.c.journey_id).where(
+                    journeys_t.c.journey_id.in_(ids[i:i + _CHUNK])))}
+            conn.rollback()
+        return found
+
+    def latest_journeys(self, playbook: str,
+                        customer_ids: Iterable[str]) -> dict[str, Journey]:
+        ids = list(customer_ids)
+        latest: dict[str, Journey] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                rows = conn.execute(sa.select(journeys_t).where(
+                    journeys_t.c.playbook == playbook,
+                    journeys_t.c.customer_id.in_(ids[i:i + _CHUNK])))
+                for row in rows:
+                    j = _journey(row)
+                    old = latest.get(j.customer_id)
+                    if old is None or (j.entered_at, j.journey_id) > (old.entered_at,
+                                                                      old.journey_id):
+                        latest[j.customer_id] = j
+            conn.rollback()
+        return latest
+
+    def journeys(self, journey_ids: Iterable[str]) -> dict[str, Journey]:
+        ids = list(set(journey_ids))
+        found: dict[str, Journey] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                for row in conn.execute(sa.select(journeys_t).where(
+                        journeys_t.c.journey_id.in_(ids[i:i + _CHUNK]))):
+                    found[row.journey_id] = _journey(row)
+            conn.rollback()
+        return found
+
+    # --- running -------------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> Any:
+        t = jobs_t.c
+        return sa.or_(
+            sa.and_(t.status == ports.PENDING, t.due_at <= now),
+            sa.and_(t.status == ports.CLAIMED, t.lease_until <= now, t.due_at <= now))
+
+    def due(self, *, now: datetime, limit: int) -> list[Job]:
+        """The jobs a claim at ``now`` would take, without taking them (a dry run)."""
+        at = _naive(now)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(jobs_t).where(self._due(at))
+                                .order_by(jobs_t.c.due_at, jobs_t.c.job_id).limit(limit))
+            found = [_job(r) for r in rows]
+            conn.rollback()
+        return found
+
+    def claim(self, *, now: datetime, owner: str, limit: int,
+              lease: timedelta) -> list[Job]:
+        at = _naive(now)
+        pick = (sa.select(jobs_t.c.job_id).where(self._due(at))
+                .order_by(jobs_t.c.due_at, jobs_t.c.job_id).limit(limit))
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (jobs_t.update().where(jobs_t.c.job_id.in_(pick.scalar_subquery()))
+                .values(status=ports.CLAIMED, lease_owner=owner, lease_until=at + lease,
+                        attempts=jobs_t.c.attempts + 1)
+                .returning(*jobs_t.c))
+        with self.engine.begin() as conn:
+            claimed = [_job(r) for r in conn.execute(stmt)]
+        claimed.sort(key=lambda j: (j.due_at, j.job_id))
+        return claimed
+
+    def complete(self, job: Job, *, owner: str, outcome: StepOutcome, now: datetime,
+                 next_job: Job | None, end: tuple[str, str] | None) -> bool:
+        return self.complete_batch([(job, outcome, next_job, end)], owner=owner, now=now)[0]
+
+    def complete_batch(self, items: Sequence[ports.Completion], *, owner: str,
+                       now: datetime) -> list[bool]:
+        """:meth:`complete` for many jobs in one transaction (each guarded on its own: a job
+        whose lease was lost is left as it is, and so are its next job and its journey)."""
+        at = _naive(now)
+        done: list[bool] = []
+        t = jobs_t.c
+        with self.engine.begin() as conn:
+            next_rows: list[dict[str, Any]] = []
+            for job, outcome, next_job, end in items:
+                status = job_status(outcome)
+                values: dict[str, Any] = {
+                    "status": status, "outcome": outcome.outcome,
+                    "detail": _detail(outcome), "lease_owner": None, "lease_until": None}
+                if status == ports.PENDING:
+                    assert outcome.retry_at is not None
+                    values["due_at"] = _naive(outcome.retry_at)
+                    if outcome.outcome != ports.ERROR:
+                        # a deferral (quiet hours) is not a failed attempt
+                        values["attempts"] = t.attempts - 1
+                else:
+                    values["done_at"] = at
+                res = conn.execute(jobs_t.update().where(
+                    t.job_id == job.job_id, t.lease_owner == owner,
+                    t.status == ports.CLAIMED).values(**values))
+                if res.rowcount != 1:
+                    done.append(False)
+                    continue
+                done.append(True)
+                if next_job is not None:
+                    next_rows.append(_job_row(next_job))
+                if end is not None:
+                    state, reason = end
+                    conn.execute(journeys_t.update().where(
+                        journeys_t.c.journey_id == job.journey_id,
+                        journeys_t.c.state == ports.ACTIVE).values(
+                        state=state, end_reason=reason, ended_at=at,
+                        goal_at=_naive(outcome.goal_at) if outcome.goal_at else None))
+            for i in range(0, len(next_rows), _CHUNK):
+                conn.execute(jobs_t.insert(), next_rows[i:i + _CHUNK])
+        return done
+
+    # --- reading back (tests, the report) --------------------------------------------------
+
+    def all_jobs(self, journey_id: str | None = None) -> list[dict[str, Any]]:
+        stmt = sa.select(jobs_t).order_by(jobs_t.c.journey_id, jobs_t.c.seq)
+        if journey_id is not None:
+            stmt = stmt.where(jobs_t.c.journey_id == journey_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+            conn.rollback()
+        return rows
+
+
+def _detail(outcome: StepOutcome) -> str | None:
+    parts = [p for p in (outcome.reason, outcome.detail) if p]
+    return ": ".join(parts) if parts else None
