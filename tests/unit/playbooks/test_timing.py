@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -135,7 +136,7 @@ def test_a_daily_step_runs_once_a_day(start: datetime, at: time, zone: ZoneInfo)
         moment = next_wall_time(moment, at, zone)
         days.append(moment.astimezone(zone).date())
         moment += timedelta(seconds=1)
-    assert all((b - a).days == 1 for a, b in zip(days, days[1:], strict=False))
+    assert all((b - a).days == 1 for a, b in itertools.pairwise(days))
 
 
 @given(day=st.sampled_from(SWITCH_DAYS), at=times, zone=zones)

@@ -1,4 +1,5 @@
-"""The playbooks' durable schedule in the store (:class:`regulars.services.playbooks.ports.JobStore`).
+"""The playbooks' durable schedule in the store (the port
+:class:`regulars.services.playbooks.ports.JobStore`).
 
 Journeys and their jobs live in the tables of migration 0023. What makes it safe to run from
 cron, from ``regulars serve`` and from a second server at once:
