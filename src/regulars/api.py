@@ -29,6 +29,7 @@ from regulars.bootstrap import (
     open_keys,
     open_loyalty,
     open_map,
+    open_playbook_runner,
     open_staging,
     open_store,
     open_tasks,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from regulars.services.api.loyalty import LoyaltyApi
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
+    from regulars.services.playbooks.runner import PassResult
     from regulars.services.task_report import TaskReport
     from regulars.services.tasks import PlanResult, SuggestionLike, TaskAnswer, Tasks
 
@@ -87,6 +89,7 @@ __all__ = [
     "plan_tasks",
     "reassign_task",
     "refresh_map",
+    "run_playbooks",
     "save_import_profile",
     "snooze_task",
     "store_exceptions",
@@ -674,3 +677,17 @@ def task_report(settings: Settings | None = None, *, since: date | None = None,
     contacted: an observation, not a causal claim (:mod:`regulars.services.task_report`)."""
     with _tasks(settings) as tasks:
         return tasks.report(since=since, until=until, window_days=window_days)
+
+
+def run_playbooks(settings: Settings | None = None, *, at: datetime | None = None,
+                  dry_run: bool = False, limit: int | None = None) -> PassResult:
+    """One pass of the playbooks' schedule, as ``regulars playbooks run``: enter the customers
+    the triggers found up to ``at`` (default now), then run every step due by then. With
+    ``dry_run`` nothing is written or sent; ``result.ran.rows`` says what would go out."""
+    from regulars.services.playbooks.runner import one_pass
+
+    runner, feed = open_playbook_runner(settings or load_settings())
+    try:
+        return one_pass(runner, feed, at=at, dry_run=dry_run, limit=limit)
+    finally:
+        runner.store.close()  # type: ignore[attr-defined]

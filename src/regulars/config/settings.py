@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from regulars.analytics.params import MapParams
 from regulars.config.loyalty import LoyaltySettings
+from regulars.config.playbook_runner import PlaybookRunnerSettings
 from regulars.config.sections import ApiSettings, ImportSettings, InputSettings, WebSettings
 from regulars.config.sources import (
     _NESTED,
@@ -107,6 +108,10 @@ class Settings(BaseSettings):
     contact_policy: ContactPolicySettings = Field(
         default_factory=ContactPolicySettings,
         description="The [contact_policy] section: the rules every contact obeys.",
+    )
+    playbook_runner: PlaybookRunnerSettings = Field(
+        default_factory=PlaybookRunnerSettings,
+        description="The [playbook_runner] section: how the playbooks' schedule is run.",
     )
 
     # key ("analysis.regular_min_orders") -> where its value came from

@@ -97,11 +97,22 @@ class SqlJobStore:
     """The schedule on the store at ``url`` (its own pooled writer engine)."""
 
     def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
+        self.url = url
         self.engine = engine or create_engine(url, Purpose.WRITER)
         self.dialect = self.engine.dialect.name
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def ensure_schema(self) -> None:
+        """Bring the store's schema up to date (the playbooks' tables are migration 0023)."""
+        from regulars.adapters.db.migrate import ensure_schema
+
+        brief = create_engine(self.url)
+        try:
+            ensure_schema(brief, self.url)
+        finally:
+            brief.dispose()
 
     # --- entering ------------------------------------------------------------------------
 

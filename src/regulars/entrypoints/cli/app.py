@@ -25,6 +25,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     models_cmd,
     profiles_cmd,
     playbooks_cmd,
+    playbooks_run_cmd,
     serve,
     worker,
 )

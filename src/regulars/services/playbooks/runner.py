@@ -44,6 +44,7 @@ from regulars.services.playbooks.ports import (
     Actions,
     Completion,
     Entry,
+    EntrySource,
     Facts,
     FactsSource,
     GoalSource,
@@ -149,7 +150,7 @@ class Runner:
                  facts: FactsSource, actions: Actions, *,
                  goals: GoalSource | None = None,
                  control_share: float = 0.1,
-                 clock: Callable[[], datetime] = _now,
+                 clock: Callable[[], datetime] | None = None,
                  owner: str | None = None,
                  zone_of: Callable[[Facts], str | tzinfo | None] | None = None,
                  default_zone: str = "UTC",
@@ -164,7 +165,7 @@ class Runner:
         self.actions = actions
         self.goals = goals
         self.control_share = control_share
-        self.clock = clock
+        self.clock = clock or _now
         self.owner = owner or default_owner()
         self.zone_of = zone_of or (lambda f: f.get("time_zone"))  # type: ignore[return-value]
         self.default_zone = ZoneInfo(default_zone)
@@ -446,3 +447,34 @@ class Runner:
                     job.playbook, job.step_id, job.job_id, job.attempts, self.max_attempts,
                     retry.isoformat(), detail)
         return (job, StepOutcome(ports.ERROR, detail=detail, retry_at=retry), None, None)
+
+
+class NoEntries:
+    """A feed that finds nothing (until the trigger feed is wired in, or for a run of the due
+    steps alone)."""
+
+    def entries(self, now: datetime, playbooks: Mapping[str, m.Playbook], *,
+                dry_run: bool = False) -> list[Entry]:
+        return []
+
+
+@dataclass
+class PassResult:
+    """One pass of the schedule: who entered, and what the due steps did."""
+
+    at: datetime
+    dry_run: bool
+    entered: EnterResult
+    ran: RunResult
+
+
+def one_pass(runner: Runner, feed: EntrySource, *, at: datetime | None = None,
+             dry_run: bool = False, limit: int | None = None) -> PassResult:
+    """Enter what the feed found up to ``at`` (default now), then run the due steps until none
+    is due at ``at`` (or ``limit`` have run). A dry run writes nothing (the feed moves no
+    cursor, the schedule is laid over in memory) and sends nothing."""
+    at = at or runner.clock()
+    entries = feed.entries(at, runner.playbooks, dry_run=dry_run)
+    entered = runner.enter(entries, dry_run=dry_run)
+    ran = runner.run_due(at, limit=limit, dry_run=dry_run)
+    return PassResult(at=at, dry_run=dry_run, entered=entered, ran=ran)
