@@ -21,7 +21,7 @@ class PlaybookRunnerSettings(BaseModel):
         default=500, ge=1, le=10_000,
         description="Jobs claimed, and completed, in one transaction.")
     lease_seconds: int = Field(
-        default=300, ge=5, le=86_400,
+        default=300, ge=1, le=86_400,
         description=(
             "How long a claimed job is a worker's: a worker that dies holding it leaves it "
             "to be claimed again after this many seconds."))
