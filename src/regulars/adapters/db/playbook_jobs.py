@@ -220,45 +220,53 @@ class SqlJobStore:
 
     def complete_batch(self, items: Sequence[ports.Completion], *, owner: str,
                        now: datetime) -> list[bool]:
-        """:meth:`complete` for many jobs in one transaction (each guarded on its own: a job
-        whose lease was lost is left as it is, and so are its next job and its journey)."""
+        """:meth:`complete` for many jobs in one transaction, each guarded on its own: a job
+        whose lease was lost is left as it is, and so are its next job and its journey.
+
+        Jobs that end alike (done and sent, say) are completed by one ``UPDATE … WHERE job_id
+        IN (…) AND lease_owner = owner RETURNING job_id``: what it returns are the jobs still
+        held, and only theirs get a next job and an end."""
         at = _naive(now)
-        done: list[bool] = []
         t = jobs_t.c
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for job, outcome, _next, _end in items:
+            status = job_status(outcome)
+            retry = _naive(outcome.retry_at) if outcome.retry_at is not None else None
+            deferred = status == ports.PENDING and outcome.outcome != ports.ERROR
+            key = (status, outcome.outcome, _detail(outcome), retry, deferred)
+            groups.setdefault(key, []).append(job.job_id)
+        held: set[str] = set()
         with self.engine.begin() as conn:
-            next_rows: list[dict[str, Any]] = []
-            for job, outcome, next_job, end in items:
-                status = job_status(outcome)
-                values: dict[str, Any] = {
-                    "status": status, "outcome": outcome.outcome,
-                    "detail": _detail(outcome), "lease_owner": None, "lease_until": None}
+            for (status, code, detail, retry, deferred), ids in groups.items():
+                values: dict[str, Any] = {"status": status, "outcome": code, "detail": detail,
+                                          "lease_owner": None, "lease_until": None}
                 if status == ports.PENDING:
-                    assert outcome.retry_at is not None
-                    values["due_at"] = _naive(outcome.retry_at)
-                    if outcome.outcome != ports.ERROR:
-                        # a deferral (quiet hours) is not a failed attempt
+                    values["due_at"] = retry
+                    if deferred:  # a deferral (quiet hours) is not a failed attempt
                         values["attempts"] = t.attempts - 1
                 else:
                     values["done_at"] = at
-                res = conn.execute(jobs_t.update().where(
-                    t.job_id == job.job_id, t.lease_owner == owner,
-                    t.status == ports.CLAIMED).values(**values))
-                if res.rowcount != 1:
-                    done.append(False)
-                    continue
-                done.append(True)
-                if next_job is not None:
-                    next_rows.append(_job_row(next_job))
-                if end is not None:
-                    state, reason = end
+                for k in range(0, len(ids), _CHUNK):
+                    stmt = (jobs_t.update().where(
+                        t.job_id.in_(ids[k:k + _CHUNK]), t.lease_owner == owner,
+                        t.status == ports.CLAIMED).values(**values).returning(t.job_id))
+                    held |= {r[0] for r in conn.execute(stmt)}
+            next_rows = [_job_row(nxt) for job, _o, nxt, _e in items
+                         if nxt is not None and job.job_id in held]
+            for k in range(0, len(next_rows), _CHUNK):
+                conn.execute(jobs_t.insert(), next_rows[k:k + _CHUNK])
+            ends: dict[tuple[str, str, datetime | None], list[str]] = {}
+            for job, outcome, _n, end in items:
+                if end is not None and job.job_id in held:
+                    goal = _naive(outcome.goal_at) if outcome.goal_at else None
+                    ends.setdefault((end[0], end[1], goal), []).append(job.journey_id)
+            for (state, reason, goal), journeys in ends.items():
+                for k in range(0, len(journeys), _CHUNK):
                     conn.execute(journeys_t.update().where(
-                        journeys_t.c.journey_id == job.journey_id,
+                        journeys_t.c.journey_id.in_(journeys[k:k + _CHUNK]),
                         journeys_t.c.state == ports.ACTIVE).values(
-                        state=state, end_reason=reason, ended_at=at,
-                        goal_at=_naive(outcome.goal_at) if outcome.goal_at else None))
-            for i in range(0, len(next_rows), _CHUNK):
-                conn.execute(jobs_t.insert(), next_rows[i:i + _CHUNK])
-        return done
+                        state=state, end_reason=reason, ended_at=at, goal_at=goal))
+        return [job.job_id in held for job, _o, _n, _e in items]
 
     # --- reading back (tests, the report) --------------------------------------------------
 
