@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import psycopg
@@ -42,13 +43,13 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from regulars.adapters.db.engine import Purpose, create_engine  # noqa: E402
-from regulars.adapters.db.migrate import ensure_schema  # noqa: E402
-from regulars.adapters.db.playbook_jobs import SqlJobStore  # noqa: E402
-from regulars.domain.playbooks import model as m  # noqa: E402
-from regulars.services.playbooks import ports  # noqa: E402
-from regulars.services.playbooks.ports import Facts, StepContext, StepOutcome  # noqa: E402
-from regulars.services.playbooks.runner import Runner, job_id  # noqa: E402
+from regulars.adapters.db.engine import Purpose, create_engine
+from regulars.adapters.db.migrate import ensure_schema
+from regulars.adapters.db.playbook_jobs import SqlJobStore
+from regulars.domain.playbooks import model as m
+from regulars.services.playbooks import ports
+from regulars.services.playbooks.ports import Facts, StepContext, StepOutcome
+from regulars.services.playbooks.runner import Runner, job_id
 
 T0 = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
 BATCH = 500
@@ -61,9 +62,10 @@ PLAYBOOK = m.Playbook(name="bench", title="Bench", set="retention",
 
 def _fill(store: SqlJobStore, n: int, prefix: str) -> None:
     journeys, jobs = [], []
+    version = PLAYBOOK.version
     for i in range(n):
         jid = f"{prefix}{i:08d}"
-        journeys.append(ports.Journey(jid, "bench", PLAYBOOK.version, f"c{i}", "event:1",
+        journeys.append(ports.Journey(jid, "bench", version, f"c{i}", "event:1",
                                       ports.TREATED, T0, ports.ACTIVE))
         jobs.append(ports.Job(job_id(jid, 1), jid, "bench", f"c{i}", "hello", 1, T0,
                               ports.PENDING))
@@ -153,6 +155,53 @@ def peer(url: str, n: int) -> float:
     return n / elapsed
 
 
+YEAR_PLAYBOOK = m.Playbook(
+    name="year", title="Year", set="communication_plan",
+    trigger=m.Trigger(kind="event", event="order_placed"),
+    steps=(m.Send("thanks", channel="email", template="thanks"),
+           m.Wait("week", days=7, until=clock_time(10)),
+           m.Branch("big", condition=m.Condition(all_=(m.Clause("orders", "gte", 3),)),
+                    then="call"),
+           m.Send("tip", channel="email", template="tip"),
+           m.Wait("month", days=30, until=clock_time(10)),
+           m.Send("offer", channel="sms", template="offer"),
+           m.Exit("stop"),
+           m.CreateTask("call", action="call")),
+    control_share=0.1, goal=None)
+
+
+class _YearFacts:
+    def facts_of(self, customer_ids: Sequence[str]) -> dict[str, Facts]:
+        return {c: {"customer_id": c, "orders": int(c[1:]) % 5,
+                    "time_zone": "Europe/Moscow" if int(c[1:]) % 3 == 0 else "Europe/Tallinn"}
+                for c in customer_ids}
+
+
+def year(url: str, customers: int) -> tuple[float, int, int]:
+    """``customers`` enter one playbook of waits, a branch and sends at moments spread over a
+    year; a pass a week (enter that week's entries, run what is due), 53 passes. Returns the
+    wall seconds, the journeys entered and the steps run."""
+    store = SqlJobStore(url)
+    runner = Runner(store, {"year": YEAR_PLAYBOOK}, _YearFacts(), _Actions(), owner="bench")
+    start_of_year = datetime(2026, 1, 1, tzinfo=UTC)
+    minutes = 365 * 24 * 60
+    weeks: dict[int, list[ports.Entry]] = {}
+    for i in range(customers):
+        at = start_of_year + timedelta(minutes=(i * 7919) % minutes)
+        weeks.setdefault((at - start_of_year).days // 7, []).append(
+            ports.Entry("year", f"c{i}", f"event:{i}", at))
+    entered = ran = 0
+    began = time.perf_counter()
+    try:
+        for week in range(54):
+            now = start_of_year + timedelta(days=7 * (week + 1))
+            entered += runner.enter(weeks.get(week, [])).entered
+            ran += runner.run_due(now).ran
+    finally:
+        store.close()
+    return time.perf_counter() - began, entered, ran
+
+
 def _machine() -> str:
     cpu = "?"
     try:
@@ -204,6 +253,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--postgres-url", default=os.environ.get("REGULARS_BENCH_POSTGRES_URL"))
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--year", type=int, default=0, metavar="CUSTOMERS",
+                        help="also simulate a year of weekly passes for this many customers")
     args = parser.parse_args()
     print(_machine())
     rows = []
@@ -222,6 +273,11 @@ def main() -> None:
             finally:
                 drop()
         rows.append(("PostgreSQL", *results))
+    if args.year:
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, entered, ran = year(_migrated_sqlite(Path(tmp), "y.sqlite3"), args.year)
+        print(f"\na simulated year on SQLite: {entered:,} journeys, {ran:,} steps run in 53 "
+              f"weekly passes, {seconds:.1f} s ({ran / seconds:,.0f} steps/s)")
     print(f"\n{args.jobs:,} due jobs, claimed {BATCH} at a time\n")
     print("| database | ours, store (jobs/s) | ours, runner (jobs/s) | peer: bare queue (jobs/s) "
           "| store ÷ peer | runner ÷ peer |")

@@ -128,13 +128,13 @@ class SqlJobStore:
             return []
         inserted: list[str] = []
         with self.engine.begin() as conn:
+            # INSERT … ON CONFLICT DO NOTHING RETURNING, many rows a statement (SQLAlchemy's
+            # "insertmanyvalues"): the ids of the rows that went in; a journey already there
+            # returns nothing
+            stmt = self._insert_ignoring(journeys_t).returning(journeys_t.c.journey_id)
             for i in range(0, len(journeys), _CHUNK):
                 chunk = [_journey_row(j) for j in journeys[i:i + _CHUNK]]
-                # one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the ids of the rows
-                # that went in (a journey already there returns nothing)
-                stmt = (self._insert_ignoring(journeys_t).values(chunk)
-                        .returning(journeys_t.c.journey_id))
-                inserted += [r[0] for r in conn.execute(stmt)]
+                inserted += [r[0] for r in conn.execute(stmt, chunk)]
             new = set(inserted)
             rows = [_job_row(j) for j in first_jobs if j.journey_id in new]
             for i in range(0, len(rows), _CHUNK):

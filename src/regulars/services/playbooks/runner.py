@@ -201,6 +201,7 @@ class Runner:
                 result.skipped[SKIP_PLAYBOOK_OFF] += len(group)
                 continue
             share = pb.control_share if pb.control_share is not None else self.control_share
+            version = pb.version  # a digest of the whole playbook: once, not per entry
             latest = dict(store.latest_journeys(name, {e.customer_id for e in group}))
             journeys: list[Journey] = []
             jobs: list[Job] = []
@@ -224,7 +225,7 @@ class Runner:
                 arm = ports.CONTROL if in_control(name, e.customer_id, e.entry_key, share) \
                     else ports.TREATED
                 at = e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=UTC)
-                journey = Journey(journey_id=jid, playbook=name, version=pb.version,
+                journey = Journey(journey_id=jid, playbook=name, version=version,
                                   customer_id=e.customer_id, entry_key=e.entry_key, arm=arm,
                                   entered_at=at, state=ports.ACTIVE)
                 journeys.append(journey)
