@@ -258,3 +258,22 @@ def test_a_switched_off_playbook_ends_its_journeys() -> None:
     r.playbooks = {}
     res = r.run_due(T0)
     assert res.ended == {"playbook_off": 1}
+
+
+def test_a_branch_back_ends_the_journey_instead_of_looping() -> None:
+    pb = playbook(steps=(m.Send("hello", channel="email", template="hello"),
+                         m.Branch("again", condition=m.Condition(), then="hello")))
+    r, _, actions = runner(pb)
+    r.enter([Entry("winback", "c1", "event:1", T0)])
+    res = r.run_due(T0)
+    assert res.ended == {"bad_branch": 1}
+    assert len(actions.calls) == 1
+
+
+def test_a_retry_in_the_past_is_not_claimed_again_in_the_same_run() -> None:
+    actions = RecordingActions(defer={"hello": T0 - timedelta(hours=1)})
+    r, store, _ = runner(actions=actions)
+    r.enter([Entry("winback", "c1", "event:1", T0)])
+    assert r.run_due(T0).outcomes == {"deferred": 1}
+    assert store.jobs[job_id(journey_id("winback", "c1", "event:1"), 1)].due_at == \
+        T0 + timedelta(seconds=1)

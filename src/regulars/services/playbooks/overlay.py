@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from regulars.services.playbooks import ports
 from regulars.services.playbooks.ports import Completion, Job, JobStore, Journey, StepOutcome
 
+_ALL = 10**9  # "every due job" for the base's due()
+
 
 def _status(outcome: StepOutcome) -> str:
     if outcome.retry_at is not None:
@@ -35,6 +37,7 @@ class Overlay:
         self.outcomes: dict[str, StepOutcome] = {}
         self._entries: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
+        self._pulled: datetime | None = None
 
     def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job]) -> list[str]:
         with self._lock:
@@ -79,11 +82,13 @@ class Overlay:
             found.update(self.base.journeys(missing))
         return found
 
-    def _pull(self, now: datetime, limit: int) -> None:
-        # the base's due jobs become this overlay's (once: a job it has seen is its own)
-        if self.base is None:
+    def _pull(self, now: datetime) -> None:
+        # the base's jobs due by ``now`` become this overlay's, once (a job it has seen is its
+        # own); the base does not change under a dry run, so a moment pulled is pulled for good
+        if self.base is None or (self._pulled is not None and now <= self._pulled):
             return
-        for job in self.base.due(now=now, limit=limit + len(self.jobs)):
+        self._pulled = now
+        for job in self.base.due(now=now, limit=_ALL):
             if job.job_id not in self.jobs:
                 self.jobs[job.job_id] = replace(job, status=ports.PENDING, lease_owner=None,
                                                 lease_until=None)
@@ -97,7 +102,7 @@ class Overlay:
 
     def due(self, *, now: datetime, limit: int) -> list[Job]:
         with self._lock:
-            self._pull(now, limit)
+            self._pull(now)
             found = sorted((j for j in self.jobs.values() if self._is_due(j, now)),
                            key=lambda j: (j.due_at, j.job_id))
             return found[:limit]
@@ -105,7 +110,7 @@ class Overlay:
     def claim(self, *, now: datetime, owner: str, limit: int,
               lease: timedelta) -> list[Job]:
         with self._lock:
-            self._pull(now, limit)
+            self._pull(now)
             found = sorted((j for j in self.jobs.values() if self._is_due(j, now)),
                            key=lambda j: (j.due_at, j.job_id))[:limit]
             claimed = []

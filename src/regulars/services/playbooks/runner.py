@@ -73,6 +73,7 @@ END_PLAYBOOK_OFF = "playbook_off"
 END_STEP_GONE = "step_gone"
 END_UNKNOWN_CUSTOMER = "unknown_customer"
 END_FAILED = "failed"
+END_BAD_BRANCH = "bad_branch"
 
 # claims are taken this many at a time (one statement, one completing transaction)
 BATCH = 500
@@ -419,6 +420,13 @@ class Runner:
         if isinstance(step, m.Branch):
             target = step.then if evaluate(step.condition, facts) else \
                 (step.else_ or pb.after(step.id))
+            ids = [s.id for s in pb.steps]
+            if target is not None and (target not in ids or
+                                       ids.index(target) <= ids.index(step.id)):
+                # the parser refuses a jump back (it could loop) or to nowhere; a playbook
+                # built otherwise ends here rather than loop within one run
+                return (job, StepOutcome(ports.ENDED, reason=END_BAD_BRANCH, detail=target),
+                        None, (ports.EXITED, END_BAD_BRANCH))
             return then(target, job.due_at, StepOutcome(ports.BRANCHED, detail=target))
         if isinstance(step, m.Exit):
             return (job, StepOutcome(ports.ENDED, reason=END_EXIT_STEP), None,
@@ -432,6 +440,9 @@ class Runner:
         except Exception as exc:  # a step's failure is its job's, not the run's
             return self._failed(job, exc, now)
         if outcome.retry_at is not None:
+            # "not before" a moment already past would be claimed again in this very run
+            if outcome.retry_at <= now:
+                outcome = replace(outcome, retry_at=now + timedelta(seconds=1))
             return (job, outcome, None, None)
         return then(pb.after(step.id), job.due_at, outcome)
 
