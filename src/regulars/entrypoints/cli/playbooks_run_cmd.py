@@ -37,6 +37,8 @@ ENDS = {
     "step_gone": N_("step no longer in the playbook"),
     "unknown_customer": N_("unknown customer"), "failed": N_("a step failed"),
     "reentry": N_("re-entry rule"), "already_entered": N_("already entered"),
+    "bad_branch": N_("a branch to an earlier or unknown step"),
+    "journey_ended": N_("the journey had already ended"),
 }
 
 
