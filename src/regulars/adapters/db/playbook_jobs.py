@@ -83,6 +83,32 @@ def _job_row(j: Job) -> dict[str, Any]:
             "done_at": None}
 
 
+# the statements a run repeats, built once: the lists of ids are "expanding" parameters, so
+# SQLAlchemy compiles each statement once and coerces no id one by one
+_IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+_JOURNEYS_BY_ID = sa.select(journeys_t).where(journeys_t.c.journey_id.in_(_IDS))
+_HELD = sa.and_(jobs_t.c.job_id.in_(_IDS), jobs_t.c.lease_owner == sa.bindparam("owner"),
+                jobs_t.c.status == ports.CLAIMED)
+_RELEASE: dict[str, Any] = {"status": sa.bindparam("status"), "outcome": sa.bindparam("outcome"),
+            "detail": sa.bindparam("detail"), "lease_owner": None, "lease_until": None}
+_COMPLETE = {
+    # done (or failed for good)
+    "done": jobs_t.update().where(_HELD).values(
+        **_RELEASE, done_at=sa.bindparam("at")).returning(jobs_t.c.job_id),
+    # to be tried again: an error counts as an attempt
+    "retry": jobs_t.update().where(_HELD).values(
+        **_RELEASE, due_at=sa.bindparam("due")).returning(jobs_t.c.job_id),
+    # deferred (quiet hours): not an attempt
+    "defer": jobs_t.update().where(_HELD).values(
+        **_RELEASE, due_at=sa.bindparam("due"),
+        attempts=jobs_t.c.attempts - 1).returning(jobs_t.c.job_id),
+}
+_END = journeys_t.update().where(
+    journeys_t.c.journey_id.in_(_IDS), journeys_t.c.state == ports.ACTIVE).values(
+    state=sa.bindparam("state"), end_reason=sa.bindparam("reason"),
+    ended_at=sa.bindparam("at"), goal_at=sa.bindparam("goal"))
+
+
 def job_status(outcome: StepOutcome) -> str:
     """What a job becomes with ``outcome``: pending again when it is to be retried, failed
     when the runner gave up on it, else done."""
@@ -100,9 +126,15 @@ class SqlJobStore:
         self.url = url
         self.engine = engine or create_engine(url, Purpose.WRITER)
         self.dialect = self.engine.dialect.name
+        # SQLite: reads begin a plain BEGIN on their own engine, so they never take the one
+        # write lock (the writer's transactions begin IMMEDIATE)
+        self.reader = create_engine(url, Purpose.READER) if self.dialect == "sqlite" \
+            else self.engine
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
     def ensure_schema(self) -> None:
         """Bring the store's schema up to date (the playbooks' tables are migration 0023)."""
@@ -144,7 +176,7 @@ class SqlJobStore:
     def known_journeys(self, journey_ids: Iterable[str]) -> set[str]:
         ids = list(journey_ids)
         found: set[str] = set()
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             for i in range(0, len(ids), _CHUNK):
                 found |= {r[0] for r in conn.execute(sa.select(journeys_t.c.journey_id).where(
                     journeys_t.c.journey_id.in_(ids[i:i + _CHUNK])))}
@@ -155,7 +187,7 @@ class SqlJobStore:
                         customer_ids: Iterable[str]) -> dict[str, Journey]:
         ids = list(customer_ids)
         latest: dict[str, Journey] = {}
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             for i in range(0, len(ids), _CHUNK):
                 rows = conn.execute(sa.select(journeys_t).where(
                     journeys_t.c.playbook == playbook,
@@ -172,10 +204,9 @@ class SqlJobStore:
     def journeys(self, journey_ids: Iterable[str]) -> dict[str, Journey]:
         ids = list(set(journey_ids))
         found: dict[str, Journey] = {}
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             for i in range(0, len(ids), _CHUNK):
-                for row in conn.execute(sa.select(journeys_t).where(
-                        journeys_t.c.journey_id.in_(ids[i:i + _CHUNK]))):
+                for row in conn.execute(_JOURNEYS_BY_ID, {"ids": ids[i:i + _CHUNK]}):
                     found[row.journey_id] = _journey(row)
             conn.rollback()
         return found
@@ -191,7 +222,7 @@ class SqlJobStore:
     def due(self, *, now: datetime, limit: int) -> list[Job]:
         """The jobs a claim at ``now`` would take, without taking them (a dry run)."""
         at = _naive(now)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(sa.select(jobs_t).where(self._due(at))
                                 .order_by(jobs_t.c.due_at, jobs_t.c.job_id).limit(limit))
             found = [_job(r) for r in rows]
@@ -201,16 +232,29 @@ class SqlJobStore:
     def claim(self, *, now: datetime, owner: str, limit: int,
               lease: timedelta) -> list[Job]:
         at = _naive(now)
-        pick = (sa.select(jobs_t.c.job_id).where(self._due(at))
-                .order_by(jobs_t.c.due_at, jobs_t.c.job_id).limit(limit))
-        if self.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (jobs_t.update().where(jobs_t.c.job_id.in_(pick.scalar_subquery()))
-                .values(status=ports.CLAIMED, lease_owner=owner, lease_until=at + lease,
-                        attempts=jobs_t.c.attempts + 1)
-                .returning(*jobs_t.c))
+        t = jobs_t.c
+        # two picks, each a walk of the (status, due_at) index in due order with no sort:
+        # pending jobs first, then claimed ones whose lease has run out
+        picks = [
+            sa.select(t.job_id).where(t.status == ports.PENDING, t.due_at <= at)
+            .order_by(t.due_at),
+            sa.select(t.job_id).where(t.status == ports.CLAIMED, t.due_at <= at,
+                                      t.lease_until <= at).order_by(t.due_at),
+        ]
+        claimed: list[Job] = []
         with self.engine.begin() as conn:
-            claimed = [_job(r) for r in conn.execute(stmt)]
+            for base in picks:
+                want = limit - len(claimed)
+                if want <= 0:
+                    break
+                pick = base.limit(want)
+                if self.dialect == "postgresql":
+                    pick = pick.with_for_update(skip_locked=True)
+                stmt = (jobs_t.update().where(t.job_id.in_(pick.scalar_subquery()))
+                        .values(status=ports.CLAIMED, lease_owner=owner, lease_until=at + lease,
+                                attempts=t.attempts + 1)
+                        .returning(*jobs_t.c))
+                claimed += [_job(r) for r in conn.execute(stmt)]
         claimed.sort(key=lambda j: (j.due_at, j.job_id))
         return claimed
 
@@ -227,30 +271,25 @@ class SqlJobStore:
         IN (…) AND lease_owner = owner RETURNING job_id``: what it returns are the jobs still
         held, and only theirs get a next job and an end."""
         at = _naive(now)
-        t = jobs_t.c
         groups: dict[tuple[Any, ...], list[str]] = {}
         for job, outcome, _next, _end in items:
             status = job_status(outcome)
-            retry = _naive(outcome.retry_at) if outcome.retry_at is not None else None
-            deferred = status == ports.PENDING and outcome.outcome != ports.ERROR
-            key = (status, outcome.outcome, _detail(outcome), retry, deferred)
+            if status == ports.PENDING:
+                assert outcome.retry_at is not None
+                kind = "retry" if outcome.outcome == ports.ERROR else "defer"
+                due: datetime | None = _naive(outcome.retry_at)
+            else:
+                kind, due = "done", None
+            key = (kind, status, outcome.outcome, _detail(outcome), due)
             groups.setdefault(key, []).append(job.job_id)
         held: set[str] = set()
         with self.engine.begin() as conn:
-            for (status, code, detail, retry, deferred), ids in groups.items():
-                values: dict[str, Any] = {"status": status, "outcome": code, "detail": detail,
-                                          "lease_owner": None, "lease_until": None}
-                if status == ports.PENDING:
-                    values["due_at"] = retry
-                    if deferred:  # a deferral (quiet hours) is not a failed attempt
-                        values["attempts"] = t.attempts - 1
-                else:
-                    values["done_at"] = at
+            for (kind, status, code, detail, due), ids in groups.items():
                 for k in range(0, len(ids), _CHUNK):
-                    stmt = (jobs_t.update().where(
-                        t.job_id.in_(ids[k:k + _CHUNK]), t.lease_owner == owner,
-                        t.status == ports.CLAIMED).values(**values).returning(t.job_id))
-                    held |= {r[0] for r in conn.execute(stmt)}
+                    params = {"ids": ids[k:k + _CHUNK], "owner": owner, "status": status,
+                              "outcome": code, "detail": detail}
+                    params.update({"at": at} if kind == "done" else {"due": due})
+                    held.update(r[0] for r in conn.execute(_COMPLETE[kind], params))
             next_rows = [_job_row(nxt) for job, _o, nxt, _e in items
                          if nxt is not None and job.job_id in held]
             for k in range(0, len(next_rows), _CHUNK):
@@ -262,10 +301,8 @@ class SqlJobStore:
                     ends.setdefault((end[0], end[1], goal), []).append(job.journey_id)
             for (state, reason, goal), journeys in ends.items():
                 for k in range(0, len(journeys), _CHUNK):
-                    conn.execute(journeys_t.update().where(
-                        journeys_t.c.journey_id.in_(journeys[k:k + _CHUNK]),
-                        journeys_t.c.state == ports.ACTIVE).values(
-                        state=state, end_reason=reason, ended_at=at, goal_at=goal))
+                    conn.execute(_END, {"ids": journeys[k:k + _CHUNK], "state": state,
+                                        "reason": reason, "at": at, "goal": goal})
         return [job.job_id in held for job, _o, _n, _e in items]
 
     # --- reading back (tests, the report) --------------------------------------------------
@@ -274,7 +311,7 @@ class SqlJobStore:
         stmt = sa.select(jobs_t).order_by(jobs_t.c.journey_id, jobs_t.c.seq)
         if journey_id is not None:
             stmt = stmt.where(jobs_t.c.journey_id == journey_id)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(stmt)]
             conn.rollback()
         return rows
