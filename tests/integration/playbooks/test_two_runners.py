@@ -67,3 +67,37 @@ def test_two_runners_at_once_run_each_step_once(store_url: str) -> None:
     assert errors == []
     assert len(actions.calls) == 3 * CUSTOMERS
     assert set(actions.calls.values()) == {1}
+
+
+def test_two_passes_entering_at_once_keep_the_reentry_rule(store_url: str) -> None:
+    # the same customers, two different occurrences, two passes at once: after_exit lets in
+    # one journey per customer, never two active ones
+    actions = Counting()
+    stores = [SqlJobStore(store_url), SqlJobStore(store_url)]
+    runners = [Runner(s, {"p": PB}, Facts(), actions, owner=f"w{i}")
+               for i, s in enumerate(stores)]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def work(runner: Runner, key: str) -> None:
+        batch = [Entry("p", f"c{i}", key, T0) for i in range(CUSTOMERS)]
+        barrier.wait()
+        results.append(runner.enter(batch))
+
+    threads = [threading.Thread(target=work, args=(r, f"event:{i}"))
+               for i, r in enumerate(runners)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        active = Counter(j.customer_id for j in
+                         stores[0].latest_journeys("p", [f"c{i}" for i in range(CUSTOMERS)])
+                         .values())
+        engine_rows = stores[0].all_jobs()
+    finally:
+        for s in stores:
+            s.close()
+    assert sum(r.entered for r in results) == CUSTOMERS
+    assert len(engine_rows) == CUSTOMERS  # one first job per customer
+    assert set(active.values()) == {1}

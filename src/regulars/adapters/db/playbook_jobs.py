@@ -155,11 +155,14 @@ class SqlJobStore:
             return sqlite.insert(table).on_conflict_do_nothing()
         raise NotImplementedError(self.dialect)
 
-    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job]) -> list[str]:
+    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job], *,
+              admit: ports.Admit | None = None) -> list[str]:
         if not journeys:
             return []
         inserted: list[str] = []
         with self.engine.begin() as conn:
+            if admit is not None:
+                journeys = self._admitted(conn, journeys, admit)
             # INSERT … ON CONFLICT DO NOTHING RETURNING, many rows a statement (SQLAlchemy's
             # "insertmanyvalues"): the ids of the rows that went in; a journey already there
             # returns nothing
@@ -173,6 +176,28 @@ class SqlJobStore:
                 conn.execute(jobs_t.insert(), rows[i:i + _CHUNK])
         return inserted
 
+    def _admitted(self, conn: sa.Connection, journeys: Sequence[Journey],
+                  admit: ports.Admit) -> list[Journey]:
+        """The journeys ``admit`` lets in against each customer's latest journey, read in the
+        entering transaction itself — serialised: SQLite's writer is alone (BEGIN IMMEDIATE),
+        PostgreSQL takes a transaction-scoped advisory lock per playbook — so two passes that
+        enter at once cannot both pass a re-entry rule for one customer."""
+        kept: list[Journey] = []
+        for playbook in sorted({j.playbook for j in journeys}):
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                             {"key": f"regulars.playbook_entry:{playbook}"})
+            group = [j for j in journeys if j.playbook == playbook]
+            latest = self._latest(conn, playbook, [j.customer_id for j in group])
+            for j in group:
+                before = latest.get(j.customer_id)
+                if before is not None and before.journey_id == j.journey_id:
+                    continue  # this occurrence is in already
+                if admit(j, before):
+                    kept.append(j)
+                    latest[j.customer_id] = j
+        return kept
+
     def known_journeys(self, journey_ids: Iterable[str]) -> set[str]:
         ids = list(journey_ids)
         found: set[str] = set()
@@ -185,20 +210,24 @@ class SqlJobStore:
 
     def latest_journeys(self, playbook: str,
                         customer_ids: Iterable[str]) -> dict[str, Journey]:
-        ids = list(customer_ids)
-        latest: dict[str, Journey] = {}
         with self.reader.connect() as conn:
-            for i in range(0, len(ids), _CHUNK):
-                rows = conn.execute(sa.select(journeys_t).where(
-                    journeys_t.c.playbook == playbook,
-                    journeys_t.c.customer_id.in_(ids[i:i + _CHUNK])))
-                for row in rows:
-                    j = _journey(row)
-                    old = latest.get(j.customer_id)
-                    if old is None or (j.entered_at, j.journey_id) > (old.entered_at,
-                                                                      old.journey_id):
-                        latest[j.customer_id] = j
+            latest = self._latest(conn, playbook, list(customer_ids))
             conn.rollback()
+        return latest
+
+    @staticmethod
+    def _latest(conn: sa.Connection, playbook: str, ids: list[str]) -> dict[str, Journey]:
+        latest: dict[str, Journey] = {}
+        for i in range(0, len(ids), _CHUNK):
+            rows = conn.execute(sa.select(journeys_t).where(
+                journeys_t.c.playbook == playbook,
+                journeys_t.c.customer_id.in_(ids[i:i + _CHUNK])))
+            for row in rows:
+                j = _journey(row)
+                old = latest.get(j.customer_id)
+                if old is None or (j.entered_at, j.journey_id) > (old.entered_at,
+                                                                  old.journey_id):
+                    latest[j.customer_id] = j
         return latest
 
     def journeys(self, journey_ids: Iterable[str]) -> dict[str, Journey]:

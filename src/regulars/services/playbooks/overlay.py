@@ -14,7 +14,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from regulars.services.playbooks import ports
-from regulars.services.playbooks.ports import Completion, Job, JobStore, Journey, StepOutcome
+from regulars.services.playbooks.ports import (
+    Admit,
+    Completion,
+    Job,
+    JobStore,
+    Journey,
+    StepOutcome,
+)
 
 _ALL = 10**9  # "every due job" for the base's due()
 
@@ -39,7 +46,8 @@ class Overlay:
         self._lock = threading.Lock()
         self._pulled: datetime | None = None
 
-    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job]) -> list[str]:
+    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job], *,
+              admit: Admit | None = None) -> list[str]:
         with self._lock:
             ids = [j.journey_id for j in journeys]
             known = self.base.known_journeys(ids) if self.base is not None else set()
@@ -48,6 +56,11 @@ class Overlay:
                 key = (j.playbook, j.customer_id, j.entry_key)
                 if key in self._entries or j.journey_id in known:
                     continue
+                if admit is not None:
+                    before = self._latest_unlocked(j.playbook, {j.customer_id}).get(
+                        j.customer_id)
+                    if not admit(j, before):
+                        continue
                 self._entries.add(key)
                 self.journeys_by_id[j.journey_id] = j
                 inserted.append(j.journey_id)
@@ -64,7 +77,10 @@ class Overlay:
 
     def latest_journeys(self, playbook: str,
                         customer_ids: Iterable[str]) -> dict[str, Journey]:
-        ids = set(customer_ids)
+        with self._lock:
+            return self._latest_unlocked(playbook, set(customer_ids))
+
+    def _latest_unlocked(self, playbook: str, ids: set[str]) -> dict[str, Journey]:
         latest = dict(self.base.latest_journeys(playbook, ids)) if self.base is not None else {}
         for j in self.journeys_by_id.values():
             if j.playbook != playbook or j.customer_id not in ids:

@@ -20,7 +20,7 @@ customer attribute, and also ``customer_id``, ``name``, ``email``, ``phone``, ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -182,12 +182,20 @@ Completion = tuple[Job, StepOutcome, Job | None, tuple[str, str] | None]
 job, the journey's end (state, reason)."""
 
 
+Admit = Callable[[Journey, "Journey | None"], bool]
+"""Whether a new journey may enter, given the customer's latest journey of the playbook (None:
+none yet): the runner's re-entry rule, which :meth:`JobStore.enter` applies atomically."""
+
+
 class JobStore(Protocol):
     """The durable schedule (SQL in adapters/db/playbook_jobs.py, memory for unit tests)."""
 
-    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job]) -> list[str]:
+    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job], *,
+              admit: Admit | None = None) -> list[str]:
         """Insert journeys and their first jobs in one transaction, skipping a journey whose
-        (playbook, customer, entry_key) exists; return the ids of those inserted."""
+        (playbook, customer, entry_key) exists — and, with ``admit``, one it refuses against
+        the customer's latest journey, read in that same serialised transaction; return the
+        ids of those inserted."""
         ...
 
     def latest_journeys(self, playbook: str,

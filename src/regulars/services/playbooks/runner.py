@@ -42,6 +42,7 @@ from regulars.services.playbooks import ports
 from regulars.services.playbooks.overlay import Overlay
 from regulars.services.playbooks.ports import (
     Actions,
+    Admit,
     Completion,
     Entry,
     EntrySource,
@@ -234,7 +235,9 @@ class Runner:
                                 customer_id=e.customer_id, step_id=pb.steps[0].id, seq=1,
                                 due_at=at, status=ports.PENDING))
                 latest[e.customer_id] = journey
-            inserted = set(store.enter(journeys, jobs))
+            # the re-entry rule again, in the entering transaction itself: another pass may
+            # have entered these customers since they were read above
+            inserted = set(store.enter(journeys, jobs, admit=self._admit(pb)))
             if len(journeys) > len(inserted):  # another pass entered them first
                 result.skipped[SKIP_ALREADY_ENTERED] += len(journeys) - len(inserted)
             for j in journeys:
@@ -243,6 +246,11 @@ class Runner:
                     result.control += j.arm == ports.CONTROL
                     result.journeys.append(j)
         return result
+
+    def _admit(self, pb: m.Playbook) -> Admit:
+        def admit(new: Journey, before: Journey | None) -> bool:
+            return before is None or self._may_reenter(pb, before, new.entered_at)
+        return admit
 
     @staticmethod
     def _may_reenter(pb: m.Playbook, before: Journey, at: datetime) -> bool:
