@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from regulars import api, bootstrap
 from regulars.adapters.db.playbook_jobs import SqlJobStore
 from regulars.domain.playbooks import model as m
-from regulars.entrypoints.cli import playbooks_run_cmd
 from regulars.entrypoints.cli.app import app
 from regulars.i18n import use_language
 from regulars.services.playbooks.ports import Entry, StepContext, StepOutcome
@@ -114,6 +113,10 @@ def test_the_dry_run_table_is_in_the_readers_language(
         result = one_pass(runner, feed, at=T0 + timedelta(days=2), dry_run=True)
     finally:
         runner.store.close()  # type: ignore[attr-defined]
+    # imported here, after app: a command module imported first would put its group first in
+    # `regulars --help`, and the CLI reference (docs/cli.md) would no longer match
+    from regulars.entrypoints.cli import playbooks_run_cmd
+
     console = Console(width=200, record=True, file=io.StringIO())
     monkeypatch.setattr(playbooks_run_cmd, "out", console)
     with use_language(lang):

@@ -12,7 +12,6 @@ import pytest
 
 from regulars import bootstrap
 from regulars.domain.playbooks import model as m
-from regulars.entrypoints.cli import worker
 from regulars.services.playbooks.ports import Entry, StepContext, StepOutcome
 
 PB = m.Playbook(name="welcome", title="Welcome", set="communication_plan",
@@ -46,6 +45,10 @@ class Sent:
 
 def test_the_loop_runs_passes_until_stopped(store_url: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI's modules through app, in its order (see test_run_command)
+    from regulars.entrypoints.cli import app as _app  # noqa: F401
+    from regulars.entrypoints.cli import worker
+
     settings = bootstrap.load_settings(database_url=store_url,
                                        playbook_runner={"interval_seconds": 0.05})
     feed, actions = Feed(), Sent()
