@@ -277,3 +277,13 @@ def test_a_retry_in_the_past_is_not_claimed_again_in_the_same_run() -> None:
     assert r.run_due(T0).outcomes == {"deferred": 1}
     assert store.jobs[job_id(journey_id("winback", "c1", "event:1"), 1)].due_at == \
         T0 + timedelta(seconds=1)
+
+
+def test_a_naive_entry_moment_is_utc() -> None:
+    r, store, _ = runner(playbook(reentry=m.REENTRY_AFTER_DAYS, reentry_days=1))
+    naive = T0.replace(tzinfo=None)
+    assert r.enter([Entry("winback", "c1", "event:1", naive)]).entered == 1
+    assert store.journeys_by_id[journey_id("winback", "c1", "event:1")].entered_at == T0
+    # and a naive one compares with the stored, aware one (re-entry after a day)
+    later = naive + timedelta(days=2)
+    assert r.enter([Entry("winback", "c1", "event:2", later)]).entered == 1

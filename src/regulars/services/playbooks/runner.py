@@ -216,17 +216,17 @@ class Runner:
                     result.skipped[SKIP_UNMATCHED] += 1
                     continue
                 jid = journey_id(name, e.customer_id, e.entry_key)
+                at = e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=UTC)
                 before = latest.get(e.customer_id)
                 if before is not None:
                     if before.journey_id == jid:
                         result.skipped[SKIP_ALREADY_ENTERED] += 1
                         continue
-                    if not self._may_reenter(pb, before, e.at):
+                    if not self._may_reenter(pb, before, at):
                         result.skipped[SKIP_REENTRY] += 1
                         continue
                 arm = ports.CONTROL if in_control(name, e.customer_id, e.entry_key, share) \
                     else ports.TREATED
-                at = e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=UTC)
                 journey = Journey(journey_id=jid, playbook=name, version=version,
                                   customer_id=e.customer_id, entry_key=e.entry_key, arm=arm,
                                   entered_at=at, state=ports.ACTIVE)
