@@ -182,7 +182,7 @@ Completion = tuple[Job, StepOutcome, Job | None, tuple[str, str] | None]
 job, the journey's end (state, reason)."""
 
 
-Admit = Callable[[Journey, "Journey | None"], bool]
+Admit = Callable[[Journey, Journey | None], bool]
 """Whether a new journey may enter, given the customer's latest journey of the playbook (None:
 none yet): the runner's re-entry rule, which :meth:`JobStore.enter` applies atomically."""
 
