@@ -177,12 +177,13 @@ class _YearFacts:
                 for c in customer_ids}
 
 
-def year(url: str, customers: int) -> tuple[float, int, int]:
+def year(url: str, customers: int, batch: int = BATCH) -> tuple[float, int, int]:
     """``customers`` enter one playbook of waits, a branch and sends at moments spread over a
     year; a pass a week (enter that week's entries, run what is due), 53 passes. Returns the
     wall seconds, the journeys entered and the steps run."""
     store = SqlJobStore(url)
-    runner = Runner(store, {"year": YEAR_PLAYBOOK}, _YearFacts(), _Actions(), owner="bench")
+    runner = Runner(store, {"year": YEAR_PLAYBOOK}, _YearFacts(), _Actions(), owner="bench",
+                    batch=batch)
     start_of_year = datetime(2026, 1, 1, tzinfo=UTC)
     minutes = 365 * 24 * 60
     weeks: dict[int, list[ports.Entry]] = {}
@@ -255,6 +256,8 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--year", type=int, default=0, metavar="CUSTOMERS",
                         help="also simulate a year of weekly passes for this many customers")
+    parser.add_argument("--year-batch", type=int, default=BATCH, metavar="N",
+                        help="the simulated year's claim size ([playbook_runner] batch)")
     args = parser.parse_args()
     print(_machine())
     rows = []
@@ -275,9 +278,11 @@ def main() -> None:
         rows.append(("PostgreSQL", *results))
     if args.year:
         with tempfile.TemporaryDirectory() as tmp:
-            seconds, entered, ran = year(_migrated_sqlite(Path(tmp), "y.sqlite3"), args.year)
+            seconds, entered, ran = year(_migrated_sqlite(Path(tmp), "y.sqlite3"), args.year,
+                                         args.year_batch)
         print(f"\na simulated year on SQLite: {entered:,} journeys, {ran:,} steps run in 53 "
-              f"weekly passes, {seconds:.1f} s ({ran / seconds:,.0f} steps/s)")
+              f"weekly passes, claims of {args.year_batch}, {seconds:.1f} s "
+              f"({ran / seconds:,.0f} steps/s)")
     print(f"\n{args.jobs:,} due jobs, claimed {BATCH} at a time\n")
     print("| database | ours, store (jobs/s) | ours, runner (jobs/s) | peer: bare queue (jobs/s) "
           "| store ÷ peer | runner ÷ peer |")
