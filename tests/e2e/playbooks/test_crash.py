@@ -7,7 +7,7 @@ that commit leaves the job to be claimed again when the lease runs out, and the 
 repeated **with the same Idempotency-Key** (the job's id). So delivery is at least once, the
 key exactly once per due step; a receiver that deduplicates on the key (as the signed webhook
 outbox's receivers are asked to) acts exactly once. The test counts both: distinct keys equal
-the due steps exactly, and raw repeats are no more than one claimed batch.
+the due steps exactly, and raw repeats are no more than one claim's steps.
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ def test_kill_nine_mid_run_then_restart_delivers_each_step_once(
                 for i in range(CUSTOMERS) for seq in (1, 2)}
     assert set(receiver.keys) == expected
     repeats = sum(n - 1 for n in receiver.keys.values())
-    assert repeats <= BATCH
+    # at most what one claim held when the worker died: its batch of jobs, each with the step
+    # run at once after it (the two sends of a journey go together)
+    assert repeats <= 2 * BATCH
     # and the store agrees: every job done, every journey finished
     store = SqlJobStore(store_url)
     try:

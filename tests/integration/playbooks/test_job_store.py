@@ -151,3 +151,58 @@ def test_two_workers_never_claim_the_same_job(store: SqlJobStore, store_url: str
     assert not set(got["a"]) & set(got["b"])
     assert len(got["a"]) + len(got["b"]) == n
     assert {r["status"] for r in store.all_jobs()} == {"done"}
+
+
+def test_steps_run_at_once_go_in_with_their_claimed_one(store: SqlJobStore) -> None:
+    from datetime import time
+
+    from regulars.domain.playbooks import model as m
+    from regulars.services.playbooks.runner import Runner, job_id, journey_id
+
+    pb = m.Playbook(name="winback", title="W", set="retention",
+                    trigger=m.Trigger(kind="event", event="order_placed"),
+                    steps=(m.Send("a", channel="email", template="a"),
+                           m.Branch("br", condition=m.Condition(), then="b"),
+                           m.Send("b", channel="email", template="b"),
+                           m.Wait("w", days=1, until=time(10)),
+                           m.Send("c", channel="email", template="c")),
+                    control_share=0.0, goal=None)
+
+    class Facts:
+        def facts_of(self, ids: object) -> dict[str, dict[str, object]]:
+            return {"c1": {"customer_id": "c1", "time_zone": "Europe/Tallinn"}}
+
+    class Sent:
+        def run(self, ctx: object) -> StepOutcome:
+            return StepOutcome("sent")
+
+    runner = Runner(store, {"winback": pb}, Facts(), Sent(), owner="w")
+    runner.enter([ports.Entry("winback", "c1", "event:1", T0)])
+    res = runner.run_due(T0)
+    assert res.outcomes == {"sent": 2, "branched": 1, "waited": 1}
+    jid = journey_id("winback", "c1", "event:1")
+    rows = [(r["job_id"], r["step_id"], r["status"], r["outcome"], r["attempts"], r["due_at"])
+            for r in store.all_jobs()]
+    naive = T0.replace(tzinfo=None)
+    # one claim, four steps: the second to fourth written as run with it. The wait: Friday
+    # 11:00 EET + 1 day = Saturday 11:00, past 10:00, so Sunday 29 March 10:00 — EEST since
+    # that night's switch — 07:00 UTC
+    assert rows == [
+        (job_id(jid, 1), "a", "done", "sent", 1, naive),
+        (job_id(jid, 2), "br", "done", "branched", 1, naive),
+        (job_id(jid, 3), "b", "done", "sent", 1, naive),
+        (job_id(jid, 4), "w", "done", "waited", 1, naive),
+        (job_id(jid, 5), "c", "pending", None, 0, datetime(2026, 3, 29, 7, 0))]
+
+
+def test_a_lost_lease_writes_none_of_the_steps_run_after_it(store: SqlJobStore) -> None:
+    store.enter([journey(1)], [job(1)])
+    [mine] = store.claim(now=T0, owner="w1", limit=10, lease=LEASE)
+    store.claim(now=T0 + timedelta(minutes=6), owner="w2", limit=10, lease=LEASE)
+    second = Job(**{**job(1, seq=2, step="b").__dict__, "status": ports.CLAIMED,
+                    "attempts": 1, "lease_owner": "w1"})
+    kept = store.complete_batch(
+        [(mine, StepOutcome("sent"), job(1, seq=2, step="b"), None)], owner="w1", now=T0,
+        chained={mine.job_id: [(second, StepOutcome("sent"), job(1, seq=3, step="c"), None)]})
+    assert kept == [False]
+    assert [r["job_id"] for r in store.all_jobs()] == ["j00001.1"]

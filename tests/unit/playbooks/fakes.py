@@ -14,7 +14,8 @@ class DictFacts:
         self.facts = dict(facts)
 
     def facts_of(self, customer_ids: Sequence[str]) -> dict[str, Facts]:
-        return {c: self.facts[c] for c in customer_ids if c in self.facts}
+        # a copy, as a store's read is: a later change is seen by the next read only
+        return {c: dict(self.facts[c]) for c in customer_ids if c in self.facts}
 
 
 class ListGoals:

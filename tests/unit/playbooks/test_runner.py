@@ -287,3 +287,36 @@ def test_a_naive_entry_moment_is_utc() -> None:
     # and a naive one compares with the stored, aware one (re-entry after a day)
     later = naive + timedelta(days=2)
     assert r.enter([Entry("winback", "c1", "event:2", later)]).entered == 1
+
+
+def test_a_step_after_a_tag_reads_the_tag() -> None:
+    # steps due at once run in one claim, but not past a step that changes the facts: the
+    # branch after the tag reads the customer's facts again, with the tag
+    people = {"c1": facts(tags=[])}
+
+    class Tagging(RecordingActions):
+        def run(self, ctx: ports.StepContext) -> ports.StepOutcome:
+            if isinstance(ctx.step, m.Tag):
+                people["c1"]["tags"] = ["vip"]
+                self.calls.append(ctx)
+                return ports.StepOutcome("tagged")
+            return super().run(ctx)
+
+    pb = playbook(steps=(
+        m.Tag("t", tag="vip"),
+        m.Branch("vip", condition=m.Condition(all_=(m.Clause("tags", "has", "vip"),)),
+                 then="x", else_="y"),
+        m.Send("y", channel="email", template="y"), m.Exit("stop"),
+        m.Send("x", channel="email", template="x")))
+    r, _, actions = runner(pb, people=people, actions=Tagging())
+    r.enter([Entry("winback", "c1", "event:1", T0)])
+    r.run_due(T0)
+    assert [s for _, s, _ in actions.ran()] == ["t", "x"]
+
+
+def test_under_a_limit_each_step_is_counted() -> None:
+    r, _, actions = runner()
+    r.enter([Entry("winback", "c1", "event:1", T0)])
+    assert r.run_due(T0, limit=1).ran == 1
+    assert [s for _, s, _ in actions.ran()] == ["hello"]
+    assert r.run_due(T0, limit=1).outcomes == {"waited": 1}

@@ -21,7 +21,7 @@ Times are stored as naive UTC (the columns have no zone) and handed back aware.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -107,6 +107,22 @@ _END = journeys_t.update().where(
     journeys_t.c.journey_id.in_(_IDS), journeys_t.c.state == ports.ACTIVE).values(
     state=sa.bindparam("state"), end_reason=sa.bindparam("reason"),
     ended_at=sa.bindparam("at"), goal_at=sa.bindparam("goal"))
+
+
+def _run_row(completion: ports.Completion, at: datetime) -> dict[str, Any]:
+    """The row of a job run at once after another one (it was never pending in the store)."""
+    job, outcome, _next, _end = completion
+    row = _job_row(job)
+    status = job_status(outcome)
+    row.update(status=status, outcome=outcome.outcome, detail=_detail(outcome), attempts=1)
+    if status == ports.PENDING:
+        assert outcome.retry_at is not None
+        row["due_at"] = _naive(outcome.retry_at)
+        if outcome.outcome != ports.ERROR:
+            row["attempts"] = 0  # a deferral is not an attempt
+    else:
+        row["done_at"] = at
+    return row
 
 
 def job_status(outcome: StepOutcome) -> str:
@@ -292,7 +308,9 @@ class SqlJobStore:
         return self.complete_batch([(job, outcome, next_job, end)], owner=owner, now=now)[0]
 
     def complete_batch(self, items: Sequence[ports.Completion], *, owner: str,
-                       now: datetime) -> list[bool]:
+                       now: datetime,
+                       chained: Mapping[str, Sequence[ports.Completion]] | None = None
+                       ) -> list[bool]:
         """:meth:`complete` for many jobs in one transaction, each guarded on its own: a job
         whose lease was lost is left as it is, and so are its next job and its journey.
 
@@ -319,15 +337,26 @@ class SqlJobStore:
                               "outcome": code, "detail": detail}
                     params.update({"at": at} if kind == "done" else {"due": due})
                     held.update(r[0] for r in conn.execute(_COMPLETE[kind], params))
-            next_rows = [_job_row(nxt) for job, _o, nxt, _e in items
-                         if nxt is not None and job.job_id in held]
-            for k in range(0, len(next_rows), _CHUNK):
-                conn.execute(jobs_t.insert(), next_rows[k:k + _CHUNK])
+            next_rows: list[dict[str, Any]] = []
             ends: dict[tuple[str, str, datetime | None], list[str]] = {}
-            for job, outcome, _n, end in items:
-                if end is not None and job.job_id in held:
+            for head in items:
+                if head[0].job_id not in held:
+                    continue
+                run = chained.get(head[0].job_id) if chained else None
+                if run:
+                    # the steps run under this lease go in as run; the last one carries on
+                    next_rows += [_run_row(c, at) for c in run]
+                    last = run[-1]
+                else:
+                    last = head
+                job, outcome, nxt, end = last
+                if nxt is not None:
+                    next_rows.append(_job_row(nxt))
+                if end is not None:
                     goal = _naive(outcome.goal_at) if outcome.goal_at else None
                     ends.setdefault((end[0], end[1], goal), []).append(job.journey_id)
+            for k in range(0, len(next_rows), _CHUNK):
+                conn.execute(jobs_t.insert(), next_rows[k:k + _CHUNK])
             for (state, reason, goal), journeys in ends.items():
                 for k in range(0, len(journeys), _CHUNK):
                     conn.execute(_END, {"ids": journeys[k:k + _CHUNK], "state": state,

@@ -9,7 +9,7 @@ store is never written (``--dry-run``: "what would go out").
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -141,27 +141,35 @@ class Overlay:
                  next_job: Job | None, end: tuple[str, str] | None) -> bool:
         return self.complete_batch([(job, outcome, next_job, end)], owner=owner, now=now)[0]
 
-    def complete_batch(self, items: Sequence[Completion], *, owner: str,
-                       now: datetime) -> list[bool]:
+    def _write(self, held: Job, outcome: StepOutcome) -> None:
+        status = _status(outcome)
+        attempts = held.attempts
+        due_at = held.due_at
+        if status == ports.PENDING:
+            assert outcome.retry_at is not None
+            due_at = outcome.retry_at
+            if outcome.outcome != ports.ERROR:
+                attempts -= 1
+        self.jobs[held.job_id] = replace(held, status=status, lease_owner=None,
+                                         lease_until=None, attempts=attempts, due_at=due_at)
+        self.outcomes[held.job_id] = outcome
+
+    def complete_batch(self, items: Sequence[Completion], *, owner: str, now: datetime,
+                       chained: Mapping[str, Sequence[Completion]] | None = None
+                       ) -> list[bool]:
         done = []
         with self._lock:
-            for job, outcome, next_job, end in items:
-                held = self.jobs.get(job.job_id)
+            for head in items:
+                held = self.jobs.get(head[0].job_id)
                 if held is None or held.status != ports.CLAIMED or held.lease_owner != owner:
                     done.append(False)
                     continue
-                status = _status(outcome)
-                attempts = held.attempts
-                due_at = held.due_at
-                if status == ports.PENDING:
-                    assert outcome.retry_at is not None
-                    due_at = outcome.retry_at
-                    if outcome.outcome != ports.ERROR:
-                        attempts -= 1
-                self.jobs[job.job_id] = replace(held, status=status, lease_owner=None,
-                                                lease_until=None, attempts=attempts,
-                                                due_at=due_at)
-                self.outcomes[job.job_id] = outcome
+                self._write(held, head[1])
+                run = chained.get(head[0].job_id) if chained else None
+                for c in run or ():
+                    # run at once after the head, under its lease: in as run
+                    self._write(replace(c[0], attempts=1), c[1])
+                job, outcome, next_job, end = run[-1] if run else head
                 if next_job is not None:
                     self.jobs[next_job.job_id] = replace(next_job, status=ports.PENDING,
                                                          attempts=0)

@@ -211,9 +211,15 @@ class JobStore(Protocol):
         the lease (False: it was lost and nothing was written)."""
         ...
 
-    def complete_batch(self, items: Sequence[Completion], *, owner: str,
-                       now: datetime) -> list[bool]:
-        """:meth:`complete` for many jobs in one transaction, each guarded on its own."""
+    def complete_batch(self, items: Sequence[Completion], *, owner: str, now: datetime,
+                       chained: Mapping[str, Sequence[Completion]] | None = None
+                       ) -> list[bool]:
+        """:meth:`complete` for many jobs in one transaction, each guarded on its own.
+
+        ``chained``: for a job of ``items``, the steps the runner ran right after it under the
+        same lease (their jobs are not in the store yet; the first is the job's next job): they
+        are written as run — and the last one's next job and end — only when the job itself
+        still holds its lease."""
         ...
 
     def journeys(self, journey_ids: Iterable[str]) -> dict[str, Journey]: ...

@@ -78,6 +78,9 @@ END_BAD_BRANCH = "bad_branch"
 
 # claims are taken this many at a time (one statement, one completing transaction)
 BATCH = 500
+# at most this many steps of one journey run at once after its claimed one (branches only go
+# forward, so a journey's steps end anyway; this bounds a long run of immediate steps)
+MAX_CHAIN = 20
 
 
 def _digest(*parts: str) -> bytes:
@@ -274,50 +277,89 @@ class Runner:
             jobs = store.claim(now=now, owner=self.owner, limit=size, lease=self.lease)
             if not jobs:
                 break
-            self._run_batch(store, jobs, now, result, dry_run)
+            # under --limit every step is a claim of its own, so the count is exact
+            self._run_batch(store, jobs, now, result, dry_run, chain=limit is None)
         return result
 
+    def _chains(self, pb: m.Playbook | None, completion: Completion, now: datetime) -> bool:
+        """Whether the step after this one runs at once, in the same claim: it is due by
+        ``now``, the journey goes on, and this step changed none of the facts the next one
+        reads (a tag, points or a coupon: the next step sees them after a fresh read)."""
+        job, outcome, nxt, end = completion
+        if pb is None or nxt is None or end is not None or outcome.retry_at is not None \
+                or nxt.due_at > now or outcome.outcome == ports.ERROR:
+            return False
+        try:
+            step = pb.step(job.step_id)
+        except KeyError:
+            return False
+        return not isinstance(step, m.Tag | m.AwardPoints | m.IssueCoupon)
+
     def _run_batch(self, store: JobStore, jobs: list[Job], now: datetime, result: RunResult,
-                   dry_run: bool) -> None:
+                   dry_run: bool, *, chain: bool = True) -> None:
         journeys = store.journeys(j.journey_id for j in jobs)
         facts = self.facts.facts_of(sorted({j.customer_id for j in jobs}))
         goals = self._goals(jobs, journeys, now)
         done: list[Completion] = []
+        chained: dict[str, list[Completion]] = {}
         for job in jobs:
             journey = journeys.get(job.journey_id)
-            completion = self._run_job(job, journey, facts.get(job.customer_id),
-                                       goals.get(job.journey_id), now, dry_run)
+            f = facts.get(job.customer_id)
+            goal = goals.get(job.journey_id)
+            completion = self._run_job(job, journey, f, goal, now, dry_run)
             done.append(completion)
-        kept = store.complete_batch(done, owner=self.owner, now=now)
-        for (job, outcome, _next, end), ok in zip(done, kept, strict=True):
+            if not chain or journey is None:
+                continue
+            # the steps due at once run in this claim, under its lease: a claim and a
+            # completion for a journey's run of immediate steps, not one for each
+            pb = self._playbook_of(journey)[0]
+            run: list[Completion] = []
+            current = completion
+            while len(run) < MAX_CHAIN and self._chains(pb, current, now):
+                nxt = current[2]
+                assert nxt is not None
+                held = replace(nxt, status=ports.CLAIMED, attempts=1,
+                               lease_owner=self.owner)
+                current = self._run_job(held, journey, f, goal, now, dry_run)
+                run.append(current)
+            if run:
+                chained[job.job_id] = run
+        kept = store.complete_batch(done, owner=self.owner, now=now, chained=chained)
+        for head, ok in zip(done, kept, strict=True):
             if not ok:
                 result.lost += 1
                 continue
-            result.ran += 1
-            result.outcomes[outcome.outcome] += 1
-            if outcome.outcome == "skipped" and outcome.reason:
-                result.skipped[outcome.reason] += 1
-            if outcome.outcome == ports.ERROR:
-                if outcome.retry_at is None:
-                    result.failed += 1
-                else:
-                    result.retried += 1
-            if end is not None:
-                result.ended[end[1]] += 1
-            if dry_run:
-                journey = journeys.get(job.journey_id)
-                f = facts.get(job.customer_id) or {}
-                name = f.get("name")
-                pb = self.playbooks.get(job.playbook)
-                kind = "-"
-                if pb is not None:
-                    with contextlib.suppress(KeyError):
-                        kind = m.step_kind(pb.step(job.step_id))
-                result.rows.append(RunRow(
-                    due_at=job.due_at, playbook=job.playbook, customer_id=job.customer_id,
-                    name=name if isinstance(name, str) else None, step_id=job.step_id,
-                    kind=kind, arm=journey.arm if journey else "-", outcome=outcome.outcome,
-                    reason=outcome.reason, detail=outcome.detail))
+            for completion in (head, *chained.get(head[0].job_id, ())):
+                self._count(completion, journeys, facts, result, dry_run)
+
+    def _count(self, completion: Completion, journeys: Mapping[str, Journey],
+               facts: Mapping[str, Facts], result: RunResult, dry_run: bool) -> None:
+        job, outcome, _next, end = completion
+        result.ran += 1
+        result.outcomes[outcome.outcome] += 1
+        if outcome.outcome == "skipped" and outcome.reason:
+            result.skipped[outcome.reason] += 1
+        if outcome.outcome == ports.ERROR:
+            if outcome.retry_at is None:
+                result.failed += 1
+            else:
+                result.retried += 1
+        if end is not None:
+            result.ended[end[1]] += 1
+        if dry_run:
+            journey = journeys.get(job.journey_id)
+            f = facts.get(job.customer_id) or {}
+            name = f.get("name")
+            pb = self.playbooks.get(job.playbook)
+            kind = "-"
+            if pb is not None:
+                with contextlib.suppress(KeyError):
+                    kind = m.step_kind(pb.step(job.step_id))
+            result.rows.append(RunRow(
+                due_at=job.due_at, playbook=job.playbook, customer_id=job.customer_id,
+                name=name if isinstance(name, str) else None, step_id=job.step_id,
+                kind=kind, arm=journey.arm if journey else "-", outcome=outcome.outcome,
+                reason=outcome.reason, detail=outcome.detail))
 
     def _goals(self, jobs: Sequence[Job], journeys: Mapping[str, Journey],
                now: datetime) -> dict[str, datetime]:
