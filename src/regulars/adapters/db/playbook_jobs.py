@@ -125,6 +125,20 @@ def _run_row(completion: ports.Completion, at: datetime) -> dict[str, Any]:
     return row
 
 
+_JOB_COLUMNS = tuple(c.name for c in jobs_t.c)
+_JOB_TIMES = {c.name for c in jobs_t.c if isinstance(c.type, sa.DateTime)}
+
+
+def _sqlite_time(at: datetime | None) -> str | None:
+    # SQLAlchemy's own SQLite storage format for DateTime (always with microseconds), so that
+    # text comparisons with the rows it wrote hold
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f") if at is not None else None
+
+
+def _same(at: datetime | None) -> datetime | None:
+    return at
+
+
 def job_status(outcome: StepOutcome) -> str:
     """What a job becomes with ``outcome``: pending again when it is to be retried, failed
     when the runner gave up on it, else done."""
@@ -140,6 +154,7 @@ class SqlJobStore:
 
     def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
         self.url = url
+        self._insert_sql: str | None = None
         self.engine = engine or create_engine(url, Purpose.WRITER)
         self.dialect = self.engine.dialect.name
         # SQLite: reads begin a plain BEGIN on their own engine, so they never take the one
@@ -189,7 +204,7 @@ class SqlJobStore:
             new = set(inserted)
             rows = [_job_row(j) for j in first_jobs if j.journey_id in new]
             for i in range(0, len(rows), _CHUNK):
-                conn.execute(jobs_t.insert(), rows[i:i + _CHUNK])
+                self._insert_jobs(conn, rows[i:i + _CHUNK])
         return inserted
 
     def _admitted(self, conn: sa.Connection, journeys: Sequence[Journey],
@@ -213,6 +228,21 @@ class SqlJobStore:
                     kept.append(j)
                     latest[j.customer_id] = j
         return kept
+
+    def _insert_jobs(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        """Jobs in one executemany straight to the driver: a run inserts a row per step, and
+        SQLAlchemy's per-row parameter processing was a tenth of a run's time. Times go in as
+        SQLAlchemy itself writes them (on SQLite, text it compares and reads back)."""
+        if not rows:
+            return
+        if self._insert_sql is None:
+            mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+            self._insert_sql = (f"INSERT INTO {jobs_t.name} ({', '.join(_JOB_COLUMNS)}) "
+                                f"VALUES ({', '.join([mark] * len(_JOB_COLUMNS))})")
+        when = _sqlite_time if self.dialect == "sqlite" else _same
+        conn.exec_driver_sql(self._insert_sql, [
+            tuple(when(r[c]) if c in _JOB_TIMES else r[c] for c in _JOB_COLUMNS)
+            for r in rows])
 
     def known_journeys(self, journey_ids: Iterable[str]) -> set[str]:
         ids = list(journey_ids)
@@ -356,7 +386,7 @@ class SqlJobStore:
                     goal = _naive(outcome.goal_at) if outcome.goal_at else None
                     ends.setdefault((end[0], end[1], goal), []).append(job.journey_id)
             for k in range(0, len(next_rows), _CHUNK):
-                conn.execute(jobs_t.insert(), next_rows[k:k + _CHUNK])
+                self._insert_jobs(conn, next_rows[k:k + _CHUNK])
             for (state, reason, goal), journeys in ends.items():
                 for k in range(0, len(journeys), _CHUNK):
                     conn.execute(_END, {"ids": journeys[k:k + _CHUNK], "state": state,
