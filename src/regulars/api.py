@@ -29,6 +29,7 @@ from regulars.bootstrap import (
     open_keys,
     open_loyalty,
     open_map,
+    open_playbook_runner,
     open_staging,
     open_store,
     open_tasks,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
     from regulars.services.playbooks.effect import EffectReport
+    from regulars.services.playbooks.runner import PassResult
     from regulars.services.task_report import TaskReport
     from regulars.services.tasks import PlanResult, SuggestionLike, TaskAnswer, Tasks
 
@@ -93,6 +95,7 @@ __all__ = [
     "preview_playbook",
     "reassign_task",
     "refresh_map",
+    "run_playbooks",
     "save_import_profile",
     "snooze_task",
     "store_exceptions",
@@ -747,3 +750,15 @@ def playbook_report(settings: Settings | None = None, *, playbook: str | None = 
             playbook=playbook, since=since, until=until, as_of=as_of, confidence=confidence)
     finally:
         store.close()
+def run_playbooks(settings: Settings | None = None, *, at: datetime | None = None,
+                  dry_run: bool = False, limit: int | None = None) -> PassResult:
+    """One pass of the playbooks' schedule, as ``regulars playbooks run``: enter the customers
+    the triggers found up to ``at`` (default now), then run every step due by then. With
+    ``dry_run`` nothing is written or sent; ``result.ran.rows`` says what would go out."""
+    from regulars.services.playbooks.runner import one_pass
+
+    runner, feed = open_playbook_runner(settings or load_settings())
+    try:
+        return one_pass(runner, feed, at=at, dry_run=dry_run, limit=limit)
+    finally:
+        runner.store.close()  # type: ignore[attr-defined]

@@ -445,7 +445,7 @@ def test_config_init_writes_a_file_that_parses_back_to_the_defaults(isolated: Pa
     data = tomllib.loads(written.read_text(encoding="utf-8"))
     assert set(data) == {"database_url", "currency", "timezone", "import", "input", "analysis",
                          "loyalty", "api", "worklist", "contact_policy", "web", "playbooks",
-                         "email", "messages"}
+                         "email", "messages", "playbook_runner"}
     assert set(data["analysis"]) == set(MapParams.names())
     assert "blacklist" not in data["import"]  # unset by default: written commented out
     settings = load_settings()

@@ -20,6 +20,7 @@ from pydantic_settings import (
 from regulars.analytics.params import MapParams
 from regulars.config.loyalty import LoyaltySettings
 from regulars.config.messaging import EmailSettings, MessagesSettings
+from regulars.config.playbook_runner import PlaybookRunnerSettings
 from regulars.config.playbooks import DEFINITION_TABLES, PlaybooksSettings
 from regulars.config.sections import ApiSettings, ImportSettings, InputSettings, WebSettings
 from regulars.config.sources import (
@@ -132,6 +133,10 @@ class Settings(BaseSettings):
     messages: MessagesSettings = Field(
         default_factory=MessagesSettings,
         description="The [messages] section: SMS and messenger gateways, unsubscribe links.",
+    )
+    playbook_runner: PlaybookRunnerSettings = Field(
+        default_factory=PlaybookRunnerSettings,
+        description="The [playbook_runner] section: how the playbooks' schedule is run.",
     )
 
     # key ("analysis.regular_min_orders") -> where its value came from

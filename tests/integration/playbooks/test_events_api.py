@@ -140,8 +140,8 @@ def test_goals_are_the_first_order_or_event_inside_each_window(call: Any,
     call(INTEGRATION, "POST", "/v1/events", json={"customer_id": "C", "name": "demo_booked",
                                                   "at": "2026-03-02T09:00:00"})
     goals = SqlPlaybookEvents(services.store)
-    pairs = [("A", datetime(2026, 3, 1, 10), datetime(2026, 3, 31)),  # O1 is the entry itself
-             ("B", datetime(2026, 3, 1), datetime(2026, 3, 31)),      # O3 is too late
-             ("C", datetime(2026, 3, 1), datetime(2026, 3, 31))]
+    pairs = {"A": (datetime(2026, 3, 1, 10), datetime(2026, 3, 31)),  # O1 is the entry itself
+             "B": (datetime(2026, 3, 1), datetime(2026, 3, 31)),      # O3 is too late
+             "C": (datetime(2026, 3, 1), datetime(2026, 3, 31))}
     assert goals.goal_met(pairs, "order_placed") == {"A": datetime(2026, 3, 5, 10)}
     assert goals.goal_met(pairs, "demo_booked") == {"C": datetime(2026, 3, 2, 9)}

@@ -72,13 +72,12 @@ class SqlPlaybookEvents:
         with self.store.transaction(lambda conn: SqlEventTx(conn, self.store.dialect)) as tx:
             yield tx
 
-    def goal_met(self, pairs: Sequence[tuple[str, datetime, datetime]],
+    def goal_met(self, asked: Mapping[str, tuple[datetime, datetime]],
                  event: str) -> dict[str, datetime]:
         """See :class:`regulars.services.playbooks.ports.GoalSource`: one query per chunk of
         customers over the span of their windows, the windows applied here."""
-        windows: dict[str, list[tuple[datetime, datetime]]] = {}
-        for cid, since, until in pairs:
-            windows.setdefault(cid, []).append((since, until))
+        windows: dict[str, list[tuple[datetime, datetime]]] = {
+            cid: [window] for cid, window in asked.items()}
         ids = sorted(windows)
         met: dict[str, datetime] = {}
         for i in range(0, len(ids), CHUNK):

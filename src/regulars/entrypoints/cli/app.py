@@ -28,6 +28,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     playbooks_def_cmd,
     playbooks_send_cmd,
     playbooks_report_cmd,
+    playbooks_run_cmd,
     serve,
     worker,
 )

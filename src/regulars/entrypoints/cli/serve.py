@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from regulars import bootstrap
 from regulars.config import Settings
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
-from regulars.entrypoints.cli.worker import background_process
+from regulars.entrypoints.cli.worker import background_process, playbooks_loop
 from regulars.i18n import _, ngettext
 
 # the uvicorn factory each request process of ``--workers N`` (N > 1) builds its app with
@@ -88,10 +89,15 @@ def serve(
             if not own:
                 out.print(_("another background worker already runs on this store ({where}): "
                             "this server runs none").format(where=lock.where), highlight=False)
+            stop = threading.Event()
+            if own and settings.playbook_runner.interval_seconds > 0:
+                threading.Thread(target=playbooks_loop, args=(settings, stop),
+                                 name="regulars-playbooks", daemon=True).start()
             try:
                 uvicorn.run(create_app(settings, background=own), host=bind_host,
                             port=bind_port, log_level=log_level)
             finally:
+                stop.set()
                 lock.release()
             return
         # the schema brought up to date here, once, before any child opens the store: not

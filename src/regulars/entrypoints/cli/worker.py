@@ -61,6 +61,9 @@ def run_background(settings: Settings, stop: threading.Event, *, wait: bool,
                   "notices); lock: {where}").format(where=lock.where))
             threading.Thread(target=services.first_map, name="regulars-first-map",
                              daemon=True).start()
+            if settings.playbook_runner.interval_seconds > 0:
+                threading.Thread(target=playbooks_loop, args=(settings, stop),
+                                 name="regulars-playbooks", daemon=True).start()
             # a timeout, so that a signal's handler gets to run between waits
             while not stop.wait(1.0):
                 pass
@@ -69,6 +72,29 @@ def run_background(settings: Settings, stop: threading.Event, *, wait: bool,
     finally:
         lock.release()
     return True
+
+
+def playbooks_loop(settings: Settings, stop: threading.Event) -> None:
+    """Every ``[playbook_runner] interval_seconds``: one pass of the playbooks' schedule
+    (enter, then run what is due), until ``stop``. A pass that fails is logged and the next
+    one tries again: a claimed job whose pass died is taken again when its lease runs out."""
+    from regulars.services.playbooks.runner import one_pass
+
+    interval = settings.playbook_runner.interval_seconds
+    runner, feed = bootstrap.open_playbook_runner(settings)
+    try:
+        while not stop.is_set():
+            try:
+                r = one_pass(runner, feed)
+                if r.entered.entered or r.ran.ran:
+                    log.info("playbooks: %d entered, %d steps run, %d failed",
+                             r.entered.entered, r.ran.ran, r.ran.failed)
+            except Exception:
+                log.exception("playbooks: the pass failed; trying again in %s s", interval)
+            if stop.wait(interval):
+                break
+    finally:
+        runner.store.close()  # type: ignore[attr-defined]
 
 
 def stop_on_signals() -> threading.Event:

@@ -20,7 +20,7 @@ customer attribute, and also ``customer_id``, ``name``, ``email``, ``phone``, ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -43,6 +43,13 @@ PENDING = "pending"
 CLAIMED = "claimed"
 COMPLETED = "done"
 FAILED = "failed"
+
+# the runner's own outcomes (besides those of :class:`Actions`)
+ERROR = "error"        # the step raised: retried with a backoff, the job failed at the last try
+CONTROL_OUTCOME = "control"  # the control arm: the step was not run
+WAITED = "waited"      # a wait step: the next job is due when the wait ends
+BRANCHED = "branched"  # a branch step: ``detail`` names the step it went to
+ENDED = "ended"        # the journey ended at this job (an exit step, the goal, no longer matching)
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class StepOutcome:
     reason: str | None = None
     detail: str | None = None
     retry_at: datetime | None = None
+    goal_at: datetime | None = None  # the runner's: when the goal that ended the journey was met
 
 
 class Actions(Protocol):
@@ -150,12 +158,45 @@ class Templates(Protocol):
         ...
 
 
+class GoalSource(Protocol):
+    """Whether customers reached a playbook's goal (the feed answers it from orders and
+    events)."""
+
+    def goal_met(self, windows: Mapping[str, tuple[datetime, datetime]],
+                 event: str) -> dict[str, datetime]:
+        """For each customer of ``windows`` (customer id → (since, until]: the moment of entry
+        itself does not count, so the order that started a journey is not its goal), the first
+        ``event`` (``order_placed`` and ``first_order`` read the orders, any other name
+        ``playbook_events``) in that window; a customer without one is left out."""
+        ...
+
+
+class EntrySource(Protocol):
+    """The trigger feed: the entries it finds up to ``now`` (a dry run moves no cursor)."""
+
+    def entries(self, now: datetime, playbooks: Mapping[str, Playbook], *,
+                dry_run: bool = False) -> list[Entry]: ...
+
+
+Completion = tuple[Job, StepOutcome, Job | None, tuple[str, str] | None]
+"""One job's completion for :meth:`JobStore.complete_batch`: the job, its outcome, its next
+job, the journey's end (state, reason)."""
+
+
+Admit = Callable[[Journey, Journey | None], bool]
+"""Whether a new journey may enter, given the customer's latest journey of the playbook (None:
+none yet): the runner's re-entry rule, which :meth:`JobStore.enter` applies atomically."""
+
+
 class JobStore(Protocol):
     """The durable schedule (SQL in adapters/db/playbook_jobs.py, memory for unit tests)."""
 
-    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job]) -> list[str]:
+    def enter(self, journeys: Sequence[Journey], first_jobs: Sequence[Job], *,
+              admit: Admit | None = None) -> list[str]:
         """Insert journeys and their first jobs in one transaction, skipping a journey whose
-        (playbook, customer, entry_key) exists; return the ids of those inserted."""
+        (playbook, customer, entry_key) exists — and, with ``admit``, one it refuses against
+        the customer's latest journey, read in that same serialised transaction; return the
+        ids of those inserted."""
         ...
 
     def latest_journeys(self, playbook: str,
@@ -171,6 +212,27 @@ class JobStore(Protocol):
         the lease (False: it was lost and nothing was written)."""
         ...
 
+    def complete_batch(self, items: Sequence[Completion], *, owner: str, now: datetime,
+                       chained: Mapping[str, Sequence[Completion]] | None = None
+                       ) -> list[bool]:
+        """:meth:`complete` for many jobs in one transaction, each guarded on its own.
+
+        ``chained``: for a job of ``items``, the steps the runner ran right after it under the
+        same lease (their jobs are not in the store yet; the first is the job's next job): they
+        are written as run — and the last one's next job and end — only when the job itself
+        still holds its lease."""
+        ...
+
+    def journeys(self, journey_ids: Iterable[str]) -> dict[str, Journey]: ...
+
+    def known_journeys(self, journey_ids: Iterable[str]) -> set[str]:
+        """Which of these journeys exist."""
+        ...
+
+    def due(self, *, now: datetime, limit: int) -> list[Job]:
+        """What :meth:`claim` would take at ``now``, without taking it (a dry run)."""
+        ...
+
 
 class TemplateRenderError(Exception):
     """A template could not be rendered for a customer (a value it names is missing): the
@@ -181,6 +243,8 @@ class TemplateRenderError(Exception):
         self.template = template
         self.language = language
         self.reason = reason
+
+
 # --- channels (the sending part; added for issue 20's sender) --------------------------------
 
 @dataclass(frozen=True)
@@ -218,11 +282,4 @@ class Channel(Protocol):
     def send(self, message: Outgoing) -> str:
         """Deliver ``message``; the provider's id of it (the Message-ID, the gateway's id).
         Raises :class:`ChannelError`."""
-class GoalSource(Protocol):
-    def goal_met(self, pairs: Sequence[tuple[str, datetime, datetime]],
-                 event: str) -> dict[str, datetime]:
-        """For each (customer_id, since, until): the time of the customer's first ``event``
-        after ``since`` and at or before ``until`` (``order_placed`` and ``first_order`` read
-        the orders, any other name ``playbook_events``); a customer without one is left
-        out."""
         ...
