@@ -274,45 +274,62 @@ def tier_event_worker(loyalty: LoyaltyApi) -> TierEventWorker:
     return worker
 
 
-class _NoFacts:
-    def facts_of(self, customer_ids: Any) -> dict[str, Any]:
-        return {}
-
-
-class _NoActions:
-    def run(self, ctx: Any) -> Any:
-        from regulars.services.playbooks.ports import StepOutcome
-
-        return StepOutcome("skipped", reason="no_actions")
-
-
 def open_playbook_runner(settings: Settings, *, playbooks: Any = None,
                          feed: EntrySource | None = None, facts: FactsSource | None = None,
                          actions: Actions | None = None, goals: GoalSource | None = None,
                          clock: Callable[[], Any] | None = None,
                          owner: str | None = None) -> tuple[Runner, EntrySource]:
     """The playbooks' runner on the store of ``settings`` (schema brought up to date) and the
-    feed that enters customers; the caller closes ``runner.store``. Each part not given is the
-    configured one — or, until the definitions, feed and actions of issue 20 are wired in
-    here, none: no playbooks, no entries, no facts, and steps skipped as ``no_actions``."""
-    from regulars.adapters.db.playbook_jobs import SqlJobStore
-    from regulars.services.playbooks.runner import NoEntries, Runner
+    feed that enters customers; the caller closes ``runner.store``, which closes everything
+    opened here. Each part not given is the configured one: the enabled playbooks of
+    :func:`playbook_library`, the feed and facts of :func:`open_playbook_feed`, the goals of
+    :func:`open_playbook_goals`, the actions of :func:`playbook_actions` (sending through
+    ``[email]``/``[messages]``, tasks, loyalty, tags, webhooks).
 
+    Raises :class:`~regulars.domain.playbooks.parse.PlaybooksInvalid` when the playbooks do
+    not load: a schedule never runs on definitions that were refused."""
+    from regulars.adapters.db.playbook_jobs import SqlJobStore
+    from regulars.services.playbooks.runner import Runner
+
+    library = playbook_library(settings) if playbooks is None or actions is None else None
+    if playbooks is None:
+        assert library is not None
+        playbooks = {p.name: p for p in library.enabled()}
     store = SqlJobStore(settings.database_url)
     store.ensure_schema()
+    api = open_api_store(settings)
+    closers: list[Callable[[], object]] = [api.close]
+    source: EntrySource
+    if feed is None:
+        the_feed = open_playbook_feed(settings, api, clock=clock)
+        closers.append(the_feed.close)
+        source = the_feed
+        facts = facts or the_feed.facts
+    else:
+        source = feed
+    if facts is None:
+        own_facts = open_playbook_facts(settings, api)
+        closers.append(own_facts.close)
+        facts = own_facts
+    if goals is None:
+        goals = open_playbook_goals(settings, api)
+    if actions is None:
+        assert library is not None
+        loyalty = open_loyalty(settings, audit_store=api)
+        closers.append(loyalty.close)
+        actions = playbook_actions(settings, templates=library.templates,
+                                   engine=template_engine(), store=api, loyalty=loyalty,
+                                   business=dict(library.business))
+    store.closers.extend(reversed(closers))
     section = settings.playbook_runner
-    # [playbooks] control_share belongs to the definitions' section (issue 20); 10 % until
-    # it is there
-    playbooks_section = getattr(settings, "playbooks", None)
-    share = float(getattr(playbooks_section, "control_share", 0.1))
-    runner = Runner(store, playbooks or {}, facts or _NoFacts(), actions or _NoActions(),
-                    goals=goals, control_share=share, owner=owner,
+    runner = Runner(store, playbooks, facts, actions,
+                    goals=goals, control_share=settings.playbooks.control_share, owner=owner,
                     default_zone=settings.timezone,
                     max_attempts=section.max_attempts,
                     lease=timedelta(seconds=section.lease_seconds),
                     retry_after=timedelta(seconds=section.retry_seconds),
                     batch=section.batch, clock=clock)
-    return runner, feed or NoEntries()
+    return runner, source
 
 
 def worker_lock(settings: Settings) -> WorkerLock:
@@ -630,23 +647,19 @@ def playbook_reports(settings: Settings, store: object,
 
 
 def _business_language(settings: Settings) -> str:
-    """The language of a customer whose card names none."""
-    from regulars.i18n import current_language
-
-    # MERGE(pbdef): [playbooks] default_language, when that section has one
-    chosen = getattr(getattr(settings, "playbooks", None), "default_language", None)
-    return str(chosen) if chosen else current_language()
+    """The language of a customer whose card names none: ``[playbooks] default_language``."""
+    return settings.playbooks.default_language
 
 
 def open_playbook_facts(settings: Settings, store: SqlApiStore | None = None) -> SqlPlaybookFacts:
     """Customers' facts for playbooks' conditions (a ``FactsSource``); a customer's country
     defaults to the business's phones' (``[import] default_phone_country``), the time zone
     to ``timezone``."""
-    from regulars.adapters.db.playbook_facts import CALLING_CODES, SqlPlaybookFacts
+    from regulars.adapters.db.playbook_facts import SqlPlaybookFacts
 
     return SqlPlaybookFacts(store or open_api_store(settings),
                             language=_business_language(settings),
-                            country=CALLING_CODES.get(settings.import_.default_phone_country),
+                            country=settings.playbooks.default_country,
                             time_zone=settings.timezone, owned=store is None)
 
 
@@ -679,5 +692,6 @@ def open_events(settings: Settings, store: SqlApiStore | None = None) -> Events:
     from regulars.adapters.db.playbook_events import SqlPlaybookEvents
     from regulars.services.events import Events
 
+    custom = frozenset(settings.playbooks.custom_events)
     return Events(SqlPlaybookEvents(store or open_api_store(settings), owned=store is None),
-                  rules=settings.input.rules())
+                  rules=settings.input.rules(), known=custom.__contains__)

@@ -142,7 +142,6 @@ class Events:
     def allowed(self, name: str) -> bool:
         if not NAME.match(name):
             return False
-        # MERGE(pbdef): tighten to KNOWN_EVENTS + [playbooks] custom_events (pass ``known``)
         return self.known is None or name in KNOWN_EVENTS or self.known(name)
 
     def record(self, events: Sequence[EventIn], *, caller: Caller | None = None,

@@ -35,8 +35,11 @@ class Feed:
         self.customers = customers
 
     def entries(self, now: datetime, playbooks: Mapping[str, m.Playbook], *,
-                dry_run: bool = False) -> list[Entry]:
+                dry_run: bool = False, advance: bool = True) -> list[Entry]:
         return [Entry("crash", c, "event:1", AT) for c in self.customers]
+
+    def commit(self, now: datetime | None = None) -> None:
+        pass
 
 
 class Facts_:

@@ -96,7 +96,7 @@ def plant(call: Any, services: Any) -> None:
     r = call(I, "POST", "/v1/events", json=[
         {"event_id": "pb-1", "customer_id": "C1", "name": "signed_up",
          "properties": {"email": EMAIL, "form": "newsletter"}},
-        {"event_id": "pb-2", "customer_id": "C2", "name": "referred_a_friend",
+        {"event_id": "pb-2", "customer_id": "C2", "name": "review_posted",
          "properties": {"friend": NAME, "phone": PHONE_FORMS[1]}}])
     assert r.status_code == 201, r.text
     member = call(I, "POST", "/v1/customers/C1/membership",

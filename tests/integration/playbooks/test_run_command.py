@@ -31,8 +31,12 @@ PB = m.Playbook(
 
 
 class Feed:
-    def entries(self, now: datetime, playbooks: object, *, dry_run: bool = False) -> list[Entry]:
+    def entries(self, now: datetime, playbooks: object, *, dry_run: bool = False,
+                advance: bool = True) -> list[Entry]:
         return [Entry("welcome", "c1", "event:7", T0)]
+
+    def commit(self, now: datetime | None = None) -> None:
+        pass
 
 
 class Facts:

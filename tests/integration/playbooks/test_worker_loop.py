@@ -24,9 +24,13 @@ class Feed:
     def __init__(self) -> None:
         self.passes = 0
 
-    def entries(self, now: datetime, playbooks: object, *, dry_run: bool = False) -> list[Entry]:
+    def entries(self, now: datetime, playbooks: object, *, dry_run: bool = False,
+                advance: bool = True) -> list[Entry]:
         self.passes += 1
         return [Entry("welcome", "c1", "event:1", datetime(2026, 1, 1, tzinfo=UTC))]
+
+    def commit(self, now: datetime | None = None) -> None:
+        pass
 
 
 class Facts:

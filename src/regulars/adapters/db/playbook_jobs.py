@@ -21,7 +21,7 @@ Times are stored as naive UTC (the columns have no zone) and handed back aware.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -161,8 +161,14 @@ class SqlJobStore:
         # write lock (the writer's transactions begin IMMEDIATE)
         self.reader = create_engine(url, Purpose.READER) if self.dialect == "sqlite" \
             else self.engine
+        # what the one who opened the schedule opened with it (bootstrap: the feed, the
+        # facts, the actions' stores), closed with it
+        self.closers: list[Callable[[], object]] = []
 
     def close(self) -> None:
+        for close in self.closers:
+            close()
+        self.closers.clear()
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()

@@ -254,10 +254,12 @@ class Feed:
 
     # -- the pass ----------------------------------------------------------------------------
 
-    def entries(self, now: datetime | None = None, playbooks: Sequence[Playbook] = (), *,
+    def entries(self, now: datetime | None = None,
+                playbooks: Mapping[str, Playbook] | Sequence[Playbook] = (), *,
                 dry_run: bool = False, advance: bool = True) -> list[Entry]:
         now = _utc_naive(now or self.clock())
-        books = [p for p in playbooks if p.enabled]
+        listed = playbooks.values() if isinstance(playbooks, Mapping) else playbooks
+        books = [p for p in listed if p.enabled]
         cursors = self.source.cursors()
         run = _Pass()
         self._events(run, books, cursors, now)

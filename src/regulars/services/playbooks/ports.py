@@ -175,7 +175,15 @@ class EntrySource(Protocol):
     """The trigger feed: the entries it finds up to ``now`` (a dry run moves no cursor)."""
 
     def entries(self, now: datetime, playbooks: Mapping[str, Playbook], *,
-                dry_run: bool = False) -> list[Entry]: ...
+                dry_run: bool = False, advance: bool = True) -> list[Entry]:
+        """With ``advance`` False the cursors stay where they were until :meth:`commit`, so
+        a pass that dies before its entries are in finds them again (entering is
+        idempotent: an occurrence enters once)."""
+        ...
+
+    def commit(self, now: datetime | None = None) -> None:
+        """Move the cursors past what the last ``entries(..., advance=False)`` found."""
+        ...
 
 
 Completion = tuple[Job, StepOutcome, Job | None, tuple[str, str] | None]

@@ -516,8 +516,11 @@ class NoEntries:
     steps alone)."""
 
     def entries(self, now: datetime, playbooks: Mapping[str, m.Playbook], *,
-                dry_run: bool = False) -> list[Entry]:
+                dry_run: bool = False, advance: bool = True) -> list[Entry]:
         return []
+
+    def commit(self, now: datetime | None = None) -> None:
+        pass
 
 
 @dataclass
@@ -536,7 +539,11 @@ def one_pass(runner: Runner, feed: EntrySource, *, at: datetime | None = None,
     is due at ``at`` (or ``limit`` have run). A dry run writes nothing (the feed moves no
     cursor, the schedule is laid over in memory) and sends nothing."""
     at = at or runner.clock()
-    entries = feed.entries(at, runner.playbooks, dry_run=dry_run)
+    # the cursors move only once the entries are in: a pass that dies between finds them
+    # again next time, and enters each occurrence once
+    entries = feed.entries(at, runner.playbooks, dry_run=dry_run, advance=False)
     entered = runner.enter(entries, dry_run=dry_run)
+    if not dry_run:
+        feed.commit(at)
     ran = runner.run_due(at, limit=limit, dry_run=dry_run)
     return PassResult(at=at, dry_run=dry_run, entered=entered, ran=ran)
