@@ -1,6 +1,6 @@
 """The playbooks' report through its three doors: ``regulars playbooks report`` (a table in
 the reader's language, json and csv for machines), ``GET /v1/playbooks/report`` and
-``regulars.api.playbook_report``, over the rows of effect_rows.py."""
+``regulars.api.playbook_report``, over the rows of tests/support/effect_rows.py."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from regulars.adapters.db.api_store import SqlApiStore
 from regulars.entrypoints.cli.app import app
 from regulars.services.api import ApiServices
 
-from .effect_rows import AS_OF, fill
+from ...support.effect_rows import AS_OF, fill
 
 
 @pytest.fixture

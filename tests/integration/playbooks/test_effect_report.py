@@ -1,5 +1,5 @@
 """The playbooks' report on a real store (SQLite and PostgreSQL), against rows whose report
-was worked out by hand (tests/integration/playbooks/effect_rows.py)."""
+was worked out by hand (tests/support/effect_rows.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from regulars.adapters.db.api_store import SqlApiStore
 from regulars.adapters.db.playbook_report import SqlPlaybookReport
 from regulars.services.playbooks.effect import ReportFilter, Window, report
 
-from .effect_rows import (
+from ...support.effect_rows import (
     AS_OF,
     CONTROL_ORDERS,
     CONTROL_REVENUE,
@@ -126,7 +126,7 @@ def test_a_goal_other_than_an_order_is_read_from_goal_at(rows: SqlPlaybookReport
 
     from regulars.adapters.db.tables import playbook_journeys as j
 
-    from .effect_rows import ENTERED
+    from ...support.effect_rows import ENTERED
     with rows.store.writer.begin() as conn:
         for jid, days in (("jt00", 3), ("jt01", 31), ("jk1", 0)):
             conn.execute(sa.update(j).where(j.c.journey_id == jid)
