@@ -105,6 +105,12 @@ def api_overrides() -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change other sections of the API's settings."""
+    return {}
+
+
 _TEMPLATES: dict[str, str] = {}
 
 
@@ -169,12 +175,13 @@ def store_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> st
 
 
 @pytest.fixture
-def api_settings(store_url: str, api_overrides: dict[str, Any]) -> Settings:
+def api_settings(store_url: str, api_overrides: dict[str, Any],
+                 settings_overrides: dict[str, Any]) -> Settings:
     from regulars import bootstrap
 
     # the map's moment is the default one (the last order's day, as `regulars analyze`)
     api = {"live_map": False, "rate_limit": 100_000, "rate_burst": 100_000, **api_overrides}
-    return bootstrap.load_settings(database_url=store_url, api=api)
+    return bootstrap.load_settings(database_url=store_url, api=api, **settings_overrides)
 
 
 @pytest.fixture

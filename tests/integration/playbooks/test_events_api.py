@@ -6,12 +6,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from regulars.adapters.db.playbook_events import SqlPlaybookEvents
 from regulars.adapters.db.tables import api_audit, customer_merges, playbook_events
 
 INTEGRATION = "integration"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    # the business's own events (the known ones need no word)
+    return {"playbooks": {"custom_events": ["demo_booked", "x", "x1"]}}
+
+
+def test_an_event_the_business_did_not_name_is_refused_naming_the_field(call: Any,
+                                                                        services: Any) -> None:
+    _customers(call, "C1")
+    r = call(INTEGRATION, "POST", "/v1/events", json={"customer_id": "C1", "name": "visited"})
+    assert r.status_code == 422, r.text
+    assert [(e["field"], e["message"]) for e in r.json()["errors"]] == [
+        ("name", "unknown event")]
+    assert _stored(services) == []
 
 
 def _stored(services: Any) -> list[dict[str, Any]]:
