@@ -630,17 +630,29 @@ def playbook_reports(settings: Settings, store: object,
                      ) -> EffectReports:
     """The playbooks' proof-of-effect report over ``store``, an API store (which stays the
     caller's to close: the server's, or one of :func:`open_api_store`), its days in the
-    business's time zone. ``goals``: each loaded playbook's goal by name (read at each
-    report, so a reloaded definition counts); a playbook it does not name is compared over
-    the default goal window, an order within 30 days."""
+    business's time zone. ``goals``: each playbook's goal by name (read at each report, so an
+    edited definition counts), by default those of :func:`playbook_library`; a playbook it
+    does not name (one since removed) is compared over the default goal window, an order
+    within 30 days."""
     from regulars.adapters.db.api_store import SqlApiStore
     from regulars.adapters.db.playbook_report import SqlPlaybookReport
     from regulars.services.playbooks.effect import EffectReports, windows_of
 
     if not isinstance(store, SqlApiStore):
         raise RuntimeError("the playbooks' report needs an SQL store")
-    windows = None if goals is None else (lambda: windows_of(goals()))
-    return EffectReports(SqlPlaybookReport(store), zone=settings.timezone, windows=windows)
+    if goals is None:
+        def goals() -> Mapping[str, Goal | None]:
+            from regulars.domain.playbooks.parse import PlaybooksInvalid
+
+            try:
+                library = playbook_library(settings)
+            except PlaybooksInvalid:
+                # the figures are in the store whatever the files say now: a business
+                # mending its playbooks still reads its report, over the default window
+                return {}
+            return {p.name: p.goal for p in library.playbooks.values()}
+    return EffectReports(SqlPlaybookReport(store), zone=settings.timezone,
+                         windows=lambda: windows_of(goals()))
 # -- playbooks' feed, facts, goals and events (issue 20) --------------------------------------
 # Each takes the caller's API store (``store``: the caller closes it) or opens one of its own
 # (schema brought up to date), which its ``close()`` closes.
