@@ -10,7 +10,7 @@ import functools
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -295,7 +295,8 @@ def open_playbook_runner(settings: Settings, *, playbooks: Any = None,
     if playbooks is None:
         assert library is not None
         playbooks = {p.name: p for p in library.enabled()}
-    store = SqlJobStore(settings.database_url)
+    # leases on the real clock whatever moment a pass is at (--at)
+    store = SqlJobStore(settings.database_url, lease_clock=lambda: datetime.now(UTC))
     store.ensure_schema()
     api = open_api_store(settings)
     closers: list[Callable[[], object]] = [api.close]

@@ -206,3 +206,25 @@ def test_a_lost_lease_writes_none_of_the_steps_run_after_it(store: SqlJobStore) 
         chained={mine.job_id: [(second, StepOutcome("sent"), job(1, seq=3, step="c"), None)]})
     assert kept == [False]
     assert [r["job_id"] for r in store.all_jobs()] == ["j00001.1"]
+
+
+def test_leases_run_on_the_workers_clock_not_on_a_simulated_moment(store_url: str) -> None:
+    """A pass at a simulated moment (``--at`` a year ahead) beside a worker: the worker's
+    lease is held on the real clock, so the pass cannot take its job; and a lease the pass
+    took runs out after its minutes of real time, not at the moment it simulated."""
+    wall = [T0]
+    s = SqlJobStore(store_url, lease_clock=lambda: wall[0])
+    try:
+        s.enter([journey(1), journey(2)], [job(1), job(2)])
+        [worker] = s.claim(now=T0, owner="worker", limit=1, lease=LEASE)
+        ahead = T0 + timedelta(days=365)
+        [simulated] = s.claim(now=ahead, owner="simulation", limit=10, lease=LEASE)
+        assert (worker.job_id, simulated.job_id) == ("j00001.1", "j00002.1")
+        assert simulated.lease_until == T0 + LEASE  # real minutes, not a year ahead
+        wall[0] = T0 + timedelta(minutes=4)
+        assert s.claim(now=wall[0], owner="worker", limit=10, lease=LEASE) == []
+        wall[0] = T0 + timedelta(minutes=6)  # the simulation died: its job is free again
+        again = s.claim(now=wall[0], owner="worker", limit=10, lease=LEASE)
+        assert sorted(j.job_id for j in again) == ["j00001.1", "j00002.1"]
+    finally:
+        s.close()

@@ -42,7 +42,9 @@ class Counting:
 
 def test_two_runners_at_once_run_each_step_once(store_url: str) -> None:
     actions = Counting()
-    stores = [SqlJobStore(store_url), SqlJobStore(store_url)]
+    # the real clock for leases, as bootstrap gives every worker: the runners' passes are at
+    # simulated days, whose leases must not look run out to each other
+    stores = [SqlJobStore(store_url, lease_clock=lambda: datetime.now(UTC)) for _ in range(2)]
     runners = [Runner(s, {"p": PB}, Facts(), actions, owner=f"w{i}", batch=37)
                for i, s in enumerate(stores)]
     entries = [Entry("p", f"c{i}", "event:1", T0 + timedelta(minutes=i)) for i in range(CUSTOMERS)]
@@ -73,7 +75,9 @@ def test_two_passes_entering_at_once_keep_the_reentry_rule(store_url: str) -> No
     # the same customers, two different occurrences, two passes at once: after_exit lets in
     # one journey per customer, never two active ones
     actions = Counting()
-    stores = [SqlJobStore(store_url), SqlJobStore(store_url)]
+    # the real clock for leases, as bootstrap gives every worker: the runners' passes are at
+    # simulated days, whose leases must not look run out to each other
+    stores = [SqlJobStore(store_url, lease_clock=lambda: datetime.now(UTC)) for _ in range(2)]
     runners = [Runner(s, {"p": PB}, Facts(), actions, owner=f"w{i}")
                for i, s in enumerate(stores)]
     barrier = threading.Barrier(2)

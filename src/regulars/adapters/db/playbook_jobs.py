@@ -152,8 +152,14 @@ def job_status(outcome: StepOutcome) -> str:
 class SqlJobStore:
     """The schedule on the store at ``url`` (its own pooled writer engine)."""
 
-    def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
+    def __init__(self, url: str, *, engine: sa.Engine | None = None,
+                 lease_clock: Callable[[], datetime] | None = None) -> None:
         self.url = url
+        # the clock leases are taken and run out on: the real one for every worker (bootstrap
+        # gives it), so that a pass at a simulated moment (--at) cannot make a real worker's
+        # lease look run out, nor hold a job until that moment; None: the moment each call is
+        # given (``now``), which lets the store's own tests run a lease out without waiting
+        self.lease_clock = lease_clock
         self._insert_sql: str | None = None
         self.engine = engine or create_engine(url, Purpose.WRITER)
         self.dialect = self.engine.dialect.name
@@ -294,11 +300,16 @@ class SqlJobStore:
 
     # --- running -------------------------------------------------------------------------
 
+    def _held(self, now: datetime) -> datetime:
+        """The moment leases are judged at (see ``lease_clock``)."""
+        return _naive(self.lease_clock()) if self.lease_clock is not None else now
+
     def _due(self, now: datetime) -> Any:
         t = jobs_t.c
         return sa.or_(
             sa.and_(t.status == ports.PENDING, t.due_at <= now),
-            sa.and_(t.status == ports.CLAIMED, t.lease_until <= now, t.due_at <= now))
+            sa.and_(t.status == ports.CLAIMED, t.lease_until <= self._held(now),
+                    t.due_at <= now))
 
     def due(self, *, now: datetime, limit: int) -> list[Job]:
         """The jobs a claim at ``now`` would take, without taking them (a dry run)."""
@@ -313,6 +324,7 @@ class SqlJobStore:
     def claim(self, *, now: datetime, owner: str, limit: int,
               lease: timedelta) -> list[Job]:
         at = _naive(now)
+        held = self._held(at)
         t = jobs_t.c
         # two picks, each a walk of the (status, due_at) index in due order with no sort:
         # pending jobs first, then claimed ones whose lease has run out
@@ -320,7 +332,7 @@ class SqlJobStore:
             sa.select(t.job_id).where(t.status == ports.PENDING, t.due_at <= at)
             .order_by(t.due_at),
             sa.select(t.job_id).where(t.status == ports.CLAIMED, t.due_at <= at,
-                                      t.lease_until <= at).order_by(t.due_at),
+                                      t.lease_until <= held).order_by(t.due_at),
         ]
         claimed: list[Job] = []
         with self.engine.begin() as conn:
@@ -332,7 +344,7 @@ class SqlJobStore:
                 if self.dialect == "postgresql":
                     pick = pick.with_for_update(skip_locked=True)
                 stmt = (jobs_t.update().where(t.job_id.in_(pick.scalar_subquery()))
-                        .values(status=ports.CLAIMED, lease_owner=owner, lease_until=at + lease,
+                        .values(status=ports.CLAIMED, lease_owner=owner, lease_until=held + lease,
                                 attempts=t.attempts + 1)
                         .returning(*jobs_t.c))
                 claimed += [_job(r) for r in conn.execute(stmt)]
