@@ -9,10 +9,14 @@ the output on purpose updates them and says why in its commit.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -32,10 +36,11 @@ SPEC = DemoSpec(customers=3000, seed=5, chunk_customers=1000)
 # optimum moved within its tolerance, the predictions by at most 3.3e-10 relative (p_alive),
 # 2.9e-10 (expected orders, clv) and 1.4e-9 (value_at_risk, (1 - p_alive) · ...), the next
 # order's expected moment by at most 0.74 s (dates up to 19 years ahead); every other column
-# is as it was
+# is as it was; and map.csv and map.parquet once more when they came to be pinned without the
+# predictions (below), both digests the same with and without OPENBLAS_CORETYPE=Haswell
 GOLDEN = {
-    "map.csv": "551e342424ac46aaa5211e93118c1977194fd75a829961b61d30b24a6c5001dc",
-    "map.parquet": "8a4c2cd84e9aab907972a143dea62bc6b8af51530c240d2eee2a3961338d8677",
+    "map.csv": "e6be7723f93e4c20895a14aec0b6cd3d8d602c29f531e6d521c891aeeb94f211",
+    "map.parquet": "372e2612cdf65eb69b437ac617464d0e78a432f6925dced79211795543f57b4c",
     "report.html": "d3052e166990d6a2903d9befbbd8c90f70f3b49b24182cc5e6fff66be2bf8b9c",
     "stdout": "e0806b527cf9b2d6946086888e19bafb1ddafad46f8ae0e776a39c6b9ab6a989",
 }
@@ -70,10 +75,37 @@ def _outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
             "stdout": plain.output.replace(str(root), "<dir>").encode()}
 
 
+# The model's predictions move in their last digits with the BLAS kernel numpy runs on (the
+# Pareto/NBD fit's optimum within its tolerance: relative 1e-10, the next order's moment by
+# seconds); a machine whose OPENBLAS_CORETYPE is set writes other bytes there than one whose is
+# not. The map files are pinned without these columns, every byte of every other column; the
+# predictions are checked run against run (test_reproducible.py) and against the published
+# estimates (tests/stats).
+PREDICTIONS = ("p_alive", "expected_orders_90d", "next_order_expected_at", "clv",
+               "value_at_risk")
+
+
+def _pinned_part(name: str, data: bytes) -> bytes:
+    if name == "map.csv":
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        keep = [i for i, column in enumerate(rows[0]) if column not in PREDICTIONS]
+        assert len(keep) == len(rows[0]) - len(PREDICTIONS), rows[0]
+        return "".join("\x1f".join(row[i] for i in keep) + "\n" for row in rows).encode()
+    if name == "map.parquet":
+        table = pq.read_table(io.BytesIO(data))
+        assert set(PREDICTIONS) <= set(table.column_names), table.column_names
+        sink = pa.BufferOutputStream()
+        kept = table.drop_columns(list(PREDICTIONS))
+        with pa.ipc.new_stream(sink, kept.schema) as writer:
+            writer.write_table(kept)
+        return sink.getvalue().to_pybytes()
+    return data
+
+
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_analyze_of_the_demo_writes_the_pinned_bytes(outputs: dict[str, bytes],
                                                       name: str) -> None:
-    digest = hashlib.sha256(outputs[name]).hexdigest()
+    digest = hashlib.sha256(_pinned_part(name, outputs[name])).hexdigest()
     print(name, digest)
     assert digest == GOLDEN[name]
 

@@ -221,8 +221,12 @@ def test_a_parameter_running_off_is_named_and_stops_the_fit():
     # the fit stops once a log-parameter passes 25 instead of crawling towards the bound;
     # r and alpha climb together (and s falls) along a ridge where the likelihood is flat to
     # its last digits, so which of them the last step carries past 25 with alpha is rounding
+    # its last digits are the BLAS kernel's: with OPENBLAS_CORETYPE=Haswell the same data stops
+    # just short of 25 (alpha 3.5e10) as "did not converge", naming alpha and the parameters
+    # growing without bound; either way the fit stops and says so, naming alpha
     T = np.random.default_rng(1).uniform(100, 400, 500).round()
     x = np.floor(T / 10)
     with pytest.raises(ModelError, match=r"parameter\(s\) (\w+, )*alpha(, \w+)* ran off to zero "
-                                         r"or infinity"):
+                                         r"or infinity|alpha=[\d.]+e\+(09|1\d).* Parameters "
+                                         r"growing without bound"):
         ParetoNBD.fit(x, x * 10, T)
