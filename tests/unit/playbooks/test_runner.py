@@ -9,7 +9,7 @@ import pytest
 from regulars.adapters.memory_playbooks import MemoryJobStore
 from regulars.domain.playbooks import model as m
 from regulars.services.playbooks import ports
-from regulars.services.playbooks.ports import Entry
+from regulars.services.playbooks.ports import Entry, StepContext, StepOutcome
 from regulars.services.playbooks.runner import (
     Runner,
     in_control,
@@ -320,3 +320,32 @@ def test_under_a_limit_each_step_is_counted() -> None:
     assert r.run_due(T0, limit=1).ran == 1
     assert [s for _, s, _ in actions.ran()] == ["hello"]
     assert r.run_due(T0, limit=1).outcomes == {"waited": 1}
+
+
+class PrefetchingActions(RecordingActions):
+    """Actions that read a batch's customers at once, as the sender does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[str, object]] = []
+
+    def prefetch(self, customer_ids: list[str]) -> None:
+        self.log.append(("prefetch", list(customer_ids)))
+
+    def forget(self) -> None:
+        self.log.append(("forget", None))
+
+    def run(self, ctx: StepContext) -> StepOutcome:
+        self.log.append(("run", ctx.job.customer_id))
+        return super().run(ctx)
+
+
+def test_actions_are_told_a_batchs_customers_before_its_steps_and_forget_them_after() -> None:
+    actions = PrefetchingActions()
+    r, _store, _ = runner(people={"c1": facts(), "c2": facts()}, actions=actions)
+    r.enter([Entry("winback", "c2", "event:1", T0), Entry("winback", "c1", "event:1", T0)])
+    r.run_due(T0)
+    # the hello steps of both (the waits after them run in the same claim, by the runner)
+    assert actions.log[0] == ("prefetch", ["c1", "c2"])
+    assert sorted(actions.log[1:-1]) == [("run", "c1"), ("run", "c2")]
+    assert actions.log[-1] == ("forget", None)

@@ -298,8 +298,26 @@ class Runner:
     def _run_batch(self, store: JobStore, jobs: list[Job], now: datetime, result: RunResult,
                    dry_run: bool, *, chain: bool = True) -> None:
         journeys = store.journeys(j.journey_id for j in jobs)
-        facts = self.facts.facts_of(sorted({j.customer_id for j in jobs}))
+        customers = sorted({j.customer_id for j in jobs})
+        facts = self.facts.facts_of(customers)
         goals = self._goals(jobs, journeys, now)
+        # actions that can read the batch's customers at once (the sender's contact
+        # histories: a few statements instead of three a message) are told whom to read; what
+        # they read only ever holds a message back, every send is asked again afresh
+        prefetch = getattr(self.actions, "prefetch", None)
+        if prefetch is not None:
+            prefetch(customers)
+        try:
+            self._run_jobs(store, jobs, journeys, facts, goals, now, result, dry_run,
+                           chain=chain)
+        finally:
+            forget = getattr(self.actions, "forget", None)
+            if forget is not None:
+                forget()
+
+    def _run_jobs(self, store: JobStore, jobs: list[Job], journeys: Mapping[str, Journey],
+                  facts: Mapping[str, Facts], goals: Mapping[str, datetime], now: datetime,
+                  result: RunResult, dry_run: bool, *, chain: bool) -> None:
         done: list[Completion] = []
         chained: dict[str, list[Completion]] = {}
         for job in jobs:
