@@ -61,7 +61,8 @@ def _run(*args: object) -> object:
 def test_list_shows_the_shipped_sets_switched_off_until_enabled(here: Path) -> None:
     listed = _run("playbooks", "list")
     assert listed.exit_code == 0, listed.output
-    assert "12 playbooks" in listed.output
+    assert "communication_plan: 7 playbooks" in listed.output
+    assert "retention: 5 playbooks" in listed.output
     assert "3 days before the holiday new_year" in listed.output
     assert "when the signal detractor is raised" in listed.output
     assert "Nothing runs until a set is switched on" in listed.output

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -72,15 +72,21 @@ def list_playbooks(fmt: FormatOpt = Format.TABLE, config: ConfigOpt = None) -> N
             out.print_json(json.dumps([words.playbook_data(library, p, steps=False)
                                        for p in library.playbooks.values()]))
             return
-        table = Table(title=ngettext("{n} playbook", "{n} playbooks", len(library.playbooks))
-                      .format(n=fmt_number(len(library.playbooks))))
-        for column in (_("name"), _("title"), _("set"), _("trigger"), _("runs"), _("steps")):
-            # a name is typed back into `show`: folded, never cut with an ellipsis
-            table.add_column(column, overflow="fold")
+        # one table a set (its name the title), so that the names, typed back into `show`,
+        # keep a line of their own at 80 columns
+        sets: dict[str, list[Any]] = {}
         for p in library.playbooks.values():
-            table.add_row(p.name, shown(p.title), p.set, words.trigger_words(p.trigger),
-                          _yes(library.is_enabled(p.name)), fmt_number(len(p.steps)))
-        out.print(table)
+            sets.setdefault(p.set, []).append(p)
+        for name, books in sets.items():
+            table = Table(title=ngettext("{set}: {n} playbook", "{set}: {n} playbooks",
+                                         len(books)).format(set=name, n=fmt_number(len(books))))
+            table.add_column(_("name"), no_wrap=True)
+            for column in (_("title"), _("trigger"), _("runs"), _("steps")):
+                table.add_column(column, overflow="fold")
+            for p in books:
+                table.add_row(p.name, shown(p.title), words.trigger_words(p.trigger),
+                              _yes(library.is_enabled(p.name)), fmt_number(len(p.steps)))
+            out.print(table)
         if not library.enabled_sets:
             out.print(_("Nothing runs until a set is switched on: [playbooks] enabled = "
                         "[\"communication_plan\", \"retention\"]."), highlight=False,
