@@ -35,7 +35,6 @@ from regulars.services.live_map import MapComputer, MapStore
 
 if TYPE_CHECKING:
     from regulars.adapters.db.api_store import SqlApiStore
-    from regulars.adapters.db.playbook_customer import SqlCustomerFacts
     from regulars.adapters.db.playbook_events import SqlPlaybookEvents
     from regulars.adapters.db.playbook_facts import SqlPlaybookFacts
     from regulars.adapters.db.worker_lock import WorkerLock
@@ -523,12 +522,12 @@ def template_engine() -> JinjaEngine:
     return JinjaEngine()
 
 
-def playbook_facts(settings: Settings) -> SqlCustomerFacts:
-    """A few customers' facts (the playbooks' preview) on the store of ``settings``; close
-    it when done."""
-    from regulars.adapters.db.playbook_customer import SqlCustomerFacts
+def playbook_facts(settings: Settings) -> SqlPlaybookFacts:
+    """A few customers' facts (the playbooks' preview) on the store of ``settings``, read as
+    the feed and the runner read them; close it when done."""
+    return open_playbook_facts(settings)
 
-    return SqlCustomerFacts(open_api_store(settings))
+
 # -- playbooks: sending and the other actions (issue 20) ----------------------------------------
 
 def unsubscribe_key(settings: Settings, store: SqlApiStore) -> bytes:
