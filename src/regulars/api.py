@@ -716,13 +716,13 @@ def preview_playbook(name: str, customer_id: str, *, language: str | None = None
                      settings: Settings | None = None) -> list[dict[str, Any]]:
     """The messages playbook ``name`` would send the customer, rendered from the store's
     facts in ``language`` (default the customer's): nothing is sent or written."""
-    from regulars.bootstrap import playbook_facts, playbook_library, template_engine
+    from regulars.bootstrap import open_playbook_facts, playbook_library, template_engine
     from regulars.services.playbooks.describe import preview
 
     settings = settings or load_settings()
     library = playbook_library(settings)
     library.get(name)
-    source = playbook_facts(settings)
+    source = open_playbook_facts(settings)
     try:
         facts = source.facts_of([customer_id]).get(customer_id)
     finally:

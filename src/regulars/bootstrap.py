@@ -96,7 +96,6 @@ __all__ = [
     "phone_normaliser",
     "playbook_actions",
     "playbook_channels",
-    "playbook_facts",
     "playbook_library",
     "playbook_reports",
     "playbook_sender",
@@ -520,12 +519,6 @@ def template_engine() -> JinjaEngine:
     from regulars.adapters.templates import JinjaEngine
 
     return JinjaEngine()
-
-
-def playbook_facts(settings: Settings) -> SqlPlaybookFacts:
-    """A few customers' facts (the playbooks' preview) on the store of ``settings``, read as
-    the feed and the runner read them; close it when done."""
-    return open_playbook_facts(settings)
 
 
 # -- playbooks: sending and the other actions (issue 20) ----------------------------------------

@@ -47,7 +47,7 @@ def _fill(url: str) -> None:
 
 def test_the_facts_of_one_customer(store_url: str) -> None:
     _fill(store_url)
-    source = bootstrap.playbook_facts(bootstrap.load_settings(database_url=store_url))
+    source = bootstrap.open_playbook_facts(bootstrap.load_settings(database_url=store_url))
     try:
         found = source.facts_of(["C1", "C2", "C9"])
     finally:
