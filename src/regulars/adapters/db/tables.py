@@ -738,3 +738,46 @@ customer_tags = sa.Table(
 
 PLAYBOOK_TABLES = (playbook_journeys, playbook_jobs, playbook_messages, playbook_events,
                    playbook_cursors, playbook_facts, customer_tags)
+
+# maturity and goals (issue 21, migration 0024)
+maturity_assessments = sa.Table(
+    "maturity_assessments", metadata,
+    sa.Column("assessment_id", sa.String(32), primary_key=True),
+    sa.Column("taken_at", sa.DateTime(), nullable=False, index=True),
+    sa.Column("taken_by", sa.String(64), nullable=True),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("stage", sa.Integer(), nullable=False),  # the overall stage, 1..5
+    sa.Column("note", sa.Text(), nullable=True),
+)
+
+maturity_answers = sa.Table(
+    "maturity_answers", metadata,
+    sa.Column("assessment_id", sa.String(32), primary_key=True),
+    sa.Column("parameter", sa.String(32), primary_key=True),  # domain.maturity.PARAMETERS
+    sa.Column("level", sa.Integer(), nullable=False),  # the owner's answer, 1..5
+    sa.Column("suggested_level", sa.Integer(), nullable=True),  # what the data suggested
+    sa.Column("evidence", sa.Text(), nullable=True),  # JSON: the evidence behind the suggestion
+)
+
+goals = sa.Table(
+    "goals", metadata,
+    sa.Column("goal_id", sa.String(32), primary_key=True),
+    sa.Column("metric", sa.String(32), nullable=False),  # domain.goals.METRICS
+    sa.Column("segment", sa.String(64), nullable=True),  # e.g. a rung; None = the whole base
+    sa.Column("target", sa.Float(), nullable=False),
+    sa.Column("baseline", sa.Float(), nullable=True),  # the metric's value when the goal was set
+    sa.Column("starts_on", sa.Date(), nullable=False),
+    sa.Column("due_on", sa.Date(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=True),
+    sa.Column("retired_at", sa.DateTime(), nullable=True),
+)
+
+goal_readings = sa.Table(
+    "goal_readings", metadata,
+    sa.Column("goal_id", sa.String(32), primary_key=True),
+    sa.Column("as_of", sa.Date(), primary_key=True),
+    sa.Column("value", sa.Float(), nullable=True),  # None: the metric had no value that day
+    sa.Column("recorded_at", sa.DateTime(), nullable=False),
+)
