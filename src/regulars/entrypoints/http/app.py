@@ -275,6 +275,20 @@ def app_from_environment() -> FastAPI:
     return create_app(read_settings(Path(file)), background=False)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` for uvicorn's ``sockets=``.
+
+    Made with ``IPPROTO_TCP`` named: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+    sockets whose protocol says TCP, and with proto 0 every answer on a kept-alive connection
+    waited for the client's delayed ACK: 40 ms a request instead of a few (uvicorn's own
+    ``bind_socket``, which ``regulars serve`` uses, names it too).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
 @contextmanager
 def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
             log_level: str = "warning") -> Iterator[str]:
@@ -284,9 +298,7 @@ def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
     """
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock = listening_socket(host, port)
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
