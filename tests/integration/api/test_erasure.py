@@ -125,6 +125,42 @@ def plant(call: Any, services: Any) -> None:
                                    duration_ms=1.0, state="pending", next_attempt_at=None)
 
 
+def plant_playbooks(url: str) -> None:
+    """A playbook's journey of hers whose e-mail bounced and whose SMS step failed, each
+    refusal quoting her, and a tag and the feed's facts about her."""
+    from regulars.adapters.db.tables import (
+        customer_tags,
+        playbook_facts,
+        playbook_jobs,
+        playbook_journeys,
+        playbook_messages,
+    )
+
+    at = datetime(2024, 3, 10, 12)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(playbook_journeys.insert().values(
+                journey_id="J1", playbook="win_back", version="1", customer_id="C1",
+                entry_key="k1", arm="treat", entered_at=at, state="active"))
+            conn.execute(playbook_messages.insert().values(
+                message_id="M1", journey_id="J1", playbook="win_back", step_id="mail",
+                customer_id="C1", channel="email", purpose="marketing", template="t",
+                language="et", state="failed", reason="refused",
+                detail=f"550 5.1.1 <{EMAIL.lower()}>: no such user", at=at))
+            conn.execute(playbook_jobs.insert().values(
+                job_id="B1", journey_id="J1", playbook="win_back", customer_id="C1",
+                step_id="sms", seq=2, due_at=at, status="failed", attempts=3,
+                outcome="error", detail=f"gateway: {PHONE_FORMS[4]} unreachable"))
+            conn.execute(playbook_facts.insert().values(
+                customer_id="C1", rung="regular", status="at_risk", signals="[]",
+                seen_at=at))
+            conn.execute(customer_tags.insert().values(
+                customer_id="C1", tag="vip", added_at=at, source="win_back"))
+    finally:
+        engine.dispose()
+
+
 def fingerprints(url: str) -> set[str]:
     """The content fingerprints of her rows and of her requests, before the erasure."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -144,6 +180,7 @@ def fingerprints(url: str) -> set[str]:
 
 def test_erasure_leaves_nothing_of_the_person_in_any_table(call, services, database_url):
     plant(call, services)
+    plant_playbooks(database_url)
     call("admin", "POST", "/v1/map/rebuild")
     hashes = fingerprints(database_url)
     before = {table for table, _c, _v in traces(database_url, hashes)}
@@ -151,7 +188,13 @@ def test_erasure_leaves_nothing_of_the_person_in_any_table(call, services, datab
     assert before >= {"customers", "feedback", "interactions", "returns", "customer_merges",
                       "api_audit", "api_idempotency", "webhook_outbox", "webhook_deliveries",
                       "loyalty_members", "loyalty_ledger", "loyalty_operations",
-                      "playbook_events"}, before
+                      "playbook_events", "playbook_messages", "playbook_jobs"}, before
+    # the right of access shows what the playbooks hold of her
+    held = call("manager", "GET", "/v1/customers/C1/export").json()["tables"]
+    assert [m["message_id"] for m in held["playbook_messages"]] == ["M1"]
+    assert [j["journey_id"] for j in held["playbook_journeys"]] == ["J1"]
+    assert [t["tag"] for t in held["customer_tags"]] == ["vip"]
+    assert [f["status"] for f in held["playbook_facts"]] == ["at_risk"]
 
     r = call("admin", "POST", "/v1/customers/C3/erase")  # her merged card's id finds her
     assert r.status_code == 200, r.text
@@ -167,6 +210,8 @@ def test_erasure_leaves_nothing_of_the_person_in_any_table(call, services, datab
     export = call("manager", "GET", "/v1/customers/C1/export").json()["tables"]
     assert [float(o["amount"]) for o in export["orders"]] == [11.5, 12.5]
     assert export["feedback"][0]["nps"] == 9
+    # the journey and the message stay, for the playbooks' report, rubbed of her
+    assert export["playbook_messages"][0]["detail"] == "550 5.1.1 <(erased)>: no such user"
     audit = services.store.audit_entries()
     assert audit[0]["action"] == "POST /v1/customers/{id}/erase"
 

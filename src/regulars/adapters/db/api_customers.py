@@ -16,6 +16,7 @@ from regulars.adapters.db.tables import (
     INPUT_TABLES,
     api_audit,
     customer_merges,
+    customer_tags,
     loyalty_accruals,
     loyalty_card_entries,
     loyalty_club_payments,
@@ -29,6 +30,9 @@ from regulars.adapters.db.tables import (
     loyalty_tier_history,
     map_customers,
     playbook_events,
+    playbook_facts,
+    playbook_journeys,
+    playbook_messages,
     tasks,
 )
 from regulars.domain.tables import Kind
@@ -206,6 +210,14 @@ class CustomerRows(PooledRows):
         # the events the business sent for their playbooks (issue 20)
         out[playbook_events.name] = self._read(sa.select(playbook_events).where(
             playbook_events.c.customer_id == customer_id).order_by(playbook_events.c.seq))
+        # the playbooks' record of them: the journeys they were taken on, every message a step
+        # meant to send them and whether it went, the facts the feed last saw, their tags
+        for t, order in ((playbook_journeys, playbook_journeys.c.entered_at),
+                         (playbook_messages, playbook_messages.c.at),
+                         (playbook_facts, playbook_facts.c.customer_id),
+                         (customer_tags, customer_tags.c.tag)):
+            out[t.name] = self._read(sa.select(t).where(t.c.customer_id == customer_id)
+                                     .order_by(order))
         refs = loyalty_referrals
         out[refs.name] = self._read(sa.select(refs).where(sa.or_(
             refs.c.referrer_id == customer_id, refs.c.referee_id == customer_id)))

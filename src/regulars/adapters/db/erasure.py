@@ -19,6 +19,8 @@ from regulars.adapters.db.tables import (
     loyalty_operations,
     loyalty_referrals,
     playbook_events,
+    playbook_jobs,
+    playbook_messages,
     tasks,
     webhook_deliveries,
     webhook_outbox,
@@ -52,6 +54,10 @@ FREE_TEXT: tuple[tuple[sa.Table, str], ...] = (
     (tasks, "note"),
     (tasks, "evidence"),
     (playbook_events, "properties"),
+    # what a channel or a step said when it refused or failed: an SMTP server's "550 no such
+    # user anna@…", a gateway's error quoting the number
+    (playbook_messages, "detail"),
+    (playbook_jobs, "detail"),
 )
 
 
