@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.prompt import Prompt
 from rich.table import Table
 
@@ -151,6 +152,15 @@ def _print_questions(fmt: str) -> None:
         out.print(table)
 
 
+class _LevelPrompt(Prompt):
+    """Rich's prompt, its complaint about an answer outside 1-5 in the reader's language."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.illegal_choice_message = ("[prompt.invalid.choice]"
+                                       + escape(_("Answer with a level from 1 to 5.")))
+
+
 def _ask(suggestions: Mapping[str, Suggestion]) -> dict[str, int]:
     """One screen per parameter; Enter takes the data's suggestion where there is one."""
     out.print(_("Sixteen questions, about ten minutes: for each parameter, pick the "
@@ -161,17 +171,20 @@ def _ask(suggestions: Mapping[str, Suggestion]) -> dict[str, int]:
         suggestion = suggestions.get(p)
         for n in range(1, 6):
             mark = "→" if suggestion is not None and suggestion.level == n else " "
-            out.print(f"{mark} [bold]{n}[/] {_(LEVEL_NAMES[n])}: {_(description(p, n))}",
-                      highlight=False)
+            out.print(f"{mark} [bold]{n}[/] {escape(_(LEVEL_NAMES[n]))}: "
+                      f"{escape(_(description(p, n)))}", highlight=False)
         if suggestion is not None:
             out.print(_("The data suggests {level}:").format(level=suggestion.level),
                       highlight=False)
             for e in suggestion.evidence:
                 out.print("  · " + evidence_text(e), highlight=False, markup=False)
-        answer = Prompt.ask(_("Level (1-5)"), console=out, choices=["1", "2", "3", "4", "5"],
-                            default=None if suggestion is None else str(suggestion.level),
-                            show_choices=True)
-        levels[p] = int(str(answer))
+        choices = ["1", "2", "3", "4", "5"]
+        if suggestion is None:  # no default: Enter alone is asked again
+            answer = _LevelPrompt.ask(_("Level (1-5)"), console=out, choices=choices)
+        else:
+            answer = _LevelPrompt.ask(_("Level (1-5)"), console=out, choices=choices,
+                                      default=str(suggestion.level))
+        levels[p] = int(answer)
     return levels
 
 
