@@ -46,6 +46,9 @@ LEVEL_3_METRICS = frozenset({"share_of_regulars", "revenue_share_of_regulars"})
 LEVEL_4_METRICS = frozenset({"order_frequency", "average_order", "regulars_tenure",
                              "loyalty_efficiency"})
 ROTATION = "rotation"
+#: The longest name of who answered (the store's column) and the longest note.
+MAX_WHO = 64
+MAX_NOTE = 2000
 
 
 @dataclass(frozen=True)
@@ -368,6 +371,10 @@ class Maturity:
         """Keep a complete set of answers with the suggestions they were given (None: asks
         the data now), and return the assessment kept."""
         scored = score(levels)
+        if taken_by is not None and len(taken_by) > MAX_WHO:
+            raise MaturityError(_("who answered: at most {n} characters").format(n=MAX_WHO))
+        if note is not None and len(note) > MAX_NOTE:
+            raise MaturityError(_("the note: at most {n} characters").format(n=MAX_NOTE))
         suggested = self.suggestions() if suggestions is None else suggestions
         answers = {p: Answer(level, suggested[p].level if p in suggested else None,
                              suggested[p].evidence if p in suggested else ())

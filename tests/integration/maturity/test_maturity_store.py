@@ -128,3 +128,20 @@ def test_nothing_half_written_when_an_answer_is_refused(services) -> None:
         maturity.save(dict.fromkeys(PARAMETERS, 2) | {"team": 9}, language="en")
     with services.store.reader.connect() as conn:
         assert conn.execute(sa.text("select count(*) from maturity_assessments")).scalar() == 0
+
+
+def test_a_name_or_note_too_long_is_refused_before_the_store(services) -> None:
+    import pytest
+
+    from regulars.domain.maturity import MaturityError
+
+    rows = SqlMaturity(services.store)
+    maturity = Maturity(rows, rows)
+    levels = dict.fromkeys(PARAMETERS, 2)
+    with pytest.raises(MaturityError, match="at most 64 characters"):
+        maturity.save(levels, language="en", taken_by="x" * 65)
+    with pytest.raises(MaturityError, match="at most 2000 characters"):
+        maturity.save(levels, language="en", note="x" * 2001)
+    assert maturity.history() == []
+    kept = maturity.save(levels, language="en", taken_by="x" * 64, note="n" * 2000)
+    assert maturity.get(kept.assessment_id) == kept
