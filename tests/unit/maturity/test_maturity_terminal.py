@@ -33,3 +33,23 @@ def test_enter_takes_the_suggestion(monkeypatch: pytest.MonkeyPatch,
     assert "The data suggests 2:" in shown
     assert shown.count("Answer with a level from 1 to 5.") == 2  # Enter alone, then 7
     assert "No goal is set (the goals page, regulars goals)." in shown
+
+
+def test_the_history_lists_the_kept_assessments(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from datetime import datetime
+
+    from regulars.services.maturity import Answer, Assessment
+
+    answers = {p: Answer(2 if i % 2 else 3) for i, p in enumerate(PARAMETERS)}
+    kept = [Assessment("b" * 32, datetime(2026, 3, 1, 9), "Mari", "et", 2, answers, "spring")]
+    with use_language("ru"):
+        maturity_cmd._print_history(kept, "table")
+        maturity_cmd._print_history([], "table")
+        maturity_cmd._print_history(kept, "json")
+    shown = capsys.readouterr().out
+    assert "2 Традиции" in shown and "Mari" in shown and "spring" in shown
+    assert "3 2 3 2 3 2 3 2 3 2 3 2 3 2 3 2" in shown
+    assert "Ни одной оценки ещё не сохранено" in shown
+    listed = json.loads(shown[shown.index("["):])
+    assert listed[0]["stage_name"] == "Традиции" and listed[0]["levels"]["goal_setting"] == 3

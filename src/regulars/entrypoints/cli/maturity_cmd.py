@@ -22,15 +22,14 @@ from rich.table import Table
 
 from regulars import bootstrap
 from regulars.domain.maturity import (
-    CELLS,
     LEVEL_NAMES,
     PARAMETER_NAMES,
     PARAMETERS,
-    Step,
     Suggestion,
     description,
     evidence_text,
 )
+from regulars.entrypoints import maturity_view as view
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, fail, out
 from regulars.entrypoints.cli.main import app, handled, settings_from
 from regulars.i18n import _, current_language, fmt_date
@@ -44,6 +43,8 @@ from regulars.services.maturity import (
 )
 
 FORMATS = ("table", "json")
+HISTORY = 100
+"""The most assessments ``--history`` lists."""
 
 
 @app.command("maturity", help=_(
@@ -60,6 +61,9 @@ def maturity(
     questions: Annotated[bool, typer.Option(
         "--questions", help=_("Print the questionnaire (the 16 parameters and their five "
                               "descriptions) and stop."))] = False,
+    history: Annotated[bool, typer.Option(
+        "--history", help=_("List the kept assessments, newest first, each with its stage "
+                            "and levels, and stop."))] = False,
     fmt: Annotated[str, typer.Option(
         "--format", help=_("table (for people) or json (for scripts; the texts in the "
                            "language of --lang)."))] = "table",
@@ -79,6 +83,14 @@ def maturity(
             raise typer.BadParameter(_("use table or json"), param_hint="--format")
         if questions:
             _print_questions(fmt)
+            return
+        if history:
+            settings = settings_from(config, database_url)
+            service = bootstrap.open_maturity(settings)
+            try:
+                _print_history(service.history(HISTORY), fmt)
+            finally:
+                service.close()
             return
         if answers is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
             fail(_("no terminal to ask the questions in: give the answers with --answers "
@@ -117,7 +129,8 @@ def _run(service: Maturity, path: Path | None, text: str | None, fmt: str,
     saved = service.save(levels, language=current_language(), suggestions=suggestions,
                          taken_by=taken_by, note=note) if keep else None
     if fmt == "json":
-        typer.echo(json.dumps(_result_json(scored, suggestions, from_data, previous, saved),
+        typer.echo(json.dumps(view.result(scored, suggestions, from_data=from_data,
+                                          previous=previous, saved=saved),
                               indent=2, ensure_ascii=False))
     else:
         _print_result(scored, suggestions, from_data, previous, saved)
@@ -125,22 +138,9 @@ def _run(service: Maturity, path: Path | None, text: str | None, fmt: str,
 
 # --- the questionnaire ------------------------------------------------------------------------
 
-def questions_json() -> dict[str, Any]:
-    """The questionnaire in the current language (``--questions --format json``)."""
-    return {
-        "language": current_language(),
-        "levels": [{"level": n, "name": _(name)} for n, name in LEVEL_NAMES.items()],
-        "parameters": [{
-            "parameter": p, "name": _(PARAMETER_NAMES[p]),
-            "levels": [{"level": n, "name": _(LEVEL_NAMES[n]), "description": _(cell)}
-                       for n, cell in enumerate(CELLS[p], 1)],
-        } for p in PARAMETERS],
-    }
-
-
 def _print_questions(fmt: str) -> None:
     if fmt == "json":
-        typer.echo(json.dumps(questions_json(), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(view.questions(), indent=2, ensure_ascii=False))
         return
     for i, p in enumerate(PARAMETERS, 1):
         table = Table(title=f"{i}/{len(PARAMETERS)} {_(PARAMETER_NAMES[p])} ({p})",
@@ -189,41 +189,6 @@ def _ask(suggestions: Mapping[str, Suggestion]) -> dict[str, int]:
 
 
 # --- the result -------------------------------------------------------------------------------
-
-def _step_json(step: Step) -> dict[str, Any]:
-    return {"key": step.key, "level": step.level, "text": _(step.kind.text),
-            "parameters": list(step.parameters),
-            "features": [{"name": _(f.name), "page": f.page, "command": f.command}
-                         for f in step.kind.features]}
-
-
-def _result_json(scored: Score, suggestions: Mapping[str, Suggestion],
-                 from_data: tuple[str, ...], previous: Assessment | None,
-                 saved: Assessment | None) -> dict[str, Any]:
-    changes = changes_since(scored.levels, previous)
-    return {
-        "language": current_language(),
-        "stage": scored.stage, "stage_name": _(LEVEL_NAMES[scored.stage]),
-        "parameters": [{
-            "parameter": p, "name": _(PARAMETER_NAMES[p]), "level": level,
-            "level_name": _(LEVEL_NAMES[level]), "description": _(description(p, level)),
-            "source": "suggestion" if p in from_data else "answer",
-            "suggested_level": suggestions[p].level if p in suggestions else None,
-            "evidence": [{"code": e.code, "text": evidence_text(e)}
-                         for e in (suggestions[p].evidence if p in suggestions else ())],
-            "change": changes.get(p),
-        } for p, level in scored.levels.items()],
-        "gaps": [{"parameter": p, "name": _(PARAMETER_NAMES[p]), "level": scored.levels[p]}
-                 for p in scored.gaps],
-        "next_steps": [_step_json(s) for s in scored.steps],
-        "previous": None if previous is None else {
-            "assessment_id": previous.assessment_id,
-            "taken_at": previous.taken_at.isoformat(), "stage": previous.stage},
-        "stage_change": None if previous is None else scored.stage - previous.stage,
-        "saved": None if saved is None else {
-            "assessment_id": saved.assessment_id, "taken_at": saved.taken_at.isoformat()},
-    }
-
 
 def _change(n: int | None) -> str:
     if n is None:
@@ -277,3 +242,26 @@ def _print_result(scored: Score, suggestions: Mapping[str, Suggestion],
             id=saved.assessment_id, day=fmt_date(saved.taken_at)), highlight=False)
     else:
         out.print(_("Not kept (add --save to keep it)."), highlight=False)
+
+
+def _print_history(kept: list[Assessment], fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps([view.assessment_head(a) for a in kept], indent=2,
+                              ensure_ascii=False))
+        return
+    if not kept:
+        out.print(_("No assessment kept yet: regulars maturity asks the questions."),
+                  highlight=False)
+        return
+    table = Table(title=_("Assessments kept"), title_justify="left")
+    for col in (_("date"), _("who"), _("stage"), _("levels")):
+        table.add_column(col)
+    table.add_column(_("note"), overflow="fold")
+    for a in kept:
+        levels = " ".join(str(a.answers[p].level) if p in a.answers else "-"
+                          for p in PARAMETERS)
+        table.add_row(fmt_date(a.taken_at), a.taken_by or "",
+                      f"{a.stage} {_(LEVEL_NAMES[a.stage])}", levels, a.note or "")
+    out.print(table)
+    out.print(_("Levels in the table's order: {parameters}.").format(
+        parameters=", ".join(_(PARAMETER_NAMES[p]) for p in PARAMETERS)), highlight=False)
