@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from regulars.domain.goals import METRICS
 from regulars.domain.maturity import PARAMETERS as PARAMETERS_
 from regulars.domain.maturity import evidence_text
 from regulars.i18n import use_language
@@ -171,3 +175,49 @@ def test_left_out_parameters_take_the_suggestion_or_are_named() -> None:
     del given["team"], given["culture"]
     with pytest.raises(MaturityError, match=r"a\.toml: no answer for team, culture, and the data"):
         complete_answers(given, suggestions, "a.toml")
+
+
+counts = st.integers(0, 10_000)
+facts = st.builds(
+    Facts, as_of=st.one_of(st.none(), st.dates(date(2000, 1, 1), date(2030, 1, 1))),
+    regular_min_orders=st.integers(2, 6), active_customers=counts, active_regulars=counts,
+    regulars_with_manager=counts,
+    map_built_at=st.one_of(st.none(), st.datetimes(datetime(2000, 1, 1), datetime(2030, 1, 1))),
+    goals=st.lists(st.builds(GoalFact, st.sampled_from(sorted(METRICS)),
+                             st.one_of(st.none(), st.just("loyal")), st.integers(0, 5)),
+                   max_size=4).map(tuple),
+    feedback_rows=counts, survey_answers=counts, surveyed_customers=counts,
+    survey_quarters=st.integers(0, 4), complaints=counts, complaints_answered=counts,
+    contacts_to_regulars=counts, events_for_regulars=counts, playbook_journeys=counts,
+    tasks_due=counts, tasks_closed=counts, task_owners=counts, owners_closing=counts,
+    programme=st.booleans(), members=counts, club=st.booleans(), club_members=counts)
+
+
+@given(facts)
+@settings(max_examples=60, deadline=None)
+def test_every_suggestion_reads_in_every_language(f: Facts) -> None:
+    found = suggest(f)
+    assert list(found) == [p for p in PARAMETERS_ if p in found]  # the table's order
+    for s in found.values():
+        assert 1 <= s.level <= 5 and s.evidence
+        for lang in ("en", "ru", "et"):
+            with use_language(lang):
+                for e in s.evidence:
+                    text = evidence_text(e)  # every placeholder filled, in every catalogue
+                    assert text and "{" not in text
+
+
+@given(facts)
+@settings(max_examples=60, deadline=None)
+def test_no_suggestion_from_a_silent_table(f: Facts) -> None:
+    found = suggest(f)
+    if not f.goals and f.as_of is None:
+        assert "goal_setting" not in found
+    if not (f.survey_answers or f.complaints):
+        assert "interaction" not in found
+    if not f.tasks_due:
+        assert "personal_effectiveness" not in found
+    if not f.members:
+        assert "stakeholders" not in found
+    if not f.active_regulars:
+        assert "motivation" not in found
