@@ -54,7 +54,8 @@ MAX_NOTE = 2000
 @dataclass(frozen=True)
 class GoalFact:
     """A goal in force (not retired): its metric, its segment (None: the whole base) and how
-    many readings it had in the last :data:`TASK_DAYS` days."""
+    many readings it had in the last :data:`TASK_DAYS` days after its first day (the reading
+    of its first day is its baseline)."""
 
     metric: str
     segment: str | None = None

@@ -53,10 +53,14 @@ def _business(services) -> None:
     with services.store.writer.begin() as conn:
         conn.execute(goals.insert(), [
             {"goal_id": "g1", "metric": "revenue_share_of_regulars", **goal, "retired_at": None},
-            {"goal_id": "g2", "metric": "average_order", **goal, "retired_at": now}])
+            {"goal_id": "g2", "metric": "average_order", **goal, "retired_at": now},
+            {"goal_id": "g3", "metric": "share_of_regulars", **goal, "starts_on": date(2025, 7, 3),
+             "retired_at": None}])
         conn.execute(goal_readings.insert(), [
             {"goal_id": "g1", "as_of": date(2025, 7, 1), "value": 0.4, "recorded_at": now},
-            {"goal_id": "g1", "as_of": date(2025, 1, 1), "value": 0.3, "recorded_at": now}])
+            {"goal_id": "g1", "as_of": date(2025, 1, 1), "value": 0.3, "recorded_at": now},
+            # a goal set a week ago has only its baseline: not yet read against the portfolio
+            {"goal_id": "g3", "as_of": date(2025, 7, 3), "value": 0.3, "recorded_at": now}])
         conn.execute(tasks.insert(), [
             {"task_id": "t1", "owner": "Mari", "state": "done", **task},
             {"task_id": "t2", "owner": "Jaan", "state": "open", **task}])
@@ -69,7 +73,8 @@ def test_the_facts_of_a_hand_made_business(services) -> None:
         as_of=date(2025, 6, 30), regular_min_orders=3,
         active_customers=3, active_regulars=2, regulars_with_manager=1,  # A, B, C; A, B; A
         map_built_at=None,
-        goals=(GoalFact("revenue_share_of_regulars", None, 1),),  # g2 retired; 1 reading < 90 d
+        # g2 retired; g1 read once in the 90 days; g3 only its baseline
+        goals=(GoalFact("revenue_share_of_regulars", None, 1), GoalFact("share_of_regulars")),
         feedback_rows=4, survey_answers=2, surveyed_customers=2,  # f1, f2 (f4 too old)
         survey_quarters=2,  # Aug 2024 in the first quarter, Jun 2025 in the fourth
         complaints=2, complaints_answered=1,  # f3 and i4; i4 answered

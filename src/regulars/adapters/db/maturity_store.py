@@ -175,13 +175,17 @@ class SqlMaturity(PooledRows):
         """The facts of the product's own use: the map, goals, tasks, playbooks, loyalty."""
         built = conn.execute(sa.select(map_state.c.built_at)).scalar()
         since = today - timedelta(days=TASK_DAYS)
+        # a reading after the goal's start (the one on its first day is its baseline)
         readings = (sa.select(goal_readings.c.goal_id, sa.func.count().label("n"))
-                    .where(goal_readings.c.as_of > since).group_by(goal_readings.c.goal_id)
-                    .subquery())
+                    .select_from(goal_readings.join(
+                        goals, goals.c.goal_id == goal_readings.c.goal_id))
+                    .where(goal_readings.c.as_of > since,
+                           goal_readings.c.as_of > goals.c.starts_on)
+                    .group_by(goal_readings.c.goal_id).subquery())
         goal_rows = conn.execute(
             sa.select(goals.c.metric, goals.c.segment, sa.func.coalesce(readings.c.n, 0))
             .select_from(goals.outerjoin(readings, readings.c.goal_id == goals.c.goal_id))
-            .where(goals.c.retired_at.is_(None))).all()
+            .where(goals.c.retired_at.is_(None)).order_by(goals.c.goal_id)).all()
         t = tasks.c
         due = sa.and_(t.due_on > since, t.due_on <= today)
         done = sa.and_(due, t.state == State.DONE.value)
