@@ -136,7 +136,7 @@ def test_finishing_with_screens_unanswered_sends_to_the_first_of_them(browser):
 def test_the_saved_assessment_shows_each_level_the_stage_and_its_place_in_the_history(browser):
     owner = browser("owner")
     # hand-made: ten parameters at 2, four at 1, two at 3 → the stage is 2
-    levels = {p: 2 for p in PARAMETERS}
+    levels = dict.fromkeys(PARAMETERS, 2)
     for p in PARAMETERS[:4]:
         levels[p] = 1
     for p in PARAMETERS[-2:]:
@@ -156,7 +156,7 @@ def test_the_saved_assessment_shows_each_level_the_stage_and_its_place_in_the_hi
 
 def test_the_latest_is_compared_with_the_previous_parameter_by_parameter(browser):
     owner = browser("owner")
-    first = {p: 2 for p in PARAMETERS}
+    first = dict.fromkeys(PARAMETERS, 2)
     second = dict(first)
     second[PARAMETERS[0]] = 3  # up
     second[PARAMETERS[1]] = 4  # up

@@ -45,7 +45,7 @@ nav.add(nav.NavItem(N_("Maturity"), "/maturity", {Role.OWNER}, order=70))
 
 #: the session's key of the questionnaire's draft: ``{parameter: level}``
 DRAFT = "maturity"
-CHANGE_NAMES = {"up": N_("up"), "down": N_("down"), "same": N_("same"), "new": N_("new")}
+CHANGE_NAMES = {"up": N_("up"), "down": N_("down"), "same": N_("same"), "new": N_("not assessed before")}
 AssessmentId = Annotated[str, Path(max_length=64)]
 
 
@@ -212,7 +212,7 @@ def result_of(request: Request, assessment: source.Assessment,
             low=names[1], high=names[5]),
         [ProfileRow(r.label, r.level, r.previous) for r in rows],
         [names[level] for level in LEVELS],
-        previous_label=_("before") if previous is not None else "")
+        previous_label=_("the previous assessment") if previous is not None else "")
     report = source.report(assessment.levels)
     return Result(assessment=assessment, previous=previous, rows=rows, counts=counts,
                   gaps=report.gaps, steps=report.steps, chart=Markup(chart))
