@@ -45,7 +45,8 @@ nav.add(nav.NavItem(N_("Maturity"), "/maturity", {Role.OWNER}, order=70))
 
 #: the session's key of the questionnaire's draft: ``{parameter: level}``
 DRAFT = "maturity"
-CHANGE_NAMES = {"up": N_("up"), "down": N_("down"), "same": N_("same"), "new": N_("not assessed before")}
+CHANGE_NAMES = {"up": N_("up"), "down": N_("down"), "same": N_("same"),
+                "new": N_("not assessed before")}
 AssessmentId = Annotated[str, Path(max_length=64)]
 
 

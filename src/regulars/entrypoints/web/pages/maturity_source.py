@@ -26,12 +26,21 @@ class Suggested:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A product feature that serves a step: its name, and its page or else its command."""
+
+    label: str
+    href: str | None
+    command: str | None
+
+
+@dataclass(frozen=True)
 class Step:
-    """A next step: what to do, and the product's page that serves it."""
+    """A next step: what to do, the parameters it lifts, the features that serve it."""
 
     text: str
-    href: str
-    link: str
+    lifts: list[str]
+    links: list[Link]
 
 
 @dataclass(frozen=True)
