@@ -22,8 +22,8 @@ def test_each_bar_is_as_long_as_its_level_from_the_same_start():
     assert [lv for _x, _w, lv in bars] == [1, 4, 5]
     starts = {x for x, _w, _lv in bars}
     assert len(starts) == 1
-    # a level is a column of 92 units: 1 → 92, 4 → 368, 5 → 460
-    assert [w for _x, w, _lv in bars] == [92.0, 368.0, 460.0]
+    # a level is a column of 100 units: 1 → 100, 4 → 400, 5 → 500
+    assert [w for _x, w, _lv in bars] == [100.0, 400.0, 500.0]
     for name in NAMES:
         assert f">{name}</text>" in svg
     assert 'role="img"' in svg and '<title id="p-title">Profile</title>' in svg
@@ -37,7 +37,7 @@ def test_the_previous_level_is_a_tick_at_the_end_of_its_column_with_a_legend():
     ticks = re.findall(r'<line x1="([\d.]+)" y1="[\d.]+" x2="\1" y2="[\d.]+" stroke="#b45309"',
                        svg)
     # the row's tick at 2 columns from the start, and the legend's at the start
-    assert sorted(float(t) for t in ticks) == [x0, x0 + 2 * 92]
+    assert sorted(float(t) for t in ticks) == [x0, x0 + 2 * 100]
     assert "the previous assessment" in svg
     assert "Result: 3 (the previous assessment 2)" in svg
 

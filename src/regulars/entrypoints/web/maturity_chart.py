@@ -13,6 +13,8 @@ from regulars.entrypoints.report.charts import GRID, MUTED, TEXT, _e, _f, _label
 #: the bar's colour per level (cool to warm would read as a judgement; one hue, darker higher)
 LEVEL_COLOURS = {1: "#c7d2fe", 2: "#a5b4fc", 3: "#818cf8", 4: "#6366f1", 5: "#4338ca"}
 PREVIOUS = "#b45309"
+#: the width of one level's column
+COLUMN = 100.0
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,9 @@ def profile_chart(chart_id: str, title: str, desc: str, rows: Sequence[ProfileRo
     """Horizontal bars, levels 1..5 on the x axis (``level_names``: the five names, in
     order, written over the columns)."""
     row_h, top, right = 24.0, 40.0, 16.0
-    left = 12 + max((_text_width(r.label, 12) for r in rows), default=60.0)
-    col_w = 92.0
+    # the names' width, with room for letters wider than the estimate's (Cyrillic)
+    left = 16 + 1.15 * max((_text_width(r.label, 12) for r in rows), default=60.0)
+    col_w = COLUMN
     width = left + 5 * col_w + right
     legend = any(r.previous is not None for r in rows) and previous_label
     height = top + row_h * len(rows) + (34 if legend else 12)

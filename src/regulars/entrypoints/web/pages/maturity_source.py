@@ -13,7 +13,8 @@ from datetime import datetime
 
 from fastapi import Request
 
-from regulars.domain.maturity import LEVELS, PARAMETERS
+from regulars.domain import maturity as m
+from regulars.i18n import _
 from regulars.services.users import User
 
 
@@ -60,15 +61,18 @@ class Assessment:
 
 
 def parameter_label(key: str) -> str:
-    return key.replace("_", " ")
+    """The parameter's name in the reader's language."""
+    return _(m.PARAMETER_NAMES[key])
 
 
 def level_name(level: int) -> str:
-    return LEVELS[level]
+    """The level's name (Chaos … Innovation) in the reader's language."""
+    return _(m.LEVEL_NAMES[level])
 
 
 def cell(key: str, level: int) -> str:
-    return f"{parameter_label(key)} at level {level}"
+    """The article's table's description of ``key`` at ``level``, in the reader's language."""
+    return _(m.description(key, level))
 
 
 def suggestions(request: Request) -> dict[str, Suggested]:
@@ -76,7 +80,14 @@ def suggestions(request: Request) -> dict[str, Suggested]:
 
 
 def report(levels: dict[str, int]) -> Report:
-    return Report(gaps=[], steps=[])
+    """The gaps (each "name: level n, its name") and the next steps ("don't jump levels")."""
+    gap_lines = [_("{parameter}: level {level}, {name}").format(
+        parameter=parameter_label(p), level=levels[p], name=level_name(levels[p]))
+        for p in m.gaps(levels)]
+    steps = [Step(text=_(s.kind.text), lifts=[parameter_label(p) for p in s.parameters],
+                  links=[Link(_(f.name), f.page, f.command) for f in s.kind.features])
+             for s in m.next_steps(levels)]
+    return Report(gaps=gap_lines, steps=steps)
 
 
 _LOCK = threading.Lock()
@@ -92,9 +103,8 @@ def _store(request: Request) -> list[Assessment]:
 
 
 def save(request: Request, user: User, answers: dict[str, int]) -> str:
-    levels = [answers[p] for p in PARAMETERS]
-    stage = max(LEVELS, key=lambda lv: (levels.count(lv), -lv))
-    a = Assessment(uuid.uuid4().hex, datetime.now(), user.display_name, stage, dict(answers))
+    a = Assessment(uuid.uuid4().hex, datetime.now(), user.display_name, m.stage(answers),
+                   dict(answers))
     _store(request).insert(0, a)
     return a.assessment_id
 
