@@ -145,7 +145,21 @@ def test_the_saved_assessment_shows_each_level_the_stage_and_its_place_in_the_hi
     html = owner.get(path).text
     assert "The assessment is saved." in html
     assert _levels_in_table(html) == levels
-    assert "Overall stage: level 2" in html
+    assert "Overall stage: level 2, Tradition." in html
+    # what holds the rest back: the four at level 1, in the table's order
+    gaps = re.search(r'<ul class="maturity-gaps" id="gaps">(.*?)</ul>', html, re.S)
+    assert gaps
+    assert re.findall(r"<li>([^<]*)</li>", gaps.group(1)) == [
+        "Goal-setting: level 1, Chaos", "Architecture: level 1, Chaos",
+        "Result: level 1, Chaos", "Quality: level 1, Chaos"]
+    # three next steps, all of level 2 (fourteen parameters at 1–2: nothing beyond level 3, and
+    # the lowest first): count the regulars (lifts goal-setting and result), give them managers
+    # (architecture), record feedback (quality); each links its feature
+    steps = re.search(r'<ol class="maturity-steps" id="next-steps">(.*?)</ol>', html, re.S)
+    assert steps
+    assert re.findall(r'<a href="([^"]+)">', steps.group(1)) == [
+        "/dashboard", "/worklist", "/customers"]
+    assert "Lifts: Goal-setting, Result." in steps.group(1)
     assert '<svg id="maturity-profile"' in html
     assert len(re.findall(r"<rect [^>]*data-level=", html)) == 16
     assert len(re.findall(r'<a href="/maturity/[0-9a-zA-Z_-]+">', html)) == 1  # the history
