@@ -1,7 +1,8 @@
 """The owner's maturity self-assessment in a real browser, in Russian (issue 21): the
 questionnaire's sixteen screens with Back and a reload mid-way losing nothing, the result's
 profile chart, its table and at most three next steps linking to the product; then two
-screens with scripts off (plain forms). Screenshots of a screen and of the result."""
+screens with scripts off (plain forms). Screenshots of a screen and of the result; nothing
+wider than a 360 px phone."""
 
 from __future__ import annotations
 
@@ -59,6 +60,13 @@ def test_the_owner_answers_the_questionnaire_in_russian_and_sees_the_profile(web
         assert (link.get_attribute("href") or "").startswith("/")
     tab.assert_translated()
     tab.shoot("maturity-result")
+    # on a phone: nothing wider than the window (the chart scales, the table scrolls)
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert tab.overflow() == 0
+    tab.goto(f"/maturity/questions/{PARAMETERS[11]}")
+    assert tab.overflow() == 0
+    # the draft was cleared when the assessment was saved: nothing is chosen here now
+    assert page.locator(f"input[value='{levels[PARAMETERS[11]]}']").is_checked() is False
 
 
 def test_with_scripts_off_the_screens_are_plain_forms(web):
