@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from regulars.services.events import Events
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
+    from regulars.services.maturity import Maturity
     from regulars.services.playbooks.actions import PlaybookActions
     from regulars.services.playbooks.definitions import Library
     from regulars.services.playbooks.effect import EffectReports
@@ -85,6 +86,7 @@ __all__ = [
     "open_keys",
     "open_loyalty",
     "open_map",
+    "open_maturity",
     "open_playbook_facts",
     "open_playbook_feed",
     "open_playbook_goals",
@@ -373,6 +375,19 @@ def open_tasks(settings: Settings, store: SqlApiStore | None = None) -> Tasks:
     if store is None:  # its own store: closed with it
         tasks.closers.append(api.close)
     return tasks
+
+
+def open_maturity(settings: Settings, store: SqlApiStore | None = None) -> Maturity:
+    """The maturity questionnaire (issue 21) on the store of ``settings``: what its data
+    suggests, the scoring and the kept assessments (``store``: the API store to share engines
+    with, e.g. the server's ``services.store``; by default one of its own, closed by
+    ``Maturity.close``)."""
+    from regulars.adapters.db.maturity_store import SqlMaturity
+    from regulars.services.maturity import Maturity
+
+    api = store if store is not None else open_api_store(settings)
+    rows = SqlMaturity(api, regular_min_orders=settings.analysis.regular_min_orders)
+    return Maturity(rows, rows, closers=[api.close] if store is None else [])
 
 
 def manager_days(settings: Settings, services: ApiServices,

@@ -466,11 +466,18 @@ class Evidence:
     """What the data showed, in any language: a code, the sentence (``N_``, with ``{name}``
     placeholders) and its values. Written by :func:`evidence_text` in the reader's language:
     an int or float as a number, a value whose name ends in ``_share`` as a percentage, a
-    date as a date, a string as it is."""
+    date (kept as ISO text, as JSON holds it; its name ends in ``_on``) as a date, any other
+    string as it is."""
 
     code: str
     message: str
     values: Mapping[str, Value] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # kept as JSON holds it (a date as ISO text, read back as a date by its name's
+        # ``_on``), so that an evidence read from the store equals the one written
+        object.__setattr__(self, "values", {
+            k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.values.items()})
 
     def to_json(self) -> dict[str, object]:
         return {"code": self.code, "message": self.message,
