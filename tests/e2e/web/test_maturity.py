@@ -24,9 +24,13 @@ def test_the_owner_answers_the_questionnaire_in_russian_and_sees_the_profile(web
     page.locator(".maturity-start button.primary").click()
     _next(tab, PARAMETERS[0])
     assert "1 из 16" in page.locator(".maturity-progress").inner_text()
+    # what the data shows (the harness's map: regulars counted, no goal set) is chosen already
+    assert "уровень 2" in page.locator("#suggestion").inner_text()
+    assert page.locator("#suggestion li").count() >= 1
+    assert page.locator("input[name=level][value='2']").is_checked()
     tab.assert_translated()
     tab.shoot("maturity-question")
-    # the owner's answers, by hand: mostly level 2, a few 1 and 3
+    # the owner's answers, by hand: mostly level 2, a few 1 and 3 (goal-setting changed to 1)
     levels = dict.fromkeys(PARAMETERS, 2)
     levels.update({PARAMETERS[0]: 1, PARAMETERS[1]: 1, PARAMETERS[14]: 3})
     for i, p in enumerate(PARAMETERS):

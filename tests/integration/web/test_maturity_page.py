@@ -9,7 +9,7 @@ import re
 
 from regulars.domain.maturity import PARAMETERS
 
-from ...support.web import csrf_token
+from ...support.web import csrf_token, seed_map
 
 
 def _answer(client, parameter: str, level: str | None, go: str = "next"):
@@ -62,7 +62,7 @@ def test_an_answer_is_kept_through_back_and_reload(browser):
     for p, level in ((PARAMETERS[0], "4"), (PARAMETERS[1], "2")):  # a reload: still chosen
         html = owner.get(f"/maturity/questions/{p}").text
         assert re.search(rf'value="{level}" checked', html), p
-        assert len(re.findall(r" checked", html)) == 1
+        assert len(re.findall(r'value="\d" checked', html)) == 1
     # the questionnaire continues at the first screen not answered
     r = owner.get("/maturity/questions", follow_redirects=False)
     assert r.headers["location"] == f"/maturity/questions/{PARAMETERS[2]}"
@@ -185,3 +185,30 @@ def test_the_latest_is_compared_with_the_previous_parameter_by_parameter(browser
     assert html.index(f'href="{new}"') < html.index(f'href="{old}"')  # newest first
     # the first one has nothing before it
     assert "maturity-change" not in owner.get(old).text
+
+
+def test_what_the_data_shows_is_preselected_with_its_evidence_and_kept_with_the_answer(
+        browser, services):
+    # seed_map: 12 customers, 4 of them regulars, all 4 with a manager, no goal set, an NPS
+    # answer from each: goal-setting 2 (regulars counted, no goals), motivation 2 (managers
+    # assigned), interaction 3 (surveys); quality has no data: nothing suggested
+    seed_map(services)
+    owner = browser("owner")
+    html = owner.get("/maturity/questions/goal_setting").text
+    assert "What your data shows: level 2, Tradition." in html
+    assert re.findall(r'value="(\d)" checked', html) == ["2"]
+    evidence = re.search(r'<ul class="maturity-evidence">(.*?)</ul>', html, re.S)
+    assert evidence and len(re.findall(r"<li>", evidence.group(1))) == 2
+    assert "What your data shows" in owner.get("/maturity/questions/motivation").text
+    quality = owner.get("/maturity/questions/quality").text
+    assert "What your data shows" not in quality
+    assert not re.search(r'value="\d" checked', quality)
+    # the owner changes goal-setting to 1 and takes the rest at 3: the suggestion is kept
+    levels = dict.fromkeys(PARAMETERS, 3)
+    levels["goal_setting"] = 1
+    html = owner.get(_take(owner, levels)).text
+    suggested = dict(re.findall(
+        r'<tr data-parameter="(\w+)">.*?<td>(\d|—)</td>\s*</tr>', html, re.S))
+    assert suggested["goal_setting"] == "2" and suggested["motivation"] == "2"
+    assert suggested["interaction"] == "3" and suggested["quality"] == "—"
+    assert _levels_in_table(html) == levels

@@ -38,6 +38,7 @@ from regulars.entrypoints.web.pages import maturity_source as source
 from regulars.entrypoints.web.rendering import page
 from regulars.entrypoints.web.sessions import flash
 from regulars.i18n import N_, _, ngettext
+from regulars.services.maturity import Assessment
 from regulars.services.users import Role, User
 
 router = APIRouter()
@@ -183,8 +184,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Result:
-    assessment: source.Assessment
-    previous: source.Assessment | None
+    assessment: Assessment
+    previous: Assessment | None
     rows: list[Row]
     counts: dict[str, int]
     gaps: list[str]
@@ -198,13 +199,14 @@ def _change(level: int, before: int | None) -> str:
     return "up" if level > before else "down" if level < before else "same"
 
 
-def result_of(request: Request, assessment: source.Assessment,
-              previous: source.Assessment | None) -> Result:
+def result_of(request: Request, assessment: Assessment,
+              previous: Assessment | None) -> Result:
+    levels = assessment.levels
     before = previous.levels if previous is not None else {}
-    rows = [Row(key=p, label=source.parameter_label(p), level=assessment.levels[p],
-                previous=before.get(p), change=_change(assessment.levels[p], before.get(p)),
-                suggested=assessment.suggested.get(p))
-            for p in PARAMETERS if p in assessment.levels]
+    rows = [Row(key=p, label=source.parameter_label(p), level=levels[p],
+                previous=before.get(p), change=_change(levels[p], before.get(p)),
+                suggested=assessment.answers[p].suggested_level)
+            for p in PARAMETERS if p in levels]
     counts = {c: sum(r.change == c for r in rows) for c in CHANGE_NAMES}
     names = _level_names()
     chart = profile_chart(
@@ -214,31 +216,16 @@ def result_of(request: Request, assessment: source.Assessment,
         [ProfileRow(r.label, r.level, r.previous) for r in rows],
         [names[level] for level in LEVELS],
         previous_label=_("the previous assessment") if previous is not None else "")
-    report = source.report(assessment.levels)
+    report = source.report(levels)
     return Result(assessment=assessment, previous=previous, rows=rows, counts=counts,
                   gaps=report.gaps, steps=report.steps, chart=Markup(chart))
 
 
 def _overview(request: Request, user: User, assessment_id: str | None) -> Response:
-    history = source.history(request)
-    chosen: source.Assessment | None = None
-    previous: source.Assessment | None = None
-    if assessment_id is None:
-        if history:
-            chosen = source.assessment(request, history[0].assessment_id)
-            if len(history) > 1:
-                previous = source.assessment(request, history[1].assessment_id)
-    else:
-        ids = [h.assessment_id for h in history]
-        if assessment_id not in ids:
-            raise HTTPException(404)
-        chosen = source.assessment(request, assessment_id)
-        i = ids.index(assessment_id)
-        if i + 1 < len(ids):
-            previous = source.assessment(request, ids[i + 1])
-    result = result_of(request, chosen, previous) if chosen is not None else None
+    shown = source.with_previous(request, assessment_id)
+    result = result_of(request, *shown) if shown is not None else None
     return page(request, "maturity/result.html", {
-        "result": result, "history": history, "level_names": _level_names(),
+        "result": result, "history": source.history(request), "level_names": _level_names(),
         "change_names": {k: _(v) for k, v in CHANGE_NAMES.items()},
         "draft_answered": len(_draft(request)), "total": len(PARAMETERS)})
 

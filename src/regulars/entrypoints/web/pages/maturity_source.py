@@ -1,26 +1,38 @@
-"""What the maturity page reads and writes, in one place: the questionnaire's words, the
-data's suggestions, the scoring and the store (the domain and the service of issue 21).
+"""What the maturity page reads and writes, in one place: the questionnaire's words
+(:mod:`regulars.domain.maturity`), the data's suggestions, the scoring and the kept
+assessments (:class:`regulars.services.maturity.Maturity`, one per app, on the server's own
+store, made on first use).
 
-PROVISIONAL until the domain and service land: placeholder texts and an in-memory store.
+The data's suggestions are read once and kept for :data:`SUGGESTIONS_TTL` seconds: sixteen
+screens in ten minutes ask for them sixteen times, and the facts are one pass over the store.
+The suggestions saved with an assessment are the ones its screens showed.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+import time
+from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
+from regulars import bootstrap
 from regulars.domain import maturity as m
+from regulars.domain.maturity import Suggestion
+from regulars.entrypoints.http.language import language_of
 from regulars.i18n import _
+from regulars.services.maturity import Assessment, Maturity
 from regulars.services.users import User
+
+#: how long the data's suggestions are kept (seconds)
+SUGGESTIONS_TTL = 300.0
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Suggested:
-    """What the data suggests for one parameter, and why (translated lines)."""
+    """What the data suggests for one parameter, and why (sentences in the reader's
+    language)."""
 
     level: int
     evidence: list[str]
@@ -46,18 +58,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Report:
+    stage: int
     gaps: list[str]
     steps: list[Step]
-
-
-@dataclass(frozen=True)
-class Assessment:
-    assessment_id: str
-    taken_at: datetime
-    taken_by: str | None
-    stage: int
-    levels: dict[str, int] = field(default_factory=dict)
-    suggested: dict[str, int] = field(default_factory=dict)
 
 
 def parameter_label(key: str) -> str:
@@ -75,43 +78,73 @@ def cell(key: str, level: int) -> str:
     return _(m.description(key, level))
 
 
-def suggestions(request: Request) -> dict[str, Suggested]:
-    return {}
-
-
-def report(levels: dict[str, int]) -> Report:
-    """The gaps (each "name: level n, its name") and the next steps ("don't jump levels")."""
-    gap_lines = [_("{parameter}: level {level}, {name}").format(
-        parameter=parameter_label(p), level=levels[p], name=level_name(levels[p]))
-        for p in m.gaps(levels)]
-    steps = [Step(text=_(s.kind.text), lifts=[parameter_label(p) for p in s.parameters],
-                  links=[Link(_(f.name), f.page, f.command) for f in s.kind.features])
-             for s in m.next_steps(levels)]
-    return Report(gaps=gap_lines, steps=steps)
-
-
-_LOCK = threading.Lock()
-
-
-def _store(request: Request) -> list[Assessment]:
+def service(request: Request) -> Maturity:
+    """The app's maturity service (made on first use, closed with the server's services)."""
+    state = request.app.state
     with _LOCK:
-        found: list[Assessment] | None = getattr(request.app.state, "maturity_memory", None)
+        found: Maturity | None = getattr(state, "maturity", None)
         if found is None:
-            found = []
-            request.app.state.maturity_memory = found
+            found = bootstrap.open_maturity(state.settings, state.services.store)
+            state.services.closers.append(found.close)
+            state.maturity = found
         return found
 
 
+def _suggestions(request: Request) -> dict[str, Suggestion]:
+    state = request.app.state
+    kept: tuple[float, dict[str, Suggestion]] | None = getattr(
+        state, "maturity_suggestions", None)
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < SUGGESTIONS_TTL:
+        return kept[1]
+    found = service(request).suggestions()
+    state.maturity_suggestions = (now, found)
+    return found
+
+
+def suggestions(request: Request) -> dict[str, Suggested]:
+    """What the data suggests, by parameter (only where it can tell), with its evidence."""
+    return {p: Suggested(s.level, [m.evidence_text(e) for e in s.evidence])
+            for p, s in _suggestions(request).items()}
+
+
+def report(levels: dict[str, int]) -> Report:
+    """The stage, the gaps (each "name: level n, its name") and the next steps ("don't jump
+    levels") of a complete set of answers."""
+    scored = Maturity.score(levels)
+    gap_lines = [_("{parameter}: level {level}, {name}").format(
+        parameter=parameter_label(p), level=levels[p], name=level_name(levels[p]))
+        for p in scored.gaps]
+    steps = [Step(text=_(s.kind.text), lifts=[parameter_label(p) for p in s.parameters],
+                  links=[Link(_(f.name), f.page, f.command) for f in s.kind.features])
+             for s in scored.steps]
+    return Report(stage=scored.stage, gaps=gap_lines, steps=steps)
+
+
 def save(request: Request, user: User, answers: dict[str, int]) -> str:
-    a = Assessment(uuid.uuid4().hex, datetime.now(), user.display_name, m.stage(answers),
-                   dict(answers))
-    _store(request).insert(0, a)
-    return a.assessment_id
+    """Keep the answers with the suggestions the screens showed; the new assessment's id."""
+    kept = service(request).save(answers, language=language_of(request),
+                                 suggestions=_suggestions(request),
+                                 taken_by=user.display_name)
+    return kept.assessment_id
 
 
 def history(request: Request) -> list[Assessment]:
-    return list(_store(request))
+    """The kept assessments, newest first."""
+    return service(request).history()
 
 
-def assessment(request: Request, assessment_id: str) -> Assessment:
-    return next(a for a in _store(request) if a.assessment_id == assessment_id)
+def with_previous(request: Request, assessment_id: str | None
+                  ) -> tuple[Assessment, Assessment | None] | None:
+    """The assessment asked for (None: the latest) and the one before it; None when there
+    is none kept yet; the 404 page for an id not kept."""
+    maturity = service(request)
+    chosen = None
+    if assessment_id is not None:
+        chosen = maturity.get(assessment_id)
+        if chosen is None:
+            raise HTTPException(404)
+    comparison = maturity.compare(chosen)
+    if comparison is None:
+        return None
+    return comparison.current, comparison.previous
