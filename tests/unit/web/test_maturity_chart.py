@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from regulars.entrypoints.web.maturity_chart import ProfileRow, profile_chart
 
 NAMES = ["Chaos", "Tradition", "Standards", "Goals", "Innovation"]
@@ -51,3 +54,15 @@ def test_no_previous_no_tick_and_no_legend():
 def test_names_are_escaped():
     svg = profile_chart("p", "<b>", "&", [ProfileRow("<script>x</script>", 2)], NAMES)
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+@given(st.lists(st.tuples(st.integers(1, 5), st.none() | st.integers(1, 5)), min_size=1,
+                max_size=16))
+def test_any_profile_draws_one_bar_per_row_as_long_as_its_level(rows):
+    svg = profile_chart("p", "t", "d", [ProfileRow(f"P{i}", lv, prev)
+                                        for i, (lv, prev) in enumerate(rows)], NAMES,
+                        previous_label="before")
+    assert [(w, lv) for _x, w, lv in _bars(svg)] == [(100.0 * lv, lv) for lv, _p in rows]
+    ticks = svg.count('stroke="#b45309"')
+    with_previous = sum(p is not None for _lv, p in rows)
+    assert ticks == (with_previous + 1 if with_previous else 0)  # and the legend's
