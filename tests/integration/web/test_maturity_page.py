@@ -208,7 +208,11 @@ def test_what_the_data_shows_is_preselected_with_its_evidence_and_kept_with_the_
     levels["goal_setting"] = 1
     html = owner.get(_take(owner, levels)).text
     suggested = dict(re.findall(
-        r'<tr data-parameter="(\w+)">.*?<td>(\d|—)</td>\s*</tr>', html, re.S))
+        r'<tr data-parameter="(\w+)">.*?<td>(\d|—)(?:<details.*?</details>)?</td>\s*</tr>',
+        html, re.S))
     assert suggested["goal_setting"] == "2" and suggested["motivation"] == "2"
     assert suggested["interaction"] == "3" and suggested["quality"] == "—"
     assert _levels_in_table(html) == levels
+    # the evidence kept with the suggestion is shown beside it
+    row = re.search(r'<tr data-parameter="goal_setting">(.*?)</tr>', html, re.S)
+    assert row and len(re.findall(r"<li>", row.group(1))) == 2

@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from regulars.domain.maturity import LEVELS, PARAMETERS
+from regulars.domain.maturity import LEVELS, PARAMETERS, evidence_text
 from regulars.entrypoints.web import nav
 from regulars.entrypoints.web.auth import Owner
 from regulars.entrypoints.web.maturity_chart import ProfileRow, profile_chart
@@ -180,6 +180,7 @@ class Row:
     previous: int | None
     change: str
     suggested: int | None
+    evidence: list[str]
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,8 @@ def result_of(request: Request, assessment: Assessment,
     before = previous.levels if previous is not None else {}
     rows = [Row(key=p, label=source.parameter_label(p), level=levels[p],
                 previous=before.get(p), change=_change(levels[p], before.get(p)),
-                suggested=assessment.answers[p].suggested_level)
+                suggested=assessment.answers[p].suggested_level,
+                evidence=[evidence_text(e) for e in assessment.answers[p].evidence])
             for p in PARAMETERS if p in levels]
     counts = {c: sum(r.change == c for r in rows) for c in CHANGE_NAMES}
     names = _level_names()
