@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from regulars.domain.errors import InputError
 from regulars.i18n import N_, _, fmt_date, fmt_number, fmt_percent
 
 # The sixteen parameters, in the article's table's order.
@@ -266,8 +267,9 @@ CELLS: dict[str, tuple[str, str, str, str, str]] = {
 }
 
 
-class MaturityError(ValueError):
-    """Answers the rules cannot score: an unknown parameter or a level outside 1..5."""
+class MaturityError(InputError, ValueError):
+    """Answers the rules cannot score: an unknown parameter or a level outside 1..5 (an
+    :class:`~regulars.domain.errors.InputError`: the CLI exits 2, the API answers 4xx)."""
 
 
 def description(parameter: str, level: int) -> str:
@@ -279,9 +281,12 @@ def check_levels(levels: Mapping[str, int]) -> None:
     """Raise :class:`MaturityError` for an unknown parameter or a level outside 1..5."""
     for parameter, level in levels.items():
         if parameter not in CELLS:
-            raise MaturityError(f"unknown parameter {parameter!r}")
+            raise MaturityError(_("unknown parameter '{parameter}'; the parameters are "
+                                  "{parameters}").format(parameter=parameter,
+                                                         parameters=", ".join(PARAMETERS)))
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
-            raise MaturityError(f"{parameter}: level {level!r} is not one of 1..5")
+            raise MaturityError(_("{parameter}: level {level} is not one of 1..5").format(
+                parameter=parameter, level=repr(level)))
 
 
 def _order(parameter: str) -> int:
@@ -295,7 +300,7 @@ def stage(levels: Mapping[str, int]) -> int:
     as it is). Raises :class:`MaturityError` on an empty set or a bad answer."""
     check_levels(levels)
     if not levels:
-        raise MaturityError("no answers to score")
+        raise MaturityError(_("no answers to score"))
     counts = Counter(levels.values())
     most = max(counts.values())
     return min(level for level, n in counts.items() if n == most)
@@ -529,4 +534,4 @@ class Suggestion:
     def __post_init__(self) -> None:
         check_levels({self.parameter: self.level})
         if not self.evidence:
-            raise MaturityError(f"{self.parameter}: a suggestion needs its evidence")
+            raise MaturityError(f"{self.parameter}: a suggestion needs its evidence")  # a bug

@@ -10,6 +10,8 @@ low level.
 
 from __future__ import annotations
 
+import re
+import tomllib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from regulars.domain.maturity import (
     next_steps,
     stage,
 )
-from regulars.i18n import N_
+from regulars.i18n import N_, _
 
 # --- what the rules read ----------------------------------------------------------------------
 
@@ -271,7 +273,8 @@ def score(levels: Mapping[str, int]) -> Score:
     check_levels(levels)
     missing = [p for p in PARAMETERS if p not in levels]
     if missing:
-        raise MaturityError("missing parameters: " + ", ".join(missing))
+        raise MaturityError(_("missing parameters: {parameters}").format(
+            parameters=", ".join(missing)))
     ordered = {p: levels[p] for p in PARAMETERS}
     return Score(ordered, stage(ordered), tuple(gaps(ordered)), tuple(next_steps(ordered)))
 
@@ -392,6 +395,11 @@ class Maturity:
         previous = self.store.before(assessment)
         return compare(assessment, previous)
 
+    def latest(self) -> Assessment | None:
+        """The latest kept assessment, or None."""
+        found = self.store.list(1)
+        return found[0] if found else None
+
     def close(self) -> None:
         for close in reversed(self.closers):
             close()
@@ -404,3 +412,74 @@ def compare(current: Assessment, previous: Assessment | None) -> Comparison:
     changes = {p: current.answers[p].level - previous.answers[p].level
                for p in PARAMETERS if p in current.answers and p in previous.answers}
     return Comparison(current, previous, changes)
+
+
+def changes_since(levels: Mapping[str, int], previous: Assessment | None) -> dict[str, int]:
+    """Per parameter, ``levels`` minus the ``previous`` assessment's level (empty: none)."""
+    if previous is None:
+        return {}
+    return {p: levels[p] - previous.answers[p].level
+            for p in PARAMETERS if p in levels and p in previous.answers}
+
+
+# --- an answers file --------------------------------------------------------------------------
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line each top-level key of a TOML text is on (the first; 1-based)."""
+    lines: dict[str, int] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"""\s*["']?([A-Za-z0-9_\-]+)["']?\s*=""", line)
+        if m and m.group(1) not in lines:
+            lines[m.group(1)] = n
+    return lines
+
+
+def parse_answers(text: str, source: str) -> dict[str, int]:
+    """The ``parameter = level`` lines of an answers file (TOML), checked: every problem at
+    once, each naming ``source``, the line and the key (an :class:`MaturityError`). A parameter
+    the file leaves out is not an error here (see :func:`complete_answers`)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise MaturityError(_("{file}: not a TOML file of parameter = level lines: {error}")
+                            .format(file=source, error=str(e))) from e
+    lines = _key_lines(text)
+    problems: list[str] = []
+    answers: dict[str, int] = {}
+    for key, value in data.items():
+        where = _("{file}, line {line}").format(file=source, line=lines.get(key, "?"))
+        if key not in PARAMETERS:
+            problems.append(_("{where}: unknown parameter '{key}'; the parameters are "
+                              "{parameters}").format(where=where, key=key,
+                                                     parameters=", ".join(PARAMETERS)))
+        elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            problems.append(_("{where}: {key} = {value}: a level is a whole number from 1 "
+                              "to 5").format(where=where, key=key, value=_toml_value(value)))
+        else:
+            answers[key] = value
+    if problems:
+        raise MaturityError("\n".join(problems))
+    return answers
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else type(value).__name__
+
+
+def complete_answers(answers: Mapping[str, int], suggestions: Mapping[str, Suggestion],
+                     source: str) -> tuple[dict[str, int], tuple[str, ...]]:
+    """The file's answers with each parameter it leaves out taken from the data's suggestion;
+    returns the levels and the parameters taken so. A parameter left out that the data cannot
+    tell is an error naming them all."""
+    missing = [p for p in PARAMETERS if p not in answers]
+    unknown = [p for p in missing if p not in suggestions]
+    if unknown:
+        raise MaturityError(_("{file}: no answer for {parameters}, and the data suggests no "
+                              "level for them: add a line parameter = level for each").format(
+            file=source, parameters=", ".join(unknown)))
+    levels = {p: answers[p] if p in answers else suggestions[p].level for p in PARAMETERS}
+    return levels, tuple(missing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from regulars.domain.maturity import PARAMETERS as PARAMETERS_
 from regulars.domain.maturity import evidence_text
 from regulars.i18n import use_language
 from regulars.services.maturity import (
@@ -131,3 +132,42 @@ def test_a_score_needs_every_parameter() -> None:
     del levels["reputation"]
     with pytest.raises(MaturityError, match="missing parameters: reputation"):
         score(levels)
+
+
+def test_an_answers_file_names_file_line_and_key() -> None:
+    import pytest
+
+    from regulars.domain.maturity import MaturityError
+    from regulars.services.maturity import parse_answers
+
+    assert parse_answers('# mine\nteam = 2\n"culture" = 3\n', "a.toml") == {"team": 2,
+                                                                             "culture": 3}
+    with pytest.raises(MaturityError) as e:
+        parse_answers('team = 2\nbudget = 3\nculture = "3"\nresult = 0\nquality = true\n',
+                      "a.toml")
+    assert str(e.value).splitlines() == [
+        "a.toml, line 2: unknown parameter 'budget'; the parameters are "
+        + ", ".join(PARAMETERS_),
+        'a.toml, line 3: culture = "3": a level is a whole number from 1 to 5',
+        "a.toml, line 4: result = 0: a level is a whole number from 1 to 5",
+        "a.toml, line 5: quality = true: a level is a whole number from 1 to 5"]
+    with pytest.raises(MaturityError, match=r"a.toml: not a TOML file .*line 1"):
+        parse_answers("team == 2\n", "a.toml")
+
+
+def test_left_out_parameters_take_the_suggestion_or_are_named() -> None:
+    import pytest
+
+    from regulars.domain.maturity import MaturityError
+    from regulars.services.maturity import complete_answers
+
+    suggestions = suggest(Facts(as_of=DAY, active_customers=10, active_regulars=4,
+                                complaints=2))
+    # interaction has a suggestion (2: complaints only), goal_setting too (2)
+    given = {p: 3 for p in PARAMETERS_ if p not in ("interaction", "goal_setting")}
+    levels, taken = complete_answers(given, suggestions, "a.toml")
+    assert taken == ("goal_setting", "interaction")
+    assert levels["interaction"] == 2 and levels["goal_setting"] == 2 and levels["team"] == 3
+    del given["team"], given["culture"]
+    with pytest.raises(MaturityError, match=r"a\.toml: no answer for team, culture, and the data"):
+        complete_answers(given, suggestions, "a.toml")

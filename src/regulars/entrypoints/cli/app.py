@@ -19,6 +19,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     backtest_cmd,
     customers_cmd,
     worklist_cmd,
+    maturity_cmd,
     keys,
     tasks_cmd,
     users_cmd,
