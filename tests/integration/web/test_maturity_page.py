@@ -185,6 +185,10 @@ def test_the_latest_is_compared_with_the_previous_parameter_by_parameter(browser
     assert html.index(f'href="{new}"') < html.index(f'href="{old}"')  # newest first
     # the first one has nothing before it
     assert "maturity-change" not in owner.get(old).text
+    # a new round shows each screen's answer of last time, without choosing it
+    html = owner.get(f"/maturity/questions/{PARAMETERS[1]}").text
+    assert re.search(r"Last time \([^)]+\): level 4, Goals\.", html)
+    assert not re.search(r'value="\d" checked', html)
 
 
 def test_what_the_data_shows_is_preselected_with_its_evidence_and_kept_with_the_answer(

@@ -23,6 +23,7 @@ marketer gets the 403 page, as for the dashboard.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request
@@ -90,6 +91,7 @@ class Question:
     next: str | None
     answered: int
     level_names: dict[int, str]
+    last: tuple[datetime, int] | None  # the latest assessment's date and answer here
 
 
 def _question(request: Request, key: str, chosen: int | None = None) -> Question:
@@ -99,13 +101,16 @@ def _question(request: Request, key: str, chosen: int | None = None) -> Question
     if chosen is None:
         chosen = answers.get(key, suggestion.level if suggestion is not None else None)
     names = _level_names()
+    kept = source.latest(request)
+    last = ((kept.taken_at, kept.answers[key].level)
+            if kept is not None and key in kept.answers else None)
     return Question(
         key=key, label=source.parameter_label(key), number=i + 1, total=len(PARAMETERS),
         choices=[Choice(level, names[level], source.cell(key, level)) for level in LEVELS],
         chosen=chosen, suggestion=suggestion,
         previous=PARAMETERS[i - 1] if i > 0 else None,
         next=PARAMETERS[i + 1] if i + 1 < len(PARAMETERS) else None,
-        answered=len(answers), level_names=names)
+        answered=len(answers), level_names=names, last=last)
 
 
 def _known(parameter: str) -> str:

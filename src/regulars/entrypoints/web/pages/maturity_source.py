@@ -134,6 +134,12 @@ def history(request: Request) -> list[Assessment]:
     return service(request).history()
 
 
+def latest(request: Request) -> Assessment | None:
+    """The newest kept assessment, if any."""
+    found = service(request).history(1)
+    return found[0] if found else None
+
+
 def with_previous(request: Request, assessment_id: str | None
                   ) -> tuple[Assessment, Assessment | None] | None:
     """The assessment asked for (None: the latest) and the one before it; None when there
