@@ -94,6 +94,13 @@ PAGES: list[tuple[str, str, dict[str, str] | None, set[str] | None]] = [
                              "consent": "yes"}, {"cashier", "owner"}),
     ("GET", "/customers", None, {"owner", "manager", "marketer"}),
     ("GET", "/customers/export.csv", None, {"owner", "manager", "marketer"}),
+    # the maturity self-assessment: the owner's alone
+    ("GET", "/maturity", None, {"owner"}),
+    ("GET", "/maturity/{assessment_id}", None, {"owner"}),
+    ("GET", "/maturity/questions", None, {"owner"}),
+    ("GET", "/maturity/questions/{parameter}", None, {"owner"}),
+    ("POST", "/maturity/questions/{parameter}", {"level": "3"}, {"owner"}),
+    ("POST", "/maturity/restart", {}, {"owner"}),
 ]
 # what an admitted role may get besides 200 and 303: a page about a record not there
 ADMITTED_STATUS: dict[tuple[str, str], set[int]] = {
@@ -106,7 +113,8 @@ ADMITTED_STATUS: dict[tuple[str, str], set[int]] = {
 # what a path's {placeholders} are when it is requested (a route with one needs the seeded map)
 SAMPLES = {"customer_id": "C001"}
 # a route with a parameter is asked at this address (a record the test server has)
-EXAMPLE_PATHS = {"/loyalty/rewards/{code}": "/loyalty/rewards/discount-5",
+EXAMPLE_PATHS = {"/maturity/questions/{parameter}": "/maturity/questions/goal_setting",
+                 "/loyalty/rewards/{code}": "/loyalty/rewards/discount-5",
                  "/loyalty/tiers/{name}": "/loyalty/tiers/gold",
                  "/loyalty/offers/{name}": "/loyalty/offers/matrix"}
 
@@ -195,7 +203,7 @@ def test_the_sign_in_page_comes_back_to_the_page_asked_for(browser):
 # each role's menu, in its order: the pages meant for the role; the start page only for a
 # role that lands on it (the manager lands on the worklist, the cashier on the till)
 MENUS = {
-    "owner": ["/dashboard", "/customers", "/till", "/worklist", "/loyalty", "/import",
+    "owner": ["/dashboard", "/customers", "/till", "/worklist", "/loyalty", "/maturity", "/import",
               "/account"],
     "manager": ["/customers", "/worklist", "/account"],
     "marketer": ["/welcome", "/customers", "/loyalty", "/account"],

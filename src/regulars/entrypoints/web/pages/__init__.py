@@ -20,6 +20,7 @@ from regulars.entrypoints.web.pages import (
     home,
     imports,
     loyalty,
+    maturity,
     my_account,
     till,
     worklist,
@@ -27,6 +28,7 @@ from regulars.entrypoints.web.pages import (
 
 # Order matters where paths overlap: a fixed path under /customers/ (the list's export) must come
 # before the card's catch-all /customers/{customer_id:path}.
-ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, customers.router,
+ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, maturity.router,
+                            customers.router,
                             worklist.router, my_account.router, loyalty.router, imports.router,
                             till.router, card.router]
