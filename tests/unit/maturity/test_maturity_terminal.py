@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from regulars.domain.maturity import PARAMETERS
+from regulars.entrypoints.cli import app as _app  # noqa: F401 - the commands in help order first
 from regulars.entrypoints.cli import maturity_cmd
 from regulars.i18n import use_language
 from regulars.services.maturity import Facts, suggest
