@@ -3,6 +3,7 @@ expectation computed by hand."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -108,8 +109,8 @@ def test_reading_dates_increase_and_end_today(start: date, days: int) -> None:
     today = date.fromordinal(start.toordinal() + days)
     found = reading_dates(start, today)
     assert found[0] == start and found[-1] == today
-    assert all(a < b for a, b in zip(found, found[1:], strict=False))
-    assert all((b - a).days <= 31 for a, b in zip(found, found[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(found))
+    assert all((b - a).days <= 31 for a, b in itertools.pairwise(found))
 
 
 @given(st.floats(-1000, 1000), st.floats(-1000, 1000), st.integers(1, 1000),

@@ -20,6 +20,7 @@ be 0 or 100 by definition.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -136,10 +137,10 @@ def validate(metric: str, segment: str | None, target: float, starts_on: date,
         if segment not in allowed:
             raise GoalError("segment", "unknown_segment",
                             f"segment {segment!r} is not one of {', '.join(allowed)}")
-    if target != target or target in (float("inf"), float("-inf")):  # NaN, infinities
+    if not math.isfinite(target):
         raise GoalError("target", "not_a_number", "the target is not a number")
     low, high = RANGES[metric]
-    if low is not None and target < low or high is not None and target > high:
+    if (low is not None and target < low) or (high is not None and target > high):
         raise GoalError("target", "out_of_range",
                         f"the target of {metric} must be between {low} and {high}"
                         if high is not None else
