@@ -25,6 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from regulars.domain.errors import InputError
+from regulars.i18n import N_, _, fmt_date, fmt_list, fmt_number
+
 # The metrics a goal can be set on; the store's `goals.metric` holds one of these keys.
 METRICS: tuple[str, ...] = (
     "share_of_regulars",          # regulars / buyers
@@ -38,27 +41,32 @@ METRICS: tuple[str, ...] = (
 # (the exact definitions, as tracked: :data:`DEFINITIONS` and docs/goals.md)
 
 DEFINITIONS: Mapping[str, str] = {
-    "share_of_regulars": "regulars (customers with at least regular_min_orders orders) / buyers "
-                         "(customers with at least one order), as of the reading's date, in %: "
-                         "the dashboard's share of regulars",
-    "revenue_share_of_regulars": "regulars' revenue / all buyers' revenue, every order up to the "
-                                 "reading's date, in %: the dashboard's share of revenue from "
-                                 "regulars",
-    "order_frequency": "orders / buyers, every order up to the reading's date: the dashboard's "
-                       "purchase frequency (per segment: of the customers on that rung)",
-    "average_order": "revenue / orders, every order up to the reading's date: the dashboard's "
-                     "average order value (per segment: of the customers on that rung)",
-    "regulars_tenure": "the mean number of days from a regular's first order to the reading's "
-                       "date: the dashboard's average tenure of regulars (per segment: of the "
-                       "customers on that regular rung)",
-    "loyalty_efficiency": "members' share of the revenue / members' share of the buyers, over "
-                          "the 365 days up to the reading's date (the dashboard's programme "
-                          "figures): 1 means members spend like everyone else, 1.5 that they "
-                          "bring one and a half times their share",
-    "rotation": "regulars gained minus regulars lost over the 365 days up to the reading's date "
-                "(the dashboard's ladder flow): customers who are on a regular rung and not "
-                "lost now but were not a year earlier, less those who were and are not now",
+    "share_of_regulars": N_(
+        "regulars (customers with at least 3 orders, [analysis] regular_min_orders) / buyers "
+        "(customers with at least one order), as of the reading's date, in %: the "
+        "dashboard's share of regulars"),
+    "revenue_share_of_regulars": N_(
+        "regulars' revenue / all buyers' revenue, every order up to the reading's date, in %: "
+        "the dashboard's share of revenue from regulars"),
+    "order_frequency": N_(
+        "orders / buyers, every order up to the reading's date: the dashboard's purchase "
+        "frequency (by segment: of the customers on that rung)"),
+    "average_order": N_(
+        "revenue / orders, every order up to the reading's date: the dashboard's average order "
+        "value (by segment: of the customers on that rung)"),
+    "regulars_tenure": N_(
+        "the mean number of days from a regular's first order to the reading's date: the "
+        "dashboard's average tenure of regulars (by segment: of the customers on that rung)"),
+    "loyalty_efficiency": N_(
+        "members' share of the revenue / members' share of the buyers, over the 365 days up to "
+        "the reading's date (the dashboard's programme figures): 1 means members spend like "
+        "everyone else, 1.5 that they bring one and a half times their share"),
+    "rotation": N_(
+        "regulars gained minus regulars lost over the 365 days up to the reading's date (the "
+        "dashboard's ladder flow): customers on a regular rung and not lost now who were not a "
+        "year earlier, less those who were and are not now"),
 }
+"""Each metric's definition in words (translated with ``_()`` where shown)."""
 
 PERCENT_METRICS: frozenset[str] = frozenset({"share_of_regulars", "revenue_share_of_regulars"})
 """Shares, entered and shown as percentages (0-100)."""
@@ -99,15 +107,38 @@ RANGES: Mapping[str, tuple[float | None, float | None]] = {
 }
 
 
-class GoalError(ValueError):
+METRIC_NAMES: Mapping[str, str] = {
+    "share_of_regulars": N_("Share of regulars"),
+    "revenue_share_of_regulars": N_("Share of sales from regulars"),
+    "order_frequency": N_("Order frequency"),
+    "average_order": N_("Average order"),
+    "regulars_tenure": N_("Tenure of regulars"),
+    "loyalty_efficiency": N_("Loyalty programme efficiency"),
+    "rotation": N_("Rotation of regulars"),
+}
+"""Each metric's name in words (translated with ``_()`` where shown)."""
+
+STATE_NAMES: Mapping[str, str] = {
+    "achieved": N_("achieved"),
+    "on_track": N_("on track"),
+    "behind": N_("behind"),
+    "missed": N_("missed"),
+    "no_data": N_("no data yet"),
+}
+
+
+class GoalError(InputError):
     """A goal that cannot be set; ``field`` names the offending field (for a form or a
-    request), ``code`` says what is wrong in a word, the message in English (the callers
-    translate by code)."""
+    request), ``code`` says what is wrong in a word."""
 
     def __init__(self, field: str, code: str, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.code = code
+
+
+def _number(value: float) -> str:
+    return fmt_number(value, 0 if value == int(value) else 2)
 
 
 @dataclass(frozen=True)
@@ -128,26 +159,35 @@ def validate(metric: str, segment: str | None, target: float, starts_on: date,
     """Raise :class:`GoalError` on the first thing wrong with a goal's settings."""
     if metric not in METRICS:
         raise GoalError("metric", "unknown_metric",
-                        f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
+                        _("unknown metric '{metric}'; one of {metrics}").format(
+                            metric=metric, metrics=fmt_list(list(METRICS))))
     if segment is not None:
         allowed = SEGMENT_METRICS.get(metric)
         if allowed is None:
             raise GoalError("segment", "no_segment",
-                            f"{metric} is measured on the whole base, not by segment")
+                            _("{metric} is measured on the whole base, not by segment; "
+                              "segments are for {metrics}").format(
+                                metric=metric, metrics=fmt_list(list(SEGMENT_METRICS))))
         if segment not in allowed:
             raise GoalError("segment", "unknown_segment",
-                            f"segment {segment!r} is not one of {', '.join(allowed)}")
+                            _("segment '{segment}' of {metric} is not one of {segments}").format(
+                                segment=segment, metric=metric,
+                                segments=fmt_list(list(allowed))))
     if not math.isfinite(target):
-        raise GoalError("target", "not_a_number", "the target is not a number")
+        raise GoalError("target", "not_a_number", _("the target is not a number"))
     low, high = RANGES[metric]
     if (low is not None and target < low) or (high is not None and target > high):
-        raise GoalError("target", "out_of_range",
-                        f"the target of {metric} must be between {low} and {high}"
-                        if high is not None else
-                        f"the target of {metric} must be at least {low}")
+        raise GoalError(
+            "target", "out_of_range",
+            _("the target of {metric} must be from {low} to {high} (a percentage)").format(
+                metric=metric, low=_number(low or 0), high=_number(high))
+            if high is not None else
+            _("the target of {metric} must be {low} or more").format(
+                metric=metric, low=_number(low or 0)))
     if due_on <= starts_on:
         raise GoalError("due_on", "due_before_start",
-                        f"the due date {due_on} is not after the start {starts_on}")
+                        _("the due date {due} is not after the start {start}").format(
+                            due=fmt_date(due_on), start=fmt_date(starts_on)))
 
 
 @dataclass(frozen=True)
@@ -190,7 +230,8 @@ def progress(goal: Goal, value: float | None, as_of: date) -> Progress:
     sign = DIRECTION[goal.metric]
     covered = None
     if goal.baseline is not None and goal.target != goal.baseline:
-        covered = (value - goal.baseline) / (goal.target - goal.baseline)
+        # + 0.0: no "-0 %" where the value is the baseline and the target below it
+        covered = (value - goal.baseline) / (goal.target - goal.baseline) + 0.0
     if sign * (value - goal.target) >= 0:
         state = "achieved"
     elif as_of >= goal.due_on:

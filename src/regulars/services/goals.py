@@ -335,3 +335,21 @@ class PortfolioMeasure:
         if not members.buyer_share or members.revenue_share is None:
             return None
         return members.revenue_share / members.buyer_share
+
+
+def as_dict(tracked: TrackedGoal) -> dict[str, Any]:
+    """A goal as plain JSON-serialisable values (the CLI's ``--format json`` and the API)."""
+    g = tracked.goal
+    p = tracked.progress
+    return {
+        "goal_id": g.goal_id, "metric": g.metric, "segment": g.segment, "target": g.target,
+        "baseline": g.baseline, "starts_on": g.starts_on.isoformat(),
+        "due_on": g.due_on.isoformat(), "note": g.note,
+        "created_at": tracked.created_at.isoformat(), "created_by": tracked.created_by,
+        "retired_at": tracked.retired_at.isoformat() if tracked.retired_at else None,
+        "progress": None if p is None else {
+            "as_of": p.as_of.isoformat(), "value": p.value, "covered": p.covered,
+            "expected": p.expected, "state": p.state},
+        "readings": [{"as_of": r.as_of.isoformat(), "value": r.value}
+                     for r in tracked.readings],
+    }

@@ -21,6 +21,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     worklist_cmd,
     keys,
     tasks_cmd,
+    goals_cmd,
     users_cmd,
     models_cmd,
     profiles_cmd,
