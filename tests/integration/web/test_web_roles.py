@@ -94,6 +94,12 @@ PAGES: list[tuple[str, str, dict[str, str] | None, set[str] | None]] = [
                              "consent": "yes"}, {"cashier", "owner"}),
     ("GET", "/customers", None, {"owner", "manager", "marketer"}),
     ("GET", "/customers/export.csv", None, {"owner", "manager", "marketer"}),
+    # the goals (a target that is not a number: the form again, 422, nothing measured)
+    ("GET", "/goals", None, {"owner"}),
+    ("POST", "/goals", {"metric": "rotation", "target": "many", "due_on": "2099-01-01"},
+     {"owner"}),
+    ("POST", "/goals/track", {}, {"owner"}),
+    ("POST", "/goals/{goal_id}/retire", {}, {"owner"}),
 ]
 # what an admitted role may get besides 200 and 303: a page about a record not there
 ADMITTED_STATUS: dict[tuple[str, str], set[int]] = {

@@ -17,6 +17,7 @@ from regulars.entrypoints.web.pages import (
     card,
     customers,
     dashboard,
+    goals,
     home,
     imports,
     loyalty,
@@ -29,4 +30,4 @@ from regulars.entrypoints.web.pages import (
 # before the card's catch-all /customers/{customer_id:path}.
 ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, customers.router,
                             worklist.router, my_account.router, loyalty.router, imports.router,
-                            till.router, card.router]
+                            till.router, card.router, goals.router]

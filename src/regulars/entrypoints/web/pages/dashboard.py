@@ -23,6 +23,7 @@ from regulars.entrypoints.labels import rung_names, status_names
 from regulars.entrypoints.report import sections
 from regulars.entrypoints.report.format import signed
 from regulars.entrypoints.web.auth import Owner
+from regulars.entrypoints.web.pages.goals import goal_rows, goals_of
 from regulars.entrypoints.web.rendering import page
 from regulars.i18n import _, fmt_days, fmt_money, fmt_number, fmt_percent, ngettext
 from regulars.services.dashboard import DEFAULT_DAYS, PENDING, PERIOD_DAYS, Dashboard
@@ -117,6 +118,8 @@ def dashboard(request: Request, user: Owner) -> Response:
         "view": view, "days": board.days, "period_days": PERIOD_DAYS, "currency": currency,
         "rungs": rung_names(), "statuses": status_names(), "programme": board.programme,
         "period": board.period, "pending": PENDING, "at_risk": board.at_risk,
+        # the goals as last read (tracking them is `regulars goals track` or the goals page's)
+        "goals": goal_rows(goals_of(request).list(), currency),
     }
     if view is not None:
         p = view.portfolio
