@@ -201,7 +201,7 @@ def test_the_sign_in_page_comes_back_to_the_page_asked_for(browser):
 # each role's menu, in its order: the pages meant for the role; the start page only for a
 # role that lands on it (the manager lands on the worklist, the cashier on the till)
 MENUS = {
-    "owner": ["/dashboard", "/customers", "/till", "/worklist", "/loyalty", "/import",
+    "owner": ["/dashboard", "/goals", "/customers", "/till", "/worklist", "/loyalty", "/import",
               "/account"],
     "manager": ["/customers", "/worklist", "/account"],
     "marketer": ["/welcome", "/customers", "/loyalty", "/account"],

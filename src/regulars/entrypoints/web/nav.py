@@ -64,7 +64,6 @@ def for_role(role: Role) -> list[NavItem]:
 
 
 add(NavItem(N_("Dashboard"), "/dashboard", {Role.OWNER}, order=10))
-add(NavItem(N_("Goals"), "/goals", {Role.OWNER}, order=15))
 # the start page of the roles without a page of their own to land on (the marketer's, now
 # that the manager lands on the worklist and the cashier on the till; the page stays at its
 # address for everyone, and the brand link leads each role to their landing page)

@@ -37,13 +37,17 @@ from regulars.entrypoints.goal_words import (
     state_name,
     value_text,
 )
+from regulars.entrypoints.web import nav
 from regulars.entrypoints.web.auth import Owner
 from regulars.entrypoints.web.rendering import page
 from regulars.entrypoints.web.sessions import flash
-from regulars.i18n import _, fmt_date, fmt_number, fmt_percent, ngettext
+from regulars.i18n import N_, _, fmt_date, fmt_number, fmt_percent, ngettext
 from regulars.services.goals import GoalNotFoundError, Goals, TrackedGoal
+from regulars.services.users import Role
 
 router = APIRouter()
+# right after the dashboard, whose goals block it details
+nav.add(nav.NavItem(N_("Goals"), "/goals", {Role.OWNER}, order=15))
 
 
 def goals_of(request: Request) -> Goals:
