@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -123,6 +124,8 @@ class Goals:
         self.measure = measure
         self.today = today
         self.now = now or (lambda: datetime.now(UTC).replace(tzinfo=None))
+        self._lock = threading.Lock()
+        self._tracking: threading.Thread | None = None
 
     # --- reading -------------------------------------------------------------------------
 
@@ -183,6 +186,49 @@ class Goals:
             raise GoalNotFoundError(goal_id)
         self.store.retire_goal(goal_id, self.now())
         return self.get(goal_id)
+
+    def stale(self, tracked: Sequence[TrackedGoal] | None = None) -> bool:
+        """Whether a goal pursued lacks the reading of its last date to read (today, or its
+        due date once past)."""
+        if self.measure is None:
+            return False
+        today = self.today()
+        for t in self.list() if tracked is None else tracked:
+            if t.retired_at is not None or t.goal.starts_on > today:
+                continue
+            latest = t.latest
+            if latest is None or latest.as_of < min(today, t.goal.due_on):
+                return True
+        return False
+
+    def tracking(self) -> bool:
+        """Whether readings are being recorded in the background now."""
+        with self._lock:
+            return self._tracking is not None and self._tracking.is_alive()
+
+    def refresh(self, tracked: Sequence[TrackedGoal] | None = None
+                ) -> threading.Thread | None:
+        """Record the missing readings in the background when a goal lacks today's (one
+        recording at a time): the dashboard calls it, so that goals are tracked without
+        anyone running ``regulars goals track``. Returns the thread started or running."""
+        with self._lock:
+            if self._tracking is not None and self._tracking.is_alive():
+                return self._tracking
+        if not self.stale(tracked):
+            return None
+        with self._lock:
+            if self._tracking is not None and self._tracking.is_alive():
+                return self._tracking
+
+            def run() -> None:
+                try:
+                    self.track()
+                except Exception:
+                    log.exception("the goals' readings could not be recorded")
+
+            self._tracking = threading.Thread(target=run, name="goals-track", daemon=True)
+            self._tracking.start()
+            return self._tracking
 
     def track(self, goal_ids: Sequence[str] | None = None, *, again: bool = False) -> int:
         """Record the readings still missing of the goals pursued (or of ``goal_ids``): the

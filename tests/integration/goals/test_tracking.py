@@ -86,6 +86,18 @@ def test_goals_are_read_at_the_start_every_month_end_and_today(services, api_set
     assert goals.track() == 6
     assert len(goals.get(share.goal.goal_id).readings) == 4
 
+    # a goal without today's reading: the dashboard's refresh records it in the background
+    assert not goals.stale()
+    late = goals.set("share_of_regulars", 70, starts_on=date(2024, 2, 29), baseline=50,
+                     due_on=date(2024, 12, 31))
+    assert goals.stale()
+    running = goals.refresh()
+    assert running is not None
+    running.join(60)
+    assert [r.as_of for r in goals.get(late.goal.goal_id).readings] == [
+        date(2024, 2, 29), date(2024, 3, 5)]
+    assert not goals.stale() and goals.refresh() is None
+
     retired = goals.retire(freq.goal.goal_id)
     assert retired.retired_at is not None
     assert freq.goal.goal_id not in {t.goal.goal_id for t in goals.list()}
