@@ -475,9 +475,10 @@ def open_goals(settings: Settings, store: SqlApiStore | None = None, *,
         figures.ensure_schema()
         programme = loyalty_programme(settings)
     the_map = open_map(settings, store)
-    measure = PortfolioMeasure(the_map.tables, open_duckdb, settings.analysis,
-                               figures=figures, programme=programme)
     sql = store
+    measure = PortfolioMeasure(the_map.tables, open_duckdb, settings.analysis,
+                               figures=figures, programme=programme,
+                               has_orders=lambda: sql.last_order_at() is not None)
 
     def today() -> date:
         state = sql.map_state()

@@ -290,21 +290,27 @@ class PortfolioMeasure:
 
     ``tables`` reads the store's input tables (once per measuring); ``open_engine`` opens the
     DuckDB engine the maps are computed on; ``figures`` and ``programme`` give the loyalty
-    programme's figures (None: no programme kept in this store, its metric is unknown)."""
+    programme's figures (None: no programme kept in this store, its metric is unknown);
+    ``has_orders``, a cheap look whether the store has an order at all."""
 
     def __init__(self, tables: Callable[[], Mapping[Kind, pa.Table]],
                  open_engine: Callable[[int | None], Any], params: MapParams, *,
-                 figures: FigureStore | None = None, programme: Programme | None = None) -> None:
+                 figures: FigureStore | None = None, programme: Programme | None = None,
+                 has_orders: Callable[[], bool] | None = None) -> None:
         self.tables = tables
+        self.has_orders = has_orders
         self.open_engine = open_engine
         self.params = params
         self.figures = figures
         self.programme = programme
 
     def __call__(self, wanted: Mapping[date, Set[Key]]) -> dict[date, dict[Key, float | None]]:
-        tables = self.tables()
         if not wanted:
             return {}
+        # a store without orders: nothing to read (and every table need not be read to see it)
+        if self.has_orders is not None and not self.has_orders():
+            return {day: dict.fromkeys(keys) for day, keys in wanted.items()}
+        tables = self.tables()
         if tables[Kind.ORDERS].num_rows == 0:
             return {day: dict.fromkeys(keys) for day, keys in wanted.items()}
         duck = self.open_engine(None)
