@@ -241,9 +241,11 @@ class Goals:
         today = self.today()
         wanted: dict[date, set[Key]] = {}
         plan: list[tuple[Goal, date]] = []
+        known: set[tuple[str, date]] = set()  # readings with a value, not to be unset
         for t in tracked:
             g = t.goal
             have = {r.as_of for r in t.readings}
+            known |= {(g.goal_id, r.as_of) for r in t.readings if r.value is not None}
             days = reading_dates(g.starts_on, min(today, g.due_on))
             for day in days:
                 # today's reading is read again: today's data may not be complete
@@ -257,6 +259,9 @@ class Goals:
         rows = [{"goal_id": g.goal_id, "as_of": day,
                  "value": values.get(day, {}).get((g.metric, g.segment)), "recorded_at": now}
                 for g, day in plan]
+        # a value read before (or a baseline given) is not replaced by "no value"
+        rows = [r for r in rows
+                if r["value"] is not None or (r["goal_id"], r["as_of"]) not in known]
         self.store.put_readings(rows)
         return len(rows)
 

@@ -18,13 +18,7 @@ from regulars import api
 from regulars.domain.goals import DEFINITIONS, METRICS, SEGMENTS
 from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, fail, out
 from regulars.entrypoints.cli.main import app, handled, parse_day, settings_from
-from regulars.entrypoints.goal_words import (
-    goal_title,
-    metric_label,
-    metric_name,
-    state_name,
-    value_text,
-)
+from regulars.entrypoints.goal_words import goal_title, metric_name, state_name, value_text
 from regulars.i18n import _, fmt_date, fmt_list, fmt_number, fmt_percent, ngettext
 from regulars.services.goals import GoalNotFoundError, TrackedGoal, as_dict
 
@@ -50,29 +44,33 @@ def _json(data: Any) -> None:
 
 
 def _print_goals(goals: list[TrackedGoal], currency: str | None) -> None:
+    """Each goal on two lines (a table broke the names mid-word at 80 columns): its title and
+    id, then where it stands."""
     if not goals:
         out.print(_("No goals set. Set one with `regulars goals set METRIC TARGET --due "
                     "YYYY-MM-DD`; the metrics: {metrics}.").format(
                         metrics=fmt_list(list(METRICS))), highlight=False, markup=False)
         return
-    days = sorted({t.latest.as_of for t in goals if t.latest is not None})
-    if days:
-        out.print(_("Latest readings: {days}").format(days=fmt_list([fmt_date(d) for d in days])),
-                  highlight=False, markup=False)
-    table = Table(show_edge=False, pad_edge=False)
-    for header in (_("Goal"), _("Metric"), _("Now"), _("Target"), _("Due"), _("Covered"),
-                   _("State")):
-        table.add_column(header, overflow="fold")
     for t in goals:
         g, p = t.goal, t.progress
-        state = (_("retired") if t.retired_at is not None
-                 else state_name(p.state if p is not None else "no_data"))
-        table.add_row(g.goal_id, metric_label(g),
-                      value_text(g.metric, p.value if p is not None else None, currency),
-                      value_text(g.metric, g.target, currency), fmt_date(g.due_on),
-                      fmt_percent(p.covered, 0) if p is not None and p.covered is not None
-                      else "—", state)
-    out.print(table)
+        out.print(f"{goal_title(g, currency)}  [{g.goal_id}]", highlight=False, markup=False)
+        if t.retired_at is not None:
+            state = _("retired")
+        else:
+            state = state_name(p.state if p is not None else "no_data")
+        if p is None:
+            line = _("baseline {baseline} · {state}").format(
+                baseline=value_text(g.metric, g.baseline, currency), state=state)
+        else:
+            line = _("now {value} ({day}) · baseline {baseline} · covered {covered} · "
+                     "{state}").format(
+                value=value_text(g.metric, p.value, currency), day=fmt_date(p.as_of),
+                baseline=value_text(g.metric, g.baseline, currency),
+                covered=fmt_percent(p.covered, 0) if p.covered is not None else "—",
+                state=state)
+        out.print("  " + line, highlight=False, markup=False)
+        if g.note:
+            out.print("  " + g.note, highlight=False, markup=False)
 
 
 @goals_app.command("list")
