@@ -73,14 +73,14 @@ def _print_goals(goals: list[TrackedGoal], currency: str | None) -> None:
             out.print("  " + g.note, highlight=False, markup=False)
 
 
-@goals_app.command("list")
+@goals_app.command("list", help=_(
+    "The goals with their latest reading and progress."))
 def list_goals(
     all_goals: Annotated[bool, typer.Option("--all", help=_("Retired goals too."))] = False,
     fmt: FormatOpt = Format.TABLE,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """The goals with their latest reading and progress."""
     with handled():
         settings = settings_from(config, database_url)
         with api.goals(settings) as goals:
@@ -91,7 +91,8 @@ def list_goals(
     _print_goals(found, settings.currency)
 
 
-@goals_app.command("set")
+@goals_app.command("set", help=_(
+    "Set a goal; its baseline is the metric's value at the start, read from the store."))
 def set_goal(
     metric: Annotated[str, typer.Argument(
         help=_("What to aim at: {metrics}.").format(metrics=", ".join(METRICS)),
@@ -117,7 +118,6 @@ def set_goal(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Set a goal; its baseline is the metric's value at the start, read from the store."""
     due_on = parse_day(due, "--due")
     starts_on = parse_day(start, "--start")
     assert due_on is not None
@@ -146,14 +146,14 @@ def _one(goal_id: str, settings: api.Settings, *, retire: bool = False) -> Track
         fail(_("no goal {id}; `regulars goals list --all` lists them").format(id=goal_id), 2)
 
 
-@goals_app.command("show")
+@goals_app.command("show", help=_(
+    "A goal and its readings over time, each against the straight path to the target."))
 def show_goal(
     goal_id: GoalIdArg,
     fmt: FormatOpt = Format.TABLE,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """A goal and its readings over time, each against the straight path to the target."""
     with handled():
         settings = settings_from(config, database_url)
         t = _one(goal_id, settings)
@@ -185,13 +185,13 @@ def show_goal(
     out.print(table)
 
 
-@goals_app.command("retire")
+@goals_app.command("retire", help=_(
+    "Stop pursuing a goal; it is kept with its readings (`list --all` shows it)."))
 def retire_goal(
     goal_id: GoalIdArg,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Stop pursuing a goal; it is kept with its readings (`list --all` shows it)."""
     with handled():
         settings = settings_from(config, database_url)
         t = _one(goal_id, settings, retire=True)
@@ -200,7 +200,9 @@ def retire_goal(
         highlight=False, markup=False)
 
 
-@goals_app.command("track")
+@goals_app.command("track", help=_(
+    "Record the goals' readings still missing (the start, every month's end, today) from the "
+    "store's order history, then list the goals."))
 def track_goals(
     again: Annotated[bool, typer.Option(
         "--again", help=_("Read every date anew, not only the missing ones and today."))
@@ -209,8 +211,6 @@ def track_goals(
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Record the goals' readings still missing (the start, every month's end, today) from the
-    store's order history, then list the goals."""
     with handled():
         settings = settings_from(config, database_url)
         with api.goals(settings) as goals:
