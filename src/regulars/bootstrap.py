@@ -458,6 +458,7 @@ def open_goals(settings: Settings, store: SqlApiStore | None = None, *,
     served map describes; before a first map, the latest order's day (else the calendar's)."""
     from regulars.adapters.db.api_store import SqlApiStore
     from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
+    from regulars.services.audit import AuditTrail
     from regulars.services.goals import Goals, PortfolioMeasure
 
     figures: SqlLoyaltyStore | None = None
@@ -490,7 +491,7 @@ def open_goals(settings: Settings, store: SqlApiStore | None = None, *,
             moment = sql.last_order_at()
         return moment.date() if moment is not None else datetime.now(UTC).date()
 
-    return Goals(store, measure, today=today)
+    return Goals(store, measure, today=today, audit=AuditTrail(store))
 
 
 def loyalty_programme(settings: Settings) -> Programme:

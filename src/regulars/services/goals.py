@@ -49,6 +49,7 @@ from regulars.domain.goals import (
 from regulars.domain.loyalty.programme import Programme
 from regulars.domain.tables import Kind
 from regulars.services import analysis
+from regulars.services.audit import AuditTrail, Caller, Outcome
 from regulars.services.loyalty.figures import FigureStore, programme_figures
 
 log = logging.getLogger("regulars.goals")
@@ -119,8 +120,10 @@ class Goals:
     map's day), the latest reading's date."""
 
     def __init__(self, store: GoalStore, measure: Measure | None, *,
-                 today: Callable[[], date], now: Callable[[], datetime] | None = None) -> None:
+                 today: Callable[[], date], now: Callable[[], datetime] | None = None,
+                 audit: AuditTrail | None = None) -> None:
         self.store = store
+        self.audit = audit
         self.measure = measure
         self.today = today
         self.now = now or (lambda: datetime.now(UTC).replace(tzinfo=None))
@@ -157,10 +160,11 @@ class Goals:
     def set(self, metric: str, target: float, *, due_on: date, segment: str | None = None,
             starts_on: date | None = None, baseline: float | None = None,
             note: str | None = None, by: str | None = None,
-            goal_id: str | None = None) -> TrackedGoal:
+            goal_id: str | None = None, caller: Caller | None = None) -> TrackedGoal:
         """Set a goal (:class:`~regulars.domain.goals.GoalError` when it cannot be); the
         baseline, unless given, is the metric's value at the start (or today, for a goal
-        that starts later), and the start's reading is recorded with it."""
+        that starts later), and the start's reading is recorded with it. ``caller``: who, for
+        the audit log (and ``created_by`` unless ``by`` is given)."""
         today = self.today()
         starts_on = starts_on or today
         validate(metric, segment, target, starts_on, due_on)
@@ -172,19 +176,31 @@ class Goals:
         self.store.add_goal({
             "goal_id": goal_id, "metric": metric, "segment": segment, "target": float(target),
             "baseline": baseline, "starts_on": starts_on, "due_on": due_on,
-            "note": note or None, "created_at": self.now(), "created_by": by,
+            "note": note or None, "created_at": self.now(),
+            "created_by": by or (caller.ledger_actor[:64] if caller is not None else None),
             "retired_at": None})
         if starts_on <= today and baseline is not None:
             self.store.put_readings([{"goal_id": goal_id, "as_of": starts_on,
                                       "value": baseline, "recorded_at": self.now()}])
+        self._audit(caller, "goals.set", goal_id, Outcome.CREATED, {
+            "metric": metric, "segment": segment, "target": float(target),
+            "baseline": baseline, "starts_on": starts_on.isoformat(),
+            "due_on": due_on.isoformat()})
         return self.get(goal_id)
 
-    def retire(self, goal_id: str) -> TrackedGoal:
+    def _audit(self, caller: Caller | None, use_case: str, goal_id: str, outcome: Outcome,
+               detail: Mapping[str, Any]) -> None:
+        if self.audit is not None and caller is not None:
+            self.audit.record(caller, use_case, subject=goal_id, outcome=outcome, detail=detail)
+
+    def retire(self, goal_id: str, *, caller: Caller | None = None) -> TrackedGoal:
         """Stop pursuing a goal (kept, with its readings); :class:`GoalNotFoundError` when there is
         no such goal. Retiring a retired goal changes nothing."""
         if self.store.goal_row(goal_id) is None:
             raise GoalNotFoundError(goal_id)
-        self.store.retire_goal(goal_id, self.now())
+        changed = self.store.retire_goal(goal_id, self.now())
+        self._audit(caller, "goals.retire", goal_id,
+                    Outcome.DONE if changed else Outcome.UNCHANGED, {})
         return self.get(goal_id)
 
     def stale(self, tracked: Sequence[TrackedGoal] | None = None) -> bool:

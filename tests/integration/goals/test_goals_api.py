@@ -76,6 +76,13 @@ def test_goals_over_http(call, services):
     assert retired.status_code == 200 and retired.json()["retired_at"]
     assert call("readonly", "GET", "/v1/goals").json() == []
     assert len(call("readonly", "GET", "/v1/goals", params={"retired": "true"}).json()) == 1
+    # both changes are in the audit log, with the key and the route
+    audit = [(e["use_case"], e["action"], e["subject"])
+             for e in call("admin", "GET", "/v1/audit").json()]
+    assert ("goals.set", "POST /v1/goals", goal["goal_id"]) in audit
+    assert ("goals.retire", "POST /v1/goals/{id}/retire", goal["goal_id"]) in audit
+    assert goal["created_by"].startswith("api-key:")
+
     missing = call("admin", "POST", "/v1/goals/nope/retire")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")

@@ -20,6 +20,7 @@ from regulars.entrypoints.cli.common import ConfigOpt, DatabaseOpt, fail, out
 from regulars.entrypoints.cli.main import app, handled, parse_day, settings_from
 from regulars.entrypoints.goal_words import goal_title, metric_name, state_name, value_text
 from regulars.i18n import _, fmt_date, fmt_list, fmt_number, fmt_percent, ngettext
+from regulars.services.audit import Caller
 from regulars.services.goals import GoalNotFoundError, TrackedGoal, as_dict
 
 goals_app = typer.Typer(help=_("The business's goals on its portfolio: set them, list them, "
@@ -125,7 +126,8 @@ def set_goal(
         settings = settings_from(config, database_url)
         with api.goals(settings) as goals:
             made = goals.set(metric, target, due_on=due_on, starts_on=starts_on,
-                             segment=segment, baseline=baseline, note=note, by="cli")
+                             segment=segment, baseline=baseline, note=note,
+                             caller=Caller.cli("regulars goals set"))
     if fmt is Format.JSON:
         _json(as_dict(made))
         return
@@ -141,7 +143,9 @@ def set_goal(
 def _one(goal_id: str, settings: api.Settings, *, retire: bool = False) -> TrackedGoal:
     try:
         with api.goals(settings) as goals:
-            return goals.retire(goal_id) if retire else goals.get(goal_id)
+            if retire:
+                return goals.retire(goal_id, caller=Caller.cli("regulars goals retire"))
+            return goals.get(goal_id)
     except GoalNotFoundError:
         fail(_("no goal {id}; `regulars goals list --all` lists them").format(id=goal_id), 2)
 

@@ -25,6 +25,7 @@ from regulars import bootstrap
 from regulars.domain.goals import GoalError
 from regulars.entrypoints.http.deps import Services, require
 from regulars.entrypoints.http.fields import Day
+from regulars.entrypoints.http.presenters import caller
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS, IdempotencyKey
 from regulars.entrypoints.http.schemas import Text
@@ -164,8 +165,8 @@ def set_goal(body: GoalIn, key: Admin, services: Services, request: Request,
         try:
             made = goals.set(body.metric, body.target, due_on=body.due_on,
                              starts_on=body.starts_on, segment=body.segment,
-                             baseline=body.baseline, note=body.note,
-                             by=key.name or key.key_id, goal_id=goal_id)
+                             baseline=body.baseline, note=body.note, goal_id=goal_id,
+                             caller=caller(key, "POST /v1/goals"))
         except GoalError:
             raise
         except Exception:
@@ -190,7 +191,8 @@ def retire_goal(goal_id: GoalId, key: Admin, request: Request) -> Any:
     """The goal is kept with its readings (``GET /v1/goals?retired=true``); retiring it
     again changes nothing."""
     with _answers():
-        return as_dict(goals_of(request).retire(goal_id))
+        return as_dict(goals_of(request).retire(
+            goal_id, caller=caller(key, "POST /v1/goals/{id}/retire")))
 
 
 @router.post("/goals/track", response_model=TrackOut, responses=_PROBLEMS,

@@ -42,6 +42,7 @@ from regulars.entrypoints.web.auth import Owner
 from regulars.entrypoints.web.rendering import page
 from regulars.entrypoints.web.sessions import flash
 from regulars.i18n import N_, _, fmt_date, fmt_number, fmt_percent, ngettext
+from regulars.services.audit import Caller
 from regulars.services.goals import GoalNotFoundError, Goals, TrackedGoal
 from regulars.services.users import Role
 
@@ -180,7 +181,7 @@ def _number(text: str) -> float:
     return float(text.replace("\u00a0", "").replace(" ", "").replace(",", "."))
 
 
-def _set(request: Request, form: Mapping[str, str], who: str) -> Response:
+def _set(request: Request, form: Mapping[str, str], who: Caller) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in
               ("metric", "segment", "target", "starts_on", "due_on", "note")}
     errors: dict[str, str] = {}
@@ -206,7 +207,7 @@ def _set(request: Request, form: Mapping[str, str], who: str) -> Response:
         try:
             made = goals_of(request).set(
                 values["metric"], target, due_on=due, starts_on=start,
-                segment=values["segment"] or None, note=values["note"] or None, by=who)
+                segment=values["segment"] or None, note=values["note"] or None, caller=who)
         except GoalError as e:
             errors[e.field] = str(e)
         else:
@@ -220,12 +221,13 @@ def _set(request: Request, form: Mapping[str, str], who: str) -> Response:
 async def set_goal(request: Request, user: Owner) -> Response:
     form = await request.form()
     return await run_in_threadpool(
-        _set, request, {k: str(v) for k, v in form.items()}, user.login)
+        _set, request, {k: str(v) for k, v in form.items()},
+        Caller.web(user.login, user.name, action="POST /goals"))
 
 
-def _retire(request: Request, goal_id: str) -> Response:
+def _retire(request: Request, goal_id: str, who: Caller) -> Response:
     try:
-        t = goals_of(request).retire(goal_id)
+        t = goals_of(request).retire(goal_id, caller=who)
     except GoalNotFoundError as e:
         raise HTTPException(404) from e
     flash(request, _("Goal retired: {title}.").format(
@@ -235,7 +237,9 @@ def _retire(request: Request, goal_id: str) -> Response:
 
 @router.post("/goals/{goal_id}/retire", response_class=HTMLResponse)
 async def retire_goal(request: Request, user: Owner, goal_id: str) -> Response:
-    return await run_in_threadpool(_retire, request, goal_id)
+    return await run_in_threadpool(
+        _retire, request, goal_id,
+        Caller.web(user.login, user.name, action="POST /goals/{id}/retire"))
 
 
 def _track(request: Request) -> Response:
