@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
     from regulars.services.api.loyalty import LoyaltyApi
+    from regulars.services.goals import Goals
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.loyalty.sync import SyncReport
     from regulars.services.playbooks.effect import EffectReport
@@ -74,6 +75,7 @@ __all__ = [
     "evaluate_models",
     "fit_models",
     "full_analysis",
+    "goals",
     "import_file",
     "import_profile",
     "import_profiles",
@@ -762,3 +764,17 @@ def run_playbooks(settings: Settings | None = None, *, at: datetime | None = Non
         return one_pass(runner, feed, at=at, dry_run=dry_run, limit=limit)
     finally:
         runner.store.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def goals(settings: Settings | None = None) -> Iterator[Goals]:
+    """The business's goals in the store of ``settings`` (:class:`regulars.services.goals.
+    Goals`: ``set``, ``list``, ``get``, ``retire``, ``track``), the store closed after."""
+    from regulars.bootstrap import open_api_store, open_goals
+
+    settings = settings or load_settings()
+    store = open_api_store(settings)
+    try:
+        yield open_goals(settings, store)
+    finally:
+        store.close()

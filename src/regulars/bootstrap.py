@@ -10,7 +10,7 @@ import functools
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from regulars.services.api.loyalty import ExpiryNoticeWorker, LoyaltyApi, TierEventWorker
     from regulars.services.dashboard import Dashboard
     from regulars.services.events import Events
+    from regulars.services.goals import Goals
     from regulars.services.loyalty import LoyaltyService
     from regulars.services.manager_day import ManagerDays
     from regulars.services.maturity import Maturity
@@ -462,6 +463,50 @@ def dashboard(services: ApiServices, settings: Settings) -> Dashboard:
     return Dashboard(SqlDashboardRows(store), figures,
                      services.loyalty.service.programme if services.loyalty is not None
                      else loyalty_programme(settings))
+
+
+def open_goals(settings: Settings, store: SqlApiStore | None = None, *,
+               services: ApiServices | None = None) -> Goals:
+    """The business's goals in the store of ``settings`` (or ``services``' store), measured
+    from the store's tables as the served map is (its thresholds and input rules), the loyalty
+    programme's metric from its ledger when it is kept there. Their "today" is the day the
+    served map describes; before a first map, the latest order's day (else the calendar's)."""
+    from regulars.adapters.db.api_store import SqlApiStore
+    from regulars.adapters.db.loyalty_store import SqlLoyaltyStore
+    from regulars.services.audit import AuditTrail
+    from regulars.services.goals import Goals, PortfolioMeasure
+
+    figures: SqlLoyaltyStore | None = None
+    if services is not None:
+        assert isinstance(services.store, SqlApiStore), "goals are kept in a SQL store"
+        store = services.store
+        ledger = services.loyalty.service.store if services.loyalty is not None else None
+        figures = ledger if isinstance(ledger, SqlLoyaltyStore) else None
+        programme = (services.loyalty.service.programme if services.loyalty is not None
+                     else loyalty_programme(settings))
+    else:
+        store = store or open_api_store(settings)
+        figures = SqlLoyaltyStore(settings.database_url,
+                                  engine=store.writer if store.dialect == "postgresql" else None)
+        figures.ensure_schema()
+        programme = loyalty_programme(settings)
+    the_map = open_map(settings, store)
+    sql = store
+    measure = PortfolioMeasure(the_map.tables, open_duckdb, settings.analysis,
+                               figures=figures, programme=programme,
+                               has_orders=lambda: sql.last_order_at() is not None)
+
+    def today() -> date:
+        state = sql.map_state()
+        if state is not None and state.get("as_of") is not None:
+            day: date = state["as_of"].date()
+            return day
+        moment = the_map.as_of(None)
+        if moment is None:
+            moment = sql.last_order_at()
+        return moment.date() if moment is not None else datetime.now(UTC).date()
+
+    return Goals(store, measure, today=today, audit=AuditTrail(store))
 
 
 def loyalty_programme(settings: Settings) -> Programme:

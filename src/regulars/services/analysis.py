@@ -337,6 +337,25 @@ def analyze(
                     current.baseline, fitted, calibration, currency=money)
 
 
+def flow_map(tables: Mapping[Kind, Any], at: datetime, *, params: MapParams,
+             emptied: bool = False) -> ibis.Table | None:
+    """The rungs and statuses of everyone as of ``at`` (the portfolio's map columns), judged as
+    :func:`analyze` judges its earlier map for the ladder flow (a model as of then when
+    predictions are on); None when there is no order by then. For the portfolio's figures at
+    past dates (the goals' readings): ``base_metrics`` and ``revenue_split`` read it.
+
+    ``emptied``: ``tables`` went through :func:`without_empty` already (for many dates: a
+    column is then judged by the whole history, not by the rows up to ``at``)."""
+    inputs = {k: _cut(k, t, at) for k, t in tables.items()}
+    if _count(inputs[Kind.ORDERS]) == 0:
+        return None
+    if not emptied:
+        inputs = without_empty(inputs)
+    found = _map_predicted(inputs, at, params, spend=False, flow_only=True)[0]
+    customers: ibis.Table = found.customers.select(*FLOW_COLUMNS)
+    return customers
+
+
 def customer_rows(tables: Mapping[Kind, Any], *, params: MapParams,
                   as_of: datetime | None = None, currency: str | None = None
                   ) -> tuple[pa.Table, datetime]:

@@ -73,6 +73,14 @@ ENDPOINTS = [
     ("GET", "/v1/playbooks/overdue_reminder", None, {"admin", "manager"}),
     # the playbooks' proof of effect: aggregate figures, the portfolio's readers
     ("GET", "/v1/playbooks/report", None, READERS),
+    # the goals: the portfolio's readers read them, the owner (admin) sets them
+    ("GET", "/v1/goals", None, READERS),
+    ("GET", "/v1/goals/GNOPE", None, READERS),
+    ("GET", "/v1/goals/GNOPE/readings", None, READERS),
+    ("POST", "/v1/goals", {"metric": "rotation", "target": 5, "due_on": "2999-01-01",
+                           "baseline": 0}, {"admin"}),
+    ("POST", "/v1/goals/GNOPE/retire", None, {"admin"}),
+    ("POST", "/v1/goals/track", None, {"admin"}),
 ]
 PUBLIC = {("GET", "/v1/health")}
 
@@ -81,7 +89,7 @@ def _template(path: str) -> str:
     return (path.replace("/C1", "/{customer_id}").replace("/0000000000000000", "/{key_id}")
             .replace("/nope", "/{sub_id}").replace("/RNOPE", "/{code}")
             .replace("/RUN0", "/{run_id}").replace("/TNOPE", "/{task_id}")
-            .replace("/overdue_reminder", "/{name}"))
+            .replace("/overdue_reminder", "/{name}").replace("/GNOPE", "/{goal_id}"))
 
 
 def test_the_matrix_covers_every_route_of_the_api(sqlite_url):

@@ -101,6 +101,12 @@ PAGES: list[tuple[str, str, dict[str, str] | None, set[str] | None]] = [
     ("GET", "/maturity/questions/{parameter}", None, {"owner"}),
     ("POST", "/maturity/questions/{parameter}", {"level": "3"}, {"owner"}),
     ("POST", "/maturity/restart", {}, {"owner"}),
+    # the goals (a target that is not a number: the form again, 422, nothing measured)
+    ("GET", "/goals", None, {"owner"}),
+    ("POST", "/goals", {"metric": "rotation", "target": "many", "due_on": "2099-01-01"},
+     {"owner"}),
+    ("POST", "/goals/track", {}, {"owner"}),
+    ("POST", "/goals/{goal_id}/retire", {}, {"owner"}),
 ]
 # what an admitted role may get besides 200 and 303: a page about a record not there
 ADMITTED_STATUS: dict[tuple[str, str], set[int]] = {
@@ -203,7 +209,8 @@ def test_the_sign_in_page_comes_back_to_the_page_asked_for(browser):
 # each role's menu, in its order: the pages meant for the role; the start page only for a
 # role that lands on it (the manager lands on the worklist, the cashier on the till)
 MENUS = {
-    "owner": ["/dashboard", "/customers", "/till", "/worklist", "/loyalty", "/maturity", "/import",
+    "owner": ["/dashboard", "/goals", "/customers", "/till", "/worklist", "/loyalty", "/maturity",
+              "/import",
               "/account"],
     "manager": ["/customers", "/worklist", "/account"],
     "marketer": ["/welcome", "/customers", "/loyalty", "/account"],

@@ -31,6 +31,7 @@ from regulars.adapters.db.api_tx import SqlApiTx, is_unique_violation
 from regulars.adapters.db.api_users import UserRows
 from regulars.adapters.db.api_webhooks import WebhookRows
 from regulars.adapters.db.engine import Purpose, create_engine, is_sqlite, probe
+from regulars.adapters.db.goal_rows import GoalRows
 from regulars.adapters.db.store import SqlStore
 from regulars.adapters.db.tables import (
     INPUT_TABLES,
@@ -57,7 +58,7 @@ __all__ = ["SqlApiStore", "SqlApiTx"]
 ORDERS = INPUT_TABLES[Kind.ORDERS]
 
 
-class SqlApiStore(CustomerRows, WebhookRows, UserRows, WebImportRows):
+class SqlApiStore(CustomerRows, WebhookRows, UserRows, WebImportRows, GoalRows):
     """The API's view of the store at ``url`` (the port ``services.api.ports.ApiStore``)."""
 
     def __init__(self, url: str) -> None:

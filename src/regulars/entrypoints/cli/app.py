@@ -22,6 +22,7 @@ from regulars.entrypoints.cli import (  # noqa: F401 - imported for the commands
     maturity_cmd,
     keys,
     tasks_cmd,
+    goals_cmd,
     users_cmd,
     models_cmd,
     profiles_cmd,

@@ -36,6 +36,7 @@ from regulars.entrypoints.http.routers import (
     admin,
     customers,
     events,
+    goals,
     ingest,
     loyalty,
     playbook_report,
@@ -198,7 +199,8 @@ def create_app(settings: Settings | None = None, *, services: ApiServices | None
     _add_health(app, settings)
     # the playbooks' report (a fixed path) before the /v1/playbooks/{name} route
     for router in (ingest.router, events.router, customers.router, loyalty.router,
-                   portfolio.router, worklist.router, tasks.router, playbook_report.router,
+                   portfolio.router, worklist.router, tasks.router, goals.router,
+                   playbook_report.router,
                    playbooks.router, admin.router, unsubscribe.router):
         app.include_router(router)
 

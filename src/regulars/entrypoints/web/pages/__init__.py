@@ -17,6 +17,7 @@ from regulars.entrypoints.web.pages import (
     card,
     customers,
     dashboard,
+    goals,
     home,
     imports,
     loyalty,
@@ -31,4 +32,4 @@ from regulars.entrypoints.web.pages import (
 ROUTERS: list[APIRouter] = [account.router, home.router, dashboard.router, maturity.router,
                             customers.router,
                             worklist.router, my_account.router, loyalty.router, imports.router,
-                            till.router, card.router]
+                            till.router, card.router, goals.router]

@@ -23,6 +23,7 @@ from regulars.entrypoints.labels import rung_names, status_names
 from regulars.entrypoints.report import sections
 from regulars.entrypoints.report.format import signed
 from regulars.entrypoints.web.auth import Owner
+from regulars.entrypoints.web.pages.goals import goal_rows, goals_of
 from regulars.entrypoints.web.rendering import page
 from regulars.i18n import _, fmt_days, fmt_money, fmt_number, fmt_percent, ngettext
 from regulars.services.dashboard import DEFAULT_DAYS, PENDING, PERIOD_DAYS, Dashboard
@@ -113,10 +114,16 @@ def dashboard(request: Request, user: Owner) -> Response:
     currency = request.app.state.settings.currency
     board = dashboard_of(request).board(chosen_days(request), AT_RISK_SHOWN)
     view = board.view
+    goals = goals_of(request)
+    tracked = goals.list()
+    recording = goals.refresh(tracked) is not None
     context: dict[str, Any] = {
         "view": view, "days": board.days, "period_days": PERIOD_DAYS, "currency": currency,
         "rungs": rung_names(), "statuses": status_names(), "programme": board.programme,
         "period": board.period, "pending": PENDING, "at_risk": board.at_risk,
+        # the goals as last read; a goal without today's reading has it recorded in the
+        # background (the page says so, and shows it on the next visit)
+        "goals": goal_rows(tracked, currency), "goals_recording": recording,
     }
     if view is not None:
         p = view.portfolio
