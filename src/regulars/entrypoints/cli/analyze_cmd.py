@@ -65,8 +65,13 @@ def analyze_command(
     header: Annotated[bool | None, typer.Option("--header/--no-header",
                                                 show_default=False)] = None,
     engine: Annotated[str, typer.Option(
-        help=_("duckdb (default), or postgres to compute in-database on a PostgreSQL store."))
+        help=_("duckdb (default), postgres to compute in-database on a PostgreSQL store, or "
+               "spark to compute on Apache Spark (pip install 'regulars[spark]')."))
     ] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(
+        help=_("With --engine spark: the Spark master (default local[*]), or sc://HOST:PORT "
+               "for Spark Connect (also read from SPARK_REMOTE)."), show_default=False)
+    ] = None,
     top: Annotated[int, typer.Option(help=_("Customers at risk to list."))] = 10,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
@@ -83,10 +88,13 @@ def analyze_command(
             raise typer.BadParameter(_("it is for a .csv file written with --out"),
                                      param_hint="--excel")
         check_writable(report, "--report", ())
+        if spark_master is not None and engine != "spark":
+            raise typer.BadParameter(_("it is for --engine spark"), param_hint="--spark-master")
         with analysis_steps(sys.stderr.isatty()) as steps:
             result = api.analyze(
                 **paths, as_of=moment, config=settings,
                 options=options, period=span, flow_from=since, engine=engine, progress=steps,
+                spark_master=spark_master,
                 # every customer's evidence in words only for a file of every customer, in
                 # the English source text as every file for machines; the summary and the
                 # report write it for the customers they list, in the reader's language
