@@ -18,6 +18,7 @@ import regulars
 from regulars.demo import DemoSpec
 from regulars.demo.files import write_demo
 from regulars.services.analysis import Analysis
+
 from ..test_engine_conformance import mismatches, same_tree
 
 pytestmark = [
