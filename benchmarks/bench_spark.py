@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/bench_spark.py --customers 100000     # 1M orders only
 
 One run, for each ``--customers`` (a demo business of that many persons, about ten orders
-each (``--orders-per-customer``); ``benchmarks/data/orders-c<N>-s<seed>-o<n>.parquet``, written by ``bench_map_speed.py``'s
-generator, git-ignored, reused when present):
+each, ``--orders-per-customer``; ``benchmarks/data/orders-c<N>-s<seed>-o<n>.parquet``,
+written by ``bench_map_speed.py``'s generator, git-ignored, reused when present):
 
 - **DuckDB**: ``regulars.analyze(orders=<file>, as_of=<end>)`` in a fresh child process;
 - **Spark local[2]**: the same call with ``engine="spark"`` on a session the child starts

@@ -310,7 +310,7 @@ def write_customers_dir(result: analysis.Analysis, path: Path) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        parts = max(1, -(-table.num_rows // PART_ROWS))
+        parts = max(1, -(-int(table.num_rows) // PART_ROWS))
         for i in range(parts):
             pq.write_table(table.slice(i * PART_ROWS, PART_ROWS), tmp / f"part-{i:05d}.parquet")
         if path.exists():
