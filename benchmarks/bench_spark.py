@@ -68,6 +68,7 @@ def child(payload: dict[str, Any], result_file: str) -> None:
                    .config("spark.driver.memory", payload["driver_memory"])
                    .config("spark.sql.shuffle.partitions", str(payload["partitions"]))
                    .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.session.timeZone", "UTC")
                    .getOrCreate())
         session.sparkContext.setLogLevel("ERROR")

@@ -201,6 +201,10 @@ class SparkEngine:
 
     def table(self, name: str, data: pa.Table) -> Any:
         df = self.session.createDataFrame(data)
+        # an Arrow table arrives in partitions of 10,000 rows (Arrow's batch size): a hundred
+        # tasks a stage for a million orders, each costing more to start than to run; at most
+        # as many partitions as a shuffle makes is what every later stage works with anyway
+        df = df.coalesce(max(1, int(self.session.conf.get("spark.sql.shuffle.partitions"))))
         df.createOrReplaceTempView(name)
         self._views.append(name)
         return self.con.table(name)

@@ -70,9 +70,21 @@ def test_spark_gives_the_map_duckdb_gives_column_by_column_and_evidence_by_evide
 def test_spark_gives_the_whole_portfolio_duckdb_gives(both):
     on_duckdb, on_spark = both
     assert same_tree(on_duckdb.portfolio.to_dict(), on_spark.portfolio.to_dict())
-    assert on_duckdb.predictions is not None and on_spark.predictions is not None
-    assert same_tree(on_duckdb.predictions.describe()["transactions"],
-                     on_spark.predictions.describe()["transactions"])
+
+
+
+def test_the_models_fitted_on_sparks_orders_are_duckdbs_models(both):
+    """The fit runs on the driver in both cases, from the orders each engine hands over: the
+    same parameters and the same predictions for every customer."""
+    a, b = (x.predictions for x in both)
+    assert a is not None and b is not None
+    assert same_tree(a.describe()["transactions"]["params"],
+                     b.describe()["transactions"]["params"])
+    assert same_tree(a.describe()["spend"]["params"], b.describe()["spend"]["params"])
+    assert a.table.schema == b.table.schema
+    key = "customer_id"
+    assert same_tree(sorted(a.table.to_pylist(), key=lambda r: r[key]),
+                     sorted(b.table.to_pylist(), key=lambda r: r[key]))
 
 
 def test_a_session_passed_in_is_left_running(both, spark):
