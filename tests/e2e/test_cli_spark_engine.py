@@ -3,6 +3,7 @@ Spark options are refused where they mean nothing."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import pytest
@@ -44,3 +45,23 @@ def test_an_unknown_engine_names_the_three(tmp_path):
     result = runner.invoke(app, ["analyze", str(_orders(tmp_path)), "--engine", "presto"])
     assert result.exit_code != 0
     assert "duckdb, postgres or spark" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_spark_connect_that_cannot_be_reached_is_named_in_the_error(tmp_path, monkeypatch, how):
+    """``sc://`` (from --spark-master or SPARK_REMOTE) means Spark Connect: its failure names
+    the address (here pyspark's Connect client itself is missing: grpcio is an extra)."""
+    pytest.importorskip("pyspark")
+    if importlib.util.find_spec("grpc") is not None:
+        pytest.skip("with Spark Connect's client installed the address is tried later, "
+                    "when the first table is sent")
+    url = "sc://127.0.0.1:1"
+    args = ["analyze", str(_orders(tmp_path)), "--engine", "spark"]
+    if how == "option":
+        args += ["--spark-master", url]
+    else:
+        monkeypatch.setenv("SPARK_REMOTE", url)
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    text = " ".join(result.output.split())
+    assert f"Spark Connect at {url}" in text, text
