@@ -30,6 +30,7 @@ from regulars.bootstrap import (
     open_loyalty,
     open_map,
     open_playbook_runner,
+    open_spark,
     open_staging,
     open_store,
     open_tasks,
@@ -238,6 +239,8 @@ def analyze(
     engine: str = "duckdb",
     progress: analysis.Progress | None = None,
     words: bool | str = False,
+    spark_session: Any = None,
+    spark_master: str | None = None,
 ) -> analysis.Analysis:
     """The customer map and portfolio: from files or frames, or, with no ``orders``, the store.
 
@@ -257,8 +260,14 @@ def analyze(
     config
         Settings (thresholds in ``config.analysis``); default: :func:`load_settings`.
     engine
-        ``"duckdb"`` (default) or ``"postgres"``, which computes in-database on the store's
-        tables (needs a PostgreSQL store and no file arguments).
+        ``"duckdb"`` (default); ``"postgres"``, which computes in-database on the store's
+        tables (needs a PostgreSQL store and no file arguments); or ``"spark"``, which computes
+        on Apache Spark through Ibis' PySpark backend (``pip install 'regulars[spark]'`` and a
+        Java runtime; ``docs/spark.md``).
+    spark_session, spark_master
+        With ``engine="spark"``: a ``SparkSession`` of the caller's (local, on a cluster or
+        Spark Connect; it is left running), else the master of the session to start
+        (default ``local[*]``; ``sc://host:15002`` or ``SPARK_REMOTE`` for Spark Connect).
     progress
         Called with each step, in words, as it starts (reading a file, fitting the models,
         the map, …): a business with millions of orders takes a minute or more.
@@ -276,7 +285,8 @@ def analyze(
     at, span, since = _moment(as_of), _span(period), _moment(flow_from, "flow_from")
     given = _given(orders, customers, returns, invoices, interactions, feedback, referrals)
     aside: list[SetAside] = []
-    with open_inputs(settings).tables(given, options, engine, progress, aside) as tables:
+    inputs = open_inputs(settings, spark=open_spark(spark_session, spark_master))
+    with inputs.tables(given, options, engine, progress, aside) as tables:
         result = analysis.analyze(tables, params=settings.analysis, as_of=at, period=span,
                                   flow_from=since, progress=progress, words=words,
                                   currency=settings.currency)

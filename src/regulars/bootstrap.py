@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 
 from regulars.adapters.db.store import SqlStore
-from regulars.adapters.engines import DuckDBEngine, PostgresEngine
+from regulars.adapters.engines import DuckDBEngine, PostgresEngine, SparkEngine
 from regulars.adapters.frames import as_arrow, is_frame
 from regulars.adapters.staging import (
     ReadOptions,
@@ -91,6 +91,7 @@ __all__ = [
     "open_playbook_facts",
     "open_playbook_feed",
     "open_playbook_goals",
+    "open_spark",
     "open_staging",
     "open_store",
     "open_tasks",
@@ -163,8 +164,17 @@ def as_file(kind: Kind | str, source: Any) -> Iterator[Path]:
         yield file
 
 
-def open_inputs(settings: Settings) -> Inputs:
-    """The reading and checking of an analysis's input tables (files, frames or the store)."""
+def open_spark(session: Any = None, master: str | None = None) -> Callable[[], SparkEngine]:
+    """How to open the Spark engine: on ``session`` when given (a ``SparkSession``, local or
+    Spark Connect), else on a session started at ``master`` (``local[*]`` by default; an
+    ``sc://`` address, or ``SPARK_REMOTE`` in the environment, means Spark Connect)."""
+    return functools.partial(SparkEngine, session, master=master)
+
+
+def open_inputs(settings: Settings, *, spark: Callable[[], SparkEngine] | None = None
+                ) -> Inputs:
+    """The reading and checking of an analysis's input tables (files, frames or the store);
+    ``spark`` opens the Spark engine (:func:`open_spark`) for ``engine="spark"``."""
     return Inputs(
         open_staging=open_staging(settings),
         typed_table=typed_table,
@@ -174,6 +184,7 @@ def open_inputs(settings: Settings) -> Inputs:
         open_store=functools.partial(open_store, settings),
         open_engine=open_duckdb,
         open_in_database=functools.partial(PostgresEngine, settings.database_url),
+        open_spark=spark or open_spark(),
         rules=settings.input.rules(),
         max_problems=settings.import_.max_errors,
     )

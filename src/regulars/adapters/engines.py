@@ -5,6 +5,7 @@ Analytics is written once as Ibis expressions; an engine only says where the inp
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import ibis
@@ -12,7 +13,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from regulars.adapters import failures
-from regulars.domain.errors import StoreError
+from regulars.domain.errors import AnalysisError, StoreError
 from regulars.domain.tables import SPECS, Kind
 from regulars.i18n import _
 
@@ -100,3 +101,115 @@ def _bytewise_select(table: str, schema: Any) -> str:
             for n, dtype in schema.items()]
     return f"SELECT {', '.join(cols)} FROM {_quoted(table)}"
 
+
+
+SPARK_INSTALL_HINT = "pip install 'regulars[spark]'"
+
+
+def _spark_backend_class() -> Any:
+    """Ibis' PySpark backend with three repairs (ibis 12.0, pyspark 4.0):
+
+    - ``cache()`` compiles the expression without putting its in-memory tables (the models'
+      P(alive), the baseline's row) on the session first, so the query names a view that
+      does not exist; the other backends run these hooks before caching.
+    - ``to_pyarrow`` goes through pandas (``toPandas``): slow for a million customers, and
+      pandas 3's string and nullable types are not what pyspark 4.0 expects. Spark 4 hands
+      Arrow out itself (``DataFrame.toArrow``).
+    - in-memory tables are sent through pandas too; Spark 4 takes Arrow directly.
+    """
+    ibis.pyspark  # noqa: B018  # loading it through ibis registers its options (ibis.options.pyspark)
+    from ibis.backends.pyspark import Backend
+    from ibis.backends.pyspark.datatypes import PySparkSchema
+    from ibis.formats.pyarrow import PyArrowData
+
+    class SparkBackend(Backend):  # type: ignore[misc]
+        def _create_cached_table(self, name: str, expr: Any) -> Any:
+            self._run_pre_execute_hooks(expr)
+            return super()._create_cached_table(name, expr)
+
+        def _register_in_memory_table(self, op: Any) -> None:
+            data = op.data.to_pyarrow(op.schema)
+            df = self._session.createDataFrame(data, schema=PySparkSchema.from_ibis(op.schema))
+            df.createOrReplaceTempView(op.name)
+
+        def to_pyarrow(self, expr: Any, /, *, params: Any = None, limit: Any = None,
+                       **kwargs: Any) -> pa.Table:
+            table_expr = expr.as_table()
+            self._run_pre_execute_hooks(table_expr)
+            sql = self.compile(table_expr, params=params, limit=limit, **kwargs)
+            out = self._session.sql(sql).toArrow()
+            return expr.__pyarrow_result__(
+                PyArrowData.convert_table(out, table_expr.schema()))
+
+    return SparkBackend
+
+
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session at ``master``: an ``sc://host:15002`` address is Spark Connect,
+    anything else a Spark master (``local[2]``, ``spark://host:7077``, ``yarn``); without
+    one, Spark Connect at ``SPARK_REMOTE`` when the environment names it, else ``local[*]``.
+    A session already running in this process is reused (as Spark itself does).
+
+    Raises :class:`AnalysisError` saying how to install pyspark when it is missing."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as e:
+        raise AnalysisError(_("the spark engine needs pyspark and a Java runtime (17 or "
+                              "later): {hint}").format(hint=SPARK_INSTALL_HINT)) from e
+    remote = master if master and master.startswith("sc://") else (
+        None if master else os.environ.get("SPARK_REMOTE"))
+    if remote:
+        try:
+            return SparkSession.builder.remote(remote).getOrCreate()
+        except Exception as e:  # Spark Connect's client is an extra of pyspark (grpc)
+            raise AnalysisError(_("cannot reach Spark Connect at {url}: {err}").format(
+                url=remote, err=_first_line(e))) from e
+    builder = SparkSession.builder.master(master or "local[*]").appName("regulars")
+    # the map's rows come back to the driver as Arrow; the UI is of no use to a one-off run
+    builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    try:
+        session = builder.getOrCreate()
+    except Exception as e:  # no Java runtime, a master that cannot be reached, …
+        raise AnalysisError(_("cannot start Spark ({master}): {err}").format(
+            master=master or "local[*]", err=_first_line(e))) from e
+    # Spark's own INFO and WARN lines would bury the command's output
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class SparkEngine:
+    """Computes on Apache Spark through Ibis' PySpark backend: the tables handed over (Arrow)
+    or read by Spark from paths it understands (local, ``s3a://``, ``abfss://``, ``hdfs://``).
+
+    The session is the caller's when given (never stopped here), else one started for the
+    analysis and left running for the rest of the process (a Spark session takes seconds to
+    start, and stopping it would stop every other user of it in this process)."""
+
+    name = "spark"
+
+    def __init__(self, session: Any = None, *, master: str | None = None) -> None:
+        self.session = session if session is not None else spark_session(master)
+        self.con: Any = _spark_backend_class()().connect(self.session)
+        self._views: list[str] = []
+
+    def table(self, name: str, data: pa.Table) -> Any:
+        df = self.session.createDataFrame(data)
+        # an Arrow table arrives in partitions of 10,000 rows (Arrow's batch size): a hundred
+        # tasks a stage for a million orders, each costing more to start than to run; at most
+        # as many partitions as a shuffle makes is what every later stage works with anyway
+        df = df.coalesce(max(1, int(self.session.conf.get("spark.sql.shuffle.partitions"))))
+        df.createOrReplaceTempView(name)
+        self._views.append(name)
+        return self.con.table(name)
+
+    def close(self) -> None:
+        for name in self._views:
+            self.session.catalog.dropTempView(name)
+        self._views.clear()

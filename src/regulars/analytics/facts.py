@@ -255,8 +255,9 @@ def _median_of_sorted(values: ir.ArrayValue) -> ir.FloatingValue:
     values and sorting each small list is cheap on every engine.
     """
     n = values.length()
-    lo = values[(n - 1) // 2]
-    hi = values[n // 2]
+    # int32 positions: Spark's element_at takes no bigint index
+    lo = values[((n - 1) // 2).cast("int32")]
+    hi = values[(n // 2).cast("int32")]
     return ibis.ifelse(n > 0, lo * f64(0.5) + hi * f64(0.5), ibis.null("float64"))
 
 
@@ -314,8 +315,12 @@ def base_from(facts: ir.Table, params: MapParams = DEFAULT_PARAMS) -> ir.Table:
         customers=facts.count(),
         orders=facts.orders.sum(),
         revenue=money_sum(facts.revenue, digits=38),
-        median_frequency_per_year=facts.frequency_per_year.median(where=regular),
-        median_avg_order_value=facts.avg_order_value.median(where=regular),
+        # the filter inside the value, not ``where=``: Ibis passes a filtered quantile's
+        # fraction through the filter too, and Spark wants a constant fraction
+        median_frequency_per_year=ibis.ifelse(regular, facts.frequency_per_year,
+                                              ibis.null("float64")).median(),
+        median_avg_order_value=ibis.ifelse(regular, facts.avg_order_value,
+                                           ibis.null("float64")).median(),
         median_revenue=facts.revenue.median(),
     )
     gaps = facts.select(gap=facts.gap_list.unnest())

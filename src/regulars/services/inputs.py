@@ -96,6 +96,8 @@ class Inputs:
     max_problems: int
     default_currency: str | None = None
     today: Callable[[], date] = field(default=today)
+    open_spark: Callable[[], Engine] | None = None
+    """Opens the Spark engine (``engine="spark"``); None where there is none."""
 
     def screened(self, tables: Mapping[Kind, pa.Table]) -> tuple[dict[Kind, pa.Table], SetAside]:
         """The store's ``tables`` without the rows outside the input rules (``[input]``),
@@ -140,7 +142,8 @@ class Inputs:
                set_aside: list[SetAside] | None = None) -> Iterator[dict[Kind, Any]]:
         """The input tables as Ibis tables on one engine: the files or frames ``given``
         (checked as an import would; ``options`` read the orders), or, when none is, the
-        store (on PostgreSQL in-database with ``engine="postgres"``, closed afterwards)."""
+        store (on PostgreSQL in-database with ``engine="postgres"``, closed afterwards). With
+        ``engine="spark"`` the checked tables are handed to Spark and computed there."""
         set_aside = [] if set_aside is None else set_aside  # the store's rows left out
         given = {k: v for k, v in given.items() if v is not None}
         if given and Kind.ORDERS not in given:
@@ -151,15 +154,17 @@ class Inputs:
             with self._in_database(set_aside) as stored:
                 yield stored
             return
-        if engine != "duckdb":
-            raise AnalysisError(_("unknown engine '{e}': use duckdb or postgres").format(e=engine))
+        if engine not in ("duckdb", "spark") or (engine == "spark" and self.open_spark is None):
+            raise AnalysisError(_("unknown engine '{e}': use duckdb, postgres or spark").format(
+                e=engine))
+        # Spark first: a missing pyspark is said before any file is read
+        opened = self.open_spark() if engine == "spark" and self.open_spark else self.open_engine()
         if given:
             arrow = self._given(given, options, progress or analysis.silent)
         else:
             arrow = self._stored(progress or analysis.silent, set_aside)
-        # the DuckDB engine stays open: the result's baseline may still be read from it
-        duck = self.open_engine()
-        yield {k: duck.table(f"input_{k.value}", t) for k, t in arrow.items()}
+        # the engine stays open: the result's baseline may still be read from it
+        yield {k: opened.table(f"input_{k.value}", t) for k, t in arrow.items()}
 
     @contextmanager
     def _in_database(self, set_aside: list[SetAside]) -> Iterator[dict[Kind, Any]]:

@@ -14,6 +14,7 @@ from regulars.entrypoints.cli.main import (
     OUT_SUFFIXES,
     analysis_steps,
     app,
+    check_out_dir,
     check_writable,
     files_by_kind,
     handled,
@@ -22,10 +23,11 @@ from regulars.entrypoints.cli.main import (
     read_options,
     settings_from,
     write_customers,
+    write_customers_dir,
     write_report,
 )
 from regulars.entrypoints.cli.summary import print_summary
-from regulars.i18n import _
+from regulars.i18n import _, ngettext
 
 
 # over 60 lines for its signature: Typer declares each option as a parameter with its help;
@@ -44,6 +46,10 @@ def analyze_command(
     out_file: Annotated[Path | None, typer.Option(
         "--out", help=_("Write the customer map to a .parquet or .csv file."), dir_okay=False)
     ] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out-dir", help=_("Write the customer map to a new directory of Parquet files "
+                            "(part-00000.parquet, …), for maps too large for one file."),
+        file_okay=False)] = None,
     excel: Annotated[bool, typer.Option(
         "--excel", help=_("With --out x.csv: start the file with a UTF-8 byte-order mark, so "
                           "that Excel shows letters such as õ, ä or ж as they are."))] = False,
@@ -65,8 +71,13 @@ def analyze_command(
     header: Annotated[bool | None, typer.Option("--header/--no-header",
                                                 show_default=False)] = None,
     engine: Annotated[str, typer.Option(
-        help=_("duckdb (default), or postgres to compute in-database on a PostgreSQL store."))
+        help=_("duckdb (default), postgres to compute in-database on a PostgreSQL store, or "
+               "spark to compute on Apache Spark (pip install 'regulars[spark]')."))
     ] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(
+        help=_("With --engine spark: the Spark master (default local[*]), or sc://HOST:PORT "
+               "for Spark Connect (also read from SPARK_REMOTE)."), show_default=False)
+    ] = None,
     top: Annotated[int, typer.Option(help=_("Customers at risk to list."))] = 10,
     config: ConfigOpt = None,
     database_url: DatabaseOpt = None,
@@ -83,20 +94,29 @@ def analyze_command(
             raise typer.BadParameter(_("it is for a .csv file written with --out"),
                                      param_hint="--excel")
         check_writable(report, "--report", ())
+        check_out_dir(out_dir, "--out-dir")
+        if spark_master is not None and engine != "spark":
+            raise typer.BadParameter(_("it is for --engine spark"), param_hint="--spark-master")
         with analysis_steps(sys.stderr.isatty()) as steps:
             result = api.analyze(
                 **paths, as_of=moment, config=settings,
                 options=options, period=span, flow_from=since, engine=engine, progress=steps,
+                spark_master=spark_master,
                 # every customer's evidence in words only for a file of every customer, in
                 # the English source text as every file for machines; the summary and the
                 # report write it for the customers they list, in the reader's language
-                words="en" if out_file is not None else False)
+                words="en" if out_file is not None or out_dir is not None else False)
         print_summary(out, result, top=top, currency=result.currency)
         for line in result.set_aside:  # rows of the store outside the input rules
             out.print(line, highlight=False, markup=False)
         if out_file:
             write_customers(result, out_file, bom=excel)
             out.print(_("customer map written to {f}").format(f=out_file), highlight=False)
+        if out_dir:
+            parts = write_customers_dir(result, out_dir)
+            out.print(ngettext("customer map written to {d} ({n} file)",
+                               "customer map written to {d} ({n} files)", parts).format(
+                d=out_dir, n=parts), highlight=False)
         if report:
             write_report(result, report)
             out.print(_("report written to {f}").format(f=report), highlight=False)

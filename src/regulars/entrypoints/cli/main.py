@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -279,6 +280,45 @@ def write_customers(result: analysis.Analysis, path: Path, *, bom: bool = False)
         table = result.customers.to_arrow()
     with replacing(path) as tmp:
         _write_table(table, path.suffix.lower(), tmp, bom=bom)
+
+
+PART_ROWS = 1_000_000
+"""Rows of the customer map per file of a Parquet directory (``--out-dir``): a part a reader
+can take whole into memory, and files few enough to list."""
+
+
+def check_out_dir(path: Path | None, option: str) -> None:
+    """Before a long analysis: a Parquet directory can be made at ``path`` (new, or empty)."""
+    if path is None:
+        return
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise typer.BadParameter(_("{d} exists and is not an empty directory").format(d=path),
+                                 param_hint=option)
+    if not path.parent.is_dir():
+        raise typer.BadParameter(_("the directory {d} does not exist").format(d=path.parent),
+                                 param_hint=option)
+
+
+def write_customers_dir(result: analysis.Analysis, path: Path) -> int:
+    """The map's rows as a directory of Parquet files (``part-00000.parquet``, …, at most
+    :data:`PART_ROWS` rows each, in customer_id order), which Spark, DuckDB, pandas and
+    polars read as one table; made beside ``path`` and renamed into place once whole, so a
+    failed write leaves nothing behind. Returns the number of files."""
+    with use_language("en"):
+        table = result.customers.to_arrow()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        parts = max(1, -(-int(table.num_rows) // PART_ROWS))
+        for i in range(parts):
+            pq.write_table(table.slice(i * PART_ROWS, PART_ROWS), tmp / f"part-{i:05d}.parquet")
+        if path.exists():
+            path.rmdir()  # empty (checked before the analysis)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return parts
 
 
 def _write_table(table: pa.Table, suffix: str, path: Path, *, bom: bool = False) -> None:

@@ -1,0 +1,35 @@
+"""One Spark session (local[2]) for every Spark test of a run: a session takes 5-15 s to
+start, the tests themselves a few seconds each. The tests are marked ``spark`` and grouped on
+one xdist worker (``xdist_group``), so that a parallel run starts one session, not two."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install '.[spark]'")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime: apt-get install default-jre-headless")
+    from pyspark.sql import SparkSession
+
+    # the machine's name may resolve to a loopback address, which Spark warns about
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+    session = (SparkSession.builder.master("local[2]").appName("regulars-tests")
+               # a 400-customer demo in 200 shuffle partitions is 200 tasks a stage
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.default.parallelism", "2")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.session.timeZone", "UTC")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
