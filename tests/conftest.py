@@ -51,12 +51,19 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'regulars.sqlite3'}"
 
 
+# databases made from the migrated template at once, for tests that ask for ``store_url``
+_FROM_TEMPLATE: set[str] = set()
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A SQLAlchemy URL to an empty PostgreSQL database of this test's own.
 
     The database is created from the server named by REGULARS_TEST_POSTGRES_URL
-    and dropped afterwards, even if the test left connections open.
+    and dropped afterwards, even if the test left connections open. A test that asks for
+    ``store_url`` gets it made from the migrated template straight away: making an empty
+    one, dropping it and copying the template cost 0.3 s more a test, in a suite with
+    hundreds of them.
     """
     server = os.environ.get(POSTGRES_URL_ENV)
     if not server:
@@ -66,12 +73,19 @@ def postgres_url() -> Iterator[str]:
         )
     base = make_url(server)
     name = f"regulars_t_{uuid.uuid4().hex[:16]}"
+    template = _template("postgresql", base) if "store_url" in request.fixturenames else None
     # CREATE/DROP DATABASE cannot run inside a transaction.
     with psycopg.connect(_libpq_url(base), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if template is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        else:
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)))
+            _FROM_TEMPLATE.add(name)
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
+        _FROM_TEMPLATE.discard(name)
         with psycopg.connect(_libpq_url(base), autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
@@ -157,6 +171,8 @@ def _migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> No
         assert url.database and not Path(url.database).exists()
         shutil.copyfile(_template("sqlite", tmp_path_factory.getbasetemp()), url.database)
         return
+    if url.database in _FROM_TEMPLATE:
+        return  # made from the template already (postgres_url)
     server = make_url(os.environ[POSTGRES_URL_ENV])
     template = _template("postgresql", server)
     with psycopg.connect(_libpq_url(server), autocommit=True) as admin:
