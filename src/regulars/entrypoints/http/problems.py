@@ -194,8 +194,13 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     # Starlette answers an unhandled error outside every middleware, the language's too
     with use_language(language_of(request)):
-        return problem_response(500, instance=request.url.path,
-                                detail=_("an unexpected error; it has been logged"))
+        answer = problem_response(500, instance=request.url.path,
+                                  detail=_("an unexpected error; it has been logged"))
+    # Starlette raises the error on after this answer, and the server then drops the
+    # connection: said here, a client opens a new one for its retry instead of sending it
+    # down the closing one (a reset, where the retry was meant to succeed)
+    answer.headers["Connection"] = "close"
+    return answer
 
 
 def install(app: FastAPI) -> None:

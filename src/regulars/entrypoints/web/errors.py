@@ -76,6 +76,10 @@ def install(app: FastAPI) -> None:
         if isinstance(failure, StoreUnavailableError):
             return error_page(request, 503, _("The store is unavailable"), str(failure))
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_page(request, 500, _("Something went wrong"),
+        page = error_page(request, 500, _("Something went wrong"),
                           _("The error is in the server's log. Try again, or tell whoever "
                             "runs the server."))
+        # the server drops the connection after this page (Starlette raises the error on):
+        # said here, the browser's next request takes a new one
+        page.headers["Connection"] = "close"
+        return page
