@@ -1,6 +1,9 @@
 """One Spark session (local[2]) for every Spark test of a run: a session takes 5-15 s to
-start, the tests themselves a few seconds each. The tests are marked ``spark`` and grouped on
-one xdist worker (``xdist_group``), so that a parallel run starts one session, not two."""
+start, the tests themselves a few seconds each. The tests are marked ``spark`` and
+``xdist_group("spark")`` for ``--dist loadgroup`` to keep them on one worker, but with pytest
+9.2 and pytest-xdist 3.8 the group is not honoured (checked 2026-12-07: a group of six spread
+over both workers), so each worker that draws a Spark test starts its own session and makes
+the analyses once (session-scoped)."""
 
 from __future__ import annotations
 

@@ -32,14 +32,16 @@ pytestmark = [
 AS_OF = date(2025, 6, 30)
 
 
-@pytest.fixture(scope="module")
+# session-scoped, not module-scoped: a worker may run other modules' tests between these, and
+# a module's fixture would then be made again (CI measured the two analyses twice, 105 s each)
+@pytest.fixture(scope="session")
 def demo_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("demo")
     write_demo(out, DemoSpec(customers=400, seed=7), fmt="csv", overwrite=True)
     return {k.value: out / f"{k.value}.csv" for k in regulars.Kind}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def both(spark: Any, demo_files: dict[str, Path]) -> tuple[Analysis, Analysis]:
     """The demo with every table, analysed on DuckDB and on Spark."""
     on_duckdb = regulars.analyze(**demo_files, as_of=AS_OF)
