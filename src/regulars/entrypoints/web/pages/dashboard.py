@@ -19,11 +19,12 @@ from markupsafe import Markup
 
 from regulars import bootstrap
 from regulars.analytics.portfolio import Portfolio
+from regulars.entrypoints.http.routers.goals import goals_of
 from regulars.entrypoints.labels import rung_names, status_names
 from regulars.entrypoints.report import sections
 from regulars.entrypoints.report.format import signed
 from regulars.entrypoints.web.auth import Owner
-from regulars.entrypoints.web.pages.goals import goal_rows, goals_of
+from regulars.entrypoints.web.pages.goals import goal_rows
 from regulars.entrypoints.web.rendering import page
 from regulars.i18n import _, fmt_days, fmt_money, fmt_number, fmt_percent, ngettext
 from regulars.services.dashboard import DEFAULT_DAYS, PENDING, PERIOD_DAYS, Dashboard

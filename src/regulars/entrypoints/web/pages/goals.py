@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
-from regulars import bootstrap
 from regulars.domain.goals import (
     DEFINITIONS,
     METRICS,
@@ -37,13 +36,14 @@ from regulars.entrypoints.goal_words import (
     state_name,
     value_text,
 )
+from regulars.entrypoints.http.routers.goals import goals_of
 from regulars.entrypoints.web import nav
 from regulars.entrypoints.web.auth import Owner
 from regulars.entrypoints.web.rendering import page
 from regulars.entrypoints.web.sessions import flash
 from regulars.i18n import N_, _, fmt_date, fmt_number, fmt_percent, ngettext
 from regulars.services.audit import Caller
-from regulars.services.goals import GoalNotFoundError, Goals, TrackedGoal
+from regulars.services.goals import GoalNotFoundError, TrackedGoal
 from regulars.services.users import Role
 
 router = APIRouter()
@@ -51,14 +51,6 @@ router = APIRouter()
 nav.add(nav.NavItem(N_("Goals"), "/goals", {Role.OWNER}, order=15))
 
 
-def goals_of(request: Request) -> Goals:
-    """The app's goals, made on first use."""
-    state = request.app.state
-    found: Goals | None = getattr(state, "goals", None)
-    if found is None:
-        found = bootstrap.open_goals(state.settings, services=state.services)
-        state.goals = found
-    return found
 
 
 @dataclass(frozen=True)
