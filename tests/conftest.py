@@ -8,9 +8,12 @@ database of its own, so tests and xdist workers never see each other's rows.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import statistics
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,12 +103,95 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests that ask for postgres_url directly get the marker too, so that
     # `-m "not postgres"` leaves out everything that needs a server.
     for item in items:
         if "postgres_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+        # pytest-xdist 3.8 (--dist loadgroup) names a grouped test "<id>@<group>" by setting
+        # ``item._nodeid``, which pytest 9.2 no longer reads (the id lives in ``item._id``): the
+        # group was silently ignored. Carry the name over (trylast: after xdist's own hook).
+        grouped = getattr(item, "_nodeid", None)
+        if isinstance(grouped, str) and grouped != item.nodeid:
+            from _pytest.nodeid import coerce_node_id
+
+            item._id = coerce_node_id(grouped)  # type: ignore[attr-defined]
+
+
+# --- how the two workers share the suite (scripts/test: -n 2 --dist loadgroup) ---
+#
+# xdist's loadgroup hands out every ungrouped test on its own, so a module-scoped fixture
+# (a demo business analysed once, a simulated year) is built again on each worker that draws
+# one of the module's tests, and the costliest files may be handed out last, leaving one
+# worker idle at the end. Here a unit of work is a test file (or an ``xdist_group``), and the
+# units go out costliest first (longest-processing-time-first), the cost of each taken from
+# tests/durations.json, which ``--store-durations`` rewrites from a run's own timings.
+
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-durations", action="store_true", default=False,
+        help="write each test file's (and xdist group's) seconds to tests/durations.json, "
+             "which orders the files for the xdist workers (costliest first)")
+
+
+def _scope_of(nodeid: str) -> str:
+    """A grouped test's group ("<id>@<group>"), else its file."""
+    if nodeid.rfind("@") > nodeid.rfind("]"):
+        return "@" + nodeid.rsplit("@", 1)[-1]
+    return nodeid.split("::", 1)[0]
+
+
+class _CostliestFirst(OrderedDict[str, Any]):
+    """A work queue whose next unit is the costliest left (xdist pops ``last=False``)."""
+
+    def __init__(self, cost: Callable[[str], float]) -> None:
+        super().__init__()
+        self._cost = cost
+
+    def popitem(self, last: bool = True) -> tuple[str, Any]:
+        scope = max(self, key=self._cost)
+        return scope, self.pop(scope)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    try:
+        known: dict[str, float] = json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    typical = statistics.median(known.values()) if known else 1.0
+
+    class FilesCostliestFirst(LoadScopeScheduling):  # type: ignore[misc]
+        def __init__(self, config: pytest.Config, log: Any = None) -> None:
+            super().__init__(config, log)
+            self.workqueue = _CostliestFirst(lambda scope: known.get(scope, typical))
+
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope_of(nodeid)
+
+    return FilesCostliestFirst(config, log)
+
+
+_SPENT: dict[str, float] = {}
+_ON_WORKER: list[bool] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _ON_WORKER.append(hasattr(config, "workerinput"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not any(_ON_WORKER):  # the controller sees every worker's reports
+        scope = _scope_of(report.nodeid)
+        _SPENT[scope] = _SPENT.get(scope, 0.0) + report.duration
 
 
 # --- a real API server on loopback (uvicorn in a thread) over a throwaway store, and keys ---
@@ -155,6 +241,10 @@ def _template(kind: str, base: URL | Path) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("store_durations") and _SPENT:
+        DURATIONS.write_text(json.dumps(
+            {scope: round(seconds, 2) for scope, seconds in sorted(_SPENT.items())},
+            indent=0) + "\n", encoding="utf-8")
     server = os.environ.get(POSTGRES_URL_ENV)
     name = _TEMPLATES.pop("postgresql", None)
     if server and name:

@@ -1,9 +1,8 @@
 """One Spark session (local[2]) for every Spark test of a run: a session takes 5-15 s to
 start, the tests themselves a few seconds each. The tests are marked ``spark`` and
-``xdist_group("spark")`` for ``--dist loadgroup`` to keep them on one worker, but with pytest
-9.2 and pytest-xdist 3.8 the group is not honoured (checked 2026-12-07: a group of six spread
-over both workers), so each worker that draws a Spark test starts its own session and makes
-the analyses once (session-scoped)."""
+``xdist_group("spark")``, so that ``--dist loadgroup`` (scripts/test) runs them all on one
+worker, which starts one session and makes the analyses once (session-scoped). pytest 9.2 and
+pytest-xdist 3.8 lost the group on the way (tests/conftest.py carries it over again)."""
 
 from __future__ import annotations
 
