@@ -8,7 +8,6 @@ database of its own, so tests and xdist workers never see each other's rows.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -307,23 +306,24 @@ def keys(services: ApiServices) -> dict[str, str]:
     return {role: services.keys.create(role, f"test {role}")[0] for role in ROLES}
 
 
+@pytest.fixture(scope="session")
+def tls() -> ssl.SSLContext:
+    """One client TLS context for a run's httpx clients (``verify=tls``): each new client would
+    otherwise load the system's certificate store again, 40 ms a test."""
+    return ssl.create_default_context()
+
+
 @pytest.fixture
-def client(services: ApiServices, api_settings: Settings) -> Iterator[httpx.Client]:
+def client(services: ApiServices, api_settings: Settings,
+           tls: ssl.SSLContext) -> Iterator[httpx.Client]:
     import httpx
 
     from regulars.entrypoints.http import create_app
     from regulars.entrypoints.http.app import serving
 
     app = create_app(api_settings, services=services, rebuild_on_start=False)
-    with serving(app) as url, httpx.Client(base_url=url, timeout=60, verify=_tls()) as http:
+    with serving(app) as url, httpx.Client(base_url=url, timeout=60, verify=tls) as http:
         yield http
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One client TLS context for the run's HTTP clients: each httpx.Client would otherwise
-    load the system's certificate store again (40 ms a test)."""
-    return ssl.create_default_context()
 
 
 Call = Callable[..., "httpx.Response"]

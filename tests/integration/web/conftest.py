@@ -39,13 +39,13 @@ Browser = Callable[..., httpx.Client]
 
 
 @pytest.fixture
-def browser(web, people) -> Iterator[Browser]:
+def browser(web, people, tls) -> Iterator[Browser]:
     """``browser(role=None, **httpx kwargs)``: a client of its own (its own cookies), signed
     in as ``role`` when one is given."""
     opened: list[httpx.Client] = []
 
     def make(role: str | None = None, **kw) -> httpx.Client:
-        client = httpx.Client(base_url=web, timeout=60, **kw)
+        client = httpx.Client(base_url=web, timeout=60, **{"verify": tls, **kw})
         opened.append(client)
         if role is not None:
             r = sign_in(client, role)
