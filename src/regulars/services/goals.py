@@ -112,6 +112,22 @@ def _goal(row: Mapping[str, Any]) -> Goal:
                 row["starts_on"], row["due_on"], row["note"], row["retired_at"] is not None)
 
 
+@dataclass(frozen=True)
+class TrackRun:
+    """A recording of readings in the background: when it started, whether it read every date
+    anew, and once ended when, how many readings it wrote, or that it failed (logged)."""
+
+    started_at: datetime
+    again: bool = False
+    finished_at: datetime | None = None
+    readings_written: int | None = None
+    failed: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None
+
+
 class Goals:
     """Setting, listing, retiring and tracking the goals in ``store``.
 
@@ -129,6 +145,7 @@ class Goals:
         self.now = now or (lambda: datetime.now(UTC).replace(tzinfo=None))
         self._lock = threading.Lock()
         self._tracking: threading.Thread | None = None
+        self._run: TrackRun | None = None
 
     # --- reading -------------------------------------------------------------------------
 
@@ -222,6 +239,45 @@ class Goals:
         with self._lock:
             return self._tracking is not None and self._tracking.is_alive()
 
+    def last_run(self) -> TrackRun | None:
+        """The latest recording this process started in the background (running or ended)."""
+        with self._lock:
+            return self._run
+
+    def start_tracking(self, *, again: bool = False) -> tuple[TrackRun, bool]:
+        """Record the readings still missing (with ``again``: every date anew) in the
+        background, one recording at a time: a customer map per month's end takes seconds to
+        minutes on a large store, longer than an HTTP request should wait. Returns the run
+        and whether it was started now (False: one was running, and is returned instead)."""
+        with self._lock:
+            if self._tracking is not None and self._tracking.is_alive():
+                assert self._run is not None
+                return self._run, False
+            run = TrackRun(started_at=self.now(), again=again)
+            self._run = run
+
+            def work() -> None:
+                written: int | None = None
+                try:
+                    written = self.track(again=again)
+                except Exception:
+                    log.exception("the goals' readings could not be recorded")
+                with self._lock:
+                    self._run = TrackRun(run.started_at, again, finished_at=self.now(),
+                                         readings_written=written, failed=written is None)
+
+            self._tracking = threading.Thread(target=work, name="goals-track", daemon=True)
+            self._tracking.start()
+            return run, True
+
+    def wait(self, timeout: float | None = None) -> TrackRun | None:
+        """Wait for the background recording, if any, to end; the latest run."""
+        with self._lock:
+            thread = self._tracking
+        if thread is not None:
+            thread.join(timeout)
+        return self.last_run()
+
     def refresh(self, tracked: Sequence[TrackedGoal] | None = None
                 ) -> threading.Thread | None:
         """Record the missing readings in the background when a goal lacks today's (one
@@ -232,18 +288,8 @@ class Goals:
                 return self._tracking
         if not self.stale(tracked):
             return None
+        self.start_tracking()
         with self._lock:
-            if self._tracking is not None and self._tracking.is_alive():
-                return self._tracking
-
-            def run() -> None:
-                try:
-                    self.track()
-                except Exception:
-                    log.exception("the goals' readings could not be recorded")
-
-            self._tracking = threading.Thread(target=run, name="goals-track", daemon=True)
-            self._tracking.start()
             return self._tracking
 
     def track(self, goal_ids: Sequence[str] | None = None, *, again: bool = False) -> int:

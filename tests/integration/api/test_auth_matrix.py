@@ -81,6 +81,7 @@ ENDPOINTS = [
                            "baseline": 0}, {"admin"}),
     ("POST", "/v1/goals/GNOPE/retire", None, {"admin"}),
     ("POST", "/v1/goals/track", None, {"admin"}),
+    ("GET", "/v1/goals/track", None, READERS),
 ]
 PUBLIC = {("GET", "/v1/health")}
 

@@ -3,6 +3,7 @@ creation, problem documents naming the field, retiring, and the readings."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -60,9 +61,18 @@ def test_goals_over_http(call, services):
     late = call("admin", "POST", "/v1/goals", json={**body, "due_on": "2024-01-01"})
     assert late.status_code == 422 and late.json()["errors"][0]["field"] == "due_on"
 
+    assert call("readonly", "GET", "/v1/goals/track").json() == {
+        "running": False, "started_at": None, "again": False, "finished_at": None,
+        "readings_written": None, "failed": False}
     tracked = call("admin", "POST", "/v1/goals/track")
-    assert tracked.status_code == 200
-    assert tracked.json() == {"readings_written": 1}  # today, 28 Feb (the start's is kept)
+    assert tracked.status_code == 202 and tracked.headers["location"] == "/v1/goals/track"
+    assert tracked.json()["started_at"] is not None
+    deadline = time.monotonic() + 60
+    while (status := call("readonly", "GET", "/v1/goals/track").json())["running"]:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    assert status["started_at"] == tracked.json()["started_at"] and not status["failed"]
+    assert status["readings_written"] == 1  # today, 28 Feb (the start's is kept)
     readings = call("manager", "GET", f"/v1/goals/{goal['goal_id']}/readings").json()
     assert readings == [{"as_of": "2024-02-25", "value": 50.0},
                         {"as_of": "2024-02-28", "value": 50.0}]

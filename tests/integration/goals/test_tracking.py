@@ -118,3 +118,44 @@ def test_a_goal_that_cannot_be_set_is_not_stored(services, api_settings):
     # a store without orders: the goal is kept, its baseline unknown until there is data
     kept = goals.set("rotation", 3, due_on=date(2099, 1, 1))
     assert kept.goal.baseline is None and goals.any_set()
+
+
+def test_a_recording_runs_in_the_background_one_at_a_time_and_says_what_it_wrote(
+        services, api_settings):
+    import threading
+
+    from regulars import bootstrap
+
+    _orders(services)
+    goals = bootstrap.open_goals(api_settings, services=services)
+    share = goals.set("share_of_regulars", 60, starts_on=date(2024, 1, 15),
+                      due_on=date(2024, 6, 30))
+    assert goals.last_run() is None
+    measure, release = goals.measure, threading.Event()
+    assert measure is not None
+
+    def held(wanted):  # the measuring waits until the test lets it go on
+        release.wait(60)
+        return measure(wanted)
+
+    goals.measure = held
+    first, started = goals.start_tracking()
+    assert started and first.running and first.readings_written is None
+    # a second request while the first runs starts nothing and answers the one running
+    second, started_again = goals.start_tracking(again=True)
+    assert not started_again and second == first and goals.tracking()
+    release.set()
+    ended = goals.wait(60)
+    assert ended is not None and not ended.running and not ended.failed
+    assert ended.started_at == first.started_at
+    assert ended.readings_written == 3  # 31 Jan, 29 Feb and today (the start's was written)
+    assert len(goals.get(share.goal.goal_id).readings) == 4
+
+    def broken(wanted):
+        raise RuntimeError("the store went away")
+
+    goals.measure = broken
+    goals.start_tracking(again=True)
+    failed = goals.wait(60)
+    assert failed is not None and failed.failed and failed.readings_written is None
+    assert len(goals.get(share.goal.goal_id).readings) == 4  # nothing half-written

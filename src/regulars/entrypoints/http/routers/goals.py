@@ -28,12 +28,12 @@ from regulars.entrypoints.http.fields import Day
 from regulars.entrypoints.http.presenters import caller
 from regulars.entrypoints.http.problems import Problem
 from regulars.entrypoints.http.routers.ingest import _PROBLEMS, IdempotencyKey
-from regulars.entrypoints.http.schemas import Text
+from regulars.entrypoints.http.schemas import Moment, Text
 from regulars.i18n import _
 from regulars.services.api.ingest import request_hash
 from regulars.services.api.keys import ApiKey, Permission
 from regulars.services.api.ports import DuplicateError
-from regulars.services.goals import GoalNotFoundError, Goals, as_dict
+from regulars.services.goals import GoalNotFoundError, Goals, TrackRun, as_dict
 
 router = APIRouter(prefix="/v1", tags=["goals"])
 Reader = Annotated[ApiKey, require(Permission.READ_PORTFOLIO)]
@@ -92,7 +92,24 @@ class GoalIn(BaseModel):
 
 
 class TrackOut(BaseModel):
-    readings_written: int
+    """The latest recording of readings this server process started in the background."""
+
+    running: bool = Field(description="Still recording.")
+    started_at: Moment | None = Field(default=None, description="None: none started yet.")
+    again: bool = Field(default=False, description="Reading every date anew.")
+    finished_at: Moment | None = None
+    readings_written: int | None = Field(default=None, description="Once ended.")
+    failed: bool = Field(default=False, description="It ended in an error (in the server's "
+                                                    "log); the readings it had not written "
+                                                    "are recorded by the next run.")
+
+
+def _track_out(run: TrackRun | None) -> dict[str, Any]:
+    if run is None:
+        return {"running": False}
+    return {"running": run.running, "started_at": run.started_at, "again": run.again,
+            "finished_at": run.finished_at, "readings_written": run.readings_written,
+            "failed": run.failed}
 
 
 def goals_of(request: Request) -> Goals:
@@ -122,6 +139,14 @@ def list_goals(key: Reader, request: Request,
                retired: Annotated[bool, Query(description="Retired goals too.")] = False
                ) -> Any:
     return [as_dict(t) for t in goals_of(request).list(retired=retired)]
+
+
+@router.get("/goals/track", response_model=TrackOut, responses=_PROBLEMS,
+            summary="The latest recording of readings: running, or what it wrote")
+def track_status(key: Reader, request: Request) -> Any:
+    """Kept by the server process that started it (with ``regulars serve --workers N``, ask
+    again if the answer says none was started: another process may have it)."""
+    return _track_out(goals_of(request).last_run())
 
 
 @router.get("/goals/{goal_id}", response_model=GoalOut, responses=_PROBLEMS,
@@ -195,11 +220,17 @@ def retire_goal(goal_id: GoalId, key: Admin, request: Request) -> Any:
             goal_id, caller=caller(key, "POST /v1/goals/{id}/retire")))
 
 
-@router.post("/goals/track", response_model=TrackOut, responses=_PROBLEMS,
-             summary="Record the goals' readings still missing")
+@router.post("/goals/track", response_model=TrackOut, status_code=202, responses=_PROBLEMS,
+             summary="Record the goals' readings still missing, in the background")
 def track_goals(key: Admin, request: Request,
                 again: Annotated[bool, Query(description="Read every date anew.")] = False
                 ) -> Any:
     """The start, every month's end and today, from the store's order history (one customer
-    map per date for every goal)."""
-    return {"readings_written": goals_of(request).track(again=again)}
+    map per date for every goal): seconds to minutes on a large store, so it runs in the
+    background and the answer is 202 at once; ``GET /v1/goals/track`` says when it has ended
+    and how many readings it wrote. While one recording runs, another is not started: the
+    answer describes the one running."""
+    run, _started = goals_of(request).start_tracking(again=again)
+    return JSONResponse(TrackOut.model_validate(_track_out(run)).model_dump(mode="json"),
+                        status_code=202,
+                        headers={"Location": "/v1/goals/track"})
