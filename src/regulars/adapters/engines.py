@@ -209,6 +209,17 @@ class SparkEngine:
         self._views.append(name)
         return self.con.table(name)
 
+    def read(self, kind: Kind, uri: str, *, max_problems: int) -> Any:
+        """The table of ``kind`` at ``uri``, read and checked by Spark's executors
+        (:mod:`regulars.adapters.spark_files`): nothing of it passes through the driver."""
+        from regulars.adapters.spark_files import read_checked
+
+        df = read_checked(self.session, kind, uri, max_problems=max_problems)
+        name = f"input_{kind.value}"
+        df.createOrReplaceTempView(name)
+        self._views.append(name)
+        return self.con.table(name)
+
     def close(self) -> None:
         for name in self._views:
             self.session.catalog.dropTempView(name)
