@@ -105,3 +105,27 @@ def test_a_missing_required_column_is_named_with_the_files_columns(engine, tmp_p
 def test_a_path_spark_cannot_read_says_so(engine, tmp_path):
     with pytest.raises(AnalysisError, match="Spark cannot read file://"):
         engine.read(Kind.ORDERS, uri(tmp_path / "nothing.parquet"), max_problems=10)
+
+
+def test_an_analysis_takes_a_uri_from_spark_and_a_local_file_from_the_driver(spark, tmp_path):
+    """The inputs of ``analyze(..., engine="spark")``: the orders' URI read by Spark, the
+    customers' local file read and checked on the driver and handed over; both tables on the
+    one Spark session."""
+    import ibis
+
+    from regulars.bootstrap import load_settings, open_inputs, open_spark
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(GOOD, encoding="utf-8")
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id,name\nC1,Anna\nC2,Peeter\n", encoding="utf-8")
+    inputs = open_inputs(load_settings(), spark=open_spark(spark))
+    said: list[str] = []
+    with inputs.tables({Kind.ORDERS: uri(orders), Kind.CUSTOMERS: customers}, None, "spark",
+                       said.append) as tables:
+        assert list(tables) == [Kind.ORDERS, Kind.CUSTOMERS]
+        assert {ibis.get_backend(t).name for t in tables.values()} == {"pyspark"}
+        assert tables[Kind.ORDERS].count().to_pyarrow().as_py() == 3
+        assert sorted(tables[Kind.CUSTOMERS].name.to_pyarrow().to_pylist()) == [
+            "Anna", "Peeter"]
+    assert said[0] == f"reading and checking {uri(orders)} on Spark…"
