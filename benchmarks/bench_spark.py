@@ -86,6 +86,8 @@ def child(payload: dict[str, Any], result_file: str) -> None:
 
     def progress(step: str) -> None:  # each step's start, seconds into the analysis
         stages.append([round(time.perf_counter() - t0, 1), step])
+        # kept as they come: a run stopped by --timeout still says how far it got
+        Path(result_file + ".stages").write_text(json.dumps(stages), encoding="utf-8")
 
     result = regulars.analyze(**kwargs, progress=progress)
     rows = len(result.customers)
@@ -115,13 +117,17 @@ def run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
             if time.perf_counter() > deadline:
                 os.killpg(proc.pid, 9)  # the child and its JVM
                 os.wait4(proc.pid, 0)
-                return {"timeout": timeout}
+                reached = Path(result_file + ".stages")
+                stages = (json.loads(reached.read_text(encoding="utf-8"))
+                          if reached.exists() else [])
+                return {"timeout": timeout, "stages": stages}
             time.sleep(0.5)
         if os.waitstatus_to_exitcode(status) != 0:
             return {"failed": os.waitstatus_to_exitcode(status)}
         out: dict[str, Any] = json.loads(Path(result_file).read_text(encoding="utf-8"))
     finally:
         Path(result_file).unlink(missing_ok=True)
+        Path(result_file + ".stages").unlink(missing_ok=True)
     out["process_seconds"] = time.perf_counter() - t0
     out["python_peak_mb"] = usage.ru_maxrss / 1024
     return out
