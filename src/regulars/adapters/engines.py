@@ -198,6 +198,7 @@ class SparkEngine:
         self.session = session if session is not None else spark_session(master)
         self.con: Any = _spark_backend_class()().connect(self.session)
         self._views: list[str] = []
+        self._persisted: list[Any] = []
 
     def table(self, name: str, data: pa.Table) -> Any:
         df = self.session.createDataFrame(data)
@@ -215,6 +216,7 @@ class SparkEngine:
         from regulars.adapters.spark_files import read_checked
 
         df = read_checked(self.session, kind, uri, max_problems=max_problems)
+        self._persisted.append(df)
         name = f"input_{kind.value}"
         df.createOrReplaceTempView(name)
         self._views.append(name)
@@ -224,3 +226,6 @@ class SparkEngine:
         for name in self._views:
             self.session.catalog.dropTempView(name)
         self._views.clear()
+        for df in self._persisted:
+            df.unpersist()
+        self._persisted.clear()

@@ -54,9 +54,11 @@ def _lit(text: str) -> str:
 
 def read_checked(session: Any, kind: Kind, uri: str, *, max_problems: int) -> Any:
     """The table of ``kind`` at ``uri`` as a Spark DataFrame with the contract's columns and
-    types, checked on the executors. Raises :class:`RejectedFileError` naming the file,
-    column, value and row id of the first ``max_problems`` problems (and how many there are),
-    or :class:`AnalysisError` when Spark cannot read the path at all."""
+    types, checked on the executors, and persisted (the caller unpersists it when done).
+
+    Raises :class:`RejectedFileError` naming the file, column, value and row id of the first
+    ``max_problems`` problems (and how many there are), or :class:`AnalysisError` when Spark
+    cannot read the path at all."""
     spec = SPECS[kind]
     fmt = file_format(uri)
     try:
@@ -86,7 +88,9 @@ def read_checked(session: Any, kind: Kind, uri: str, *, max_problems: int) -> An
     session.catalog.dropTempView("_regulars_raw")
     if total:
         raise RejectedFileError(uri, problems, total, _message(uri, problems, total))
-    return staged.select(*[_q(c.name) for c in spec.columns])
+    # kept (in memory, then on the executors' disks) once the first query has read it: the
+    # analysis reads the table many times and would otherwise read and parse the files again
+    return staged.select(*[_q(c.name) for c in spec.columns]).persist()
 
 
 def _sniff_sep(session: Any, uri: str) -> str:
@@ -154,16 +158,20 @@ def _problems(session: Any, spec: TableSpec, staged: Any, checks: list[tuple[str
     # the row's id: its id column's value, else its first column's
     key = (f"_src_{spec.id_column}" if spec.id_column in by_lower
            else "_src_" + next(c.name for c in spec.columns if c.name in by_lower))
-    union = " UNION ALL ".join(
-        f"SELECT _file, {_q(key)} AS row_key, {_lit(name)} AS col, "
-        f"CAST({_q('_src_' + name)} AS string) AS value, {_lit(what)} AS what "
-        f"FROM _regulars_staged WHERE {cond}"
+    # every check of a row in one array, the failed ones exploded: one scan for all checks
+    items = ", ".join(
+        f"named_struct('col', {_lit(name)}, 'value', CAST({_q('_src_' + name)} AS string), "
+        f"'what', {_lit(what)}, 'bad', coalesce({cond}, false))"
         for name, cond, what in checks)
+    per_row = (f"SELECT _file, row_key, p.col AS col, p.value AS value, p.what AS what FROM ("
+               f"SELECT _file, CAST({_q(key)} AS string) AS row_key, "
+               f"filter(array({items}), x -> x.bad) AS ps FROM _regulars_staged) "
+               f"LATERAL VIEW explode(ps) e AS p")
     dup = (f"SELECT min(_file) AS _file, {id_col} AS row_key, {_lit(spec.id_column)} AS col, "
            f"{id_col} AS value, {_lit(_('the id is given more than once'))} AS what "
            f"FROM _regulars_staged WHERE {id_col} IS NOT NULL GROUP BY {id_col} "
            f"HAVING count(*) > 1")
-    found = session.sql(f"SELECT * FROM ({union} UNION ALL {dup})") if union else session.sql(dup)
+    found = session.sql(f"SELECT * FROM ({per_row} UNION ALL {dup})" if items else dup)
     found = found.cache()
     try:
         total = found.count()
