@@ -163,10 +163,12 @@ def _problems(session: Any, spec: TableSpec, staged: Any, checks: list[tuple[str
         f"named_struct('col', {_lit(name)}, 'value', CAST({_q('_src_' + name)} AS string), "
         f"'what', {_lit(what)}, 'bad', coalesce({cond}, false))"
         for name, cond, what in checks)
+    # the array only for the rows with a problem: a good row is one filter
+    any_bad = " OR ".join(f"coalesce({cond}, false)" for _name, cond, _what in checks)
     per_row = (f"SELECT _file, row_key, p.col AS col, p.value AS value, p.what AS what FROM ("
                f"SELECT _file, CAST({_q(key)} AS string) AS row_key, "
-               f"filter(array({items}), x -> x.bad) AS ps FROM _regulars_staged) "
-               f"LATERAL VIEW explode(ps) e AS p")
+               f"filter(array({items}), x -> x.bad) AS ps FROM _regulars_staged "
+               f"WHERE {any_bad or 'false'}) LATERAL VIEW explode(ps) e AS p")
     dup = (f"SELECT min(_file) AS _file, {id_col} AS row_key, {_lit(spec.id_column)} AS col, "
            f"{id_col} AS value, {_lit(_('the id is given more than once'))} AS what "
            f"FROM _regulars_staged WHERE {id_col} IS NOT NULL GROUP BY {id_col} "
