@@ -10,15 +10,19 @@ written by ``bench_map_speed.py``'s generator, git-ignored, reused when present)
 - **DuckDB**: ``regulars.analyze(orders=<file>, as_of=<end>)`` in a fresh child process;
 - **Spark local[2]**: the same call with ``engine="spark"`` on a session the child starts
   (``local[2]``, ``--driver-memory``, ``--shuffle-partitions``), its start timed apart;
+- **Spark local[2], reading the file itself** (``--engines … spark-uri``): the file given as
+  a ``file://`` URI, read and checked by Spark's executors (as ``s3a://`` would be);
 
 each child's wall seconds (``analyze`` alone, and the whole process), the peak RSS of the
 Python process (``os.wait4``) and, for Spark, of the JVM too (``VmHWM`` of the py4j gateway's
 process, read before the session stops). Prints the machine, a Markdown table and the ratio
 Spark / DuckDB. ``--timeout`` (seconds) gives up on a child that runs longer and records it.
 
-Both read and check the file on the driver as an import would (DuckDB); Spark then receives
-the checked tables as Arrow and computes the map, the earlier map and the portfolio. So the
-ratio is the engine's, on one machine, where Spark cannot win: see docs/spark.md.
+DuckDB and ``spark`` read and check the file on the driver as an import would (DuckDB); Spark
+then receives the checked tables as Arrow. ``spark-uri`` leaves reading and checking to Spark.
+Spark computes the map, the earlier map and the portfolio; the models and the ranking read the
+orders' occasions on the driver. The ratio is the engine's, on one machine, where Spark cannot
+win: see docs/spark.md.
 """
 
 from __future__ import annotations
@@ -59,8 +63,11 @@ def child(payload: dict[str, Any], result_file: str) -> None:
 
     out: dict[str, Any] = {}
     kwargs: dict[str, Any] = {"orders": payload["file"], "as_of": payload["end"]}
+    if payload["engine"] == "spark-uri":
+        # the same file as a URI: read and checked by Spark's executors, not by the driver
+        kwargs["orders"] = Path(payload["file"]).resolve().as_uri()
     session = None
-    if payload["engine"] == "spark":
+    if payload["engine"] in ("spark", "spark-uri"):
         from pyspark.sql import SparkSession
 
         t0 = time.perf_counter()
@@ -75,9 +82,17 @@ def child(payload: dict[str, Any], result_file: str) -> None:
         out["session_seconds"] = time.perf_counter() - t0
         kwargs.update(engine="spark", spark_session=session)
     t0 = time.perf_counter()
-    result = regulars.analyze(**kwargs)
+    stages: list[list[Any]] = []
+
+    def progress(step: str) -> None:  # each step's start, seconds into the analysis
+        stages.append([round(time.perf_counter() - t0, 1), step])
+        # kept as they come: a run stopped by --timeout still says how far it got
+        Path(result_file + ".stages").write_text(json.dumps(stages), encoding="utf-8")
+
+    result = regulars.analyze(**kwargs, progress=progress)
     rows = len(result.customers)
     out["analyze_seconds"] = time.perf_counter() - t0
+    out["stages"] = stages
     out["customers"] = rows
     if session is not None:
         out["jvm_peak_mb"] = _jvm_peak_mb(session)
@@ -102,13 +117,17 @@ def run_child(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
             if time.perf_counter() > deadline:
                 os.killpg(proc.pid, 9)  # the child and its JVM
                 os.wait4(proc.pid, 0)
-                return {"timeout": timeout}
+                reached = Path(result_file + ".stages")
+                stages = (json.loads(reached.read_text(encoding="utf-8"))
+                          if reached.exists() else [])
+                return {"timeout": timeout, "stages": stages}
             time.sleep(0.5)
         if os.waitstatus_to_exitcode(status) != 0:
             return {"failed": os.waitstatus_to_exitcode(status)}
         out: dict[str, Any] = json.loads(Path(result_file).read_text(encoding="utf-8"))
     finally:
         Path(result_file).unlink(missing_ok=True)
+        Path(result_file + ".stages").unlink(missing_ok=True)
     out["process_seconds"] = time.perf_counter() - t0
     out["python_peak_mb"] = usage.ru_maxrss / 1024
     return out
@@ -128,6 +147,10 @@ def main() -> None:
     ap.add_argument("--driver-memory", default="8g")
     ap.add_argument("--shuffle-partitions", type=int, default=8)
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--engines", nargs="+", default=["duckdb", "spark"],
+                    choices=["duckdb", "spark", "spark-uri"],
+                    help="spark: the file read and checked on the driver, then handed to "
+                         "Spark; spark-uri: the file given as a file:// URI, read by Spark")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -152,7 +175,7 @@ def main() -> None:
                        orders_per_customer=opc).end.isoformat()
         base = {"file": str(file), "end": end}
         found: dict[str, dict[str, Any]] = {}
-        for engine in ("duckdb", "spark"):
+        for engine in args.engines:
             print(f"{orders:,} orders on {engine} (load {_load()}) …", flush=True)
             found[engine] = run_child({**base, "engine": engine, "master": args.master,
                                        "driver_memory": args.driver_memory,
@@ -164,7 +187,7 @@ def main() -> None:
           "| JVM peak MB | × DuckDB (analyze) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for orders, found in rows:
-        duck = found["duckdb"].get("analyze_seconds")
+        duck = found.get("duckdb", {}).get("analyze_seconds")
         for engine, r in found.items():
             if "analyze_seconds" not in r:
                 print(f"| {orders:,} | {engine} | {r} | | | | | |")

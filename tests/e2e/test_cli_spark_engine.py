@@ -65,3 +65,12 @@ def test_spark_connect_that_cannot_be_reached_is_named_in_the_error(tmp_path, mo
     assert result.exit_code != 0
     text = " ".join(result.output.split())
     assert f"Spark Connect at {url}" in text, text
+
+
+def test_a_uri_without_the_spark_engine_says_to_add_it():
+    """A URI is for Spark's executors to read: DuckDB on the driver does not try it."""
+    result = runner.invoke(app, ["analyze", "s3a://shop/export/orders.parquet"])
+    assert result.exit_code != 0
+    text = " ".join(result.output.split())
+    assert "s3a://shop/export/orders.parquet: a URI is read by Spark: add --engine spark" in text
+    assert "Traceback" not in result.output

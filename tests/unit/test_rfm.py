@@ -11,7 +11,14 @@ import pytest
 
 from regulars.analytics.customer_map import customer_map
 from regulars.analytics.params import MapParams
-from regulars.analytics.traits import RFM_GRID, RFM_SEGMENTS, rfm_segment, rfm_segment_of
+from regulars.analytics.traits import (
+    RFM_GRID,
+    RFM_SEGMENTS,
+    approximate_rfm,
+    rfm_segment,
+    rfm_segment_of,
+    threshold_score,
+)
 
 AS_OF = datetime(2024, 6, 1)
 
@@ -112,3 +119,43 @@ def test_the_number_of_bins_comes_from_params():
     assert [rows[f"C{k:02d}"]["rfm_f"] for k in range(1, 11)] == [1] * 5 + [2] * 5
     assert rows["C10"]["rfm_segment"] == "champions"
     assert rows["C01"]["rfm_segment"] == "lost"
+
+
+# --- approximate thresholds (Spark; docs/spark.md) -----------------------------------------
+
+def test_a_value_scores_one_plus_the_thresholds_it_is_strictly_above():
+    """Thresholds 2 and 5: 1 and 2 (at the first threshold) score 1, 3 and 5 (at the second)
+    score 2, 8 scores 3; equal values share a score; a missing threshold is not passed."""
+    values = [1.0, 2.0, 2.0, 3.0, 5.0, 5.0, 5.0, 8.0]
+    t = table([{"v": v, "q1": 2.0, "q2": 5.0, "none": None} for v in values])
+    t = t.mutate(none=t.none.cast("float64"))
+    got = t.mutate(s=threshold_score(t.v, [t.q1, t.q2]),
+                   n=threshold_score(t.v, [t.q1, t.none])).to_pyarrow()
+    assert got.column("s").to_pylist() == [1, 1, 1, 2, 2, 2, 2, 3]
+    assert got.column("n").to_pylist() == [1, 1, 1, 2, 2, 2, 2, 2]
+
+
+def test_auto_takes_approximate_thresholds_on_spark_only():
+    t = table([{"customer_id": "A"}])
+    assert not approximate_rfm(t, MapParams())
+    assert approximate_rfm(t, MapParams(rfm_quantiles="approximate"))
+    assert not approximate_rfm(t, MapParams(rfm_quantiles="exact"))
+
+
+def test_approximate_scores_keep_equal_customers_together_where_ntile_splits_them():
+    """Four customers with one order of 5 yesterday and four with two orders of 10: every
+    value ties with three others. Exact quintiles split each group by customer id; thresholds
+    give a group one score (the lower: a value at a threshold stays below it)."""
+    rows = [{"customer_id": f"A{i}", "ordered_at": ago(1), "amount": 5.0} for i in range(4)]
+    rows += [{"customer_id": f"B{i}", "ordered_at": ago(1 + 30 * j), "amount": 10.0}
+             for i in range(4) for j in range(2)]
+    exact = {r["customer_id"]: r for r in
+             customer_map(table(rows), as_of=AS_OF).to_arrow().to_pylist()}
+    approx = {r["customer_id"]: r for r in customer_map(
+        table(rows), as_of=AS_OF, params=MapParams(rfm_quantiles="approximate"),
+    ).to_arrow().to_pylist()}
+    assert len({exact[f"B{i}"]["rfm_f"] for i in range(4)}) > 1
+    assert {approx[f"A{i}"]["rfm_f"] for i in range(4)} == {1}
+    assert {approx[f"B{i}"]["rfm_f"] for i in range(4)} == {approx["B0"]["rfm_f"]}
+    assert approx["B0"]["rfm_f"] > 1
+    assert {approx[c]["rfm_segment"] for c in approx} <= set(RFM_SEGMENTS)

@@ -198,6 +198,7 @@ class SparkEngine:
         self.session = session if session is not None else spark_session(master)
         self.con: Any = _spark_backend_class()().connect(self.session)
         self._views: list[str] = []
+        self._persisted: list[Any] = []
 
     def table(self, name: str, data: pa.Table) -> Any:
         df = self.session.createDataFrame(data)
@@ -209,7 +210,22 @@ class SparkEngine:
         self._views.append(name)
         return self.con.table(name)
 
+    def read(self, kind: Kind, uri: str, *, max_problems: int) -> Any:
+        """The table of ``kind`` at ``uri``, read and checked by Spark's executors
+        (:mod:`regulars.adapters.spark_files`): nothing of it passes through the driver."""
+        from regulars.adapters.spark_files import read_checked
+
+        df = read_checked(self.session, kind, uri, max_problems=max_problems)
+        self._persisted.append(df)
+        name = f"input_{kind.value}"
+        df.createOrReplaceTempView(name)
+        self._views.append(name)
+        return self.con.table(name)
+
     def close(self) -> None:
         for name in self._views:
             self.session.catalog.dropTempView(name)
         self._views.clear()
+        for df in self._persisted:
+            df.unpersist()
+        self._persisted.clear()

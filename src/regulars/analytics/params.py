@@ -101,6 +101,8 @@ class MapParams:
     """Complaints and returns per order above this many times the base's rate: 'problem'."""
     rfm_bins: int = 5
     """R, F and M scores run from 1 to this many (quantiles)."""
+    rfm_quantiles: Literal["auto", "exact", "approximate"] = "auto"
+    """RFM buckets: exact (ntile), approximate (quantile thresholds) or auto (approx. on Spark)."""
 
     # §4, §5, §7 predictions (issue 4)
     predictions: bool = True

@@ -117,15 +117,70 @@ def ranks(spine: ir.Table, params: MapParams, *, prospects: bool = True) -> ir.T
             t.has_orders, bins - ibis.ntile(bins).over(window), ibis.null("int64")
         )
 
+    if approximate_rfm(spine, params):
+        t = t.cross_join(_thresholds(t, bins))
+        scores = {name: _bucket(t, name, bins) for name, _ in RANK_EDGES}
+    else:
+        scores = {"rfm_r": score(by_recency), "rfm_f": score(by_orders),
+                  "rfm_m": score(by_revenue)}
     r = t.select(
         "customer_id",
         revenue_rank=ibis.row_number().over(by_revenue) + 1,
         revenue_cum_before=t.revenue.sum().over(cum) - t.revenue,
-        rfm_r=score(by_recency),
-        rfm_f=score(by_orders),
-        rfm_m=score(by_revenue),
+        **scores,
     )
     return r.mutate(rfm_segment=rfm_segment(r.rfm_r, r.rfm_f, bins))
+
+
+APPROXIMATE_ENGINES = ("pyspark",)
+"""Engines on which ``rfm_quantiles = "auto"`` takes the RFM buckets from approximate quantile
+thresholds: on Spark a window without a partition (``ntile`` over every customer) runs in one
+task, thresholds are an aggregate every partition contributes to."""
+
+
+def approximate_rfm(spine: ir.Table, params: MapParams) -> bool:
+    """Whether the RFM scores of ``spine`` come from approximate quantile thresholds
+    (``params.rfm_quantiles``; ``auto``: on the engines of :data:`APPROXIMATE_ENGINES`)."""
+    if params.rfm_quantiles != "auto":
+        return params.rfm_quantiles == "approximate"
+    return ibis.get_backend(spine).name in APPROXIMATE_ENGINES
+
+
+def _rfm_value(t: ir.Table, name: str) -> ir.FloatingValue:
+    """What an RFM score ranks, as a number that grows with the score (recency: the last
+    order's epoch seconds, ``last_ts``, so the most recent order is the largest)."""
+    value: ir.FloatingValue = t[dict(RANK_EDGES)[name]].cast("float64")
+    return value
+
+
+def _thresholds(t: ir.Table, bins: int) -> ir.Table:
+    """One row: per score and per ``k`` in 1..bins-1, ``<score>_q<k>``, the approximate
+    ``k / bins`` quantile of the customers with orders (on Spark ``approx_percentile`` at its
+    default accuracy, 10,000: a threshold's rank is within 1/10,000 of the customers of the
+    exact one, and it is a value some customer has)."""
+    buyers = t.filter(t.has_orders)
+    return buyers.aggregate(**{
+        f"{name}_q{k}": _rfm_value(buyers, name).approx_quantile(k / bins)
+        for name, _ in RANK_EDGES for k in range(1, bins)
+    })
+
+
+def _bucket(t: ir.Table, name: str, bins: int) -> ir.IntegerValue:
+    """The score of ``name`` from its thresholds: 1 plus the thresholds the value is strictly
+    above, so a value equal to a threshold stays in the lower bucket and equal values always
+    share a bucket (exact quintiles split ties by ``customer_id`` instead)."""
+    score = threshold_score(_rfm_value(t, name), [t[f"{name}_q{k}"] for k in range(1, bins)])
+    return ibis.ifelse(t.has_orders, score, ibis.null("int64"))
+
+
+def threshold_score(value: ir.NumericValue, thresholds: list[ir.Value]) -> ir.IntegerValue:
+    """1 plus the number of ``thresholds`` (ascending) that ``value`` is strictly above: a
+    value equal to a threshold belongs to the bucket below it, equal values share a bucket,
+    and a null threshold (no customer with orders) counts as not passed."""
+    total: ir.IntegerValue = ibis.literal(1, type="int64")
+    for q in thresholds:
+        total = total + flag(value > q).cast("int64")
+    return total
 
 
 RANK_EDGES = (("rfm_r", "last_ts"), ("rfm_f", "orders"), ("rfm_m", "revenue"))

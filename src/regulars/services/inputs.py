@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -62,6 +63,12 @@ class Engine(Protocol):
 
     def table(self, name: str, data: pa.Table) -> Any: ...
     def close(self) -> None: ...
+
+
+class ReadsUris(Protocol):
+    """An engine that reads a URI itself (Spark: ``s3a://``, ``hdfs://``, …), checked."""
+
+    def read(self, kind: Kind, uri: str, *, max_problems: int) -> Any: ...
 
 
 class InDatabase(Protocol):
@@ -157,14 +164,24 @@ class Inputs:
         if engine not in ("duckdb", "spark") or (engine == "spark" and self.open_spark is None):
             raise AnalysisError(_("unknown engine '{e}': use duckdb, postgres or spark").format(
                 e=engine))
+        remote = {k: v for k, v in given.items() if is_uri(v)}
+        if remote and engine != "spark":
+            raise AnalysisError(_("{path}: a URI is read by Spark: add --engine spark (or give "
+                                  "a local path)").format(path=next(iter(remote.values()))))
         # Spark first: a missing pyspark is said before any file is read
         opened = self.open_spark() if engine == "spark" and self.open_spark else self.open_engine()
-        if given:
-            arrow = self._given(given, options, progress or analysis.silent)
-        else:
-            arrow = self._stored(progress or analysis.silent, set_aside)
-        # the engine stays open: the result's baseline may still be read from it
-        yield {k: opened.table(f"input_{k.value}", t) for k, t in arrow.items()}
+        say = progress or analysis.silent
+        tables: dict[Kind, Any] = {}
+        for k, uri in remote.items():
+            say(_("reading and checking {what} on Spark…").format(what=uri))
+            tables[k] = cast(ReadsUris, opened).read(k, uri, max_problems=self.max_problems)
+        local = {k: v for k, v in given.items() if k not in remote}
+        if local or not given:
+            arrow = (self._given(local, options, say) if given
+                     else self._stored(say, set_aside))
+            # the engine stays open: the result's baseline may still be read from it
+            tables.update({k: opened.table(f"input_{k.value}", t) for k, t in arrow.items()})
+        yield {k: tables[k] for k in (given or tables)}
 
     @contextmanager
     def _in_database(self, set_aside: list[SetAside]) -> Iterator[dict[Kind, Any]]:
@@ -214,6 +231,13 @@ class Inputs:
             raise AnalysisError(_("the store at {url} holds no orders: import some, or give "
                                   "files").format(url=store.display_url))
         return table
+
+
+def is_uri(source: Any) -> bool:
+    """Whether ``source`` is a URI with a scheme (``s3a://``, ``abfss://``, ``hdfs://``,
+    ``file://``, …) rather than a local path or a frame: such a path is read by Spark's
+    executors, not by the driver."""
+    return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
 
 
 def fold_merged(table: pa.Table, merges: list[importing.Merge]) -> pa.Table:

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from regulars.analytics.model_inputs import model_totals
 from regulars.analytics.models import (
     FALLBACK_MODEL,
     CustomerSummary,
@@ -33,6 +34,7 @@ from regulars.analytics.models import (
     occasions,
     predict_customers,
     summarize,
+    summary_of_totals,
 )
 from regulars.analytics.params import MapParams
 from regulars.domain.errors import AnalysisError
@@ -134,11 +136,17 @@ def _summary(orders: Any, as_of: datetime) -> CustomerSummary:
         if not len(orders):
             raise ModelError(_("there are no orders to fit a model on"))
         return orders.summarize(as_of)
-    data = orders if isinstance(orders, pa.Table) else orders_arrow(orders)
-    if data.num_rows == 0:
+    if not isinstance(orders, pa.Table):
+        # an Ibis table: the engine collapses the orders to one row a customer, and only
+        # those rows come to this process (model_inputs)
+        totals = model_totals(orders, as_of).to_pyarrow()
+        if totals.num_rows == 0:
+            raise ModelError(_("there are no orders to fit a model on"))
+        return summary_of_totals(totals, as_of=as_of)
+    if orders.num_rows == 0:
         raise ModelError(_("there are no orders to fit a model on"))
-    return summarize(data["customer_id"], data["ordered_at"],
-                     pc.fill_null(data["amount"], 0.0), as_of=as_of)
+    return summarize(orders["customer_id"], orders["ordered_at"],
+                     pc.fill_null(orders["amount"], 0.0), as_of=as_of)
 
 
 def fit_with_retry(summary: CustomerSummary, name: str, notes: list[str]) -> TransactionModel:

@@ -73,6 +73,7 @@ from regulars.analytics.models.summary import (
     calibration_holdout,
     occasions,
     summarize,
+    summary_of_totals,
 )
 
 DEFAULT_MODEL = "pareto_nbd"
@@ -134,4 +135,5 @@ __all__ = [
     "predict",
     "predict_customers",
     "summarize",
+    "summary_of_totals",
 ]

@@ -207,23 +207,55 @@ def _summarise(occ: _Days, ids: pa.Array, n_ids: int, as_of: datetime,
     first_day = occ.day[first_idx]
     last_day = occ.day[last_idx]
     total = np.bincount(occ.cust, weights=occ.amount, minlength=n_ids)[present]
-    n_days = count[present].astype(np.float64)
-    x = n_days - 1.0
-    repeat_total = total - occ.amount[first_idx]
+    summary = _of_totals(ids.take(pa.array(present)), count[present], first_day, last_day,
+                         total, occ.amount[first_idx], as_of_day, unit, as_of, time_unit)
+    return summary, present
+
+
+def _of_totals(customer_id: pa.Array, n_days: Any, first_day: Any, last_day: Any,
+               total: Any, first_amount: Any, as_of_day: int, unit: float,
+               as_of: datetime, time_unit: str) -> CustomerSummary:
+    """The summary's formulas (the module's conventions), from each customer's order days,
+    first and last order day, total amount and first day's amount."""
+    first = np.asarray(first_day, dtype=np.int64)
+    n = np.asarray(n_days, dtype=np.float64)
+    x = n - 1.0
+    repeat_total = total - first_amount
     with np.errstate(divide="ignore", invalid="ignore"):
         monetary = np.where(x > 0, repeat_total / np.maximum(x, 1.0), 0.0)
-    summary = CustomerSummary(
-        customer_id=ids.take(pa.array(present)),
+    return CustomerSummary(
+        customer_id=customer_id,
         frequency=x,
-        recency=(last_day - first_day) / unit,
-        T=(as_of_day - first_day) / unit,
+        recency=(np.asarray(last_day, dtype=np.int64) - first) / unit,
+        T=(as_of_day - first) / unit,
         monetary_value=monetary,
-        average_order_value=total / n_days,
-        first_order_day=first_day.astype(np.int64),
+        average_order_value=total / n,
+        first_order_day=first,
         as_of=as_of,
         time_unit=time_unit,
     )
-    return summary, present
+
+
+def summary_of_totals(totals: pa.Table, *, as_of: datetime | date,
+                      time_unit: str = "day") -> CustomerSummary:
+    """The summary from per-customer totals computed elsewhere (an engine:
+    :func:`regulars.analytics.model_inputs.model_totals`): ``customer_id, n_days, first_day,
+    last_day, total, first_amount``, one row per customer with an order by ``as_of``'s day.
+
+    Raises :class:`ModelError` when there is no row."""
+    check_time_unit(time_unit)
+    moment = _as_datetime(as_of)
+    if totals.num_rows == 0:
+        raise ModelError(f"There is no order on or before {moment:%Y-%m-%d}.")
+    totals = totals.take(pc.sort_indices(totals["customer_id"]))
+
+    def col(name: str, dtype: Any) -> Any:
+        return np.asarray(totals[name].to_numpy(zero_copy_only=False), dtype=dtype)
+
+    return _of_totals(totals["customer_id"].combine_chunks(), col("n_days", np.int64),
+                      col("first_day", np.int64), col("last_day", np.int64),
+                      col("total", np.float64), col("first_amount", np.float64),
+                      _day_of(moment), TIME_UNITS[time_unit], moment, time_unit)
 
 
 def summarize(

@@ -38,7 +38,8 @@ from regulars.i18n import _, ngettext
 def analyze_command(
     files: Annotated[list[str] | None, typer.Argument(
         help=_("Files to analyse instead of the store: KIND=path, files named after their "
-               "kind (orders.csv, customers.parquet, …), or a directory of them."),
+               "kind (orders.csv, customers.parquet, …), or a directory of them; with "
+               "--engine spark also URIs Spark reads itself (s3a://, abfss://, hdfs://)."),
         show_default=False)] = None,
     as_of: Annotated[str | None, typer.Option(
         help=_("Analyse as of this date (YYYY-MM-DD); default the day of the last order."))

@@ -142,7 +142,7 @@ def import_targets(what: list[str]) -> list[tuple[Kind, Path]]:
         raise typer.BadParameter(
             _("no file named after a table in {what}").format(what=", ".join(what)),
             param_hint="FILES")
-    return [(kind, found[kind.value]) for kind in IMPORT_ORDER if kind.value in found]
+    return [(kind, Path(found[kind.value])) for kind in IMPORT_ORDER if kind.value in found]
 
 
 def import_one(kind: Kind, file: Path, *, settings: api.Settings,

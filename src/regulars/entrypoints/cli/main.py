@@ -186,10 +186,11 @@ def show_store(settings: api.Settings) -> None:
 
 
 
-def files_by_kind(files: list[str], *, single_is_orders: bool = True) -> dict[str, Path]:
+def files_by_kind(files: list[str], *, single_is_orders: bool = True) -> dict[str, Path | str]:
     """``KIND=path``, a path named after its kind (``orders.csv``), or a directory of such
-    files; a single unnamed file is the orders (unless ``single_is_orders`` is false)."""
-    found: dict[str, Path] = {}
+    files; a single unnamed file is the orders (unless ``single_is_orders`` is false). A URI
+    (``s3a://…``, ``hdfs://…``) stays text, for ``--engine spark`` to read."""
+    found: dict[str, Path | str] = {}
     kinds = [k.value for k in Kind]
 
     def kind_of(path: Path) -> str | None:
@@ -200,7 +201,16 @@ def files_by_kind(files: list[str], *, single_is_orders: bool = True) -> dict[st
     for item in files:
         kind, sep, rest = item.partition("=")
         if sep and kind in kinds:
-            found[kind] = Path(rest)
+            found[kind] = rest if "://" in rest else Path(rest)
+            continue
+        if "://" in item:
+            k = kind_of(Path(item.rstrip("/"))) or (
+                "orders" if len(files) == 1 and single_is_orders else None)
+            if k is None:
+                raise typer.BadParameter(
+                    _("{f}: say which table it is, e.g. orders={f}").format(f=item),
+                    param_hint="FILES")
+            found[k] = item
             continue
         path = Path(item)
         if path.is_dir():
