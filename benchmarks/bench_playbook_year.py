@@ -182,6 +182,13 @@ def year(url: str, days: int, as_of: datetime) -> dict[str, Any]:
     services = bootstrap.open_api(settings)
     first = (as_of + timedelta(days=1)).date()
     runner, feed = bootstrap.open_playbook_runner(settings, channels=channels)
+    parts: Counter[str] = Counter()
+    _timed(parts, "feed", feed, "entries")
+    _timed(parts, "feed", feed, "commit")
+    _timed(parts, "enter", runner, "enter")
+    _timed(parts, "run_due", runner, "run_due")
+    _timed(parts, "facts (in enter and run_due)", runner.facts, "facts_of")
+    _timed(parts, "actions (in run_due)", runner.actions, "run")
     ran: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     entered = steps = failed = 0
@@ -226,7 +233,21 @@ def year(url: str, days: int, as_of: datetime) -> dict[str, Any]:
             "journeys": journeys, "steps": steps, "failed": failed, "outcomes": dict(ran),
             "skipped": dict(skipped), "messages": states, "reasons": reasons, "tasks": tasks,
             "sent": dict(outbox.count), "bytes": outbox.bytes, "repeats": outbox.repeats,
-            "customers": customers, "first": first, "days": days}
+            "customers": customers, "first": first, "days": days, "parts": dict(parts)}
+
+
+def _timed(parts: Counter[str], label: str, obj: Any, name: str) -> None:
+    """Wrap ``obj.name`` (an instance's method) to add its wall time to ``parts[label]``."""
+    inner = getattr(obj, name)
+
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return inner(*args, **kw)
+        finally:
+            parts[label] += time.perf_counter() - t
+
+    setattr(obj, name, wrapper)
 
 
 def _machine() -> str:
@@ -249,6 +270,7 @@ def _report(label: str, r: dict[str, Any]) -> None:
           f"(12:00 Europe/Tallinn), {r['customers']:,} customer cards")
     print(f"- **year: {r['wall']:.1f} s** (map rebuilds every {REBUILD_DAYS} days apart: "
           f"{r['rebuild']:.1f} s, not counted)")
+    print("- parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["parts"].items()))
     print(f"- per pass: median {p[len(p) // 2]:.3f} s, p90 {p[int(len(p) * 0.9)]:.3f} s, "
           f"max {p[-1]:.2f} s")
     print(f"- journeys {r['journeys']:,} (entered {r['entered']:,}), steps run {r['steps']:,}, "
