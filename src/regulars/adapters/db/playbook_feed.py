@@ -69,6 +69,7 @@ class SqlFeedSource:
         self.facts = facts
         self.store: SqlApiStore = facts.store
         self._parsed: dict[str, tuple[str, ...]] = {}
+        self._countries: dict[str | None, str | None] = {}  # attributes → country
 
     def _rows(self, stmt: sa.Select[Any]) -> list[Any]:
         with failures.translated(self.store.url), self.store.reader.connect() as conn:
@@ -182,9 +183,16 @@ class SqlFeedSource:
             return DateColumns([], [], [], [], [], [])
         ids, bday, first, year, attrs = (list(col) for col in zip(*rows, strict=True))
         default = self.facts.country
+        if len(self._countries) > 4 * len(attrs) + 1000:
+            self._countries.clear()
+        countries = []
+        for a in attrs:  # a pure function of the text: parsed once per text, not per pass
+            try:
+                countries.append(self._countries[a])
+            except KeyError:
+                countries.append(self._countries.setdefault(a, country_of(a, default)))
         return DateColumns(ids, [int(v) for v in bday], [int(v) for v in first],
-                           [int(v) for v in year], attrs,
-                           [country_of(a, default) for a in attrs])
+                           [int(v) for v in year], attrs, countries)
 
     def customer_pages(self) -> Iterator[list[str]]:
         return self.facts.customer_pages(PAGE)

@@ -245,6 +245,7 @@ class Feed:
         # change: their dates are read once, not at every step
         self.steady_dates = steady_dates
         self._dates_table: DateTable | None = None
+        self._dates_cols: DateColumns | None = None  # what _dates_table was built from
         self.closers: list[Callable[[], object]] = []  # run by close(): a store of its own
 
     def close(self) -> None:
@@ -353,9 +354,7 @@ class Feed:
             after = date.fromisoformat(cursors[DATES]) if DATES in cursors else None
             walked = days.days_after(after, today)
             if walked:
-                table = self._dates_table or DateTable.build(self.source.date_columns())
-                if self.steady_dates:
-                    self._dates_table = table
+                table = self._date_table()
                 for p in dated:
                     for day in walked:
                         for cid, key in self._date_matches(table, p, day):
@@ -375,6 +374,19 @@ class Feed:
                     run.entries += [Entry(p.name, cid, key, at) for cid in ids]
         if CADENCES not in cursors or date.fromisoformat(cursors[CADENCES]) < today:
             run.cursors[CADENCES] = today.isoformat()
+
+    def _date_table(self) -> DateTable:
+        """The customers' dates, read afresh at every pass (``steady_dates``: once); the
+        table built from them — the attributes' days parsed, the countries — is the last
+        pass's again when what was read is the same, so a night on which no card changed
+        parses nothing."""
+        if self.steady_dates and self._dates_table is not None:
+            return self._dates_table
+        cols = self.source.date_columns()
+        if self._dates_table is None or cols != self._dates_cols:
+            self._dates_table = DateTable.build(cols)
+            self._dates_cols = cols
+        return self._dates_table
 
     def _date_matches(self, table: DateTable, p: Playbook,
                       day: date) -> list[tuple[str, str]]:
