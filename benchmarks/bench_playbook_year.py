@@ -53,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,12 +64,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from regulars import api, bootstrap  # noqa: E402
-from regulars.adapters.channels import GatewayChannel, SmtpChannel  # noqa: E402
-from regulars.demo import DemoSpec, generate_business  # noqa: E402
-from regulars.domain.tables import IMPORT_ORDER  # noqa: E402
-from regulars.services.playbooks.ports import Outgoing  # noqa: E402
-from regulars.services.playbooks.runner import one_pass  # noqa: E402
+from regulars import api, bootstrap
+from regulars.adapters.channels import GatewayChannel, SmtpChannel
+from regulars.demo import DemoSpec, generate_business
+from regulars.domain.tables import IMPORT_ORDER
+from regulars.services.playbooks.ports import Outgoing
+from regulars.services.playbooks.runner import one_pass
 
 TALLINN = ZoneInfo("Europe/Tallinn")
 REBUILD_DAYS = 56
