@@ -243,3 +243,24 @@ def test_a_card_edited_between_passes_moves_its_days_at_the_next_pass(
         ("founded", "B", "date:attribute:founded:2027-03-03")]
     assert _keys(feed.entries(datetime(2027, 3, 4, 10), books)) == [
         ("founded", "A", "date:attribute:founded:2027-03-04")]
+
+
+def test_the_dates_no_trigger_reads_are_not_computed_and_are_when_one_comes(
+        store: SqlApiStore) -> None:
+    with store.writer.begin() as conn:
+        customer(conn, "A", birthday=date(1990, 3, 2), attributes="founded=2011-03-02")
+        order(conn, "O1", "A", datetime(2026, 3, 2, 15))
+        map_row(conn, "A", first_order_at=datetime(2026, 3, 2, 15))
+    feed = _feed(store)
+    founded = _book("founded", kind="date", base="attribute", attribute="founded")
+    assert feed.entries(datetime(2027, 3, 1, 10), [founded]) == []
+    assert _keys(feed.entries(datetime(2027, 3, 2, 10), [founded])) == [
+        ("founded", "A", "date:attribute:founded:2027-03-02")]
+    assert feed._dates_cols is not None
+    assert set(feed._dates_cols.birthday) == set(feed._dates_cols.first_order) == {0}
+    # a birthday and an anniversary playbook switched on: their columns are read from then
+    books = [founded, _book("bday", kind="date", base="birthday", offset_days=-1),
+             _book("anniv", kind="date", base="first_order_anniversary", offset_days=-1)]
+    assert _keys(feed.entries(datetime(2028, 3, 1, 10), books)) == [
+        ("anniv", "A", "date:first_order_anniversary:2028-03-02"),
+        ("bday", "A", "date:birthday:2028-03-02")]
