@@ -8,6 +8,7 @@ cursor it read or none.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -69,11 +70,27 @@ class SqlFeedSource:
         self.facts = facts
         self.store: SqlApiStore = facts.store
         self._parsed: dict[str, tuple[str, ...]] = {}
-        self._countries: dict[str | None, str | None] = {}  # attributes → country
+        default = facts.country
+        self._country = functools.lru_cache(maxsize=1 << 18)(
+            lambda attributes: country_of(attributes, default))
 
     def _rows(self, stmt: sa.Select[Any]) -> list[Any]:
         with failures.translated(self.store.url), self.store.reader.connect() as conn:
             return list(conn.execute(stmt).fetchall())
+
+    def _driver_rows(self, stmt: sa.Select[Any]) -> list[Any]:
+        """The rows of a statement without bound values (its numbers written in), fetched
+        by the driver itself: every customer's dates at every pass, where SQLAlchemy's own
+        rows cost as much as the query."""
+        with failures.translated(self.store.url), self.store.reader.connect() as conn:
+            text = str(stmt.compile(dialect=conn.dialect,
+                                    compile_kwargs={"literal_binds": True}))
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(text)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def _pages(self, stmt: sa.Select[Any]) -> Iterator[list[Any]]:
         """The rows of one statement, streamed in pages (a server-side cursor on PostgreSQL):
@@ -185,21 +202,17 @@ class SqlFeedSource:
                           if first_orders else zero,
                           c.c.attributes)
                 .select_from(source))
-        rows = self._rows(stmt)
+        rows = self._driver_rows(stmt)
         if not rows:
             return DateColumns([], [], [], [], [], [])
-        ids, bday, first, year, attrs = (list(col) for col in zip(*rows, strict=True))
-        default = self.facts.country
-        if len(self._countries) > 4 * len(attrs) + 1000:
-            self._countries.clear()
-        countries = []
-        for a in attrs:  # a pure function of the text: parsed once per text, not per pass
-            try:
-                countries.append(self._countries[a])
-            except KeyError:
-                countries.append(self._countries.setdefault(a, country_of(a, default)))
-        return DateColumns(ids, [int(v) for v in bday], [int(v) for v in first],
-                           [int(v) for v in year], attrs, countries)
+        # a column at a time (zip(*rows) over 100k rows is ten times slower)
+        ids, bday, first, year, attrs = ([r[i] for r in rows] for i in range(5))
+        none = [0] * len(ids)
+        # a card's country is a pure function of its attributes' text: parsed once per text
+        return DateColumns(ids, list(map(int, bday)) if birthdays else none,
+                           list(map(int, first)) if first_orders else none,
+                           list(map(int, year)) if first_orders else none, attrs,
+                           list(map(self._country, attrs)))
 
     def customer_pages(self) -> Iterator[list[str]]:
         return self.facts.customer_pages(PAGE)
