@@ -175,7 +175,7 @@ def _map_as_of(url: str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def year(url: str, days: int, as_of: datetime) -> dict[str, Any]:
+def year(url: str, days: int, as_of: datetime, progress: int = 30) -> dict[str, Any]:
     settings = _settings(url)
     outbox = Outbox()
     channels = {name: outbox.channel(name) for name in ("email", "sms", "messenger")}
@@ -212,6 +212,11 @@ def year(url: str, days: int, as_of: datetime) -> dict[str, Any]:
             failed += result.ran.failed
             ran.update(result.ran.outcomes)
             skipped.update(result.ran.skipped)
+            if (day + 1) % progress == 0:
+                spent = time.perf_counter() - began - rebuild_s
+                print(f"  day {day + 1}: {spent:.1f} s, {steps:,} steps, entered {entered:,}; "
+                      + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+                      + f"; load {_load()}", flush=True)
         wall = time.perf_counter() - began - rebuild_s
     finally:
         runner.store.close()  # type: ignore[attr-defined]
@@ -261,7 +266,7 @@ def _machine() -> str:
 
 
 def _load() -> str:
-    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    return " ".join(Path("/proc/loadavg").read_text().split(" ", 3)[:3])
 
 
 def _report(label: str, r: dict[str, Any]) -> None:
