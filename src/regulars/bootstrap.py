@@ -290,13 +290,16 @@ def open_playbook_runner(settings: Settings, *, playbooks: Any = None,
                          feed: EntrySource | None = None, facts: FactsSource | None = None,
                          actions: Actions | None = None, goals: GoalSource | None = None,
                          clock: Callable[[], Any] | None = None,
-                         owner: str | None = None) -> tuple[Runner, EntrySource]:
+                         owner: str | None = None,
+                         channels: dict[str, Channel] | None = None,
+                         ) -> tuple[Runner, EntrySource]:
     """The playbooks' runner on the store of ``settings`` (schema brought up to date) and the
     feed that enters customers; the caller closes ``runner.store``, which closes everything
     opened here. Each part not given is the configured one: the enabled playbooks of
     :func:`playbook_library`, the feed and facts of :func:`open_playbook_feed`, the goals of
     :func:`open_playbook_goals`, the actions of :func:`playbook_actions` (sending through
-    ``[email]``/``[messages]``, tasks, loyalty, tags, webhooks).
+    ``[email]``/``[messages]``, or through ``channels`` when given, tasks, loyalty, tags,
+    webhooks).
 
     Raises :class:`~regulars.domain.playbooks.parse.PlaybooksInvalid` when the playbooks do
     not load: a schedule never runs on definitions that were refused."""
@@ -332,7 +335,7 @@ def open_playbook_runner(settings: Settings, *, playbooks: Any = None,
         closers.append(loyalty.close)
         actions = playbook_actions(settings, templates=library.templates,
                                    engine=template_engine(), store=api, loyalty=loyalty,
-                                   business=dict(library.business))
+                                   channels=channels, business=dict(library.business))
     store.closers.extend(reversed(closers))
     section = settings.playbook_runner
     runner = Runner(store, playbooks, facts, actions,

@@ -45,7 +45,8 @@ class MemoryFeedSource:
         for i in range(0, len(rows), 2):  # small pages, so that paging is exercised
             yield rows[i:i + 2]
 
-    def date_columns(self) -> DateColumns:
+    def date_columns(self, *, birthdays: bool = True,
+                     first_orders: bool = True) -> DateColumns:
         self.date_reads += 1
         return DateColumns.of_rows(self.dates)
 

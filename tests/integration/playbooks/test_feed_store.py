@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from regulars.adapters.db.api_store import SqlApiStore
 from regulars.adapters.db.playbook_facts import SqlPlaybookFacts
 from regulars.adapters.db.playbook_feed import SqlFeedSource
-from regulars.adapters.db.tables import playbook_cursors, playbook_facts
+from regulars.adapters.db.tables import INPUT_TABLES, playbook_cursors, playbook_facts
 from regulars.adapters.holiday_calendar import LibraryHolidays
 from regulars.domain.playbooks.model import Exit, Playbook, Trigger
+from regulars.domain.tables import Kind
 from regulars.services.playbooks.feed import Feed
 
 from ...support.playbook_rows import customer, event, feedback, map_row, member, order, tag
@@ -212,3 +213,54 @@ def test_birthdays_holidays_attribute_days_and_cadences_fire_once_per_day(
     # B has no country of its own: the business's (EE) has a new year too
     assert {e.customer_id for e in eve if e.playbook == "newyear"} == {"A", "B", "C"}
     assert not [e for e in eve if e.playbook == "defender"]  # a Russian holiday, in February
+
+
+def test_a_card_edited_between_passes_moves_its_days_at_the_next_pass(
+        store: SqlApiStore) -> None:
+    """The dates are read at every pass; the parsed table is the last pass's only when what
+    was read is the same, so an edit between two passes counts at the second."""
+    with store.writer.begin() as conn:
+        customer(conn, "A", birthday=date(1990, 3, 2), attributes="founded=2011-03-03")
+        customer(conn, "B", birthday=date(1990, 5, 5))
+    feed = _feed(store)
+    books = [_book("bday", kind="date", base="birthday"),
+             _book("founded", kind="date", base="attribute", attribute="founded"),
+             _book("defender", kind="date", base="holiday",
+                   holiday="defender_of_the_fatherland_day")]
+    assert feed.entries(datetime(2027, 3, 1, 10), books) == []
+    table = feed._dates_table
+    assert _keys(feed.entries(datetime(2027, 3, 2, 10), books)) == [
+        ("bday", "A", "date:birthday:2027-03-02")]
+    assert feed._dates_table is table  # nothing changed: nothing parsed again
+    cards = INPUT_TABLES[Kind.CUSTOMERS]
+    with store.writer.begin() as conn:
+        conn.execute(cards.update().where(cards.c.customer_id == "B").values(
+            birthday=date(1990, 3, 3), attributes="founded=2015-03-03;country=RU"))
+        conn.execute(cards.update().where(cards.c.customer_id == "A").values(
+            attributes="founded=2011-03-04"))
+    assert _keys(feed.entries(datetime(2027, 3, 3, 10), books)) == [
+        ("bday", "B", "date:birthday:2027-03-03"),
+        ("founded", "B", "date:attribute:founded:2027-03-03")]
+    assert _keys(feed.entries(datetime(2027, 3, 4, 10), books)) == [
+        ("founded", "A", "date:attribute:founded:2027-03-04")]
+
+
+def test_the_dates_no_trigger_reads_are_not_computed_and_are_when_one_comes(
+        store: SqlApiStore) -> None:
+    with store.writer.begin() as conn:
+        customer(conn, "A", birthday=date(1990, 3, 2), attributes="founded=2011-03-02")
+        order(conn, "O1", "A", datetime(2026, 3, 2, 15))
+        map_row(conn, "A", first_order_at=datetime(2026, 3, 2, 15))
+    feed = _feed(store)
+    founded = _book("founded", kind="date", base="attribute", attribute="founded")
+    assert feed.entries(datetime(2027, 3, 1, 10), [founded]) == []
+    assert _keys(feed.entries(datetime(2027, 3, 2, 10), [founded])) == [
+        ("founded", "A", "date:attribute:founded:2027-03-02")]
+    assert feed._dates_cols is not None
+    assert set(feed._dates_cols.birthday) == set(feed._dates_cols.first_order) == {0}
+    # a birthday and an anniversary playbook switched on: their columns are read from then
+    books = [founded, _book("bday", kind="date", base="birthday", offset_days=-1),
+             _book("anniv", kind="date", base="first_order_anniversary", offset_days=-1)]
+    assert _keys(feed.entries(datetime(2028, 3, 1, 10), books)) == [
+        ("anniv", "A", "date:first_order_anniversary:2028-03-02"),
+        ("bday", "A", "date:birthday:2028-03-02")]

@@ -107,7 +107,9 @@ class SqlPlaybookFacts:
 
     def _rows(self, stmt: sa.Select[Any]) -> list[dict[str, Any]]:
         with failures.translated(self.store.url), self.store.reader.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
+            result = conn.execute(stmt)
+            keys = list(result.keys())
+            return [dict(zip(keys, r, strict=True)) for r in result.all()]
 
     def facts_of(self, customer_ids: Sequence[str]) -> dict[str, Facts]:
         ids = list(dict.fromkeys(customer_ids))

@@ -192,8 +192,10 @@ class FeedSource(Protocol):
         comparison is the store's, so a quiet night reads only what moved."""
         ...
 
-    def date_columns(self) -> DateColumns:
-        """Every customer's dates, as columns."""
+    def date_columns(self, *, birthdays: bool = True,
+                     first_orders: bool = True) -> DateColumns:
+        """Every customer's dates, as columns; ``birthdays``/``first_orders`` False: that
+        column may be left zeros (no trigger reads it)."""
         ...
 
     def customer_pages(self) -> Iterator[list[str]]: ...
@@ -245,6 +247,8 @@ class Feed:
         # change: their dates are read once, not at every step
         self.steady_dates = steady_dates
         self._dates_table: DateTable | None = None
+        self._dates_cols: DateColumns | None = None  # what _dates_table was built from
+        self._dates_needs: tuple[bool, bool] | None = None  # its birthdays, first orders
         self.closers: list[Callable[[], object]] = []  # run by close(): a store of its own
 
     def close(self) -> None:
@@ -353,9 +357,9 @@ class Feed:
             after = date.fromisoformat(cursors[DATES]) if DATES in cursors else None
             walked = days.days_after(after, today)
             if walked:
-                table = self._dates_table or DateTable.build(self.source.date_columns())
-                if self.steady_dates:
-                    self._dates_table = table
+                bases = {p.trigger.base for p in dated}
+                table = self._date_table(birthdays=BIRTHDAY in bases,
+                                         first_orders=FIRST_ORDER_ANNIVERSARY in bases)
                 for p in dated:
                     for day in walked:
                         for cid, key in self._date_matches(table, p, day):
@@ -375,6 +379,22 @@ class Feed:
                     run.entries += [Entry(p.name, cid, key, at) for cid in ids]
         if CADENCES not in cursors or date.fromisoformat(cursors[CADENCES]) < today:
             run.cursors[CADENCES] = today.isoformat()
+
+    def _date_table(self, *, birthdays: bool = True, first_orders: bool = True) -> DateTable:
+        """The customers' dates, read afresh at every pass (``steady_dates``: once); the
+        table built from them — the attributes' days parsed, the countries — is the last
+        pass's again when what was read is the same, so a night on which no card changed
+        parses nothing."""
+        held = self._dates_needs
+        if self.steady_dates and self._dates_table is not None and held is not None and \
+                held[0] >= birthdays and held[1] >= first_orders:
+            return self._dates_table
+        cols = self.source.date_columns(birthdays=birthdays, first_orders=first_orders)
+        if self._dates_table is None or cols != self._dates_cols:
+            self._dates_table = DateTable.build(cols)
+            self._dates_cols = cols
+        self._dates_needs = (birthdays, first_orders)
+        return self._dates_table
 
     def _date_matches(self, table: DateTable, p: Playbook,
                       day: date) -> list[tuple[str, str]]:

@@ -8,6 +8,9 @@ For one job, in order:
    whether it left is unknown, and playbooks prefer **at most once** — a customer who misses
    one marketing message loses little, one who gets it twice learns the business spams — so
    it is marked ``failed`` with the reason ``unknown_after_crash`` and not sent again.
+   The row is found by the write itself: each is an insert under the job's id that writes
+   nothing over another attempt's row (a ``retry`` row excepted), and a refused write
+   answers with that row — so a first attempt, nearly every one, reads nothing for it.
 2. **Who and where.** The control arm receives nothing (skipped ``control``); the customer's
    address for the channel (skipped ``no_address``); the channel configured (skipped
    ``no_channel``).
@@ -188,10 +191,10 @@ class Sender:
         step = ctx.step
         assert isinstance(step, Send)
         mid = ctx.job.job_id
-        if not ctx.dry_run:
-            done = self._already(mid)
-            if done is not None:
-                return done
+        # "once per job" is the keyed write's: every row this step writes is an insert under
+        # the job's id that stores nothing when a row of that id is there (or replaces only a
+        # ``retry``), so the row an earlier attempt left is found when the write refuses —
+        # one read for the rare job run again, not one for every message
         facts = ctx.facts
         cid = ctx.job.customer_id
         language = _text(facts.get("language"))
@@ -200,7 +203,9 @@ class Sender:
         def skip(reason: str, detail: str | None = None) -> StepOutcome:
             if ctx.dry_run:
                 return StepOutcome(DRY_RUN, reason, detail or SKIPPED)
-            self.store.record(self._row(ctx, step, language, SKIPPED, at, reason, detail))
+            if not self.store.record(self._row(ctx, step, language, SKIPPED, at, reason,
+                                               detail)):
+                return self._earlier(mid)
             return StepOutcome(SKIPPED, reason, detail)
 
         if ctx.journey.arm == CONTROL:
@@ -213,8 +218,10 @@ class Sender:
             return skip(NO_CHANNEL)
         decision = self._verdict(ctx, step, at)
         if decision.quiet_only and decision.next_allowed is not None:
-            return StepOutcome("deferred", decision.reason, None,
-                               _utc(decision.next_allowed))
+            # a deferral writes nothing, so it asks whether an earlier attempt sent
+            done = None if ctx.dry_run else self._already(mid)
+            return done or StepOutcome("deferred", decision.reason, None,
+                                       _utc(decision.next_allowed))
         if not decision.allowed:
             return skip(decision.reason)
         template = self.templates.choose(step.template, language)
@@ -229,8 +236,9 @@ class Sender:
         except Exception as e:  # any failure of a template fails this message only
             if ctx.dry_run:
                 return StepOutcome(DRY_RUN, RENDER_ERROR, str(e))
-            self.store.record(self._row(ctx, step, template.language, FAILED, at,
-                                        RENDER_ERROR, str(e)))
+            if not self.store.record(self._row(ctx, step, template.language, FAILED, at,
+                                               RENDER_ERROR, str(e))):
+                return self._earlier(mid)
             return StepOutcome(FAILED, RENDER_ERROR, str(e))
         if ctx.dry_run:
             self._would.setdefault(cid, []).append(cp.Contact(at, step.channel, step.purpose))
@@ -243,8 +251,7 @@ class Sender:
         row = self._row(ctx, step, template.language, SENDING, at, None, None)
         self._cache.pop(cid, None)  # its own message makes the prefetch stale
         if not self.store.claim_send(row):
-            again = self._already(mid)
-            return again or StepOutcome(FAILED, UNKNOWN_AFTER_CRASH)
+            return self._earlier(mid)
         return self._send(ctx, channel, message, at)
 
     def _verdict(self, ctx: StepContext, step: Send, at: datetime) -> cp.Decision:
@@ -283,6 +290,11 @@ class Sender:
                                 "provider_id": provider_id},
                           self.interaction(message, at))
         return StepOutcome(SENT, None, provider_id)
+
+    def _earlier(self, message_id: str) -> StepOutcome:
+        """The answer of the row an earlier attempt of this job left (a write just refused
+        because it is there)."""
+        return self._already(message_id) or StepOutcome(FAILED, UNKNOWN_AFTER_CRASH)
 
     def _already(self, message_id: str) -> StepOutcome | None:
         row = self.store.message(message_id)
