@@ -237,7 +237,11 @@ class Goals:
     def tracking(self) -> bool:
         """Whether readings are being recorded in the background now."""
         with self._lock:
-            return self._tracking is not None and self._tracking.is_alive()
+            return self._alive()
+
+    def _alive(self) -> bool:
+        """Whether the background recording runs (``_lock`` held)."""
+        return self._tracking is not None and self._tracking.is_alive()
 
     def last_run(self) -> TrackRun | None:
         """The latest recording this process started in the background (running or ended)."""
@@ -250,7 +254,7 @@ class Goals:
         minutes on a large store, longer than an HTTP request should wait. Returns the run
         and whether it was started now (False: one was running, and is returned instead)."""
         with self._lock:
-            if self._tracking is not None and self._tracking.is_alive():
+            if self._alive():
                 assert self._run is not None
                 return self._run, False
             run = TrackRun(started_at=self.now(), again=again)
@@ -284,7 +288,7 @@ class Goals:
         recording at a time): the dashboard calls it, so that goals are tracked without
         anyone running ``regulars goals track``. Returns the thread started or running."""
         with self._lock:
-            if self._tracking is not None and self._tracking.is_alive():
+            if self._alive():
                 return self._tracking
         if not self.stale(tracked):
             return None

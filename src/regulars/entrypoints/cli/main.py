@@ -47,6 +47,7 @@ from regulars.entrypoints.cli.summary import at_risk, win_back
 from regulars.i18n import _, current_language, fmt_number, use_language
 from regulars.services import analysis
 from regulars.services.importing import Progress
+from regulars.services.inputs import is_uri
 
 app = typer.Typer(
     name="regulars",
@@ -201,9 +202,9 @@ def files_by_kind(files: list[str], *, single_is_orders: bool = True) -> dict[st
     for item in files:
         kind, sep, rest = item.partition("=")
         if sep and kind in kinds:
-            found[kind] = rest if "://" in rest else Path(rest)
+            found[kind] = rest if is_uri(rest) else Path(rest)
             continue
-        if "://" in item:
+        if is_uri(item):
             k = kind_of(Path(item.rstrip("/"))) or (
                 "orders" if len(files) == 1 and single_is_orders else None)
             if k is None:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,12 +104,10 @@ class TrackOut(BaseModel):
                                                     "are recorded by the next run.")
 
 
-def _track_out(run: TrackRun | None) -> dict[str, Any]:
+def _track_out(run: TrackRun | None) -> TrackOut:
     if run is None:
-        return {"running": False}
-    return {"running": run.running, "started_at": run.started_at, "again": run.again,
-            "finished_at": run.finished_at, "readings_written": run.readings_written,
-            "failed": run.failed}
+        return TrackOut(running=False)
+    return TrackOut.model_validate(run, from_attributes=True)
 
 
 def goals_of(request: Request) -> Goals:
@@ -222,7 +220,7 @@ def retire_goal(goal_id: GoalId, key: Admin, request: Request) -> Any:
 
 @router.post("/goals/track", response_model=TrackOut, status_code=202, responses=_PROBLEMS,
              summary="Record the goals' readings still missing, in the background")
-def track_goals(key: Admin, request: Request,
+def track_goals(key: Admin, request: Request, response: Response,
                 again: Annotated[bool, Query(description="Read every date anew.")] = False
                 ) -> Any:
     """The start, every month's end and today, from the store's order history (one customer
@@ -231,6 +229,5 @@ def track_goals(key: Admin, request: Request,
     and how many readings it wrote. While one recording runs, another is not started: the
     answer describes the one running."""
     run, _started = goals_of(request).start_tracking(again=again)
-    return JSONResponse(TrackOut.model_validate(_track_out(run)).model_dump(mode="json"),
-                        status_code=202,
-                        headers={"Location": "/v1/goals/track"})
+    response.headers["Location"] = "/v1/goals/track"
+    return _track_out(run)

@@ -51,8 +51,6 @@ router = APIRouter()
 nav.add(nav.NavItem(N_("Goals"), "/goals", {Role.OWNER}, order=15))
 
 
-
-
 @dataclass(frozen=True)
 class GoalRow:
     """One goal as the page and the dashboard show it."""
